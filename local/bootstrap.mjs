@@ -1,0 +1,134 @@
+// @ts-check
+/**
+ * Entry point of every npm script (`npm start`, `npm test`, ...).
+ *
+ * It runs on a fresh clone before node_modules exists, so it is plain JavaScript with no
+ * dependencies (still type-checked: tsconfig has checkJs). It only does what must happen before
+ * TypeScript can run: check the machine's prerequisites, install npm packages when they are
+ * missing or stale, then hand over to the TypeScript command in local/cli/<command>.ts, which
+ * installs the rest (Kafka jars, the Python venv) itself.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const repoRoot = dirname(dirname(fileURLToPath(import.meta.url)));
+const lockFile = join(repoRoot, "package-lock.json");
+const lockMarker = join(repoRoot, "node_modules", ".rsvp-atlas-lock.sha256");
+
+/** What each command needs from the machine beyond Node.js. */
+const needs = {
+  start: ["java", "maven", "python"],
+  test: ["java", "maven", "python"],
+  stack: ["java", "maven", "python"],
+  synth: [],
+  replay: [],
+  bench: [],
+};
+
+const [command, ...args] = process.argv.slice(2);
+if (!command || !(command in needs)) {
+  fail(`usage: node local/bootstrap.mjs <${Object.keys(needs).join("|")}> [args...]`);
+}
+
+checkNode();
+const env = { ...process.env };
+for (const need of needs[/** @type {keyof typeof needs} */ (command)]) {
+  if (need === "java") checkJava();
+  if (need === "maven") checkMaven();
+  if (need === "python") env.RSVP_ATLAS_PYTHON = findPython();
+}
+installNodeModulesIfStale();
+runTypeScriptCommand(command, args, env);
+
+/** @param {string} message @returns {never} */
+function fail(message) {
+  process.stderr.write(`\nrsvp-atlas: ${message}\n\n`);
+  process.exit(2);
+}
+
+/** @param {string} cmd @param {string[]} argv */
+function probe(cmd, argv) {
+  const result = spawnSync(cmd, argv, { encoding: "utf8" });
+  if (result.error || result.status !== 0) return undefined;
+  return `${result.stdout}\n${result.stderr}`;
+}
+
+function checkNode() {
+  const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+  if (major < 20 || (major === 20 && minor < 19)) {
+    fail(`Node.js 20.19 or newer is required; this is ${process.version}.`);
+  }
+}
+
+function checkJava() {
+  const out = probe("java", ["-version"]);
+  const major = Number(out?.match(/version "(\d+)/)?.[1] ?? 0);
+  if (!out)
+    fail(
+      "Java 17+ is required (it runs the local Kafka broker), but `java` was not found. Install it, e.g. `apt-get install openjdk-17-jre-headless`.",
+    );
+  if (major < 17)
+    fail(`Java 17+ is required (it runs the local Kafka broker); found Java ${major}.`);
+}
+
+function checkMaven() {
+  if (!probe("mvn", ["-v"])) {
+    fail(
+      "Maven is required (it fetches the Kafka broker's jars from Maven Central), but `mvn` was not found. Install it, e.g. `apt-get install maven`.",
+    );
+  }
+}
+
+/** @returns {string} the path of a Python 3.11+ interpreter */
+function findPython() {
+  for (const candidate of ["python3.11", "python3.12", "python3"]) {
+    const out = probe(candidate, [
+      "-c",
+      "import sys, venv; print(sys.executable, *sys.version_info[:2])",
+    ]);
+    if (!out) continue;
+    const [executable, major, minor] = out.trim().split(/\s+/);
+    if (executable && Number(major) === 3 && Number(minor) >= 11) return executable;
+  }
+  return fail(
+    "Python 3.11+ with the venv module is required (it runs moto, cfn-lint and the SAM CLI), but none was found as python3.11 or python3. Install it, e.g. `apt-get install python3.11 python3.11-venv`.",
+  );
+}
+
+function installNodeModulesIfStale() {
+  const lockHash = createHash("sha256").update(readFileSync(lockFile)).digest("hex");
+  const installed = existsSync(lockMarker) ? readFileSync(lockMarker, "utf8").trim() : "";
+  if (installed === lockHash) return;
+  const why = existsSync(join(repoRoot, "node_modules"))
+    ? "package-lock.json changed"
+    : "first run";
+  process.stderr.write(`[setup] npm packages: installing with \`npm ci\` (${why})...\n`);
+  const result = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], {
+    cwd: repoRoot,
+    stdio: "inherit",
+  });
+  if (result.status !== 0) fail("`npm ci` failed; see its output above.");
+  writeFileSync(lockMarker, `${lockHash}\n`);
+  process.stderr.write("[setup] npm packages: done\n");
+}
+
+/** @param {string} name @param {string[]} argv @param {NodeJS.ProcessEnv} childEnv */
+function runTypeScriptCommand(name, argv, childEnv) {
+  const script = join(repoRoot, "local", "cli", `${name}.ts`);
+  // `--import tsx` runs TypeScript in this one process (the tsx CLI would add a second one).
+  const child = spawn(process.execPath, ["--import", "tsx", script, ...argv], {
+    cwd: repoRoot,
+    env: childEnv,
+    stdio: "inherit",
+  });
+  // Ctrl-C reaches the child through the terminal's process group; a SIGTERM sent to this
+  // process alone is passed on, so the child always gets to shut its services down.
+  process.on("SIGINT", () => {});
+  process.on("SIGTERM", () => child.kill("SIGTERM"));
+  child.on("exit", (code, signal) => {
+    process.exit(code ?? (signal ? 128 + (signal === "SIGINT" ? 2 : 15) : 1));
+  });
+}

@@ -1,0 +1,56 @@
+/**
+ * The Apache Kafka broker's jars, resolved from Maven Central by local/kafka/pom.xml into the
+ * git-ignored .cache/kafka/<version>/lib. Maven is used only as a downloader; no Java is built.
+ */
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { fingerprint, isCurrent, markCurrent } from "./fingerprint.js";
+import { cacheDir, kafkaPomPath } from "./paths.js";
+import { runWithProgress, setupStep } from "./run.js";
+
+export interface KafkaInstall {
+  version: string;
+  /** Directory holding every jar; the class path is `<libDir>/*`. */
+  libDir: string;
+}
+
+export function kafkaVersionFromPom(pom = readFileSync(kafkaPomPath, "utf8")): string {
+  const version = pom.match(/<kafka\.version>([^<]+)<\/kafka\.version>/)?.[1];
+  if (!version) throw new Error(`no <kafka.version> in ${kafkaPomPath}`);
+  return version;
+}
+
+export async function ensureKafkaJars(): Promise<KafkaInstall> {
+  const pom = readFileSync(kafkaPomPath, "utf8");
+  const version = kafkaVersionFromPom(pom);
+  const home = join(cacheDir, "kafka", version);
+  const libDir = join(home, "lib");
+  const marker = join(home, ".rsvp-atlas-pom.sha256");
+  const expected = fingerprint(pom);
+  if (isCurrent(marker, expected)) return { version, libDir };
+
+  await setupStep(
+    `Kafka ${version}: fetching the broker's jars through Maven (first use; about 45 MB)`,
+    async () => {
+      rmSync(home, { recursive: true, force: true });
+      mkdirSync(home, { recursive: true });
+      await runWithProgress(
+        "mvn",
+        [
+          "-B",
+          "-f",
+          kafkaPomPath,
+          "dependency:copy-dependencies",
+          `-DoutputDirectory=${libDir}`,
+          "-DincludeScope=runtime",
+        ],
+        {
+          prefix: "[setup] mvn  |",
+          show: (line) => /Downloaded from|BUILD|ERROR/.test(line),
+        },
+      );
+      markCurrent(marker, expected);
+    },
+  );
+  return { version, libDir };
+}

@@ -1,0 +1,46 @@
+/**
+ * The git-ignored Python venv (.cache/venv) with the pinned tools of local/python/requirements.txt:
+ * moto (the AWS emulator), cfn-lint and the SAM CLI. Created on first use, redone when the
+ * requirements or the interpreter change.
+ */
+import { spawnSync } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { fingerprint, isCurrent, markCurrent } from "./fingerprint.js";
+import { pythonRequirementsPath, venvBin, venvDir } from "./paths.js";
+import { runWithProgress, setupStep } from "./run.js";
+
+const marker = join(venvDir, ".rsvp-atlas-requirements.sha256");
+
+export async function ensurePythonVenv(): Promise<void> {
+  const python = process.env.RSVP_ATLAS_PYTHON ?? "python3";
+  const version = spawnSync(python, ["--version"], { encoding: "utf8" }).stdout.trim();
+  const expected = fingerprint(readFileSync(pythonRequirementsPath, "utf8"), python, version);
+  if (isCurrent(marker, expected)) return;
+
+  await setupStep(
+    `Python venv: creating .cache/venv with ${version} and pinned tools (first use; about a minute)`,
+    async () => {
+      rmSync(venvDir, { recursive: true, force: true });
+      await runWithProgress(python, ["-m", "venv", venvDir], { prefix: "[setup] venv |" });
+      await runWithProgress(
+        venvBin("pip"),
+        [
+          "install",
+          "--disable-pip-version-check",
+          "--no-input",
+          "--progress-bar",
+          "off",
+          "-r",
+          pythonRequirementsPath,
+        ],
+        {
+          prefix: "[setup] pip  |",
+          show: (line) =>
+            /^(Collecting \S+$|Collecting \S+ \(from -r|Installing collected)/.test(line),
+        },
+      );
+      markCurrent(marker, expected);
+    },
+  );
+}

@@ -1,0 +1,123 @@
+/**
+ * The local stack: the real engines the pipeline runs on locally (a Kafka broker, the moto AWS
+ * emulator), started on free ports, health-checked, provisioned from template.yaml, and stopped
+ * without leaving a process or a port behind.
+ */
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { ensureKafkaJars } from "../setup/kafka-jars.js";
+import { runsDir } from "../setup/paths.js";
+import { ensurePythonVenv } from "../setup/python-venv.js";
+import { type AwsEndpoint, LOCAL_REGION } from "./aws-endpoint.js";
+import { type KafkaBroker, startKafkaBroker } from "./kafka-broker.js";
+import { type MotoServer, startMotoServer } from "./moto-server.js";
+import {
+  type LocalResources,
+  localResourceNames,
+  provisionAwsResources,
+  provisionKafkaTopics,
+} from "./provision.js";
+import type { SupervisedProcess } from "./supervised-process.js";
+import { loadTemplateModel, type TemplateModel } from "./template-model.js";
+
+export interface LocalStackOptions {
+  kafka?: boolean;
+  aws?: boolean;
+  /** Progress lines for people ("Kafka broker ready on ..."). */
+  progress?: (line: string) => void;
+  /** Keep the run directory (engine logs, Kafka data) after stop, for debugging. */
+  keepRunDir?: boolean;
+}
+
+export interface LocalStack {
+  model: TemplateModel;
+  resources: LocalResources;
+  /** `127.0.0.1:<port>` of the Kafka broker, when started. */
+  kafkaBootstrapServer: string | undefined;
+  /** The moto endpoint, when started. */
+  aws: AwsEndpoint | undefined;
+  runDir: string;
+  processes: SupervisedProcess[];
+  ports: number[];
+  /**
+   * Settles with an error when an engine exits while the stack is up (it never settles after
+   * stop()). The stack does not stop itself: its owner decides, usually by calling stop().
+   */
+  crashed: Promise<Error>;
+  stop(): Promise<void>;
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const { kafka: withKafka = true, aws: withAws = true, progress = () => {} } = options;
+  const model = loadTemplateModel();
+  const runDir = join(runsDir, `${new Date().toISOString().replace(/[:.]/g, "-")}-${process.pid}`);
+  mkdirSync(runDir, { recursive: true });
+
+  const [kafkaInstall] = await Promise.all([
+    withKafka ? ensureKafkaJars() : undefined,
+    withAws ? ensurePythonVenv() : undefined,
+  ]);
+
+  let broker: KafkaBroker | undefined;
+  let moto: MotoServer | undefined;
+  const started: SupervisedProcess[] = [];
+  let stopping = false;
+  const stop = async () => {
+    stopping = true;
+    await Promise.all(started.map((engine) => engine.stop()));
+    if (!options.keepRunDir) rmSync(runDir, { recursive: true, force: true });
+  };
+
+  try {
+    const startKafka = async () => {
+      if (!kafkaInstall) return;
+      progress(`starting Kafka ${kafkaInstall.version} (KRaft, single node)...`);
+      broker = await startKafkaBroker(kafkaInstall, runDir);
+      started.push(broker.process);
+      await provisionKafkaTopics(model, broker.bootstrapServer);
+      progress(
+        `Kafka ready on ${broker.bootstrapServer}; topics ${model.topics.map((t) => t.name).join(", ")}`,
+      );
+    };
+    const startAws = async () => {
+      if (!withAws) return;
+      progress("starting moto (S3, DynamoDB, Firehose)...");
+      moto = await startMotoServer(runDir);
+      started.push(moto.process);
+      await provisionAwsResources(model, { endpoint: moto.endpoint, region: LOCAL_REGION });
+      progress(
+        `moto ready on ${moto.endpoint}; ${model.tables.length} table(s), ${model.buckets.length} bucket(s), ${model.deliveryStreams.length} delivery stream(s)`,
+      );
+    };
+    await Promise.all([startKafka(), startAws()]);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+
+  const crashed = new Promise<Error>((resolve) => {
+    for (const engine of started) {
+      void engine.exited.then(({ code, signal }) => {
+        if (stopping) return;
+        resolve(
+          new Error(
+            `${engine.name} exited unexpectedly (${signal ?? `code ${code}`}); its log (${engine.logPath}) ends:\n${engine.logTail(15)}`,
+          ),
+        );
+      });
+    }
+  });
+
+  const ports = [...(broker?.ports ?? []), ...(moto ? [moto.port] : [])];
+  return {
+    model,
+    resources: localResourceNames(model),
+    kafkaBootstrapServer: broker?.bootstrapServer,
+    aws: moto ? { endpoint: moto.endpoint, region: LOCAL_REGION } : undefined,
+    runDir,
+    processes: started,
+    ports,
+    crashed,
+    stop,
+  };
+}

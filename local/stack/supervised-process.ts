@@ -1,0 +1,135 @@
+/**
+ * Runs a local engine (the Kafka JVM, the moto server) so that it cannot outlive the stack
+ * manager, however the manager ends.
+ *
+ * Each engine runs under a small bash watchdog, in a process group of its own:
+ * - stop(): SIGTERM to the watchdog, which stops the engine (SIGKILL after a grace period);
+ * - the manager exits normally or on a signal: the `exit` hook signals every group;
+ * - the manager dies without running any code (SIGKILL, OOM): the watchdog sees its stdin pipe
+ *   from the manager close and stops the engine itself.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, openSync, readFileSync } from "node:fs";
+
+const WATCHDOG = `
+"$@" </dev/null &
+child=$!
+stop() {
+  kill -TERM "$child" 2>/dev/null
+  for _ in $(seq 1 150); do kill -0 "$child" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$child" 2>/dev/null
+}
+trap 'stop; wait "$child" 2>/dev/null; exit 143' TERM INT HUP
+while kill -0 "$child" 2>/dev/null; do
+  read -r -t 0.25 _
+  status=$?
+  if [ "$status" -ne 0 ] && [ "$status" -le 128 ]; then stop; wait "$child" 2>/dev/null; exit 0; fi
+done
+wait "$child"
+`;
+
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface SupervisedProcess {
+  readonly name: string;
+  /** The watchdog's pid, which is also the process group id of the engine. */
+  readonly pid: number;
+  readonly logPath: string;
+  /** Settles when the watchdog has exited. */
+  readonly exited: Promise<ExitInfo>;
+  readonly stopping: boolean;
+  stop(graceMs?: number): Promise<void>;
+  /** The last lines the engine wrote, for error messages. */
+  logTail(lines?: number): string;
+}
+
+const running = new Set<SupervisedProcess>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on("exit", () => {
+    for (const supervised of running) signalGroup(supervised.pid, "SIGTERM");
+  });
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // The group is gone already.
+  }
+}
+
+export interface StartOptions {
+  name: string;
+  command: string;
+  args: string[];
+  logPath: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export function startSupervised(options: StartOptions): SupervisedProcess {
+  installExitHook();
+  const logFd = openSync(options.logPath, "a");
+  let child: ChildProcess;
+  try {
+    child = spawn("bash", ["-c", WATCHDOG, options.name, options.command, ...options.args], {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      detached: true,
+      stdio: ["pipe", logFd, logFd],
+    });
+  } finally {
+    closeSync(logFd);
+  }
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`could not start ${options.name}`);
+
+  let stopping = false;
+  const exited = new Promise<ExitInfo>((resolve) => {
+    child.once("exit", (code, signal) => {
+      running.delete(supervised);
+      resolve({ code, signal });
+    });
+  });
+
+  const supervised: SupervisedProcess = {
+    name: options.name,
+    pid,
+    logPath: options.logPath,
+    exited,
+    get stopping() {
+      return stopping;
+    },
+    async stop(graceMs = 20_000) {
+      stopping = true;
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      signalGroup(pid, "SIGTERM");
+      const timedOut = await Promise.race([
+        exited.then(() => false),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(true), graceMs).unref()),
+      ]);
+      if (timedOut) {
+        signalGroup(pid, "SIGKILL");
+        await exited;
+      }
+      // The watchdog waits for its engine, but a grandchild could linger in the group.
+      signalGroup(pid, "SIGKILL");
+    },
+    logTail(lines = 30) {
+      try {
+        return readFileSync(options.logPath, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+      } catch {
+        return "(no log)";
+      }
+    },
+  };
+  running.add(supervised);
+  return supervised;
+}
