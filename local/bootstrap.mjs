@@ -28,7 +28,9 @@ const needs = {
   bench: [],
 };
 
-const [command, ...args] = process.argv.slice(2);
+const [command, ...rest] = process.argv.slice(2);
+// `npm start -- --x` arrives without the `--`; a direct `node local/bootstrap.mjs start -- --x` with it.
+const args = rest[0] === "--" ? rest.slice(1) : rest;
 if (!command || !(command in needs)) {
   fail(`usage: node local/bootstrap.mjs <${Object.keys(needs).join("|")}> [args...]`);
 }

@@ -109,7 +109,11 @@ export async function startKafkaBroker(
     await waitUntil(`Kafka broker on ${bootstrapServer}`, supervised, 90_000, async () => {
       await admin.connect();
       const cluster = await admin.describeCluster();
-      return cluster.brokers.length > 0 && cluster.controller !== null;
+      if (cluster.brokers.length === 0 || cluster.controller === null) return false;
+      // Ready means consumer groups work too: this asks for a group coordinator, which exists
+      // only once the broker has created its offsets topic.
+      await admin.describeGroups(["rsvp-atlas-health"]);
+      return true;
     });
   } catch (error) {
     await supervised.stop();

@@ -1,0 +1,14 @@
+import { createReadStream } from "node:fs";
+import { createInterface } from "node:readline";
+
+/**
+ * The lines of a JSONL file, verbatim (no parsing, no trimming), so malformed lines are
+ * replayed as they were recorded. A final newline does not make an extra empty line.
+ */
+export async function* jsonlLines(path: string): AsyncGenerator<string> {
+  const lines = createInterface({
+    input: createReadStream(path, "utf8"),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
+  for await (const line of lines) yield line;
+}

@@ -1,0 +1,379 @@
+import { readFileSync } from "node:fs";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { createRsvpParser, MAX_MESSAGE_BYTES } from "../../functions/shared/rsvp/parse.js";
+import type { ParseResult, RsvpRecord } from "../../functions/shared/rsvp/record.js";
+import { syntheticMessages } from "../../local/feed/synthetic/generator.js";
+import {
+  hasSharedData,
+  oddExamples,
+  SKIPPED_WITHOUT_SHARED_DATA,
+  sharedLines,
+} from "../support/shared-data.js";
+
+const KEY = "test-key-0123456789abcdef0123456789";
+const parse = createRsvpParser({ pseudonymKey: KEY });
+const fixture = JSON.parse(
+  readFileSync(new URL("../fixtures/stream-message.json", import.meta.url), "utf8"),
+) as Record<string, unknown> & { group: Record<string, unknown>; venue: Record<string, unknown> };
+
+function accepted(result: ParseResult): RsvpRecord {
+  if (!result.ok)
+    throw new Error(`rejected: ${result.rejection.reason} ${result.rejection.detail}`);
+  return result.record;
+}
+
+function withChanges(change: (message: typeof fixture) => void): string {
+  const message = structuredClone(fixture);
+  change(message);
+  return JSON.stringify(message);
+}
+
+describe("parse: a valid message", () => {
+  const record = accepted(parse(JSON.stringify(fixture)));
+
+  it("normalizes every field the pipeline uses", () => {
+    expect(record).toMatchObject({
+      v: 1,
+      rsvpId: 1700000001,
+      mtime: 1526811900000,
+      response: "yes",
+      guests: 1,
+      visibility: "public",
+      city: { key: "us/or/portland", country: "us", state: "OR", name: "Portland" },
+      event: { id: "250000001", name: "Python Night", time: 1527210000000 },
+      group: {
+        id: 27000001,
+        name: "Portland Python",
+        position: { lat: 45.52, lon: -122.68 },
+        topics: [
+          { key: "python", name: "Python" },
+          { key: "softwaredev", name: "Software Development" },
+        ],
+      },
+      venue: { id: 1234567, name: "Central Library", position: { lat: 45.5192, lon: -122.6819 } },
+    });
+  });
+
+  it("drops personal data: no member name, photo, linked accounts or raw member id", () => {
+    const text = JSON.stringify(record);
+    expect(text).not.toContain("Jane Example");
+    expect(text).not.toContain("photo");
+    expect(text).not.toContain("jane_example");
+    expect(text).not.toContain("987654321");
+    expect(record.member).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it("pseudonymizes members with a keyed HMAC: stable under one key, different under another", () => {
+    expect(accepted(parse(JSON.stringify(fixture))).member).toBe(record.member);
+    const other = createRsvpParser({ pseudonymKey: `${KEY}-other` });
+    expect(accepted(other(JSON.stringify(fixture))).member).not.toBe(record.member);
+    expect(() => createRsvpParser({ pseudonymKey: "short" })).toThrow(/at least 32/);
+  });
+
+  it("accepts bytes as well as text", () => {
+    expect(accepted(parse(Buffer.from(JSON.stringify(fixture))))).toEqual(record);
+  });
+});
+
+describe("parse: normalization", () => {
+  it("keeps same-named cities of different states apart (Portland, OR vs Portland, ME)", () => {
+    const maine = accepted(parse(withChanges((m) => (m.group.group_state = "ME"))));
+    expect(maine.city.key).toBe("us/me/portland");
+    expect(maine.city.key).not.toBe(accepted(parse(JSON.stringify(fixture))).city.key);
+  });
+
+  it("folds case, spacing and Unicode form of city names into one key", () => {
+    const decomposed = accepted(
+      parse(
+        withChanges((m) => {
+          m.group.group_city = "  Montre\u0301al ";
+          m.group.group_country = "CA";
+          m.group.group_state = "qc";
+        }),
+      ),
+    );
+    const composed = accepted(
+      parse(
+        withChanges((m) => {
+          m.group.group_city = "MONTRÉAL";
+          m.group.group_country = "ca";
+          m.group.group_state = "QC";
+        }),
+      ),
+    );
+    expect(decomposed.city).toEqual({
+      key: "ca/qc/montréal",
+      country: "ca",
+      state: "QC",
+      name: "Montréal",
+    });
+    expect(composed.city.key).toBe(decomposed.city.key);
+  });
+
+  it("gives cities outside the US and Canada an empty state part", () => {
+    const bogota = accepted(
+      parse(
+        withChanges((m) => {
+          m.group.group_city = "Bogotá";
+          m.group.group_country = "co";
+          delete m.group.group_state;
+        }),
+      ),
+    );
+    expect(bogota.city).toEqual({ key: "co//bogotá", country: "co", state: null, name: "Bogotá" });
+  });
+
+  it("removes control and bidi characters and collapses whitespace in names", () => {
+    const record = accepted(
+      parse(
+        withChanges((m) => {
+          m.group.group_name = "Hikers\u0000\u0007 of\u202E the\n\n\tNorth\u2028";
+          m.venue.venue_name = "\u200FCafé\r\n";
+        }),
+      ),
+    );
+    expect(record.group.name).toBe("Hikers of the North");
+    expect(record.venue?.name).toBe("Café");
+  });
+
+  it("keeps HTML and emoji as text (escaping is the display's job)", () => {
+    const record = accepted(
+      parse(
+        withChanges((m) => {
+          m.group.group_name = "<b>Coders</b> 👩‍💻 & <script>x</script>";
+        }),
+      ),
+    );
+    expect(record.group.name).toBe("<b>Coders</b> 👩‍💻 & <script>x</script>");
+  });
+
+  it("treats lat = lon = 0 as an unknown place, and so an impossible position", () => {
+    const zero = accepted(parse(withChanges((m) => Object.assign(m.venue, { lat: 0, lon: 0 }))));
+    expect(zero.venue).toMatchObject({ id: 1234567, position: null });
+    const outside = accepted(
+      parse(withChanges((m) => Object.assign(m.venue, { lat: 91, lon: 10 }))),
+    );
+    expect(outside.venue?.position).toBeNull();
+    const wrapped = accepted(
+      parse(withChanges((m) => Object.assign(m.venue, { lat: 10, lon: -180.5 }))),
+    );
+    expect(wrapped.venue?.position).toBeNull();
+    const edge = accepted(
+      parse(withChanges((m) => Object.assign(m.venue, { lat: -90, lon: 180 }))),
+    );
+    expect(edge.venue?.position).toEqual({ lat: -90, lon: 180 });
+    const equator = accepted(
+      parse(withChanges((m) => Object.assign(m.venue, { lat: 0, lon: 32.5 }))),
+    );
+    expect(equator.venue?.position).toEqual({ lat: 0, lon: 32.5 });
+  });
+
+  it("accepts a message without venue, event time, guests or member", () => {
+    const record = accepted(
+      parse(
+        withChanges((m) => {
+          const message: Record<string, unknown> = m;
+          delete message.venue;
+          delete (message.event as Record<string, unknown>).time;
+          delete message.guests;
+          delete message.member;
+        }),
+      ),
+    );
+    expect(record).toMatchObject({ venue: null, guests: 0, member: null, event: { time: null } });
+  });
+
+  it("drops topics that clean to nothing and duplicate topic keys", () => {
+    const record = accepted(
+      parse(
+        withChanges((m) => {
+          m.group.group_topics = [
+            { urlkey: "python", topic_name: "Python" },
+            { urlkey: "PYTHON", topic_name: "Python again" },
+            { urlkey: "\u0000", topic_name: "Nothing" },
+          ];
+        }),
+      ),
+    );
+    expect(record.group.topics).toEqual([{ key: "python", name: "Python" }]);
+  });
+});
+
+describe("parse: rejections carry a reason code", () => {
+  const cases: [string, string | Uint8Array, string][] = [
+    ["an empty frame", "", "empty"],
+    ["whitespace only", " \n\t ", "empty"],
+    ["truncated JSON", JSON.stringify(fixture).slice(0, 200), "not_json"],
+    ["a Python dict repr", JSON.stringify(fixture).replaceAll('"', "'"), "not_json"],
+    ["a JSON array", "[1,2,3]", "not_an_object"],
+    ["JSON null", "null", "not_an_object"],
+    ["a JSON string", '"rsvp"', "not_an_object"],
+    ["no rsvp_id", withChanges((m) => delete m.rsvp_id), "missing_field"],
+    ["no group city", withChanges((m) => delete m.group.group_city), "missing_field"],
+    ["an empty group city", withChanges((m) => (m.group.group_city = " \u0000 ")), "missing_field"],
+    ["rsvp_id as a string", withChanges((m) => (m.rsvp_id = "abc")), "invalid_field"],
+    ["mtime in seconds", withChanges((m) => (m.mtime = 1526811900)), "invalid_field"],
+    ["an unknown response", withChanges((m) => (m.response = "maybe")), "invalid_field"],
+    ["negative guests", withChanges((m) => (m.guests = -1)), "invalid_field"],
+    [
+      "a three-letter country",
+      withChanges((m) => (m.group.group_country = "usa")),
+      "invalid_field",
+    ],
+    ["an oversized frame", "x".repeat(MAX_MESSAGE_BYTES + 1), "too_large"],
+    ["invalid UTF-8 bytes", new Uint8Array([0xff, 0xfe, 0x7b]), "not_json"],
+  ];
+  it.each(cases)("%s", (_name, input, reason) => {
+    const result = parse(input);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.rejection.reason).toBe(reason);
+      expect(result.rejection.detail.length).toBeGreaterThan(0);
+      expect(result.rejection.detail.length).toBeLessThanOrEqual(300);
+    }
+  });
+
+  it("names the field in the detail", () => {
+    const result = parse(withChanges((m) => delete m.group.group_city));
+    expect(result.ok || result.rejection.detail).toBe("group.group_city: missing");
+  });
+});
+
+describe("parse: never throws (property-based)", () => {
+  const expectResult = (result: ParseResult) => {
+    expect(typeof result.ok).toBe("boolean");
+    if (!result.ok) expect(result.rejection.reason).toMatch(/^[a-z_]+$/);
+  };
+
+  it("on any string", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary" }), (text) => expectResult(parse(text))),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("on any bytes", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 2048 }), (bytes) => expectResult(parse(bytes))),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("on any JSON value", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => expectResult(parse(JSON.stringify(value) ?? ""))),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("on a real message with any field replaced by anything", () => {
+    const paths = [
+      ["rsvp_id"],
+      ["mtime"],
+      ["response"],
+      ["guests"],
+      ["visibility"],
+      ["member"],
+      ["venue"],
+      ["venue", "lat"],
+      ["venue", "venue_name"],
+      ["event"],
+      ["event", "event_id"],
+      ["event", "time"],
+      ["group"],
+      ["group", "group_city"],
+      ["group", "group_country"],
+      ["group", "group_state"],
+      ["group", "group_topics"],
+      ["group", "group_lat"],
+    ];
+    fc.assert(
+      fc.property(fc.constantFrom(...paths), fc.anything(), (path, value) => {
+        const message = structuredClone(fixture) as Record<string, unknown>;
+        let target = message;
+        for (const key of path.slice(0, -1)) target = target[key] as Record<string, unknown>;
+        target[path[path.length - 1] as string] = value;
+        let text: string;
+        try {
+          text = JSON.stringify(message);
+        } catch {
+          return; // a BigInt or a cycle cannot be sent as JSON at all
+        }
+        expectResult(parse(text));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("accepts what the synthetic feed means as valid and rejects what it breaks on purpose", () => {
+    let count = 0;
+    for (const message of syntheticMessages({ seed: "parse-test", malformedShare: 0.2 })) {
+      const result = parse(message.text);
+      expect({ kind: message.kind, ok: result.ok }).toEqual({
+        kind: message.kind,
+        ok: message.kind !== "malformed",
+      });
+      if (++count === 3000) break;
+    }
+  });
+});
+
+describe(`parse: recorded data${SKIPPED_WITHOUT_SHARED_DATA}`, () => {
+  it.skipIf(!hasSharedData)("accepts all 1,247 real messages of rsvps-sample.jsonl", () => {
+    const lines = sharedLines("rsvps-sample.jsonl");
+    expect(lines).toHaveLength(1247);
+    const records = lines.map((line) => accepted(parse(line)));
+    const portlands = new Set(
+      records.filter((r) => r.city.name === "Portland").map((r) => r.city.key),
+    );
+    expect(records.every((r) => !JSON.stringify(r).includes("member_name"))).toBe(true);
+    expect(records.filter((r) => r.venue === null).length).toBeGreaterThan(100);
+    expect(portlands.size).toBeGreaterThanOrEqual(1);
+  });
+
+  it.skipIf(!hasSharedData)("handles every odd example as its category says", () => {
+    const expectations: Record<string, (result: ParseResult) => void> = {
+      truncated_json: (r) =>
+        expect(r).toMatchObject({ ok: false, rejection: { reason: "not_json" } }),
+      python_repr_or_single_quoted: (r) =>
+        expect(r).toMatchObject({ ok: false, rejection: { reason: "not_json" } }),
+      truncated_single_quoted: (r) =>
+        expect(r).toMatchObject({ ok: false, rejection: { reason: "not_json" } }),
+      single_quoted_unparseable: (r) =>
+        expect(r).toMatchObject({ ok: false, rejection: { reason: "not_json" } }),
+      rejected_not_stream_format: (r) =>
+        expect(r).toMatchObject({ ok: false, rejection: { reason: "missing_field" } }),
+      non_ascii_city: (r) => expect(accepted(r).city.name).toMatch(/[^\p{ASCII}]/u),
+      no_venue: (r) => expect(accepted(r).venue).toBeNull(),
+      venue_latlon_zero: (r) => expect(accepted(r).venue?.position).toBeNull(),
+      astral_chars_in_names: (r) =>
+        expect(JSON.stringify(accepted(r))).toMatch(/[\u{10000}-\u{10FFFF}]/u),
+      venue_name_whitespace: (r) => {
+        const name = accepted(r).venue?.name ?? "";
+        expect(name).toBe(name.trim());
+        expect(name).not.toMatch(/\s{2}|[\t\n\r]/);
+      },
+      guests_positive: (r) => expect(accepted(r).guests).toBeGreaterThan(0),
+      event_without_time: (r) => expect(accepted(r).event.time).toBeNull(),
+      html_in_names: (r) => expect(JSON.stringify(accepted(r))).toMatch(/<[a-z/]/i),
+      control_chars_in_names: (r) =>
+        expect(JSON.stringify(accepted(r))).not.toMatch(/\\u00[01][0-9a-f]|\\[tnr]/),
+      same_rsvp_id_several_mtimes: (r) => expect(accepted(r).rsvpId).toBeGreaterThan(0),
+    };
+    const examples = oddExamples();
+    expect(examples).toHaveLength(33);
+    for (const example of examples) {
+      const expectation = expectations[example.category];
+      if (!expectation)
+        throw new Error(`no expectation for category ${example.category} (${example.id})`);
+      for (const frame of example.frames) expectation(parse(frame));
+    }
+    const updates = examples.filter((e) => e.category === "same_rsvp_id_several_mtimes");
+    for (const update of updates) {
+      const records = update.frames.map((frame) => accepted(parse(frame)));
+      expect(new Set(records.map((r) => r.rsvpId)).size).toBe(1);
+      expect(new Set(records.map((r) => r.mtime)).size).toBe(records.length);
+    }
+  });
+});

@@ -1,0 +1,31 @@
+import { defineConfig } from "vitest/config";
+
+/**
+ * Two projects: unit tests (pure code, loopback sockets at most) and integration tests, which
+ * share one local stack (a real Kafka broker and moto) started by test/support/global-stack.ts.
+ * Tests that start stacks of their own (the no-orphan and npm start tests) run in files of
+ * their own; integration files run one at a time, since each JVM wants a core.
+ */
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.ts"],
+          testTimeout: 20_000,
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          globalSetup: ["test/support/global-stack.ts"],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
+    ],
+  },
+});
