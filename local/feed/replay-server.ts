@@ -49,6 +49,7 @@ const HIGH_WATER_BYTES = 512 * 1024;
 const MTIME = /"mtime"\s*:\s*(\d{10,})/;
 
 export async function startReplayServer(options: ReplayServerOptions): Promise<ReplayServer> {
+  pacer(options.pacing); // validates the pacing before anything listens
   const server = new WebSocketServer({
     host: options.host ?? "127.0.0.1",
     port: options.port ?? 0,

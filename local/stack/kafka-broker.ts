@@ -126,5 +126,9 @@ export async function startKafkaBroker(
 
 /** A Kafka cluster id: 16 random bytes, base64url without padding (what `random-uuid` prints). */
 function clusterId(): string {
-  return crypto.getRandomValues(Buffer.alloc(16)).toString("base64url");
+  for (;;) {
+    const id = crypto.getRandomValues(Buffer.alloc(16)).toString("base64url");
+    // The storage tool's argument parser would read a leading "-" as an option.
+    if (!id.startsWith("-")) return id;
+  }
 }

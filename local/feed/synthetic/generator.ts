@@ -40,7 +40,8 @@ export type MalformedKind =
 export type SyntheticMessage =
   | { kind: "rsvp"; text: string; rsvpId: number; mtime: number }
   | { kind: "update"; text: string; rsvpId: number; mtime: number }
-  | { kind: "malformed"; malformed: MalformedKind; text: string };
+  /** A broken message; rsvpId and mtime are those of the message it was made from. */
+  | { kind: "malformed"; malformed: MalformedKind; text: string; rsvpId: number; mtime: number };
 
 const MALFORMED_KINDS: readonly MalformedKind[] = [
   "truncated_json",
@@ -158,7 +159,13 @@ export function* syntheticMessages(
 
     if (random.chance(malformedShare)) {
       const malformed = random.pick(MALFORMED_KINDS);
-      yield { kind: "malformed", malformed, text: corrupt(random, message, malformed) };
+      yield {
+        kind: "malformed",
+        malformed,
+        text: corrupt(random, message, malformed),
+        rsvpId: message.rsvp_id as number,
+        mtime,
+      };
     } else {
       yield { kind, text: JSON.stringify(message), rsvpId: message.rsvp_id as number, mtime };
     }
@@ -187,10 +194,15 @@ function buildCityWorld(seed: number | string, city: GazetteerCity, now: number)
     lat: round6(Math.max(-89.9, Math.min(89.9, city.lat + random.gaussian() * spreadDegrees))),
     venue_id: 10_000_000 + (city.id % 100_000) * 100 + index,
   }));
-  const groupCount = 3 + Math.round(3 * Math.log10(city.population / 10_000));
+  const groupCount = 8 + Math.round(8 * Math.log10(city.population / 10_000));
+  // Systematic sampling: each category gets its profile's share of the groups, within one.
+  const total = cumulativeProfile[cumulativeProfile.length - 1] ?? 1;
+  const offset = random.next();
   const groups: Group[] = Array.from({ length: groupCount }, (_, index) => {
+    const position = ((index + offset) / groupCount) * total;
     const category =
-      TOPIC_CATEGORIES[random.weightedIndex(cumulativeProfile)] ?? TOPIC_CATEGORIES[0];
+      TOPIC_CATEGORIES[cumulativeProfile.findIndex((running) => running > position)] ??
+      TOPIC_CATEGORIES[0];
     if (!category) throw new Error("no topic categories");
     const noun = random.pick(category.groupNouns);
     const topics = shuffled(random, category.topics).slice(

@@ -1,0 +1,107 @@
+/**
+ * However the stack manager ends, it leaves no process and no port behind: on Ctrl-C, on
+ * SIGTERM, on a normal exit without stop(), when an engine crashes, and when the manager itself
+ * is killed without a chance to run any code.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { describe, expect, it } from "vitest";
+import { repoRoot } from "../../local/setup/paths.js";
+import { isPortFree } from "../../local/stack/ports.js";
+import { descendantsOf, membersOfGroups, waitUntilGone } from "../support/processes.js";
+
+interface Ready {
+  ports: number[];
+  processGroups: { name: string; pgid: number }[];
+}
+
+interface Running {
+  child: ChildProcess;
+  ready: Ready;
+  /** Every process below the manager while it ran: watchdogs and engines. */
+  descendants: { pid: number; command: string }[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
+}
+
+async function startStackCli(...flags: string[]): Promise<Running> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "local/cli/stack.ts", "--json", ...flags],
+    {
+      cwd: repoRoot,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let stderr = "";
+  child.stderr?.on("data", (chunk) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    stderr: string;
+  }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal, stderr })));
+  const firstLine = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).once("line", resolve);
+    void exited.then(({ stderr: text }) =>
+      reject(new Error(`stack CLI exited before ready:\n${text}`)),
+    );
+  });
+  const ready = JSON.parse(firstLine) as Ready;
+  // The engines' process groups find them even after a quick exit has re-parented them.
+  const engines = membersOfGroups(ready.processGroups.map((group) => group.pgid));
+  const below = descendantsOf(child.pid as number);
+  const descendants = [...new Map([...engines, ...below].map((p) => [p.pid, p])).values()];
+  return { child, ready, descendants, exited };
+}
+
+async function expectNothingLeft(running: Running): Promise<void> {
+  const left = await waitUntilGone(running.descendants.map((p) => p.pid));
+  expect(left.map((p) => p.command)).toEqual([]);
+  for (const port of running.ready.ports) expect(await isPortFree(port), `port ${port}`).toBe(true);
+  expect(membersOfGroups(running.ready.processGroups.map((group) => group.pgid))).toEqual([]);
+}
+
+describe("local stack: no process and no port left behind", () => {
+  it("on Ctrl-C (SIGINT)", async () => {
+    const running = await startStackCli();
+    expect(running.descendants.some((p) => p.command.includes("kafka.Kafka"))).toBe(true);
+    expect(running.descendants.some((p) => p.command.includes("moto_server"))).toBe(true);
+    for (const port of running.ready.ports) expect(await isPortFree(port)).toBe(false);
+    running.child.kill("SIGINT");
+    expect((await running.exited).code).toBe(0);
+    await expectNothingLeft(running);
+  });
+
+  it("on SIGTERM", async () => {
+    const running = await startStackCli();
+    running.child.kill("SIGTERM");
+    expect((await running.exited).code).toBe(0);
+    await expectNothingLeft(running);
+  });
+
+  it("on a normal exit that never called stop()", async () => {
+    const running = await startStackCli("--exit-when-ready");
+    expect((await running.exited).code).toBe(0);
+    expect(running.descendants.some((p) => p.command.includes("kafka.Kafka"))).toBe(true);
+    await expectNothingLeft(running);
+  });
+
+  it("when an engine crashes: the others are stopped and the exit code says so", async () => {
+    const running = await startStackCli();
+    const kafka = running.descendants.find((p) => p.command.includes("kafka.Kafka"));
+    expect(kafka).toBeDefined();
+    process.kill(kafka?.pid as number, "SIGKILL");
+    const { code, stderr } = await running.exited;
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/kafka exited unexpectedly/);
+    await expectNothingLeft(running);
+  });
+
+  it("when the manager itself is killed with SIGKILL (no code of it runs)", async () => {
+    const running = await startStackCli();
+    running.child.kill("SIGKILL");
+    expect((await running.exited).signal).toBe("SIGKILL");
+    await expectNothingLeft(running);
+  });
+});

@@ -1,0 +1,146 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { jsonlLines } from "../../local/feed/jsonl.js";
+import {
+  type ReplayServer,
+  type ReplayServerOptions,
+  startReplayServer,
+} from "../../local/feed/replay-server.js";
+
+const servers: ReplayServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+});
+
+async function serve(options: ReplayServerOptions): Promise<ReplayServer> {
+  const server = await startReplayServer(options);
+  servers.push(server);
+  return server;
+}
+
+/** Connects and collects frames until the server closes or `limit` frames arrived. */
+function receive(url: string, limit = Number.POSITIVE_INFINITY) {
+  return new Promise<{ frames: string[]; times: number[]; closeCode: number }>(
+    (resolve, reject) => {
+      const socket = new WebSocket(url);
+      const frames: string[] = [];
+      const times: number[] = [];
+      socket.on("message", (data) => {
+        frames.push(data.toString());
+        times.push(performance.now());
+        if (frames.length === limit) socket.close();
+      });
+      socket.on("close", (closeCode) => resolve({ frames, times, closeCode }));
+      socket.on("error", reject);
+    },
+  );
+}
+
+const LINES = [
+  '{"rsvp_id":1,"mtime":1526811900000}',
+  "not json at all",
+  "",
+  "{'python': 'repr'}",
+  '{"rsvp_id":2,"mtime":1526811900500}',
+];
+
+describe("replay server", () => {
+  it("sends every line verbatim as one text frame, in order, then closes with 1000", async () => {
+    const server = await serve({ source: () => LINES, pacing: { kind: "asap" } });
+    const { frames, closeCode } = await receive(server.url);
+    expect(frames).toEqual(LINES);
+    expect(closeCode).toBe(1000);
+    expect(server.stats).toEqual({ connections: 1, sent: LINES.length });
+  });
+
+  it("plays the source from its start for every connection", async () => {
+    const server = await serve({ source: () => LINES, pacing: { kind: "asap" } });
+    const [a, b] = await Promise.all([receive(server.url), receive(server.url)]);
+    expect(a.frames).toEqual(LINES);
+    expect(b.frames).toEqual(LINES);
+  });
+
+  it("loops when asked", async () => {
+    const server = await serve({ source: () => LINES, pacing: { kind: "asap" }, loop: true });
+    const { frames } = await receive(server.url, LINES.length * 3 + 1);
+    // Frames already on the wire when the client closed may follow; the first ones must loop.
+    expect(frames.slice(0, LINES.length * 3 + 1)).toEqual([...LINES, ...LINES, ...LINES, LINES[0]]);
+  });
+
+  it("paces a fixed rate", async () => {
+    const server = await serve({ source: () => LINES, pacing: { kind: "rate", perSecond: 20 } });
+    const { times } = await receive(server.url);
+    // 5 frames at 20/s: the last one is due 200 ms after the first.
+    expect((times[4] as number) - (times[0] as number)).toBeGreaterThanOrEqual(180);
+  });
+
+  it("follows the recording's own timing, sped up", async () => {
+    const lines = [0, 1000, 3000].map((offset, i) =>
+      JSON.stringify({ rsvp_id: i, mtime: 1526811900000 + offset }),
+    );
+    const server = await serve({ source: () => lines, pacing: { kind: "recorded", speedup: 10 } });
+    const { frames, times } = await receive(server.url);
+    expect(frames).toEqual(lines);
+    // 3 s of recording at x10: 300 ms between the first and the last frame.
+    expect((times[2] as number) - (times[0] as number)).toBeGreaterThanOrEqual(280);
+    expect((times[2] as number) - (times[1] as number)).toBeGreaterThanOrEqual(180);
+  });
+
+  it("caps long gaps of the recording", async () => {
+    const lines = [0, 3_600_000].map((offset, i) =>
+      JSON.stringify({ rsvp_id: i, mtime: 1526811900000 + offset }),
+    );
+    const server = await serve({
+      source: () => lines,
+      pacing: { kind: "recorded", speedup: 1, maxGapMs: 50 },
+    });
+    const { frames } = await receive(server.url);
+    expect(frames).toEqual(lines);
+  });
+
+  it("waits for a slow reader instead of buffering the whole source", async () => {
+    const big = "x".repeat(64 * 1024);
+    const server = await serve({
+      source: () => Array.from({ length: 400 }, () => big),
+      pacing: { kind: "asap" },
+    });
+    const socket = new WebSocket(server.url);
+    await new Promise((resolve) => socket.once("open", resolve));
+    socket.pause();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // 400 x 64 KiB = 25 MiB; with the reader paused, only socket buffers' worth may be sent.
+    expect(server.stats.sent).toBeLessThan(200);
+    const received = new Promise<number>((resolve) => {
+      let count = 0;
+      socket.on("message", () => {
+        if (++count === 400) resolve(count);
+      });
+    });
+    socket.resume();
+    expect(await received).toBe(400);
+    socket.close();
+  });
+
+  it("refuses to start with a pacing that makes no sense", async () => {
+    await expect(
+      serve({ source: () => LINES, pacing: { kind: "rate", perSecond: 0 } }),
+    ).rejects.toThrow(/rate must be above 0/);
+    await expect(
+      serve({ source: () => LINES, pacing: { kind: "recorded", speedup: -1 } }),
+    ).rejects.toThrow(/speed-up must be above 0/);
+  });
+});
+
+describe("jsonlLines", () => {
+  it("yields each line verbatim, keeps empty and broken lines, and adds none at the end", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rsvp-atlas-jsonl-"));
+    const file = join(dir, "feed.jsonl");
+    writeFileSync(file, `${LINES.join("\n")}\n`);
+    const lines: string[] = [];
+    for await (const line of jsonlLines(file)) lines.push(line);
+    expect(lines).toEqual(LINES);
+  });
+});

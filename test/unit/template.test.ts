@@ -1,0 +1,83 @@
+import { describe, expect, it } from "vitest";
+import { kafkaVersionFromPom } from "../../local/setup/kafka-jars.js";
+import { localResourceNames } from "../../local/stack/provision.js";
+import {
+  loadTemplateModel,
+  localResourceName,
+  readTemplate,
+} from "../../local/stack/template-model.js";
+
+const template = readTemplate();
+const model = loadTemplateModel(template);
+
+describe("template.yaml as the local stack's source of truth", () => {
+  it("declares the topics, the counts table, the raw bucket and its delivery stream", () => {
+    expect(model.topics).toEqual([
+      { parameter: "RsvpTopicName", name: "meetup", partitions: 6 },
+      { parameter: "DeadLetterTopicName", name: "meetup-dlq", partitions: 6 },
+    ]);
+    expect(model.tables).toEqual([
+      {
+        logicalId: "CityCountsTable",
+        keySchema: [
+          { AttributeName: "pk", KeyType: "HASH" },
+          { AttributeName: "sk", KeyType: "RANGE" },
+        ],
+        attributeDefinitions: [
+          { AttributeName: "pk", AttributeType: "S" },
+          { AttributeName: "sk", AttributeType: "S" },
+        ],
+        ttlAttribute: "expiresAt",
+      },
+    ]);
+    expect(model.buckets).toEqual([{ logicalId: "RawBucket" }]);
+    expect(model.deliveryStreams).toEqual([
+      {
+        logicalId: "RawDeliveryStream",
+        bucketLogicalId: "RawBucket",
+        prefix: "rsvps/dt=!{timestamp:yyyy-MM-dd}/",
+        errorOutputPrefix: "errors/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/",
+      },
+    ]);
+  });
+
+  it("runs the local Kafka broker at the MSK cluster's major.minor version", () => {
+    const majorMinor = (version: string) => version.split(".").slice(0, 2).join(".");
+    expect(model.kafkaVersion).toMatch(/^\d+\.\d+\./);
+    expect(majorMinor(kafkaVersionFromPom())).toBe(majorMinor(model.kafkaVersion));
+  });
+
+  it("reads CloudFormation short-form intrinsics as their long form", () => {
+    const stream = template.Resources.RawDeliveryStream?.Properties as {
+      ExtendedS3DestinationConfiguration: { BucketARN: unknown; RoleARN: unknown };
+    };
+    expect(stream.ExtendedS3DestinationConfiguration.BucketARN).toEqual({
+      "Fn::GetAtt": ["RawBucket", "Arn"],
+    });
+    const policy = template.Resources.RawBucketPolicy?.Properties as { Bucket: unknown };
+    expect(policy.Bucket).toEqual({ Ref: "RawBucket" });
+  });
+
+  it("derives valid local names from logical ids", () => {
+    expect(localResourceName("CityCountsTable")).toBe("rsvp-atlas-city-counts-table");
+    for (const name of Object.values(localResourceNames(model).buckets)) {
+      expect(name).toMatch(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/);
+    }
+  });
+
+  it("hard-codes no physical names and encrypts every store at rest", () => {
+    for (const [logicalId, resource] of Object.entries(template.Resources)) {
+      const properties = (resource.Properties ?? {}) as Record<string, unknown>;
+      for (const nameProperty of ["BucketName", "TableName", "DeliveryStreamName", "RoleName"]) {
+        expect(properties[nameProperty], `${logicalId}.${nameProperty}`).toBeUndefined();
+      }
+      if (resource.Type === "AWS::S3::Bucket")
+        expect(properties.BucketEncryption, logicalId).toBeDefined();
+      if (resource.Type === "AWS::DynamoDB::Table")
+        expect(properties.SSESpecification, logicalId).toEqual({ SSEEnabled: true });
+      if (resource.Type === "AWS::KinesisFirehose::DeliveryStream") {
+        expect(properties.DeliveryStreamEncryptionConfigurationInput, logicalId).toBeDefined();
+      }
+    }
+  });
+});
