@@ -126,9 +126,9 @@ function runTypeScriptCommand(name, argv, childEnv) {
     env: childEnv,
     stdio: "inherit",
   });
-  // Ctrl-C reaches the child through the terminal's process group; a SIGTERM sent to this
-  // process alone is passed on, so the child always gets to shut its services down.
-  process.on("SIGINT", () => {});
+  // Signals are passed on, so the child always gets to shut its services down. On Ctrl-C the
+  // terminal signals both processes; the child treats the second SIGINT as the same request.
+  process.on("SIGINT", () => child.kill("SIGINT"));
   process.on("SIGTERM", () => child.kill("SIGTERM"));
   child.on("exit", (code, signal) => {
     process.exit(code ?? (signal ? 128 + (signal === "SIGINT" ? 2 : 15) : 1));

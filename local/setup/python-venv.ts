@@ -14,12 +14,15 @@ const marker = join(venvDir, ".rsvp-atlas-requirements.sha256");
 
 export async function ensurePythonVenv(): Promise<void> {
   const python = process.env.RSVP_ATLAS_PYTHON ?? "python3";
-  const version = spawnSync(python, ["--version"], { encoding: "utf8" }).stdout.trim();
-  const expected = fingerprint(readFileSync(pythonRequirementsPath, "utf8"), python, version);
+  // The interpreter's full version, not its path: python3 and python3.11 may be the same one.
+  const version = spawnSync(python, ["-c", "import sys; print(sys.version)"], {
+    encoding: "utf8",
+  }).stdout.trim();
+  const expected = fingerprint(readFileSync(pythonRequirementsPath, "utf8"), version);
   if (isCurrent(marker, expected)) return;
 
   await setupStep(
-    `Python venv: creating .cache/venv with ${version} and pinned tools (first use; about a minute)`,
+    `Python venv: creating .cache/venv with Python ${version.split(" ")[0]} and pinned tools (first use; about a minute)`,
     async () => {
       rmSync(venvDir, { recursive: true, force: true });
       await runWithProgress(python, ["-m", "venv", venvDir], { prefix: "[setup] venv |" });

@@ -1,0 +1,133 @@
+/**
+ * `npm test`: every check and every test, in the order that fails fastest.
+ *
+ *   1. setup      the Python venv and the Kafka jars (first use only; npm ci ran before this)
+ *   2. typecheck  tsc --noEmit (strict, noUncheckedIndexedAccess)
+ *   3. lint       biome check (lint + format)
+ *   4. cfn-lint   template.yaml
+ *   5. sam        sam validate --lint (offline, no AWS credentials)
+ *   6. tests      vitest: unit tests, then integration tests on a real Kafka broker and moto
+ *
+ * Arguments after `--` go to vitest (`npm test -- test/unit`). Ends with one line
+ * "npm-test: N passed, N failed, N skipped" counting the checks and the tests.
+ */
+import { spawn } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { ensureKafkaJars } from "../setup/kafka-jars.js";
+import { cacheDir, repoRoot, templatePath, venvBin } from "../setup/paths.js";
+import { ensurePythonVenv } from "../setup/python-venv.js";
+
+const vitestArgs = process.argv.slice(2);
+const say = (line: string) => process.stderr.write(`[test] ${line}\n`);
+
+interface Step {
+  name: string;
+  command: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Offline and credential-free: SAM and cfn-lint must not reach for a real AWS account. */
+const offlineAwsEnv: NodeJS.ProcessEnv = {
+  ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("AWS_"))),
+  SAM_CLI_TELEMETRY: "0",
+  AWS_DEFAULT_REGION: "us-east-1",
+  AWS_REGION: "us-east-1",
+  AWS_CONFIG_FILE: "/dev/null",
+  AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+};
+
+const bin = (name: string) => join(repoRoot, "node_modules", ".bin", name);
+const vitestReport = join(cacheDir, "vitest-report.json");
+
+const checks: Step[] = [
+  { name: "typecheck (tsc --noEmit)", command: bin("tsc"), args: ["--noEmit"] },
+  { name: "lint + format (biome check)", command: bin("biome"), args: ["check", "."] },
+  {
+    name: "cfn-lint template.yaml",
+    command: venvBin("cfn-lint"),
+    args: [templatePath],
+    env: offlineAwsEnv,
+  },
+  {
+    name: "sam validate --lint",
+    command: venvBin("sam"),
+    args: ["validate", "--lint", "--template-file", templatePath],
+    env: offlineAwsEnv,
+  },
+];
+
+function run(step: Step): Promise<boolean> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    say(`${step.name}...`);
+    const child = spawn(step.command, step.args, {
+      cwd: repoRoot,
+      env: step.env ?? process.env,
+      stdio: "inherit",
+    });
+    child.on("error", (error) => {
+      say(`${step.name}: could not run: ${error.message}`);
+      resolve(false);
+    });
+    child.on("exit", (code) => {
+      say(
+        `${step.name}: ${code === 0 ? "ok" : `FAILED (exit ${code})`} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      );
+      resolve(code === 0);
+    });
+  });
+}
+
+interface VitestReport {
+  numPassedTests: number;
+  numFailedTests: number;
+  numPendingTests: number;
+  numTodoTests: number;
+  testResults: { assertionResults: { fullName: string; status: string }[] }[];
+}
+
+await ensurePythonVenv();
+await ensureKafkaJars();
+
+let checksPassed = 0;
+let checksFailed = 0;
+for (const check of checks) {
+  if (await run(check)) checksPassed += 1;
+  else checksFailed += 1;
+}
+
+rmSync(vitestReport, { force: true });
+const testsOk = await run({
+  name: "tests (vitest: unit, then integration on Kafka + moto)",
+  command: bin("vitest"),
+  args: [
+    "run",
+    "--reporter=default",
+    "--reporter=json",
+    `--outputFile.json=${vitestReport}`,
+    ...vitestArgs,
+  ],
+});
+
+let report: VitestReport | undefined;
+try {
+  report = JSON.parse(readFileSync(vitestReport, "utf8")) as VitestReport;
+} catch {
+  say("vitest wrote no report: it failed before running tests");
+}
+const passed = checksPassed + (report?.numPassedTests ?? 0);
+// No report, or a non-zero exit without a failed test (a crashed setup, an unhandled error),
+// is one failure of its own.
+const testsFailed = report?.numFailedTests ?? 0;
+const runFailed = !testsOk && testsFailed === 0 ? 1 : 0;
+const failed = checksFailed + testsFailed + runFailed;
+const skippedTests = (report?.testResults ?? []).flatMap((file) =>
+  file.assertionResults.filter((test) => test.status === "skipped" || test.status === "pending"),
+);
+for (const test of skippedTests) say(`skipped: ${test.fullName}`);
+process.stdout.write(
+  `\nnpm-test: ${passed} passed, ${failed} failed, ${skippedTests.length} skipped\n`,
+);
+process.exit(failed === 0 ? 0 : 1);
