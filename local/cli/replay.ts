@@ -1,0 +1,75 @@
+/**
+ * `npm run replay`: a WebSocket RSVP feed for any client (the ingest task, wscat, a browser).
+ *
+ *   npm run replay -- --input FILE.jsonl [--speedup 60 | --rate N | --asap] [--loop] [--port P]
+ *   npm run replay -- --synthetic [--seed S] [--rate N] [--port P]
+ */
+import { jsonlLines } from "../feed/jsonl.js";
+import { type Pacing, startReplayServer } from "../feed/replay-server.js";
+import { syntheticLines } from "../feed/synthetic/generator.js";
+import { parseCliArgs } from "./args.js";
+
+const usage =
+  "  npm run replay -- --input FILE.jsonl [--speedup X | --rate N | --asap] [--loop] [--port P]\n  npm run replay -- --synthetic [--seed S] [--rate N] [--port P]";
+const args = parseCliArgs(
+  {
+    input: { type: "string" },
+    synthetic: { type: "boolean", default: false },
+    seed: { type: "string", default: "1" },
+    rate: { type: "string" },
+    speedup: { type: "string" },
+    asap: { type: "boolean", default: false },
+    loop: { type: "boolean", default: false },
+    port: { type: "string", default: "0" },
+    host: { type: "string", default: "127.0.0.1" },
+  },
+  usage,
+);
+
+if (!args.input === !args.synthetic) {
+  process.stderr.write(
+    `give exactly one of --input FILE.jsonl or --synthetic\n\nusage:\n${usage}\n`,
+  );
+  process.exit(2);
+}
+const rate = args.rate === undefined ? undefined : Number(args.rate);
+const pacing: Pacing = args.asap
+  ? { kind: "asap" }
+  : rate !== undefined
+    ? { kind: "rate", perSecond: rate }
+    : args.synthetic
+      ? { kind: "rate", perSecond: 25 }
+      : { kind: "recorded", speedup: Number(args.speedup ?? 60) };
+const input = args.input;
+const server = await startReplayServer({
+  source: input
+    ? () => jsonlLines(input)
+    : () =>
+        syntheticLines({
+          seed: args.seed,
+          startTime: Date.now(),
+          meanIntervalMs: 1000 / (rate ?? 25),
+        }),
+  pacing,
+  loop: args.loop || args.synthetic,
+  host: args.host,
+  port: Number(args.port),
+}).catch((error: Error) => {
+  process.stderr.write(`${error.message}\n`);
+  process.exit(2);
+});
+process.stderr.write(
+  `[replay] serving ${input ?? "the synthetic feed"} on ${server.url} (${JSON.stringify(pacing)}); Ctrl-C stops\n`,
+);
+const timer = setInterval(() => {
+  process.stderr.write(
+    `[replay] ${server.stats.connections} connection(s), ${server.stats.sent} frames sent\n`,
+  );
+}, 10_000);
+const stop = async () => {
+  clearInterval(timer);
+  await server.close();
+  process.exit(0);
+};
+process.on("SIGINT", () => void stop());
+process.on("SIGTERM", () => void stop());
