@@ -35,7 +35,7 @@ if (problems.length > 0) {
   process.exit(2);
 }
 
-const out = args.out ? createWriteStream(args.out) : process.stdout;
+const out: NodeJS.WritableStream = args.out ? createWriteStream(args.out) : process.stdout;
 let written = 0;
 for (const line of syntheticLines({
   seed: args.seed,
@@ -43,7 +43,8 @@ for (const line of syntheticLines({
   meanIntervalMs: 1000 / rate,
   malformedShare,
 })) {
-  if (!out.write(`${line}\n`)) await new Promise((resolve) => out.once("drain", resolve));
+  if (!out.write(`${line}\n`))
+    await new Promise<void>((resolve) => out.once("drain", () => resolve()));
   if (++written === count) break;
   if (args.out && written % 50_000 === 0) process.stderr.write(`[synth] ${written} of ${count}\n`);
 }
