@@ -10,6 +10,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { Kafka, logLevel } from "kafkajs";
+import { kafkaLogCreator } from "../../functions/shared/kafka-log.js";
+import { createLogger } from "../../functions/shared/logger.js";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { jsonlLines } from "../feed/jsonl.js";
 import { type LineSource, type Pacing, startReplayServer } from "../feed/replay-server.js";
@@ -77,6 +79,7 @@ const kafka = new Kafka({
   clientId: "rsvp-atlas-local",
   brokers: [kafkaBootstrap],
   logLevel: logLevel.WARN,
+  logCreator: kafkaLogCreator(createLogger("rsvp-atlas-local")),
 });
 // A local, per-run key: pseudonyms are consistent within the run and unlinkable across runs.
 const parse = createRsvpParser({

@@ -1,0 +1,87 @@
+/**
+ * The entry of every npm script, on a machine that lacks a prerequisite: one clear message
+ * naming it, exit code 2, nothing installed. And on a set-up machine: no reinstall.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { repoRoot } from "../../local/setup/paths.js";
+
+const madeDirs: string[] = [];
+afterAll(() => {
+  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A PATH like this machine's, but without the named commands. */
+function pathWithout(...hidden: string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), "rsvp-atlas-path-"));
+  madeDirs.push(dir);
+  const linked = new Set(hidden);
+  for (const entry of (process.env.PATH ?? "").split(":")) {
+    let names: string[];
+    try {
+      names = readdirSync(entry);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      if (linked.has(name)) continue;
+      linked.add(name);
+      symlinkSync(join(entry, name), join(dir, name));
+    }
+  }
+  return dir;
+}
+
+const PYTHONS = ["python3", "python3.11", "python3.12", "python"];
+
+function bootstrap(command: string, path: string) {
+  return spawnSync(process.execPath, ["local/bootstrap.mjs", command], {
+    cwd: repoRoot,
+    env: { ...process.env, PATH: path },
+    encoding: "utf8",
+  });
+}
+
+describe("bootstrap prerequisites", () => {
+  it("names Java when it is missing", () => {
+    const result = bootstrap("test", pathWithout("java"));
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/Java 17\+ is required .*`java` was not found/);
+    expect(result.stderr).not.toMatch(/Maven|Python/);
+  });
+
+  it("names Maven when it is missing", () => {
+    const result = bootstrap("start", pathWithout("mvn"));
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/Maven is required .*`mvn` was not found/);
+  });
+
+  it("names Python when it is missing", () => {
+    const result = bootstrap("test", pathWithout(...PYTHONS));
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/Python 3\.11\+ .* is required/);
+  });
+
+  it("asks nothing of Java, Maven or Python for commands that do not need them", () => {
+    const result = spawnSync(process.execPath, ["local/bootstrap.mjs", "synth", "--count", "2"], {
+      cwd: repoRoot,
+      env: { ...process.env, PATH: pathWithout("java", "mvn", ...PYTHONS) },
+      encoding: "utf8",
+    });
+    expect(result.status).toBe(0);
+    expect(result.stdout.trim().split("\n")).toHaveLength(2);
+    // node_modules is current (vitest runs from it), so npm ci is not run again.
+    expect(result.stderr).not.toMatch(/npm ci/);
+  });
+
+  it("rejects an unknown command with its usage", () => {
+    const result = bootstrap("deploy", process.env.PATH ?? "");
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(
+      /usage: node local\/bootstrap\.mjs <start\|test\|stack\|synth\|replay\|bench>/,
+    );
+  });
+});
