@@ -46,7 +46,8 @@ export async function ensureKafkaJars(): Promise<KafkaInstall> {
         ],
         {
           prefix: "[setup] mvn  |",
-          show: (line) => /Downloaded from|BUILD|ERROR/.test(line),
+          // One line per jar fetched (a fresh machine fetches about 50), plus the outcome.
+          show: (line) => /Downloaded from \S+: \S+\.jar|BUILD|ERROR/.test(line),
         },
       );
       markCurrent(marker, expected);
