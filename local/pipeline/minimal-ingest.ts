@@ -33,9 +33,11 @@ export interface MinimalIngest {
   stop(): Promise<void>;
 }
 
-/** The dead-letter entry keeps the raw payload for diagnosis, capped so one huge frame cannot bloat the topic. */
-const MAX_DEAD_LETTER_RAW_BYTES = 8 * 1024;
+/** The dead-letter entry keeps the raw payload for diagnosis, capped (in UTF-16 units) so one
+ * huge frame cannot bloat the topic. */
+const MAX_DEAD_LETTER_RAW_CHARS = 8 * 1024;
 const FLUSH_EVERY_MS = 100;
+const MAX_FAILURES_AFTER_CLOSE = 10;
 const MAX_BUFFERED = 5_000;
 
 export async function startMinimalIngest(options: MinimalIngestOptions): Promise<MinimalIngest> {
@@ -48,8 +50,6 @@ export async function startMinimalIngest(options: MinimalIngestOptions): Promise
   const stats: IngestStats = { received: 0, produced: 0, deadLettered: 0, rejected: {} };
   let records: { key: string; value: string }[] = [];
   let deadLetters: { value: string }[] = [];
-  let flushing: Promise<void> = Promise.resolve();
-  let failed: Error | undefined;
 
   const socket = new WebSocket(options.feedUrl);
   socket.on("message", (data, isBinary) => {
@@ -66,7 +66,7 @@ export async function startMinimalIngest(options: MinimalIngestOptions): Promise
         value: JSON.stringify({
           reason,
           detail,
-          raw: rawText.slice(0, MAX_DEAD_LETTER_RAW_BYTES),
+          raw: rawText.slice(0, MAX_DEAD_LETTER_RAW_CHARS),
           receivedAt: Date.now(),
         }),
       });
@@ -75,39 +75,63 @@ export async function startMinimalIngest(options: MinimalIngestOptions): Promise
     if (records.length + deadLetters.length > MAX_BUFFERED) socket.pause();
   });
 
+  /** Sends what is buffered; on failure puts it back in front, so nothing is lost or reordered. */
   const flush = async () => {
     const batch = records;
     const dead = deadLetters;
     records = [];
     deadLetters = [];
     if (batch.length + dead.length === 0) return;
-    await producer.sendBatch({
-      acks: -1,
-      topicMessages: [
-        ...(batch.length > 0 ? [{ topic: options.rsvpTopic, messages: batch }] : []),
-        ...(dead.length > 0 ? [{ topic: options.deadLetterTopic, messages: dead }] : []),
-      ],
-    });
+    try {
+      await producer.sendBatch({
+        acks: -1,
+        topicMessages: [
+          ...(batch.length > 0 ? [{ topic: options.rsvpTopic, messages: batch }] : []),
+          ...(dead.length > 0 ? [{ topic: options.deadLetterTopic, messages: dead }] : []),
+        ],
+      });
+    } catch (error) {
+      records = batch.concat(records);
+      deadLetters = dead.concat(deadLetters);
+      throw error;
+    }
     stats.produced += batch.length;
     stats.deadLettered += dead.length;
     if (socket.isPaused) socket.resume();
   };
-  const timer = setInterval(() => {
-    flushing = flushing.then(flush).catch((error: Error) => {
-      failed = error;
-    });
-  }, FLUSH_EVERY_MS);
 
+  let socketClosed = false;
   const closed = new Promise<void>((resolve, reject) => {
-    socket.once("close", () => resolve());
-    socket.once("error", reject);
+    socket.once("close", () => {
+      socketClosed = true;
+      resolve();
+    });
+    socket.once("error", (error) => {
+      socketClosed = true;
+      reject(error);
+    });
   });
-  const finished = closed.then(async () => {
-    clearInterval(timer);
-    await flushing;
-    await flush();
-    if (failed) throw failed;
-  });
+  // One flush at a time, every FLUSH_EVERY_MS; after the feed closed, until the buffer is empty
+  // or Kafka failed MAX_FAILURES_AFTER_CLOSE times in a row.
+  const pump = (async () => {
+    let failuresAfterClose = 0;
+    for (;;) {
+      const feedDone = socketClosed;
+      try {
+        await flush();
+        failuresAfterClose = 0;
+      } catch (error) {
+        if (feedDone && ++failuresAfterClose >= MAX_FAILURES_AFTER_CLOSE) {
+          throw new Error(
+            `${records.length + deadLetters.length} messages could not be written to Kafka: ${(error as Error).message}`,
+          );
+        }
+      }
+      if (feedDone && records.length + deadLetters.length === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, FLUSH_EVERY_MS));
+    }
+  })();
+  const finished = closed.then(() => pump);
 
   return {
     stats,
