@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 
 /**
  * An install is current when the marker file it wrote last holds the fingerprint of what it was
@@ -17,4 +18,47 @@ export function isCurrent(markerPath: string, expected: string): boolean {
 
 export function markCurrent(markerPath: string, value: string): void {
   writeFileSync(markerPath, `${value}\n`);
+}
+
+/**
+ * Runs `install` while holding `lockDir` (mkdir is atomic), so two commands started at once on
+ * a fresh clone (a demo and a test run) do not install into the same folder together. A lock
+ * whose owner process is gone is taken over. `install` should re-check whether it is still needed.
+ */
+export async function withInstallLock<T>(lockDir: string, install: () => Promise<T>): Promise<T> {
+  const ownerFile = join(lockDir, "pid");
+  let announced = false;
+  for (;;) {
+    try {
+      mkdirSync(lockDir, { recursive: false });
+      writeFileSync(ownerFile, String(process.pid));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const owner = Number(existsSync(ownerFile) ? readFileSync(ownerFile, "utf8") : Number.NaN);
+      if (Number.isInteger(owner) && !isAlive(owner)) {
+        rmSync(lockDir, { recursive: true, force: true });
+        continue;
+      }
+      if (!announced) {
+        process.stderr.write(`[setup] waiting for another install to finish (${lockDir})...\n`);
+        announced = true;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+  try {
+    return await install();
+  } finally {
+    rmSync(lockDir, { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { fingerprint, isCurrent, markCurrent } from "./fingerprint.js";
+import { fingerprint, isCurrent, markCurrent, withInstallLock } from "./fingerprint.js";
 import { cacheDir, kafkaPomPath } from "./paths.js";
 import { runWithProgress, setupStep } from "./run.js";
 
@@ -28,7 +28,21 @@ export async function ensureKafkaJars(): Promise<KafkaInstall> {
   const marker = join(home, ".rsvp-atlas-pom.sha256");
   const expected = fingerprint(pom);
   if (isCurrent(marker, expected)) return { version, libDir };
+  mkdirSync(cacheDir, { recursive: true });
+  await withInstallLock(join(cacheDir, "kafka.lock"), async () => {
+    if (isCurrent(marker, expected)) return; // another command fetched them meanwhile
+    await fetchJars(version, home, libDir, marker, expected);
+  });
+  return { version, libDir };
+}
 
+async function fetchJars(
+  version: string,
+  home: string,
+  libDir: string,
+  marker: string,
+  expected: string,
+): Promise<void> {
   await setupStep(
     `Kafka ${version}: fetching the broker's jars through Maven (first use; about 45 MB)`,
     async () => {
@@ -53,5 +67,4 @@ export async function ensureKafkaJars(): Promise<KafkaInstall> {
       markCurrent(marker, expected);
     },
   );
-  return { version, libDir };
 }

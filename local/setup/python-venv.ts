@@ -4,10 +4,10 @@
  * requirements or the interpreter change.
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { fingerprint, isCurrent, markCurrent } from "./fingerprint.js";
-import { pythonRequirementsPath, venvBin, venvDir } from "./paths.js";
+import { fingerprint, isCurrent, markCurrent, withInstallLock } from "./fingerprint.js";
+import { cacheDir, pythonRequirementsPath, venvBin, venvDir } from "./paths.js";
 import { runWithProgress, setupStep } from "./run.js";
 
 const marker = join(venvDir, ".rsvp-atlas-requirements.sha256");
@@ -20,7 +20,14 @@ export async function ensurePythonVenv(): Promise<void> {
   }).stdout.trim();
   const expected = fingerprint(readFileSync(pythonRequirementsPath, "utf8"), version);
   if (isCurrent(marker, expected)) return;
+  mkdirSync(cacheDir, { recursive: true });
+  await withInstallLock(join(cacheDir, "venv.lock"), async () => {
+    if (isCurrent(marker, expected)) return; // another command installed it meanwhile
+    await install(python, version, expected);
+  });
+}
 
+async function install(python: string, version: string, expected: string): Promise<void> {
   await setupStep(
     `Python venv: creating .cache/venv with Python ${version.split(" ")[0]} and pinned tools (first use; about a minute)`,
     async () => {
