@@ -45,6 +45,15 @@ for (const line of syntheticLines({ seed: "ingest-errors", malformedShare: 0.1 }
   if (lines.length === 500) break;
 }
 
+const ingestFrom = (server: ReplayServer, kafka: Kafka) =>
+  startMinimalIngest({
+    feedUrl: server.url,
+    kafka,
+    rsvpTopic: "meetup",
+    deadLetterTopic: "meetup-dlq",
+    parse,
+  });
+
 let feed: ReplayServer | undefined;
 afterEach(async () => {
   await feed?.close();
@@ -57,13 +66,7 @@ describe("minimal ingest when Kafka fails", () => {
       source: () => lines,
       pacing: { kind: "rate", perSecond: 2000 },
     });
-    const ingest = await startMinimalIngest({
-      feedUrl: feed.url,
-      kafka,
-      rsvpTopic: "meetup",
-      deadLetterTopic: "meetup-dlq",
-      parse,
-    });
+    const ingest = await ingestFrom(feed, kafka);
     await ingest.finished;
     expect(attempts()).toBeGreaterThan(3);
     const valid = delivered.flatMap((b) =>
@@ -93,13 +96,7 @@ describe("minimal ingest when Kafka fails", () => {
   it("reports the messages it could not write when Kafka never comes back", async () => {
     const { kafka } = flakyKafka(Number.POSITIVE_INFINITY);
     feed = await startReplayServer({ source: () => lines.slice(0, 20), pacing: { kind: "asap" } });
-    const ingest = await startMinimalIngest({
-      feedUrl: feed.url,
-      kafka,
-      rsvpTopic: "meetup",
-      deadLetterTopic: "meetup-dlq",
-      parse,
-    });
+    const ingest = await ingestFrom(feed, kafka);
     await expect(ingest.finished).rejects.toThrow(
       /^20 messages could not be written to Kafka: broker unavailable/,
     );
