@@ -7,6 +7,7 @@
 import { type Kafka, Partitioners, type Producer } from "kafkajs";
 import WebSocket from "ws";
 import type { RsvpParser } from "../../functions/shared/rsvp/parse.js";
+import { redactPersonalData } from "../../functions/shared/rsvp/redact.js";
 
 export interface MinimalIngestOptions {
   feedUrl: string;
@@ -66,7 +67,7 @@ export async function startMinimalIngest(options: MinimalIngestOptions): Promise
         value: JSON.stringify({
           reason,
           detail,
-          raw: rawText.slice(0, MAX_DEAD_LETTER_RAW_CHARS),
+          raw: redactPersonalData(rawText).slice(0, MAX_DEAD_LETTER_RAW_CHARS),
           receivedAt: Date.now(),
         }),
       });

@@ -46,7 +46,7 @@ export function createRsvpParser(options: RsvpParserOptions): RsvpParser {
       try {
         json = JSON.parse(text);
       } catch (error) {
-        return reject("not_json", (error as Error).message);
+        return reject("not_json", jsonErrorDetail(error as Error));
       }
       if (json === null || typeof json !== "object" || Array.isArray(json)) {
         return reject("not_an_object", `a JSON ${Array.isArray(json) ? "array" : typeof json}`);
@@ -59,6 +59,17 @@ export function createRsvpParser(options: RsvpParserOptions): RsvpParser {
       return reject("internal_error", String(error));
     }
   };
+}
+
+/**
+ * V8's JSON errors quote a piece of the input, which may hold personal data: keep only the
+ * kind of error and its position ("Unterminated string at position 716").
+ */
+function jsonErrorDetail(error: Error): string {
+  const position = /position (\d+)/.exec(error.message)?.[1];
+  const beforeQuote = error.message.split('"')[0] ?? "";
+  const kind = beforeQuote.replace(/ in JSON.*$/, "").replace(/[\s,]+$/, "") || "invalid JSON";
+  return position === undefined ? kind : `${kind} at position ${position}`;
 }
 
 function reject(reason: RejectionReason, detail: string): ParseResult {
