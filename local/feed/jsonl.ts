@@ -6,9 +6,13 @@ import { createInterface } from "node:readline";
  * replayed as they were recorded. A final newline does not make an extra empty line.
  */
 export async function* jsonlLines(path: string): AsyncGenerator<string> {
-  const lines = createInterface({
-    input: createReadStream(path, "utf8"),
-    crlfDelay: Number.POSITIVE_INFINITY,
-  });
-  for await (const line of lines) yield line;
+  const input = createReadStream(path, "utf8");
+  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  try {
+    for await (const line of lines) yield line;
+  } finally {
+    // A reader that stops early (a client that disconnected) must not leak the file.
+    lines.close();
+    input.destroy();
+  }
 }

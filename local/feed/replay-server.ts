@@ -58,19 +58,24 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
     server.once("listening", resolve);
     server.once("error", reject);
   });
+  // After listening, a server error must not crash the process (the demo shares it with the
+  // stack); it ends the affected connections only.
+  server.on("error", () => {});
   const stats: ReplayStats = { connections: 0, sent: 0 };
   const players = new Set<Promise<void>>();
 
   server.on("connection", (socket) => {
     stats.connections += 1;
+    // A misbehaving client (an unmasked or invalid frame) loses its connection, nothing more.
+    socket.on("error", () => socket.terminate());
     const player = play(socket, options, stats).catch(() => socket.terminate());
     players.add(player);
     void player.finally(() => players.delete(player));
   });
 
-  const { port } = server.address() as AddressInfo;
+  const { address, port } = server.address() as AddressInfo;
   return {
-    url: `ws://127.0.0.1:${port}/`,
+    url: `ws://${address.includes(":") ? `[${address}]` : address}:${port}/`,
     stats,
     async close() {
       for (const client of server.clients) client.close(1001, "replay server shutting down");
@@ -87,9 +92,9 @@ async function play(
   stats: ReplayStats,
 ): Promise<void> {
   const isOpen = () => socket.readyState === socket.OPEN;
-  const pace = pacer(options.pacing);
   let sentHere = 0;
   do {
+    const pace = pacer(options.pacing); // each pass of a loop keeps its own timing
     for await (const line of options.source()) {
       if (!isOpen()) return;
       await pace(line);
@@ -122,12 +127,14 @@ function pacer(pacing: Pacing): (line: string) => Promise<void> {
       return async () => {};
     case "rate": {
       if (!(pacing.perSecond > 0)) throw new RangeError("rate must be above 0 messages/s");
-      const started = performance.now();
-      let count = 0;
+      const period = 1000 / pacing.perSecond;
+      let due = performance.now();
       return async () => {
-        const due = started + (count * 1000) / pacing.perSecond;
-        count += 1;
-        const wait = due - performance.now();
+        const now = performance.now();
+        // After a stall (a paused reader) resume at the rate instead of bursting to catch up.
+        if (now - due > 1000) due = now;
+        const wait = due - now;
+        due += period;
         if (wait > 1) await sleep(wait);
       };
     }
@@ -138,10 +145,11 @@ function pacer(pacing: Pacing): (line: string) => Promise<void> {
       return async (line) => {
         const mtime = Number(MTIME.exec(line)?.[1]);
         if (!Number.isFinite(mtime)) return;
+        // Gaps between consecutive lines; a line out of order is sent at once.
         if (previousMtime !== undefined && mtime > previousMtime) {
           await sleep(Math.min((mtime - previousMtime) / pacing.speedup, maxGapMs));
         }
-        previousMtime = Math.max(previousMtime ?? mtime, mtime);
+        previousMtime = mtime;
       };
     }
   }

@@ -89,6 +89,31 @@ describe("replay server", () => {
     expect((times[2] as number) - (times[1] as number)).toBeGreaterThanOrEqual(180);
   });
 
+  it("paces every pass of a loop by the recording's timing", async () => {
+    const lines = [0, 1000].map((offset, i) =>
+      JSON.stringify({ rsvp_id: i, mtime: 1526811900000 + offset }),
+    );
+    const server = await serve({
+      source: () => lines,
+      pacing: { kind: "recorded", speedup: 10 },
+      loop: true,
+    });
+    const { times } = await receive(server.url, 4);
+    // frame 4 is the second line of the second pass: 1 s of recording at x10 after frame 3.
+    expect((times[3] as number) - (times[2] as number)).toBeGreaterThanOrEqual(80);
+  });
+
+  it("survives a client that sends an invalid frame, and serves the next one", async () => {
+    const server = await serve({ source: () => LINES, pacing: { kind: "rate", perSecond: 5 } });
+    const bad = new WebSocket(server.url);
+    await new Promise((resolve) => bad.once("open", resolve));
+    const badClosed = new Promise((resolve) => bad.once("close", resolve));
+    bad.send(Buffer.from([0xff, 0xfe]), { binary: false }); // a text frame that is not UTF-8
+    await badClosed;
+    const { frames } = await receive(server.url);
+    expect(frames).toEqual(LINES);
+  });
+
   it("caps long gaps of the recording", async () => {
     const lines = [0, 3_600_000].map((offset, i) =>
       JSON.stringify({ rsvp_id: i, mtime: 1526811900000 + offset }),
@@ -97,8 +122,10 @@ describe("replay server", () => {
       source: () => lines,
       pacing: { kind: "recorded", speedup: 1, maxGapMs: 50 },
     });
-    const { frames } = await receive(server.url);
+    const { frames, times } = await receive(server.url);
     expect(frames).toEqual(lines);
+    // An hour of recording at x1, capped at 50 ms of wall time (bound loose for a busy machine).
+    expect((times[1] as number) - (times[0] as number)).toBeLessThan(3000);
   });
 
   it("waits for a slow reader instead of buffering the whole source", async () => {
