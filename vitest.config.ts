@@ -8,6 +8,11 @@ import { defineConfig } from "vitest/config";
  */
 export default defineConfig({
   test: {
+    // Expected warnings of error-path tests (Kafka down, retries) would bury the results.
+    env: {
+      POWERTOOLS_LOG_LEVEL: "ERROR",
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    },
     projects: [
       {
         test: {

@@ -121,7 +121,13 @@ async function shutdown(reason: string, code: number): Promise<void> {
   progress.stop();
   say(`${reason}; stopping...`);
   await feed.close();
-  await ingest.stop();
+  let exitCode = code;
+  try {
+    await ingest.stop();
+  } catch (error) {
+    say(`ingest: ${(error as Error).message}`);
+    exitCode = 1;
+  }
   // Let the consumer read what was produced last, so the summary adds up.
   const deadline = Date.now() + 5000;
   while (tally.consumed < ingest.stats.produced && Date.now() < deadline) {
@@ -136,7 +142,7 @@ async function shutdown(reason: string, code: number): Promise<void> {
     `summary: ${ingest.stats.received} received, ${ingest.stats.produced} produced to ${rsvpTopic}, ${ingest.stats.deadLettered} dead-lettered${rejected ? ` (${rejected})` : ""}, ${tally.consumed} read back`,
   );
   say("stopped; no process left running");
-  process.exit(code);
+  process.exit(exitCode);
 }
 
 process.on("SIGINT", () => void shutdown("Ctrl-C", 0));

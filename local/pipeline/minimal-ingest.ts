@@ -6,6 +6,7 @@
  */
 import { type Kafka, Partitioners, type Producer } from "kafkajs";
 import WebSocket from "ws";
+import { createLogger } from "../../functions/shared/logger.js";
 import type { RsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { redactPersonalData } from "../../functions/shared/rsvp/redact.js";
 
@@ -40,6 +41,8 @@ const MAX_DEAD_LETTER_RAW_CHARS = 8 * 1024;
 const FLUSH_EVERY_MS = 100;
 const MAX_FAILURES_AFTER_CLOSE = 10;
 const MAX_BUFFERED = 5_000;
+const MAX_BATCH = 500;
+const logger = createLogger("rsvp-atlas-ingest");
 
 export async function startMinimalIngest(options: MinimalIngestOptions): Promise<MinimalIngest> {
   const producer: Producer = options.kafka.producer({
@@ -49,8 +52,8 @@ export async function startMinimalIngest(options: MinimalIngestOptions): Promise
   });
   await producer.connect();
   const stats: IngestStats = { received: 0, produced: 0, deadLettered: 0, rejected: {} };
-  let records: { key: string; value: string }[] = [];
-  let deadLetters: { value: string }[] = [];
+  const records: { key: string; value: string }[] = [];
+  const deadLetters: { value: string }[] = [];
 
   const socket = new WebSocket(options.feedUrl);
   socket.on("message", (data, isBinary) => {
@@ -76,12 +79,13 @@ export async function startMinimalIngest(options: MinimalIngestOptions): Promise
     if (records.length + deadLetters.length > MAX_BUFFERED) socket.pause();
   });
 
-  /** Sends what is buffered; on failure puts it back in front, so nothing is lost or reordered. */
-  const flush = async () => {
-    const batch = records;
-    const dead = deadLetters;
-    records = [];
-    deadLetters = [];
+  /**
+   * Sends up to MAX_BATCH buffered messages (a bounded request, far below the broker's size
+   * limit); on failure puts them back in front, so nothing is lost or reordered.
+   */
+  const flushOnce = async () => {
+    const batch = records.splice(0, MAX_BATCH);
+    const dead = deadLetters.splice(0, MAX_BATCH - batch.length);
     if (batch.length + dead.length === 0) return;
     try {
       await producer.sendBatch({
@@ -92,14 +96,14 @@ export async function startMinimalIngest(options: MinimalIngestOptions): Promise
         ],
       });
     } catch (error) {
-      records = batch.concat(records);
-      deadLetters = dead.concat(deadLetters);
+      records.unshift(...batch);
+      deadLetters.unshift(...dead);
       throw error;
     }
     stats.produced += batch.length;
     stats.deadLettered += dead.length;
-    if (socket.isPaused) socket.resume();
   };
+  const buffered = () => records.length + deadLetters.length;
 
   let socketClosed = false;
   const closed = new Promise<void>((resolve, reject) => {
@@ -112,35 +116,51 @@ export async function startMinimalIngest(options: MinimalIngestOptions): Promise
       reject(error);
     });
   });
-  // One flush at a time, every FLUSH_EVERY_MS; after the feed closed, until the buffer is empty
-  // or Kafka failed MAX_FAILURES_AFTER_CLOSE times in a row.
+  // One send at a time; the buffer is drained every FLUSH_EVERY_MS. After the feed closed it
+  // runs until the buffer is empty, or Kafka failed MAX_FAILURES_AFTER_CLOSE times in a row.
   const pump = (async () => {
     let failuresAfterClose = 0;
     for (;;) {
       const feedDone = socketClosed;
       try {
-        await flush();
+        while (buffered() > 0) await flushOnce();
         failuresAfterClose = 0;
+        if (socket.isPaused) socket.resume();
       } catch (error) {
+        logger.warn("sending to Kafka failed; the messages stay buffered and are sent again", {
+          error: error as Error,
+          buffered: buffered(),
+        });
         if (feedDone && ++failuresAfterClose >= MAX_FAILURES_AFTER_CLOSE) {
           throw new Error(
-            `${records.length + deadLetters.length} messages could not be written to Kafka: ${(error as Error).message}`,
+            `${buffered()} messages could not be written to Kafka: ${(error as Error).message}`,
           );
         }
       }
-      if (feedDone && records.length + deadLetters.length === 0) return;
+      if (feedDone && buffered() === 0) return;
       await new Promise((resolve) => setTimeout(resolve, FLUSH_EVERY_MS));
     }
   })();
-  const finished = closed.then(() => pump);
+  // A feed that ends with a socket error still gets what it delivered flushed first.
+  const finished = closed.then(
+    () => pump,
+    async (error: Error) => {
+      await pump;
+      throw error;
+    },
+  );
 
   return {
     stats,
     finished,
+    /** Closes the feed, flushes, disconnects; rejects when messages could not be written. */
     async stop() {
       socket.close();
-      await finished.catch(() => {});
-      await producer.disconnect();
+      try {
+        await finished;
+      } finally {
+        await producer.disconnect();
+      }
     },
   };
 }

@@ -69,6 +69,9 @@ describe("minimal ingest when Kafka fails", () => {
     const ingest = await ingestFrom(feed, kafka);
     await ingest.finished;
     expect(attempts()).toBeGreaterThan(3);
+    // Every request stays bounded, even after the backlog the failures built up.
+    const sizes = delivered.map((b) => b.topicMessages.reduce((n, t) => n + t.messages.length, 0));
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(500);
     const valid = delivered.flatMap((b) =>
       b.topicMessages.filter((t) => t.topic === "meetup").flatMap((t) => t.messages),
     );
@@ -101,5 +104,6 @@ describe("minimal ingest when Kafka fails", () => {
       /^20 messages could not be written to Kafka: broker unavailable/,
     );
     expect(ingest.stats.produced).toBe(0);
+    await expect(ingest.stop()).rejects.toThrow(/could not be written to Kafka/);
   });
 });
