@@ -67,7 +67,9 @@ function checkNode() {
 
 function checkJava() {
   const out = probe("java", ["-version"]);
-  const major = Number(out?.match(/version "(\d+)/)?.[1] ?? 0);
+  // "17.0.15" -> 17; the old scheme "1.8.0_392" -> 8.
+  const [first = "0", second = "0"] = out?.match(/version "(\d+)(?:\.(\d+))?/)?.slice(1) ?? [];
+  const major = first === "1" ? Number(second) : Number(first);
   if (!out)
     fail(
       "Java 17+ is required (it runs the local Kafka broker), but `java` was not found. Install it, e.g. `apt-get install openjdk-17-jre-headless`.",
@@ -86,17 +88,18 @@ function checkMaven() {
 
 /** @returns {string} the path of a Python 3.11+ interpreter */
 function findPython() {
-  for (const candidate of ["python3.11", "python3.12", "python3"]) {
+  for (const candidate of ["python3.11", "python3.12", "python3.13", "python3"]) {
+    // ensurepip too: Debian's python3 has venv but cannot make one without python3-venv.
     const out = probe(candidate, [
       "-c",
-      "import sys, venv; print(sys.executable, *sys.version_info[:2])",
+      "import sys, venv, ensurepip; print(sys.executable, *sys.version_info[:2])",
     ]);
     if (!out) continue;
     const [executable, major, minor] = out.trim().split(/\s+/);
     if (executable && Number(major) === 3 && Number(minor) >= 11) return executable;
   }
   return fail(
-    "Python 3.11+ with the venv module is required (it runs moto, cfn-lint and the SAM CLI), but none was found as python3.11 or python3. Install it, e.g. `apt-get install python3.11 python3.11-venv`.",
+    "Python 3.11+ with the venv and ensurepip modules is required (it runs moto, cfn-lint and the SAM CLI), but none was found as python3.11, python3.12, python3.13 or python3. Install it, e.g. `apt-get install python3.11 python3.11-venv`.",
   );
 }
 

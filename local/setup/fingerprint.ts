@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /**
@@ -36,7 +36,9 @@ export async function withInstallLock<T>(lockDir: string, install: () => Promise
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       const owner = Number(existsSync(ownerFile) ? readFileSync(ownerFile, "utf8") : Number.NaN);
-      if (Number.isInteger(owner) && !isAlive(owner)) {
+      // A dead owner, or none written a minute after the lock was made (a crash in between).
+      const ownerless = !Number.isInteger(owner) && ageMs(lockDir) > 60_000;
+      if ((Number.isInteger(owner) && !isAlive(owner)) || ownerless) {
         rmSync(lockDir, { recursive: true, force: true });
         continue;
       }
@@ -51,6 +53,14 @@ export async function withInstallLock<T>(lockDir: string, install: () => Promise
     return await install();
   } finally {
     rmSync(lockDir, { recursive: true, force: true });
+  }
+}
+
+function ageMs(path: string): number {
+  try {
+    return Date.now() - statSync(path).mtimeMs;
+  } catch {
+    return 0;
   }
 }
 

@@ -4,7 +4,7 @@
  * directory and is discarded with it.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import type { KafkaInstall } from "../setup/kafka-jars.js";
@@ -61,7 +61,7 @@ export async function startKafkaBroker(
   install: KafkaInstall,
   runDir: string,
 ): Promise<KafkaBroker> {
-  const home = join(runDir, "kafka");
+  const home = mkdtempSync(join(runDir, "kafka-"));
   const dataDir = join(home, "data");
   mkdirSync(dataDir, { recursive: true });
   const [brokerPort, controllerPort] = (await freePorts(2)) as [number, number];
@@ -72,20 +72,11 @@ export async function startKafkaBroker(
   const classPath = join(install.libDir, "*");
   const jvm = ["-Xms256m", "-Xmx768m", "-XX:+UseG1GC", `-Dlog4j2.configurationFile=${log4jPath}`];
 
+  const id = clusterId();
   // KRaft needs its storage formatted with a cluster id before the first start.
   const format = spawnSync(
     "java",
-    [
-      ...jvm,
-      "-cp",
-      classPath,
-      "kafka.tools.StorageTool",
-      "format",
-      "-t",
-      clusterId(),
-      "-c",
-      propertiesPath,
-    ],
+    [...jvm, "-cp", classPath, "kafka.tools.StorageTool", "format", "-t", id, "-c", propertiesPath],
     { encoding: "utf8" },
   );
   if (format.status !== 0) {
@@ -109,6 +100,9 @@ export async function startKafkaBroker(
     await waitUntil(`Kafka broker on ${bootstrapServer}`, supervised, 90_000, async () => {
       await admin.connect();
       const cluster = await admin.describeCluster();
+      // Our own broker, not another stack's that took the port after it was picked.
+      if (cluster.clusterId !== id)
+        throw new Error(`port ${brokerPort} answers for another cluster`);
       if (cluster.brokers.length === 0 || cluster.controller === null) return false;
       // Ready means consumer groups work too: this asks for a group coordinator, which exists
       // only once the broker has created its offsets topic.

@@ -3,7 +3,7 @@
  * emulator), started on free ports, health-checked, provisioned from template.yaml, and stopped
  * without leaving a process or a port behind.
  */
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ensureKafkaJars } from "../setup/kafka-jars.js";
 import { runsDir } from "../setup/paths.js";
@@ -50,8 +50,8 @@ export interface LocalStack {
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const { kafka: withKafka = true, aws: withAws = true, progress = () => {} } = options;
   const model = loadTemplateModel();
-  const runDir = join(runsDir, `${new Date().toISOString().replace(/[:.]/g, "-")}-${process.pid}`);
-  mkdirSync(runDir, { recursive: true });
+  mkdirSync(runsDir, { recursive: true });
+  const runDir = mkdtempSync(join(runsDir, `${new Date().toISOString().replace(/[:.]/g, "-")}-`));
 
   const [kafkaInstall] = await Promise.all([
     withKafka ? ensureKafkaJars() : undefined,
@@ -62,17 +62,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   let moto: MotoServer | undefined;
   const started: SupervisedProcess[] = [];
   let stopping = false;
+  const removeRunDir = () => {
+    if (!options.keepRunDir) rmSync(runDir, { recursive: true, force: true });
+  };
+  // An exit without stop() still signals the engines (supervised-process.ts) and drops their data.
+  process.once("exit", removeRunDir);
   const stop = async () => {
     stopping = true;
     await Promise.all(started.map((engine) => engine.stop()));
-    if (!options.keepRunDir) rmSync(runDir, { recursive: true, force: true });
+    removeRunDir();
+    process.off("exit", removeRunDir);
   };
 
   try {
     const startKafka = async () => {
       if (!kafkaInstall) return;
       progress(`starting Kafka ${kafkaInstall.version} (KRaft, single node)...`);
-      broker = await startKafkaBroker(kafkaInstall, runDir);
+      broker = await withRetries(() => startKafkaBroker(kafkaInstall, runDir));
       started.push(broker.process);
       await provisionKafkaTopics(model, broker.bootstrapServer);
       progress(
@@ -82,14 +88,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const startAws = async () => {
       if (!withAws) return;
       progress("starting moto (S3, DynamoDB, Firehose)...");
-      moto = await startMotoServer(runDir);
+      moto = await withRetries(() => startMotoServer(runDir));
       started.push(moto.process);
       await provisionAwsResources(model, { endpoint: moto.endpoint, region: LOCAL_REGION });
       progress(
         `moto ready on ${moto.endpoint}; ${model.tables.length} table(s), ${model.buckets.length} bucket(s), ${model.deliveryStreams.length} delivery stream(s)`,
       );
     };
-    await Promise.all([startKafka(), startAws()]);
+    // allSettled: when one engine fails, the other must finish starting before stop() can stop it.
+    const results = await Promise.allSettled([startKafka(), startAws()]);
+    const failure = results.find((result) => result.status === "rejected");
+    if (failure) throw failure.reason;
   } catch (error) {
     await stop();
     throw error;
@@ -120,4 +129,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     crashed,
     stop,
   };
+}
+
+/**
+ * Free ports are picked, released, then bound by the engine: another process can take one in
+ * between. An engine that fails to start is stopped by its starter, so trying again is safe.
+ */
+async function withRetries<T>(start: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+    }
+  }
 }

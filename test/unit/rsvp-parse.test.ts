@@ -137,6 +137,18 @@ describe("parse: normalization", () => {
     expect(record.venue?.name).toBe("Café");
   });
 
+  it("drops invisible characters that would split one city into several keys, but not emoji joiners", () => {
+    const hidden = accepted(
+      parse(withChanges((m) => (m.group.group_city = "Port\u200Bla\u00ADnd\u2060"))),
+    );
+    expect(hidden.city.key).toBe("us/or/portland");
+    const family =
+      "👩\u200D👩\u200D👧 Scotland 🏴\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}";
+    expect(accepted(parse(withChanges((m) => (m.group.group_name = family)))).group.name).toBe(
+      family,
+    );
+  });
+
   it("keeps HTML and emoji as text (escaping is the display's job)", () => {
     const record = accepted(
       parse(

@@ -7,18 +7,23 @@
 
 /** C0/C1 control characters and the Unicode line/paragraph separators. */
 const CONTROL_CHARACTERS = /[\p{Cc}\u2028\u2029]/gu;
-/** Bidi overrides and isolates can reorder displayed text (a spoofing vector); ZWJ stays, emoji need it. */
-const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/g;
+/**
+ * Invisible format characters: bidi overrides (a spoofing vector), zero-width spaces, soft
+ * hyphens, word joiners... would split one city into several keys. Kept: ZWNJ and ZWJ (emoji
+ * and Indic scripts need them) and the tag characters of flag emoji.
+ */
+const INVISIBLE_FORMAT = /(?!\u200C|\u200D|[\u{E0020}-\u{E007F}])\p{Cf}/gu;
 const WHITESPACE_RUN = /\s+/gu;
 
 /**
- * Returns `value` in Unicode NFC with control characters turned into spaces, bidi controls and
- * lone surrogates removed, whitespace runs collapsed to one space, and trimmed.
+ * Returns `value` in Unicode NFC with control characters turned into spaces (a tab or newline
+ * separates words), invisible format characters and lone surrogates removed, whitespace runs
+ * collapsed to one space, and trimmed.
  */
 export function cleanText(value: string): string {
   return value
     .replace(CONTROL_CHARACTERS, " ")
-    .replace(BIDI_CONTROLS, "")
+    .replace(INVISIBLE_FORMAT, "")
     .toWellFormed()
     .replace(/\uFFFD/g, "")
     .normalize("NFC")
