@@ -62,8 +62,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   let moto: MotoServer | undefined;
   const started: SupervisedProcess[] = [];
   let stopping = false;
+  let engineCrashed = false;
   const removeRunDir = () => {
-    if (!options.keepRunDir) rmSync(runDir, { recursive: true, force: true });
+    // After a crash the logs are what the user needs: the crash message points into them.
+    if (!options.keepRunDir && !engineCrashed) rmSync(runDir, { recursive: true, force: true });
   };
   // An exit without stop() still signals the engines (supervised-process.ts) and drops their data.
   process.once("exit", removeRunDir);
@@ -108,6 +110,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     for (const engine of started) {
       void engine.exited.then(({ code, signal }) => {
         if (stopping) return;
+        engineCrashed = true;
         resolve(
           new Error(
             `${engine.name} exited unexpectedly (${signal ?? `code ${code}`}); its log (${engine.logPath}) ends:\n${engine.logTail(15)}`,

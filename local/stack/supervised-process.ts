@@ -65,6 +65,23 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/**
+ * Waits until no process of the group is left (a zombie that its parent has not reaped yet
+ * still counts, so this is bounded by `timeoutMs`). Returns whether the group is gone.
+ */
+async function groupGone(pgid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      process.kill(-pgid, 0);
+    } catch {
+      return true;
+    }
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 export interface StartOptions {
   name: string;
   command: string;
@@ -109,18 +126,13 @@ export function startSupervised(options: StartOptions): SupervisedProcess {
     },
     async stop(graceMs = 20_000) {
       stopping = true;
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      // The whole group, even when the watchdog is gone: its engine may have outlived it.
       signalGroup(pid, "SIGTERM");
-      const timedOut = await Promise.race([
-        exited.then(() => false),
-        new Promise<boolean>((resolve) => setTimeout(() => resolve(true), graceMs).unref()),
-      ]);
-      if (timedOut) {
+      if (!(await groupGone(pid, graceMs))) {
         signalGroup(pid, "SIGKILL");
-        await exited;
+        await groupGone(pid, 5_000);
       }
-      // The watchdog waits for its engine, but a grandchild could linger in the group.
-      signalGroup(pid, "SIGKILL");
+      await exited;
     },
     logTail(lines = 30) {
       try {

@@ -4,6 +4,7 @@
  * is killed without a chance to run any code.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
 import { repoRoot } from "../../local/setup/paths.js";
@@ -57,7 +58,7 @@ async function startStackCli(...flags: string[]): Promise<Running> {
 
 async function expectNothingLeft(running: Running): Promise<void> {
   const left = await waitUntilGone(running.descendants.map((p) => p.pid));
-  expect(left.map((p) => p.command)).toEqual([]);
+  expect(left.map((p) => `${p.pid} ${p.state} ${p.command.slice(0, 150)}`)).toEqual([]);
   for (const port of running.ready.ports) expect(await isPortFree(port), `port ${port}`).toBe(true);
   expect(membersOfGroups(running.ready.processGroups.map((group) => group.pgid))).toEqual([]);
 }
@@ -89,9 +90,27 @@ describe("local stack: no process and no port left behind", () => {
 
   it("when an engine crashes: the others are stopped and the exit code says so", async () => {
     const running = await startStackCli();
-    const kafka = running.descendants.find((p) => p.command.includes("kafka.Kafka"));
+    const kafka = running.descendants.find(
+      (p) => p.command.startsWith("java") && p.command.includes("kafka.Kafka"),
+    );
     expect(kafka).toBeDefined();
     process.kill(kafka?.pid as number, "SIGKILL");
+    const { code, stderr } = await running.exited;
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/kafka exited unexpectedly/);
+    // The crash message points at the engine's log, which is kept for reading.
+    const logPath = stderr.match(/its log \((\S+)\)/)?.[1];
+    expect(logPath && existsSync(logPath)).toBe(true);
+    await expectNothingLeft(running);
+  });
+
+  it("when a watchdog is killed and leaves its engine running", async () => {
+    const running = await startStackCli();
+    const watchdog = running.descendants.find(
+      (p) => p.command.startsWith("bash") && p.command.includes("kafka.Kafka"),
+    );
+    expect(watchdog).toBeDefined();
+    process.kill(watchdog?.pid as number, "SIGKILL");
     const { code, stderr } = await running.exited;
     expect(code).toBe(1);
     expect(stderr).toMatch(/kafka exited unexpectedly/);
