@@ -4,7 +4,7 @@
  * is killed without a chance to run any code.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
 import { repoRoot } from "../../local/setup/paths.js";
@@ -12,6 +12,7 @@ import { isPortFree } from "../../local/stack/ports.js";
 import { descendantsOf, membersOfGroups, waitUntilGone } from "../support/processes.js";
 
 interface Ready {
+  runDir: string;
   ports: number[];
   processGroups: { name: string; pgid: number }[];
 }
@@ -61,6 +62,8 @@ async function expectNothingLeft(running: Running): Promise<void> {
   expect(left.map((p) => `${p.pid} ${p.state} ${p.command.slice(0, 150)}`)).toEqual([]);
   for (const port of running.ready.ports) expect(await isPortFree(port), `port ${port}`).toBe(true);
   expect(membersOfGroups(running.ready.processGroups.map((group) => group.pgid))).toEqual([]);
+  // Crashes keep their logs for a person to read; these were made on purpose.
+  rmSync(running.ready.runDir, { recursive: true, force: true });
 }
 
 describe("local stack: no process and no port left behind", () => {
