@@ -1,0 +1,107 @@
+/**
+ * The DynamoDB side of the counts: reading seen items, applying planned transactions, keeping
+ * dead letters. The client is passed in, so tests and local runs point it at moto.
+ */
+import {
+  BatchGetItemCommand,
+  BatchWriteItemCommand,
+  type DynamoDBClient,
+  TransactionCanceledException,
+  type TransactWriteItem,
+  TransactWriteItemsCommand,
+} from "@aws-sdk/client-dynamodb";
+import { type ItemKey, itemKeys, keyId, type PoisonRecord, type SeenShard } from "./counting.js";
+
+const BATCH_GET_LIMIT = 100;
+const BATCH_WRITE_LIMIT = 25;
+const MAX_UNPROCESSED_ROUNDS = 8;
+
+export interface CountsStore {
+  readSeen(keys: ItemKey[]): Promise<Map<string, SeenShard>>;
+  /** "conflict" when a condition failed: someone else changed a seen item since it was read. */
+  applyTransaction(actions: TransactWriteItem[]): Promise<"applied" | "conflict">;
+  putDeadLetters(poison: PoisonRecord[], nowMs: number, ttlSeconds: number): Promise<void>;
+}
+
+export function dynamoCountsStore(client: DynamoDBClient, tableName: string): CountsStore {
+  return {
+    async readSeen(keys) {
+      const seen = new Map<string, SeenShard>();
+      const unique = [...new Map(keys.map((key) => [keyId(key), key])).values()];
+      for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT) {
+        let pending: Record<string, { S: string }>[] = unique
+          .slice(i, i + BATCH_GET_LIMIT)
+          .map((key) => ({ pk: { S: key.pk }, sk: { S: key.sk } }));
+        for (let round = 0; pending.length > 0; round++) {
+          if (round === MAX_UNPROCESSED_ROUNDS) throw new Error("DynamoDB kept keys unprocessed");
+          if (round > 0) await backoff(round);
+          const result = await client.send(
+            new BatchGetItemCommand({
+              RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } },
+            }),
+          );
+          for (const item of result.Responses?.[tableName] ?? []) {
+            const pk = item.pk?.S;
+            const sk = item.sk?.S;
+            if (pk === undefined || sk === undefined) continue;
+            seen.set(keyId({ pk, sk }), {
+              ids: new Set(item.ids?.SS ?? []),
+              version: item.version?.N === undefined ? null : Number(item.version.N),
+            });
+          }
+          pending = (result.UnprocessedKeys?.[tableName]?.Keys ?? []) as typeof pending;
+        }
+      }
+      return seen;
+    },
+
+    async applyTransaction(actions) {
+      try {
+        await client.send(new TransactWriteItemsCommand({ TransactItems: actions }));
+        return "applied";
+      } catch (error) {
+        const reasons =
+          error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : [];
+        if (reasons.some((reason) => reason.Code === "ConditionalCheckFailed")) return "conflict";
+        throw error;
+      }
+    },
+
+    async putDeadLetters(poison, nowMs, ttlSeconds) {
+      const expiresAt = String(Math.floor(nowMs / 1000) + ttlSeconds);
+      for (let i = 0; i < poison.length; i += BATCH_WRITE_LIMIT) {
+        // Keyed by topic-partition@offset: a redelivered poison record overwrites its own entry.
+        let pending = poison.slice(i, i + BATCH_WRITE_LIMIT).map((letter) => {
+          const key = itemKeys.deadLetter(letter.source);
+          return {
+            PutRequest: {
+              Item: {
+                pk: { S: key.pk },
+                sk: { S: key.sk },
+                reason: { S: letter.reason },
+                detail: { S: letter.detail },
+                raw: { S: letter.raw },
+                deadLetteredAt: { N: String(nowMs) },
+                expiresAt: { N: expiresAt },
+              },
+            },
+          };
+        });
+        for (let round = 0; pending.length > 0; round++) {
+          if (round === MAX_UNPROCESSED_ROUNDS)
+            throw new Error("DynamoDB kept dead letters unprocessed");
+          if (round > 0) await backoff(round);
+          const result = await client.send(
+            new BatchWriteItemCommand({ RequestItems: { [tableName]: pending } }),
+          );
+          pending = (result.UnprocessedItems?.[tableName] ?? []) as typeof pending;
+        }
+      }
+    },
+  };
+}
+
+function backoff(round: number): Promise<void> {
+  const ms = Math.min(1000, 25 * 2 ** round) * (0.5 + Math.random() / 2);
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,52 @@
+/**
+ * The event Lambda's Amazon MSK event source delivers: records grouped by "<topic>-<partition>",
+ * keys and values base64-encoded. Validated at the handler boundary so a malformed event fails
+ * loudly instead of being counted as empty.
+ */
+import { z } from "zod";
+
+const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "not base64");
+
+export const mskRecordSchema = z.object({
+  topic: z.string().min(1),
+  partition: z.number().int().min(0),
+  offset: z.number().int().min(0),
+  timestamp: z.number().int(),
+  timestampType: z.string(),
+  key: base64.nullish(),
+  value: base64.nullish(),
+  headers: z.array(z.record(z.string(), z.array(z.number().int()))).optional(),
+});
+
+export const mskEventSchema = z.object({
+  eventSource: z.literal("aws:kafka"),
+  eventSourceArn: z.string().optional(),
+  bootstrapServers: z.string().optional(),
+  records: z.record(z.string(), z.array(mskRecordSchema)),
+});
+
+export type MskRecord = z.infer<typeof mskRecordSchema>;
+export type MskEvent = z.infer<typeof mskEventSchema>;
+
+/** A record's value as text, with where it came from (for dead letters and logs). */
+export interface KafkaMessage {
+  topic: string;
+  partition: number;
+  offset: number;
+  /** UTF-8 text of the value; null for a tombstone (no value). */
+  value: string | null;
+}
+
+/** The records of every topic-partition, each partition in offset order. */
+export function messagesOf(event: MskEvent): KafkaMessage[] {
+  return Object.values(event.records).flatMap((records) =>
+    [...records]
+      .sort((a, b) => a.offset - b.offset)
+      .map((record) => ({
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+        value: record.value == null ? null : Buffer.from(record.value, "base64").toString("utf8"),
+      })),
+  );
+}
