@@ -65,10 +65,31 @@ describe("template.yaml as the local stack's source of truth", () => {
     }
   });
 
+  it("gives the city-counts Lambda every setting its handler reads, and the MSK trigger on the RSVP topic", () => {
+    const fn = template.Resources.CityCountsFunction?.Properties as {
+      Environment: { Variables: Record<string, unknown> };
+      Events: { RsvpTopic: { Type: string; Properties: { Topics: unknown[]; Stream: unknown } } };
+    };
+    expect(Object.keys(fn.Environment.Variables)).toEqual(
+      expect.arrayContaining(["TABLE_NAME", "DAY_COUNTS_TTL_DAYS"]),
+    );
+    expect(fn.Environment.Variables.TABLE_NAME).toEqual({ Ref: "CityCountsTable" });
+    expect(fn.Events.RsvpTopic.Type).toBe("MSK");
+    expect(fn.Events.RsvpTopic.Properties.Topics).toEqual([{ Ref: "RsvpTopicName" }]);
+    expect(fn.Events.RsvpTopic.Properties.Stream).toEqual({ Ref: "RsvpKafkaCluster" });
+  });
+
   it("hard-codes no physical names and encrypts every store at rest", () => {
     for (const [logicalId, resource] of Object.entries(template.Resources)) {
       const properties = (resource.Properties ?? {}) as Record<string, unknown>;
-      for (const nameProperty of ["BucketName", "TableName", "DeliveryStreamName", "RoleName"]) {
+      for (const nameProperty of [
+        "BucketName",
+        "TableName",
+        "DeliveryStreamName",
+        "RoleName",
+        "FunctionName",
+        "LogGroupName",
+      ]) {
         expect(properties[nameProperty], `${logicalId}.${nameProperty}`).toBeUndefined();
       }
       if (resource.Type === "AWS::S3::Bucket")
