@@ -89,7 +89,8 @@ interface CfnResource {
   Properties?: Record<string, unknown>;
 }
 
-interface CfnTemplate {
+export interface CfnTemplate {
+  Globals?: { Function?: unknown };
   Parameters?: Record<string, { Type: string; Default?: unknown }>;
   Resources: Record<string, CfnResource>;
 }
@@ -174,4 +175,43 @@ function getAttTarget(value: unknown, attribute: string): string | undefined {
  */
 export function localResourceName(logicalId: string): string {
   return `rsvp-atlas-${logicalId.replace(/([a-z0-9])([A-Z])/g, "$1-$2").toLowerCase()}`;
+}
+
+/**
+ * The environment template.yaml gives a function (Globals merged in), with every `!Ref`
+ * resolved the way it would be locally: resources to their local names, parameters to their
+ * defaults. So a handler runs locally with exactly the settings it gets on AWS, endpoints aside.
+ */
+export function functionEnvironment(
+  logicalId: string,
+  localNames: Record<string, string>,
+  template: CfnTemplate = readTemplate(),
+): Record<string, string> {
+  const fn = template.Resources[logicalId];
+  if (fn?.Type !== "AWS::Serverless::Function") {
+    throw new Error(`template.yaml has no AWS::Serverless::Function named ${logicalId}`);
+  }
+  const variablesOf = (properties: unknown) =>
+    ((properties as { Environment?: { Variables?: Record<string, unknown> } } | undefined)
+      ?.Environment?.Variables ?? {}) as Record<string, unknown>;
+  const globals = (template as { Globals?: { Function?: unknown } }).Globals?.Function;
+  const variables = { ...variablesOf(globals), ...variablesOf(fn.Properties) };
+  const resolve = (name: string, value: unknown): string => {
+    if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") {
+      return String(value);
+    }
+    const ref = (value as { Ref?: unknown } | null)?.Ref;
+    if (typeof ref === "string") {
+      const local = localNames[ref];
+      if (local !== undefined) return local;
+      const parameter = template.Parameters?.[ref];
+      if (parameter?.Default !== undefined) return String(parameter.Default);
+    }
+    throw new Error(
+      `${logicalId} environment ${name}: cannot resolve ${JSON.stringify(value)} locally`,
+    );
+  };
+  return Object.fromEntries(
+    Object.entries(variables).map(([name, value]) => [name, resolve(name, value)]),
+  );
 }

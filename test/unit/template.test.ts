@@ -79,6 +79,20 @@ describe("template.yaml as the local stack's source of truth", () => {
     expect(fn.Events.RsvpTopic.Properties.Stream).toEqual({ Ref: "RsvpKafkaCluster" });
   });
 
+  it("resolves a function's environment locally: resources to local names, parameters to defaults", () => {
+    expect(functionEnvironment("CityCountsFunction", { CityCountsTable: "local-table" })).toEqual({
+      NODE_OPTIONS: "--enable-source-maps",
+      POWERTOOLS_LOG_LEVEL: "INFO",
+      TABLE_NAME: "local-table",
+      DAY_COUNTS_TTL_DAYS: "8",
+      POWERTOOLS_SERVICE_NAME: "city-counts",
+    });
+    expect(() => functionEnvironment("CityCountsFunction", {})).toThrow(
+      /TABLE_NAME: cannot resolve/,
+    );
+    expect(() => functionEnvironment("RawBucket", {})).toThrow(/no AWS::Serverless::Function/);
+  });
+
   it("hard-codes no physical names and encrypts every store at rest", () => {
     for (const [logicalId, resource] of Object.entries(template.Resources)) {
       const properties = (resource.Properties ?? {}) as Record<string, unknown>;

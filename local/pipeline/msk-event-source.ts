@@ -1,0 +1,125 @@
+/**
+ * The local stand-in for Lambda's Amazon MSK event source mapping: consumes a topic and invokes
+ * a handler with events of exactly the shape Lambda sends (events/msk-city-counts.json), with
+ * Lambda's delivery rules: at most `batchSize` records per event, a batching window, the whole
+ * batch retried on error (the partition waits), offsets committed only after success.
+ *
+ * Simplification: one event holds the records of one partition (what one kafkajs fetch brings);
+ * Lambda may mix partitions in one event. Handlers must not care, and ours do not.
+ */
+import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
+import type { MskEvent, MskRecord } from "../../functions/shared/msk-event.js";
+
+export interface MskEventSourceOptions {
+  kafka: Kafka;
+  topic: string;
+  groupId: string;
+  handler: (event: MskEvent) => Promise<unknown>;
+  /** Lambda's BatchSize (default 100). */
+  batchSize?: number;
+  /** Lambda's MaximumBatchingWindowInSeconds, in ms (default 500). */
+  batchingWindowMs?: number;
+  /** Told about every failed invocation; the batch is then retried. */
+  onError?: (error: Error, attempt: number) => void;
+}
+
+export interface MskEventSourceStats {
+  invocations: number;
+  failedInvocations: number;
+  records: number;
+}
+
+export interface MskEventSource {
+  stats: MskEventSourceStats;
+  stop(): Promise<void>;
+}
+
+const EVENT_SOURCE_ARN =
+  "arn:aws:kafka:us-east-1:123456789012:cluster/rsvp-atlas-local/00000000-0000-0000-0000-000000000000-1";
+
+export async function startMskEventSource(options: MskEventSourceOptions): Promise<MskEventSource> {
+  const batchSize = options.batchSize ?? 100;
+  const consumer: Consumer = options.kafka.consumer({
+    groupId: options.groupId,
+    allowAutoTopicCreation: false,
+    maxWaitTimeInMs: options.batchingWindowMs ?? 500,
+  });
+  const stats: MskEventSourceStats = { invocations: 0, failedInvocations: 0, records: 0 };
+  let stopping = false;
+  await consumer.connect();
+  await consumer.subscribe({ topic: options.topic, fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    eachBatch: async ({
+      batch,
+      resolveOffset,
+      heartbeat,
+      isRunning,
+      isStale,
+    }: EachBatchPayload) => {
+      for (let start = 0; start < batch.messages.length; start += batchSize) {
+        const chunk = batch.messages.slice(start, start + batchSize);
+        const event = toMskEvent(batch.topic, batch.partition, chunk);
+        for (let attempt = 1; ; attempt++) {
+          if (!isRunning() || isStale() || stopping) return;
+          try {
+            stats.invocations += 1;
+            await options.handler(event);
+            break;
+          } catch (error) {
+            stats.failedInvocations += 1;
+            options.onError?.(error as Error, attempt);
+            await heartbeat();
+            await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 100 * 2 ** attempt)));
+          }
+        }
+        stats.records += chunk.length;
+        const last = chunk[chunk.length - 1];
+        if (last) {
+          resolveOffset(last.offset);
+          // Committed only now that the handler succeeded: a crash before this redelivers.
+          await consumer.commitOffsets([
+            {
+              topic: batch.topic,
+              partition: batch.partition,
+              offset: String(BigInt(last.offset) + 1n),
+            },
+          ]);
+        }
+        await heartbeat();
+      }
+    },
+  });
+  return {
+    stats,
+    async stop() {
+      stopping = true;
+      await consumer.disconnect();
+    },
+  };
+}
+
+type KafkaJsMessage = EachBatchPayload["batch"]["messages"][number];
+
+/** Lambda's MSK event for records of one partition: base64 key and value, numeric offsets. */
+export function toMskEvent(topic: string, partition: number, messages: KafkaJsMessage[]): MskEvent {
+  const records: MskRecord[] = messages.map((message) => ({
+    topic,
+    partition,
+    offset: Number(message.offset),
+    timestamp: Number(message.timestamp),
+    timestampType: "CREATE_TIME",
+    key: message.key ? message.key.toString("base64") : null,
+    value: message.value ? message.value.toString("base64") : null,
+    headers: Object.entries(message.headers ?? {}).map(([name, value]) => ({
+      [name]: [...Buffer.from(Array.isArray(value) ? (value[0] ?? "") : (value ?? ""))],
+    })),
+  }));
+  return {
+    eventSource: "aws:kafka",
+    eventSourceArn: EVENT_SOURCE_ARN,
+    bootstrapServers: "127.0.0.1",
+    records: { [`${topic}-${partition}`]: records },
+  };
+}

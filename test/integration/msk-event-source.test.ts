@@ -1,0 +1,136 @@
+/**
+ * The local MSK event source on a real broker feeding the real city-counts handler on moto:
+ * Lambda's event shape, whole-batch retry on error, offsets committed only after success.
+ */
+import { CreateTableCommand, DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { Kafka, logLevel, Partitioners } from "kafkajs";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { MskEvent } from "../../functions/shared/msk-event.js";
+import { mskEventSchema } from "../../functions/shared/msk-event.js";
+import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
+import type { RsvpRecord } from "../../functions/shared/rsvp/record.js";
+import { syntheticMessages } from "../../local/feed/synthetic/generator.js";
+import { startMskEventSource } from "../../local/pipeline/msk-event-source.js";
+import { awsClientConfig, localAwsEnvironment } from "../../local/stack/aws-endpoint.js";
+import { functionEnvironment, loadTemplateModel } from "../../local/stack/template-model.js";
+
+const stack = inject("stack");
+const kafka = new Kafka({
+  clientId: "msk-event-source-test",
+  brokers: [stack.kafkaBootstrapServer],
+  logLevel: logLevel.NOTHING,
+});
+const dynamodb = new DynamoDBClient(
+  awsClientConfig({ endpoint: stack.awsEndpoint, region: stack.region }),
+);
+const topic = `city-counts-it-${process.pid}`;
+const TableName = `city-counts-it-${process.pid}`;
+const parse = createRsvpParser({ pseudonymKey: "msk-event-source-test-key-012345678" });
+
+const records: RsvpRecord[] = [];
+for (const message of syntheticMessages({ seed: "event-source", malformedShare: 0 })) {
+  const result = parse(message.text);
+  if (result.ok) records.push(result.record);
+  if (records.length === 300) break;
+}
+
+let countCityRsvps: typeof import("../../functions/city-counts/handler.js").countCityRsvps;
+
+beforeAll(async () => {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+  await admin.disconnect();
+  const table = loadTemplateModel().tables[0];
+  await dynamodb.send(
+    new CreateTableCommand({
+      TableName,
+      BillingMode: "PAY_PER_REQUEST",
+      KeySchema: table?.keySchema,
+      AttributeDefinitions: table?.attributeDefinitions,
+    }),
+  );
+  // The handler gets the environment template.yaml gives it; only the endpoint is local.
+  const environment = functionEnvironment("CityCountsFunction", { CityCountsTable: TableName });
+  Object.assign(
+    process.env,
+    environment,
+    localAwsEnvironment({ endpoint: stack.awsEndpoint, region: stack.region }),
+  );
+  ({ countCityRsvps } = await import("../../functions/city-counts/handler.js"));
+
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const messages = records.map((record) => ({
+    key: record.city.key,
+    value: JSON.stringify(record),
+  }));
+  // The first 20 again (a producer retry), and one poison record.
+  await producer.send({
+    topic,
+    messages: [...messages, ...messages.slice(0, 20), { key: "x", value: "not json" }],
+  });
+  await producer.disconnect();
+});
+
+afterAll(() => dynamodb.destroy());
+
+async function allTime(cityKey: string): Promise<number> {
+  const item = await dynamodb.send(
+    new GetItemCommand({ TableName, Key: { pk: { S: "ALL" }, sk: { S: cityKey } } }),
+  );
+  return Number(item.Item?.rsvps?.N ?? 0);
+}
+
+describe("local MSK event source -> city-counts handler", () => {
+  it("delivers Lambda-shaped batches, retries a failed one whole, and counts every record once", async () => {
+    const events: MskEvent[] = [];
+    let failuresLeft = 2;
+    const source = await startMskEventSource({
+      kafka,
+      topic,
+      groupId: `${topic}-city-counts`,
+      batchSize: 50,
+      batchingWindowMs: 100,
+      handler: async (event) => {
+        events.push(event);
+        if (failuresLeft-- > 0) throw new Error("simulated handler failure");
+        return countCityRsvps(event);
+      },
+    });
+    const total = records.length + 21;
+    const deadline = Date.now() + 60_000;
+    while (source.stats.records < total && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 200));
+    await source.stop();
+
+    expect(source.stats.records).toBe(total);
+    expect(source.stats.failedInvocations).toBe(2);
+    for (const event of events) {
+      expect(mskEventSchema.safeParse(event).success).toBe(true);
+      const batch = Object.values(event.records)[0] ?? [];
+      expect(batch.length).toBeLessThanOrEqual(50);
+    }
+    // The failed batch came again unchanged.
+    expect(events[1]).toEqual(events[0]);
+
+    const expected = new Map<string, number>();
+    for (const record of records)
+      expected.set(record.city.key, (expected.get(record.city.key) ?? 0) + 1);
+    for (const [cityKey, count] of [...expected].slice(0, 25))
+      expect(await allTime(cityKey)).toBe(count);
+  });
+
+  it("resumes after the committed offset: a new consumer of the same group reads nothing again", async () => {
+    const seen: MskEvent[] = [];
+    const source = await startMskEventSource({
+      kafka,
+      topic,
+      groupId: `${topic}-city-counts`,
+      handler: async (event) => seen.push(event),
+    });
+    await new Promise((r) => setTimeout(r, 3000));
+    await source.stop();
+    expect(seen).toEqual([]);
+  });
+});
