@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { kafkaVersionFromPom } from "../../local/setup/kafka-jars.js";
 import { localResourceNames } from "../../local/stack/provision.js";
 import {
+  functionEnvironment,
   loadTemplateModel,
   localResourceName,
   readTemplate,
