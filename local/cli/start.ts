@@ -1,6 +1,7 @@
 /**
  * `npm start`: the pipeline on this machine, on real engines. Brings up the local stack (Kafka,
- * moto), plays a feed through the replay server into the ingest and the Kafka topics, and shows
+ * moto), plays a feed through the replay server into the ingest and the Kafka topics; the
+ * city-counts handler, fed by the local MSK event source, keeps the counts in DynamoDB. Shows
  * live progress until Ctrl-C (or --duration), then stops everything cleanly.
  *
  *   npm start                                  synthetic feed, 25 messages/s, until Ctrl-C
@@ -9,6 +10,7 @@
  *   npm start -- --duration 30                 stop by itself after 30 s
  */
 import { randomBytes } from "node:crypto";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { Kafka, logLevel } from "kafkajs";
 import { kafkaLogCreator } from "../../functions/shared/kafka-log.js";
 import { createLogger } from "../../functions/shared/logger.js";
@@ -17,8 +19,11 @@ import { jsonlLines } from "../feed/jsonl.js";
 import { type LineSource, type Pacing, startReplayServer } from "../feed/replay-server.js";
 import { syntheticLines } from "../feed/synthetic/generator.js";
 import { startMinimalIngest } from "../pipeline/minimal-ingest.js";
-import { startTopicTally } from "../pipeline/topic-tally.js";
+import { startMskEventSource } from "../pipeline/msk-event-source.js";
+import { topCities } from "../pipeline/top-cities.js";
+import { type AwsEndpoint, awsClientConfig, localAwsEnvironment } from "../stack/aws-endpoint.js";
 import { startLocalStack } from "../stack/stack.js";
+import { functionEnvironment } from "../stack/template-model.js";
 import { parseCliArgs } from "./args.js";
 import { ProgressLine } from "./progress-line.js";
 
@@ -94,22 +99,56 @@ const ingest = await startMinimalIngest({
   deadLetterTopic: topics.DeadLetterTopicName as string,
   parse,
 });
-const tally = await startTopicTally(kafka, rsvpTopic, `rsvp-atlas-local-tally-${process.pid}`);
-say(
-  `ingest: ${feed.url} -> ${rsvpTopic} (valid) and ${topics.DeadLetterTopicName} (rejected). Ctrl-C stops.`,
+say(`ingest: ${feed.url} -> ${rsvpTopic} (valid) and ${topics.DeadLetterTopicName} (rejected)`);
+
+// The city-counts Lambda's own handler, with the environment template.yaml gives it.
+const aws = stack.aws as AwsEndpoint;
+const localNames = {
+  ...stack.resources.tables,
+  ...stack.resources.buckets,
+  ...stack.resources.deliveryStreams,
+};
+Object.assign(
+  process.env,
+  functionEnvironment("CityCountsFunction", localNames),
+  localAwsEnvironment(aws),
 );
+const { countCityRsvps } = await import("../../functions/city-counts/handler.js");
+const counted = { messages: 0, duplicates: 0, deadLettered: 0 };
+const cityCounts = await startMskEventSource({
+  kafka,
+  topic: rsvpTopic,
+  groupId: "rsvp-atlas-local-city-counts",
+  handler: async (event) => {
+    const result = await countCityRsvps(event);
+    counted.messages += result.counted;
+    counted.duplicates += result.duplicates;
+    counted.deadLettered += result.deadLettered;
+  },
+  onError: (error, attempt) =>
+    say(`city-counts failed (attempt ${attempt}; the batch is retried): ${error.message}`),
+});
+say(
+  `city-counts: ${rsvpTopic} -> local MSK event source -> city-counts handler -> DynamoDB (moto). Ctrl-C stops.`,
+);
+
+const dynamodb = new DynamoDBClient(awsClientConfig(aws));
+const tableName = process.env.TABLE_NAME as string;
+let top = "";
+const topTimer = setInterval(() => {
+  topCities(dynamodb, tableName, 3)
+    .then((cities) => {
+      top = cities.map((city) => `${city.label} ${city.rsvps}`).join(", ");
+    })
+    .catch(() => {});
+}, 2000);
 
 const progress = new ProgressLine(() => {
   const rejected = Object.values(ingest.stats.rejected).reduce((sum, n) => sum + n, 0);
-  const top = [...tally.byCity.values()]
-    .sort((a, b) => b.count - a.count)
-    .slice(0, 3)
-    .map((city) => `${city.label} ${city.count}`)
-    .join(", ");
   return {
-    counters: { sent: feed.stats.sent, produced: ingest.stats.produced, consumed: tally.consumed },
+    counters: { sent: feed.stats.sent, counted: counted.messages },
     text: (rates) =>
-      `feed ${feed.stats.sent} sent (${rates.sent}/s) | kafka ${ingest.stats.produced} produced, ${rejected} dead-lettered | consumer ${tally.consumed} read (${rates.consumed}/s)${top ? ` | top: ${top}` : ""}`,
+      `feed ${feed.stats.sent} sent (${rates.sent}/s) | kafka ${ingest.stats.produced} produced, ${rejected} dead-lettered | city-counts ${counted.messages} counted (${rates.counted}/s), ${counted.duplicates} duplicates${top ? ` | top: ${top}` : ""}`,
   };
 });
 progress.start();
@@ -119,6 +158,7 @@ async function shutdown(reason: string, code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   progress.stop();
+  clearInterval(topTimer);
   say(`${reason}; stopping...`);
   await feed.close();
   let exitCode = code;
@@ -128,19 +168,23 @@ async function shutdown(reason: string, code: number): Promise<void> {
     say(`ingest: ${(error as Error).message}`);
     exitCode = 1;
   }
-  // Let the consumer read what was produced last, so the summary adds up.
-  const deadline = Date.now() + 5000;
-  while (tally.consumed < ingest.stats.produced && Date.now() < deadline) {
+  // Let city-counts read what was produced last, so the summary adds up.
+  const deadline = Date.now() + 10_000;
+  while (cityCounts.stats.records < ingest.stats.produced && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  await tally.stop();
+  await cityCounts.stop();
+  const finalTop = await topCities(dynamodb, tableName, 5).catch(() => []);
+  dynamodb.destroy();
   await stack.stop();
   const rejected = Object.entries(ingest.stats.rejected)
-    .map(([reason, n]) => `${reason} ${n}`)
+    .map(([why, n]) => `${why} ${n}`)
     .join(", ");
   say(
-    `summary: ${ingest.stats.received} received, ${ingest.stats.produced} produced to ${rsvpTopic}, ${ingest.stats.deadLettered} dead-lettered${rejected ? ` (${rejected})` : ""}, ${tally.consumed} read back`,
+    `summary: ${ingest.stats.received} received, ${ingest.stats.produced} produced to ${rsvpTopic}, ${ingest.stats.deadLettered} dead-lettered${rejected ? ` (${rejected})` : ""}, ${cityCounts.stats.records} read by city-counts, ${counted.messages} counted, ${counted.duplicates} duplicates`,
   );
+  if (finalTop.length > 0)
+    say(`top cities: ${finalTop.map((city) => `${city.label} ${city.rsvps}`).join(", ")}`);
   say("stopped; no process left running");
   process.exit(exitCode);
 }

@@ -42,13 +42,18 @@ export async function startMskEventSource(options: MskEventSourceOptions): Promi
   const consumer: Consumer = options.kafka.consumer({
     groupId: options.groupId,
     allowAutoTopicCreation: false,
+    // Like Lambda's batching window: the broker holds a fetch until it has a full batch's worth
+    // of bytes or the window has passed, instead of answering at the first record.
     maxWaitTimeInMs: options.batchingWindowMs ?? 500,
+    minBytes: 256 * 1024,
   });
   const stats: MskEventSourceStats = { invocations: 0, failedInvocations: 0, records: 0 };
   let stopping = false;
   await consumer.connect();
   await consumer.subscribe({ topic: options.topic, fromBeginning: true });
   await consumer.run({
+    // One partition at a time: moto answers concurrent transactions with server errors.
+    partitionsConsumedConcurrently: 1,
     autoCommit: false,
     eachBatchAutoResolve: false,
     eachBatch: async ({

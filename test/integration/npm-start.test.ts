@@ -1,6 +1,7 @@
 /**
  * `npm start` as a newcomer runs it: the stack comes up, the synthetic feed flows through the
- * ingest into Kafka and back out, progress is shown, and Ctrl-C stops everything with a summary.
+ * ingest into Kafka and on to the city-counts handler, progress is shown, and Ctrl-C stops
+ * everything with a summary.
  */
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
@@ -8,8 +9,8 @@ import { repoRoot } from "../../local/setup/paths.js";
 import { descendantsOf, waitUntilGone } from "../support/processes.js";
 
 describe("npm start", () => {
-  it("plays the synthetic feed through Kafka with live progress, and Ctrl-C stops it cleanly", async () => {
-    const child = spawn(process.execPath, ["local/bootstrap.mjs", "start", "--rate", "200"], {
+  it("plays the synthetic feed through Kafka into the counts with live progress, and Ctrl-C stops it cleanly", async () => {
+    const child = spawn(process.execPath, ["local/bootstrap.mjs", "start", "--rate", "30"], {
       cwd: repoRoot,
       stdio: ["ignore", "pipe", "pipe"],
       detached: true, // its own process group, as in a terminal
@@ -24,8 +25,8 @@ describe("npm start", () => {
     const progressSeen = new Promise<void>((resolve, reject) => {
       child.stderr.on("data", (chunk) => {
         output += chunk;
-        const read = [...output.matchAll(/consumer (\d+) read/g)].map((m) => Number(m[1]));
-        if (read.some((n) => n > 100)) resolve();
+        const counted = [...output.matchAll(/city-counts (\d+) counted/g)].map((m) => Number(m[1]));
+        if (counted.some((n) => n > 60)) resolve();
       });
       void exited.then(() => reject(new Error(`npm start exited early:\n${output}`)));
     });
@@ -37,17 +38,20 @@ describe("npm start", () => {
     process.kill(-(child.pid as number), "SIGINT"); // what Ctrl-C does: the whole foreground group
     expect(await exited).toBe(0);
     const summary = output.match(
-      /summary: (\d+) received, (\d+) produced to meetup, (\d+) dead-lettered.*?, (\d+) read back/,
+      /summary: (\d+) received, (\d+) produced to meetup, (\d+) dead-lettered.*?, (\d+) read by city-counts, (\d+) counted, (\d+) duplicates/,
     );
     expect(summary, output).not.toBeNull();
-    const [received, produced, deadLettered, readBack] = (summary ?? [])
+    const [received, produced, deadLettered, read, counted, duplicates] = (summary ?? [])
       .slice(1)
       .map(Number) as number[];
-    expect(received).toBeGreaterThan(100);
+    expect(received).toBeGreaterThan(60);
     expect((produced ?? 0) + (deadLettered ?? 0)).toBe(received);
-    expect(readBack).toBe(produced);
+    // Everything produced reached the city-counts handler, and each message counted once.
+    expect(read).toBe(produced);
+    expect((counted ?? 0) + (duplicates ?? 0)).toBe(read);
+    expect(output).toMatch(/top cities: .+ \d+/);
     expect(output).toMatch(
-      /feed: synthetic \(seed 1\) on ws:\/\/127\.0\.0\.1:\d+\/, 200 messages\/s/,
+      /feed: synthetic \(seed 1\) on ws:\/\/127\.0\.0\.1:\d+\/, 30 messages\/s/,
     );
     expect(await waitUntilGone(engines.map((p) => p.pid))).toEqual([]);
   });
