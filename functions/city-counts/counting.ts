@@ -91,8 +91,15 @@ export function decodeBatch(kafkaMessages: KafkaMessage[]): DecodedBatch {
 
 /** The table's item keys. One table holds counters, seen-sets and dead letters. */
 export const itemKeys = {
-  day: (day: string, cityKey: string) => ({ pk: `DAY#${day}`, sk: cityKey }),
-  allTime: (cityKey: string) => ({ pk: "ALL", sk: cityKey }),
+  /** Counters of one country and day share a partition: the counts API ranks them with one Query. */
+  day: (day: string, city: { key: string; country: string }) => ({
+    pk: `DAY#${day}#${city.country}`,
+    sk: city.key,
+  }),
+  allTime: (city: { key: string; country: string }) => ({
+    pk: `ALL#${city.country}`,
+    sk: city.key,
+  }),
   seen: (day: string, cityKey: string, hour: string) => ({
     pk: `SEEN#${day}#${cityKey}`,
     sk: `H${hour}`,
@@ -273,7 +280,7 @@ function toTransaction(
     actions.push(
       counterUpdate(
         tableName,
-        itemKeys.day(group.day, group.city.key),
+        itemKeys.day(group.day, group.city),
         group.city,
         group.delta,
         nowMs,
@@ -310,8 +317,8 @@ function toTransaction(
     total.delta.guests += group.delta.guests;
     allTime.set(group.city.key, total);
   }
-  for (const [cityKey, { city, delta }] of allTime) {
-    actions.push(counterUpdate(tableName, itemKeys.allTime(cityKey), city, delta, nowMs, null));
+  for (const { city, delta } of allTime.values()) {
+    actions.push(counterUpdate(tableName, itemKeys.allTime(city), city, delta, nowMs, null));
   }
   return actions;
 }

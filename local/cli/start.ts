@@ -12,6 +12,7 @@
 import { randomBytes } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { Kafka, logLevel } from "kafkajs";
+import { queryTopCities } from "../../functions/counts-api/top-cities.js";
 import { kafkaLogCreator } from "../../functions/shared/kafka-log.js";
 import { createLogger } from "../../functions/shared/logger.js";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
@@ -20,7 +21,6 @@ import { type LineSource, type Pacing, startReplayServer } from "../feed/replay-
 import { syntheticLines } from "../feed/synthetic/generator.js";
 import { startMinimalIngest } from "../pipeline/minimal-ingest.js";
 import { startMskEventSource } from "../pipeline/msk-event-source.js";
-import { topCities } from "../pipeline/top-cities.js";
 import { type AwsEndpoint, awsClientConfig, localAwsEnvironment } from "../stack/aws-endpoint.js";
 import { startLocalStack } from "../stack/stack.js";
 import { functionEnvironment } from "../stack/template-model.js";
@@ -135,8 +135,16 @@ say(
 const dynamodb = new DynamoDBClient(awsClientConfig(aws));
 const tableName = process.env.TABLE_NAME as string;
 let top = "";
+/** The all-time top US cities (the website's default view), labelled for the terminal. */
+const topCities = async (limit: number) =>
+  (await queryTopCities(dynamodb, tableName, { country: "us", day: "all", limit })).cities.map(
+    (city) => ({
+      label: `${city.city}, ${city.state ?? city.country}`,
+      rsvps: city.rsvps,
+    }),
+  );
 const topTimer = setInterval(() => {
-  topCities(dynamodb, tableName, 3)
+  topCities(3)
     .then((cities) => {
       top = cities.map((city) => `${city.label} ${city.rsvps}`).join(", ");
     })
@@ -148,7 +156,7 @@ const progress = new ProgressLine(() => {
   return {
     counters: { sent: feed.stats.sent, counted: counted.messages },
     text: (rates) =>
-      `feed ${feed.stats.sent} sent (${rates.sent}/s) | kafka ${ingest.stats.produced} produced, ${rejected} dead-lettered | city-counts ${counted.messages} counted (${rates.counted}/s), ${counted.duplicates} duplicates${top ? ` | top: ${top}` : ""}`,
+      `feed ${feed.stats.sent} sent (${rates.sent}/s) | kafka ${ingest.stats.produced} produced, ${rejected} dead-lettered | city-counts ${counted.messages} counted (${rates.counted}/s), ${counted.duplicates} duplicates${top ? ` | top US: ${top}` : ""}`,
   };
 });
 progress.start();
@@ -174,7 +182,7 @@ async function shutdown(reason: string, code: number): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   await cityCounts.stop();
-  const finalTop = await topCities(dynamodb, tableName, 5).catch(() => []);
+  const finalTop = await topCities(5).catch(() => []);
   dynamodb.destroy();
   await stack.stop();
   const rejected = Object.entries(ingest.stats.rejected)
@@ -184,7 +192,7 @@ async function shutdown(reason: string, code: number): Promise<void> {
     `summary: ${ingest.stats.received} received, ${ingest.stats.produced} produced to ${rsvpTopic}, ${ingest.stats.deadLettered} dead-lettered${rejected ? ` (${rejected})` : ""}, ${cityCounts.stats.records} read by city-counts, ${counted.messages} counted, ${counted.duplicates} duplicates`,
   );
   if (finalTop.length > 0)
-    say(`top cities: ${finalTop.map((city) => `${city.label} ${city.rsvps}`).join(", ")}`);
+    say(`top US cities: ${finalTop.map((city) => `${city.label} ${city.rsvps}`).join(", ")}`);
   say("stopped; no process left running");
   process.exit(exitCode);
 }

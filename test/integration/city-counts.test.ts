@@ -54,7 +54,7 @@ async function dayCounts(
     const page = await dynamodb.send(new ScanCommand({ TableName, ExclusiveStartKey }));
     for (const item of page.Items ?? []) {
       const pk = item.pk?.S ?? "";
-      if (!pk.startsWith("DAY#") && pk !== "ALL") continue;
+      if (!pk.startsWith("DAY#") && !pk.startsWith("ALL#")) continue;
       counts.set(`${pk} ${item.sk?.S}`, {
         rsvps: Number(item.rsvps?.N),
         yes: Number(item.yes?.N),
@@ -99,23 +99,23 @@ describe("city-counts handler on DynamoDB (events/msk-city-counts.json)", () => 
       transactions: 1,
     });
     const counts = await dayCounts(TableName);
-    expect(counts.get("DAY#2018-05-20 us/or/portland")).toEqual({
+    expect(counts.get("DAY#2018-05-20#us us/or/portland")).toEqual({
       rsvps: 2,
       yes: 1,
       no: 1,
       guests: 1,
     });
-    expect(counts.get("DAY#2018-05-20 us/me/portland")).toEqual({
+    expect(counts.get("DAY#2018-05-20#us us/me/portland")).toEqual({
       rsvps: 1,
       yes: 1,
       no: 0,
       guests: 1,
     });
-    expect(counts.get("ALL us/or/portland")).toEqual({ rsvps: 2, yes: 1, no: 1, guests: 1 });
+    expect(counts.get("ALL#us us/or/portland")).toEqual({ rsvps: 2, yes: 1, no: 1, guests: 1 });
     const day = await dynamodb.send(
       new GetItemCommand({
         TableName,
-        Key: { pk: { S: "DAY#2018-05-20" }, sk: { S: "us/or/portland" } },
+        Key: { pk: { S: "DAY#2018-05-20#us" }, sk: { S: "us/or/portland" } },
       }),
     );
     expect(day.Item).toMatchObject({
@@ -144,6 +144,48 @@ describe("city-counts handler on DynamoDB (events/msk-city-counts.json)", () => 
     const result = await countCityRsvps(event);
     expect(result).toMatchObject({ counted: 0, duplicates: 4, transactions: 0 });
     expect(await dayCounts(TableName)).toEqual(before);
+  });
+
+  it("serves the counts through the counts API: ranked, per day or all time, per country", async () => {
+    const { getCounts } = await import("../../functions/counts-api/handler.js");
+    const request = JSON.parse(
+      readFileSync(new URL("../../events/http-get-counts.json", import.meta.url), "utf8"),
+    );
+    const day = await getCounts(request);
+    expect(day.statusCode).toBe(200);
+    const body = JSON.parse(day.body ?? "");
+    expect(body).toMatchObject({ country: "us", day: "2018-05-20", totalCities: 2 });
+    expect(
+      body.cities.map((c: { key: string; rsvps: number; state: string }) => [
+        c.key,
+        c.state,
+        c.rsvps,
+      ]),
+    ).toEqual([
+      ["us/or/portland", "OR", 2],
+      ["us/me/portland", "ME", 1],
+    ]);
+    expect(Date.parse(body.updatedAt)).toBeGreaterThan(Date.now() - 600_000);
+    const allTime = await getCounts({
+      ...request,
+      queryStringParameters: { day: "all", limit: "1" },
+    });
+    expect(JSON.parse(allTime.body ?? "")).toMatchObject({
+      day: "all",
+      totalCities: 2,
+      cities: [{ key: "us/or/portland", rsvps: 2 }],
+    });
+    const canada = await getCounts({
+      ...request,
+      queryStringParameters: { country: "ca", day: "2018-05-20" },
+    });
+    expect(JSON.parse(canada.body ?? "")).toEqual({
+      country: "ca",
+      day: "2018-05-20",
+      cities: [],
+      totalCities: 0,
+      updatedAt: null,
+    });
   });
 
   it("fails loudly on an event that is not an MSK batch", async () => {
@@ -190,7 +232,8 @@ describe("exactly-once under redelivery, other batch boundaries, crashes and dup
     }
     const counts = new Map<string, { rsvps: number; yes: number; no: number; guests: number }>();
     for (const { day, city, response, guests } of distinct.values()) {
-      for (const key of [`DAY#${day} ${city}`, `ALL ${city}`]) {
+      const country = city.split("/")[0];
+      for (const key of [`DAY#${day}#${country} ${city}`, `ALL#${country} ${city}`]) {
         const c = counts.get(key) ?? { rsvps: 0, yes: 0, no: 0, guests: 0 };
         c.rsvps += 1;
         if (response === "yes") c.yes += 1;

@@ -77,7 +77,10 @@ afterAll(() => dynamodb.destroy());
 
 async function allTime(cityKey: string): Promise<number> {
   const item = await dynamodb.send(
-    new GetItemCommand({ TableName, Key: { pk: { S: "ALL" }, sk: { S: cityKey } } }),
+    new GetItemCommand({
+      TableName,
+      Key: { pk: { S: `ALL#${cityKey.split("/")[0]}` }, sk: { S: cityKey } },
+    }),
   );
   return Number(item.Item?.rsvps?.N ?? 0);
 }

@@ -49,7 +49,7 @@ describe("npm start", () => {
     // Everything produced reached the city-counts handler, and each message counted once.
     expect(read).toBe(produced);
     expect((counted ?? 0) + (duplicates ?? 0)).toBe(read);
-    expect(output).toMatch(/top cities: .+ \d+/);
+    expect(output).toMatch(/top US cities: .+ \d+/);
     expect(output).toMatch(
       /feed: synthetic \(seed 1\) on ws:\/\/127\.0\.0\.1:\d+\/, 30 messages\/s/,
     );

@@ -102,10 +102,10 @@ describe("planTransactions", () => {
     const keys = updates.map((u) => `${u?.Key?.pk?.S} ${u?.Key?.sk?.S}`);
     expect(keys.sort()).toEqual(
       [
-        "ALL us/me/portland",
-        "ALL us/or/portland",
-        "DAY#2018-05-20 us/me/portland",
-        "DAY#2018-05-20 us/or/portland",
+        "ALL#us us/me/portland",
+        "ALL#us us/or/portland",
+        "DAY#2018-05-20#us us/me/portland",
+        "DAY#2018-05-20#us us/or/portland",
         "SEEN#2018-05-20#us/me/portland H10",
         "SEEN#2018-05-20#us/or/portland H10",
       ].sort(),
@@ -119,7 +119,7 @@ describe("planTransactions", () => {
     const fresh = updates.find((u) => u?.Key?.pk?.S === "SEEN#2018-05-20#us/me/portland");
     expect(fresh?.ConditionExpression).toBe("attribute_not_exists(pk)");
     const day = updates.find(
-      (u) => u?.Key?.pk?.S === "DAY#2018-05-20" && u.Key.sk?.S === "us/or/portland",
+      (u) => u?.Key?.pk?.S === "DAY#2018-05-20#us" && u.Key.sk?.S === "us/or/portland",
     );
     expect(day?.ExpressionAttributeValues).toMatchObject({
       ":rsvps": { N: "1" },
@@ -127,7 +127,7 @@ describe("planTransactions", () => {
       ":no": { N: "1" },
     });
     const allTime = updates.find(
-      (u) => u?.Key?.pk?.S === "ALL" && u.Key.sk?.S === "us/or/portland",
+      (u) => u?.Key?.pk?.S === "ALL#us" && u.Key.sk?.S === "us/or/portland",
     );
     expect(allTime?.UpdateExpression).not.toContain("expiresAt");
   });

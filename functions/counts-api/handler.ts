@@ -1,0 +1,102 @@
+/**
+ * counts API Lambda (HTTP API, payload 2.0): `GET /counts?country=us&day=YYYY-MM-DD|all&limit=N`
+ * returns the top cities with their counts and the time of the newest update. Bad parameters
+ * get a 400 naming what is wrong.
+ */
+
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import middy from "@middy/core";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { z } from "zod";
+import { readConfig } from "../shared/config.js";
+import { createLogger } from "../shared/logger.js";
+import { queryTopCities, type TopCities } from "./top-cities.js";
+
+const config = readConfig(
+  z.object({
+    TABLE_NAME: z.string().min(1),
+    /** The website's origin, for CORS; `*` only where the template says so. */
+    ALLOWED_ORIGIN: z.string().min(1).default("*"),
+  }),
+);
+
+export const logger = createLogger("counts-api");
+const dynamodb = new DynamoDBClient({});
+
+export const countsQuerySchema = z.strictObject({
+  country: z
+    .string()
+    .regex(/^[A-Za-z]{2}$/, "country must be a two-letter ISO code such as us")
+    .transform((country) => country.toLowerCase())
+    .default("us"),
+  day: z
+    .string()
+    .regex(/^(all|\d{4}-\d{2}-\d{2})$/, "day must be YYYY-MM-DD or all")
+    .refine((day) => day === "all" || isRealDay(day), "day is not a calendar date")
+    .optional(),
+  limit: z.coerce
+    .number({ message: "limit must be a number" })
+    .int("limit must be a whole number")
+    .min(1, "limit must be at least 1")
+    .max(100, "limit must be at most 100")
+    .default(10),
+});
+
+function isRealDay(day: string): boolean {
+  const date = new Date(`${day}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === day;
+}
+
+export interface CountsApiDependencies {
+  query: (query: { country: string; day: string; limit: number }) => Promise<TopCities>;
+  now?: () => number;
+}
+
+const defaultDependencies: CountsApiDependencies = {
+  query: (query) => queryTopCities(dynamodb, config.TABLE_NAME, query),
+};
+
+/** The bare handler, for tests. */
+export async function getCounts(
+  event: APIGatewayProxyEventV2,
+  dependencies: CountsApiDependencies = defaultDependencies,
+): Promise<APIGatewayProxyStructuredResultV2> {
+  if (event.requestContext.http.method !== "GET") {
+    return json(405, { message: "only GET is allowed" }, { allow: "GET" });
+  }
+  const parsed = countsQuerySchema.safeParse(event.queryStringParameters ?? {});
+  if (!parsed.success) {
+    const message = parsed.error.issues
+      .map((issue) =>
+        issue.code === "unrecognized_keys"
+          ? `unknown parameter(s): ${issue.keys.join(", ")}`
+          : issue.message,
+      )
+      .join("; ");
+    return json(400, { message });
+  }
+  const today = new Date((dependencies.now ?? Date.now)()).toISOString().slice(0, 10);
+  const result = await dependencies.query({ ...parsed.data, day: parsed.data.day ?? today });
+  return json(200, result, { "cache-control": "max-age=2" });
+}
+
+function json(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyStructuredResultV2 {
+  return {
+    statusCode,
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "access-control-allow-origin": config.ALLOWED_ORIGIN,
+      ...headers,
+    },
+    body: JSON.stringify(body),
+  };
+}
+
+export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+  .use(injectLambdaContext(logger))
+  .handler((event: APIGatewayProxyEventV2) => getCounts(event));

@@ -1,0 +1,89 @@
+import { readFileSync } from "node:fs";
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { TopCities } from "../../functions/counts-api/top-cities.js";
+
+const fixture = JSON.parse(
+  readFileSync(new URL("../../events/http-get-counts.json", import.meta.url), "utf8"),
+) as APIGatewayProxyEventV2;
+let getCounts: typeof import("../../functions/counts-api/handler.js").getCounts;
+
+beforeAll(async () => {
+  process.env.TABLE_NAME = "counts";
+  process.env.ALLOWED_ORIGIN = "http://site.example";
+  ({ getCounts } = await import("../../functions/counts-api/handler.js"));
+});
+
+function withQuery(query: Record<string, string> | undefined): APIGatewayProxyEventV2 {
+  return { ...fixture, queryStringParameters: query };
+}
+
+function recordingQuery() {
+  const calls: { country: string; day: string; limit: number }[] = [];
+  const query = async (q: { country: string; day: string; limit: number }): Promise<TopCities> => {
+    calls.push(q);
+    return { country: q.country, day: q.day, cities: [], totalCities: 0, updatedAt: null };
+  };
+  return { calls, query };
+}
+
+describe("counts API: GET /counts (events/http-get-counts.json)", () => {
+  it("passes the parameters of the sample event to the query and answers JSON with CORS", async () => {
+    const { calls, query } = recordingQuery();
+    const response = await getCounts(fixture, { query });
+    expect(calls).toEqual([{ country: "us", day: "2018-05-20", limit: 5 }]);
+    expect(response.statusCode).toBe(200);
+    expect(response.headers).toMatchObject({
+      "content-type": "application/json; charset=utf-8",
+      "access-control-allow-origin": "http://site.example",
+    });
+    expect(JSON.parse(response.body ?? "")).toEqual({
+      country: "us",
+      day: "2018-05-20",
+      cities: [],
+      totalCities: 0,
+      updatedAt: null,
+    });
+  });
+
+  it("defaults to US, today (UTC) and 10 cities; reads the country case-blind", async () => {
+    const { calls, query } = recordingQuery();
+    await getCounts(withQuery(undefined), { query, now: () => Date.UTC(2026, 10, 27, 23, 59) });
+    await getCounts(withQuery({ country: "CA", day: "all" }), { query });
+    expect(calls).toEqual([
+      { country: "us", day: "2026-11-27", limit: 10 },
+      { country: "ca", day: "all", limit: 10 },
+    ]);
+  });
+
+  it.each([
+    [{ country: "usa" }, /country must be a two-letter ISO code/],
+    [{ country: "<b>" }, /country must be a two-letter ISO code/],
+    [{ day: "yesterday" }, /day must be YYYY-MM-DD or all/],
+    [{ day: "2018-02-30" }, /day is not a calendar date/],
+    [{ limit: "0" }, /limit must be at least 1/],
+    [{ limit: "1000" }, /limit must be at most 100/],
+    [{ limit: "ten" }, /limit must be a number/],
+    [{ limit: "2.5" }, /limit must be a whole number/],
+    [{ city: "x" }, /unknown parameter\(s\): city/],
+  ])("answers 400 for %o", async (query, message) => {
+    const { calls, query: run } = recordingQuery();
+    const response = await getCounts(withQuery(query), { query: run });
+    expect(response.statusCode).toBe(400);
+    expect(JSON.parse(response.body ?? "").message).toMatch(message);
+    expect(calls).toEqual([]);
+  });
+
+  it("answers 405 to anything but GET", async () => {
+    const post = {
+      ...fixture,
+      requestContext: {
+        ...fixture.requestContext,
+        http: { ...fixture.requestContext.http, method: "POST" },
+      },
+    };
+    const response = await getCounts(post, recordingQuery());
+    expect(response.statusCode).toBe(405);
+    expect(response.headers?.allow).toBe("GET");
+  });
+});
