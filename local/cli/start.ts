@@ -19,6 +19,7 @@ import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { jsonlLines } from "../feed/jsonl.js";
 import { type LineSource, type Pacing, startReplayServer } from "../feed/replay-server.js";
 import { syntheticLines } from "../feed/synthetic/generator.js";
+import { startLocalHttpApi } from "../pipeline/http-api.js";
 import { startMinimalIngest } from "../pipeline/minimal-ingest.js";
 import { startMskEventSource } from "../pipeline/msk-event-source.js";
 import { type AwsEndpoint, awsClientConfig, localAwsEnvironment } from "../stack/aws-endpoint.js";
@@ -35,8 +36,9 @@ const args = parseCliArgs(
     seed: { type: "string", default: "1" },
     malformed: { type: "string", default: "0.02" },
     duration: { type: "string" },
+    "api-port": { type: "string" },
   },
-  `  npm start [-- --rate N] [--seed S] [--malformed SHARE] [--input FILE.jsonl [--speedup X]] [--duration SECONDS]`,
+  `  npm start [-- --rate N] [--seed S] [--malformed SHARE] [--input FILE.jsonl [--speedup X]] [--duration SECONDS] [--api-port P]`,
 );
 
 const say = (line: string) => process.stderr.write(`[start] ${line}\n`);
@@ -53,6 +55,7 @@ const rate = number("rate", args.rate);
 const speedup = number("speedup", args.speedup) ?? 60;
 const malformedShare = number("malformed", args.malformed) ?? 0.02;
 const durationSeconds = number("duration", args.duration);
+const apiPort = number("api-port", args["api-port"]);
 
 say("rsvp-atlas local pipeline: Kafka + moto, replay feed -> ingest -> Kafka topics");
 const stack = await startLocalStack({
@@ -132,6 +135,15 @@ say(
   `city-counts: ${rsvpTopic} -> local MSK event source -> city-counts handler -> DynamoDB (moto). Ctrl-C stops.`,
 );
 
+// The counts API's own handler behind a local HTTP API, also with its template environment.
+Object.assign(process.env, functionEnvironment("CountsApiFunction", localNames));
+const { getCounts } = await import("../../functions/counts-api/handler.js");
+const api = await startLocalHttpApi(
+  { "/api/counts": (event) => getCounts(event) },
+  apiPort ?? 3000,
+);
+say(`counts API: ${api.url}/api/counts?country=us&day=all&limit=10`);
+
 const dynamodb = new DynamoDBClient(awsClientConfig(aws));
 const tableName = process.env.TABLE_NAME as string;
 let top = "";
@@ -182,6 +194,7 @@ async function shutdown(reason: string, code: number): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   await cityCounts.stop();
+  await api.close();
   const finalTop = await topCities(5).catch(() => []);
   dynamodb.destroy();
   await stack.stop();

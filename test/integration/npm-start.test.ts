@@ -31,6 +31,19 @@ describe("npm start", () => {
       void exited.then(() => reject(new Error(`npm start exited early:\n${output}`)));
     });
     await progressSeen;
+    // The counts API is served locally and answers like the deployed one.
+    const apiUrl = output.match(/counts API: (http:\/\/127\.0\.0\.1:\d+\/api\/counts)/)?.[1];
+    expect(apiUrl, output).toBeDefined();
+    const counts = await fetch(`${apiUrl}?country=us&day=all&limit=3`);
+    expect(counts.status).toBe(200);
+    const body = (await counts.json()) as { cities: { rsvps: number }[]; updatedAt: string | null };
+    expect(body.cities.length).toBeGreaterThan(0);
+    expect(body.cities[0]?.rsvps).toBeGreaterThanOrEqual(body.cities.at(-1)?.rsvps ?? 0);
+    expect(body.updatedAt).not.toBeNull();
+    const bad = await fetch(`${apiUrl}?day=tomorrow`);
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { message: string }).message).toMatch(/day must be/);
+
     const engines = descendantsOf(child.pid as number);
     expect(engines.some((p) => p.command.includes("kafka.Kafka"))).toBe(true);
     expect(engines.some((p) => p.command.includes("moto_server"))).toBe(true);

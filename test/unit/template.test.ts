@@ -80,6 +80,26 @@ describe("template.yaml as the local stack's source of truth", () => {
     expect(fn.Events.RsvpTopic.Properties.Stream).toEqual({ Ref: "RsvpKafkaCluster" });
   });
 
+  it("gives the counts API Lambda its settings and a GET /counts route on a throttled HTTP API", () => {
+    expect(functionEnvironment("CountsApiFunction", { CityCountsTable: "t" })).toMatchObject({
+      TABLE_NAME: "t",
+      ALLOWED_ORIGIN: "*",
+    });
+    const fn = template.Resources.CountsApiFunction?.Properties as {
+      Events: {
+        GetCounts: { Type: string; Properties: { Path: string; Method: string; ApiId: unknown } };
+      };
+    };
+    expect(fn.Events.GetCounts).toEqual({
+      Type: "HttpApi",
+      Properties: { ApiId: { Ref: "CountsHttpApi" }, Path: "/counts", Method: "GET" },
+    });
+    const api = template.Resources.CountsHttpApi?.Properties as {
+      DefaultRouteSettings: Record<string, unknown>;
+    };
+    expect(api.DefaultRouteSettings.ThrottlingRateLimit).toEqual({ Ref: "CountsApiRateLimit" });
+  });
+
   it("resolves a function's environment locally: resources to local names, parameters to defaults", () => {
     expect(functionEnvironment("CityCountsFunction", { CityCountsTable: "local-table" })).toEqual({
       NODE_OPTIONS: "--enable-source-maps",

@@ -1,0 +1,109 @@
+/**
+ * A local stand-in for API Gateway's HTTP API: turns requests into payload-2.0 events for the
+ * same Lambda handlers and writes their results back, so the API a browser calls locally is
+ * the one deployed, handler for handler.
+ */
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+
+export type HttpHandler = (
+  event: APIGatewayProxyEventV2,
+) => Promise<APIGatewayProxyStructuredResultV2>;
+
+export interface LocalHttpApi {
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * `routes` maps a path (`/api/counts`) to its handler; the handler sees the path without the
+ * `/api` prefix, as behind the deployed API's default stage. `port` 0 picks a free port; a
+ * taken preferred port falls back to a free one.
+ */
+export async function startLocalHttpApi(
+  routes: Record<string, HttpHandler>,
+  port = 0,
+): Promise<LocalHttpApi> {
+  const server = createServer((request, response) => {
+    const url = new URL(request.url ?? "/", "http://localhost");
+    const handler = routes[url.pathname];
+    if (!handler) {
+      response
+        .writeHead(404, { "content-type": "application/json" })
+        .end(JSON.stringify({ message: "not found" }));
+      return;
+    }
+    handler(toEvent(request, url))
+      .then((result) => {
+        response
+          .writeHead(result.statusCode ?? 200, result.headers as Record<string, string>)
+          .end(result.body ?? "");
+      })
+      .catch((error: Error) => {
+        // As API Gateway does when a Lambda fails: no details to the client.
+        process.stderr.write(`[api] ${url.pathname}: ${error.message}\n`);
+        response
+          .writeHead(500, { "content-type": "application/json" })
+          .end(JSON.stringify({ message: "Internal Server Error" }));
+      });
+  });
+  await listen(server, port).catch(() => listen(server, 0));
+  const { port: bound } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${bound}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+function toEvent(request: IncomingMessage, url: URL): APIGatewayProxyEventV2 {
+  const path = url.pathname.replace(/^\/api/, "") || "/";
+  const method = request.method ?? "GET";
+  const query = Object.fromEntries(url.searchParams);
+  const headers = Object.fromEntries(
+    Object.entries(request.headers).map(([name, value]) => [
+      name,
+      Array.isArray(value) ? value.join(",") : (value ?? ""),
+    ]),
+  );
+  const now = new Date();
+  return {
+    version: "2.0",
+    routeKey: `${method} ${path}`,
+    rawPath: path,
+    rawQueryString: url.search.replace(/^\?/, ""),
+    headers,
+    ...(url.search ? { queryStringParameters: query } : {}),
+    requestContext: {
+      accountId: "123456789012",
+      apiId: "local",
+      domainName: "127.0.0.1",
+      domainPrefix: "local",
+      http: {
+        method,
+        path,
+        protocol: `HTTP/${request.httpVersion}`,
+        sourceIp: request.socket.remoteAddress ?? "127.0.0.1",
+        userAgent: headers["user-agent"] ?? "",
+      },
+      requestId: randomUUID(),
+      routeKey: `${method} ${path}`,
+      stage: "$default",
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+    isBase64Encoded: false,
+  };
+}
