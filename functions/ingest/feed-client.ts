@@ -1,0 +1,145 @@
+/**
+ * A WebSocket client of an RSVP feed that stays connected: it reconnects after any close or
+ * error with exponential backoff and full jitter (so a fleet of tasks does not reconnect in
+ * lockstep), and a heartbeat (ping; no frame or pong within the timeout means the connection
+ * is dead, even if TCP has not noticed) makes silent half-open connections fail fast.
+ */
+import WebSocket from "ws";
+
+export interface BackoffOptions {
+  initialMs: number;
+  maxMs: number;
+}
+
+/** Full jitter: uniform in [0, min(max, initial * 2^attempt)). */
+export function backoffDelay(
+  attempt: number,
+  { initialMs, maxMs }: BackoffOptions,
+  random = Math.random,
+): number {
+  return Math.floor(random() * Math.min(maxMs, initialMs * 2 ** attempt));
+}
+
+export type FeedEvent =
+  | { type: "open"; url: string; attempt: number }
+  | { type: "closed"; code: number; reason: string }
+  | { type: "error"; message: string }
+  | { type: "heartbeat-timeout" }
+  | { type: "reconnecting"; inMs: number; attempt: number };
+
+export interface FeedClientOptions {
+  url: string;
+  onMessage: (data: string | Uint8Array) => void;
+  onEvent?: (event: FeedEvent) => void;
+  heartbeatIntervalMs?: number;
+  heartbeatTimeoutMs?: number;
+  backoff?: BackoffOptions;
+  /** A feed that closes normally (1000) is reconnected too, unless this is false (a replay run once). */
+  reconnectAfterNormalClose?: boolean;
+}
+
+export interface FeedClientStats {
+  connects: number;
+  reconnects: number;
+  heartbeatTimeouts: number;
+  frames: number;
+}
+
+export interface FeedClient {
+  stats: FeedClientStats;
+  /** Stops reading the socket (TCP then slows the sender): backpressure. */
+  pause(): void;
+  resume(): void;
+  /** Settles when the feed ended for good: closed by us, or normally with reconnects off. */
+  ended: Promise<void>;
+  close(): Promise<void>;
+}
+
+export function connectFeed(options: FeedClientOptions): FeedClient {
+  const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 15_000;
+  const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 10_000;
+  const backoff = options.backoff ?? { initialMs: 500, maxMs: 30_000 };
+  const emit = options.onEvent ?? (() => {});
+  const stats: FeedClientStats = { connects: 0, reconnects: 0, heartbeatTimeouts: 0, frames: 0 };
+  let socket: WebSocket | undefined;
+  let paused = false;
+  let closing = false;
+  let attempt = 0;
+  let reconnectTimer: NodeJS.Timeout | undefined;
+  let endFeed: () => void = () => {};
+  const ended = new Promise<void>((resolve) => {
+    endFeed = resolve;
+  });
+
+  const connect = () => {
+    const current = new WebSocket(options.url);
+    socket = current;
+    let lastHeard = Date.now();
+    let heartbeat: NodeJS.Timeout | undefined;
+    current.on("open", () => {
+      stats.connects += 1;
+      if (stats.connects > 1) stats.reconnects += 1;
+      emit({ type: "open", url: options.url, attempt });
+      attempt = 0;
+      if (paused) current.pause();
+      heartbeat = setInterval(() => {
+        if (Date.now() - lastHeard > heartbeatIntervalMs + heartbeatTimeoutMs) {
+          stats.heartbeatTimeouts += 1;
+          emit({ type: "heartbeat-timeout" });
+          current.terminate(); // "close" follows, and with it a reconnect
+          return;
+        }
+        if (!paused) current.ping();
+      }, heartbeatIntervalMs);
+      heartbeat.unref();
+    });
+    current.on("message", (data, isBinary) => {
+      lastHeard = Date.now();
+      stats.frames += 1;
+      options.onMessage(isBinary ? new Uint8Array(data as Buffer) : data.toString());
+    });
+    current.on("pong", () => {
+      lastHeard = Date.now();
+    });
+    current.on("error", (error) => emit({ type: "error", message: error.message }));
+    current.on("close", (code, reason) => {
+      clearInterval(heartbeat);
+      emit({ type: "closed", code, reason: reason.toString() });
+      if (closing || (code === 1000 && options.reconnectAfterNormalClose === false)) {
+        endFeed();
+        return;
+      }
+      const inMs = backoffDelay(attempt, backoff);
+      attempt += 1;
+      emit({ type: "reconnecting", inMs, attempt });
+      reconnectTimer = setTimeout(connect, inMs);
+    });
+  };
+  connect();
+
+  return {
+    stats,
+    pause() {
+      paused = true;
+      socket?.pause();
+    },
+    resume() {
+      paused = false;
+      socket?.resume();
+    },
+    ended,
+    async close() {
+      closing = true;
+      clearTimeout(reconnectTimer);
+      if (socket && socket.readyState !== WebSocket.CLOSED) {
+        socket.close(1000, "ingest stopping");
+        const current = socket;
+        const timer = setTimeout(() => current.terminate(), 2000);
+        await ended;
+        clearTimeout(timer);
+      } else {
+        endFeed();
+      }
+    },
+  };
+}
