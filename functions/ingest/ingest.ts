@@ -1,0 +1,163 @@
+/**
+ * The ingest task: reads an RSVP feed, passes every frame through the domain parser (personal
+ * data removed there), and sends valid records to the Kafka RSVP topic (keyed by city, so a city
+ * stays on one partition) and, newline-delimited, to Firehose; rejections go to the dead-letter
+ * topic with their reason and the raw text (personal data removed, capped). Memory is bounded:
+ * above `maxInFlight` queued items it stops reading the feed until the sinks catch up. stop()
+ * closes the feed, then drains both sinks before it returns (SIGTERM on Fargate).
+ */
+import type { Producer } from "kafkajs";
+import type { RsvpParser } from "../shared/rsvp/parse.js";
+import { redactPersonalData } from "../shared/rsvp/redact.js";
+import { BufferedSender } from "./buffered-sender.js";
+import { connectFeed, type FeedClient, type FeedEvent } from "./feed-client.js";
+
+/** The dead-letter entry keeps the raw frame for diagnosis, capped (UTF-16 units). */
+export const MAX_DEAD_LETTER_RAW_CHARS = 8 * 1024;
+const KAFKA_BATCH = 500;
+const FIREHOSE_BATCH = 500;
+
+export interface IngestOptions {
+  feedUrl: string;
+  parse: RsvpParser;
+  /** A connected kafkajs producer (idempotent, acks=all); the owner disconnects it. */
+  producer: Producer;
+  rsvpTopic: string;
+  deadLetterTopic: string;
+  /** Delivers lines to Firehose (see firehose-writer.ts) or throws FirehoseDeliveryError. */
+  writeFirehose: (lines: string[]) => Promise<void>;
+  maxInFlight?: number;
+  /** False for a recording played once: the end of the feed ends the ingest. */
+  reconnectAfterNormalClose?: boolean;
+  heartbeatIntervalMs?: number;
+  onFeedEvent?: (event: FeedEvent) => void;
+  onSinkFailure?: (sink: "kafka" | "firehose", error: Error, queued: number) => void;
+}
+
+export interface IngestCounters {
+  received: number;
+  produced: number;
+  sentToFirehose: number;
+  deadLettered: number;
+  rejected: Record<string, number>;
+  retried: { kafka: number; firehose: number };
+  reconnects: number;
+  paused: number;
+}
+
+export interface Ingest {
+  counters(): IngestCounters;
+  /** Settles when the feed ended for good (only with reconnectAfterNormalClose false) and all was sent. */
+  finished: Promise<void>;
+  /** Closes the feed and sends everything received; rejects naming what could not be sent. */
+  stop(): Promise<void>;
+}
+
+type KafkaItem = { topic: string; key?: string; value: string };
+
+export function startIngest(options: IngestOptions): Ingest {
+  const maxInFlight = options.maxInFlight ?? 10_000;
+  const rejected: Record<string, number> = {};
+  let received = 0;
+  let deadLettered = 0;
+  let paused = 0;
+  let feed: FeedClient | undefined;
+
+  const kafka = new BufferedSender<KafkaItem>({
+    name: "kafka",
+    maxBatch: KAFKA_BATCH,
+    send: async (items) => {
+      const byTopic = new Map<string, { key?: string; value: string }[]>();
+      for (const { topic, ...message } of items)
+        byTopic.set(topic, [...(byTopic.get(topic) ?? []), message]);
+      await options.producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
+      deadLettered += items.filter((item) => item.topic === options.deadLetterTopic).length;
+      resumeIfDrained();
+    },
+    onFailure: (error, queued) => options.onSinkFailure?.("kafka", error, queued),
+  });
+  const firehose = new BufferedSender<string>({
+    name: "firehose",
+    maxBatch: FIREHOSE_BATCH,
+    intervalMs: 200,
+    send: async (lines) => {
+      await options.writeFirehose(lines);
+      resumeIfDrained();
+    },
+    onFailure: (error, queued) => options.onSinkFailure?.("firehose", error, queued),
+  });
+
+  const inFlight = () => kafka.queued + firehose.queued;
+  let isPaused = false;
+  function resumeIfDrained() {
+    if (isPaused && inFlight() < maxInFlight / 2) {
+      isPaused = false;
+      feed?.resume();
+    }
+  }
+
+  feed = connectFeed({
+    url: options.feedUrl,
+    reconnectAfterNormalClose: options.reconnectAfterNormalClose ?? true,
+    ...(options.heartbeatIntervalMs ? { heartbeatIntervalMs: options.heartbeatIntervalMs } : {}),
+    onEvent: options.onFeedEvent,
+    onMessage: (raw) => {
+      received += 1;
+      const result = options.parse(raw);
+      if (result.ok) {
+        const line = JSON.stringify(result.record);
+        kafka.push({ topic: options.rsvpTopic, key: result.record.city.key, value: line });
+        firehose.push(line);
+      } else {
+        const { reason, detail } = result.rejection;
+        rejected[reason] = (rejected[reason] ?? 0) + 1;
+        const text = typeof raw === "string" ? raw : Buffer.from(raw).toString("utf8");
+        kafka.push({
+          topic: options.deadLetterTopic,
+          value: JSON.stringify({
+            reason,
+            detail,
+            raw: redactPersonalData(text).slice(0, MAX_DEAD_LETTER_RAW_CHARS),
+            receivedAt: new Date().toISOString(),
+          }),
+        });
+      }
+      if (!isPaused && inFlight() > maxInFlight) {
+        isPaused = true;
+        paused += 1;
+        feed?.pause();
+      }
+    },
+  });
+
+  const drainSinks = async () => {
+    const results = await Promise.allSettled([kafka.drain(), firehose.drain()]);
+    const failures = results.flatMap((result) =>
+      result.status === "rejected" ? [(result.reason as Error).message] : [],
+    );
+    if (failures.length > 0) throw new Error(failures.join("; "));
+  };
+  const finished = feed.ended.then(drainSinks);
+  finished.catch(() => {});
+
+  return {
+    counters: () => ({
+      received,
+      produced: kafka.sent - deadLettered,
+      sentToFirehose: firehose.sent,
+      deadLettered,
+      rejected: { ...rejected },
+      retried: { kafka: kafka.failures, firehose: firehose.failures },
+      reconnects: feed?.stats.reconnects ?? 0,
+      paused,
+    }),
+    finished,
+    async stop() {
+      await feed?.close();
+      await finished;
+    },
+  };
+}
