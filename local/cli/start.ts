@@ -11,8 +11,11 @@
  */
 import { randomBytes } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { Kafka, logLevel } from "kafkajs";
+import { FirehoseClient } from "@aws-sdk/client-firehose";
+import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { queryTopCities } from "../../functions/counts-api/top-cities.js";
+import { createFirehoseWriter } from "../../functions/ingest/firehose-writer.js";
+import { startIngest } from "../../functions/ingest/ingest.js";
 import { kafkaLogCreator } from "../../functions/shared/kafka-log.js";
 import { createLogger } from "../../functions/shared/logger.js";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
@@ -20,7 +23,6 @@ import { jsonlLines } from "../feed/jsonl.js";
 import { type LineSource, type Pacing, startReplayServer } from "../feed/replay-server.js";
 import { syntheticLines } from "../feed/synthetic/generator.js";
 import { startLocalHttpApi } from "../pipeline/http-api.js";
-import { startMinimalIngest } from "../pipeline/minimal-ingest.js";
 import { startMskEventSource } from "../pipeline/msk-event-source.js";
 import { type AwsEndpoint, awsClientConfig, localAwsEnvironment } from "../stack/aws-endpoint.js";
 import { startLocalStack } from "../stack/stack.js";
@@ -57,7 +59,9 @@ const malformedShare = number("malformed", args.malformed) ?? 0.02;
 const durationSeconds = number("duration", args.duration);
 const apiPort = number("api-port", args["api-port"]);
 
-say("rsvp-atlas local pipeline: Kafka + moto, replay feed -> ingest -> Kafka topics");
+say(
+  "rsvp-atlas local pipeline: replay feed -> ingest -> Kafka + Firehose -> city-counts -> DynamoDB",
+);
 const stack = await startLocalStack({
   progress: (line) => process.stderr.write(`[stack] ${line}\n`),
 });
@@ -95,17 +99,31 @@ const parse = createRsvpParser({
 });
 const topics = stack.resources.topics;
 const rsvpTopic = topics.RsvpTopicName as string;
-const ingest = await startMinimalIngest({
+const aws = stack.aws as AwsEndpoint;
+// The ingest task's own code, as on Fargate: an idempotent producer, Firehose into the raw bucket.
+const producer = kafka.producer({
+  idempotent: true,
+  maxInFlightRequests: 1,
+  createPartitioner: Partitioners.DefaultPartitioner,
+});
+await producer.connect();
+const firehose = new FirehoseClient(awsClientConfig(aws));
+const deliveryStreamName = stack.resources.deliveryStreams.RawDeliveryStream as string;
+const ingest = startIngest({
   feedUrl: feed.url,
-  kafka,
+  parse,
+  producer,
   rsvpTopic,
   deadLetterTopic: topics.DeadLetterTopicName as string,
-  parse,
+  writeFirehose: createFirehoseWriter({ client: firehose, deliveryStreamName }),
+  onSinkFailure: (sink, error, queued) =>
+    say(`ingest: sending to ${sink} failed (${queued} queued, retrying): ${error.message}`),
 });
-say(`ingest: ${feed.url} -> ${rsvpTopic} (valid) and ${topics.DeadLetterTopicName} (rejected)`);
+say(
+  `ingest: ${feed.url} -> ${rsvpTopic} (valid) + Firehose ${deliveryStreamName}, ${topics.DeadLetterTopicName} (rejected)`,
+);
 
 // The city-counts Lambda's own handler, with the environment template.yaml gives it.
-const aws = stack.aws as AwsEndpoint;
 const localNames = {
   ...stack.resources.tables,
   ...stack.resources.buckets,
@@ -164,11 +182,11 @@ const topTimer = setInterval(() => {
 }, 2000);
 
 const progress = new ProgressLine(() => {
-  const rejected = Object.values(ingest.stats.rejected).reduce((sum, n) => sum + n, 0);
+  const stats = ingest.counters();
   return {
     counters: { sent: feed.stats.sent, counted: counted.messages },
     text: (rates) =>
-      `feed ${feed.stats.sent} sent (${rates.sent}/s) | kafka ${ingest.stats.produced} produced, ${rejected} dead-lettered | city-counts ${counted.messages} counted (${rates.counted}/s), ${counted.duplicates} duplicates${top ? ` | top US: ${top}` : ""}`,
+      `feed ${feed.stats.sent} sent (${rates.sent}/s) | ingest ${stats.produced} to kafka, ${stats.sentToFirehose} to firehose, ${stats.deadLettered} dead-lettered | city-counts ${counted.messages} counted (${rates.counted}/s), ${counted.duplicates} duplicates${top ? ` | top US: ${top}` : ""}`,
   };
 });
 progress.start();
@@ -184,13 +202,15 @@ async function shutdown(reason: string, code: number): Promise<void> {
   let exitCode = code;
   try {
     await ingest.stop();
+    await producer.disconnect();
+    firehose.destroy();
   } catch (error) {
     say(`ingest: ${(error as Error).message}`);
     exitCode = 1;
   }
   // Let city-counts read what was produced last, so the summary adds up.
   const deadline = Date.now() + 10_000;
-  while (cityCounts.stats.records < ingest.stats.produced && Date.now() < deadline) {
+  while (cityCounts.stats.records < ingest.counters().produced && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   await cityCounts.stop();
@@ -198,11 +218,12 @@ async function shutdown(reason: string, code: number): Promise<void> {
   const finalTop = await topCities(5).catch(() => []);
   dynamodb.destroy();
   await stack.stop();
-  const rejected = Object.entries(ingest.stats.rejected)
+  const final = ingest.counters();
+  const rejected = Object.entries(final.rejected)
     .map(([why, n]) => `${why} ${n}`)
     .join(", ");
   say(
-    `summary: ${ingest.stats.received} received, ${ingest.stats.produced} produced to ${rsvpTopic}, ${ingest.stats.deadLettered} dead-lettered${rejected ? ` (${rejected})` : ""}, ${cityCounts.stats.records} read by city-counts, ${counted.messages} counted, ${counted.duplicates} duplicates`,
+    `summary: ${final.received} received, ${final.produced} produced to ${rsvpTopic}, ${final.sentToFirehose} sent to Firehose, ${final.deadLettered} dead-lettered${rejected ? ` (${rejected})` : ""}, ${cityCounts.stats.records} read by city-counts, ${counted.messages} counted, ${counted.duplicates} duplicates`,
   );
   if (finalTop.length > 0)
     say(`top US cities: ${finalTop.map((city) => `${city.label} ${city.rsvps}`).join(", ")}`);

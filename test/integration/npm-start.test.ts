@@ -51,7 +51,7 @@ describe("npm start", () => {
     process.kill(-(child.pid as number), "SIGINT"); // what Ctrl-C does: the whole foreground group
     expect(await exited).toBe(0);
     const summary = output.match(
-      /summary: (\d+) received, (\d+) produced to meetup, (\d+) dead-lettered.*?, (\d+) read by city-counts, (\d+) counted, (\d+) duplicates/,
+      /summary: (\d+) received, (\d+) produced to meetup, \d+ sent to Firehose, (\d+) dead-lettered.*?, (\d+) read by city-counts, (\d+) counted, (\d+) duplicates/,
     );
     expect(summary, output).not.toBeNull();
     const [received, produced, deadLettered, read, counted, duplicates] = (summary ?? [])

@@ -1,16 +1,21 @@
 /**
- * The feed path of the foundation on real engines: replay server -> ingest -> Kafka. Every
- * valid message reaches the RSVP topic, keyed by city and without personal data; every bad one
- * reaches the dead-letter topic with its reason and raw text; nothing is dropped.
+ * The ingest task on real engines: replay server -> ingest -> Kafka and Firehose (moto, into
+ * S3). Every valid message reaches the RSVP topic, keyed by city and without personal data,
+ * and the raw bucket; every bad one reaches the dead-letter topic with its reason and raw text
+ * (personal data removed); nothing is dropped.
  */
-import { Kafka, logLevel } from "kafkajs";
-import { describe, expect, inject, it } from "vitest";
+import { FirehoseClient } from "@aws-sdk/client-firehose";
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { Kafka, logLevel, Partitioners } from "kafkajs";
+import { afterAll, describe, expect, inject, it } from "vitest";
+import { createFirehoseWriter } from "../../functions/ingest/firehose-writer.js";
+import { type IngestCounters, startIngest } from "../../functions/ingest/ingest.js";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import type { RsvpRecord } from "../../functions/shared/rsvp/record.js";
 import { redactPersonalData } from "../../functions/shared/rsvp/redact.js";
 import { startReplayServer } from "../../local/feed/replay-server.js";
 import { type SyntheticMessage, syntheticMessages } from "../../local/feed/synthetic/generator.js";
-import { startMinimalIngest } from "../../local/pipeline/minimal-ingest.js";
+import { awsClientConfig } from "../../local/stack/aws-endpoint.js";
 import { hasSharedData, oddExamples, SKIPPED_WITHOUT_SHARED_DATA } from "../support/shared-data.js";
 
 const stack = inject("stack");
@@ -22,6 +27,28 @@ const kafka = new Kafka({
 const rsvpTopic = stack.resources.topics.RsvpTopicName as string;
 const deadLetterTopic = stack.resources.topics.DeadLetterTopicName as string;
 const parse = createRsvpParser({ pseudonymKey: "feed-to-kafka-test-key-0123456789" });
+const aws = awsClientConfig({ endpoint: stack.awsEndpoint, region: stack.region });
+const firehose = new FirehoseClient(aws);
+const s3 = new S3Client({ ...aws, forcePathStyle: true });
+const rawBucket = stack.resources.buckets.RawBucket as string;
+afterAll(() => {
+  firehose.destroy();
+  s3.destroy();
+});
+
+/** Every line Firehose has landed in the raw bucket so far. */
+async function rawLines(): Promise<string[]> {
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: rawBucket }));
+  const bodies = await Promise.all(
+    (listed.Contents ?? []).map(
+      async ({ Key }) =>
+        (
+          await s3.send(new GetObjectCommand({ Bucket: rawBucket, Key }))
+        ).Body?.transformToString() ?? "",
+    ),
+  );
+  return bodies.join("").split("\n").filter(Boolean);
+}
 
 interface Consumed {
   topic: string;
@@ -32,7 +59,7 @@ interface Consumed {
 /** Plays `lines` through the replay server and the ingest; returns what each topic got since. */
 async function playThrough(
   lines: string[],
-): Promise<{ valid: Consumed[]; dead: Consumed[]; stats: ReturnType<typeof Object> }> {
+): Promise<{ valid: Consumed[]; dead: Consumed[]; stats: IngestCounters }> {
   const admin = kafka.admin();
   await admin.connect();
   const startOffsets = new Map<string, Map<number, string>>();
@@ -43,22 +70,34 @@ async function playThrough(
   await admin.disconnect();
 
   const feed = await startReplayServer({ source: () => lines, pacing: { kind: "asap" } });
-  const ingest = await startMinimalIngest({
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  const ingest = startIngest({
     feedUrl: feed.url,
-    kafka,
+    parse,
+    producer,
     rsvpTopic,
     deadLetterTopic,
-    parse,
+    writeFirehose: createFirehoseWriter({
+      client: firehose,
+      deliveryStreamName: stack.resources.deliveryStreams.RawDeliveryStream as string,
+    }),
+    reconnectAfterNormalClose: false,
   });
   await ingest.finished;
-  await ingest.stop();
+  await producer.disconnect();
   await feed.close();
+  const stats = ingest.counters();
 
   const consumer = kafka.consumer({ groupId: `feed-to-kafka-${Date.now()}-${Math.random()}` });
   await consumer.connect();
   await consumer.subscribe({ topics: [rsvpTopic, deadLetterTopic], fromBeginning: true });
   const got: Consumed[] = [];
-  const expected = ingest.stats.produced + ingest.stats.deadLettered;
+  const expected = stats.produced + stats.deadLettered;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`consumed ${got.length} of ${expected}`)),
@@ -84,11 +123,11 @@ async function playThrough(
   return {
     valid: got.filter((m) => m.topic === rsvpTopic),
     dead: got.filter((m) => m.topic === deadLetterTopic),
-    stats: ingest.stats,
+    stats,
   };
 }
 
-describe("feed -> ingest -> Kafka", () => {
+describe("feed -> ingest -> Kafka and Firehose", () => {
   it("routes a synthetic feed: valid records keyed by city without personal data, bad ones dead-lettered with their reason", async () => {
     const messages: SyntheticMessage[] = [];
     for (const message of syntheticMessages({ seed: "feed-to-kafka", malformedShare: 0.1 })) {
@@ -108,6 +147,15 @@ describe("feed -> ingest -> Kafka", () => {
       .filter((m) => m.kind !== "malformed")
       .map((m) => `${m.rsvpId}@${m.mtime}`);
     expect(records.map((r) => `${r.rsvpId}@${r.mtime}`).sort()).toEqual(sentIds.sort());
+    expect(stats.sentToFirehose).toBe(records.length);
+    // Firehose landed the same records, newline-delimited, in the raw bucket.
+    const landed = new Set(
+      (await rawLines()).map((line) => {
+        const record = JSON.parse(line) as Partial<RsvpRecord>;
+        return `${record.rsvpId}@${record.mtime}`;
+      }),
+    );
+    for (const id of sentIds) expect(landed.has(id)).toBe(true);
     const PERSONAL_KEYS = new Set(["member_name", "photo", "other_services", "member_id"]);
     const keysOf = (value: unknown): string[] =>
       value !== null && typeof value === "object"
