@@ -1,0 +1,118 @@
+/**
+ * Entry point of the ingest task (ECS Fargate; the same file runs locally). Configuration
+ * comes from the environment, checked at start. SIGTERM (ECS stopping the task) and SIGINT
+ * close the feed, send everything received, then exit 0; if something could not be sent,
+ * exit 1 naming it.
+ */
+import { FirehoseClient } from "@aws-sdk/client-firehose";
+import { generateAuthToken } from "aws-msk-iam-sasl-signer-js";
+import { Kafka, type KafkaConfig, logLevel, Partitioners } from "kafkajs";
+import { z } from "zod";
+import { readConfig } from "../shared/config.js";
+import { kafkaLogCreator } from "../shared/kafka-log.js";
+import { createLogger } from "../shared/logger.js";
+import { createRsvpParser } from "../shared/rsvp/parse.js";
+import { flatten, toEmf } from "./counters.js";
+import { createFirehoseWriter } from "./firehose-writer.js";
+import { startIngest } from "./ingest.js";
+
+const config = readConfig(
+  z.object({
+    FEED_URL: z.url({ protocol: /^wss?$/ }),
+    KAFKA_BROKERS: z.string().min(1),
+    /** "iam" on MSK (TLS + SASL/OAUTHBEARER signed with the task role), "none" locally. */
+    KAFKA_AUTH: z.enum(["iam", "none"]).default("iam"),
+    RSVP_TOPIC: z.string().min(1).default("meetup"),
+    DEAD_LETTER_TOPIC: z.string().min(1).default("meetup-dlq"),
+    DELIVERY_STREAM_NAME: z.string().min(1),
+    MEMBER_PSEUDONYM_KEY: z.string().min(32),
+    AWS_REGION: z.string().min(1).default("us-east-1"),
+    COUNTERS_INTERVAL_SECONDS: z.coerce.number().positive().default(10),
+    /** "emf" on AWS (the counters become CloudWatch metrics), "json" locally. */
+    METRICS_FORMAT: z.enum(["emf", "json"]).default("emf"),
+    /** "false" plays a feed once (a recording) and exits when it ends. */
+    RECONNECT_AFTER_NORMAL_CLOSE: z.enum(["true", "false"]).default("true"),
+  }),
+);
+
+const logger = createLogger("ingest");
+const kafkaConfig: KafkaConfig = {
+  clientId: "rsvp-atlas-ingest",
+  brokers: config.KAFKA_BROKERS.split(","),
+  logLevel: logLevel.WARN,
+  logCreator: kafkaLogCreator(logger),
+  ...(config.KAFKA_AUTH === "iam"
+    ? {
+        ssl: true,
+        sasl: {
+          mechanism: "oauthbearer",
+          oauthBearerProvider: async () => ({
+            value: (await generateAuthToken({ region: config.AWS_REGION })).token,
+          }),
+        },
+      }
+    : {}),
+};
+const producer = new Kafka(kafkaConfig).producer({
+  // Exactly one copy per send on the broker even when a send is retried, in order per partition.
+  idempotent: true,
+  maxInFlightRequests: 1,
+  createPartitioner: Partitioners.DefaultPartitioner,
+});
+const firehose = new FirehoseClient({});
+await producer.connect();
+
+const ingest = startIngest({
+  feedUrl: config.FEED_URL,
+  parse: createRsvpParser({ pseudonymKey: config.MEMBER_PSEUDONYM_KEY }),
+  producer,
+  rsvpTopic: config.RSVP_TOPIC,
+  deadLetterTopic: config.DEAD_LETTER_TOPIC,
+  writeFirehose: createFirehoseWriter({
+    client: firehose,
+    deliveryStreamName: config.DELIVERY_STREAM_NAME,
+  }),
+  reconnectAfterNormalClose: config.RECONNECT_AFTER_NORMAL_CLOSE === "true",
+  onFeedEvent: (event) => logger.info("feed", { ...event }),
+  onSinkFailure: (sink, error, queued) =>
+    logger.warn("sending failed; retrying", { sink, queued, error }),
+});
+logger.info("ingest started", {
+  feed: config.FEED_URL,
+  topic: config.RSVP_TOPIC,
+  deliveryStream: config.DELIVERY_STREAM_NAME,
+});
+
+const report = () => {
+  const counters = ingest.counters();
+  if (config.METRICS_FORMAT === "emf")
+    process.stdout.write(`${JSON.stringify(toEmf(counters, "ingest"))}\n`);
+  else logger.info("ingest counters", flatten(counters));
+};
+const reporter = setInterval(report, config.COUNTERS_INTERVAL_SECONDS * 1000);
+
+let stopping = false;
+async function shutdown(why: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info("stopping: draining the feed's messages to Kafka and Firehose", { why });
+  let code = 0;
+  try {
+    await ingest.stop();
+  } catch (error) {
+    logger.error("ingest stopped with messages it could not send", { error: error as Error });
+    code = 1;
+  }
+  clearInterval(reporter);
+  report();
+  await producer.disconnect();
+  firehose.destroy();
+  logger.info("stopped", { ...flatten(ingest.counters()) });
+  process.exit(code);
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));
+ingest.finished.then(
+  () => void shutdown("the feed ended"),
+  () => void shutdown("the feed failed"),
+);
