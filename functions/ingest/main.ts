@@ -5,10 +5,11 @@
  * exit 1 naming it.
  */
 import { FirehoseClient } from "@aws-sdk/client-firehose";
+import { GetBootstrapBrokersCommand, KafkaClient } from "@aws-sdk/client-kafka";
 import { generateAuthToken } from "aws-msk-iam-sasl-signer-js";
 import { Kafka, type KafkaConfig, logLevel, Partitioners } from "kafkajs";
 import { z } from "zod";
-import { readConfig } from "../shared/config.js";
+import { ConfigError, readConfig } from "../shared/config.js";
 import { kafkaLogCreator } from "../shared/kafka-log.js";
 import { createLogger } from "../shared/logger.js";
 import { createRsvpParser } from "../shared/rsvp/parse.js";
@@ -19,7 +20,9 @@ import { startIngest } from "./ingest.js";
 const config = readConfig(
   z.object({
     FEED_URL: z.url({ protocol: /^wss?$/ }),
-    KAFKA_BROKERS: z.string().min(1),
+    /** Comma-separated host:port; or leave empty and give KAFKA_CLUSTER_ARN (MSK). */
+    KAFKA_BROKERS: z.string().default(""),
+    KAFKA_CLUSTER_ARN: z.string().default(""),
     /** "iam" on MSK (TLS + SASL/OAUTHBEARER signed with the task role), "none" locally. */
     KAFKA_AUTH: z.enum(["iam", "none"]).default("iam"),
     RSVP_TOPIC: z.string().min(1).default("meetup"),
@@ -36,9 +39,15 @@ const config = readConfig(
 );
 
 const logger = createLogger("ingest");
+if (!config.KAFKA_BROKERS && !config.KAFKA_CLUSTER_ARN) {
+  throw new ConfigError("invalid configuration: KAFKA_BROKERS or KAFKA_CLUSTER_ARN must be set");
+}
+const brokers = config.KAFKA_BROKERS
+  ? config.KAFKA_BROKERS.split(",")
+  : await mskBootstrapBrokers(config.KAFKA_CLUSTER_ARN, config.KAFKA_AUTH);
 const kafkaConfig: KafkaConfig = {
   clientId: "rsvp-atlas-ingest",
-  brokers: config.KAFKA_BROKERS.split(","),
+  brokers,
   logLevel: logLevel.WARN,
   logCreator: kafkaLogCreator(logger),
   ...(config.KAFKA_AUTH === "iam"
@@ -116,3 +125,20 @@ ingest.finished.then(
   () => void shutdown("the feed ended"),
   () => void shutdown("the feed failed"),
 );
+
+/** The MSK cluster's bootstrap brokers for the chosen authentication. */
+async function mskBootstrapBrokers(clusterArn: string, auth: "iam" | "none"): Promise<string[]> {
+  const client = new KafkaClient({});
+  try {
+    const answer = await client.send(new GetBootstrapBrokersCommand({ ClusterArn: clusterArn }));
+    const list =
+      auth === "iam" ? answer.BootstrapBrokerStringSaslIam : answer.BootstrapBrokerString;
+    if (!list)
+      throw new ConfigError(
+        `MSK cluster ${clusterArn} has no ${auth === "iam" ? "IAM" : "plaintext"} brokers`,
+      );
+    return list.split(",");
+  } finally {
+    client.destroy();
+  }
+}

@@ -100,6 +100,31 @@ describe("template.yaml as the local stack's source of truth", () => {
     expect(api.DefaultRouteSettings.ThrottlingRateLimit).toEqual({ Ref: "CountsApiRateLimit" });
   });
 
+  it("runs the ingest task on Fargate arm64 with every setting it requires, the key as a secret", () => {
+    const task = template.Resources.IngestTaskDefinition?.Properties as {
+      RuntimePlatform: { CpuArchitecture: string };
+      ContainerDefinitions: {
+        Environment: { Name: string }[];
+        Secrets: { Name: string; ValueFrom: unknown }[];
+      }[];
+    };
+    expect(task.RuntimePlatform.CpuArchitecture).toBe("ARM64");
+    const container = task.ContainerDefinitions[0];
+    expect(container?.Environment.map((e) => e.Name)).toEqual(
+      expect.arrayContaining([
+        "FEED_URL",
+        "KAFKA_CLUSTER_ARN",
+        "KAFKA_AUTH",
+        "DELIVERY_STREAM_NAME",
+        "RSVP_TOPIC",
+        "DEAD_LETTER_TOPIC",
+      ]),
+    );
+    expect(container?.Secrets).toEqual([
+      { Name: "MEMBER_PSEUDONYM_KEY", ValueFrom: { Ref: "MemberPseudonymKey" } },
+    ]);
+  });
+
   it("resolves a function's environment locally: resources to local names, parameters to defaults", () => {
     expect(functionEnvironment("CityCountsFunction", { CityCountsTable: "local-table" })).toEqual({
       NODE_OPTIONS: "--enable-source-maps",
