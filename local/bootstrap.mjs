@@ -113,7 +113,8 @@ function installNodeModulesIfStale() {
   process.stderr.write(`[setup] npm packages: installing with \`npm ci\` (${why})...\n`);
   const result = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], {
     cwd: repoRoot,
-    stdio: "inherit",
+    // npm's output is progress: stderr, so a command's stdout (npm start -- --json) stays clean.
+    stdio: ["inherit", 2, 2],
   });
   if (result.status !== 0) fail("`npm ci` failed; see its output above.");
   writeFileSync(lockMarker, `${lockHash}\n`);

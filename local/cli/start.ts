@@ -22,6 +22,7 @@ import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { jsonlLines } from "../feed/jsonl.js";
 import { type LineSource, type Pacing, startReplayServer } from "../feed/replay-server.js";
 import { syntheticLines } from "../feed/synthetic/generator.js";
+import { dayCounts } from "../pipeline/day-counts.js";
 import { startLocalHttpApi } from "../pipeline/http-api.js";
 import { startMskEventSource } from "../pipeline/msk-event-source.js";
 import { type AwsEndpoint, awsClientConfig, localAwsEnvironment } from "../stack/aws-endpoint.js";
@@ -39,9 +40,20 @@ const args = parseCliArgs(
     malformed: { type: "string", default: "0.02" },
     duration: { type: "string" },
     "api-port": { type: "string" },
+    once: { type: "boolean", default: false },
+    json: { type: "boolean", default: false },
   },
-  `  npm start [-- --rate N] [--seed S] [--malformed SHARE] [--input FILE.jsonl [--speedup X]] [--duration SECONDS] [--api-port P]`,
+  `  npm start [-- --rate N] [--seed S] [--malformed SHARE] [--duration SECONDS] [--api-port P]
+  npm start -- --input FILE.jsonl [--speedup X | --rate N] [--once [--json]]`,
 );
+if ((args.once && !args.input) || (args.json && !args.once)) {
+  process.stderr.write("--once needs --input FILE.jsonl, and --json needs --once\n");
+  process.exit(2);
+}
+// With --json, stdout carries the one JSON object only: everything else goes to stderr.
+const writeResult = process.stdout.write.bind(process.stdout);
+if (args.json)
+  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
 
 const say = (line: string) => process.stderr.write(`[start] ${line}\n`);
 const number = (name: string, value: string | undefined): number | undefined => {
@@ -76,14 +88,19 @@ const source: LineSource = args.input
         meanIntervalMs: 1000 / (rate ?? 25),
         malformedShare,
       });
-const pacing: Pacing =
-  rate !== undefined || !args.input
+const pacing: Pacing = args.once
+  ? { kind: "asap" }
+  : rate !== undefined || !args.input
     ? { kind: "rate", perSecond: rate ?? 25 }
     : { kind: "recorded", speedup };
 const feed = await startReplayServer({ source, pacing });
 say(
   `feed: ${args.input ? `replaying ${args.input}` : `synthetic (seed ${args.seed})`} on ${feed.url}, ${
-    pacing.kind === "rate" ? `${pacing.perSecond} messages/s` : `recorded timing x ${speedup}`
+    pacing.kind === "rate"
+      ? `${pacing.perSecond} messages/s`
+      : pacing.kind === "asap"
+        ? "as fast as the ingest reads"
+        : `recorded timing x ${speedup}`
   }`,
 );
 
@@ -116,6 +133,8 @@ const ingest = startIngest({
   rsvpTopic,
   deadLetterTopic: topics.DeadLetterTopicName as string,
   writeFirehose: createFirehoseWriter({ client: firehose, deliveryStreamName }),
+  // A recording is played once; the synthetic feed never ends.
+  reconnectAfterNormalClose: !args.input,
   onSinkFailure: (sink, error, queued) =>
     say(`ingest: sending to ${sink} failed (${queued} queued, retrying): ${error.message}`),
 });
@@ -216,6 +235,7 @@ async function shutdown(reason: string, code: number): Promise<void> {
   await cityCounts.stop();
   await api.close();
   const finalTop = await topCities(5).catch(() => []);
+  const allCounts = args.json ? await dayCounts(dynamodb, tableName) : [];
   dynamodb.destroy();
   await stack.stop();
   const final = ingest.counters();
@@ -228,6 +248,15 @@ async function shutdown(reason: string, code: number): Promise<void> {
   if (finalTop.length > 0)
     say(`top US cities: ${finalTop.map((city) => `${city.label} ${city.rsvps}`).join(", ")}`);
   say("stopped; no process left running");
+  if (args.json) {
+    const result = {
+      received: final.received,
+      counted: counted.messages,
+      deadLettered: final.rejected,
+      counts: allCounts,
+    };
+    writeResult(`${JSON.stringify(result)}\n`);
+  }
   process.exit(exitCode);
 }
 
@@ -238,8 +267,25 @@ void stack.crashed.then((error) => {
   void shutdown("an engine crashed", 1);
 });
 void ingest.finished.then(
-  () => {
-    if (!stopping) say("the feed ended; still serving until Ctrl-C");
+  async () => {
+    if (stopping) return;
+    if (!args.once) {
+      say("the feed ended; still serving until Ctrl-C");
+      return;
+    }
+    // --once: done when city-counts has read every record the ingest produced.
+    const produced = ingest.counters().produced;
+    const deadline = Date.now() + 30 * 60_000;
+    while (cityCounts.stats.records < produced && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const final = ingest.counters();
+    const rejected = Object.values(final.rejected).reduce((sum, n) => sum + n, 0);
+    const complete = cityCounts.stats.records >= produced && final.deadLettered === rejected;
+    void shutdown(
+      complete ? "the replay is counted" : "the replay was not fully counted",
+      complete ? 0 : 1,
+    );
   },
   (error: Error) => void shutdown(`ingest failed: ${error.message}`, 1),
 );

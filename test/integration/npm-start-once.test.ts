@@ -1,0 +1,157 @@
+/**
+ * `npm start -- --input FILE.jsonl --once --json`: a recording replayed through the whole
+ * streaming path, ending with exactly the counts a perfect counter would hold.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
+import { syntheticLines } from "../../local/feed/synthetic/generator.js";
+import { repoRoot } from "../../local/setup/paths.js";
+import {
+  hasSharedData,
+  SKIPPED_WITHOUT_SHARED_DATA,
+  sharedDataDir,
+} from "../support/shared-data.js";
+
+interface OnceResult {
+  received: number;
+  counted: number;
+  deadLettered: Record<string, number>;
+  counts: {
+    country: string;
+    state: string | null;
+    city: string;
+    day: string;
+    rsvps: number;
+    yes: number;
+    no: number;
+    guests: number;
+  }[];
+}
+
+function runOnce(file: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ["local/bootstrap.mjs", "start", "--input", file, "--once", "--json"],
+      {
+        cwd: repoRoot,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    child.once("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** What the counts must be: distinct (rsvpId, mtime) per UTC day and city, by the domain parser. */
+function expectedFor(lines: string[]) {
+  const parse = createRsvpParser({ pseudonymKey: "expected-counts-key-0123456789abcdef" });
+  const distinct = new Map<
+    string,
+    {
+      day: string;
+      key: string;
+      country: string;
+      state: string | null;
+      city: string;
+      yes: boolean;
+      guests: number;
+    }
+  >();
+  const rejected: Record<string, number> = {};
+  for (const line of lines) {
+    const result = parse(line);
+    if (!result.ok) {
+      rejected[result.rejection.reason] = (rejected[result.rejection.reason] ?? 0) + 1;
+      continue;
+    }
+    const r = result.record;
+    distinct.set(`${r.rsvpId}@${r.mtime}`, {
+      day: new Date(r.mtime).toISOString().slice(0, 10),
+      key: r.city.key,
+      country: r.city.country,
+      state: r.city.state,
+      city: r.city.name,
+      yes: r.response === "yes",
+      guests: r.guests,
+    });
+  }
+  const counts = new Map<string, OnceResult["counts"][number]>();
+  for (const m of distinct.values()) {
+    const id = `${m.day} ${m.key}`;
+    const c = counts.get(id) ?? {
+      country: m.country,
+      state: m.state,
+      city: m.city,
+      day: m.day,
+      rsvps: 0,
+      yes: 0,
+      no: 0,
+      guests: 0,
+    };
+    c.rsvps += 1;
+    if (m.yes) c.yes += 1;
+    else c.no += 1;
+    c.guests += m.guests;
+    counts.set(id, c);
+  }
+  const sort = (list: OnceResult["counts"]) =>
+    [...list].sort((a, b) =>
+      `${a.day} ${a.country} ${a.state} ${a.city}`.localeCompare(
+        `${b.day} ${b.country} ${b.state} ${b.city}`,
+      ),
+    );
+  return { distinct: distinct.size, rejected, counts: sort([...counts.values()]), sort };
+}
+
+describe("npm start -- --input FILE --once --json", () => {
+  it("counts a replayed recording exactly, with every rejected line dead-lettered", async () => {
+    const lines: string[] = [];
+    for (const line of syntheticLines({ seed: "once", malformedShare: 0.08 })) {
+      lines.push(line);
+      if (lines.length % 9 === 0) lines.push(line); // the feed sent this one twice
+      if (lines.length >= 250) break;
+    }
+    const file = join(mkdtempSync(join(tmpdir(), "rsvp-atlas-once-")), "feed.jsonl");
+    writeFileSync(file, `${lines.join("\n")}\n`);
+    const { code, stdout, stderr } = await runOnce(file);
+    expect(code, stderr).toBe(0);
+    const result = JSON.parse(stdout) as OnceResult;
+    const expected = expectedFor(lines);
+    expect(result.received).toBe(lines.length);
+    expect(result.counted).toBe(expected.distinct);
+    expect(result.deadLettered).toEqual(expected.rejected);
+    expect(expected.sort(result.counts)).toEqual(expected.counts);
+  });
+
+  it.skipIf(!hasSharedData)(
+    `counts the recorded sample exactly${SKIPPED_WITHOUT_SHARED_DATA}`,
+    async () => {
+      const file = join(sharedDataDir, "rsvps-sample.jsonl");
+      const { readFileSync } = await import("node:fs");
+      const lines = readFileSync(file, "utf8").split("\n").filter(Boolean);
+      const { code, stdout, stderr } = await runOnce(file);
+      expect(code, stderr).toBe(0);
+      const result = JSON.parse(stdout) as OnceResult;
+      const expected = expectedFor(lines);
+      expect(result).toMatchObject({ received: 1247, counted: 1247, deadLettered: {} });
+      expect(expected.sort(result.counts)).toEqual(expected.counts);
+      const portland = result.counts.filter((c) => c.city === "Portland" && c.country === "us");
+      expect(new Set(portland.map((c) => c.state)).size).toBe(
+        portland.length > 0 ? new Set(portland.map((c) => c.state)).size : 0,
+      );
+    },
+    300_000,
+  );
+});
