@@ -6,7 +6,7 @@
  * above `maxInFlight` queued items it stops reading the feed until the sinks catch up. stop()
  * closes the feed, then drains both sinks before it returns (SIGTERM on Fargate).
  */
-import type { Producer } from "kafkajs";
+import { CompressionTypes, type Producer } from "kafkajs";
 import type { RsvpParser } from "../shared/rsvp/parse.js";
 import { redactPersonalData } from "../shared/rsvp/redact.js";
 import { BufferedSender } from "./buffered-sender.js";
@@ -72,6 +72,7 @@ export function startIngest(options: IngestOptions): Ingest {
         byTopic.set(topic, [...(byTopic.get(topic) ?? []), message]);
       await options.producer.sendBatch({
         acks: -1,
+        compression: CompressionTypes.GZIP,
         topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
       });
       deadLettered += items.filter((item) => item.topic === options.deadLetterTopic).length;

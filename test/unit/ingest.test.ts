@@ -1,0 +1,61 @@
+/**
+ * The ingest's memory bound, with a Kafka producer that is slow on purpose (the normal path runs
+ * on a real broker in test/integration/ingest.test.ts): above maxInFlight the feed is paused,
+ * and everything still arrives, in order.
+ */
+import type { Producer, ProducerBatch } from "kafkajs";
+import { afterEach, describe, expect, it } from "vitest";
+import { startIngest } from "../../functions/ingest/ingest.js";
+import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
+import { type ReplayServer, startReplayServer } from "../../local/feed/replay-server.js";
+import { syntheticLines } from "../../local/feed/synthetic/generator.js";
+
+let feed: ReplayServer | undefined;
+afterEach(async () => {
+  await feed?.close();
+});
+
+describe("ingest backpressure", () => {
+  it("stops reading the feed while Kafka is behind, and loses nothing", async () => {
+    const lines: string[] = [];
+    for (const line of syntheticLines({ seed: "backpressure", malformedShare: 0 })) {
+      lines.push(line);
+      if (lines.length === 3000) break;
+    }
+    feed = await startReplayServer({ source: () => lines, pacing: { kind: "asap" } });
+    const delivered: string[] = [];
+    let maxQueued = 0;
+    const slowProducer = {
+      sendBatch: async (batch: ProducerBatch) => {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        for (const topic of batch.topicMessages ?? [])
+          for (const m of topic.messages) delivered.push(String(m.value));
+        return [];
+      },
+    } as unknown as Producer;
+    const ingest = startIngest({
+      feedUrl: feed.url,
+      parse: createRsvpParser({ pseudonymKey: "backpressure-test-key-0123456789abcd" }),
+      producer: slowProducer,
+      rsvpTopic: "meetup",
+      deadLetterTopic: "meetup-dlq",
+      writeFirehose: async () => {},
+      maxInFlight: 400,
+      reconnectAfterNormalClose: false,
+    });
+    const watcher = setInterval(() => {
+      const c = ingest.counters();
+      maxQueued = Math.max(maxQueued, c.received - c.produced - c.deadLettered);
+    }, 2);
+    await ingest.finished;
+    clearInterval(watcher);
+    const counters = ingest.counters();
+    expect(counters.paused).toBeGreaterThan(0);
+    // Bounded: the queue never grew far past the limit (socket buffers add a little).
+    expect(maxQueued).toBeLessThan(2000);
+    expect(counters.received).toBe(3000);
+    expect(delivered.map((value) => JSON.parse(value).rsvpId)).toEqual(
+      lines.map((line) => JSON.parse(line).rsvp_id),
+    );
+  }, 60_000);
+});
