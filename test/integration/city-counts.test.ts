@@ -5,7 +5,6 @@
  */
 import { readFileSync } from "node:fs";
 import {
-  CreateTableCommand,
   DynamoDBClient,
   GetItemCommand,
   QueryCommand,
@@ -20,28 +19,14 @@ import type { KafkaMessage } from "../../functions/shared/msk-event.js";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { syntheticMessages } from "../../local/feed/synthetic/generator.js";
 import { awsClientConfig, localAwsEnvironment } from "../../local/stack/aws-endpoint.js";
-import { loadTemplateModel } from "../../local/stack/template-model.js";
+import { createCountsTable } from "../support/counts-table.js";
 
 const stack = inject("stack");
 const dynamodb = new DynamoDBClient(
   awsClientConfig({ endpoint: stack.awsEndpoint, region: stack.region }),
 );
-const table = loadTemplateModel().tables.find((t) => t.logicalId === "CityCountsTable");
-let tableCount = 0;
-
 /** A fresh table with the template's key schema, so every property run starts empty. */
-async function freshTable(): Promise<string> {
-  const TableName = `city-counts-test-${process.pid}-${++tableCount}`;
-  await dynamodb.send(
-    new CreateTableCommand({
-      TableName,
-      BillingMode: "PAY_PER_REQUEST",
-      KeySchema: table?.keySchema,
-      AttributeDefinitions: table?.attributeDefinitions,
-    }),
-  );
-  return TableName;
-}
+const freshTable = () => createCountsTable(dynamodb, "city-counts-test");
 
 async function dayCounts(
   TableName: string,

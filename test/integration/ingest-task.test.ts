@@ -2,12 +2,12 @@
  * The ingest task as ECS runs it: its own process, configured by environment variables,
  * reporting counters, and on SIGTERM sending everything it received before it exits 0.
  */
-import { spawn } from "node:child_process";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { type ReplayServer, startReplayServer } from "../../local/feed/replay-server.js";
 import { syntheticLines } from "../../local/feed/synthetic/generator.js";
 import { repoRoot } from "../../local/setup/paths.js";
 import { localAwsEnvironment } from "../../local/stack/aws-endpoint.js";
+import { spawnNode } from "../support/processes.js";
 
 const stack = inject("stack");
 let feed: ReplayServer | undefined;
@@ -16,32 +16,26 @@ afterAll(async () => {
 });
 
 function runTask(env: Record<string, string>) {
-  const child = spawn(process.execPath, ["--import", "tsx", "functions/ingest/main.ts"], {
+  const task = spawnNode(["--import", "tsx", "functions/ingest/main.ts"], {
     cwd: repoRoot,
     env: {
       PATH: process.env.PATH ?? "",
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
       ...env,
     },
-    stdio: ["ignore", "pipe", "pipe"],
   });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr.on("data", (chunk) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    child.once("exit", (code) => resolve(code)),
-  );
   const logs = () =>
-    stdout
+    task
+      .stdout()
       .split("\n")
       .filter((line) => line.startsWith("{"))
       .map((line) => JSON.parse(line) as Record<string, unknown>);
-  return { child, exited, logs, output: () => stdout + stderr };
+  return {
+    child: task.child,
+    exited: task.exited,
+    logs,
+    output: () => task.stdout() + task.stderr(),
+  };
 }
 
 describe("ingest task process", () => {

@@ -2,7 +2,7 @@
  * The local MSK event source on a real broker feeding the real city-counts handler on moto:
  * Lambda's event shape, whole-batch retry on error, offsets committed only after success.
  */
-import { CreateTableCommand, DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { MskEvent } from "../../functions/shared/msk-event.js";
@@ -12,7 +12,8 @@ import type { RsvpRecord } from "../../functions/shared/rsvp/record.js";
 import { syntheticMessages } from "../../local/feed/synthetic/generator.js";
 import { startMskEventSource } from "../../local/pipeline/msk-event-source.js";
 import { awsClientConfig, localAwsEnvironment } from "../../local/stack/aws-endpoint.js";
-import { functionEnvironment, loadTemplateModel } from "../../local/stack/template-model.js";
+import { functionEnvironment } from "../../local/stack/template-model.js";
+import { createCountsTable } from "../support/counts-table.js";
 
 const stack = inject("stack");
 const kafka = new Kafka({
@@ -24,7 +25,7 @@ const dynamodb = new DynamoDBClient(
   awsClientConfig({ endpoint: stack.awsEndpoint, region: stack.region }),
 );
 const topic = `city-counts-it-${process.pid}`;
-const TableName = `city-counts-it-${process.pid}`;
+let TableName = "";
 const parse = createRsvpParser({ pseudonymKey: "msk-event-source-test-key-012345678" });
 
 const records: RsvpRecord[] = [];
@@ -41,15 +42,7 @@ beforeAll(async () => {
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
   await admin.disconnect();
-  const table = loadTemplateModel().tables[0];
-  await dynamodb.send(
-    new CreateTableCommand({
-      TableName,
-      BillingMode: "PAY_PER_REQUEST",
-      KeySchema: table?.keySchema,
-      AttributeDefinitions: table?.attributeDefinitions,
-    }),
-  );
+  TableName = await createCountsTable(dynamodb, "city-counts-it");
   // The handler gets the environment template.yaml gives it; only the endpoint is local.
   const environment = functionEnvironment("CityCountsFunction", { CityCountsTable: TableName });
   Object.assign(

@@ -2,14 +2,15 @@
  * `npm start -- --input FILE.jsonl --once --json`: a recording replayed through the whole
  * streaming path, ending with exactly the counts a perfect counter would hold.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { syntheticLines } from "../../local/feed/synthetic/generator.js";
+import type { DayCount } from "../../local/pipeline/day-counts.js";
 import { repoRoot } from "../../local/setup/paths.js";
+import { spawnNode } from "../support/processes.js";
 import {
   hasSharedData,
   SKIPPED_WITHOUT_SHARED_DATA,
@@ -20,38 +21,17 @@ interface OnceResult {
   received: number;
   counted: number;
   deadLettered: Record<string, number>;
-  counts: {
-    country: string;
-    state: string | null;
-    city: string;
-    day: string;
-    rsvps: number;
-    yes: number;
-    no: number;
-    guests: number;
-  }[];
+  counts: DayCount[];
 }
 
-function runOnce(file: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      ["local/bootstrap.mjs", "start", "--input", file, "--once", "--json"],
-      {
-        cwd: repoRoot,
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    child.once("exit", (code) => resolve({ code, stdout, stderr }));
+async function runOnce(
+  file: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const run = spawnNode(["local/bootstrap.mjs", "start", "--input", file, "--once", "--json"], {
+    cwd: repoRoot,
   });
+  const code = await run.exited;
+  return { code, stdout: run.stdout(), stderr: run.stderr() };
 }
 
 /** What the counts must be: distinct (rsvpId, mtime) per UTC day and city, by the domain parser. */

@@ -1,5 +1,5 @@
 /** Looking at the machine's process table, to prove that nothing outlives its owner. */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 
 interface ProcessInfo {
   pid: number;
@@ -58,4 +58,37 @@ export async function waitUntilGone(pids: number[], timeoutMs = 30_000): Promise
     left = stillRunning(pids);
   }
   return left;
+}
+
+export interface CollectedProcess {
+  child: import("node:child_process").ChildProcessWithoutNullStreams;
+  exited: Promise<number | null>;
+  stdout(): string;
+  stderr(): string;
+}
+
+/** Starts `node <args>` in the repository, collecting what it prints. */
+export function spawnNode(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; detached?: boolean; cwd: string },
+): CollectedProcess {
+  const child = spawn(process.execPath, args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    detached: options.detached ?? false,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  child.stdin.end();
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (chunk) => {
+    out += chunk;
+  });
+  child.stderr.on("data", (chunk) => {
+    err += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => resolve(code)),
+  );
+  return { child, exited, stdout: () => out, stderr: () => err };
 }
