@@ -49,6 +49,8 @@ beforeAll(async () => {
     process.env,
     environment,
     localAwsEnvironment({ endpoint: stack.awsEndpoint, region: stack.region }),
+    // The poison record's expected warning would only clutter the test output.
+    { POWERTOOLS_LOG_LEVEL: "ERROR" },
   );
   ({ countCityRsvps } = await import("../../functions/city-counts/handler.js"));
 
