@@ -1,0 +1,144 @@
+import { describe, expect, it } from "vitest";
+import {
+  chooseK,
+  type GeoPoint,
+  seededRandom,
+  sphericalKMeans,
+  toLatLon,
+  toUnitVectors,
+} from "../../functions/clustering/spherical-kmeans.js";
+
+/** `count` points scattered (seeded) within about `spread` degrees of a centre. */
+function blob(
+  lat: number,
+  lon: number,
+  count: number,
+  spread: number,
+  seed: number,
+  weight = 1,
+): GeoPoint[] {
+  const random = seededRandom(seed);
+  return Array.from({ length: count }, () => ({
+    lat: Math.max(-90, Math.min(90, lat + (random() - 0.5) * 2 * spread)),
+    lon: ((lon + (random() - 0.5) * 2 * spread + 540) % 360) - 180,
+    weight,
+  }));
+}
+
+function cluster(points: GeoPoint[], k: number, seed = 1) {
+  const result = sphericalKMeans(
+    toUnitVectors(points),
+    Float64Array.from(points, (p) => p.weight),
+    { k, seed },
+  );
+  const centres = Array.from({ length: result.k }, (_, c) =>
+    toLatLon(
+      result.centroids[3 * c] as number,
+      result.centroids[3 * c + 1] as number,
+      result.centroids[3 * c + 2] as number,
+    ),
+  );
+  return { result, centres };
+}
+
+/** Great-circle angle in degrees. */
+function angle(a: { lat: number; lon: number }, b: { lat: number; lon: number }): number {
+  const [va, vb] = [toUnitVectors([{ ...a, weight: 1 }]), toUnitVectors([{ ...b, weight: 1 }])];
+  const dot =
+    (va[0] as number) * (vb[0] as number) +
+    (va[1] as number) * (vb[1] as number) +
+    (va[2] as number) * (vb[2] as number);
+  return (Math.acos(Math.max(-1, Math.min(1, dot))) * 180) / Math.PI;
+}
+
+describe("unit vectors", () => {
+  it("round-trip latitude and longitude", () => {
+    for (const p of [
+      { lat: 45.52, lon: -122.68 },
+      { lat: -18.14, lon: 178.44 },
+      { lat: 89.9, lon: 10 },
+      { lat: 0, lon: 180 },
+    ]) {
+      const v = toUnitVectors([{ ...p, weight: 1 }]);
+      const back = toLatLon(v[0] as number, v[1] as number, v[2] as number);
+      expect(angle(back, p)).toBeLessThan(1e-9);
+    }
+  });
+});
+
+describe("spherical k-means", () => {
+  it("keeps Fiji in one cluster across the antimeridian, centred near 180°", () => {
+    const fiji = [...blob(-17.8, 179.8, 60, 0.6, 1), ...blob(-17.8, -179.8, 60, 0.6, 2)];
+    const europe = blob(50, 8, 80, 3, 3);
+    const { result, centres } = cluster([...fiji, ...europe], 2);
+    const fijiClusters = new Set(Array.from(result.assignments.slice(0, fiji.length)));
+    expect(fijiClusters.size).toBe(1);
+    const fijiCentre = centres[[...fijiClusters][0] as number] as { lat: number; lon: number };
+    expect(Math.abs(fijiCentre.lon)).toBeGreaterThan(179);
+    expect(angle(fijiCentre, { lat: -17.8, lon: 180 })).toBeLessThan(1);
+  });
+
+  it("clusters points around the North Pole around the pole, whatever their longitudes", () => {
+    const arctic = Array.from({ length: 72 }, (_, i) => ({
+      lat: 86,
+      lon: -180 + i * 5,
+      weight: 1,
+    }));
+    const tropics = blob(5, 20, 50, 4, 4);
+    const { result, centres } = cluster([...arctic, ...tropics], 2);
+    const arcticCluster = result.assignments[0] as number;
+    expect(
+      Array.from(result.assignments.slice(0, arctic.length)).every((c) => c === arcticCluster),
+    ).toBe(true);
+    expect(centres[arcticCluster]?.lat).toBeGreaterThan(89.9);
+  });
+
+  it("weights points: a heavy venue pulls its centroid", () => {
+    const points = [
+      { lat: 40, lon: -74, weight: 1 },
+      { lat: 41, lon: -74, weight: 9 },
+    ];
+    const { centres } = cluster(points, 1);
+    expect(centres[0]?.lat).toBeGreaterThan(40.85);
+    expect(centres[0]?.lat).toBeLessThan(40.95);
+  });
+
+  it("is reproducible for a seed", () => {
+    const points = [
+      ...blob(37.7, -122.4, 200, 2, 5),
+      ...blob(40.7, -74, 200, 2, 6),
+      ...blob(51.5, 0, 200, 2, 7),
+    ];
+    const a = cluster(points, 5, 42).result;
+    const b = cluster(points, 5, 42).result;
+    expect(Array.from(a.assignments)).toEqual(Array.from(b.assignments));
+    expect(Array.from(a.centroids)).toEqual(Array.from(b.centroids));
+  });
+
+  it("never returns a cluster without points, even for k close to n", () => {
+    const points = blob(0, 0, 12, 10, 8);
+    const { result } = cluster(points, 12);
+    expect(new Set(Array.from(result.assignments)).size).toBe(12);
+    expect(result.meanDistance).toBeLessThan(1e-12);
+  });
+});
+
+describe("choosing k", () => {
+  it("finds the number of well-separated groups, and reports the score of every k", () => {
+    const points = [
+      ...blob(37.7, -122.4, 150, 1.5, 11, 3),
+      ...blob(40.7, -74, 150, 1.5, 12, 2),
+      ...blob(51.5, 0, 150, 1.5, 13),
+      ...blob(-33.9, 151.2, 150, 1.5, 14),
+    ];
+    const { result, scores } = chooseK(
+      toUnitVectors(points),
+      Float64Array.from(points, (p) => p.weight),
+      { kMin: 2, kMax: 8, seed: 3 },
+    );
+    expect(result.k).toBe(4);
+    expect(scores.map((s) => s.k)).toEqual([2, 3, 4, 5, 6, 7, 8]);
+    const best = Math.max(...scores.map((s) => s.silhouette));
+    expect(scores.find((s) => s.k === 4)?.silhouette).toBe(best);
+  });
+});
