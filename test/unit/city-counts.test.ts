@@ -137,7 +137,7 @@ describe("planTransactions", () => {
     const seen = new Map([
       [
         keyId(itemKeys.seen("2026-01-01", "a", "05")),
-        { ids: new Set(["1@" + Date.UTC(2026, 0, 1, 5)]), version: 1 },
+        { ids: new Set([`1@${Date.UTC(2026, 0, 1, 5)}`]), version: 1 },
       ],
     ]);
     expect(planTransactions(messages, seen, options)).toEqual({

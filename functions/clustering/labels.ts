@@ -1,0 +1,169 @@
+/**
+ * What a cluster of venues is about, and where it is: "San Francisco: Tech".
+ *
+ * - Topics are ranked by TF-IDF against the global mix: a topic's share of the cluster's RSVP
+ *   weight times log(1 / its share of all RSVP weight), so a topic that is everywhere
+ *   ("Social", "New In Town") does not win everywhere.
+ * - The category is the one with the most RSVP weight in the cluster relative to its global
+ *   share (the same idea, by category).
+ * - The place is the nearest large city to the cluster's centroid, by great-circle distance.
+ */
+
+export interface TopicCategoryRule {
+  category: string;
+  /** Matched against the topic's key and name, lowercased. */
+  pattern: RegExp;
+}
+
+/**
+ * Topic categories by keyword. Meetup topics are free-form (thousands of keys), so categories
+ * are assigned by what their key or name says; the first matching rule wins.
+ */
+export const TOPIC_CATEGORY_RULES: readonly TopicCategoryRule[] = [
+  {
+    category: "Tech",
+    pattern:
+      /tech|software|programming|python|javascript|java\b|data|machine-learning|machine learning|\bai\b|artificial|cloud|devops|web|developer|coding|blockchain|crypto|startup|security|ux|product/,
+  },
+  // Before Business: "Social Networking" is social, "Professional Networking" business.
+  {
+    category: "Social",
+    pattern: /social|friends|singles|newintown|new in town|nightlife|fun|meet new|expat|20s|30s/,
+  },
+  {
+    category: "Business",
+    pattern:
+      /business|entrepreneur|marketing|invest|real-estate|real estate|finance|career|professional|network|sales|leadership/,
+  },
+  {
+    category: "Outdoors",
+    pattern: /hik|outdoor|camp|cycl|bike|climb|kayak|backpack|trail|ski|surf|sail|adventure|nature/,
+  },
+  {
+    category: "Wellness",
+    pattern:
+      /yoga|meditat|fitness|wellness|mindful|nutrition|running|health|self-improvement|spiritual|healing/,
+  },
+  // Before Arts: "Craft Beer" is a drink, not a craft.
+  { category: "Food & Drink", pattern: /food|wine|beer|cook|dining|coffee|restaurant|brew/ },
+  {
+    category: "Arts",
+    pattern: /photo|writ|film|theat|paint|art|music|danc|poetry|book|craft|design/,
+  },
+  {
+    category: "Language",
+    pattern:
+      /language|spanish|french|german|english|esl|italian|japanese|chinese|culture-exchange|cultural exchange/,
+  },
+  { category: "Games", pattern: /game|chess|trivia|tabletop|rpg|puzzle/ },
+];
+
+export function topicCategory(topic: { key: string; name: string }): string {
+  const text = `${topic.key} ${topic.name}`.toLowerCase();
+  return TOPIC_CATEGORY_RULES.find((rule) => rule.pattern.test(text))?.category ?? "Other";
+}
+
+export interface WeightedTopics {
+  /** RSVP weight per topic key in the cluster. */
+  topics: Map<string, { name: string; weight: number }>;
+  total: number;
+}
+
+export interface RankedTopic {
+  key: string;
+  name: string;
+  /** Share of the cluster's RSVP weight with this topic. */
+  share: number;
+  score: number;
+}
+
+/** TF-IDF against the global mix; ties broken by key so the order is stable. */
+export function rankTopics(
+  cluster: WeightedTopics,
+  global: WeightedTopics,
+  limit = 5,
+): RankedTopic[] {
+  const ranked: RankedTopic[] = [];
+  for (const [key, { name, weight }] of cluster.topics) {
+    const share = cluster.total > 0 ? weight / cluster.total : 0;
+    const globalShare =
+      global.total > 0 ? (global.topics.get(key)?.weight ?? weight) / global.total : 1;
+    ranked.push({ key, name, share, score: share * Math.log(1 / Math.max(globalShare, 1e-12)) });
+  }
+  return ranked.sort((a, b) => b.score - a.score || a.key.localeCompare(b.key)).slice(0, limit);
+}
+
+/** The category whose share of the cluster most exceeds its global share (a lift, at least 1). */
+export function dominantCategory(cluster: WeightedTopics, global: WeightedTopics): string {
+  const byCategory = (topics: WeightedTopics) => {
+    const totals = new Map<string, number>();
+    for (const [key, { name, weight }] of topics.topics) {
+      const category = topicCategory({ key, name });
+      totals.set(category, (totals.get(category) ?? 0) + weight);
+    }
+    return totals;
+  };
+  const clusterTotals = byCategory(cluster);
+  const globalTotals = byCategory(global);
+  const clusterSum = [...clusterTotals.values()].reduce((a, b) => a + b, 0);
+  const globalSum = [...globalTotals.values()].reduce((a, b) => a + b, 0);
+  let best = "Other";
+  let bestScore = Number.NEGATIVE_INFINITY;
+  for (const [category, weight] of clusterTotals) {
+    if (category === "Other") continue;
+    const share = weight / clusterSum;
+    const lift = share / Math.max((globalTotals.get(category) ?? weight) / globalSum, 1e-12);
+    // The share keeps a rare category with two RSVPs from beating the cluster's real character.
+    const score = share * Math.log(1 + lift);
+    if (score > bestScore || (score === bestScore && category < best)) {
+      best = category;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
+export interface City {
+  name: string;
+  country: string;
+  lat: number;
+  lon: number;
+  population: number;
+}
+
+/** Great-circle distance in km. */
+export function distanceKm(
+  a: { lat: number; lon: number },
+  b: { lat: number; lon: number },
+): number {
+  const rad = Math.PI / 180;
+  const dLat = (b.lat - a.lat) * rad;
+  const dLon = (b.lon - a.lon) * rad;
+  const h =
+    Math.sin(dLat / 2) ** 2 +
+    Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
+  return 2 * 6371 * Math.asin(Math.min(1, Math.sqrt(h)));
+}
+
+/** The nearest city of at least `minPopulation` to `point`. */
+export function nearestLargeCity(
+  point: { lat: number; lon: number },
+  cities: readonly City[],
+  minPopulation = 300_000,
+): City | undefined {
+  let best: City | undefined;
+  let bestKm = Number.POSITIVE_INFINITY;
+  for (const city of cities) {
+    if (city.population < minPopulation) continue;
+    const km = distanceKm(point, city);
+    if (km < bestKm) {
+      best = city;
+      bestKm = km;
+    }
+  }
+  return best;
+}
+
+export function clusterLabel(city: City | undefined, category: string): string {
+  return `${city?.name ?? "Unnamed"}: ${category}`;
+}

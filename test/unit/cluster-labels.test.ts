@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+import {
+  type City,
+  clusterLabel,
+  distanceKm,
+  dominantCategory,
+  nearestLargeCity,
+  rankTopics,
+  topicCategory,
+  type WeightedTopics,
+} from "../../functions/clustering/labels.js";
+import { TOPIC_CATEGORIES } from "../../local/feed/synthetic/topic-profiles.js";
+
+function topics(entries: [key: string, name: string, weight: number][]): WeightedTopics {
+  const map = new Map(entries.map(([key, name, weight]) => [key, { name, weight }]));
+  return { topics: map, total: entries.reduce((sum, [, , w]) => sum + w, 0) };
+}
+
+const CITIES: City[] = [
+  { name: "San Francisco", country: "us", lat: 37.77, lon: -122.42, population: 864_816 },
+  { name: "Oakland", country: "us", lat: 37.8, lon: -122.27, population: 419_267 },
+  { name: "Daly City", country: "us", lat: 37.71, lon: -122.46, population: 106_562 },
+  { name: "Suva", country: "fj", lat: -18.14, lon: 178.44, population: 77_366 },
+  { name: "Denver", country: "us", lat: 39.74, lon: -104.98, population: 682_545 },
+];
+
+describe("topic categories", () => {
+  it("puts every topic of the synthetic feed's catalog in its own category", () => {
+    for (const category of TOPIC_CATEGORIES) {
+      for (const topic of category.topics) {
+        expect(topicCategory({ key: topic.urlkey, name: topic.topic_name }), topic.urlkey).toBe(
+          category.name,
+        );
+      }
+    }
+  });
+
+  it("reads real Meetup topic names, and leaves the unknown as Other", () => {
+    expect(topicCategory({ key: "green-technology", name: "Green Technology" })).toBe("Tech");
+    expect(topicCategory({ key: "hiking", name: "Hiking" })).toBe("Outdoors");
+    expect(topicCategory({ key: "metaphysics", name: "Metaphysics" })).toBe("Other");
+  });
+});
+
+describe("ranking topics against the global mix (TF-IDF)", () => {
+  const global = topics([
+    ["newintown", "New In Town", 5000],
+    ["python", "Python", 300],
+    ["hiking", "Hiking", 1200],
+    ["data-science", "Data Science", 400],
+  ]);
+
+  it("does not let a topic that is everywhere win everywhere", () => {
+    const cluster = topics([
+      ["newintown", "New In Town", 60],
+      ["python", "Python", 40],
+      ["data-science", "Data Science", 30],
+    ]);
+    const ranked = rankTopics(cluster, global, 3);
+    expect(ranked.map((t) => t.key)).toEqual(["python", "data-science", "newintown"]);
+    expect(ranked[2]?.share).toBeCloseTo(60 / 130, 10);
+  });
+
+  it("labels a cluster by the category that stands out in it", () => {
+    const bayArea = topics([
+      ["newintown", "New In Town", 60],
+      ["python", "Python", 40],
+      ["data-science", "Data Science", 30],
+    ]);
+    expect(dominantCategory(bayArea, global)).toBe("Tech");
+    const rockies = topics([
+      ["newintown", "New In Town", 50],
+      ["hiking", "Hiking", 45],
+    ]);
+    expect(dominantCategory(rockies, global)).toBe("Outdoors");
+  });
+});
+
+describe("naming a cluster by its nearest large city", () => {
+  it("measures great-circle distances, across the antimeridian too", () => {
+    expect(distanceKm({ lat: 37.77, lon: -122.42 }, { lat: 37.8, lon: -122.27 })).toBeCloseTo(
+      13.6,
+      0,
+    );
+    expect(distanceKm({ lat: -18, lon: 179.9 }, { lat: -18, lon: -179.9 })).toBeLessThan(25);
+  });
+
+  it("picks the nearest city above the population floor", () => {
+    const centroid = { lat: 37.72, lon: -122.45 };
+    expect(nearestLargeCity(centroid, CITIES)?.name).toBe("San Francisco");
+    expect(nearestLargeCity(centroid, CITIES, 50_000)?.name).toBe("Daly City");
+    expect(clusterLabel(nearestLargeCity(centroid, CITIES), "Tech")).toBe("San Francisco: Tech");
+    expect(
+      clusterLabel(nearestLargeCity({ lat: -17.8, lon: -179.9 }, CITIES, 50_000), "Outdoors"),
+    ).toBe("Suva: Outdoors");
+    expect(clusterLabel(undefined, "Tech")).toBe("Unnamed: Tech");
+  });
+});
