@@ -6,7 +6,8 @@
  *   3. lint       biome check (lint + format)
  *   4. cfn-lint   template.yaml
  *   5. sam        sam validate --lint (offline, no AWS credentials)
- *   6. tests      vitest: unit tests, then integration tests on a real Kafka broker and moto
+ *   6. spark      pytest: the Spark job on a real local Spark
+ *   7. tests      vitest: unit tests, then integration tests on a real Kafka broker and moto
  *
  * Arguments after `--` go to vitest (`npm test -- test/unit`). Ends with one line
  * "npm-test: N passed, N failed, N skipped" counting the checks and the tests.
@@ -98,6 +99,36 @@ for (const check of checks) {
   else checksFailed += 1;
 }
 
+// The Spark job's tests: pytest on a real local Spark (pyspark in the venv).
+const pytestReport = join(cacheDir, "pytest-report.xml");
+rmSync(pytestReport, { force: true });
+const sparkOk = await run({
+  name: "spark job tests (pytest on local Spark)",
+  command: venvBin("python"),
+  args: [
+    "-m",
+    "pytest",
+    "-q",
+    "-p",
+    "no:cacheprovider",
+    `--junitxml=${pytestReport}`,
+    "spark/tests",
+  ],
+  env: { ...process.env, SPARK_LOCAL_IP: "127.0.0.1", PYTHONDONTWRITEBYTECODE: "1" },
+});
+const junit = (() => {
+  try {
+    return readFileSync(pytestReport, "utf8");
+  } catch {
+    return "";
+  }
+})();
+const attribute = (name: string) =>
+  Number(junit.match(new RegExp(`<testsuite [^>]*\\b${name}="(\\d+)"`))?.[1] ?? 0);
+const sparkTests = attribute("tests");
+const sparkFailed = attribute("failures") + attribute("errors");
+const sparkSkipped = attribute("skipped");
+
 rmSync(vitestReport, { force: true });
 const testsOk = await run({
   name: "tests (vitest: unit, then integration on Kafka + moto)",
@@ -117,17 +148,19 @@ try {
 } catch {
   say("vitest wrote no report: it failed before running tests");
 }
-const passed = checksPassed + (report?.numPassedTests ?? 0);
+const passed =
+  checksPassed + (report?.numPassedTests ?? 0) + (sparkTests - sparkFailed - sparkSkipped);
 // No report, or a non-zero exit without a failed test (a crashed setup, an unhandled error),
 // is one failure of its own.
 const testsFailed = report?.numFailedTests ?? 0;
 const runFailed = !testsOk && testsFailed === 0 ? 1 : 0;
-const failed = checksFailed + testsFailed + runFailed;
+const failed =
+  checksFailed + testsFailed + runFailed + sparkFailed + (!sparkOk && sparkFailed === 0 ? 1 : 0);
 const skippedTests = (report?.testResults ?? []).flatMap((file) =>
   file.assertionResults.filter((test) => test.status === "skipped" || test.status === "pending"),
 );
 for (const test of skippedTests) say(`skipped: ${test.fullName}`);
 process.stdout.write(
-  `\nnpm-test: ${passed} passed, ${failed} failed, ${skippedTests.length} skipped\n`,
+  `\nnpm-test: ${passed} passed, ${failed} failed, ${skippedTests.length + sparkSkipped} skipped\n`,
 );
 process.exit(failed === 0 ? 0 : 1);

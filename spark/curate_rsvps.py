@@ -1,0 +1,179 @@
+"""Curate the raw RSVP stream into Parquet tables for the daily map.
+
+Submitted with spark-submit on EMR (the release in template.yaml ships Spark 3.5); runs the
+same on a local pyspark for tests. Reads the newline-delimited normalized RSVP records that
+Firehose landed under <input>/dt=YYYY-MM-DD/ (by arrival day), keeps the records whose mtime
+falls in the date range (UTC), de-duplicates by (rsvpId, mtime), keeps the latest state of
+each RSVP, and writes the tables rsvp, event, group, venue and errors under <output>/<table>/,
+partitioned by date. Partitions are overwritten, never appended to: a rerun gives the same
+tables.
+
+    spark-submit curate_rsvps.py --input s3://raw/rsvps --output s3://curated [--start D --end D | --all]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+# The normalized record the ingest writes (functions/shared/rsvp/record.ts), version 1.
+RECORD_SCHEMA = """
+  v INT, rsvpId BIGINT, mtime BIGINT, response STRING, guests INT, visibility STRING, member STRING,
+  city STRUCT<key: STRING, country: STRING, state: STRING, name: STRING>,
+  event STRUCT<id: STRING, name: STRING, time: BIGINT, url: STRING>,
+  `group` STRUCT<id: BIGINT, name: STRING, urlname: STRING,
+               position: STRUCT<lat: DOUBLE, lon: DOUBLE>,
+               topics: ARRAY<STRUCT<key: STRING, name: STRING>>>,
+  venue STRUCT<id: BIGINT, name: STRING, position: STRUCT<lat: DOUBLE, lon: DOUBLE>>
+"""
+MAX_ERROR_TEXT = 4096
+TABLES = ("rsvp", "event", "group", "venue", "errors")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--input", required=True, help="folder holding dt=YYYY-MM-DD/ folders of NDJSON")
+    parser.add_argument("--output", required=True, help="folder of the curated tables")
+    parser.add_argument("--start", type=dt.date.fromisoformat, help="first day (UTC), default yesterday")
+    parser.add_argument("--end", type=dt.date.fromisoformat, help="last day (UTC), default --start")
+    parser.add_argument("--all", action="store_true", help="the whole history")
+    args = parser.parse_args(argv)
+    if args.all and (args.start or args.end):
+        parser.error("--all goes without --start/--end")
+    if not args.all:
+        args.start = args.start or (dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1))
+        args.end = args.end or args.start
+        if args.end < args.start:
+            parser.error("--end is before --start")
+    return args
+
+
+def session(app: str = "rsvp-atlas-curate") -> SparkSession:
+    return (
+        SparkSession.builder.appName(app)
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+        # Partition values stay strings ("2018-05-20"), as written, whatever they look like.
+        .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
+        .getOrCreate()
+    )
+
+
+def read_raw(spark: SparkSession, root: str, start: dt.date | None, end: dt.date | None) -> DataFrame:
+    """Lines with their arrival day; a record can land the day after its mtime, so one more day is read."""
+    raw = spark.read.option("basePath", root).text(root).withColumn("dt", F.col("dt").cast("string"))
+    if start is not None and end is not None:
+        raw = raw.where(F.col("dt").between(start.isoformat(), (end + dt.timedelta(days=1)).isoformat()))
+    return raw
+
+
+def split_records(raw: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """(usable records, errors with a reason): nothing is dropped without a trace."""
+    parsed = raw.withColumn("r", F.from_json("value", RECORD_SCHEMA, {"mode": "PERMISSIVE"}))
+    reason = (
+        F.when(F.trim("value") == "", "empty_line")
+        .when(F.col("r").isNull() | F.col("r.v").isNull(), "not_a_record")
+        .when(F.col("r.v") != 1, "unknown_record_version")
+        .when(F.col("r.rsvpId").isNull() | F.col("r.mtime").isNull(), "missing_id")
+        .when(F.col("r.city.key").isNull(), "missing_city")
+        .when(~F.col("r.response").isin("yes", "no"), "invalid_response")
+    )
+    checked = parsed.withColumn("reason", reason)
+    errors = checked.where(F.col("reason").isNotNull()).select(
+        F.col("reason"),
+        F.substring("value", 1, MAX_ERROR_TEXT).alias("text"),
+        F.col("dt").alias("date"),
+    )
+    records = checked.where(F.col("reason").isNull()).select("r.*").withColumn(
+        "date", F.to_date(F.from_unixtime(F.col("mtime") / 1000)).cast("string")
+    )
+    return records, errors
+
+
+def curate(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
+    start = None if args.all else args.start
+    end = None if args.all else args.end
+    records, errors = split_records(read_raw(spark, args.input, start, end))
+    if start is not None and end is not None:
+        records = records.where(F.col("date").between(start.isoformat(), end.isoformat()))
+
+    messages = records.dropDuplicates(["rsvpId", "mtime"])
+    newest_first = Window.partitionBy("rsvpId").orderBy(F.col("mtime").desc())
+    latest = messages.withColumn("n", F.row_number().over(newest_first)).where("n = 1").drop("n")
+    latest = latest.withColumn("date", F.to_date(F.from_unixtime(F.col("mtime") / 1000)).cast("string")).cache()
+
+    rsvp = latest.select(
+        F.col("rsvpId").alias("rsvp_id"), "mtime", "response", "guests", "member",
+        F.col("event.id").alias("event_id"), F.col("group.id").alias("group_id"),
+        F.col("venue.id").alias("venue_id"), F.col("city.key").alias("city_key"), "date",
+    )
+    by_day_newest = lambda key: Window.partitionBy("date", key).orderBy(F.col("mtime").desc())  # noqa: E731
+    event = (
+        latest.select("date", "mtime", F.col("event.*"), F.col("group.id").alias("group_id"))
+        .withColumn("n", F.row_number().over(by_day_newest("id"))).where("n = 1")
+        .select(F.col("id").alias("event_id"), "name", F.col("time").alias("start_time"), "url", "group_id", "date")
+    )
+    group = (
+        latest.select("date", "mtime", F.col("group.*"), F.col("city"))
+        .withColumn("n", F.row_number().over(by_day_newest("id"))).where("n = 1")
+        .select(
+            F.col("id").alias("group_id"), "name", "urlname",
+            F.col("city.key").alias("city_key"), F.col("city.country").alias("country"),
+            F.col("city.state").alias("state"), F.col("city.name").alias("city"),
+            F.col("position.lat").alias("lat"), F.col("position.lon").alias("lon"), "topics", "date",
+        )
+    )
+    with_venue = latest.where(F.col("venue").isNotNull())
+    venue_names = (
+        with_venue.withColumn("n", F.row_number().over(by_day_newest("venue.id"))).where("n = 1")
+        .select("date", F.col("venue.id").alias("venue_id"), F.col("venue.name").alias("name"),
+                F.col("venue.position.lat").alias("lat"), F.col("venue.position.lon").alias("lon"))
+    )
+    venue_stats = with_venue.groupBy("date", F.col("venue.id").alias("venue_id")).agg(
+        F.min("mtime").alias("first_seen"),
+        F.max("mtime").alias("last_seen"),
+        F.count(F.lit(1)).alias("rsvp_count"),
+        F.sum(F.when(F.col("response") == "yes", 1).otherwise(0)).alias("yes_count"),
+        F.array_distinct(F.flatten(F.collect_list(F.coalesce("group.topics", F.array())))).alias("topics"),
+        F.collect_set("group.id").alias("group_ids"),
+    )
+    venue = venue_names.join(venue_stats, ["date", "venue_id"]).select(
+        "venue_id", "name", "lat", "lon", "first_seen", "last_seen", "rsvp_count", "yes_count", "topics", "group_ids", "date"
+    )
+
+    tables = {"rsvp": rsvp, "event": event, "group": group, "venue": venue, "errors": errors}
+    for name, table in tables.items():
+        table.write.mode("overwrite").partitionBy("date").parquet(f"{args.output.rstrip('/')}/{name}")
+    counts = {name: count_rows(spark, f"{args.output.rstrip('/')}/{name}") for name in TABLES}
+    counts["messages"] = messages.count()
+    latest.unpersist()
+    return counts
+
+
+def count_rows(spark: SparkSession, path: str) -> int:
+    """Rows of a written table; an empty one has no Parquet file to infer a schema from."""
+    try:
+        return spark.read.parquet(path).count()
+    except Exception as error:  # noqa: BLE001 - Spark raises AnalysisException subclasses
+        if "Unable to infer schema" in str(error):
+            return 0
+        raise
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    spark = session()
+    try:
+        counts = curate(spark, args)
+    finally:
+        spark.stop()
+    print({"range": "all" if args.all else f"{args.start}..{args.end}", **counts})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,109 @@
+"""The curation job on real (local) Spark, over NDJSON laid out as Firehose lands it."""
+
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import curate_rsvps  # noqa: E402
+
+DAY = dt.datetime(2018, 5, 20, tzinfo=dt.timezone.utc)
+
+
+def record(rsvp_id, minutes, response="yes", venue_id=None, city=("us/or/portland", "us", "OR", "Portland"), guests=0):
+    mtime = int((DAY + dt.timedelta(minutes=minutes)).timestamp() * 1000)
+    key, country, state, name = city
+    return {
+        "v": 1, "rsvpId": rsvp_id, "mtime": mtime, "response": response, "guests": guests,
+        "visibility": "public", "member": "ab" * 16,
+        "city": {"key": key, "country": country, "state": state, "name": name},
+        "event": {"id": f"e{rsvp_id % 3}", "name": "Python Night", "time": mtime + 86_400_000, "url": None},
+        "group": {"id": 7, "name": "Portland Python", "urlname": "pdx-py", "position": {"lat": 45.52, "lon": -122.68},
+                  "topics": [{"key": "python", "name": "Python"}]},
+        "venue": None if venue_id is None else {"id": venue_id, "name": f"Venue {venue_id}", "position": {"lat": 45.5, "lon": -122.6}},
+    }
+
+
+def land(root: Path, day: str, lines: list[str]) -> None:
+    folder = root / f"dt={day}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"part-{len(list(folder.iterdir()))}.ndjson").write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture()
+def landed(tmp_path):
+    raw = tmp_path / "raw"
+    good = [
+        record(1, 10, venue_id=100),
+        record(1, 50, response="no", venue_id=100),          # an update: the latest state wins
+        record(2, 20, venue_id=100, guests=2),
+        record(3, 30, venue_id=200, city=("us/me/portland", "us", "ME", "Portland")),
+        record(4, 40),                                      # no venue
+    ]
+    lines = [json.dumps(r) for r in good]
+    lines += [json.dumps(good[2]), "{not json", '{"v": 1, "mtime": 5}', json.dumps({**good[0], "response": "maybe", "rsvpId": 9})]
+    land(raw, "2018-05-20", lines)
+    # A record of the 20th that arrived on the 21st, and one of the 21st (outside the range).
+    land(raw, "2018-05-21", [json.dumps(record(5, 60 * 23 + 50, venue_id=100)), json.dumps(record(6, 60 * 24 + 30, venue_id=100))])
+    return raw, tmp_path / "curated"
+
+
+def run(spark, raw, out, *extra):
+    args = curate_rsvps.parse_args(["--input", str(raw), "--output", str(out), *extra])
+    return curate_rsvps.curate(spark, args)
+
+
+def table(spark, out, name):
+    return spark.read.parquet(str(out / name))
+
+
+def test_curates_one_day(spark, landed):
+    raw, out = landed
+    counts = run(spark, raw, out, "--start", "2018-05-20")
+    assert counts["messages"] == 6  # five distinct messages of the 20th plus the late arrival; the repeat is gone
+    rsvps = {r.rsvp_id: r for r in table(spark, out, "rsvp").collect()}
+    assert sorted(rsvps) == [1, 2, 3, 4, 5]
+    assert rsvps[1].response == "no"  # the latest state
+    assert {r.date for r in rsvps.values()} == {"2018-05-20"}
+
+    venues = {v.venue_id: v for v in table(spark, out, "venue").collect()}
+    assert venues[100].rsvp_count == 3 and venues[100].yes_count == 2
+    assert venues[100].topics[0].key == "python" and list(venues[100].group_ids) == [7]
+    assert venues[200].rsvp_count == 1
+    assert (venues[100].lat, venues[100].lon) == (45.5, -122.6)
+
+    groups = table(spark, out, "group").collect()
+    assert [(g.group_id, g.city_key) for g in groups] in ([(7, "us/or/portland")], [(7, "us/me/portland")])
+
+    reasons = sorted(e.reason for e in table(spark, out, "errors").collect())
+    assert reasons == ["invalid_response", "missing_id", "not_a_record"]
+
+
+def test_rerun_overwrites_instead_of_appending(spark, landed):
+    raw, out = landed
+    first = run(spark, raw, out, "--start", "2018-05-20")
+    second = run(spark, raw, out, "--start", "2018-05-20")
+    assert first == second
+    assert table(spark, out, "rsvp").count() == 5
+
+
+def test_all_history_and_days_are_separate_partitions(spark, landed):
+    raw, out = landed
+    counts = run(spark, raw, out, "--all")
+    assert counts["rsvp"] == 6
+    dates = sorted({r.date for r in table(spark, out, "rsvp").collect()})
+    assert dates == ["2018-05-20", "2018-05-21"]
+    assert sorted(n for n in os.listdir(out / "rsvp") if n.startswith("date=")) == ["date=2018-05-20", "date=2018-05-21"]
+
+
+def test_arguments():
+    args = curate_rsvps.parse_args(["--input", "i", "--output", "o"])
+    assert args.start == dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
+    with pytest.raises(SystemExit):
+        curate_rsvps.parse_args(["--input", "i", "--output", "o", "--all", "--start", "2018-05-20"])
+    with pytest.raises(SystemExit):
+        curate_rsvps.parse_args(["--input", "i", "--output", "o", "--start", "2018-05-21", "--end", "2018-05-20"])
