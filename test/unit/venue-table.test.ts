@@ -1,0 +1,88 @@
+/**
+ * test/fixtures/spark-venue.parquet was written by spark/curate_rsvps.py on pyspark 3.5.6 (the
+ * Spark of the EMR release), from four records: two at venue 100 (Portland), one at venue 200
+ * near Suva across the antimeridian, one at venue 300 without a position.
+ */
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { mergeVenueDays, readVenueFile } from "../../functions/clustering/venue-table.js";
+
+const bytes = (() => {
+  const buffer = readFileSync(new URL("../fixtures/spark-venue.parquet", import.meta.url));
+  return buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength);
+})();
+
+describe("reading Spark's venue table with hyparquet", () => {
+  it("reads every column right: longs, doubles, nulls, nested topic lists", async () => {
+    const rows = await readVenueFile(bytes);
+    expect(rows).toEqual([
+      {
+        id: 100,
+        name: "Venue 100",
+        position: { lat: 45.5, lon: -122.6 },
+        firstSeen: 1526775000000,
+        lastSeen: 1526775600000,
+        rsvpCount: 2,
+        yesCount: 2,
+        topics: [{ key: "python", name: "Python" }],
+        date: "2018-05-20",
+      },
+      {
+        id: 200,
+        name: "Venue 200",
+        position: { lat: -18.1, lon: 179.9 },
+        firstSeen: 1526776200000,
+        lastSeen: 1526776200000,
+        rsvpCount: 1,
+        yesCount: 1,
+        topics: [{ key: "python", name: "Python" }],
+        date: "2018-05-20",
+      },
+      {
+        id: 300,
+        name: "Venue 300",
+        position: null,
+        firstSeen: 1526776800000,
+        lastSeen: 1526776800000,
+        rsvpCount: 1,
+        yesCount: 1,
+        topics: [{ key: "python", name: "Python" }],
+        date: "2018-05-20",
+      },
+    ]);
+  });
+
+  it("merges the days of a venue: counts summed, newest name and position, topics united", async () => {
+    const [day1] = await readVenueFile(bytes);
+    if (!day1) throw new Error("fixture is empty");
+    const day2 = {
+      ...day1,
+      date: "2018-05-21",
+      name: "Venue 100 (renamed)",
+      firstSeen: day1.firstSeen + 86_400_000,
+      lastSeen: day1.lastSeen + 86_400_000,
+      rsvpCount: 5,
+      yesCount: 4,
+      topics: [{ key: "data-science", name: "Data Science" }],
+    };
+    expect(mergeVenueDays([day2, day1])).toEqual([
+      {
+        id: 100,
+        name: "Venue 100 (renamed)",
+        position: { lat: 45.5, lon: -122.6 },
+        firstSeen: day1.firstSeen,
+        lastSeen: day2.lastSeen,
+        rsvpCount: 7,
+        yesCount: 6,
+        topics: [
+          { key: "python", name: "Python" },
+          { key: "data-science", name: "Data Science" },
+        ],
+      },
+    ]);
+  });
+
+  it("refuses a file that is not the venue table", async () => {
+    await expect(readVenueFile(new Uint8Array([1, 2, 3, 4]).buffer)).rejects.toThrow();
+  });
+});
