@@ -1,0 +1,208 @@
+/**
+ * From curated venues to the map's clusters (clusters.json): spherical k-means weighted by RSVP
+ * count with k chosen by silhouette, then for every cluster its centroid, size, members, a hull
+ * to draw, its characteristic topics and a label ("San Francisco: Tech").
+ */
+import {
+  type City,
+  clusterLabel,
+  distanceKm,
+  dominantCategory,
+  nearestLargeCity,
+  type RankedTopic,
+  rankTopics,
+  type WeightedTopics,
+} from "./labels.js";
+import { chooseK, toLatLon, toUnitVectors } from "./spherical-kmeans.js";
+import type { Venue } from "./venue-table.js";
+
+export interface ClusterOptions {
+  kMin: number;
+  kMax: number;
+  seed: number;
+  /** Cities considered for labels: the nearest one of at least this population. */
+  labelCityPopulation?: number;
+}
+
+export interface Cluster {
+  id: number;
+  label: string;
+  category: string;
+  centroid: { lat: number; lon: number };
+  /** Distance from the centroid within which half of the cluster's RSVP weight lies, km. */
+  radiusKm: number;
+  venues: number;
+  rsvps: number;
+  topTopics: RankedTopic[];
+  /** Convex hull of the member venues, counter-clockwise, [lon, lat] pairs (GeoJSON order). */
+  hull: [number, number][];
+}
+
+export interface ClustersDocument {
+  k: number;
+  /** Silhouette of every k tried: why this k. */
+  kScores: { k: number; silhouette: number }[];
+  venuesClustered: number;
+  /** Venues without a usable position: counted in no cluster, reported here. */
+  venuesWithoutPosition: number;
+  clusters: Cluster[];
+}
+
+export function buildClusters(
+  venues: readonly Venue[],
+  cities: readonly City[],
+  options: ClusterOptions,
+): ClustersDocument {
+  const placed = venues.filter((venue) => venue.position !== null && venue.rsvpCount > 0);
+  const base = {
+    venuesClustered: placed.length,
+    venuesWithoutPosition: venues.length - placed.length,
+  };
+  if (placed.length === 0) return { k: 0, kScores: [], ...base, clusters: [] };
+
+  const points = placed.map((venue) => ({
+    ...(venue.position as { lat: number; lon: number }),
+    weight: venue.rsvpCount,
+  }));
+  const vectors = toUnitVectors(points);
+  const weights = Float64Array.from(points, (p) => p.weight);
+  const { result, scores } =
+    placed.length < 3
+      ? { result: undefined, scores: [] }
+      : chooseK(vectors, weights, { kMin: options.kMin, kMax: options.kMax, seed: options.seed });
+  const assignments = result?.assignments ?? new Int32Array(placed.length);
+  const k = result?.k ?? 1;
+
+  const global = topicWeights(placed);
+  const clusters: Cluster[] = [];
+  for (let c = 0; c < k; c++) {
+    const members = placed.filter((_, i) => assignments[i] === c);
+    if (members.length === 0) continue;
+    const centroid = result
+      ? toLatLon(
+          result.centroids[3 * c] as number,
+          result.centroids[3 * c + 1] as number,
+          result.centroids[3 * c + 2] as number,
+        )
+      : meanPosition(members);
+    const topics = topicWeights(members);
+    const category = dominantCategory(topics, global);
+    clusters.push({
+      id: c,
+      label: clusterLabel(
+        nearestLargeCity(centroid, cities, options.labelCityPopulation),
+        category,
+      ),
+      category,
+      centroid,
+      radiusKm: weightedMedianDistance(members, centroid),
+      venues: members.length,
+      rsvps: members.reduce((sum, v) => sum + v.rsvpCount, 0),
+      topTopics: rankTopics(topics, global, 5),
+      hull: hullAround(
+        members.map((v) => v.position as { lat: number; lon: number }),
+        centroid,
+      ),
+    });
+  }
+  clusters.sort((a, b) => b.rsvps - a.rsvps || a.id - b.id);
+  return {
+    k,
+    kScores: scores,
+    ...base,
+    clusters: clusters.map((cluster, id) => ({ ...cluster, id })),
+  };
+}
+
+function topicWeights(venues: readonly Venue[]): WeightedTopics {
+  const topics = new Map<string, { name: string; weight: number }>();
+  let total = 0;
+  for (const venue of venues) {
+    total += venue.rsvpCount;
+    for (const topic of venue.topics) {
+      const entry = topics.get(topic.key) ?? { name: topic.name, weight: 0 };
+      entry.weight += venue.rsvpCount;
+      topics.set(topic.key, entry);
+    }
+  }
+  return { topics, total };
+}
+
+function meanPosition(venues: readonly Venue[]): { lat: number; lon: number } {
+  const v = toUnitVectors(
+    venues.map((venue) => ({ ...(venue.position as { lat: number; lon: number }), weight: 1 })),
+  );
+  let x = 0;
+  let y = 0;
+  let z = 0;
+  for (let i = 0; i < venues.length; i++) {
+    x += (v[3 * i] as number) * venues[i]!.rsvpCount;
+    y += (v[3 * i + 1] as number) * venues[i]!.rsvpCount;
+    z += (v[3 * i + 2] as number) * venues[i]!.rsvpCount;
+  }
+  return toLatLon(x, y, z);
+}
+
+function weightedMedianDistance(
+  members: readonly Venue[],
+  centre: { lat: number; lon: number },
+): number {
+  const distances = members
+    .map((venue) => ({
+      km: distanceKm(centre, venue.position as { lat: number; lon: number }),
+      weight: venue.rsvpCount,
+    }))
+    .sort((a, b) => a.km - b.km);
+  const half = distances.reduce((sum, d) => sum + d.weight, 0) / 2;
+  let running = 0;
+  for (const d of distances) {
+    running += d.weight;
+    if (running >= half) return Math.round(d.km * 10) / 10;
+  }
+  return 0;
+}
+
+/**
+ * Convex hull drawn around the centroid: points are projected onto the plane tangent to the
+ * sphere at the centroid (gnomonic), hulled there (monotone chain), and projected back, so a
+ * cluster across the antimeridian gets a hull that does not wrap around the world.
+ */
+export function hullAround(
+  points: readonly { lat: number; lon: number }[],
+  centre: { lat: number; lon: number },
+): [number, number][] {
+  const rad = Math.PI / 180;
+  const lat0 = centre.lat * rad;
+  const lon0 = centre.lon * rad;
+  const projected = points.map((p) => {
+    const lat = p.lat * rad;
+    const dLon = p.lon * rad - lon0;
+    const cosC = Math.sin(lat0) * Math.sin(lat) + Math.cos(lat0) * Math.cos(lat) * Math.cos(dLon);
+    const x = (Math.cos(lat) * Math.sin(dLon)) / cosC;
+    const y =
+      (Math.cos(lat0) * Math.sin(lat) - Math.sin(lat0) * Math.cos(lat) * Math.cos(dLon)) / cosC;
+    return { x, y, p };
+  });
+  const unique = [
+    ...new Map(projected.map((q) => [`${q.x.toFixed(12)},${q.y.toFixed(12)}`, q])).values(),
+  ].sort((a, b) => a.x - b.x || a.y - b.y);
+  if (unique.length <= 2) return unique.map((q) => [q.p.lon, q.p.lat]);
+  const cross = (
+    o: (typeof unique)[number],
+    a: (typeof unique)[number],
+    b: (typeof unique)[number],
+  ) => (a.x - o.x) * (b.y - o.y) - (a.y - o.y) * (b.x - o.x);
+  const lower: typeof unique = [];
+  for (const q of unique) {
+    while (lower.length >= 2 && cross(lower[lower.length - 2]!, lower[lower.length - 1]!, q) <= 0)
+      lower.pop();
+    lower.push(q);
+  }
+  const upper: typeof unique = [];
+  for (const q of [...unique].reverse()) {
+    while (upper.length >= 2 && cross(upper[upper.length - 2]!, upper[upper.length - 1]!, q) <= 0)
+      upper.pop();
+    upper.push(q);
+  }
+  return [...lower.slice(0, -1), ...upper.slice(0, -1)].map((q) => [q.p.lon, q.p.lat]);
+}

@@ -1,0 +1,140 @@
+import { describe, expect, it } from "vitest";
+import { buildClusters, hullAround } from "../../functions/clustering/build-clusters.js";
+import type { City } from "../../functions/clustering/labels.js";
+import type { Venue } from "../../functions/clustering/venue-table.js";
+
+const CITIES: City[] = [
+  { name: "San Francisco", country: "us", lat: 37.77, lon: -122.42, population: 864_816 },
+  { name: "Denver", country: "us", lat: 39.74, lon: -104.98, population: 682_545 },
+  { name: "New York City", country: "us", lat: 40.71, lon: -74.01, population: 8_175_133 },
+  { name: "Suva", country: "fj", lat: -18.14, lon: 178.44, population: 77_366 },
+];
+
+let nextId = 1;
+function venues(
+  lat: number,
+  lon: number,
+  topics: [string, string][],
+  count: number,
+  rsvps: number,
+): Venue[] {
+  return Array.from({ length: count }, (_, i) => ({
+    id: nextId++,
+    name: `venue ${nextId}`,
+    position: { lat: lat + ((i % 3) - 1) * 0.05, lon: lon + (Math.floor(i / 3) - 1) * 0.05 },
+    firstSeen: 0,
+    lastSeen: 0,
+    rsvpCount: rsvps,
+    yesCount: rsvps,
+    topics: topics.map(([key, name]) => ({ key, name })),
+  }));
+}
+
+describe("buildClusters", () => {
+  const world = [
+    ...venues(
+      37.77,
+      -122.42,
+      [
+        ["python", "Python"],
+        ["newintown", "New In Town"],
+      ],
+      9,
+      10,
+    ),
+    ...venues(
+      39.74,
+      -104.98,
+      [
+        ["hiking", "Hiking"],
+        ["newintown", "New In Town"],
+      ],
+      9,
+      6,
+    ),
+    ...venues(
+      40.71,
+      -74.01,
+      [
+        ["newintown", "New In Town"],
+        ["nightlife", "Nightlife"],
+      ],
+      9,
+      8,
+    ),
+    {
+      id: 999,
+      name: "private",
+      position: null,
+      firstSeen: 0,
+      lastSeen: 0,
+      rsvpCount: 50,
+      yesCount: 50,
+      topics: [],
+    },
+  ];
+  const document = buildClusters(world, CITIES, {
+    kMin: 2,
+    kMax: 6,
+    seed: 1,
+    labelCityPopulation: 100_000,
+  });
+
+  it("finds the three places, largest first, each labelled by its city and what stands out there", () => {
+    expect(document.k).toBe(3);
+    expect(document.clusters.map((c) => c.label)).toEqual([
+      "San Francisco: Tech",
+      "New York City: Social",
+      "Denver: Outdoors",
+    ]);
+    expect(document.clusters.map((c) => [c.venues, c.rsvps])).toEqual([
+      [9, 90],
+      [9, 72],
+      [9, 54],
+    ]);
+    expect(document.clusters[0]?.topTopics[0]?.key).toBe("python");
+    expect(document.kScores.map((s) => s.k)).toEqual([2, 3, 4, 5, 6]);
+  });
+
+  it("reports venues without a position instead of dropping them silently", () => {
+    expect(document.venuesClustered).toBe(27);
+    expect(document.venuesWithoutPosition).toBe(1);
+  });
+
+  it("gives each cluster a centroid, a radius and a hull around its venues", () => {
+    const sf = document.clusters[0];
+    expect(sf?.centroid.lat).toBeCloseTo(37.77, 1);
+    expect(sf?.radiusKm).toBeGreaterThan(0);
+    expect(sf?.radiusKm).toBeLessThan(10);
+    expect(sf?.hull.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it("copes with no venues and with a single one", () => {
+    expect(buildClusters([], CITIES, { kMin: 2, kMax: 5, seed: 1 })).toMatchObject({
+      k: 0,
+      clusters: [],
+    });
+    const one = buildClusters(venues(-18.1, 178.4, [["hiking", "Hiking"]], 1, 3), CITIES, {
+      kMin: 2,
+      kMax: 5,
+      seed: 1,
+      labelCityPopulation: 50_000,
+    });
+    expect(one.clusters.map((c) => c.label)).toEqual(["Suva: Outdoors"]);
+  });
+});
+
+describe("hullAround", () => {
+  it("draws a hull across the antimeridian without wrapping around the world", () => {
+    const points = [
+      { lat: -17.5, lon: 179.5 },
+      { lat: -18.5, lon: 179.5 },
+      { lat: -17.5, lon: -179.5 },
+      { lat: -18.5, lon: -179.5 },
+      { lat: -18.0, lon: 179.9 },
+    ];
+    const hull = hullAround(points, { lat: -18, lon: 180 });
+    expect(hull).toHaveLength(4);
+    for (const [lon] of hull) expect(Math.abs(lon)).toBeGreaterThan(179);
+  });
+});
