@@ -135,11 +135,11 @@ function meanPosition(venues: readonly Venue[]): { lat: number; lon: number } {
   let x = 0;
   let y = 0;
   let z = 0;
-  for (let i = 0; i < venues.length; i++) {
-    x += (v[3 * i] as number) * venues[i]!.rsvpCount;
-    y += (v[3 * i + 1] as number) * venues[i]!.rsvpCount;
-    z += (v[3 * i + 2] as number) * venues[i]!.rsvpCount;
-  }
+  venues.forEach((venue, i) => {
+    x += (v[3 * i] as number) * venue.rsvpCount;
+    y += (v[3 * i + 1] as number) * venue.rsvpCount;
+    z += (v[3 * i + 2] as number) * venue.rsvpCount;
+  });
   return toLatLon(x, y, z);
 }
 
@@ -192,17 +192,19 @@ export function hullAround(
     a: (typeof unique)[number],
     b: (typeof unique)[number],
   ) => (a.x - o.x) * (b.y - o.y) - (a.y - o.y) * (b.x - o.x);
-  const lower: typeof unique = [];
-  for (const q of unique) {
-    while (lower.length >= 2 && cross(lower[lower.length - 2]!, lower[lower.length - 1]!, q) <= 0)
-      lower.pop();
-    lower.push(q);
-  }
-  const upper: typeof unique = [];
-  for (const q of [...unique].reverse()) {
-    while (upper.length >= 2 && cross(upper[upper.length - 2]!, upper[upper.length - 1]!, q) <= 0)
-      upper.pop();
-    upper.push(q);
-  }
+  const chain = (ordered: typeof unique) => {
+    const kept: typeof unique = [];
+    for (const q of ordered) {
+      for (;;) {
+        const [a, b] = kept.slice(-2);
+        if (kept.length < 2 || !a || !b || cross(a, b, q) > 0) break;
+        kept.pop();
+      }
+      kept.push(q);
+    }
+    return kept;
+  };
+  const lower = chain(unique);
+  const upper = chain([...unique].reverse());
   return [...lower.slice(0, -1), ...upper.slice(0, -1)].map((q) => [q.p.lon, q.p.lat]);
 }
