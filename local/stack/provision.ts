@@ -14,7 +14,7 @@ import { CreateDeliveryStreamCommand, FirehoseClient } from "@aws-sdk/client-fir
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { Kafka, logLevel } from "kafkajs";
 import { type AwsEndpoint, awsClientConfig } from "./aws-endpoint.js";
-import { localResourceName, type TemplateModel } from "./template-model.js";
+import { localResourceName, type TableSpec, type TemplateModel } from "./template-model.js";
 
 export interface LocalResources {
   /** Logical id → local table name. */
@@ -81,24 +81,7 @@ export async function provisionAwsResources(
       ),
     );
     for (const table of model.tables) {
-      const TableName = names.tables[table.logicalId];
-      await dynamodb.send(
-        new CreateTableCommand({
-          TableName,
-          BillingMode: "PAY_PER_REQUEST",
-          KeySchema: table.keySchema,
-          AttributeDefinitions: table.attributeDefinitions,
-        }),
-      );
-      await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30 }, { TableName });
-      if (table.ttlAttribute) {
-        await dynamodb.send(
-          new UpdateTimeToLiveCommand({
-            TableName,
-            TimeToLiveSpecification: { AttributeName: table.ttlAttribute, Enabled: true },
-          }),
-        );
-      }
+      await createTable(dynamodb, table, names.tables[table.logicalId] as string);
     }
     for (const stream of model.deliveryStreams) {
       await firehose.send(
@@ -118,5 +101,30 @@ export async function provisionAwsResources(
     s3.destroy();
     dynamodb.destroy();
     firehose.destroy();
+  }
+}
+
+/** Creates one table as the template declares it (key schema, attributes, TTL), named `TableName`. */
+export async function createTable(
+  dynamodb: DynamoDBClient,
+  table: TableSpec,
+  TableName: string,
+): Promise<void> {
+  await dynamodb.send(
+    new CreateTableCommand({
+      TableName,
+      BillingMode: "PAY_PER_REQUEST",
+      KeySchema: table.keySchema,
+      AttributeDefinitions: table.attributeDefinitions,
+    }),
+  );
+  await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30 }, { TableName });
+  if (table.ttlAttribute) {
+    await dynamodb.send(
+      new UpdateTimeToLiveCommand({
+        TableName,
+        TimeToLiveSpecification: { AttributeName: table.ttlAttribute, Enabled: true },
+      }),
+    );
   }
 }
