@@ -41,7 +41,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--start", type=dt.date.fromisoformat, help="first day (UTC), default yesterday")
     parser.add_argument("--end", type=dt.date.fromisoformat, help="last day (UTC), default --start")
     parser.add_argument("--all", action="store_true", help="the whole history")
+    parser.add_argument(
+        "--range",
+        help="one argument for the workflow: yesterday, all, YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD",
+    )
     args = parser.parse_args(argv)
+    if args.range is not None:
+        if args.all or args.start or args.end:
+            parser.error("--range goes without --all/--start/--end")
+        try:
+            args.all, args.start, args.end = parse_range(args.range)
+        except ValueError:
+            parser.error(f"--range: not yesterday, all, YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD: {args.range!r}")
     if args.all and (args.start or args.end):
         parser.error("--all goes without --start/--end")
     if not args.all:
@@ -50,6 +61,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         if args.end < args.start:
             parser.error("--end is before --start")
     return args
+
+
+def parse_range(text: str) -> tuple[bool, dt.date | None, dt.date | None]:
+    """(all, start, end) of a --range value; start None means the default (yesterday)."""
+    if text == "all":
+        return True, None, None
+    if text == "yesterday":
+        return False, None, None
+    first, _, last = text.partition("..")
+    start = dt.date.fromisoformat(first)
+    return False, start, dt.date.fromisoformat(last) if last else start
 
 
 def session(app: str = "rsvp-atlas-curate") -> SparkSession:

@@ -107,3 +107,15 @@ def test_arguments():
         curate_rsvps.parse_args(["--input", "i", "--output", "o", "--all", "--start", "2018-05-20"])
     with pytest.raises(SystemExit):
         curate_rsvps.parse_args(["--input", "i", "--output", "o", "--start", "2018-05-21", "--end", "2018-05-20"])
+
+
+def test_range_argument_of_the_workflow():
+    yesterday = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
+    parse = lambda value: curate_rsvps.parse_args(["--input", "i", "--output", "o", "--range", value])  # noqa: E731
+    assert (parse("yesterday").start, parse("yesterday").end, parse("yesterday").all) == (yesterday, yesterday, False)
+    assert parse("all").all is True
+    assert (parse("2018-05-20").start, parse("2018-05-20").end) == (dt.date(2018, 5, 20), dt.date(2018, 5, 20))
+    assert parse("2018-05-20..2018-05-22").end == dt.date(2018, 5, 22)
+    for bad in ("tomorrow", "2018-02-30", "2018-05-20..x", "; rm -rf /"):
+        with pytest.raises(SystemExit):
+            parse(bad)
