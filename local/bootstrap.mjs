@@ -25,7 +25,7 @@ const needs = {
   stack: ["java", "maven", "python"],
   synth: [],
   replay: [],
-  bench: [],
+  bench: ["python"],
 };
 
 const [command, ...rest] = process.argv.slice(2);
