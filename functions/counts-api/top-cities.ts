@@ -63,7 +63,8 @@ export async function queryTopCities(
   };
 }
 
-function toCityCount(item: Record<string, AttributeValue>): CityCount {
+/** A counter item of the counts table as a {@link CityCount}. */
+export function toCityCount(item: Record<string, AttributeValue>): CityCount {
   const number = (name: string) => Number(item[name]?.N ?? 0);
   return {
     key: item.sk?.S ?? "",

@@ -1,5 +1,6 @@
 /** Every per-day city counter in the table, for `npm start -- --once --json`. */
 import { type AttributeValue, type DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
+import { toCityCount } from "../../functions/counts-api/top-cities.js";
 
 export interface DayCount {
   country: string;
@@ -25,17 +26,9 @@ export async function dayCounts(dynamodb: DynamoDBClient, tableName: string): Pr
       }),
     );
     for (const item of page.Items ?? []) {
-      const number = (name: string) => Number(item[name]?.N ?? 0);
-      counts.push({
-        country: item.country?.S ?? "",
-        state: item.state?.S ?? null,
-        city: item.city?.S ?? "",
-        day: (item.pk?.S ?? "").split("#")[1] ?? "",
-        rsvps: number("rsvps"),
-        yes: number("yes"),
-        no: number("no"),
-        guests: number("guests"),
-      });
+      const { country, state, city, rsvps, yes, no, guests } = toCityCount(item);
+      const day = (item.pk?.S ?? "").split("#")[1] ?? "";
+      counts.push({ country, state, city, day, rsvps, yes, no, guests });
     }
     ExclusiveStartKey = page.LastEvaluatedKey;
   } while (ExclusiveStartKey);
