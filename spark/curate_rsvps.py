@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import sys
 
 from pyspark.sql import DataFrame, SparkSession, Window
@@ -45,6 +46,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--range",
         help="one argument for the workflow: yesterday, all, YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD",
     )
+    parser.add_argument(
+        "--as-of",
+        type=parse_instant,
+        help="ISO-8601 instant that 'yesterday' is relative to (the workflow passes its start time), default now",
+    )
     args = parser.parse_args(argv)
     if args.range is not None:
         if args.all or args.start or args.end:
@@ -56,11 +62,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if args.all and (args.start or args.end):
         parser.error("--all goes without --start/--end")
     if not args.all:
-        args.start = args.start or (dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1))
+        as_of = args.as_of or dt.datetime.now(dt.timezone.utc)
+        args.start = args.start or (as_of.astimezone(dt.timezone.utc).date() - dt.timedelta(days=1))
         args.end = args.end or args.start
         if args.end < args.start:
             parser.error("--end is before --start")
     return args
+
+
+def parse_instant(text: str) -> dt.datetime:
+    """An ISO-8601 instant; one without an offset is UTC (Step Functions gives ...Z)."""
+    instant = dt.datetime.fromisoformat(text)
+    return instant if instant.tzinfo else instant.replace(tzinfo=dt.timezone.utc)
 
 
 def parse_range(text: str) -> tuple[bool, dt.date | None, dt.date | None]:
@@ -193,7 +206,8 @@ def main(argv: list[str]) -> int:
         counts = curate(spark, args)
     finally:
         spark.stop()
-    print({"range": "all" if args.all else f"{args.start}..{args.end}", **counts})
+    # One JSON line on stdout: the local batch runner and EMR step logs both show it.
+    print(json.dumps({"range": "all" if args.all else f"{args.start}..{args.end}", **counts}))
     return 0
 
 

@@ -119,3 +119,14 @@ def test_range_argument_of_the_workflow():
     for bad in ("tomorrow", "2018-02-30", "2018-05-20..x", "; rm -rf /"):
         with pytest.raises(SystemExit):
             parse(bad)
+
+
+def test_yesterday_is_relative_to_the_workflow_start():
+    """A run that starts at 23:59 and reaches Spark after midnight still curates the right day."""
+    args = ["--input", "i", "--output", "o", "--range", "yesterday"]
+    late = curate_rsvps.parse_args([*args, "--as-of", "2026-11-27T23:59:30.123Z"])
+    assert (late.start, late.end) == (dt.date(2026, 11, 26), dt.date(2026, 11, 26))
+    offset = curate_rsvps.parse_args([*args, "--as-of", "2026-11-27T01:00:00+02:00"])
+    assert offset.start == dt.date(2026, 11, 25)
+    with pytest.raises(SystemExit):
+        curate_rsvps.parse_args([*args, "--as-of", "yesterday"])
