@@ -130,3 +130,48 @@ def test_yesterday_is_relative_to_the_workflow_start():
     assert offset.start == dt.date(2026, 11, 25)
     with pytest.raises(SystemExit):
         curate_rsvps.parse_args([*args, "--as-of", "yesterday"])
+
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO.parent / "shared" / "data" / "rsvps-sample.jsonl"
+
+
+@pytest.mark.skipif(
+    not SAMPLE.exists(),
+    reason="../shared/data is absent, as in a fresh clone: the recorded sample cannot be curated here",
+)
+def test_curates_the_recorded_sample(spark, tmp_path):
+    """The real feed, normalized by the ingest's parser, curated; expectations from the raw file itself."""
+    import subprocess
+
+    raw = tmp_path / "raw" / "dt=2026-11-27"
+    raw.mkdir(parents=True)
+    subprocess.run(
+        ["node", "--import", "tsx", str(REPO / "spark" / "tests" / "normalize_feed.ts"),
+         str(SAMPLE), str(raw / "part-0.ndjson")],
+        check=True, cwd=REPO, capture_output=True,
+    )
+    out = tmp_path / "curated"
+    counts = run(spark, tmp_path / "raw", out, "--all")
+
+    messages = [json.loads(line) for line in SAMPLE.read_text().splitlines() if line]
+    day = lambda m: dt.datetime.fromtimestamp(m["mtime"] / 1000, dt.timezone.utc).date().isoformat()  # noqa: E731
+    with_venue = [m for m in messages if m.get("venue") and m["venue"].get("venue_id") is not None]
+    assert counts["rsvp"] == len({m["rsvp_id"] for m in messages}) == 1247
+    assert counts["errors"] == 0
+    assert counts["venue"] == len({(day(m), m["venue"]["venue_id"]) for m in with_venue})
+    assert counts["group"] == len({(day(m), m["group"]["group_id"]) for m in messages})
+    assert counts["event"] == len({(day(m), m["event"]["event_id"]) for m in messages})
+
+    venue = table(spark, out, "venue")
+    # Every venue's RSVPs add up to the messages that name it; topics come from its groups.
+    assert venue.agg({"rsvp_count": "sum"}).first()[0] == len(with_venue)
+    first = with_venue[0]
+    row = venue.where(f"venue_id = {first['venue']['venue_id']} and date = '{day(first)}'").first()
+    assert row is not None
+    assert {t["key"] for t in row["topics"]} >= {t["urlkey"] for t in first["group"]["group_topics"]}
+    # Names keep their accents and emoji: nothing was mangled on the way.
+    names = {r["name"] for r in venue.select("name").collect()}
+    assert "Uniandinos - Sede Nacional" in names
+    dates = sorted(r["date"] for r in venue.select("date").distinct().collect())
+    assert dates[0] == "2017-05-06" and dates[-1].startswith("2018-05")
