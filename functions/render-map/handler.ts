@@ -1,0 +1,55 @@
+/**
+ * Render Lambda, the RenderMap state of the daily batch: `{range, startedAt, clustering}` in
+ * (clustering is the ClusterVenues state's summary), the map and the run's files published to
+ * the site bucket, `{siteBucket, keys, mapBytes}` out. The basemap and the font come from the
+ * atlas-data layer. Errors propagate as typed errors: Step Functions sees their name as the
+ * failure's error.
+ */
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { S3Client } from "@aws-sdk/client-s3";
+import middy from "@middy/core";
+import { z } from "zod";
+import { loadBasemap } from "../shared/atlas-data.js";
+import { type RenderResult, renderEventSchema } from "../shared/batch-contract.js";
+import { readConfig } from "../shared/config.js";
+import { createLogger } from "../shared/logger.js";
+import { loadMapFonts } from "./fonts.js";
+import { InvalidRenderEventError, type RenderDependencies, renderSite } from "./render-site.js";
+
+const config = readConfig(
+  z.object({
+    /** The website bucket: map.png, clusters.json, cities.json, run.json, index.html. */
+    SITE_BUCKET: z.string().min(1),
+  }),
+);
+
+export const logger = createLogger("render-map");
+// Path-style addressing only against a local endpoint (moto), where bucket host names do not resolve.
+const s3 = new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) });
+
+export const defaultDependencies: RenderDependencies = {
+  s3,
+  basemap: () => loadBasemap("50m"),
+  fonts: loadMapFonts,
+  now: () => new Date(),
+  log: (message, fields) => logger.info(message, fields),
+};
+
+/** The bare handler, for tests and the local batch runner. */
+export async function renderMapHandler(
+  event: unknown,
+  dependencies: RenderDependencies = defaultDependencies,
+): Promise<RenderResult> {
+  const parsed = renderEventSchema.safeParse(event);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.map(String).join(".") || "(event)"}: ${issue.message}`,
+    );
+    throw new InvalidRenderEventError(`not a render event: ${problems.join("; ")}`);
+  }
+  return renderSite(parsed.data, { siteBucket: config.SITE_BUCKET }, dependencies);
+}
+
+export const handler = middy<unknown, RenderResult>()
+  .use(injectLambdaContext(logger))
+  .handler((event: unknown) => renderMapHandler(event));

@@ -1,0 +1,165 @@
+/**
+ * The render step of the daily batch: reads the clustering step's clusters.json and cities.json
+ * from the batch bucket, draws the map, and publishes to the site bucket map.png, clusters.json,
+ * cities.json, a first index.html if the site has none, and last run.json, so that a reader who
+ * sees the new run.json finds the files of that run beside it. A failure before the end leaves
+ * run.json, and nothing of the run if the inputs were bad, unpublished.
+ */
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import type { ClustersDocument } from "../clustering/build-clusters.js";
+import type { Basemap } from "../shared/atlas-data.js";
+import {
+  clustersDocumentSchema,
+  type RenderEvent,
+  type RenderResult,
+} from "../shared/batch-contract.js";
+import { DEFAULT_SIZE, drawMap, type MapFonts, type MapSize } from "./draw-map.js";
+import { indexHtml, runDocument } from "./site-files.js";
+
+export interface RenderConfig {
+  siteBucket: string;
+  size?: MapSize;
+}
+
+export interface RenderDependencies {
+  s3: S3Client;
+  basemap: () => Basemap;
+  fonts: () => MapFonts;
+  now: () => Date;
+  log?: (message: string, fields: Record<string, unknown>) => void;
+}
+
+/** The render event is not what the workflow sends: a wiring bug, not worth a retry. */
+export class InvalidRenderEventError extends Error {
+  override readonly name = "InvalidRenderEventError";
+}
+
+/** clusters.json or cities.json of the run is missing or not what the clustering step writes. */
+export class ClusteringOutputError extends Error {
+  override readonly name = "ClusteringOutputError";
+}
+
+const CACHE_CONTROL = "public, max-age=300";
+const JSON_TYPE = "application/json; charset=utf-8";
+
+export async function renderSite(
+  event: RenderEvent,
+  config: RenderConfig,
+  deps: RenderDependencies,
+): Promise<RenderResult> {
+  const { clustering } = event;
+  const clustersBytes = await readObject(deps.s3, clustering.bucket, clustering.clustersKey);
+  const clusters = parseClusters(
+    clustersBytes,
+    `s3://${clustering.bucket}/${clustering.clustersKey}`,
+  );
+  const citiesBytes = await readObject(deps.s3, clustering.bucket, clustering.citiesKey);
+  parseJsonObject(citiesBytes, `s3://${clustering.bucket}/${clustering.citiesKey}`);
+
+  const size = config.size ?? DEFAULT_SIZE;
+  const started = performance.now();
+  const map = drawMap(clusters, deps.basemap(), {
+    ...size,
+    fonts: deps.fonts(),
+    dates: clustering.dates,
+  });
+  deps.log?.("map drawn", {
+    clusters: clusters.clusters.length,
+    mapBytes: map.byteLength,
+    renderMs: Math.round(performance.now() - started),
+  });
+
+  const bucket = config.siteBucket;
+  const keys: string[] = [];
+  const put = async (key: string, body: Uint8Array | string, contentType: string) => {
+    await deps.s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: body,
+        ContentType: contentType,
+        CacheControl: CACHE_CONTROL,
+      }),
+    );
+    keys.push(key);
+  };
+  await put("map.png", map, "image/png");
+  await put("clusters.json", clustersBytes, JSON_TYPE);
+  await put("cities.json", citiesBytes, JSON_TYPE);
+  if (!(await exists(deps.s3, bucket, "index.html"))) {
+    await put(
+      "index.html",
+      indexHtml({ range: event.range, dates: clustering.dates, ...size }),
+      "text/html; charset=utf-8",
+    );
+  }
+  const run = runDocument(event, deps.now());
+  await put("run.json", `${JSON.stringify(run, null, 2)}\n`, JSON_TYPE);
+  deps.log?.("site published", { siteBucket: bucket, keys, durationSeconds: run.durationSeconds });
+  return { siteBucket: bucket, keys, mapBytes: map.byteLength };
+}
+
+async function readObject(s3: S3Client, bucket: string, key: string): Promise<Uint8Array> {
+  try {
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const bytes = await object.Body?.transformToByteArray();
+    if (!bytes) throw new ClusteringOutputError(`s3://${bucket}/${key} has no body`);
+    return bytes;
+  } catch (error) {
+    if (isNotFound(error)) {
+      throw new ClusteringOutputError(
+        `s3://${bucket}/${key} does not exist: the clustering step of this run did not write it`,
+      );
+    }
+    throw error;
+  }
+}
+
+async function exists(s3: S3Client, bucket: string, key: string): Promise<boolean> {
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return true;
+  } catch (error) {
+    // Anything but a clear 404 (a 403 without s3:ListBucket, say) must not count as absent.
+    if (isNotFound(error)) return false;
+    throw error;
+  }
+}
+
+function isNotFound(error: unknown): boolean {
+  const candidate = error as { name?: string; $metadata?: { httpStatusCode?: number } } | null;
+  return (
+    candidate?.name === "NoSuchKey" ||
+    candidate?.name === "NotFound" ||
+    candidate?.$metadata?.httpStatusCode === 404
+  );
+}
+
+function parseJsonObject(bytes: Uint8Array, where: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (error) {
+    throw new ClusteringOutputError(`${where} is not JSON: ${(error as Error).message}`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ClusteringOutputError(`${where} is not a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function parseClusters(bytes: Uint8Array, where: string): ClustersDocument {
+  const parsed = clustersDocumentSchema.safeParse(parseJsonObject(bytes, where));
+  if (!parsed.success) {
+    const problems = parsed.error.issues
+      .slice(0, 3)
+      .map((issue) => `${issue.path.map(String).join(".") || "(document)"}: ${issue.message}`);
+    throw new ClusteringOutputError(`${where} is not a clusters document: ${problems.join("; ")}`);
+  }
+  return parsed.data;
+}
