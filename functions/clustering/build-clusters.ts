@@ -8,7 +8,7 @@ import {
   clusterLabel,
   distanceKm,
   dominantCategory,
-  nearestLargeCity,
+  metroCity,
   type RankedTopic,
   rankTopics,
   type WeightedTopics,
@@ -47,6 +47,9 @@ export interface ClustersDocument {
   venuesWithoutPosition: number;
   clusters: Cluster[];
 }
+
+/** A cluster smaller than a metro area is still named after its metro area. */
+const MIN_LABEL_SCALE_KM = 30;
 
 export function buildClusters(
   venues: readonly Venue[],
@@ -90,7 +93,12 @@ export function buildClusters(
     clusters.push({
       id: c,
       label: clusterLabel(
-        nearestLargeCity(centroid, cities, options.labelCityPopulation),
+        metroCity(
+          centroid,
+          cities,
+          Math.max(weightedMedianDistance(members, centroid), MIN_LABEL_SCALE_KM),
+          options.labelCityPopulation,
+        ),
         category,
       ),
       category,

@@ -164,6 +164,32 @@ export function nearestLargeCity(
   return best;
 }
 
+/**
+ * The city a place is known by: the one with the largest population discounted by distance,
+ * population × exp(−(d / scaleKm)²). The nearest city is often a suburb or a borough (Brent
+ * for a London cluster, Oakland for the Bay Area); the largest city of a wide radius can be
+ * another metro entirely. The Gaussian keeps a big city winning within about one scale and a
+ * near one beyond. Falls back to the nearest city when every candidate is far beyond the scale.
+ */
+export function metroCity(
+  point: { lat: number; lon: number },
+  cities: readonly City[],
+  scaleKm: number,
+  minPopulation = 50_000,
+): City | undefined {
+  let best: City | undefined;
+  let bestScore = 0;
+  for (const city of cities) {
+    if (city.population < minPopulation) continue;
+    const score = city.population * Math.exp(-((distanceKm(point, city) / scaleKm) ** 2));
+    if (score > bestScore) {
+      best = city;
+      bestScore = score;
+    }
+  }
+  return best ?? nearestLargeCity(point, cities, minPopulation);
+}
+
 export function clusterLabel(city: City | undefined, category: string): string {
   return `${city?.name ?? "Unnamed"}: ${category}`;
 }

@@ -1,0 +1,67 @@
+/**
+ * Clustering Lambda, the ClusterVenues state of the daily batch: `{range, startedAt}` in, the
+ * summary the render step needs out (where clusters.json and cities.json are, and the counts).
+ * Errors propagate as typed errors: Step Functions sees their name as the failure's error.
+ */
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { S3Client } from "@aws-sdk/client-s3";
+import middy from "@middy/core";
+import { z } from "zod";
+import { loadGazetteer } from "../shared/atlas-data.js";
+import type { ClusteringSummary } from "../shared/batch-contract.js";
+import { readConfig } from "../shared/config.js";
+import { createLogger } from "../shared/logger.js";
+import { type ClusteringDependencies, clusterVenues } from "./cluster-venues.js";
+
+const positiveInt = z.coerce.number().int().positive();
+const env = readConfig(
+  z
+    .object({
+      CURATED_BUCKET: z.string().min(1),
+      CURATED_PREFIX: z.string().default(""),
+      BATCH_BUCKET: z.string().min(1),
+      K_MIN: positiveInt.default(8),
+      K_MAX: positiveInt.default(80),
+      CLUSTER_SEED: z.coerce.number().int().default(1),
+    })
+    .refine((value) => value.K_MIN <= value.K_MAX, "K_MIN must not exceed K_MAX"),
+);
+const config = {
+  curatedBucket: env.CURATED_BUCKET,
+  curatedPrefix: env.CURATED_PREFIX,
+  batchBucket: env.BATCH_BUCKET,
+  kMin: env.K_MIN,
+  kMax: env.K_MAX,
+  seed: env.CLUSTER_SEED,
+};
+
+export const logger = createLogger("clustering");
+const s3 = new S3Client({});
+
+/** Cities of 50,000 people or more label clusters and attribute venues to metro areas. */
+const GAZETTEER_MIN_POPULATION = 50_000;
+
+export const clusteringEventSchema = z.object({
+  range: z.string().min(1).default("yesterday"),
+  startedAt: z.iso.datetime({ offset: true }).optional(),
+});
+
+export const defaultDependencies: ClusteringDependencies = {
+  s3,
+  cities: () => loadGazetteer(GAZETTEER_MIN_POPULATION),
+  now: () => new Date(),
+  log: (message, fields) => logger.info(message, fields),
+};
+
+/** The bare handler, for tests and the local batch runner. */
+export async function clusterVenuesHandler(
+  event: unknown,
+  dependencies: ClusteringDependencies = defaultDependencies,
+): Promise<ClusteringSummary> {
+  const input = clusteringEventSchema.parse(event ?? {});
+  return clusterVenues(input, config, dependencies);
+}
+
+export const handler = middy<unknown, ClusteringSummary>()
+  .use(injectLambdaContext(logger))
+  .handler((event: unknown) => clusterVenuesHandler(event));

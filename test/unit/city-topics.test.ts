@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import { CityIndex, cityTopics } from "../../functions/clustering/city-topics.js";
+import type { City } from "../../functions/clustering/labels.js";
+import type { Venue } from "../../functions/clustering/venue-table.js";
+
+const CITIES: City[] = [
+  { name: "New York City", country: "us", lat: 40.71, lon: -74.01, population: 8_175_133 },
+  { name: "Brooklyn", country: "us", lat: 40.65, lon: -73.95, population: 2_300_664 },
+  { name: "Newark", country: "us", lat: 40.74, lon: -74.17, population: 281_944 },
+  { name: "Suva", country: "fj", lat: -18.14, lon: 178.44, population: 77_366 },
+  // Made up, to have a city right on the antimeridian.
+  { name: "Dateline", country: "fj", lat: -16.8, lon: 179.95, population: 60_000 },
+  { name: "Tiny", country: "us", lat: 10, lon: 10, population: 20_000 },
+];
+
+let id = 0;
+function venue(lat: number, lon: number, rsvps: number, topics: string[]): Venue {
+  id++;
+  return {
+    id,
+    name: `v${id}`,
+    position: { lat, lon },
+    firstSeen: 0,
+    lastSeen: 0,
+    rsvpCount: rsvps,
+    yesCount: rsvps,
+    topics: topics.map((key) => ({ key, name: key })),
+  };
+}
+
+describe("cityTopics", () => {
+  it("attributes venues to the metro they belong to and ranks the categories by RSVP share", () => {
+    const venues = [
+      venue(40.65, -73.95, 10, ["python", "javascript"]), // Brooklyn: counts for New York City
+      venue(40.71, -74.0, 5, ["hiking"]),
+      venue(40.75, -73.99, 3, ["newintown"]),
+      venue(-18.15, 178.45, 2, ["hiking"]),
+      venue(-16.8, -179.95, 1, ["hiking"]), // across the antimeridian from Dateline, 11 km
+      venue(10, 10, 4, ["python"]), // only a town of 20,000 near: outside any city
+      { ...venue(0, 0, 7, ["python"]), position: null },
+    ];
+    const doc = cityTopics(venues, CITIES, { radiusKm: 50, minPopulation: 50_000 });
+    expect(doc.cities.map((city) => [city.name, city.venues, city.rsvps])).toEqual([
+      ["New York City", 3, 18],
+      ["Suva", 1, 2],
+      ["Dateline", 1, 1],
+    ]);
+    const nyc = doc.cities[0];
+    expect(nyc?.dominant).toBe("Tech");
+    expect(nyc?.categories.map((c) => c.category)).toEqual(["Tech", "Outdoors", "Social"]);
+    // python and javascript each carry the 10 RSVPs of the Brooklyn venue: 20 of 28.
+    expect(nyc?.categories[0]?.share).toBeCloseTo(20 / 28, 3);
+    expect(doc.venuesOutsideCities).toBe(1);
+  });
+
+  it("lists at most `limit` cities, most RSVPs first", () => {
+    const venues = [venue(-18.14, 178.44, 50, ["hiking"]), venue(40.71, -74.01, 5, ["hiking"])];
+    const doc = cityTopics(venues, CITIES, { limit: 1, minPopulation: 50_000 });
+    expect(doc.cities.map((city) => city.name)).toEqual(["Suva"]);
+  });
+});
+
+describe("CityIndex", () => {
+  it("finds cities across the antimeridian and not beyond the radius", () => {
+    const index = new CityIndex(CITIES);
+    expect(index.metro({ lat: -16.8, lon: -179.95 }, 50, 25)?.name).toBe("Dateline");
+    expect(index.metro({ lat: -16.8, lon: -179.5 }, 30, 15)).toBeUndefined();
+    expect(index.metro({ lat: 40.74, lon: -74.16 }, 50, 25)?.name).toBe("New York City");
+    expect(index.metro({ lat: 40.74, lon: -74.17 }, 50, 2)?.name).toBe("Newark");
+  });
+});
