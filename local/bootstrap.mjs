@@ -26,6 +26,9 @@ const needs = {
   synth: [],
   replay: [],
   bench: ["python"],
+  batch: ["java", "python"],
+  // Starts the deployed workflow on AWS: Step Functions calls only.
+  "batch-aws": [],
 };
 
 const [command, ...rest] = process.argv.slice(2);

@@ -1,7 +1,9 @@
 /**
  * statemachines/daily-batch.asl.json executed by a local ASL interpreter (aws-local-stepfunctions),
  * every Task overridden by a local handler: the cluster is terminated whatever happens after it
- * exists, failures end the execution with their cause, and the range reaches the Spark job.
+ * exists, failures end the execution with their cause, the range and the execution's start
+ * reach the Spark job (--range, --as-of) and the Lambdas ({range, startedAt}), and the cluster
+ * is built from the template's parameters (counts as numbers, an optional Spot task group).
  */
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -21,16 +23,22 @@ type Machine = {
 let StateMachine: new (definition: unknown, options?: unknown) => Machine;
 
 const SUBSTITUTIONS: Record<string, string> = {
-  ClusterName: "rsvp-atlas-daily",
+  StackName: "rsvp-atlas",
+  ClusterName: "rsvp-atlas-daily-batch",
   EmrReleaseLabel: "emr-7.12.0",
-  EmrServiceRole: "arn:aws:iam::123456789012:role/emr-service",
-  EmrInstanceProfile: "emr-instance-profile",
+  EmrServiceRole: "rsvp-atlas-EmrServiceRole-ABC",
+  EmrInstanceProfile: "rsvp-atlas-EmrInstanceProfile-ABC",
   EmrLogUri: "s3://logs/emr/",
+  EmrIdleTimeoutSeconds: "3600",
   SubnetId: "subnet-0123",
   PrimaryInstanceType: "m7g.xlarge",
   CoreInstanceType: "m7g.xlarge",
+  CoreInstanceCount: "2",
   CoreMarket: "ON_DEMAND",
-  SparkScriptUri: "s3://artifacts/spark/curate_rsvps.py",
+  TaskInstanceType: "m7g.2xlarge",
+  TaskInstanceCount: "0",
+  TaskMarket: "SPOT",
+  SparkScriptUri: "s3://artifacts/spark/curate_rsvps-0123456789ab.py",
   RawDataUri: "s3://raw/rsvps",
   CuratedDataUri: "s3://curated",
   ClusteringFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:clustering",
@@ -41,13 +49,18 @@ const text = readFileSync(
   new URL("../../statemachines/daily-batch.asl.json", import.meta.url),
   "utf8",
 );
-const definition = JSON.parse(
-  text.replace(/\$\{(\w+)\}/g, (_match, name: string) => {
-    const value = SUBSTITUTIONS[name];
-    if (value === undefined) throw new Error(`no substitution for \${${name}}`);
-    return value;
-  }),
-);
+/** The definition as CloudFormation deploys it: every `${X}` replaced by its substitution. */
+function substituted(overrides: Record<string, string> = {}) {
+  const substitutions = { ...SUBSTITUTIONS, ...overrides };
+  return JSON.parse(
+    text.replace(/\$\{(\w+)\}/g, (_match, name: string) => {
+      const value = substitutions[name];
+      if (value === undefined) throw new Error(`no substitution for \${${name}}`);
+      return value;
+    }),
+  );
+}
+const definition = substituted();
 
 beforeAll(async () => {
   // aws-local-stepfunctions 3 wants Node 22's Promise.withResolvers; Node 20 lacks it.
@@ -66,7 +79,7 @@ beforeAll(async () => {
   });
 });
 
-function harness(failAt?: string) {
+function harness(failAt?: string, machine: unknown = definition) {
   const calls: { state: string; input: Record<string, unknown> }[] = [];
   const handler =
     (state: string, result: unknown): Handler =>
@@ -88,15 +101,43 @@ function harness(failAt?: string) {
     Object.keys(taskResourceLocalHandlers).map((s) => [s, 0]),
   );
   const run = (input: unknown) =>
-    new StateMachine(definition, { validationOptions: { checkArn: false } }).run(input, {
+    new StateMachine(machine, { validationOptions: { checkArn: false } }).run(input, {
       overrides: { taskResourceLocalHandlers, retryIntervalOverrides },
     }).result;
-  return { calls, run };
+  const inputOf = <T>(state: string) => calls.find((c) => c.state === state)?.input as T;
+  return { calls, run, inputOf };
 }
+
+interface InstanceGroup {
+  Name: string;
+  InstanceRole: string;
+  InstanceType: string;
+  InstanceCount: unknown;
+  Market: string;
+}
+interface CreateClusterInput {
+  Name: string;
+  LogUri: string;
+  ServiceRole: string;
+  JobFlowRole: string;
+  AutoTerminationPolicy: { IdleTimeout: unknown };
+  Tags: { Key: string; Value: string }[];
+  Instances: {
+    KeepJobFlowAliveWhenNoSteps: boolean;
+    Ec2SubnetId: string;
+    InstanceGroups: InstanceGroup[];
+  };
+  Steps?: unknown;
+}
+type StepInput = { ClusterId: string; Step: { HadoopJarStep: { Args: string[] } } };
+type LambdaInput = { FunctionName: string; Payload: Record<string, unknown> };
+
+/** The value that follows `flag` in spark-submit's arguments. */
+const argument = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
 
 describe("daily batch workflow", () => {
   it("runs create -> Spark -> cluster -> render -> terminate, with yesterday by default", async () => {
-    const { calls, run } = harness();
+    const { calls, run, inputOf } = harness();
     await run({});
     expect(calls.map((c) => c.state)).toEqual([
       "CreateCluster",
@@ -105,25 +146,107 @@ describe("daily batch workflow", () => {
       "RenderMap",
       "TerminateCluster",
     ]);
-    const step = calls[1]?.input as {
-      ClusterId: string;
-      Step: { HadoopJarStep: { Args: string[] } };
-    };
+    const step = inputOf<StepInput>("CurateWithSpark");
     expect(step.ClusterId).toBe("j-TESTCLUSTER");
-    expect(step.Step.HadoopJarStep.Args.slice(-2)).toEqual(["--range", "yesterday"]);
-    expect(calls[4]?.input).toEqual({ ClusterId: "j-TESTCLUSTER" });
+    const args = step.Step.HadoopJarStep.Args;
+    expect(args.slice(0, 4)).toEqual([
+      "spark-submit",
+      "--deploy-mode",
+      "cluster",
+      SUBSTITUTIONS.SparkScriptUri,
+    ]);
+    expect(argument(args, "--input")).toBe(SUBSTITUTIONS.RawDataUri);
+    expect(argument(args, "--output")).toBe(SUBSTITUTIONS.CuratedDataUri);
+    expect(argument(args, "--range")).toBe("yesterday");
+    expect(inputOf("TerminateCluster")).toEqual({ ClusterId: "j-TESTCLUSTER" });
+  });
+
+  it("resolves every relative date against the execution's start: --as-of for Spark, startedAt for the Lambdas", async () => {
+    const before = Date.now();
+    const { run, inputOf } = harness();
+    await run({});
+    const asOf = argument(inputOf<StepInput>("CurateWithSpark").Step.HadoopJarStep.Args, "--as-of");
+    expect(asOf).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
+    const started = Date.parse(asOf ?? "");
+    expect(started).toBeGreaterThanOrEqual(before - 1000);
+    expect(started).toBeLessThanOrEqual(Date.now());
+    expect(inputOf<LambdaInput>("ClusterVenues").Payload).toEqual({
+      range: "yesterday",
+      startedAt: asOf,
+    });
+    expect(inputOf<LambdaInput>("RenderMap").Payload).toEqual({
+      range: "yesterday",
+      startedAt: asOf,
+      clustering: { clusters: 7 },
+    });
   });
 
   it("passes a range chosen by hand to the Spark job and the Lambdas", async () => {
-    const { calls, run } = harness();
+    const { run, inputOf } = harness();
     await run({ range: "2018-05-20..2018-05-21" });
-    const args = (calls[1]?.input as { Step: { HadoopJarStep: { Args: string[] } } } | undefined)
-      ?.Step.HadoopJarStep.Args;
-    expect(args?.at(-1)).toBe("2018-05-20..2018-05-21");
-    expect(calls[2]?.input).toEqual({
-      FunctionName: SUBSTITUTIONS.ClusteringFunctionArn,
-      Payload: { range: "2018-05-20..2018-05-21" },
+    const args = inputOf<StepInput>("CurateWithSpark").Step.HadoopJarStep.Args;
+    expect(argument(args, "--range")).toBe("2018-05-20..2018-05-21");
+    const clustering = inputOf<LambdaInput>("ClusterVenues");
+    expect(clustering.FunctionName).toBe(SUBSTITUTIONS.ClusteringFunctionArn);
+    expect(clustering.Payload.range).toBe("2018-05-20..2018-05-21");
+    const render = inputOf<LambdaInput>("RenderMap");
+    expect(render.FunctionName).toBe(SUBSTITUTIONS.RenderFunctionArn);
+    expect(render.Payload.range).toBe("2018-05-20..2018-05-21");
+  });
+
+  it("creates the cluster from the template's parameters, counts as numbers, no task group by default", async () => {
+    const { run, inputOf } = harness();
+    await run({});
+    const cluster = inputOf<CreateClusterInput>("CreateCluster");
+    expect(cluster.Name).toBe(SUBSTITUTIONS.ClusterName);
+    expect(cluster.ServiceRole).toBe(SUBSTITUTIONS.EmrServiceRole);
+    expect(cluster.JobFlowRole).toBe(SUBSTITUTIONS.EmrInstanceProfile);
+    expect(cluster.LogUri).toBe(SUBSTITUTIONS.EmrLogUri);
+    expect(cluster.AutoTerminationPolicy).toEqual({ IdleTimeout: 3600 });
+    expect(cluster.Steps).toBeUndefined();
+    expect(cluster.Instances.KeepJobFlowAliveWhenNoSteps).toBe(true);
+    expect(cluster.Instances.Ec2SubnetId).toBe(SUBSTITUTIONS.SubnetId);
+    expect(cluster.Instances.InstanceGroups).toEqual([
+      {
+        Name: "primary",
+        InstanceRole: "MASTER",
+        InstanceType: "m7g.xlarge",
+        InstanceCount: 1,
+        Market: "ON_DEMAND",
+      },
+      {
+        Name: "core",
+        InstanceRole: "CORE",
+        InstanceType: "m7g.xlarge",
+        InstanceCount: 2,
+        Market: "ON_DEMAND",
+      },
+    ]);
+    // AmazonEMRServicePolicy_v2 acts only on resources with this tag; the stack tag scopes
+    // the state machine's own EMR permissions to the clusters it created.
+    expect(cluster.Tags).toEqual(
+      expect.arrayContaining([
+        { Key: "for-use-with-amazon-emr-managed-policies", Value: "true" },
+        { Key: "rsvp-atlas-stack", Value: SUBSTITUTIONS.StackName },
+      ]),
+    );
+  });
+
+  it("adds a task group (Spot by default) when TaskInstanceCount is above zero, and Spot core nodes on request", async () => {
+    const machine = substituted({
+      TaskInstanceCount: "3",
+      CoreMarket: "SPOT",
+      CoreInstanceCount: "4",
     });
+    const { run, inputOf } = harness(undefined, machine);
+    await run({});
+    const groups = inputOf<CreateClusterInput>("CreateCluster").Instances.InstanceGroups;
+    expect(groups.map((g) => [g.InstanceRole, g.InstanceCount, g.Market])).toEqual([
+      ["MASTER", 1, "ON_DEMAND"],
+      ["CORE", 4, "SPOT"],
+      ["TASK", 3, "SPOT"],
+    ]);
+    expect(groups[2]?.InstanceType).toBe("m7g.2xlarge");
   });
 
   it.each(["CurateWithSpark", "ClusterVenues", "RenderMap"])(
@@ -145,17 +268,29 @@ describe("daily batch workflow", () => {
     expect(calls.some((c) => c.state.startsWith("Terminate"))).toBe(false);
   });
 
-  it("gives every Task a Retry and a Catch, and the execution a timeout", () => {
+  it("gives every Task a Retry, a Catch and a timeout, and the execution a timeout", () => {
     const states = Object.entries(
       definition.States as Record<
         string,
-        { Type: string; Retry?: unknown[]; Catch?: { ErrorEquals: string[] }[] }
+        {
+          Type: string;
+          TimeoutSeconds?: number;
+          Retry?: unknown[];
+          Catch?: { ErrorEquals: string[] }[];
+        }
       >,
     );
     for (const [name, state] of states.filter(([, s]) => s.Type === "Task")) {
       expect(state.Retry?.length, name).toBeGreaterThan(0);
       expect(state.Catch?.[0]?.ErrorEquals, name).toEqual(["States.ALL"]);
+      // An explicit timeout per Task: interpreters differ on the default (the ASL spec says 60 s).
+      expect(state.TimeoutSeconds, name).toBeGreaterThan(0);
+      expect(state.TimeoutSeconds, name).toBeLessThanOrEqual(definition.TimeoutSeconds);
     }
     expect(definition.TimeoutSeconds).toBeGreaterThan(0);
+  });
+
+  it("is valid JSON before substitution, with every placeholder inside a string", () => {
+    expect(() => JSON.parse(text)).not.toThrow();
   });
 });

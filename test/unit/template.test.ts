@@ -1,5 +1,8 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation's own ${...} (Fn::Sub, DefinitionSubstitutions) in plain strings.
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { kafkaVersionFromPom } from "../../local/setup/kafka-jars.js";
+import { pythonRequirementsPath, repoRoot } from "../../local/setup/paths.js";
 import { localResourceNames } from "../../local/stack/provision.js";
 import {
   functionEnvironment,
@@ -31,7 +34,13 @@ describe("template.yaml as the local stack's source of truth", () => {
         ttlAttribute: "expiresAt",
       },
     ]);
-    expect(model.buckets).toEqual([{ logicalId: "RawBucket" }]);
+    expect(model.buckets.map((b) => b.logicalId).sort()).toEqual([
+      "ArtifactsBucket",
+      "CuratedBucket",
+      "LogsBucket",
+      "RawBucket",
+      "SiteBucket",
+    ]);
     expect(model.deliveryStreams).toEqual([
       {
         logicalId: "RawDeliveryStream",
@@ -160,5 +169,311 @@ describe("template.yaml as the local stack's source of truth", () => {
         expect(properties.DeliveryStreamEncryptionConfigurationInput, logicalId).toBeDefined();
       }
     }
+  });
+});
+
+// --- The daily batch: workflow, EMR, Lambdas, buckets and IAM ---------------------------------
+
+type Intrinsic = string | Record<string, unknown>;
+interface Statement {
+  Sid?: string;
+  Effect: "Allow" | "Deny";
+  Action?: string | string[];
+  NotAction?: string | string[];
+  Resource?: Intrinsic | Intrinsic[];
+  Condition?: Record<string, Record<string, unknown>>;
+}
+const list = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+const properties = (logicalId: string) =>
+  (template.Resources[logicalId]?.Properties ?? {}) as Record<string, unknown>;
+
+/** Every policy statement the template writes: IAM roles, SAM function/state machine policies, bucket policies. */
+function allStatements(): { where: string; statement: Statement }[] {
+  const found: { where: string; statement: Statement }[] = [];
+  const documents = (where: string, docs: unknown[]) => {
+    for (const doc of docs) {
+      const statements = (doc as { Statement?: Statement | Statement[] } | undefined)?.Statement;
+      for (const statement of list(statements)) found.push({ where, statement });
+    }
+  };
+  for (const [logicalId, resource] of Object.entries(template.Resources)) {
+    const p = (resource.Properties ?? {}) as Record<string, unknown>;
+    if (resource.Type === "AWS::IAM::Role") {
+      const policies = (p.Policies ?? []) as { PolicyDocument: unknown }[];
+      documents(
+        logicalId,
+        policies.map((policy) => policy.PolicyDocument),
+      );
+    }
+    if (
+      resource.Type === "AWS::Serverless::Function" ||
+      resource.Type === "AWS::Serverless::StateMachine"
+    ) {
+      documents(logicalId, list(p.Policies as unknown[]));
+    }
+    if (resource.Type === "AWS::S3::BucketPolicy") documents(logicalId, [p.PolicyDocument]);
+  }
+  return found;
+}
+
+const asl = readFileSync(`${repoRoot}/statemachines/daily-batch.asl.json`, "utf8");
+
+describe("the daily batch in template.yaml", () => {
+  const machine = properties("DailyBatchStateMachine") as {
+    DefinitionUri: string;
+    DefinitionSubstitutions: Record<string, unknown>;
+    Policies: { Statement: Statement[] }[];
+    Logging: { Destinations: unknown[] };
+  };
+
+  it("fills every ${X} of the definition with a DefinitionSubstitution, and declares no other", () => {
+    expect(machine.DefinitionUri).toBe("statemachines/daily-batch.asl.json");
+    const placeholders = new Set([...asl.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]));
+    expect([...placeholders].sort()).toEqual(Object.keys(machine.DefinitionSubstitutions).sort());
+  });
+
+  it("runs the Spark job the deploy uploaded, on the template's buckets, and the two batch Lambdas", () => {
+    expect(machine.DefinitionSubstitutions).toMatchObject({
+      SparkScriptUri: { "Fn::GetAtt": ["SparkJobScript", "ScriptUri"] },
+      RawDataUri: { "Fn::Sub": "s3://${RawBucket}/rsvps" },
+      CuratedDataUri: { "Fn::Sub": "s3://${CuratedBucket}" },
+      EmrLogUri: { "Fn::Sub": "s3://${LogsBucket}/emr/" },
+      ClusteringFunctionArn: { "Fn::GetAtt": ["ClusteringFunction", "Arn"] },
+      RenderFunctionArn: { "Fn::GetAtt": ["RenderMapFunction", "Arn"] },
+      EmrServiceRole: { Ref: "EmrServiceRole" },
+      EmrInstanceProfile: { Ref: "EmrInstanceProfile" },
+    });
+    const custom = properties("SparkJobScript");
+    expect(template.Resources.SparkJobScript?.Type).toBe("Custom::SparkJobScript");
+    expect(custom.ServiceToken).toEqual({ "Fn::GetAtt": ["DeployArtifactsFunction", "Arn"] });
+    expect(custom.Bucket).toEqual({ Ref: "ArtifactsBucket" });
+    // A new bundle (a changed script) is a new version, hence an Update of the resource.
+    expect(custom.CodeVersion).toEqual({ Ref: "DeployArtifactsFunction.Version" });
+    const deployer = template.Resources.DeployArtifactsFunction as unknown as {
+      Metadata: { BuildProperties: { Loader: string[]; EntryPoints: string[] } };
+      Properties: { AutoPublishAlias: string };
+    };
+    expect(deployer.Metadata.BuildProperties.Loader).toEqual([".py=text"]);
+    expect(deployer.Properties.AutoPublishAlias).toBeTruthy();
+  });
+
+  it("keeps the EMR release's Spark equal to the pyspark the Spark job is tested on", () => {
+    // EMR release notes: emr-7.12 ships Spark 3.5.6-amzn-1, emr-7.13 Spark 3.5.6-amzn-2.
+    const sparkOfRelease: Record<string, string> = { "7.12": "3.5.6", "7.13": "3.5.6" };
+    const release = String(template.Parameters?.EmrReleaseLabel?.Default);
+    const majorMinor = /^emr-(\d+\.\d+)\.\d+$/.exec(release)?.[1] ?? "";
+    const pyspark = /^pyspark==(\S+)$/m.exec(readFileSync(pythonRequirementsPath, "utf8"))?.[1];
+    expect(sparkOfRelease[majorMinor], `Spark of ${release}`).toBe(pyspark);
+  });
+
+  it("schedules it daily with a parameter to pause it, starting the state machine and nothing else", () => {
+    const schedule = properties("DailyBatchDailySchedule") as {
+      ScheduleExpression: string;
+      State: unknown;
+      Target: { Arn: unknown; Input: string };
+    };
+    expect(schedule.ScheduleExpression).toMatch(/^cron\(/);
+    expect(schedule.State).toEqual({ Ref: "DailyBatchSchedule" });
+    expect(template.Parameters?.DailyBatchSchedule).toMatchObject({ Default: "ENABLED" });
+    expect(schedule.Target.Arn).toEqual({ Ref: "DailyBatchStateMachine" });
+    expect(JSON.parse(schedule.Target.Input)).toEqual({ range: "yesterday" });
+    const role = allStatements().filter((s) => s.where === "DailyBatchScheduleRole");
+    expect(role.map((s) => [s.statement.Action, s.statement.Resource])).toEqual([
+      ["states:StartExecution", { Ref: "DailyBatchStateMachine" }],
+    ]);
+  });
+
+  it("logs every function and the state machine to a log group of its own, with retention", () => {
+    const logGroups = Object.entries(template.Resources)
+      .filter(([, r]) => r.Type === "AWS::Logs::LogGroup")
+      .map(([id, r]) => {
+        expect(r.Properties?.RetentionInDays, id).toEqual({ Ref: "LogRetentionDays" });
+        return id;
+      });
+    const used: string[] = [];
+    for (const [id, resource] of Object.entries(template.Resources)) {
+      if (resource.Type !== "AWS::Serverless::Function") continue;
+      const group = (resource.Properties?.LoggingConfig as { LogGroup?: { Ref: string } })
+        ?.LogGroup;
+      expect(group?.Ref, id).toBeDefined();
+      used.push(group?.Ref ?? "");
+    }
+    expect(new Set(used).size).toBe(used.length);
+    expect(machine.Logging.Destinations).toEqual([
+      { CloudWatchLogsLogGroup: { LogGroupArn: { "Fn::GetAtt": ["DailyBatchLogGroup", "Arn"] } } },
+    ]);
+    expect(logGroups).toEqual(expect.arrayContaining([...used, "DailyBatchLogGroup"]));
+  });
+
+  it("gives the batch Lambdas every setting their handlers read, resolvable locally", () => {
+    const buckets = {
+      CuratedBucket: "local-curated",
+      ArtifactsBucket: "local-artifacts",
+      SiteBucket: "local-site",
+    };
+    expect(functionEnvironment("ClusteringFunction", buckets)).toMatchObject({
+      CURATED_BUCKET: "local-curated",
+      BATCH_BUCKET: "local-artifacts",
+      K_MIN: "8",
+      K_MAX: "80",
+      CLUSTER_SEED: "1",
+    });
+    expect(functionEnvironment("RenderMapFunction", buckets)).toMatchObject({
+      SITE_BUCKET: "local-site",
+    });
+    for (const id of ["ClusteringFunction", "RenderMapFunction"]) {
+      expect(properties(id).Layers, id).toEqual([{ Ref: "AtlasDataLayer" }]);
+    }
+    expect(properties("AtlasDataLayer")).toMatchObject({
+      ContentUri: "layers/atlas-data/",
+      CompatibleRuntimes: ["nodejs22.x"],
+      CompatibleArchitectures: ["arm64"],
+    });
+  });
+
+  it("keeps the layer's packages out of the batch Lambdas' bundles (External = the layer's dependencies)", () => {
+    const layer = JSON.parse(
+      readFileSync(`${repoRoot}/layers/atlas-data/package.json`, "utf8"),
+    ) as { dependencies: Record<string, string> };
+    for (const id of ["ClusteringFunction", "RenderMapFunction"]) {
+      const build = (
+        template.Resources[id] as unknown as {
+          Metadata: { BuildProperties: { External: string[] } };
+        }
+      ).Metadata.BuildProperties;
+      expect([...build.External].sort(), id).toEqual(Object.keys(layer.dependencies).sort());
+    }
+  });
+
+  it("keeps the data buckets private and TLS-only, and makes public only the site's objects", () => {
+    const blocked = {
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    };
+    const statements = allStatements();
+    for (const bucket of ["RawBucket", "CuratedBucket", "ArtifactsBucket", "LogsBucket"]) {
+      expect(properties(bucket).PublicAccessBlockConfiguration, bucket).toEqual(blocked);
+      const tls = statements.filter(
+        (s) =>
+          s.where === `${bucket}Policy` &&
+          s.statement.Effect === "Deny" &&
+          (s.statement.Condition?.Bool as Record<string, string> | undefined)?.[
+            "aws:SecureTransport"
+          ] === "false",
+      );
+      expect(
+        tls.map((s) => s.statement.Action),
+        bucket,
+      ).toEqual(["s3:*"]);
+    }
+    const site = statements.filter((s) => s.where === "SiteBucketPolicy");
+    const publicReads = site.filter((s) => s.statement.Effect === "Allow");
+    expect(publicReads).toHaveLength(1);
+    const publicRead = publicReads[0]?.statement as Statement;
+    expect(publicRead.Action).toBe("s3:GetObject");
+    expect(publicRead.Resource).toEqual([
+      { "Fn::Sub": "${SiteBucket.Arn}/index.html" },
+      { "Fn::Sub": "${SiteBucket.Arn}/map.png" },
+      { "Fn::Sub": "${SiteBucket.Arn}/*.json" },
+    ]);
+    // What the render Lambda may publish is exactly what is public.
+    const publish = statements.find(
+      (s) => s.where === "RenderMapFunction" && list(s.statement.Action).includes("s3:PutObject"),
+    );
+    expect(publish?.statement.Resource).toEqual(publicRead.Resource);
+    expect(properties("SiteBucket").WebsiteConfiguration).toEqual({ IndexDocument: "index.html" });
+  });
+
+  it("grants no wildcard actions in any Allow statement", () => {
+    for (const { where, statement } of allStatements()) {
+      if (statement.Effect !== "Allow") continue;
+      expect(statement.NotAction, where).toBeUndefined();
+      for (const action of list(statement.Action)) {
+        expect(action, `${where} ${statement.Sid ?? ""}`).not.toMatch(/(^\*$|:\*$)/);
+      }
+    }
+  });
+
+  it("lets iam:PassRole pass only the EMR roles, each only to its service", () => {
+    const passes = allStatements().filter(({ statement }) =>
+      list(statement.Action).some((action) => action === "iam:PassRole" || action === "iam:*"),
+    );
+    expect(passes.length).toBeGreaterThan(0);
+    const expected: Record<string, string> = {
+      EmrServiceRole: "elasticmapreduce.amazonaws.com*",
+      EmrInstanceRole: "ec2.amazonaws.com*",
+    };
+    for (const { where, statement } of passes) {
+      expect(list(statement.Action), where).toEqual(["iam:PassRole"]);
+      const resources = list(statement.Resource) as { "Fn::GetAtt"?: string[] }[];
+      expect(resources, where).toHaveLength(1);
+      const [role, attribute] = resources[0]?.["Fn::GetAtt"] ?? [];
+      expect(attribute, where).toBe("Arn");
+      expect(Object.keys(expected), where).toContain(role);
+      expect(statement.Condition?.StringLike?.["iam:PassedToService"], where).toBe(
+        expected[role ?? ""],
+      );
+    }
+    // The workflow passes both; EMR's service role passes the instance role to EC2.
+    expect(passes.map((p) => p.where).sort()).toEqual([
+      "DailyBatchStateMachine",
+      "DailyBatchStateMachine",
+      "EmrServiceRole",
+    ]);
+  });
+
+  it("lets the workflow create and touch only clusters tagged with its stack, and invoke only its two Lambdas", () => {
+    const statements = machine.Policies.flatMap((p) => p.Statement);
+    const emr = statements.filter((s) =>
+      list(s.Action).some((a) => a.startsWith("elasticmapreduce:")),
+    );
+    expect(emr.flatMap((s) => list(s.Action)).sort()).toEqual([
+      "elasticmapreduce:AddJobFlowSteps",
+      "elasticmapreduce:CancelSteps",
+      "elasticmapreduce:DescribeCluster",
+      "elasticmapreduce:DescribeStep",
+      "elasticmapreduce:RunJobFlow",
+      "elasticmapreduce:TerminateJobFlows",
+    ]);
+    for (const statement of emr) {
+      const tags = { ...statement.Condition?.StringEquals };
+      expect(Object.values(tags), statement.Sid).toEqual([{ Ref: "AWS::StackName" }]);
+    }
+    expect(asl).toContain('{ "Key": "rsvp-atlas-stack", "Value": "${StackName}" }');
+    expect(machine.DefinitionSubstitutions.StackName).toEqual({ Ref: "AWS::StackName" });
+    const events = statements.find((s) => list(s.Action).includes("events:PutRule"));
+    expect(events?.Resource).toEqual({
+      "Fn::Sub":
+        "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/StepFunctionsGetEventForEMR*",
+    });
+    const invoke = statements.find((s) => list(s.Action).includes("lambda:InvokeFunction"));
+    expect(invoke?.Resource).toEqual([
+      { "Fn::GetAtt": ["ClusteringFunction", "Arn"] },
+      { "Fn::GetAtt": ["RenderMapFunction", "Arn"] },
+    ]);
+  });
+
+  it("gives the EMR service role the v2 managed policy and the instance role S3 access only", () => {
+    expect(properties("EmrServiceRole").ManagedPolicyArns).toEqual([
+      { "Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonEMRServicePolicy_v2" },
+    ]);
+    const instance = allStatements().filter((s) => s.where === "EmrInstanceRole");
+    for (const { statement } of instance) {
+      for (const action of list(statement.Action)) expect(action).toMatch(/^s3:/);
+    }
+    expect(properties("EmrInstanceProfile").Roles).toEqual([{ Ref: "EmrInstanceRole" }]);
+  });
+
+  it("outputs the website, the state machine and how to start it by hand", () => {
+    const outputs = (template as unknown as { Outputs: Record<string, { Value: unknown }> })
+      .Outputs;
+    expect(outputs.SiteUrl?.Value).toEqual({ "Fn::GetAtt": ["SiteBucket", "WebsiteURL"] });
+    expect(outputs.DailyBatchStateMachineArn?.Value).toEqual({ Ref: "DailyBatchStateMachine" });
+    expect(JSON.stringify(outputs.StartDailyBatchCommand?.Value)).toContain(
+      "npm run batch:aws -- --state-machine-arn ${DailyBatchStateMachine}",
+    );
   });
 });

@@ -1,0 +1,32 @@
+/**
+ * deploy-artifacts Lambda, the service token of the SparkJobScript custom resource in
+ * template.yaml: uploads spark/curate_rsvps.py (bundled here as text by esbuild) to the
+ * artifacts bucket under a content-hashed key during the deploy. See ./spark-artifact.ts.
+ */
+import { S3Client } from "@aws-sdk/client-s3";
+import type { CloudFormationCustomResourceEvent, Context } from "aws-lambda";
+import sparkScript from "../../spark/curate_rsvps.py";
+import { createLogger } from "../shared/logger.js";
+import { handleCustomResource } from "./spark-artifact.js";
+
+export const logger = createLogger("deploy-artifacts");
+const s3 = new S3Client({});
+
+export async function handler(event: CloudFormationCustomResourceEvent, context: Context) {
+  logger.addContext(context);
+  logger.info("custom resource request", {
+    requestType: event.RequestType,
+    logicalResourceId: event.LogicalResourceId,
+  });
+  const response = await handleCustomResource(event, context, {
+    s3,
+    script: sparkScript,
+    fileName: "curate_rsvps.py",
+    fetch,
+    log: (message, fields) => logger.info(message, fields ?? {}),
+  });
+  logger.info("answered CloudFormation", {
+    status: response.Status,
+    physicalResourceId: response.PhysicalResourceId,
+  });
+}
