@@ -182,7 +182,8 @@ def curate(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
 
     tables = {"rsvp": rsvp, "event": event, "group": group, "venue": venue, "errors": errors}
     for name, table in tables.items():
-        table.write.mode("overwrite").partitionBy("date").parquet(f"{args.output.rstrip('/')}/{name}")
+        # One file per day and table: a day of the feed is megabytes, not worth 200 small files.
+        table.repartition("date").write.mode("overwrite").partitionBy("date").parquet(f"{args.output.rstrip('/')}/{name}")
     counts = {name: count_rows(spark, f"{args.output.rstrip('/')}/{name}") for name in TABLES}
     counts["messages"] = messages.count()
     latest.unpersist()

@@ -29,6 +29,17 @@ export class ProgressLine<Key extends string> {
     if (this.tty) process.stderr.write("\n");
   }
 
+  /** Stops the line while something else tells its own progress (the daily batch). */
+  pause(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.tty) process.stderr.write("\n");
+  }
+
+  resume(): void {
+    if (this.timer === undefined) this.start();
+  }
+
   private print(): void {
     const { counters, text } = this.snapshot();
     const now = performance.now();

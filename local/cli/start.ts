@@ -8,10 +8,18 @@
  *   npm start -- --rate 200 --seed 7           faster, another world
  *   npm start -- --input FILE.jsonl            replay a recording at its own timing x 60
  *   npm start -- --duration 30                 stop by itself after 30 s
+ *   npm start -- --input FILE.jsonl --once --out DIR
+ *                                              replay as fast as possible, count, run the daily
+ *                                              batch over what landed, copy the site to DIR, exit
+ *
+ * The daily batch (statemachines/daily-batch.asl.json on local Spark) runs once a recording has
+ * been replayed, or --batch-after seconds into a synthetic feed, then every --batch-every
+ * minutes; its map is served on the same port as the counts API.
  */
 import { randomBytes } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { FirehoseClient } from "@aws-sdk/client-firehose";
+import { S3Client } from "@aws-sdk/client-s3";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { queryTopCities } from "../../functions/counts-api/top-cities.js";
 import { createFirehoseWriter } from "../../functions/ingest/firehose-writer.js";
@@ -19,6 +27,13 @@ import { startIngest } from "../../functions/ingest/ingest.js";
 import { kafkaLogCreator } from "../../functions/shared/kafka-log.js";
 import { createLogger } from "../../functions/shared/logger.js";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
+import {
+  describeBatch,
+  type LocalBatchResult,
+  runLocalBatch,
+  siteBucketOf,
+} from "../batch/run-batch.js";
+import { bucketFiles } from "../batch/s3-folders.js";
 import { jsonlLines } from "../feed/jsonl.js";
 import { type LineSource, type Pacing, startReplayServer } from "../feed/replay-server.js";
 import { syntheticLines } from "../feed/synthetic/generator.js";
@@ -42,9 +57,13 @@ const args = parseCliArgs(
     "api-port": { type: "string" },
     once: { type: "boolean", default: false },
     json: { type: "boolean", default: false },
+    out: { type: "string" },
+    "batch-after": { type: "string", default: "120" },
+    "batch-every": { type: "string", default: "15" },
   },
   `  npm start [-- --rate N] [--seed S] [--malformed SHARE] [--duration SECONDS] [--api-port P]
-  npm start -- --input FILE.jsonl [--speedup X | --rate N] [--once [--json]]`,
+  npm start -- --input FILE.jsonl [--speedup X | --rate N] [--once [--json]] [--out DIR]
+  batch: [--batch-after SECONDS (synthetic feed)] [--batch-every MINUTES, 0 = only once]`,
 );
 if ((args.once && !args.input) || (args.json && !args.once)) {
   process.stderr.write("--once needs --input FILE.jsonl, and --json needs --once\n");
@@ -70,6 +89,8 @@ const speedup = number("speedup", args.speedup) ?? 60;
 const malformedShare = number("malformed", args.malformed) ?? 0.02;
 const durationSeconds = number("duration", args.duration);
 const apiPort = number("api-port", args["api-port"]);
+const batchAfterSeconds = number("batch-after", args["batch-after"]) ?? 120;
+const batchEveryMinutes = number("batch-every", args["batch-every"]) ?? 15;
 
 say(
   "rsvp-atlas local pipeline: replay feed -> ingest -> Kafka + Firehose -> city-counts -> DynamoDB",
@@ -175,11 +196,59 @@ say(
 // The counts API's own handler behind a local HTTP API, also with its template environment.
 Object.assign(process.env, functionEnvironment("CountsApiFunction", localNames));
 const { getCounts } = await import("../../functions/counts-api/handler.js");
+// The site bucket behind the same port, as the S3 website serves it.
+const siteS3 = new S3Client({ ...awsClientConfig(aws), forcePathStyle: true });
 const api = await startLocalHttpApi(
   { "/api/counts": (event) => getCounts(event) },
   apiPort ?? 3000,
+  bucketFiles(siteS3, siteBucketOf(stack.resources.buckets)),
 );
 say(`counts API: ${api.url}/api/counts?country=us&day=all&limit=10`);
+say(`site (the map, once the first daily batch has run): ${api.url}/`);
+
+// The daily batch: one at a time, over everything landed so far (locally every run starts empty).
+let batchRunning: Promise<LocalBatchResult> | undefined;
+let lastBatch: LocalBatchResult | undefined;
+let batchTimer: NodeJS.Timeout | undefined;
+function runBatch(why: string): Promise<LocalBatchResult> {
+  if (batchRunning) return batchRunning;
+  progress.pause();
+  say(
+    `daily batch (${why}): statemachines/daily-batch.asl.json over all landed data, Spark in local mode`,
+  );
+  batchRunning = runLocalBatch({
+    aws,
+    buckets: stack.resources.buckets,
+    range: "all",
+    progress: (line) => say(`batch: ${line}`),
+    out: args.out,
+  })
+    .catch(
+      (error: Error): LocalBatchResult => ({
+        status: "FAILED",
+        error: { error: error.name, cause: error.message },
+        trace: [],
+        durationMs: 0,
+      }),
+    )
+    .then((result) => {
+      for (const line of describeBatch(result)) say(`batch: ${line}`);
+      if (result.status === "SUCCEEDED") say(`the map: ${api.url}/map.png (page: ${api.url}/)`);
+      lastBatch = result;
+      batchRunning = undefined;
+      progress.resume();
+      return result;
+    });
+  return batchRunning;
+}
+function scheduleBatches(firstInMs: number): void {
+  batchTimer = setTimeout(() => {
+    void runBatch("scheduled").then(() => {
+      if (batchEveryMinutes > 0 && !stopping) scheduleBatches(batchEveryMinutes * 60_000);
+    });
+  }, firstInMs);
+}
+if (!args.input && !args.once) scheduleBatches(batchAfterSeconds * 1000);
 
 const dynamodb = new DynamoDBClient(awsClientConfig(aws));
 const tableName = process.env.TABLE_NAME as string;
@@ -216,6 +285,11 @@ async function shutdown(reason: string, code: number): Promise<void> {
   stopping = true;
   progress.stop();
   clearInterval(topTimer);
+  clearTimeout(batchTimer);
+  if (batchRunning) {
+    say("waiting for the running daily batch to end...");
+    await batchRunning;
+  }
   say(`${reason}; stopping...`);
   await feed.close();
   let exitCode = code;
@@ -234,6 +308,7 @@ async function shutdown(reason: string, code: number): Promise<void> {
   }
   await cityCounts.stop();
   await api.close();
+  siteS3.destroy();
   const finalTop = await topCities(5).catch(() => []);
   const allCounts = args.json ? await dayCounts(dynamodb, tableName) : [];
   dynamodb.destroy();
@@ -254,6 +329,9 @@ async function shutdown(reason: string, code: number): Promise<void> {
       counted: counted.messages,
       deadLettered: final.rejected,
       counts: allCounts,
+      batch: lastBatch
+        ? { status: lastBatch.status, error: lastBatch.error, copied: lastBatch.copied }
+        : undefined,
     };
     writeResult(`${JSON.stringify(result)}\n`);
   }
@@ -270,7 +348,10 @@ void ingest.finished.then(
   async () => {
     if (stopping) return;
     if (!args.once) {
-      say("the feed ended; still serving until Ctrl-C");
+      say("the feed ended; the daily batch runs over it, and the site stays up until Ctrl-C");
+      void runBatch("the recording is replayed").then(() => {
+        if (batchEveryMinutes > 0 && !stopping) scheduleBatches(batchEveryMinutes * 60_000);
+      });
       return;
     }
     // --once: done when city-counts has read every record the ingest produced.
@@ -282,9 +363,17 @@ void ingest.finished.then(
     const final = ingest.counters();
     const rejected = Object.values(final.rejected).reduce((sum, n) => sum + n, 0);
     const complete = cityCounts.stats.records >= produced && final.deadLettered === rejected;
+    if (!complete) {
+      void shutdown("the replay was not fully counted", 1);
+      return;
+    }
+    // Firehose has landed every record by now (the ingest finished): curate and map them.
+    const batch = await runBatch("the replay is counted");
     void shutdown(
-      complete ? "the replay is counted" : "the replay was not fully counted",
-      complete ? 0 : 1,
+      batch.status === "SUCCEEDED"
+        ? "the replay is counted and mapped"
+        : "the replay is counted, but the daily batch failed",
+      batch.status === "SUCCEEDED" ? 0 : 1,
     );
   },
   (error: Error) => void shutdown(`ingest failed: ${error.message}`, 1),

@@ -12,6 +12,11 @@ export type HttpHandler = (
   event: APIGatewayProxyEventV2,
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
+/** Serves what no API route does (the website): `undefined` means 404. */
+export type StaticFiles = (
+  path: string,
+) => Promise<{ contentType: string; body: Uint8Array } | undefined>;
+
 export interface LocalHttpApi {
   /** `http://127.0.0.1:<port>` */
   url: string;
@@ -26,10 +31,31 @@ export interface LocalHttpApi {
 export async function startLocalHttpApi(
   routes: Record<string, HttpHandler>,
   port = 0,
+  staticFiles?: StaticFiles,
 ): Promise<LocalHttpApi> {
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? "/", "http://localhost");
     const handler = routes[url.pathname];
+    if (!handler && staticFiles && !url.pathname.startsWith("/api/") && request.method === "GET") {
+      const path = url.pathname.endsWith("/") ? `${url.pathname}index.html` : url.pathname;
+      staticFiles(decodeURIComponent(path.slice(1)))
+        .then((file) => {
+          if (!file) {
+            response
+              .writeHead(404, { "content-type": "text/plain; charset=utf-8" })
+              .end("not found");
+            return;
+          }
+          response
+            .writeHead(200, { "content-type": file.contentType, "cache-control": "no-cache" })
+            .end(file.body);
+        })
+        .catch((error: Error) => {
+          process.stderr.write(`[site] ${url.pathname}: ${error.message}\n`);
+          response.writeHead(500, { "content-type": "text/plain; charset=utf-8" }).end("error");
+        });
+      return;
+    }
     if (!handler) {
       response
         .writeHead(404, { "content-type": "application/json" })

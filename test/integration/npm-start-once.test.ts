@@ -1,11 +1,15 @@
 /**
  * `npm start -- --input FILE.jsonl --once --json`: a recording replayed through the whole
- * streaming path, ending with exactly the counts a perfect counter would hold.
+ * streaming path, ending with exactly the counts a perfect counter would hold, then the daily
+ * batch over what landed (the map of the recorded sample sits over real metro areas).
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { ClustersDocument } from "../../functions/clustering/build-clusters.js";
+import type { CitiesDocument } from "../../functions/clustering/city-topics.js";
+import { distanceKm } from "../../functions/clustering/labels.js";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { syntheticLines } from "../../local/feed/synthetic/generator.js";
 import type { DayCount } from "../../local/pipeline/day-counts.js";
@@ -22,14 +26,18 @@ interface OnceResult {
   counted: number;
   deadLettered: Record<string, number>;
   counts: DayCount[];
+  batch?: { status: string; error?: { error: string; cause: string }; copied?: { files: number } };
 }
 
 async function runOnce(
   file: string,
+  out?: string,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const run = spawnNode(["local/bootstrap.mjs", "start", "--input", file, "--once", "--json"], {
-    cwd: repoRoot,
-  });
+  const outArgs = out ? ["--out", out] : [];
+  const run = spawnNode(
+    ["local/bootstrap.mjs", "start", "--input", file, "--once", "--json", ...outArgs],
+    { cwd: repoRoot },
+  );
   const code = await run.exited;
   return { code, stdout: run.stdout(), stderr: run.stderr() };
 }
@@ -113,15 +121,17 @@ describe("npm start -- --input FILE --once --json", () => {
     expect(result.counted).toBe(expected.distinct);
     expect(result.deadLettered).toEqual(expected.rejected);
     expect(expected.sort(result.counts)).toEqual(expected.counts);
+    // --once also runs the daily batch over what landed.
+    expect(result.batch?.status, JSON.stringify(result.batch)).toBe("SUCCEEDED");
   });
 
   it.skipIf(!hasSharedData)(
-    `counts the recorded sample exactly${SKIPPED_WITHOUT_SHARED_DATA}`,
+    `counts the recorded sample exactly and maps it over real metro areas${SKIPPED_WITHOUT_SHARED_DATA}`,
     async () => {
       const file = join(sharedDataDir, "rsvps-sample.jsonl");
-      const { readFileSync } = await import("node:fs");
       const lines = readFileSync(file, "utf8").split("\n").filter(Boolean);
-      const { code, stdout, stderr } = await runOnce(file);
+      const out = mkdtempSync(join(tmpdir(), "rsvp-atlas-site-"));
+      const { code, stdout, stderr } = await runOnce(file, out);
       expect(code, stderr).toBe(0);
       const result = JSON.parse(stdout) as OnceResult;
       const expected = expectedFor(lines);
@@ -129,6 +139,34 @@ describe("npm start -- --input FILE --once --json", () => {
       expect(expected.sort(result.counts)).toEqual(expected.counts);
       // Every US count carries its state, so same-named cities of different states stay apart.
       expect(result.counts.filter((c) => c.country === "us" && c.state === null)).toEqual([]);
+
+      // The map: --out holds what the site bucket serves.
+      expect(result.batch?.status, JSON.stringify(result.batch)).toBe("SUCCEEDED");
+      for (const name of ["map.png", "clusters.json", "cities.json", "run.json", "index.html"]) {
+        expect(existsSync(join(out, name)), name).toBe(true);
+      }
+      const clusters = JSON.parse(
+        readFileSync(join(out, "clusters.json"), "utf8"),
+      ) as ClustersDocument;
+      // Clusters of the real data sit over real metro areas, named after them.
+      for (const metro of [
+        { name: "New York City", lat: 40.71, lon: -74.01 },
+        { name: "San Francisco", lat: 37.77, lon: -122.42 },
+        { name: "London", lat: 51.51, lon: -0.13 },
+      ]) {
+        const over = clusters.clusters.find(
+          (cluster) =>
+            distanceKm(cluster.centroid, metro) < 60 && cluster.label.startsWith(`${metro.name}: `),
+        );
+        expect(
+          over,
+          `a cluster over ${metro.name}: ${clusters.clusters.map((c) => c.label).join(", ")}`,
+        ).toBeDefined();
+      }
+      const cities = JSON.parse(readFileSync(join(out, "cities.json"), "utf8")) as CitiesDocument;
+      expect(cities.cities.slice(0, 5).map((city) => city.name)).toContain("New York City");
+      const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8")) as { dates: unknown };
+      expect(run.dates).toEqual({ first: "2017-05-06", last: expect.stringMatching(/^2018-/) });
     },
     300_000,
   );

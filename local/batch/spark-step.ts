@@ -1,0 +1,191 @@
+/**
+ * The workflow's EMR step, run locally: the same `spark-submit` arguments the state machine
+ * gives EMR, with Spark in local mode (pyspark from the venv, pinned to EMR's Spark) and the
+ * s3:// locations swapped for folders synchronised with moto. The job file is the repo's
+ * spark/curate_rsvps.py itself.
+ */
+import { spawn } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { repoRoot, venvDir } from "../setup/paths.js";
+import { deleteKeys, downloadFolder, listKeys, uploadFolder } from "./s3-folders.js";
+
+export class SparkStepError extends Error {
+  override readonly name = "SparkStepError";
+}
+
+export interface SparkStepOptions {
+  s3: S3Client;
+  /** A scratch folder of this run; the step's log stays there as spark.log. */
+  workDir: string;
+  progress: (line: string) => void;
+  /** Extra environment for spark-submit (tests inject failures through it). */
+  env?: Record<string, string>;
+}
+
+export interface SparkStepResult {
+  counts: Record<string, unknown>;
+  uploaded: number;
+  log: string;
+}
+
+/** `s3://bucket/prefix` → bucket and prefix ending in "/" (or ""). */
+export function parseS3Uri(uri: string): { bucket: string; prefix: string } {
+  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
+  if (!match?.[1]) throw new SparkStepError(`not an s3:// location: ${uri}`);
+  const rest = match[2] ?? "";
+  return { bucket: match[1], prefix: rest === "" || rest.endsWith("/") ? rest : `${rest}/` };
+}
+
+/**
+ * Where a raw object lands locally: Firehose writes `<prefix>dt=YYYY-MM-DD/<name>.gz`; moto
+ * does not expand `!{timestamp:...}` and appends `YYYY/MM/DD/HH/` instead, so the arrival day is
+ * taken from whichever of the two the key has.
+ */
+export function rawObjectPath(relativeKey: string): string | null {
+  const name = relativeKey.slice(relativeKey.lastIndexOf("/") + 1);
+  if (name === "") return null;
+  const firehose = /(?:^|\/)dt=(\d{4}-\d{2}-\d{2})\//.exec(relativeKey);
+  const moto = /(?:^|\/)(\d{4})\/(\d{2})\/(\d{2})\/\d{2}\//.exec(relativeKey);
+  const day = firehose?.[1] ?? (moto ? `${moto[1]}-${moto[2]}-${moto[3]}` : null);
+  return day === null ? null : `dt=${day}/${name}`;
+}
+
+/** The arguments after the job file: `--input`, `--output` and the rest, as given to EMR. */
+export function splitSubmitArgs(args: readonly string[]): {
+  script: string;
+  input: string;
+  output: string;
+  jobArgs: string[];
+} {
+  const scriptIndex = args.findIndex((arg) => arg.endsWith(".py"));
+  if (args[0] !== "spark-submit" || scriptIndex < 0) {
+    throw new SparkStepError(`not a spark-submit of a .py job: ${JSON.stringify(args)}`);
+  }
+  const rest = args.slice(scriptIndex + 1);
+  const take = (flag: string) => {
+    const index = rest.indexOf(flag);
+    const value = rest[index + 1];
+    if (index < 0 || value === undefined) throw new SparkStepError(`the step has no ${flag}`);
+    rest.splice(index, 2);
+    return value;
+  };
+  return {
+    script: args[scriptIndex] as string,
+    input: take("--input"),
+    output: take("--output"),
+    jobArgs: rest,
+  };
+}
+
+export async function runSparkStepLocally(
+  args: readonly string[],
+  options: SparkStepOptions,
+): Promise<SparkStepResult> {
+  const { s3, workDir, progress } = options;
+  const submit = splitSubmitArgs(args);
+  const input = parseS3Uri(submit.input);
+  const output = parseS3Uri(submit.output);
+  const rawDir = join(workDir, "raw");
+  const curatedDir = join(workDir, "curated");
+  await rm(rawDir, { recursive: true, force: true });
+  await rm(curatedDir, { recursive: true, force: true });
+  await mkdir(rawDir, { recursive: true });
+
+  const files = await downloadFolder(s3, input.bucket, input.prefix, rawDir, (key) =>
+    rawObjectPath(key.slice(input.prefix.length)),
+  );
+  progress(`spark: ${files} raw objects from s3://${input.bucket}/${input.prefix} to ${rawDir}`);
+
+  const log = join(workDir, "spark.log");
+  const stdout = await sparkSubmit(
+    [
+      "--master",
+      "local[2]",
+      "--conf",
+      "spark.ui.enabled=false",
+      join(repoRoot, "spark", "curate_rsvps.py"),
+      "--input",
+      rawDir,
+      "--output",
+      curatedDir,
+      ...submit.jobArgs,
+    ],
+    log,
+    options,
+  );
+  const summaryLine = stdout
+    .split("\n")
+    .reverse()
+    .find((line) => line.startsWith("{"));
+  const counts = summaryLine ? (JSON.parse(summaryLine) as Record<string, unknown>) : {};
+
+  // Dynamic partition overwrite, as on S3: the partitions this run wrote replace their old
+  // objects; partitions it did not touch stay.
+  let uploaded = 0;
+  for (const table of await readdir(curatedDir).catch(() => [] as string[])) {
+    const partitions = await readdir(join(curatedDir, table), { withFileTypes: true });
+    for (const partition of partitions.filter((entry) => entry.isDirectory())) {
+      const prefix = `${output.prefix}${table}/${partition.name}/`;
+      await deleteKeys(s3, output.bucket, await listKeys(s3, output.bucket, prefix));
+      const keys = await uploadFolder(
+        s3,
+        join(curatedDir, table, partition.name),
+        output.bucket,
+        prefix,
+        (path) => path.endsWith(".crc") || path.startsWith("_") || path.startsWith("."),
+      );
+      uploaded += keys.length;
+    }
+  }
+  progress(
+    `spark: ${uploaded} curated files to s3://${output.bucket}/${output.prefix} (${JSON.stringify(counts)})`,
+  );
+  return { counts, uploaded, log };
+}
+
+async function sparkSubmit(
+  args: string[],
+  logPath: string,
+  options: SparkStepOptions,
+): Promise<string> {
+  const started = Date.now();
+  const logFile = createWriteStream(logPath);
+  const child = spawn(join(venvDir, "bin", "spark-submit"), args, {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      SPARK_LOCAL_IP: "127.0.0.1",
+      PYSPARK_PYTHON: join(venvDir, "bin", "python"),
+      ...options.env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString("utf8");
+    logFile.write(chunk);
+  });
+  child.stderr.on("data", (chunk: Buffer) => logFile.write(chunk));
+  const timer = setInterval(
+    () => options.progress(`spark: curating... ${Math.round((Date.now() - started) / 1000)} s`),
+    10_000,
+  );
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", resolve);
+  }).finally(() => clearInterval(timer));
+  await new Promise((resolve) => logFile.end(resolve));
+  if (code !== 0) {
+    const tail = (await readFile(logPath, "utf8"))
+      .split("\n")
+      .filter(Boolean)
+      .slice(-15)
+      .join("\n");
+    throw new SparkStepError(`spark-submit exited with ${code}; the end of ${logPath}:\n${tail}`);
+  }
+  options.progress(`spark: done in ${Math.round((Date.now() - started) / 1000)} s`);
+  return stdout;
+}

@@ -1,0 +1,158 @@
+/**
+ * The daily batch run locally end to end: statemachines/daily-batch.asl.json in the local ASL
+ * interpreter, the Spark step on real local Spark, the clustering and render handlers on moto.
+ * The happy path publishes the site; a failing Spark step and a failing clustering step each
+ * still reach the terminate state, fail the execution with their cause, and leave the site as
+ * it was.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { beforeAll, describe, expect, inject, it } from "vitest";
+import type { ClustersDocument } from "../../functions/clustering/build-clusters.js";
+import type { CitiesDocument } from "../../functions/clustering/city-topics.js";
+import { landRecording } from "../../local/batch/land-recording.js";
+import { runLocalBatch } from "../../local/batch/run-batch.js";
+import { syntheticLines } from "../../local/feed/synthetic/generator.js";
+
+const stack = inject("stack");
+const aws = { endpoint: stack.awsEndpoint, region: stack.region };
+const buckets = stack.resources.buckets;
+const s3 = new S3Client({
+  endpoint: aws.endpoint,
+  region: aws.region,
+  credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  forcePathStyle: true,
+});
+const progress = (line: string) => process.stderr.write(`[batch test] ${line}\n`);
+
+async function siteObject(key: string): Promise<{ type: string | undefined; bytes: Uint8Array }> {
+  const object = await s3.send(new GetObjectCommand({ Bucket: buckets.SiteBucket, Key: key }));
+  return {
+    type: object.ContentType,
+    bytes: (await object.Body?.transformToByteArray()) ?? new Uint8Array(),
+  };
+}
+const siteJson = async <T>(key: string): Promise<T> =>
+  JSON.parse(Buffer.from((await siteObject(key)).bytes).toString("utf8")) as T;
+
+/** Two days of the synthetic feed (a tenth malformed), landed as the ingest lands it. */
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), "batch-feed-"));
+  const file = join(dir, "feed.jsonl");
+  const lines: string[] = [];
+  for (const line of syntheticLines({
+    seed: 11,
+    startTime: Date.parse("2026-11-25T00:00:00Z"),
+    meanIntervalMs: 60_000,
+    malformedShare: 0.1,
+  })) {
+    lines.push(line);
+    if (lines.length === 3000) break;
+  }
+  writeFileSync(file, `${lines.join("\n")}\n`);
+  const landed = await landRecording(
+    file,
+    aws,
+    stack.resources.deliveryStreams.RawDeliveryStream as string,
+    progress,
+  );
+  expect(landed.records).toBeGreaterThan(2500);
+}, 120_000);
+
+describe("the daily batch, locally", () => {
+  it("curates, clusters, renders and publishes the site, then terminates the cluster", async () => {
+    const out = mkdtempSync(join(tmpdir(), "batch-site-"));
+    const result = await runLocalBatch({ aws, buckets, range: "all", progress, out });
+    expect(result.error).toBeUndefined();
+    expect(result.status).toBe("SUCCEEDED");
+    expect(result.trace.map((step) => step.state)).toEqual([
+      "CreateCluster",
+      "CurateWithSpark",
+      "ClusterVenues",
+      "RenderMap",
+      "TerminateCluster",
+    ]);
+
+    const map = await siteObject("map.png");
+    expect(map.type).toBe("image/png");
+    expect(Buffer.from(map.bytes.subarray(1, 4)).toString("latin1")).toBe("PNG");
+    const clusters = await siteJson<ClustersDocument & { dates: { first: string; last: string } }>(
+      "clusters.json",
+    );
+    expect(clusters.k).toBeGreaterThanOrEqual(8);
+    expect(clusters.clusters.length).toBe(clusters.k);
+    expect(clusters.dates).toEqual({ first: "2026-11-25", last: "2026-11-27" });
+    for (const cluster of clusters.clusters) {
+      expect(cluster.label).toMatch(/^.+: .+$/);
+      expect(cluster.hull.length).toBeGreaterThan(0);
+    }
+    // The synthetic feed is 65 % US: its largest cluster is in the US (lon -125..-65).
+    const largest = clusters.clusters[0];
+    expect(largest?.centroid.lon).toBeGreaterThan(-125);
+    expect(largest?.centroid.lon).toBeLessThan(-65);
+    const cities = await siteJson<CitiesDocument>("cities.json");
+    expect(cities.cities.length).toBeGreaterThan(5);
+    expect(cities.cities[0]?.categories[0]?.share).toBeGreaterThan(0);
+    const run = await siteJson<{
+      range: string;
+      counts: { clusters: number; rsvps: number; venuesClustered: number };
+    }>("run.json");
+    expect(run.range).toBe("all");
+    expect(run.counts.clusters).toBe(clusters.clusters.length);
+    expect(run.counts.venuesClustered).toBe(
+      clusters.clusters.reduce((sum, c) => sum + c.venues, 0),
+    );
+    // Every RSVP at a mapped venue is in a cluster; venues without a position are counted apart.
+    expect(run.counts.rsvps).toBeGreaterThanOrEqual(
+      clusters.clusters.reduce((sum, c) => sum + c.rsvps, 0),
+    );
+    expect((await siteObject("index.html")).type).toMatch(/^text\/html/);
+
+    // --out: the site's files, byte for byte.
+    expect(result.copied?.files).toBeGreaterThanOrEqual(5);
+    expect(readFileSync(join(out, "map.png")).equals(Buffer.from(map.bytes))).toBe(true);
+  }, 600_000);
+
+  it("terminates the cluster and fails with the cause when the Spark step fails", async () => {
+    const before = await siteObject("run.json");
+    const result = await runLocalBatch({
+      aws,
+      buckets,
+      range: "all",
+      progress,
+      // The driver's Python does not exist: spark-submit itself fails, as a broken job would.
+      sparkEnv: {
+        PYSPARK_PYTHON: "/nonexistent/python3",
+        PYSPARK_DRIVER_PYTHON: "/nonexistent/python3",
+      },
+    });
+    expect(result.status).toBe("FAILED");
+    expect(result.error?.error).toBe("SparkStepError");
+    expect(result.error?.cause).toMatch(/spark-submit exited/);
+    expect(result.trace.map((step) => step.state).at(-1)).toBe("TerminateAfterFailure");
+    expect(result.workDir).toBeDefined();
+    expect(
+      Buffer.from((await siteObject("run.json")).bytes).equals(Buffer.from(before.bytes)),
+    ).toBe(true);
+  }, 600_000);
+
+  it("terminates the cluster and fails with the cause when the clustering step fails", async () => {
+    const before = await siteObject("run.json");
+    // A day without data: Spark curates nothing, the clustering step has nothing to cluster.
+    const result = await runLocalBatch({ aws, buckets, range: "2001-01-01", progress });
+    expect(result.status).toBe("FAILED");
+    expect(result.error?.error).toBe("NoVenuesInRangeError");
+    expect(result.error?.cause).toMatch(/2001-01-01/);
+    expect(result.trace.map((step) => step.state)).toEqual([
+      "CreateCluster",
+      "CurateWithSpark",
+      "ClusterVenues",
+      "TerminateAfterFailure",
+    ]);
+    expect(
+      Buffer.from((await siteObject("run.json")).bytes).equals(Buffer.from(before.bytes)),
+    ).toBe(true);
+  }, 600_000);
+});
