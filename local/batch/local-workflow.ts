@@ -56,7 +56,7 @@ const LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke";
 let interpreter: Promise<typeof import("aws-local-stepfunctions")> | undefined;
 
 /** aws-local-stepfunctions 3 uses Promise.withResolvers (Node 22); Node 20 gets a polyfill. */
-function loadInterpreter(): Promise<typeof import("aws-local-stepfunctions")> {
+export function loadInterpreter(): Promise<typeof import("aws-local-stepfunctions")> {
   const promise = Promise as unknown as { withResolvers?: () => unknown };
   promise.withResolvers ??= () => {
     let resolve: unknown;

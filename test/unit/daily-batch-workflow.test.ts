@@ -7,6 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
+import { loadInterpreter } from "../../local/batch/local-workflow.js";
 
 type Handler = (input: Record<string, unknown>) => Promise<unknown>;
 type Machine = {
@@ -63,18 +64,8 @@ function substituted(overrides: Record<string, string> = {}) {
 const definition = substituted();
 
 beforeAll(async () => {
-  // aws-local-stepfunctions 3 wants Node 22's Promise.withResolvers; Node 20 lacks it.
-  const promise = Promise as unknown as { withResolvers?: () => unknown };
-  promise.withResolvers ??= () => {
-    let resolve: unknown;
-    let reject: unknown;
-    const p = new Promise((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    return { promise: p, resolve, reject };
-  };
-  ({ StateMachine } = (await import("aws-local-stepfunctions")) as unknown as {
+  // The interpreter as the local runner loads it (Promise.withResolvers polyfilled on Node 20).
+  ({ StateMachine } = (await loadInterpreter()) as unknown as {
     StateMachine: typeof StateMachine;
   });
 });
