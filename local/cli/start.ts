@@ -40,6 +40,7 @@ import { syntheticLines } from "../feed/synthetic/generator.js";
 import { dayCounts } from "../pipeline/day-counts.js";
 import { startLocalHttpApi } from "../pipeline/http-api.js";
 import { startMskEventSource } from "../pipeline/msk-event-source.js";
+import { publishSite } from "../site/publish-site.js";
 import { type AwsEndpoint, awsClientConfig, localAwsEnvironment } from "../stack/aws-endpoint.js";
 import { startLocalStack } from "../stack/stack.js";
 import { functionEnvironment } from "../stack/template-model.js";
@@ -204,7 +205,12 @@ const api = await startLocalHttpApi(
   bucketFiles(siteS3, siteBucketOf(stack.resources.buckets)),
 );
 say(`counts API: ${api.url}/api/counts?country=us&day=all&limit=10`);
-say(`site (the map, once the first daily batch has run): ${api.url}/`);
+const site = await publishSite(siteS3, siteBucketOf(stack.resources.buckets), {
+  countsApiUrl: "/api",
+});
+say(
+  `site: ${api.url}/ (live counts now; the map once the first daily batch has run) - ${site.files} files, ${(site.gzipBytes / 1024).toFixed(0)} KB of code gzipped`,
+);
 
 // The daily batch: one at a time, over everything landed so far (locally every run starts empty).
 let batchRunning: Promise<LocalBatchResult> | undefined;

@@ -1,7 +1,7 @@
 /**
  * `npm test`: every check and every test, in the order that fails fastest.
  *
- *   1. setup      the Python venv and the Kafka jars (first use only; npm ci ran before this)
+ *   1. setup      the Python venv, the Kafka jars and Chromium (first use only; npm ci ran before)
  *   2. typecheck  tsc --noEmit (strict, noUncheckedIndexedAccess)
  *   3. lint       biome check (lint + format)
  *   4. cfn-lint   template.yaml
@@ -15,6 +15,7 @@
 import { spawn } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { ensureChromium } from "../setup/chromium.js";
 import { ensureKafkaJars } from "../setup/kafka-jars.js";
 import { cacheDir, repoRoot, templatePath, venvBin } from "../setup/paths.js";
 import { ensurePythonVenv } from "../setup/python-venv.js";
@@ -91,6 +92,7 @@ interface VitestReport {
 
 await ensurePythonVenv();
 await ensureKafkaJars();
+await ensureChromium();
 
 let checksPassed = 0;
 let checksFailed = 0;

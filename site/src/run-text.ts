@@ -1,0 +1,48 @@
+/**
+ * What the page says about the daily batch: the header's run line and the map's summary, from
+ * run.json and clusters.json (either may be missing), and the message for each state.
+ */
+import type { RunDocument } from "../../functions/render-map/site-files.js";
+import { formatCount, formatUtc } from "./counts-model.js";
+import type { ClustersFile } from "./validate.js";
+
+/** "2018-05-20", "2018-05-20 – 2018-05-26", or null. As map.png's dateRangeText. */
+export function dateRange(dates: { first: string | null; last: string | null } | undefined) {
+  const first = dates?.first ?? null;
+  const last = dates?.last ?? null;
+  if (first && last) return first === last ? first : `${first} – ${last}`;
+  return first ?? last ?? null;
+}
+
+/** "Map of 2018-05-20 – 2018-05-26 · drawn 2026-11-27 02:14 UTC" */
+export function runLine(run: RunDocument | null, clusters: ClustersFile | null): string {
+  const range = dateRange(run?.dates ?? clusters?.dates);
+  const parts = [range ? `Map of ${range}` : "Map of the latest batch run"];
+  if (run) parts.push(`drawn ${formatUtc(Date.parse(run.finishedAt))}`);
+  return parts.join(" · ");
+}
+
+/** "76 clusters · 1,062 RSVPs at 924 venues · batch of range all, 68 s" */
+export function mapSummary(run: RunDocument | null, clusters: ClustersFile): string {
+  const n = clusters.clusters.length;
+  const rsvps = clusters.clusters.reduce((sum, cluster) => sum + cluster.rsvps, 0);
+  const parts = [
+    `${formatCount(n)} ${n === 1 ? "cluster" : "clusters"}`,
+    `${formatCount(rsvps)} RSVPs at ${formatCount(clusters.venuesClustered)} venues`,
+  ];
+  if (run) {
+    parts.push(`batch over “${run.range}” took ${formatDuration(run.durationSeconds)}`);
+  }
+  return parts.join(" · ");
+}
+
+export function formatDuration(seconds: number): string {
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  const minutes = Math.round(seconds / 60);
+  return minutes < 90 ? `${minutes} min` : `${(minutes / 60).toFixed(1)} h`;
+}
+
+export const NO_BATCH_MESSAGE =
+  "No map yet: the daily batch has not run. It runs at 02:00 UTC, or start it by hand (see README).";
+
+export const NO_CLUSTERS_MESSAGE = "No clusters in this run: the batch found no venues to map.";
