@@ -1,4 +1,8 @@
-/** `npm run bench`: runs every bench/*.bench.ts and prints its figures with the machine they ran on. */
+/**
+ * `npm run bench`: runs every bench/*.bench.ts and prints its figures with the machine they ran
+ * on. Names after the command choose some of them (`node local/bootstrap.mjs bench cluster
+ * spark-curate`, which is `npm run bench:cluster`; `npm run bench -- feed`).
+ */
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -6,12 +10,23 @@ import { describeMachine } from "../../bench/machine.js";
 import { repoRoot } from "../setup/paths.js";
 
 const benchDir = join(repoRoot, "bench");
-process.stdout.write(`machine: ${describeMachine()}\ndate: ${new Date().toISOString()}\n`);
-for (const file of readdirSync(benchDir)
+const available = readdirSync(benchDir)
   .filter((name) => name.endsWith(".bench.ts"))
-  .sort()) {
-  process.stdout.write(`\n${file}\n`);
-  const module = (await import(pathToFileURL(join(benchDir, file)).href)) as {
+  .map((name) => name.slice(0, -".bench.ts".length))
+  .sort();
+const chosen = process.argv.slice(2);
+const unknown = chosen.filter((name) => !available.includes(name));
+if (unknown.length > 0) {
+  process.stderr.write(
+    `unknown bench ${unknown.join(", ")}; the benches are: ${available.join(", ")}\n\nusage: npm run bench [-- <name>...]\n`,
+  );
+  process.exit(2);
+}
+
+process.stdout.write(`machine: ${describeMachine()}\ndate: ${new Date().toISOString()}\n`);
+for (const name of chosen.length > 0 ? chosen : available) {
+  process.stdout.write(`\n${name}.bench.ts\n`);
+  const module = (await import(pathToFileURL(join(benchDir, `${name}.bench.ts`)).href)) as {
     run: (print: (line: string) => void) => Promise<void>;
   };
   await module.run((line) => process.stdout.write(`  ${line}\n`));
