@@ -90,10 +90,11 @@ describe("template.yaml as the local stack's source of truth", () => {
   });
 
   it("gives the counts API Lambda its settings and a GET /counts route on a throttled HTTP API", () => {
-    expect(functionEnvironment("CountsApiFunction", { CityCountsTable: "t" })).toMatchObject({
-      TABLE_NAME: "t",
-      ALLOWED_ORIGIN: "*",
-    });
+    const environment = functionEnvironment("CountsApiFunction", { CityCountsTable: "t" });
+    expect(environment).toMatchObject({ TABLE_NAME: "t" });
+    // API Gateway answers CORS (CorsConfiguration) and ignores the Lambda's CORS headers; the
+    // handler's own "*" serves the local API only (npm start), where nothing else answers.
+    expect(environment).not.toHaveProperty("ALLOWED_ORIGIN");
     const fn = template.Resources.CountsApiFunction?.Properties as {
       Events: {
         GetCounts: { Type: string; Properties: { Path: string; Method: string; ApiId: unknown } };
@@ -376,14 +377,34 @@ describe("the daily batch in template.yaml", () => {
     expect(publicRead.Action).toBe("s3:GetObject");
     expect(publicRead.Resource).toEqual([
       { "Fn::Sub": "${SiteBucket.Arn}/index.html" },
+      { "Fn::Sub": "${SiteBucket.Arn}/config.json" },
+      { "Fn::Sub": "${SiteBucket.Arn}/assets/*" },
+      { "Fn::Sub": "${SiteBucket.Arn}/basemap/*" },
       { "Fn::Sub": "${SiteBucket.Arn}/map.png" },
-      { "Fn::Sub": "${SiteBucket.Arn}/*.json" },
+      { "Fn::Sub": "${SiteBucket.Arn}/clusters.json" },
+      { "Fn::Sub": "${SiteBucket.Arn}/cities.json" },
+      { "Fn::Sub": "${SiteBucket.Arn}/run.json" },
     ]);
-    // What the render Lambda may publish is exactly what is public.
-    const publish = statements.find(
-      (s) => s.where === "RenderMapFunction" && list(s.statement.Action).includes("s3:PutObject"),
-    );
-    expect(publish?.statement.Resource).toEqual(publicRead.Resource);
+    // Each writer of the site may write only public names: the render Lambda the batch's
+    // files (and the first index.html), the deploy the page. Together they are all that is public.
+    const writes = (where: string) =>
+      statements
+        .filter(
+          (s) =>
+            s.where === where &&
+            s.statement.Effect === "Allow" &&
+            list(s.statement.Action).includes("s3:PutObject"),
+        )
+        .flatMap((s) => list(s.statement.Resource));
+    const publicNames = list(publicRead.Resource);
+    for (const writer of ["RenderMapFunction", "SiteContentFunction"]) {
+      expect(writes(writer).length, writer).toBeGreaterThan(0);
+      for (const resource of writes(writer)) expect(publicNames, writer).toContainEqual(resource);
+    }
+    const asText = (resources: unknown[]) => [...new Set(resources.map((r) => JSON.stringify(r)))];
+    expect(
+      asText([...writes("RenderMapFunction"), ...writes("SiteContentFunction")]).sort(),
+    ).toEqual(asText(publicNames).sort());
     expect(properties("SiteBucket").WebsiteConfiguration).toEqual({ IndexDocument: "index.html" });
   });
 
@@ -475,5 +496,162 @@ describe("the daily batch in template.yaml", () => {
     expect(JSON.stringify(outputs.StartDailyBatchCommand?.Value)).toContain(
       "npm run batch:aws -- --state-machine-arn ${DailyBatchStateMachine}",
     );
+  });
+});
+
+// --- The website: the page the deploy uploads, the batch's files, CORS ------------------------
+
+/** Does an IAM resource `${SiteBucket.Arn}/<pattern>` cover this key? (`*` and `?` as in IAM.) */
+function coversKey(resources: unknown[], key: string): boolean {
+  return resources.some((resource) => {
+    const sub = (resource as { "Fn::Sub"?: unknown })["Fn::Sub"];
+    if (typeof sub !== "string" || !sub.startsWith("${SiteBucket.Arn}/")) return false;
+    const pattern = sub.slice("${SiteBucket.Arn}/".length);
+    const regex = pattern
+      .split("")
+      .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
+      .join("");
+    return new RegExp(`^${regex}$`).test(key);
+  });
+}
+
+const SITE_KEYS = [
+  "index.html",
+  "config.json",
+  "assets/main-SWDGH52E.js",
+  "assets/styles-FS2GKSUW.css",
+  "basemap/countries-110m.json",
+  "basemap/countries-50m.json",
+];
+const BATCH_KEYS = ["map.png", "clusters.json", "cities.json", "run.json"];
+const OTHER_KEYS = [
+  "notes.json",
+  "private/config.json",
+  "batch/2026-01-01/clusters.json",
+  "index.html.bak",
+  "assets",
+  "spark/job.py",
+];
+
+describe("the website in template.yaml", () => {
+  const custom = properties("SiteContent");
+  const fn = template.Resources.SiteContentFunction as unknown as {
+    Type: string;
+    Metadata: { BuildMethod: string };
+    Properties: { CodeUri: string; Handler: string; AutoPublishAlias: string };
+  };
+  const deployStatements = allStatements()
+    .filter((s) => s.where === "SiteContentFunction")
+    .map((s) => s.statement);
+
+  it("uploads the site with a custom resource whose Lambda `sam build` builds with its Makefile", () => {
+    expect(template.Resources.SiteContent?.Type).toBe("Custom::SiteContent");
+    expect(custom.ServiceToken).toEqual({ "Fn::GetAtt": ["SiteContentFunction", "Arn"] });
+    expect(custom.ServiceTimeout).toBeGreaterThan(0);
+    expect(custom.ServiceTimeout).toBeLessThanOrEqual(900);
+    expect(custom.Bucket).toEqual({ Ref: "SiteBucket" });
+    // A new package (a changed site) is a new version, hence an Update of the resource.
+    expect(fn.Properties.AutoPublishAlias).toBeTruthy();
+    expect(custom.SiteVersion).toEqual({ Ref: "SiteContentFunction.Version" });
+
+    expect(fn.Type).toBe("AWS::Serverless::Function");
+    expect(fn.Metadata.BuildMethod).toBe("makefile");
+    // SAM runs the Makefile of the CodeUri, target build-<logical id>; the bundle is index.mjs.
+    const makefile = readFileSync(`${repoRoot}/${fn.Properties.CodeUri}/Makefile`, "utf8");
+    expect(makefile).toMatch(/^build-SiteContentFunction:/m);
+    expect(fn.Properties.Handler).toBe("index.handler");
+    expect(makefile).toContain('--outfile="$(OUT)/index.mjs"');
+    expect(makefile).toContain("site/build.ts");
+  });
+
+  it("writes config.json with the counts API's base URL, the CountsApiUrl output without /counts", () => {
+    const outputs = (template as unknown as { Outputs: Record<string, { Value: unknown }> })
+      .Outputs;
+    const output = (outputs.CountsApiUrl?.Value as { "Fn::Sub"?: string } | undefined)?.["Fn::Sub"];
+    if (output === undefined) throw new Error("the CountsApiUrl output is not an Fn::Sub");
+    expect(output.endsWith("/counts")).toBe(true);
+    expect(custom.CountsApiUrl).toEqual({ "Fn::Sub": output.slice(0, -"/counts".length) });
+  });
+
+  it("lets the deploy Lambda write and delete the page's keys only, and list only its folders", () => {
+    const actions = deployStatements.flatMap((s) => list(s.Action)).sort();
+    expect(actions).toEqual(["s3:DeleteObject", "s3:ListBucket", "s3:PutObject"]);
+    const writes = deployStatements.filter((s) => list(s.Action).includes("s3:PutObject"));
+    expect(writes).toHaveLength(1);
+    expect(list(writes[0]?.Action).sort()).toEqual(["s3:DeleteObject", "s3:PutObject"]);
+    const resources = list(writes[0]?.Resource);
+    expect(resources).toEqual([
+      { "Fn::Sub": "${SiteBucket.Arn}/index.html" },
+      { "Fn::Sub": "${SiteBucket.Arn}/config.json" },
+      { "Fn::Sub": "${SiteBucket.Arn}/assets/*" },
+      { "Fn::Sub": "${SiteBucket.Arn}/basemap/*" },
+    ]);
+    for (const key of SITE_KEYS) expect(coversKey(resources, key), key).toBe(true);
+    for (const key of [...BATCH_KEYS, ...OTHER_KEYS]) {
+      expect(coversKey(resources, key), key).toBe(false);
+    }
+    const listing = deployStatements.find((s) => list(s.Action).includes("s3:ListBucket"));
+    expect(listing?.Resource).toEqual({ "Fn::GetAtt": ["SiteBucket", "Arn"] });
+    expect(listing?.Condition).toEqual({
+      StringEquals: { "s3:prefix": ["assets/", "basemap/"] },
+    });
+  });
+
+  it("makes the page's files and the batch's public, and no other key", () => {
+    const publicRead = allStatements().find(
+      (s) => s.where === "SiteBucketPolicy" && s.statement.Effect === "Allow",
+    )?.statement;
+    const resources = list(publicRead?.Resource);
+    for (const key of [...SITE_KEYS, ...BATCH_KEYS])
+      expect(coversKey(resources, key), key).toBe(true);
+    for (const key of OTHER_KEYS) expect(coversKey(resources, key), key).toBe(false);
+  });
+
+  it("logs the deploy Lambda to a log group of its own", () => {
+    const logging = properties("SiteContentFunction").LoggingConfig as { LogGroup: unknown };
+    expect(logging.LogGroup).toEqual({ Ref: "SiteContentLogGroup" });
+    expect(template.Resources.SiteContentLogGroup?.Type).toBe("AWS::Logs::LogGroup");
+  });
+
+  it("lets the website's origin call the counts API (CORS), unless SiteOrigin names another", () => {
+    expect(template.Parameters?.SiteOrigin?.Default).toBe("");
+    const conditions = (template as unknown as { Conditions: Record<string, unknown> }).Conditions;
+    expect(conditions.HasSiteOrigin).toEqual({
+      "Fn::Not": [{ "Fn::Equals": [{ Ref: "SiteOrigin" }, ""] }],
+    });
+    const cors = properties("CountsHttpApi").CorsConfiguration as {
+      AllowOrigins: unknown[];
+      AllowMethods: string[];
+    };
+    expect(cors.AllowMethods).toEqual(["GET"]);
+    const websiteHost = {
+      "Fn::Select": [2, { "Fn::Split": ["/", { "Fn::GetAtt": ["SiteBucket", "WebsiteURL"] }] }],
+    };
+    expect(cors.AllowOrigins).toEqual([
+      {
+        "Fn::If": [
+          "HasSiteOrigin",
+          { Ref: "SiteOrigin" },
+          { "Fn::Sub": ["http://${WebsiteHost}", { WebsiteHost: websiteHost }] },
+        ],
+      },
+    ]);
+    // The origin is the scheme and host of the website URL in either of S3's forms, with or
+    // without a trailing slash (Fn::Select 2 of Fn::Split "/").
+    for (const url of [
+      "http://b-1.s3-website-us-east-1.amazonaws.com",
+      "http://b-1.s3-website.eu-central-1.amazonaws.com/",
+    ]) {
+      expect(`http://${url.split("/")[2]}`).toMatch(
+        /^http:\/\/b-1\.s3-website[-.][a-z0-9-]+\.amazonaws\.com$/,
+      );
+    }
+    // No cycle: the bucket and its policy name nothing of the API or of the deploy.
+    for (const id of ["SiteBucket", "SiteBucketPolicy"]) {
+      const text = JSON.stringify(template.Resources[id]);
+      for (const other of ["CountsHttpApi", "CountsApiFunction", "SiteContent"]) {
+        expect(text, `${id} -> ${other}`).not.toContain(`"${other}`);
+      }
+    }
   });
 });

@@ -1,0 +1,37 @@
+/**
+ * deploy-site Lambda, the service token of the SiteContent custom resource in template.yaml:
+ * publishes the website that `sam build` packaged beside this file (site/, built by
+ * functions/deploy-site/Makefile) into the site bucket, with the config.json that points the page
+ * at the counts API. See ./site-content.ts.
+ */
+import { fileURLToPath } from "node:url";
+import { S3Client } from "@aws-sdk/client-s3";
+import type { CloudFormationCustomResourceEvent, Context } from "aws-lambda";
+import { createLogger } from "../shared/logger.js";
+import { handleSiteContent } from "./site-content.js";
+import { readSiteFolder } from "./site-folder.js";
+
+export const logger = createLogger("deploy-site");
+const s3 = new S3Client({});
+
+/** The package's site/ folder, next to the bundle (index.mjs) in /var/task. */
+export const packagedSiteDir = () => fileURLToPath(new URL("./site/", import.meta.url));
+
+export async function handler(event: CloudFormationCustomResourceEvent, context: Context) {
+  logger.addContext(context);
+  logger.info("custom resource request", {
+    requestType: event.RequestType,
+    logicalResourceId: event.LogicalResourceId,
+  });
+  const response = await handleSiteContent(event, context, {
+    s3,
+    files: () => readSiteFolder(packagedSiteDir()),
+    fetch,
+    log: (message, fields) => logger.info(message, fields ?? {}),
+  });
+  logger.info("answered CloudFormation", {
+    status: response.Status,
+    physicalResourceId: response.PhysicalResourceId,
+    ...(response.Status === "FAILED" ? { reason: response.Reason } : {}),
+  });
+}
