@@ -16,7 +16,7 @@ import { queryTopCities, type TopCities } from "./top-cities.js";
 const config = readConfig(
   z.object({
     TABLE_NAME: z.string().min(1),
-    /** The website's origin, for CORS; `*` only where the template says so. */
+    /** CORS origin of the local API; on AWS, API Gateway answers CORS for the website origin. */
     ALLOWED_ORIGIN: z.string().min(1).default("*"),
   }),
 );
