@@ -176,7 +176,9 @@ describe("the website in headless Chromium", () => {
     expect(await rsvpsOf(HOSTILE_CITY)).toBe("5");
     // The hostile name is text in a cell: no element came from it, nothing ran.
     expect(await page.locator("img[src='x']").count()).toBe(0);
-    expect(await page.locator("#counts-body :is(td, th)", { hasText: HOSTILE_CITY }).count()).toBe(1);
+    expect(await page.locator("#counts-body :is(td, th)", { hasText: HOSTILE_CITY }).count()).toBe(
+      1,
+    );
     expect(dialogs).toEqual([]);
     await shoot(page, "live-counts");
     expect(errors).toEqual([]);
