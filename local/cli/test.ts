@@ -6,6 +6,8 @@
  *   3. lint       biome check (lint + format)
  *   4. cfn-lint   template.yaml
  *   5. sam        sam validate --lint (offline, no AWS credentials)
+ *      checkov    checkov on template.yaml (offline): no failed check; skips are in the template
+ *      sam build  sam build --cached into .cache/sam-build (test/integration/sam-build.test.ts reads it)
  *   6. spark      pytest: the Spark job on a real local Spark
  *   7. tests      vitest: unit tests, then integration tests on a real Kafka broker and moto
  *
@@ -14,11 +16,11 @@
  */
 import { spawn } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { ensureChromium } from "../setup/chromium.js";
 import { ensureKafkaJars } from "../setup/kafka-jars.js";
 import { cacheDir, repoRoot, templatePath, venvBin } from "../setup/paths.js";
-import { ensurePythonVenv } from "../setup/python-venv.js";
+import { checkovBin, ensureCheckovVenv, ensurePythonVenv } from "../setup/python-venv.js";
 
 const vitestArgs = process.argv.slice(2);
 const say = (line: string) => process.stderr.write(`[test] ${line}\n`);
@@ -42,6 +44,7 @@ const offlineAwsEnv: NodeJS.ProcessEnv = {
 
 const bin = (name: string) => join(repoRoot, "node_modules", ".bin", name);
 const vitestReport = join(cacheDir, "vitest-report.json");
+const samBuildDir = join(cacheDir, "sam-build");
 
 const checks: Step[] = [
   { name: "typecheck (tsc --noEmit)", command: bin("tsc"), args: ["--noEmit"] },
@@ -57,6 +60,48 @@ const checks: Step[] = [
     command: venvBin("sam"),
     args: ["validate", "--lint", "--template-file", templatePath],
     env: offlineAwsEnv,
+  },
+  {
+    // Every check of checkov's CloudFormation framework (it reads SAM templates too); a finding
+    // that does not apply is skipped in template.yaml, next to its resource, with the reason.
+    // Offline: no platform download (--skip-download, BC_SKIP_MAPPING), no version check.
+    name: "checkov template.yaml",
+    command: checkovBin,
+    args: [
+      "--file",
+      templatePath,
+      "--framework",
+      "cloudformation",
+      "--quiet",
+      "--compact",
+      "--skip-download",
+    ],
+    env: {
+      ...offlineAwsEnv,
+      BC_SKIP_MAPPING: "TRUE",
+      CKV_SKIP_PACKAGE_UPDATE_CHECK: "TRUE",
+      LOG_LEVEL: "WARNING",
+    },
+  },
+  {
+    // The deployable build: esbuild for the functions (SAM runs the esbuild on PATH), the
+    // Makefile of SiteContentFunction, npm install of the layer (needs the npm registry).
+    name: "sam build",
+    command: venvBin("sam"),
+    args: [
+      "build",
+      "--template-file",
+      templatePath,
+      "--build-dir",
+      samBuildDir,
+      "--cached",
+      "--cache-dir",
+      join(cacheDir, "sam-cache"),
+    ],
+    env: {
+      ...offlineAwsEnv,
+      PATH: `${join(repoRoot, "node_modules", ".bin")}${delimiter}${process.env.PATH ?? ""}`,
+    },
   },
 ];
 
@@ -91,6 +136,7 @@ interface VitestReport {
 }
 
 await ensurePythonVenv();
+await ensureCheckovVenv();
 await ensureKafkaJars();
 await ensureChromium();
 
