@@ -181,6 +181,20 @@ export async function handleCustomResource(
   context: LambdaContextLike,
   deps: DeployArtifactDependencies,
 ): Promise<CloudFormationCustomResourceResponse> {
+  return answerCustomResource(event, context, () => applyEvent(event, deps), deps);
+}
+
+/**
+ * Answers CloudFormation exactly once for `apply`'s outcome: SUCCESS with its id and data,
+ * FAILED with the error, or FAILED {@link TIMEOUT_MARGIN_MS} before the Lambda's end. Shared by
+ * every custom resource of the stack (the Spark job here, the website in ../deploy-site/).
+ */
+export async function answerCustomResource(
+  event: CloudFormationCustomResourceEvent,
+  context: LambdaContextLike,
+  apply: () => Promise<Pick<CloudFormationCustomResourceResponse, "PhysicalResourceId" | "Data">>,
+  deps: Pick<DeployArtifactDependencies, "fetch" | "log" | "sleep">,
+): Promise<CloudFormationCustomResourceResponse> {
   const fallbackId =
     event.RequestType === "Create" ? context.logStreamName : event.PhysicalResourceId;
   let timer: NodeJS.Timeout | undefined;
@@ -198,7 +212,7 @@ export async function handleCustomResource(
       ms,
     );
   });
-  const work = applyEvent(event, deps).then(
+  const work = apply().then(
     (result) =>
       responseBody(event, {
         status: "SUCCESS",
@@ -210,7 +224,7 @@ export async function handleCustomResource(
       return responseBody(event, {
         status: "FAILED",
         physicalResourceId: fallbackId,
-        reason: `${(error as Error)?.name ?? "Error"}: ${(error as Error)?.message ?? String(error)}`,
+        reason: `${(error as { name?: unknown } | null)?.name ?? "Error"}: ${(error as Error)?.message ?? String(error)}`,
       });
     },
   );

@@ -26,10 +26,9 @@ import type {
   CloudFormationCustomResourceResponse,
 } from "aws-lambda";
 import {
+  answerCustomResource,
   InvalidPropertiesError,
   type LambdaContextLike,
-  responseBody,
-  sendResponse,
   TIMEOUT_MARGIN_MS,
 } from "../deploy-artifacts/spark-artifact.js";
 
@@ -315,44 +314,5 @@ export async function handleSiteContent(
   context: LambdaContextLike,
   deps: SiteContentDependencies & AnswerDependencies,
 ): Promise<CloudFormationCustomResourceResponse> {
-  const fallbackId =
-    event.RequestType === "Create" ? context.logStreamName : event.PhysicalResourceId;
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<CloudFormationCustomResourceResponse>((resolve) => {
-    const ms = Math.max(0, context.getRemainingTimeInMillis() - TIMEOUT_MARGIN_MS);
-    timer = setTimeout(
-      () =>
-        resolve(
-          responseBody(event, {
-            status: "FAILED",
-            physicalResourceId: fallbackId,
-            reason: `timed out after ${ms} ms (see log stream ${context.logStreamName})`,
-          }),
-        ),
-      ms,
-    );
-  });
-  const work = applyEvent(event, deps).then(
-    (result) =>
-      responseBody(event, {
-        status: "SUCCESS",
-        physicalResourceId: result.PhysicalResourceId,
-        ...(result.Data ? { data: result.Data } : {}),
-      }),
-    (error: unknown) => {
-      deps.log?.("custom resource request failed", { error: String(error) });
-      return responseBody(event, {
-        status: "FAILED",
-        physicalResourceId: fallbackId,
-        reason: `${errorName(error) ?? "Error"}: ${(error as Error)?.message ?? String(error)}`,
-      });
-    },
-  );
-  try {
-    const body = await Promise.race([work, timedOut]);
-    await sendResponse(event.ResponseURL, body, deps);
-    return body;
-  } finally {
-    clearTimeout(timer);
-  }
+  return answerCustomResource(event, context, () => applyEvent(event, deps), deps);
 }
