@@ -11,7 +11,7 @@
  *
  * CloudFormation waits (up to an hour) for an answer on the presigned ResponseURL, so every path
  * answers exactly once: success, a failure with its reason, or a failure shortly before the
- * Lambda's own timeout.
+ * Lambda's own timeout (../shared/custom-resource.ts).
  */
 import { createHash } from "node:crypto";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
@@ -19,6 +19,16 @@ import type {
   CloudFormationCustomResourceEvent,
   CloudFormationCustomResourceResponse,
 } from "aws-lambda";
+import {
+  answerCustomResource,
+  type CustomResourceAnswerDependencies,
+  type CustomResourceResult,
+  InvalidPropertiesError,
+  type LambdaContextLike,
+  TIMEOUT_MARGIN_MS,
+} from "../shared/custom-resource.js";
+
+export { InvalidPropertiesError };
 
 export interface ScriptArtifact {
   bucket: string;
@@ -26,30 +36,12 @@ export interface ScriptArtifact {
   uri: string;
 }
 
-export interface DeployArtifactDependencies {
+export interface DeployArtifactDependencies extends CustomResourceAnswerDependencies {
   s3: S3Client;
   /** The script's text. */
   script: string;
   /** Its file name, e.g. `curate_rsvps.py`; the key is `<Prefix><stem>-<hash>.py`. */
   fileName: string;
-  /** Sends the answer to CloudFormation (global fetch on Lambda). */
-  fetch: typeof fetch;
-  log?: (message: string, fields?: Record<string, unknown>) => void;
-  /** Pause between attempts to answer CloudFormation. */
-  sleep?: (ms: number) => Promise<void>;
-}
-
-export interface LambdaContextLike {
-  logStreamName: string;
-  getRemainingTimeInMillis(): number;
-}
-
-/** Answer FAILED this long before the Lambda would time out without answering. */
-export const TIMEOUT_MARGIN_MS = 5_000;
-const RESPONSE_ATTEMPTS = 3;
-
-export class InvalidPropertiesError extends Error {
-  override readonly name = "InvalidPropertiesError";
 }
 
 /** The content-addressed key of a script: same text, same key; any change, a new key. */
@@ -86,7 +78,7 @@ export function readProperties(properties: Record<string, unknown> | undefined):
 export async function applyEvent(
   event: CloudFormationCustomResourceEvent,
   deps: Pick<DeployArtifactDependencies, "s3" | "script" | "fileName" | "log">,
-): Promise<Pick<CloudFormationCustomResourceResponse, "PhysicalResourceId" | "Data">> {
+): Promise<CustomResourceResult> {
   if (event.RequestType === "Delete") {
     deps.log?.("keeping the script on delete", { physicalResourceId: event.PhysicalResourceId });
     return { PhysicalResourceId: event.PhysicalResourceId };
@@ -120,57 +112,6 @@ export async function uploadScript(
   return { bucket, key, uri: `s3://${bucket}/${key}` };
 }
 
-/** The body CloudFormation expects on the ResponseURL. */
-export function responseBody(
-  event: CloudFormationCustomResourceEvent,
-  outcome:
-    | { status: "SUCCESS"; physicalResourceId: string; data?: Record<string, unknown> }
-    | { status: "FAILED"; physicalResourceId: string; reason: string },
-): CloudFormationCustomResourceResponse {
-  const common = {
-    PhysicalResourceId: outcome.physicalResourceId,
-    StackId: event.StackId,
-    RequestId: event.RequestId,
-    LogicalResourceId: event.LogicalResourceId,
-  };
-  return outcome.status === "SUCCESS"
-    ? { Status: "SUCCESS", ...common, ...(outcome.data ? { Data: outcome.data } : {}) }
-    : // CloudFormation shows the reason in the stack events; it caps the whole body at 4 KB.
-      { Status: "FAILED", Reason: outcome.reason.slice(0, 1000), ...common };
-}
-
-/** PUTs the body on the presigned URL, retrying transient failures. */
-export async function sendResponse(
-  responseUrl: string,
-  body: CloudFormationCustomResourceResponse,
-  deps: Pick<DeployArtifactDependencies, "fetch" | "log" | "sleep">,
-): Promise<void> {
-  const text = JSON.stringify(body);
-  let lastError: unknown;
-  for (let attempt = 1; attempt <= RESPONSE_ATTEMPTS; attempt += 1) {
-    try {
-      const response = await deps.fetch(responseUrl, {
-        method: "PUT",
-        // The URL is presigned without a content type: send none.
-        headers: { "content-type": "", "content-length": String(Buffer.byteLength(text)) },
-        body: text,
-      });
-      if (response.ok) return;
-      lastError = new Error(`CloudFormation response URL answered ${response.status}`);
-    } catch (error) {
-      lastError = error;
-    }
-    deps.log?.("could not answer CloudFormation, retrying", {
-      attempt,
-      error: String(lastError),
-    });
-    if (attempt < RESPONSE_ATTEMPTS) await (deps.sleep ?? defaultSleep)(500 * 2 ** attempt);
-  }
-  throw lastError;
-}
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /**
  * The whole custom-resource exchange: apply the event, answer once. A failure is answered as
  * FAILED with its message; if the work outlives the Lambda's time, FAILED is answered
@@ -182,57 +123,4 @@ export async function handleCustomResource(
   deps: DeployArtifactDependencies,
 ): Promise<CloudFormationCustomResourceResponse> {
   return answerCustomResource(event, context, () => applyEvent(event, deps), deps);
-}
-
-/**
- * Answers CloudFormation exactly once for `apply`'s outcome: SUCCESS with its id and data,
- * FAILED with the error, or FAILED {@link TIMEOUT_MARGIN_MS} before the Lambda's end. Shared by
- * every custom resource of the stack (the Spark job here, the website in ../deploy-site/).
- */
-export async function answerCustomResource(
-  event: CloudFormationCustomResourceEvent,
-  context: LambdaContextLike,
-  apply: () => Promise<Pick<CloudFormationCustomResourceResponse, "PhysicalResourceId" | "Data">>,
-  deps: Pick<DeployArtifactDependencies, "fetch" | "log" | "sleep">,
-): Promise<CloudFormationCustomResourceResponse> {
-  const fallbackId =
-    event.RequestType === "Create" ? context.logStreamName : event.PhysicalResourceId;
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<CloudFormationCustomResourceResponse>((resolve) => {
-    const ms = Math.max(0, context.getRemainingTimeInMillis() - TIMEOUT_MARGIN_MS);
-    timer = setTimeout(
-      () =>
-        resolve(
-          responseBody(event, {
-            status: "FAILED",
-            physicalResourceId: fallbackId,
-            reason: `timed out after ${ms} ms (see log stream ${context.logStreamName})`,
-          }),
-        ),
-      ms,
-    );
-  });
-  const work = apply().then(
-    (result) =>
-      responseBody(event, {
-        status: "SUCCESS",
-        physicalResourceId: result.PhysicalResourceId,
-        ...(result.Data ? { data: result.Data } : {}),
-      }),
-    (error: unknown) => {
-      deps.log?.("custom resource request failed", { error: String(error) });
-      return responseBody(event, {
-        status: "FAILED",
-        physicalResourceId: fallbackId,
-        reason: `${(error as { name?: unknown } | null)?.name ?? "Error"}: ${(error as Error)?.message ?? String(error)}`,
-      });
-    },
-  );
-  try {
-    const body = await Promise.race([work, timedOut]);
-    await sendResponse(event.ResponseURL, body, deps);
-    return body;
-  } finally {
-    clearTimeout(timer);
-  }
 }

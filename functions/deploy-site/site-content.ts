@@ -13,7 +13,7 @@
  *
  * Any other key is refused before anything is written: the function may write only those, and
  * only those are public (the bucket policy). CloudFormation is answered exactly once on every
- * path, as SparkJobScript's Lambda does (../deploy-artifacts/spark-artifact.ts).
+ * path (../shared/custom-resource.ts), as SparkJobScript's Lambda does.
  */
 import {
   DeleteObjectsCommand,
@@ -27,10 +27,11 @@ import type {
 } from "aws-lambda";
 import {
   answerCustomResource,
+  type CustomResourceAnswerDependencies,
   InvalidPropertiesError,
   type LambdaContextLike,
   TIMEOUT_MARGIN_MS,
-} from "../deploy-artifacts/spark-artifact.js";
+} from "../shared/custom-resource.js";
 
 export { InvalidPropertiesError };
 
@@ -297,11 +298,7 @@ export async function applyEvent(
   };
 }
 
-export interface AnswerDependencies {
-  fetch: typeof fetch;
-  log?: (message: string, fields?: Record<string, unknown>) => void;
-  sleep?: (ms: number) => Promise<void>;
-}
+export type AnswerDependencies = CustomResourceAnswerDependencies;
 
 /**
  * The whole exchange: apply the event, answer once on the presigned URL. A failure is answered

@@ -15,9 +15,8 @@ import {
   InvalidPropertiesError,
   readProperties,
   scriptKey,
-  sendResponse,
-  TIMEOUT_MARGIN_MS,
 } from "../../functions/deploy-artifacts/spark-artifact.js";
+import { sendResponse, TIMEOUT_MARGIN_MS } from "../../functions/shared/custom-resource.js";
 
 const s3Mock = mockClient(S3Client);
 afterEach(() => {

@@ -27,7 +27,6 @@ import {
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
-import { TIMEOUT_MARGIN_MS } from "../../functions/deploy-artifacts/spark-artifact.js";
 import {
   applyEvent,
   cacheControlOf,
@@ -43,6 +42,7 @@ import {
   SiteFileError,
 } from "../../functions/deploy-site/site-content.js";
 import { readSiteFolder } from "../../functions/deploy-site/site-folder.js";
+import { TIMEOUT_MARGIN_MS } from "../../functions/shared/custom-resource.js";
 import { repoRoot } from "../../local/setup/paths.js";
 
 const s3Mock = mockClient(S3Client);

@@ -1,0 +1,175 @@
+/**
+ * kafka-topics Lambda, the service token of the Custom::KafkaTopics resource in template.yaml.
+ * The MSK cluster does not create topics on first use, and the city-counts Lambda's MSK event
+ * source needs its topic to exist when it starts, so the deploy creates the topics (and grows
+ * their partitions when the template asks for more) before anything reads or writes them. See
+ * ./topics.ts for what is done to each topic.
+ *
+ * Delete leaves the topics: they hold the stream's data and go with the cluster anyway. Update
+ * keeps the physical id, so CloudFormation never treats a changed topic list as a replacement
+ * (which would follow with a Delete of the "old" resource).
+ */
+import { createHash } from "node:crypto";
+import type {
+  CloudFormationCustomResourceEvent,
+  CloudFormationCustomResourceResponse,
+  Context,
+} from "aws-lambda";
+import { type Admin, Kafka } from "kafkajs";
+import { z } from "zod";
+import { readConfig } from "../shared/config.js";
+import {
+  answerCustomResource,
+  type CustomResourceAnswerDependencies,
+  type CustomResourceResult,
+  InvalidPropertiesError,
+  type LambdaContextLike,
+} from "../shared/custom-resource.js";
+import { kafkaClientConfig } from "../shared/kafka-client.js";
+import { createLogger } from "../shared/logger.js";
+import { type DesiredTopic, ensureTopics, type TopicsAdmin } from "./topics.js";
+
+export const logger = createLogger("kafka-topics");
+
+/** The admin a request uses: ensureTopics's calls, plus connect and disconnect. */
+export type KafkaTopicsAdmin = TopicsAdmin & Pick<Admin, "connect" | "disconnect">;
+
+export interface KafkaTopicsDependencies extends CustomResourceAnswerDependencies {
+  /** A new, not yet connected admin; called only for Create and Update. */
+  createAdmin: () => Promise<KafkaTopicsAdmin>;
+}
+
+/** Kafka's rule for topic names (and the template's AllowedPattern for its topic parameters). */
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+
+// CloudFormation hands every property value over as a string, hence the coercions.
+const topicSchema = z.strictObject({
+  Name: z
+    .string()
+    .regex(TOPIC_NAME, "must be 1 to 249 of a-z A-Z 0-9 . _ -")
+    .refine((name) => name !== "." && name !== "..", "must not be . or .."),
+  Partitions: z.coerce.number().int().min(1),
+  ReplicationFactor: z.coerce.number().int().min(1),
+});
+
+const propertiesSchema = z.object({
+  ServiceToken: z.string().min(1),
+  Topics: z
+    .array(topicSchema)
+    .min(1)
+    .refine(
+      (topics) => new Set(topics.map((topic) => topic.Name)).size === topics.length,
+      "must not name a topic twice",
+    ),
+});
+
+/** The wanted topics from the resource's properties; every problem named in one message. */
+export function readProperties(properties: unknown): DesiredTopic[] {
+  const result = propertiesSchema.safeParse(properties);
+  if (!result.success) {
+    const problems = result.error.issues.map(
+      (issue) => `${["ResourceProperties", ...issue.path.map(String)].join(".")}: ${issue.message}`,
+    );
+    throw new InvalidPropertiesError(problems.join("; "));
+  }
+  return result.data.Topics.map((topic) => ({
+    name: topic.Name,
+    partitions: topic.Partitions,
+    replicationFactor: topic.ReplicationFactor,
+  }));
+}
+
+/** Stable for the resource's life: Update returns the id Create gave, whatever the topics. */
+export function physicalIdOf(topics: readonly DesiredTopic[]): string {
+  const names = topics.map((topic) => topic.name).join(",");
+  if (names.length <= 200) return `kafka-topics:${names}`;
+  return `kafka-topics:sha256-${createHash("sha256").update(names).digest("hex").slice(0, 16)}`;
+}
+
+/** Ensures the topics (Create, Update) or leaves them (Delete). */
+export async function applyEvent(
+  event: CloudFormationCustomResourceEvent,
+  deps: Pick<KafkaTopicsDependencies, "createAdmin" | "log">,
+): Promise<CustomResourceResult> {
+  if (event.RequestType === "Delete") {
+    deps.log?.("keeping the topics on delete: they go with the cluster", {
+      physicalResourceId: event.PhysicalResourceId,
+    });
+    return { PhysicalResourceId: event.PhysicalResourceId };
+  }
+  // Before any connection: a template mistake is answered at once, not after Kafka's retries.
+  const topics = readProperties(event.ResourceProperties);
+  const admin = await deps.createAdmin();
+  try {
+    await admin.connect();
+    const outcomes = await ensureTopics(admin, topics);
+    deps.log?.("topics ensured", { outcomes });
+  } finally {
+    await admin.disconnect().catch((error: unknown) => {
+      deps.log?.("could not disconnect from Kafka", { error: String(error) });
+    });
+  }
+  return {
+    PhysicalResourceId:
+      event.RequestType === "Create" ? physicalIdOf(topics) : event.PhysicalResourceId,
+    Data: { TopicNames: topics.map((topic) => topic.name).join(",") },
+  };
+}
+
+/** The whole exchange: apply the event, answer CloudFormation exactly once. */
+export async function handleKafkaTopics(
+  event: CloudFormationCustomResourceEvent,
+  context: LambdaContextLike,
+  deps: KafkaTopicsDependencies,
+): Promise<CloudFormationCustomResourceResponse> {
+  return answerCustomResource(event, context, () => applyEvent(event, deps), deps);
+}
+
+/**
+ * The admin for the environment's cluster. The environment is read here, per request, and not
+ * at import as other handlers do: an import error sends CloudFormation no answer at all and the
+ * stack would wait for one, while an error here is answered FAILED with its reason.
+ */
+export async function adminFromEnvironment(): Promise<KafkaTopicsAdmin> {
+  const config = readConfig(
+    z.object({
+      /** The MSK cluster, asked for its IAM bootstrap brokers; or give KAFKA_BROKERS. */
+      KAFKA_CLUSTER_ARN: z
+        .string()
+        .regex(/^(arn:[\w-]+:kafka:[\w-]+:\d{12}:cluster\/.+)?$/, "must be an MSK cluster ARN")
+        .default(""),
+      /** Comma-separated host:port (locally); wins over KAFKA_CLUSTER_ARN. */
+      KAFKA_BROKERS: z.string().default(""),
+      /** "iam" on MSK (TLS + SASL/OAUTHBEARER signed with the function's role), "none" locally. */
+      KAFKA_AUTH: z.enum(["iam", "none"]).default("iam"),
+      AWS_REGION: z.string().min(1).default("us-east-1"),
+    }),
+  );
+  const kafkaConfig = await kafkaClientConfig({
+    brokers: config.KAFKA_BROKERS,
+    clusterArn: config.KAFKA_CLUSTER_ARN,
+    auth: config.KAFKA_AUTH,
+    region: config.AWS_REGION,
+    clientId: "rsvp-atlas-kafka-topics",
+    logger,
+  });
+  return new Kafka(kafkaConfig).admin();
+}
+
+export async function handler(event: CloudFormationCustomResourceEvent, context: Context) {
+  logger.addContext(context);
+  logger.info("custom resource request", {
+    requestType: event.RequestType,
+    logicalResourceId: event.LogicalResourceId,
+  });
+  const response = await handleKafkaTopics(event, context, {
+    createAdmin: adminFromEnvironment,
+    fetch,
+    log: (message, fields) => logger.info(message, fields ?? {}),
+  });
+  logger.info("answered CloudFormation", {
+    status: response.Status,
+    physicalResourceId: response.PhysicalResourceId,
+    ...(response.Status === "FAILED" ? { reason: response.Reason } : {}),
+  });
+}

@@ -1,0 +1,229 @@
+/**
+ * The kafka-topics custom resource on the real local broker: the handler as Lambda runs it
+ * (configuration from the environment, the shared Kafka client, kafkajs's admin), with the
+ * fixture event (events/kafka-topics-create.json, topic names made unique per test) and a local
+ * HTTP server standing in for CloudFormation's presigned response URL.
+ */
+import { readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type {
+  CloudFormationCustomResourceCreateEvent,
+  CloudFormationCustomResourceEvent,
+  CloudFormationCustomResourceResponse,
+} from "aws-lambda";
+import { Kafka, logLevel, Partitioners } from "kafkajs";
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
+import { adminFromEnvironment, handleKafkaTopics } from "../../functions/kafka-topics/handler.js";
+
+const stack = inject("stack");
+const kafka = new Kafka({
+  clientId: "kafka-topics-test",
+  brokers: [stack.kafkaBootstrapServer],
+  logLevel: logLevel.NOTHING,
+});
+const admin = kafka.admin();
+
+const fixture: CloudFormationCustomResourceCreateEvent = JSON.parse(
+  readFileSync(new URL("../../events/kafka-topics-create.json", import.meta.url), "utf8"),
+);
+
+/** CloudFormation's side: every PUT on the response URL, as received. */
+const received: { method: string; contentType: string | undefined; body: unknown }[] = [];
+let server: Server;
+let responseUrl = "";
+
+beforeAll(async () => {
+  // What template.yaml would give the function on AWS, pointed at the local broker instead.
+  vi.stubEnv("KAFKA_BROKERS", stack.kafkaBootstrapServer);
+  vi.stubEnv("KAFKA_AUTH", "none");
+  vi.stubEnv("KAFKA_CLUSTER_ARN", "");
+  server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", () => {
+      received.push({
+        method: request.method ?? "",
+        contentType: request.headers["content-type"],
+        body: JSON.parse(Buffer.concat(chunks).toString("utf8")),
+      });
+      response.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  responseUrl = `http://127.0.0.1:${port}/cloudformation-response?X-Amz-Signature=local`;
+  await admin.connect();
+});
+
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  await admin.disconnect();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+let run = 0;
+/** Topic names no other test (or earlier run on a kept stack) uses. */
+function uniqueNames(count: number): string[] {
+  run += 1;
+  const stem = `kafka-topics-it-${process.pid}-${Date.now().toString(36)}-${run}`;
+  return Array.from({ length: count }, (_, i) => `${stem}-${i}`);
+}
+
+type Wanted = { name: string; partitions: number }[];
+
+function request(
+  type: "Create" | "Update" | "Delete",
+  topics: Wanted,
+  physicalResourceId = "",
+): CloudFormationCustomResourceEvent {
+  const ResourceProperties = {
+    ...fixture.ResourceProperties,
+    // As CloudFormation sends them: strings; one broker locally, hence replication factor 1.
+    Topics: topics.map(({ name, partitions }) => ({
+      Name: name,
+      Partitions: String(partitions),
+      ReplicationFactor: "1",
+    })),
+  };
+  const { RequestType: _create, ...common } = fixture;
+  const base = { ...common, ResponseURL: responseUrl, ResourceProperties };
+  if (type === "Create") return { ...base, RequestType: "Create" };
+  if (type === "Delete")
+    return { ...base, RequestType: "Delete", PhysicalResourceId: physicalResourceId };
+  return {
+    ...base,
+    RequestType: "Update",
+    PhysicalResourceId: physicalResourceId,
+    OldResourceProperties: fixture.ResourceProperties,
+  };
+}
+
+const context = {
+  logStreamName: "2026/05/15/[$LATEST]kafka-topics-it",
+  getRemainingTimeInMillis: () => 60_000,
+};
+
+/** Runs the handler as Lambda would and returns what CloudFormation received. */
+async function send(event: CloudFormationCustomResourceEvent) {
+  const before = received.length;
+  const returned = await handleKafkaTopics(event, context, {
+    createAdmin: adminFromEnvironment,
+    fetch,
+  });
+  expect(received.length).toBe(before + 1);
+  const put = received[before];
+  expect(put?.method).toBe("PUT");
+  expect(put?.contentType ?? "").toBe("");
+  expect(put?.body).toEqual(returned);
+  return put?.body as CloudFormationCustomResourceResponse;
+}
+
+async function partitionCounts(names: string[]): Promise<Record<string, number>> {
+  const { topics } = await admin.fetchTopicMetadata({ topics: names });
+  return Object.fromEntries(topics.map((topic) => [topic.name, topic.partitions.length]));
+}
+
+describe("Custom::KafkaTopics on the local Kafka broker", () => {
+  it("Create makes the topics with the partitions asked for", async () => {
+    const [a = "", b = ""] = uniqueNames(2);
+    const body = await send(
+      request("Create", [
+        { name: a, partitions: 3 },
+        { name: b, partitions: 2 },
+      ]),
+    );
+    expect(body).toEqual({
+      Status: "SUCCESS",
+      PhysicalResourceId: `kafka-topics:${a},${b}`,
+      StackId: fixture.StackId,
+      RequestId: fixture.RequestId,
+      LogicalResourceId: fixture.LogicalResourceId,
+      Data: { TopicNames: `${a},${b}` },
+    });
+    expect(await partitionCounts([a, b])).toEqual({ [a]: 3, [b]: 2 });
+  });
+
+  it("Create twice is SUCCESS both times and changes nothing (the data stays)", async () => {
+    const [name = ""] = uniqueNames(1);
+    const first = await send(request("Create", [{ name, partitions: 2 }]));
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    await producer.send({ topic: name, messages: [{ partition: 1, value: "kept" }] });
+    await producer.disconnect();
+
+    const second = await send(request("Create", [{ name, partitions: 2 }]));
+    expect(second).toEqual(first);
+    expect(second.Status).toBe("SUCCESS");
+    expect(await partitionCounts([name])).toEqual({ [name]: 2 });
+    const offsets = await admin.fetchTopicOffsets(name);
+    expect(offsets.find((o) => o.partition === 1)?.high).toBe("1");
+  });
+
+  it("Update with more partitions grows the topics, keeping the physical id", async () => {
+    const [grown = "", same = ""] = uniqueNames(2);
+    const created = await send(
+      request("Create", [
+        { name: grown, partitions: 2 },
+        { name: same, partitions: 1 },
+      ]),
+    );
+    const updated = await send(
+      request(
+        "Update",
+        [
+          { name: grown, partitions: 5 },
+          { name: same, partitions: 1 },
+        ],
+        created.PhysicalResourceId,
+      ),
+    );
+    expect(updated).toMatchObject({
+      Status: "SUCCESS",
+      PhysicalResourceId: created.PhysicalResourceId,
+    });
+    expect(await partitionCounts([grown, same])).toEqual({ [grown]: 5, [same]: 1 });
+  });
+
+  it("Update with fewer partitions answers FAILED with the reason and changes no topic", async () => {
+    const [shrunk = "", other = ""] = uniqueNames(2);
+    const created = await send(
+      request("Create", [
+        { name: shrunk, partitions: 4 },
+        { name: other, partitions: 1 },
+      ]),
+    );
+    const updated = await send(
+      request(
+        "Update",
+        [
+          { name: shrunk, partitions: 2 },
+          // Asked to grow in the same request: refused with it, since nothing may change.
+          { name: other, partitions: 3 },
+        ],
+        created.PhysicalResourceId,
+      ),
+    );
+    expect(updated).toMatchObject({
+      Status: "FAILED",
+      PhysicalResourceId: created.PhysicalResourceId,
+    });
+    expect(updated.Status === "FAILED" ? updated.Reason : "").toBe(
+      `TopicPartitionsCannotShrinkError: topic ${shrunk} has 4 partitions, 2 wanted: Kafka cannot remove partitions (keep the count, or move to a new topic); no topic was changed`,
+    );
+    expect(await partitionCounts([shrunk, other])).toEqual({ [shrunk]: 4, [other]: 1 });
+  });
+
+  it("Delete answers SUCCESS and leaves the topics", async () => {
+    const [name = ""] = uniqueNames(1);
+    const created = await send(request("Create", [{ name, partitions: 1 }]));
+    const deleted = await send(
+      request("Delete", [{ name, partitions: 1 }], created.PhysicalResourceId),
+    );
+    expect(deleted).toMatchObject({
+      Status: "SUCCESS",
+      PhysicalResourceId: created.PhysicalResourceId,
+    });
+    expect(await admin.listTopics()).toContain(name);
+  });
+});
