@@ -3,8 +3,8 @@
  * ingest's per-message cost), and the replay server pushing frames to a local client.
  */
 import WebSocket from "ws";
+import { startReplayServer } from "../functions/replay-feed/replay-server.js";
 import { createRsvpParser } from "../functions/shared/rsvp/parse.js";
-import { startReplayServer } from "../local/feed/replay-server.js";
 import { syntheticLines } from "../local/feed/synthetic/generator.js";
 import { throughput } from "./machine.js";
 

@@ -4,8 +4,9 @@
  *   npm run replay -- --input FILE.jsonl [--speedup 60 | --rate N | --asap] [--loop] [--port P]
  *   npm run replay -- --synthetic [--seed S] [--rate N] [--port P]
  */
+
+import { type Pacing, startReplayServer } from "../../functions/replay-feed/replay-server.js";
 import { jsonlLines } from "../feed/jsonl.js";
-import { type Pacing, startReplayServer } from "../feed/replay-server.js";
 import { syntheticLines } from "../feed/synthetic/generator.js";
 import { parseCliArgs } from "./args.js";
 

@@ -24,6 +24,11 @@ import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { queryTopCities } from "../../functions/counts-api/top-cities.js";
 import { createFirehoseWriter } from "../../functions/ingest/firehose-writer.js";
 import { startIngest } from "../../functions/ingest/ingest.js";
+import {
+  type LineSource,
+  type Pacing,
+  startReplayServer,
+} from "../../functions/replay-feed/replay-server.js";
 import { kafkaLogCreator } from "../../functions/shared/kafka-log.js";
 import { createLogger } from "../../functions/shared/logger.js";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
@@ -35,7 +40,6 @@ import {
 } from "../batch/run-batch.js";
 import { bucketFiles } from "../batch/s3-folders.js";
 import { jsonlLines } from "../feed/jsonl.js";
-import { type LineSource, type Pacing, startReplayServer } from "../feed/replay-server.js";
 import { syntheticLines } from "../feed/synthetic/generator.js";
 import { dayCounts } from "../pipeline/day-counts.js";
 import { startLocalHttpApi } from "../pipeline/http-api.js";

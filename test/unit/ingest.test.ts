@@ -6,8 +6,8 @@
 import type { Producer, ProducerBatch } from "kafkajs";
 import { afterEach, describe, expect, it } from "vitest";
 import { startIngest } from "../../functions/ingest/ingest.js";
+import { type ReplayServer, startReplayServer } from "../../functions/replay-feed/replay-server.js";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
-import { type ReplayServer, startReplayServer } from "../../local/feed/replay-server.js";
 import { syntheticLines } from "../../local/feed/synthetic/generator.js";
 
 let feed: ReplayServer | undefined;

@@ -3,12 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { jsonlLines } from "../../local/feed/jsonl.js";
 import {
   type ReplayServer,
   type ReplayServerOptions,
   startReplayServer,
-} from "../../local/feed/replay-server.js";
+} from "../../functions/replay-feed/replay-server.js";
+import { jsonlLines } from "../../local/feed/jsonl.js";
 
 const servers: ReplayServer[] = [];
 afterEach(async () => {
@@ -159,6 +159,61 @@ describe("replay server", () => {
     await expect(
       serve({ source: () => LINES, pacing: { kind: "recorded", speedup: -1 } }),
     ).rejects.toThrow(/speed-up must be above 0/);
+  });
+  it("answers a plain GET of the health path with 200, and other plain requests with 426", async () => {
+    const server = await serve({
+      source: () => LINES,
+      pacing: { kind: "asap" },
+      healthPath: "/healthz",
+    });
+    const http = server.url.replace(/^ws/, "http");
+    const health = await fetch(`${http}healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: "ok", connections: 0, sent: 0 });
+    expect((await fetch(`${http}elsewhere`)).status).toBe(426);
+    // The WebSocket side is unchanged beside it.
+    expect((await receive(server.url)).frames).toEqual(LINES);
+  });
+
+  it("answers no health path unless asked", async () => {
+    const server = await serve({ source: () => LINES, pacing: { kind: "asap" } });
+    expect((await fetch(`${server.url.replace(/^ws/, "http")}healthz`)).status).toBe(426);
+  });
+
+  it("ends a loop over an empty source instead of spinning", async () => {
+    let passes = 0;
+    const server = await serve({
+      source: () => {
+        passes += 1;
+        return [];
+      },
+      pacing: { kind: "asap" },
+      loop: true,
+    });
+    const { frames, closeCode } = await receive(server.url);
+    expect(frames).toEqual([]);
+    expect(closeCode).toBe(1000);
+    expect(passes).toBe(1);
+  });
+
+  it("drops the connection of a failing source, reports why, and serves the next one", async () => {
+    const errors: unknown[] = [];
+    let calls = 0;
+    const server = await serve({
+      source: async function* () {
+        calls += 1;
+        yield "first";
+        if (calls === 1) throw new Error("source broke");
+        yield "second";
+      },
+      pacing: { kind: "asap" },
+      onError: (error) => errors.push(error),
+    });
+    const broken = await receive(server.url);
+    expect(broken.frames).toEqual(["first"]);
+    expect(broken.closeCode).toBe(1006);
+    expect(errors).toEqual([new Error("source broke")]);
+    expect((await receive(server.url)).frames).toEqual(["first", "second"]);
   });
 });
 

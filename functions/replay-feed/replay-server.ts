@@ -1,11 +1,13 @@
 /**
  * A WebSocket server that speaks the Meetup RSVP stream protocol: one message per text frame.
- * Meetup retired its stream in 2022, so this is what the ingest reads locally, and what can
- * stand in for the stream on AWS. Every line of the source is sent verbatim as one frame,
- * whether or not it parses, so bad input reaches the ingest as it would in the wild.
+ * Meetup retired its stream in 2022, so this is what the ingest reads, locally (`npm start`,
+ * `npm run replay`) and on AWS (the replay-feed task, main.ts beside this file). Every line of
+ * the source is sent verbatim as one frame, whether or not it parses, so bad input reaches the
+ * ingest as it would in the wild.
  *
  * Every connection plays the source from its start (like a fresh subscription to a recording).
  */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type WebSocket, WebSocketServer } from "ws";
@@ -29,6 +31,12 @@ export interface ReplayServerOptions {
   host?: string;
   /** 0 (default) picks a free port. */
   port?: number;
+  /** A plain HTTP GET of this path (e.g. "/healthz") answers 200, so a load balancer or
+   * container health check can probe the feed without opening a WebSocket. */
+  healthPath?: string;
+  /** Called when a connection ends because its source or its socket failed; the server goes
+   * on serving the others, so this is the only place such a failure shows. */
+  onError?: (error: unknown) => void;
 }
 
 export interface ReplayStats {
@@ -50,30 +58,38 @@ const MTIME = /"mtime"\s*:\s*(\d{10,})/;
 
 export async function startReplayServer(options: ReplayServerOptions): Promise<ReplayServer> {
   pacer(options.pacing); // validates the pacing before anything listens
-  const server = new WebSocketServer({
-    host: options.host ?? "127.0.0.1",
-    port: options.port ?? 0,
-  });
+  const stats: ReplayStats = { connections: 0, sent: 0 };
+  // Our own HTTP server (rather than ws's) so plain requests can be answered: the health path.
+  const http = createServer((request, response) =>
+    answerPlainRequest(request, response, options.healthPath, stats),
+  );
+  const server = new WebSocketServer({ server: http });
   await new Promise<void>((resolve, reject) => {
-    server.once("listening", resolve);
-    server.once("error", reject);
+    http.once("error", reject);
+    http.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => {
+      http.off("error", reject);
+      resolve();
+    });
   });
   // After listening, a server error must not crash the process (the demo shares it with the
   // stack); it ends the affected connections only.
+  http.on("error", () => {});
   server.on("error", () => {});
-  const stats: ReplayStats = { connections: 0, sent: 0 };
   const players = new Set<Promise<void>>();
 
   server.on("connection", (socket) => {
     stats.connections += 1;
     // A misbehaving client (an unmasked or invalid frame) loses its connection, nothing more.
     socket.on("error", () => socket.terminate());
-    const player = play(socket, options, stats).catch(() => socket.terminate());
+    const player = play(socket, options, stats).catch((error: unknown) => {
+      socket.terminate();
+      options.onError?.(error);
+    });
     players.add(player);
     void player.finally(() => players.delete(player));
   });
 
-  const { address, port } = server.address() as AddressInfo;
+  const { address, port } = http.address() as AddressInfo;
   return {
     url: `ws://${address.includes(":") ? `[${address}]` : address}:${port}/`,
     stats,
@@ -82,8 +98,32 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
       await Promise.race([Promise.all(players), sleep(2000)]);
       for (const client of server.clients) client.terminate();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      // ws leaves a server it was given open; idle keep-alive connections would hold it.
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
     },
   };
+}
+
+/** What ws's own server does with a request that is not an upgrade (426), except the health path. */
+function answerPlainRequest(
+  request: IncomingMessage,
+  response: ServerResponse,
+  healthPath: string | undefined,
+  stats: ReplayStats,
+): void {
+  const path = (request.url ?? "").split("?")[0];
+  if (
+    healthPath !== undefined &&
+    path === healthPath &&
+    /^(GET|HEAD)$/.test(request.method ?? "")
+  ) {
+    response.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
+    response.end(JSON.stringify({ status: "ok", ...stats }));
+    return;
+  }
+  response.writeHead(426, { "content-type": "text/plain" });
+  response.end("Upgrade Required");
 }
 
 async function play(
@@ -93,7 +133,9 @@ async function play(
 ): Promise<void> {
   const isOpen = () => socket.readyState === socket.OPEN;
   let sentHere = 0;
+  let sentThisPass: number;
   do {
+    sentThisPass = 0;
     const pace = pacer(options.pacing); // each pass of a loop keeps its own timing
     for await (const line of options.source()) {
       if (!isOpen()) return;
@@ -101,10 +143,13 @@ async function play(
       if (!isOpen()) return;
       await send(socket, line);
       stats.sent += 1;
+      sentThisPass += 1;
       // A synchronous source at full speed would otherwise starve timers and other sockets.
       if (++sentHere % 256 === 0) await new Promise(setImmediate);
     }
-  } while (options.loop && isOpen());
+    // An empty source would loop without ever yielding: a busy spin (and, from S3, a storm of
+    // requests). It ends the replay instead.
+  } while (options.loop && sentThisPass > 0 && isOpen());
   if (isOpen()) socket.close(1000, "end of replay");
 }
 

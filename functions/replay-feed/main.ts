@@ -1,0 +1,76 @@
+/**
+ * Entry point of the replay-feed task (ECS Fargate, from the ingest's image with its command
+ * overridden). Meetup's RSVP stream is gone, so on AWS this is the stream: it replays a
+ * recording kept in S3 to whoever connects, in the stream's own format, and the ingest task
+ * reads it exactly as it read Meetup. Nothing is cached between connections: the object is
+ * read anew for every connection and every pass of a loop, so a replaced recording is picked
+ * up without a restart and memory stays flat however large the recording is.
+ *
+ * Configuration from the environment (see config.ts), checked at start, as is the object
+ * itself: a wrong URI or a missing grant stops the task at once (exit 1) instead of showing
+ * only as a feed that drops every connection. SIGTERM (ECS stopping the task) and SIGINT close
+ * the connections with 1001, which the ingest treats as a reason to reconnect, then exit 0.
+ */
+import { S3Client } from "@aws-sdk/client-s3";
+import { createLogger } from "../shared/logger.js";
+import { readReplayFeedConfig } from "./config.js";
+import { startReplayServer } from "./replay-server.js";
+import { checkS3Object, S3SourceError, s3Lines } from "./s3-lines.js";
+
+const config = readReplayFeedConfig();
+const logger = createLogger("replay-feed");
+// Reused by every connection's download (one connection pool). Path-style only when an
+// endpoint is given (moto locally), whose host names carry no bucket. The recording may sit in
+// a bucket of another region than the task's: the client follows S3's redirect to it.
+const s3 = new S3Client({
+  forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL),
+  followRegionRedirects: true,
+});
+
+let size: number;
+try {
+  size = await checkS3Object(s3, config.SOURCE_URI);
+} catch (error) {
+  // The error's message names the URI and what is wrong (no such object, access denied).
+  logger.error(`cannot read the recording: ${(error as Error).message}`, { error: error as Error });
+  process.exit(1);
+}
+
+const server = await startReplayServer({
+  source: () => s3Lines(s3, config.SOURCE_URI),
+  pacing: config.PACING,
+  loop: config.LOOP,
+  host: config.HOST,
+  port: config.PORT,
+  healthPath: "/healthz",
+  onError: (error) =>
+    logger.warn("a connection was dropped", {
+      error: error as Error,
+      // S3 errors name the URI themselves; a socket error would not.
+      source: error instanceof S3SourceError ? undefined : config.SOURCE_URI,
+    }),
+});
+logger.info("replay feed started", {
+  url: server.url,
+  source: config.SOURCE_URI,
+  bytes: size,
+  pacing: config.PACING,
+  loop: config.LOOP,
+});
+
+const report = () => logger.info("replay stats", { ...server.stats });
+const reporter = setInterval(report, config.STATS_INTERVAL_SECONDS * 1000);
+
+let stopping = false;
+async function shutdown(why: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info("stopping: closing the connections", { why });
+  clearInterval(reporter);
+  await server.close();
+  s3.destroy();
+  logger.info("stopped", { ...server.stats });
+  process.exit(0);
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));

@@ -1,0 +1,225 @@
+/**
+ * The replay-feed task as ECS runs it: its own process, configured by environment variables,
+ * serving a recording from S3 (moto here) as the RSVP stream, and the ingest task reading it.
+ */
+import { gzipSync } from "node:zlib";
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import WebSocket from "ws";
+import { syntheticLines } from "../../local/feed/synthetic/generator.js";
+import { repoRoot } from "../../local/setup/paths.js";
+import { awsClientConfig, localAwsEnvironment } from "../../local/stack/aws-endpoint.js";
+import { freePorts } from "../../local/stack/ports.js";
+import { type CollectedProcess, spawnNode } from "../support/processes.js";
+
+const stack = inject("stack");
+const aws = { endpoint: stack.awsEndpoint, region: stack.region };
+const s3 = new S3Client({ ...awsClientConfig(aws), forcePathStyle: true });
+const bucket = `replay-feed-test-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+
+const valid = [...take(syntheticLines({ seed: "replay-feed", malformedShare: 0 }), 40)];
+/** A broken line (with a non-ASCII character, split across chunks in a large object) must be
+ * sent verbatim, like every other line. */
+const MALFORMED = '{"rsvp_id": 7, "member": {"member_name": "Zoë"}, "mtime": 15268';
+const LINES = [...valid.slice(0, 20), MALFORMED, ...valid.slice(20)];
+
+const running = new Set<CollectedProcess>();
+beforeAll(async () => {
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const text = `${LINES.join("\n")}\n`;
+  await put("feed.jsonl", text);
+  await put("feed.jsonl.gz", gzipSync(text));
+});
+afterAll(async () => {
+  for (const task of running) task.child.kill("SIGKILL");
+  s3.destroy();
+});
+
+function* take<T>(items: Iterable<T>, count: number): Generator<T> {
+  if (count <= 0) return;
+  let taken = 0;
+  for (const item of items) {
+    yield item;
+    if (++taken === count) return;
+  }
+}
+
+async function put(key: string, body: string | Uint8Array): Promise<void> {
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+}
+
+function logsOf(task: CollectedProcess): Record<string, unknown>[] {
+  return task
+    .stdout()
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** Runs functions/replay-feed/main.ts in its own process, as the task definition would. */
+function spawnFeed(env: Record<string, string>, port = 0) {
+  const task = spawnNode(["--import", "tsx", "functions/replay-feed/main.ts"], {
+    cwd: repoRoot,
+    env: {
+      PATH: process.env.PATH ?? "",
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+      POWERTOOLS_LOG_LEVEL: "INFO",
+      ...localAwsEnvironment(aws),
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      PACING: "asap",
+      LOOP: "false",
+      ...env,
+    },
+  });
+  running.add(task);
+  void task.exited.then(() => running.delete(task));
+  return { ...task, output: () => task.stdout() + task.stderr() };
+}
+
+/** Starts the feed on a free port; resolves once it listens. */
+async function startFeed(env: Record<string, string>) {
+  const [port] = await freePorts(1);
+  const task = spawnFeed(env, port);
+  let exited = false;
+  void task.exited.then(() => {
+    exited = true;
+  });
+  const deadline = Date.now() + 30_000;
+  while (!logsOf(task).some((line) => line.message === "replay feed started")) {
+    if (exited || Date.now() > deadline)
+      throw new Error(`the replay feed did not start:\n${task.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { ...task, url: `ws://127.0.0.1:${port}/`, http: `http://127.0.0.1:${port}` };
+}
+
+/** Connects and collects frames until the server closes or `limit` frames arrived. */
+function receive(url: string, limit = Number.POSITIVE_INFINITY) {
+  return new Promise<{ frames: string[]; closeCode: number }>((resolve, reject) => {
+    const socket = new WebSocket(url);
+    const frames: string[] = [];
+    socket.on("message", (data) => {
+      frames.push(data.toString());
+      if (frames.length === limit) socket.close();
+    });
+    socket.on("close", (closeCode) => resolve({ frames, closeCode }));
+    socket.on("error", reject);
+  });
+}
+
+describe("replay-feed task process", () => {
+  it("serves every line of a JSONL object verbatim, in order, answers /healthz, exits 0 on SIGTERM", async () => {
+    const feed = await startFeed({ SOURCE_URI: `s3://${bucket}/feed.jsonl` });
+    const { frames, closeCode } = await receive(feed.url);
+    expect(frames).toEqual(LINES);
+    expect(closeCode).toBe(1000);
+
+    const health = await fetch(`${feed.http}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: "ok", connections: 1, sent: LINES.length });
+
+    feed.child.kill("SIGTERM");
+    expect(await feed.exited, feed.output()).toBe(0);
+    expect(logsOf(feed).find((line) => line.message === "stopped")).toMatchObject({
+      connections: 1,
+      sent: LINES.length,
+    });
+  });
+
+  it("gunzips a .gz object", async () => {
+    const feed = await startFeed({ SOURCE_URI: `s3://${bucket}/feed.jsonl.gz` });
+    expect((await receive(feed.url)).frames).toEqual(LINES);
+    feed.child.kill("SIGTERM");
+    expect(await feed.exited, feed.output()).toBe(0);
+  });
+
+  it("reads the object anew for every connection and every pass of a loop", async () => {
+    await put("changing.jsonl", "a\nb\n");
+    const feed = await startFeed({ SOURCE_URI: `s3://${bucket}/changing.jsonl`, LOOP: "true" });
+    expect((await receive(feed.url, 5)).frames.slice(0, 5)).toEqual(["a", "b", "a", "b", "a"]);
+    await put("changing.jsonl", "c\n");
+    expect((await receive(feed.url, 3)).frames.slice(0, 3)).toEqual(["c", "c", "c"]);
+
+    // SIGTERM with a client connected: it is told the server is going away (1001), then exit 0.
+    const socket = new WebSocket(feed.url);
+    await new Promise((resolve) => socket.once("message", resolve));
+    const closed = new Promise<number>((resolve) => socket.once("close", resolve));
+    feed.child.kill("SIGTERM");
+    expect(await closed).toBe(1001);
+    expect(await feed.exited, feed.output()).toBe(0);
+  });
+
+  it("logs its stats at the interval", async () => {
+    const feed = await startFeed({
+      SOURCE_URI: `s3://${bucket}/feed.jsonl`,
+      STATS_INTERVAL_SECONDS: "0.2",
+    });
+    await receive(feed.url);
+    const deadline = Date.now() + 10_000;
+    const stats = () => logsOf(feed).filter((line) => line.message === "replay stats");
+    while (!stats().some((line) => line.sent === LINES.length) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(stats().at(-1)).toMatchObject({ connections: 1, sent: LINES.length });
+    feed.child.kill("SIGTERM");
+    expect(await feed.exited).toBe(0);
+  });
+
+  it("exits 1 at start naming the URI when the object or its bucket is missing", async () => {
+    for (const uri of [`s3://${bucket}/missing.jsonl`, `s3://${bucket}-absent/feed.jsonl`]) {
+      const feed = spawnFeed({ SOURCE_URI: uri });
+      expect(await feed.exited, feed.output()).toBe(1);
+      expect(feed.output()).toContain(`cannot read the recording: ${uri}: no such object`);
+      expect(logsOf(feed).some((line) => line.message === "replay feed started")).toBe(false);
+    }
+  });
+
+  it("refuses to start with a malformed configuration, naming it", async () => {
+    const task = spawnFeed({ SOURCE_URI: "/data/feed.jsonl", PACING: "quick" });
+    expect(await task.exited).toBe(1);
+    expect(task.stderr()).toMatch(
+      /invalid configuration: SOURCE_URI: expected s3:\/\/bucket\/key; PACING: expected "recorded:<speed-up>", "rate:<messages per second>" or "asap", got "quick"/,
+    );
+  });
+
+  it("feeds the ingest task end to end: every line received, the malformed one dead-lettered", async () => {
+    const feed = await startFeed({
+      SOURCE_URI: `s3://${bucket}/feed.jsonl.gz`,
+      PACING: "rate:200",
+    });
+    const ingest = spawnNode(["--import", "tsx", "functions/ingest/main.ts"], {
+      cwd: repoRoot,
+      env: {
+        PATH: process.env.PATH ?? "",
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+        POWERTOOLS_LOG_LEVEL: "INFO",
+        ...localAwsEnvironment(aws),
+        FEED_URL: feed.url,
+        KAFKA_BROKERS: stack.kafkaBootstrapServer,
+        KAFKA_AUTH: "none",
+        RSVP_TOPIC: stack.resources.topics.RsvpTopicName as string,
+        DEAD_LETTER_TOPIC: stack.resources.topics.DeadLetterTopicName as string,
+        DELIVERY_STREAM_NAME: stack.resources.deliveryStreams.RawDeliveryStream as string,
+        MEMBER_PSEUDONYM_KEY: "replay-feed-test-key-0123456789abcdef",
+        METRICS_FORMAT: "json",
+        // The recording is played once (LOOP=false): its end is the ingest's end.
+        RECONNECT_AFTER_NORMAL_CLOSE: "false",
+      },
+    });
+    running.add(ingest);
+    const code = await ingest.exited;
+    const output = ingest.stdout() + ingest.stderr();
+    expect(code, output).toBe(0);
+    const stopped = logsOf(ingest).find((line) => line.message === "stopped") as
+      | Record<string, number>
+      | undefined;
+    expect(stopped, output).toBeDefined();
+    expect(stopped?.received).toBe(LINES.length);
+    expect(stopped?.deadLettered).toBeGreaterThanOrEqual(1);
+    expect((stopped?.produced ?? 0) + (stopped?.deadLettered ?? 0)).toBe(LINES.length);
+    expect(stopped?.sentToFirehose).toBe(stopped?.produced);
+
+    feed.child.kill("SIGTERM");
+    expect(await feed.exited, feed.output()).toBe(0);
+  });
+});
