@@ -2,6 +2,11 @@
  * The ingest's counters as one log line every few seconds: plain JSON locally, CloudWatch
  * Embedded Metric Format on AWS, where the log line itself becomes metrics (no agent, no API
  * calls from the task).
+ *
+ * The plain JSON line carries the totals since start. The EMF document carries the increase
+ * since the previous report (the first one: since start), so that a metric's Sum over a period
+ * is the number of events in that period, whatever the report interval and across task
+ * restarts (an alarm on dead-letter growth sums `deadLettered` over its period).
  */
 import type { IngestCounters } from "./ingest.js";
 
@@ -18,13 +23,12 @@ export function flatten(counters: IngestCounters): Record<string, number> {
   };
 }
 
-/** An EMF document: the values are the counters since start, reported as metrics with `service`. */
+/** An EMF document reporting `values` as Count metrics of METRICS_NAMESPACE with `service`. */
 export function toEmf(
-  counters: IngestCounters,
+  values: Record<string, number>,
   service: string,
   now = Date.now(),
 ): Record<string, unknown> {
-  const values = flatten(counters);
   return {
     _aws: {
       Timestamp: now,
@@ -39,5 +43,28 @@ export function toEmf(
     service,
     message: "ingest counters",
     ...values,
+  };
+}
+
+/** Turns the totals since start into the EMF document of the increase since the last call. */
+export type EmfReporter = (counters: IngestCounters, now?: number) => Record<string, unknown>;
+
+/**
+ * A stateful reporter: each call reports, per counter, its increase since the previous call (the
+ * first call and a counter seen for the first time, such as a new rejected.<reason>: since start).
+ * Counters seen before keep being reported, with 0, so a quiet period has data, not a gap. A
+ * counter that went down (it was reset) reports its current value.
+ */
+export function createEmfReporter(service: string): EmfReporter {
+  const previous = new Map<string, number>();
+  return (counters, now = Date.now()) => {
+    const totals = flatten(counters);
+    const deltas: Record<string, number> = {};
+    for (const [name, total] of Object.entries(totals)) {
+      const before = previous.get(name) ?? 0;
+      deltas[name] = total >= before ? total - before : total;
+      previous.set(name, total);
+    }
+    return toEmf(deltas, service, now);
   };
 }

@@ -5,15 +5,13 @@
  * exit 1 naming it.
  */
 import { FirehoseClient } from "@aws-sdk/client-firehose";
-import { GetBootstrapBrokersCommand, KafkaClient } from "@aws-sdk/client-kafka";
-import { generateAuthToken } from "aws-msk-iam-sasl-signer-js";
-import { Kafka, type KafkaConfig, logLevel, Partitioners } from "kafkajs";
+import { Kafka, Partitioners } from "kafkajs";
 import { z } from "zod";
-import { ConfigError, readConfig } from "../shared/config.js";
-import { kafkaLogCreator } from "../shared/kafka-log.js";
+import { readConfig } from "../shared/config.js";
+import { kafkaClientConfig } from "../shared/kafka-client.js";
 import { createLogger } from "../shared/logger.js";
 import { createRsvpParser } from "../shared/rsvp/parse.js";
-import { flatten, toEmf } from "./counters.js";
+import { createEmfReporter, flatten } from "./counters.js";
 import { createFirehoseWriter } from "./firehose-writer.js";
 import { startIngest } from "./ingest.js";
 
@@ -39,29 +37,15 @@ const config = readConfig(
 );
 
 const logger = createLogger("ingest");
-if (!config.KAFKA_BROKERS && !config.KAFKA_CLUSTER_ARN) {
-  throw new ConfigError("invalid configuration: KAFKA_BROKERS or KAFKA_CLUSTER_ARN must be set");
-}
-const brokers = config.KAFKA_BROKERS
-  ? config.KAFKA_BROKERS.split(",")
-  : await mskBootstrapBrokers(config.KAFKA_CLUSTER_ARN, config.KAFKA_AUTH);
-const kafkaConfig: KafkaConfig = {
+// Without KAFKA_BROKERS, the brokers are asked of MSK (../shared/kafka-client.ts).
+const kafkaConfig = await kafkaClientConfig({
+  brokers: config.KAFKA_BROKERS,
+  clusterArn: config.KAFKA_CLUSTER_ARN,
+  auth: config.KAFKA_AUTH,
+  region: config.AWS_REGION,
   clientId: "rsvp-atlas-ingest",
-  brokers,
-  logLevel: logLevel.WARN,
-  logCreator: kafkaLogCreator(logger),
-  ...(config.KAFKA_AUTH === "iam"
-    ? {
-        ssl: true,
-        sasl: {
-          mechanism: "oauthbearer",
-          oauthBearerProvider: async () => ({
-            value: (await generateAuthToken({ region: config.AWS_REGION })).token,
-          }),
-        },
-      }
-    : {}),
-};
+  logger,
+});
 const producer = new Kafka(kafkaConfig).producer({
   // Exactly one copy per send on the broker even when a send is retried, in order per partition.
   idempotent: true,
@@ -92,10 +76,11 @@ logger.info("ingest started", {
   deliveryStream: config.DELIVERY_STREAM_NAME,
 });
 
+// EMF: the increase since the previous report (Sum per period = events); JSON: totals since start.
+const toEmf = createEmfReporter("ingest");
 const report = () => {
   const counters = ingest.counters();
-  if (config.METRICS_FORMAT === "emf")
-    process.stdout.write(`${JSON.stringify(toEmf(counters, "ingest"))}\n`);
+  if (config.METRICS_FORMAT === "emf") process.stdout.write(`${JSON.stringify(toEmf(counters))}\n`);
   else logger.info("ingest counters", flatten(counters));
 };
 const reporter = setInterval(report, config.COUNTERS_INTERVAL_SECONDS * 1000);
@@ -125,20 +110,3 @@ ingest.finished.then(
   () => void shutdown("the feed ended"),
   () => void shutdown("the feed failed"),
 );
-
-/** The MSK cluster's bootstrap brokers for the chosen authentication. */
-async function mskBootstrapBrokers(clusterArn: string, auth: "iam" | "none"): Promise<string[]> {
-  const client = new KafkaClient({});
-  try {
-    const answer = await client.send(new GetBootstrapBrokersCommand({ ClusterArn: clusterArn }));
-    const list =
-      auth === "iam" ? answer.BootstrapBrokerStringSaslIam : answer.BootstrapBrokerString;
-    if (!list)
-      throw new ConfigError(
-        `MSK cluster ${clusterArn} has no ${auth === "iam" ? "IAM" : "plaintext"} brokers`,
-      );
-    return list.split(",");
-  } finally {
-    client.destroy();
-  }
-}

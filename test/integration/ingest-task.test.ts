@@ -3,7 +3,7 @@
  * reporting counters, and on SIGTERM sending everything it received before it exits 0.
  */
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { type ReplayServer, startReplayServer } from "../../local/feed/replay-server.js";
+import { type ReplayServer, startReplayServer } from "../../functions/replay-feed/replay-server.js";
 import { syntheticLines } from "../../local/feed/synthetic/generator.js";
 import { repoRoot } from "../../local/setup/paths.js";
 import { localAwsEnvironment } from "../../local/stack/aws-endpoint.js";
@@ -59,7 +59,9 @@ describe("ingest task process", () => {
     });
     const deadline = Date.now() + 60_000;
     const emf = () => task.logs().filter((line) => line._aws !== undefined);
-    while (!emf().some((line) => Number(line.received) > 300) && Date.now() < deadline) {
+    // EMF values are the increase since the previous report: their sum is the total so far.
+    const emfSum = (name: string) => emf().reduce((sum, line) => sum + Number(line[name] ?? 0), 0);
+    while (emfSum("received") <= 300 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     const metrics = emf().at(-1) as {
@@ -82,6 +84,9 @@ describe("ingest task process", () => {
     expect((stopped?.produced ?? 0) + (stopped?.deadLettered ?? 0)).toBe(received);
     expect(stopped?.sentToFirehose).toBe(stopped?.produced);
     expect(stopped?.deadLettered).toBeGreaterThan(0);
+    // The last report is written after the drain: the EMF increases add up to the final totals.
+    for (const name of ["received", "produced", "sentToFirehose", "deadLettered"])
+      expect(emfSum(name), name).toBe(stopped?.[name]);
   });
 
   it("refuses to start without its configuration, naming what is missing", async () => {

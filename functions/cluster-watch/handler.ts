@@ -1,0 +1,99 @@
+/**
+ * cluster-watch Lambda, run every 5 minutes by EventBridge Scheduler: publishes the age of the
+ * daily batch's oldest live EMR cluster, which an alarm compares with the longest a batch may
+ * take (see cluster-age.ts for why a cluster can outlive its batch). The metric is one Embedded
+ * Metric Format line on stdout, so the function needs no CloudWatch permission and makes no
+ * PutMetricData call. It publishes 0 when no cluster is alive: the alarm treats a missing value
+ * as breaching, so silence means this function is broken, not that all is well.
+ */
+
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { EMRClient } from "@aws-sdk/client-emr";
+import middy from "@middy/core";
+import { z } from "zod";
+import { readConfig } from "../shared/config.js";
+import { createLogger } from "../shared/logger.js";
+import { type ClusterAges, oldestClusterAge } from "./cluster-age.js";
+
+const config = readConfig(
+  z.object({
+    /** The daily batch's cluster name, `${StackName}-daily-batch` on AWS. */
+    CLUSTER_NAME: z.string().min(1),
+    METRICS_NAMESPACE: z.string().min(1).default("RsvpAtlas/Batch"),
+  }),
+);
+
+export const logger = createLogger("cluster-watch");
+const emr = new EMRClient({});
+
+export interface ClusterWatchDependencies {
+  emr: Pick<EMRClient, "send">;
+  /** Receives the EMF document, one JSON line without its newline. */
+  writeLine: (line: string) => void;
+  /** Epoch milliseconds. */
+  now: () => number;
+}
+
+const defaultDependencies: ClusterWatchDependencies = {
+  emr,
+  // Straight to stdout, not console.log: with the function's JSON log format, Lambda wraps
+  // console output in a JSON envelope of its own, and CloudWatch would not read that as EMF.
+  writeLine: (line) => {
+    process.stdout.write(`${line}\n`);
+  },
+  now: Date.now,
+};
+
+export interface ClusterWatchResult extends ClusterAges {
+  clusterName: string;
+}
+
+/** The EMF document of one observation; the alarm reads `OldestClusterAgeSeconds` by `ClusterName`. */
+export function toClusterWatchEmf(
+  result: ClusterWatchResult,
+  namespace: string,
+  now: number,
+): Record<string, unknown> {
+  return {
+    _aws: {
+      Timestamp: now,
+      CloudWatchMetrics: [
+        {
+          Namespace: namespace,
+          Dimensions: [["ClusterName"]],
+          Metrics: [
+            { Name: "OldestClusterAgeSeconds", Unit: "Seconds" },
+            { Name: "ActiveClusters", Unit: "Count" },
+          ],
+        },
+      ],
+    },
+    ClusterName: result.clusterName,
+    OldestClusterAgeSeconds: result.oldestAgeSeconds,
+    ActiveClusters: result.clusters.length,
+  };
+}
+
+/**
+ * The bare handler, for tests. The payload is ignored: the schedule carries nothing the
+ * function needs, and refusing an unexpected shape would only cost a data point.
+ */
+export async function watchClusters(
+  _event: unknown,
+  dependencies: ClusterWatchDependencies = defaultDependencies,
+): Promise<ClusterWatchResult> {
+  const now = dependencies.now();
+  const ages = await oldestClusterAge({
+    emr: dependencies.emr,
+    clusterName: config.CLUSTER_NAME,
+    now,
+  });
+  const result: ClusterWatchResult = { clusterName: config.CLUSTER_NAME, ...ages };
+  dependencies.writeLine(JSON.stringify(toClusterWatchEmf(result, config.METRICS_NAMESPACE, now)));
+  logger.info("live batch clusters", { ...result });
+  return result;
+}
+
+export const handler = middy()
+  .use(injectLambdaContext(logger))
+  .handler((event: unknown) => watchClusters(event));

@@ -1,0 +1,116 @@
+/**
+ * The cluster watch against moto's EMR (API stubs: clusters have states and times, no
+ * instances). The test stack's moto is shared with the other integration files, so the
+ * clusters here carry a name unique to this run and the assertions look only at that name.
+ */
+import { randomUUID } from "node:crypto";
+import {
+  DescribeClusterCommand,
+  EMRClient,
+  RunJobFlowCommand,
+  TerminateJobFlowsCommand,
+} from "@aws-sdk/client-emr";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { LIVE_CLUSTER_STATES } from "../../functions/cluster-watch/cluster-age.js";
+import { awsClientConfig } from "../../local/stack/aws-endpoint.js";
+
+const stack = inject("stack");
+const emr = new EMRClient(awsClientConfig({ endpoint: stack.awsEndpoint, region: stack.region }));
+const CLUSTER_NAME = `cluster-watch-${randomUUID().slice(0, 8)}-daily-batch`;
+const started: string[] = [];
+
+let watchClusters: typeof import("../../functions/cluster-watch/handler.js").watchClusters;
+beforeAll(async () => {
+  process.env.CLUSTER_NAME = CLUSTER_NAME;
+  delete process.env.METRICS_NAMESPACE;
+  ({ watchClusters } = await import("../../functions/cluster-watch/handler.js"));
+});
+
+afterAll(async () => {
+  if (started.length > 0) await emr.send(new TerminateJobFlowsCommand({ JobFlowIds: started }));
+});
+
+/** A cluster shaped like the daily batch's (kept alive with no steps, as CreateCluster does). */
+async function runCluster(name: string): Promise<string> {
+  const { JobFlowId } = await emr.send(
+    new RunJobFlowCommand({
+      Name: name,
+      ReleaseLabel: "emr-7.12.0",
+      Applications: [{ Name: "Spark" }],
+      ServiceRole: "EMR_DefaultRole",
+      JobFlowRole: "EMR_EC2_DefaultRole",
+      VisibleToAllUsers: true,
+      Instances: {
+        KeepJobFlowAliveWhenNoSteps: true,
+        MasterInstanceType: "m7g.xlarge",
+        SlaveInstanceType: "m7g.xlarge",
+        InstanceCount: 3,
+      },
+    }),
+  );
+  if (!JobFlowId) throw new Error(`RunJobFlow of ${name} returned no id`);
+  started.push(JobFlowId);
+  return JobFlowId;
+}
+
+function watch() {
+  const lines: string[] = [];
+  const run = watchClusters(
+    {},
+    { emr, writeLine: (line) => lines.push(line), now: () => Date.now() },
+  );
+  return run.then((result) => ({ result, lines }));
+}
+
+describe("cluster watch on moto's EMR", () => {
+  it("counts the live cluster of its name, then nothing once that cluster is terminated", async () => {
+    const before = Date.now();
+    const ours = await runCluster(CLUSTER_NAME);
+    await runCluster(`${CLUSTER_NAME}-not-ours`);
+    await runCluster(`other-${randomUUID().slice(0, 8)}`);
+
+    const alive = await watch();
+    expect(alive.result.clusters).toHaveLength(1);
+    const [cluster] = alive.result.clusters;
+    expect(cluster?.id).toBe(ours);
+    expect(LIVE_CLUSTER_STATES).toContain(cluster?.state);
+    expect(cluster?.ageSeconds).toBeGreaterThanOrEqual(0);
+    // moto stamps the creation time with its own clock, the same machine's.
+    expect(cluster?.ageSeconds).toBeLessThan(120);
+    expect(Math.abs(Date.parse(cluster?.createdAt ?? "") - before)).toBeLessThan(120_000);
+    expect(alive.result.oldestAgeSeconds).toBe(cluster?.ageSeconds);
+    expect(alive.lines).toHaveLength(1);
+    expect(JSON.parse(alive.lines[0] ?? "")).toEqual({
+      _aws: {
+        Timestamp: expect.any(Number),
+        CloudWatchMetrics: [
+          {
+            Namespace: "RsvpAtlas/Batch",
+            Dimensions: [["ClusterName"]],
+            Metrics: [
+              { Name: "OldestClusterAgeSeconds", Unit: "Seconds" },
+              { Name: "ActiveClusters", Unit: "Count" },
+            ],
+          },
+        ],
+      },
+      ClusterName: CLUSTER_NAME,
+      OldestClusterAgeSeconds: cluster?.ageSeconds,
+      ActiveClusters: 1,
+    });
+
+    await emr.send(new TerminateJobFlowsCommand({ JobFlowIds: [ours] }));
+    // moto ends TerminateJobFlows in TERMINATED at once (real EMR passes through TERMINATING
+    // for minutes, and the watch keeps counting it then).
+    const described = await emr.send(new DescribeClusterCommand({ ClusterId: ours }));
+    expect(described.Cluster?.Status?.State).toBe("TERMINATED");
+
+    const gone = await watch();
+    expect(gone.result).toEqual({ clusterName: CLUSTER_NAME, clusters: [], oldestAgeSeconds: 0 });
+    expect(JSON.parse(gone.lines[0] ?? "")).toMatchObject({
+      ClusterName: CLUSTER_NAME,
+      OldestClusterAgeSeconds: 0,
+      ActiveClusters: 0,
+    });
+  });
+});
