@@ -104,11 +104,51 @@ export function localSubstitutions(
     if (name === "AWS::URLSuffix") return "amazonaws.com";
     throw new Error(`cannot resolve ${name} locally`);
   };
+  /** A condition of the template, evaluated with the parameters' defaults (as a default deploy). */
+  const condition = (name: string): boolean => {
+    const definition = template.Conditions?.[name];
+    if (definition === undefined) throw new Error(`no condition ${name} in the template`);
+    return truth(definition);
+  };
+  const truth = (value: unknown): boolean => {
+    const node = value as Record<string, unknown[] | string>;
+    if (typeof node.Condition === "string") return condition(node.Condition);
+    const [first, second] = (node["Fn::Equals"] ?? []) as unknown[];
+    if (node["Fn::Equals"]) return resolveAny(first) === resolveAny(second);
+    if (node["Fn::Not"]) return !truth((node["Fn::Not"] as unknown[])[0]);
+    if (node["Fn::And"]) return (node["Fn::And"] as unknown[]).every(truth);
+    if (node["Fn::Or"]) return (node["Fn::Or"] as unknown[]).some(truth);
+    throw new Error(`cannot evaluate ${JSON.stringify(value)} locally`);
+  };
+  /** Like `resolve`, but lists (a CommaDelimitedList parameter, a literal list) stay lists. */
+  const resolveAny = (value: unknown): string | string[] => {
+    if (Array.isArray(value)) return value.map((item) => resolve(item));
+    const node = value as Record<string, unknown>;
+    if (
+      typeof node?.Ref === "string" &&
+      template.Parameters?.[node.Ref]?.Type === "CommaDelimitedList"
+    ) {
+      return String(template.Parameters[node.Ref]?.Default ?? "").split(",");
+    }
+    const ifNode = node?.["Fn::If"];
+    if (Array.isArray(ifNode))
+      return resolveAny(condition(String(ifNode[0])) ? ifNode[1] : ifNode[2]);
+    return resolve(value);
+  };
   const resolve = (value: unknown): string => {
     if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") {
       return String(value);
     }
     const node = value as Record<string, unknown>;
+    const ifNode = node["Fn::If"];
+    if (Array.isArray(ifNode)) return resolve(condition(String(ifNode[0])) ? ifNode[1] : ifNode[2]);
+    const select = node["Fn::Select"];
+    if (Array.isArray(select)) {
+      const list = resolveAny(select[1]);
+      const item = Array.isArray(list) ? list[Number(select[0])] : undefined;
+      if (item === undefined) throw new Error(`cannot resolve ${JSON.stringify(value)} locally`);
+      return item;
+    }
     if (typeof node.Ref === "string") return resolveRef(node.Ref);
     const getAtt = node["Fn::GetAtt"];
     if (getAtt !== undefined) {

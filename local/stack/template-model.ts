@@ -92,6 +92,7 @@ interface CfnResource {
 export interface CfnTemplate {
   Globals?: { Function?: unknown };
   Parameters?: Record<string, { Type: string; Default?: unknown }>;
+  Conditions?: Record<string, unknown>;
   Resources: Record<string, CfnResource>;
 }
 

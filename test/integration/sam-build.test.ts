@@ -135,9 +135,11 @@ describe("the sam build output (.cache/sam-build)", () => {
   it("lists every function of template.yaml", () => {
     expect(functions.map((f) => f.logicalId).sort()).toEqual([
       "CityCountsFunction",
+      "ClusterWatchFunction",
       "ClusteringFunction",
       "CountsApiFunction",
       "DeployArtifactsFunction",
+      "KafkaTopicsFunction",
       "RenderMapFunction",
       "SiteContentFunction",
     ]);

@@ -160,7 +160,11 @@ describe("template.yaml as the local stack's source of truth", () => {
         "FunctionName",
         "LogGroupName",
       ]) {
-        expect(properties[nameProperty], `${logicalId}.${nameProperty}`).toBeUndefined();
+        // Absent (CloudFormation names it), or a reference to a resource that is (a metric
+        // filter's LogGroupName, say); never a literal or a composed name.
+        const name = properties[nameProperty];
+        if (name !== undefined)
+          expect(Object.keys(name as object), `${logicalId}.${nameProperty}`).toEqual(["Ref"]);
       }
       if (resource.Type === "AWS::S3::Bucket")
         expect(properties.BucketEncryption, logicalId).toBeDefined();
@@ -214,6 +218,8 @@ function allStatements(): { where: string; statement: Statement }[] {
       documents(logicalId, list(p.Policies as unknown[]));
     }
     if (resource.Type === "AWS::S3::BucketPolicy") documents(logicalId, [p.PolicyDocument]);
+    if (resource.Type === "AWS::SNS::TopicPolicy") documents(logicalId, [p.PolicyDocument]);
+    if (resource.Type === "AWS::KMS::Key") documents(logicalId, [p.KeyPolicy]);
   }
   return found;
 }
@@ -412,6 +418,9 @@ describe("the daily batch in template.yaml", () => {
     for (const { where, statement } of allStatements()) {
       if (statement.Effect !== "Allow") continue;
       expect(statement.NotAction, where).toBeUndefined();
+      // The one exception: a key policy must let the account administer its key through IAM
+      // (kms:* for the account root, AWS's default key policy), or the key becomes unmanageable.
+      if (where === "AlarmTopicKey" && statement.Sid === "AccountAdministersTheKey") continue;
       for (const action of list(statement.Action)) {
         expect(action, `${where} ${statement.Sid ?? ""}`).not.toMatch(/\*/);
       }
@@ -428,6 +437,22 @@ describe("the daily batch in template.yaml", () => {
         actions: ["ecr:GetAuthorizationToken"],
         why: "GetAuthorizationToken has no resource-level permissions",
       },
+      ReplayFeedExecutionRole: {
+        actions: ["ecr:GetAuthorizationToken"],
+        why: "GetAuthorizationToken has no resource-level permissions",
+      },
+      "ClusterWatchFunction ListClusters": {
+        actions: ["elasticmapreduce:ListClusters"],
+        why: "ListClusters has no resource-level permissions",
+      },
+      "AlarmTopicKey AccountAdministersTheKey": {
+        actions: ["kms:*"],
+        why: "a key policy's Resource is the key itself, always written *",
+      },
+      "AlarmTopicKey CloudWatchPublishesAlarms": {
+        actions: ["kms:Decrypt", "kms:GenerateDataKey"],
+        why: "a key policy's Resource is the key itself, always written *",
+      },
       "CityCountsFunction EventSourceNetworking": {
         actions: [
           "ec2:CreateNetworkInterface",
@@ -437,7 +462,7 @@ describe("the daily batch in template.yaml", () => {
           "ec2:DescribeSubnets",
           "ec2:DescribeVpcs",
         ],
-        why: "EC2 Describe* have no resource-level permissions; Create/DeleteNetworkInterface are granted on * by AWSLambdaVPCAccessExecutionRole, which SAM attaches for VpcConfig",
+        why: "the MSK event source's network interfaces are created under the function's role with ids the service picks; EC2 Describe* have no resource-level permissions",
       },
       "DailyBatchStateMachine CreateTaggedCluster": {
         actions: ["elasticmapreduce:RunJobFlow"],

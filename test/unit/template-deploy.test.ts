@@ -1,0 +1,282 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation's own ${...} (Fn::Sub) in plain strings.
+/**
+ * The deployable whole of template.yaml beyond the data path: the network, the ECS services,
+ * the topics made before anything reads them, the alarms and what the stack tells its user.
+ * cfn-lint, sam validate and checkov (npm test) check the template's form; these check intent.
+ */
+import { describe, expect, it } from "vitest";
+import { localSubstitutions } from "../../local/batch/local-workflow.js";
+import { type CfnTemplate, readTemplate } from "../../local/stack/template-model.js";
+
+const template = readTemplate();
+type Props = Record<string, unknown>;
+const resource = (logicalId: string) => {
+  const found = template.Resources[logicalId] as
+    | { Type: string; Condition?: string; DependsOn?: string | string[]; Properties?: Props }
+    | undefined;
+  if (!found) throw new Error(`no ${logicalId} in template.yaml`);
+  return found;
+};
+const props = (logicalId: string) => resource(logicalId).Properties ?? {};
+const ofType = (type: string) =>
+  Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+const privateSubnets = {
+  "Fn::If": [
+    "CreateNetwork",
+    [{ Ref: "PrivateSubnetA" }, { Ref: "PrivateSubnetB" }],
+    { Ref: "ExistingPrivateSubnetIds" },
+  ],
+};
+const vpc = { "Fn::If": ["CreateNetwork", { Ref: "Vpc" }, { Ref: "ExistingVpcId" }] };
+
+/** The template with other parameter defaults, as a deploy with those values would see it. */
+function withDefaults(defaults: Record<string, string>): CfnTemplate {
+  const copy = structuredClone(template);
+  for (const [name, value] of Object.entries(defaults)) {
+    const parameter = copy.Parameters?.[name];
+    if (!parameter) throw new Error(`no parameter ${name}`);
+    parameter.Default = value;
+  }
+  return copy;
+}
+
+describe("the network in template.yaml", () => {
+  it("creates a VPC with private subnets in two zones, tagged for EMR's managed policy", () => {
+    expect(resource("Vpc").Condition).toBe("CreateNetwork");
+    const emrTag = { Key: "for-use-with-amazon-emr-managed-policies", Value: "true" };
+    expect(props("Vpc").Tags).toContainEqual(emrTag);
+    const zones = ["PrivateSubnetA", "PrivateSubnetB"].map((subnet) => {
+      expect(props(subnet).Tags, subnet).toContainEqual(emrTag);
+      expect(props(subnet).MapPublicIpOnLaunch, subnet).toBe(false);
+      return props(subnet).AvailabilityZone;
+    });
+    expect(zones).toEqual([
+      { "Fn::Select": [0, { "Fn::GetAZs": "" }] },
+      { "Fn::Select": [1, { "Fn::GetAZs": "" }] },
+    ]);
+    // Out through the NAT gateway; S3 and DynamoDB through gateway endpoints on the same table.
+    expect(props("PrivateDefaultRoute")).toMatchObject({
+      RouteTableId: { Ref: "PrivateRouteTable" },
+      NatGatewayId: { Ref: "NatGateway" },
+    });
+    for (const endpoint of ["S3GatewayEndpoint", "DynamoDbGatewayEndpoint"]) {
+      expect(props(endpoint)).toMatchObject({
+        VpcEndpointType: "Gateway",
+        RouteTableIds: [{ Ref: "PrivateRouteTable" }],
+      });
+    }
+  });
+
+  it("or uses an existing VPC's subnets, which a rule demands with ExistingVpcId", () => {
+    const rules = (template as unknown as { Rules: Record<string, Props> }).Rules;
+    expect(rules.ExistingVpcNeedsTwoSubnets?.RuleCondition).toEqual({
+      "Fn::Not": [{ "Fn::Equals": [{ Ref: "ExistingVpcId" }, ""] }],
+    });
+    // Everything made in either case lives in the stack's VPC or the given one.
+    let checked = 0;
+    for (const [logicalId] of Object.entries(template.Resources)) {
+      const r = resource(logicalId);
+      if (r.Condition === "CreateNetwork" || !r.Properties || !("VpcId" in r.Properties)) continue;
+      expect(r.Properties.VpcId, logicalId).toEqual(vpc);
+      checked += 1;
+    }
+    expect(checked).toBeGreaterThanOrEqual(4);
+    expect(props("FeedNamespace").Vpc).toEqual(vpc);
+  });
+
+  it("places the brokers, the tasks and the topics Lambda in the private subnets, without public addresses", () => {
+    const brokers = props("RsvpKafkaCluster").BrokerNodeGroupInfo as Props;
+    expect(brokers.ClientSubnets).toEqual(privateSubnets);
+    expect(brokers.SecurityGroups).toEqual([{ Ref: "KafkaBrokerSecurityGroup" }]);
+    expect((props("KafkaTopicsFunction").VpcConfig as Props).SubnetIds).toEqual(privateSubnets);
+    for (const [logicalId] of ofType("AWS::ECS::Service")) {
+      const network = (props(logicalId).NetworkConfiguration as Props).AwsvpcConfiguration;
+      expect(network, logicalId).toMatchObject({
+        AssignPublicIp: "DISABLED",
+        Subnets: privateSubnets,
+      });
+    }
+  });
+
+  it("lets only Kafka clients and the event source's own interfaces reach the brokers, on 9098", () => {
+    const ingress = [
+      ...((props("KafkaBrokerSecurityGroup").SecurityGroupIngress as Props[]) ?? []),
+      ...ofType("AWS::EC2::SecurityGroupIngress")
+        .filter(([, r]) => (r.Properties as Props).GroupId !== undefined)
+        .map(([, r]) => r.Properties as Props)
+        .filter((rule) => JSON.stringify(rule.GroupId) === '{"Ref":"KafkaBrokerSecurityGroup"}'),
+    ];
+    expect(
+      ingress.map((rule) => [rule.FromPort, rule.ToPort, rule.SourceSecurityGroupId]).sort(),
+    ).toEqual(
+      [
+        [9098, 9098, { Ref: "KafkaClientSecurityGroup" }],
+        [9098, 9098, { Ref: "KafkaBrokerSecurityGroup" }],
+      ].sort(),
+    );
+    // No security group of the stack accepts connections from an address range.
+    for (const [logicalId, r] of ofType("AWS::EC2::SecurityGroup")) {
+      for (const rule of ((r.Properties as Props).SecurityGroupIngress as Props[]) ?? []) {
+        expect(rule.CidrIp, logicalId).toBeUndefined();
+      }
+    }
+  });
+
+  it("runs the batch cluster in EmrSubnetId, else the first private subnet", () => {
+    const subnetOf = (t: CfnTemplate) => localSubstitutions(t, {}).substitutions.SubnetId;
+    expect(subnetOf(template)).toBe("rsvp-atlas-private-subnet-a");
+    expect(
+      subnetOf(
+        withDefaults({
+          ExistingVpcId: "vpc-0123456789abcdef0",
+          ExistingPrivateSubnetIds: "subnet-0aaaaaaaaaaaaaaaa,subnet-0bbbbbbbbbbbbbbbb",
+        }),
+      ),
+    ).toBe("subnet-0aaaaaaaaaaaaaaaa");
+    expect(subnetOf(withDefaults({ EmrSubnetId: "subnet-0ccccccccccccccc0" }))).toBe(
+      "subnet-0ccccccccccccccc0",
+    );
+  });
+});
+
+describe("the ingest and replay services in template.yaml", () => {
+  it("keeps one ingest task running on Fargate arm64, replaced without a gap", () => {
+    const service = resource("IngestService");
+    expect(service.Condition).toBe("HasIngestImage");
+    expect(service.Properties).toMatchObject({
+      DesiredCount: 1,
+      LaunchType: "FARGATE",
+      TaskDefinition: { Ref: "IngestTaskDefinition" },
+      DeploymentConfiguration: {
+        MinimumHealthyPercent: 100,
+        DeploymentCircuitBreaker: { Enable: true, Rollback: true },
+      },
+    });
+    expect(props("IngestTaskDefinition").RuntimePlatform).toEqual({
+      CpuArchitecture: "ARM64",
+      OperatingSystemFamily: "LINUX",
+    });
+  });
+
+  it("plays the recording from the artifacts bucket with the same image, found by name", () => {
+    expect(resource("ReplayFeedService").Condition).toBe("RunReplayFeed");
+    const definition = props("ReplayFeedTaskDefinition");
+    const [container] = definition.ContainerDefinitions as Props[];
+    expect(container?.Image).toEqual({ Ref: "IngestImageUri" });
+    expect(container?.Command).toEqual(["node", "--enable-source-maps", "replay-feed.mjs"]);
+    const environment = Object.fromEntries(
+      ((container?.Environment ?? []) as { Name: string; Value: unknown }[]).map((e) => [
+        e.Name,
+        e.Value,
+      ]),
+    );
+    expect(environment.SOURCE_URI).toEqual({
+      "Fn::Sub": "s3://${ArtifactsBucket}/${ReplaySourceKey}",
+    });
+    expect(environment.PORT).toBe("8080");
+    // The ingest's default feed is the replay service's name in the namespace.
+    expect(props("FeedNamespace").Name).toEqual({ "Fn::Sub": "feeds.${AWS::StackName}.internal" });
+    expect(props("ReplayFeedDiscovery").Name).toBe("replay-feed");
+    const ingest = (props("IngestTaskDefinition").ContainerDefinitions as Props[])[0];
+    const feedUrl = ((ingest?.Environment ?? []) as { Name: string; Value: unknown }[]).find(
+      (e) => e.Name === "FEED_URL",
+    )?.Value;
+    expect(feedUrl).toEqual({
+      "Fn::If": [
+        "HasFeedUrl",
+        { Ref: "FeedUrl" },
+        { "Fn::Sub": "ws://replay-feed.feeds.${AWS::StackName}.internal:8080/" },
+      ],
+    });
+    // Only the ingest task may connect to it, on its port.
+    expect(props("ReplayFeedSecurityGroup").SecurityGroupIngress).toEqual([
+      expect.objectContaining({
+        FromPort: 8080,
+        ToPort: 8080,
+        SourceSecurityGroupId: { Ref: "FeedClientSecurityGroup" },
+      }),
+    ]);
+  });
+});
+
+describe("the Kafka topics in template.yaml", () => {
+  it("are created by a custom resource before the event source mapping and the ingest start", () => {
+    expect(props("KafkaTopics")).toMatchObject({
+      ServiceToken: { "Fn::GetAtt": ["KafkaTopicsFunction", "Arn"] },
+      Topics: [
+        { Name: { Ref: "RsvpTopicName" }, Partitions: { Ref: "TopicPartitions" } },
+        { Name: { Ref: "DeadLetterTopicName" }, Partitions: { Ref: "TopicPartitions" } },
+      ],
+    });
+    // SAM makes the event source mapping from CityCountsFunction's events; it references the
+    // function, so it waits for whatever the function waits for.
+    expect(resource("CityCountsFunction").DependsOn).toBe("KafkaTopics");
+    expect(resource("IngestService").DependsOn).toBe("KafkaTopics");
+  });
+});
+
+describe("the alarms in template.yaml", () => {
+  const alarms = ofType("AWS::CloudWatch::Alarm");
+
+  it("notify one encrypted SNS topic, and an email address when one is given", () => {
+    expect(alarms.length).toBeGreaterThanOrEqual(4);
+    for (const [logicalId, alarm] of alarms) {
+      expect((alarm.Properties as Props).AlarmActions, logicalId).toEqual([{ Ref: "AlarmTopic" }]);
+    }
+    expect(props("AlarmTopic").KmsMasterKeyId).toEqual({ Ref: "AlarmTopicKey" });
+    expect(resource("AlarmEmailSubscription").Condition).toBe("HasAlarmEmail");
+  });
+
+  it("watch the ingest task, dead letters, the batch's executions and its EMR cluster", () => {
+    const metricsOf = (logicalId: string): string[] => {
+      const p = props(logicalId);
+      if (p.MetricName) return [`${p.Namespace}/${p.MetricName}`];
+      return (p.Metrics as { MetricStat?: { Metric: Props } }[])
+        .filter((m) => m.MetricStat)
+        .map((m) => `${m.MetricStat?.Metric.Namespace}/${m.MetricStat?.Metric.MetricName}`);
+    };
+    expect(metricsOf("IngestNotRunningAlarm")).toEqual(["ECS/ContainerInsights/RunningTaskCount"]);
+    expect(props("IngestCluster").ClusterSettings).toContainEqual({
+      Name: "containerInsights",
+      Value: "enabled",
+    });
+    expect(metricsOf("DeadLetterGrowthAlarm").sort()).toEqual([
+      "RsvpAtlas/CityCounts/deadLettered",
+      "RsvpAtlas/Ingest/deadLettered",
+    ]);
+    expect(props("CityCountsDeadLetterMetric")).toMatchObject({
+      LogGroupName: { Ref: "CityCountsLogGroup" },
+      MetricTransformations: [
+        { MetricNamespace: "RsvpAtlas/CityCounts", MetricName: "deadLettered" },
+      ],
+    });
+    expect(metricsOf("DailyBatchFailedAlarm").sort()).toEqual([
+      "AWS/States/ExecutionsAborted",
+      "AWS/States/ExecutionsFailed",
+      "AWS/States/ExecutionsTimedOut",
+    ]);
+    expect(metricsOf("EmrClusterTooOldAlarm")).toEqual(["RsvpAtlas/Batch/OldestClusterAgeSeconds"]);
+    expect(props("EmrClusterTooOldAlarm").Threshold).toEqual({ Ref: "EmrClusterMaxAgeMinutes" });
+    // The cluster watch looks for the name the workflow gives its clusters.
+    const machine = props("DailyBatchStateMachine").DefinitionSubstitutions as Props;
+    const watch = (props("ClusterWatchFunction").Environment as { Variables: Props }).Variables;
+    expect(watch.CLUSTER_NAME).toEqual(machine.ClusterName);
+  });
+});
+
+describe("what the stack tells its user", () => {
+  it("outputs the website, the counts API, the state machine, how to start it, and the alarms' topic", () => {
+    const outputs = (template as unknown as { Outputs: Record<string, Props> }).Outputs;
+    for (const name of [
+      "SiteUrl",
+      "CountsApiUrl",
+      "DailyBatchStateMachineArn",
+      "StartDailyBatchCommand",
+      "AlarmTopicArn",
+      "IngestRepositoryUri",
+      "FeedUrl",
+    ]) {
+      expect(outputs[name]?.Description, name).toEqual(expect.any(String));
+    }
+  });
+});
