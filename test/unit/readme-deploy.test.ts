@@ -1,0 +1,87 @@
+/**
+ * The README's "Deploying" section against template.yaml: a user reads the parameters, outputs
+ * and alarms there, so a parameter added, renamed or re-defaulted in the template without the
+ * README (or the other way round) fails here.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { repoRoot } from "../../local/setup/paths.js";
+import { readTemplate } from "../../local/stack/template-model.js";
+
+const template = readTemplate() as ReturnType<typeof readTemplate> & {
+  Outputs: Record<string, unknown>;
+};
+const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
+
+/** The text of a README section, from its heading to the next heading of the same or higher level. */
+function section(heading: string): string {
+  const level = heading.match(/^#+/)?.[0].length ?? 2;
+  const start = readme.indexOf(`\n${heading}\n`);
+  if (start === -1) throw new Error(`README has no "${heading}"`);
+  const rest = readme.slice(start + heading.length + 2);
+  const next = rest.search(new RegExp(`\\n#{1,${level}} `));
+  return next === -1 ? rest : rest.slice(0, next);
+}
+
+const ticked = (cell: string) => [...cell.matchAll(/`([^`]*)`/g)].map((m) => m[1] ?? "");
+const tableRows = (text: string) =>
+  text
+    .split("\n")
+    .map((line) => line.trim()) // tables inside list items are indented
+    .filter((line) => line.startsWith("|") && !/^\|\s*-/.test(line))
+    .slice(1) // the header
+    .map((line) =>
+      line
+        .slice(1, -1)
+        .split(/(?<!\\)\|/)
+        .map((cell) => cell.trim()),
+    );
+
+describe("README, Deploying", () => {
+  const deploying = section("## Deploying");
+
+  it("lists every parameter of the template with its default, and no other", () => {
+    const rows = tableRows(section("### Parameters"));
+    const listed = new Map<string, string>();
+    for (const [names = "", defaults = ""] of rows) {
+      const parameters = ticked(names);
+      const values = defaults === "empty" ? parameters.map(() => "") : ticked(defaults);
+      expect(values.length, `defaults of ${names}`).toBe(parameters.length);
+      parameters.forEach((name, i) => {
+        listed.set(name, values[i] ?? "");
+      });
+    }
+    const declared = Object.fromEntries(
+      Object.entries(template.Parameters ?? {}).map(([name, p]) => [name, String(p.Default ?? "")]),
+    );
+    expect(Object.fromEntries(listed)).toEqual(declared);
+  });
+
+  it("names every output of the template, and no other", () => {
+    const paragraph = deploying.slice(deploying.indexOf("Outputs: `"));
+    const named = ticked(paragraph.slice(0, paragraph.indexOf("\n\n")));
+    expect(named.sort()).toEqual(Object.keys(template.Outputs).sort());
+  });
+
+  it("describes every alarm of the template", () => {
+    const alarms = Object.entries(template.Resources)
+      .filter(([, r]) => r.Type === "AWS::CloudWatch::Alarm")
+      .map(([id]) => id);
+    const described = tableRows(deploying)
+      .map(([first = ""]) => ticked(first)[0] ?? "")
+      .filter((name) => name.endsWith("Alarm"));
+    expect(described.sort()).toEqual(alarms.sort());
+  });
+
+  it("uses only npm scripts that exist", () => {
+    const scripts = (
+      JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as {
+        scripts: Record<string, string>;
+      }
+    ).scripts;
+    const used = [...deploying.matchAll(/npm run ([\w:-]+)/g)].map((m) => m[1] ?? "");
+    expect(used.length).toBeGreaterThan(0);
+    for (const script of used) expect(scripts, `npm run ${script}`).toHaveProperty([script]);
+  });
+});
