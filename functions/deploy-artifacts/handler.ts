@@ -6,27 +6,20 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import type { CloudFormationCustomResourceEvent, Context } from "aws-lambda";
 import sparkScript from "../../spark/curate_rsvps.py";
+import { logCustomResourceExchange } from "../shared/custom-resource.js";
 import { createLogger } from "../shared/logger.js";
 import { handleCustomResource } from "./spark-artifact.js";
 
 export const logger = createLogger("deploy-artifacts");
 const s3 = new S3Client({});
 
-export async function handler(event: CloudFormationCustomResourceEvent, context: Context) {
-  logger.addContext(context);
-  logger.info("custom resource request", {
-    requestType: event.RequestType,
-    logicalResourceId: event.LogicalResourceId,
-  });
-  const response = await handleCustomResource(event, context, {
-    s3,
-    script: sparkScript,
-    fileName: "curate_rsvps.py",
-    fetch,
-    log: (message, fields) => logger.info(message, fields ?? {}),
-  });
-  logger.info("answered CloudFormation", {
-    status: response.Status,
-    physicalResourceId: response.PhysicalResourceId,
-  });
-}
+export const handler = (event: CloudFormationCustomResourceEvent, context: Context) =>
+  logCustomResourceExchange(logger, event, context, (log) =>
+    handleCustomResource(event, context, {
+      s3,
+      script: sparkScript,
+      fileName: "curate_rsvps.py",
+      fetch,
+      log,
+    }),
+  );

@@ -7,6 +7,7 @@
 import { fileURLToPath } from "node:url";
 import { S3Client } from "@aws-sdk/client-s3";
 import type { CloudFormationCustomResourceEvent, Context } from "aws-lambda";
+import { logCustomResourceExchange } from "../shared/custom-resource.js";
 import { createLogger } from "../shared/logger.js";
 import { handleSiteContent } from "./site-content.js";
 import { readSiteFolder } from "./site-folder.js";
@@ -17,21 +18,12 @@ const s3 = new S3Client({});
 /** The package's site/ folder, next to the bundle (index.mjs) in /var/task. */
 export const packagedSiteDir = () => fileURLToPath(new URL("./site/", import.meta.url));
 
-export async function handler(event: CloudFormationCustomResourceEvent, context: Context) {
-  logger.addContext(context);
-  logger.info("custom resource request", {
-    requestType: event.RequestType,
-    logicalResourceId: event.LogicalResourceId,
-  });
-  const response = await handleSiteContent(event, context, {
-    s3,
-    files: () => readSiteFolder(packagedSiteDir()),
-    fetch,
-    log: (message, fields) => logger.info(message, fields ?? {}),
-  });
-  logger.info("answered CloudFormation", {
-    status: response.Status,
-    physicalResourceId: response.PhysicalResourceId,
-    ...(response.Status === "FAILED" ? { reason: response.Reason } : {}),
-  });
-}
+export const handler = (event: CloudFormationCustomResourceEvent, context: Context) =>
+  logCustomResourceExchange(logger, event, context, (log) =>
+    handleSiteContent(event, context, {
+      s3,
+      files: () => readSiteFolder(packagedSiteDir()),
+      fetch,
+      log,
+    }),
+  );

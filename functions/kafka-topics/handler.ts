@@ -24,6 +24,7 @@ import {
   type CustomResourceResult,
   InvalidPropertiesError,
   type LambdaContextLike,
+  logCustomResourceExchange,
 } from "../shared/custom-resource.js";
 import { kafkaClientConfig } from "../shared/kafka-client.js";
 import { createLogger } from "../shared/logger.js";
@@ -156,20 +157,7 @@ export async function adminFromEnvironment(): Promise<KafkaTopicsAdmin> {
   return new Kafka(kafkaConfig).admin();
 }
 
-export async function handler(event: CloudFormationCustomResourceEvent, context: Context) {
-  logger.addContext(context);
-  logger.info("custom resource request", {
-    requestType: event.RequestType,
-    logicalResourceId: event.LogicalResourceId,
-  });
-  const response = await handleKafkaTopics(event, context, {
-    createAdmin: adminFromEnvironment,
-    fetch,
-    log: (message, fields) => logger.info(message, fields ?? {}),
-  });
-  logger.info("answered CloudFormation", {
-    status: response.Status,
-    physicalResourceId: response.PhysicalResourceId,
-    ...(response.Status === "FAILED" ? { reason: response.Reason } : {}),
-  });
-}
+export const handler = (event: CloudFormationCustomResourceEvent, context: Context) =>
+  logCustomResourceExchange(logger, event, context, (log) =>
+    handleKafkaTopics(event, context, { createAdmin: adminFromEnvironment, fetch, log }),
+  );

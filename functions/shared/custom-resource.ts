@@ -6,9 +6,11 @@
  * that throws or times out sends none, so every path answers exactly once: success, a failure
  * with its reason, or a failure shortly before the Lambda's own timeout.
  */
+import type { Logger } from "@aws-lambda-powertools/logger";
 import type {
   CloudFormationCustomResourceEvent,
   CloudFormationCustomResourceResponse,
+  Context,
 } from "aws-lambda";
 
 /** The part of the Lambda context the exchange needs (a plain object in tests). */
@@ -143,4 +145,28 @@ export async function answerCustomResource(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The Lambda entry of a custom resource: the request and the answer it got each make one log
+ * line, so a stuck or failed deploy can be read from the function's log group alone. `exchange`
+ * gets the logger as the exchange's `log` and answers CloudFormation itself.
+ */
+export async function logCustomResourceExchange(
+  logger: Logger,
+  event: CloudFormationCustomResourceEvent,
+  context: Context,
+  exchange: (log: CustomResourceLog) => Promise<CloudFormationCustomResourceResponse>,
+): Promise<void> {
+  logger.addContext(context);
+  logger.info("custom resource request", {
+    requestType: event.RequestType,
+    logicalResourceId: event.LogicalResourceId,
+  });
+  const response = await exchange((message, fields) => logger.info(message, fields ?? {}));
+  logger.info("answered CloudFormation", {
+    status: response.Status,
+    physicalResourceId: response.PhysicalResourceId,
+    ...(response.Status === "FAILED" ? { reason: response.Reason } : {}),
+  });
 }
