@@ -15,7 +15,7 @@
  * "npm-test: N passed, N failed, N skipped" counting the checks and the tests.
  */
 import { spawn } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { ensureChromium } from "../setup/chromium.js";
 import { ensureKafkaJars } from "../setup/kafka-jars.js";
@@ -30,6 +30,8 @@ interface Step {
   command: string;
   args: string[];
   env?: NodeJS.ProcessEnv;
+  /** Runs just before the command. */
+  prepare?: () => void;
 }
 
 /** Offline and credential-free: SAM and cfn-lint must not reach for a real AWS account. */
@@ -45,6 +47,26 @@ const offlineAwsEnv: NodeJS.ProcessEnv = {
 const bin = (name: string) => join(repoRoot, "node_modules", ".bin", name);
 const vitestReport = join(cacheDir, "vitest-report.json");
 const samBuildDir = join(cacheDir, "sam-build");
+const samBuildContext = join(cacheDir, "sam-context");
+
+/**
+ * The repository as `sam build` should see it: every top-level entry linked, except `.cache`
+ * and `.git`. With `CodeUri: ./`, SAM copies the code folder (all but node_modules and .git, at
+ * any depth, following links) once per function; from the repository itself that copy includes
+ * `.cache`, about 1.5 GB of venvs: 77 s of copying per function, 6 minutes for the
+ * build; from this context it copies under a second. The output is the same: no function reads
+ * `.cache`.
+ */
+function linkSamBuildContext(): void {
+  rmSync(samBuildContext, { recursive: true, force: true });
+  mkdirSync(samBuildContext, { recursive: true });
+  for (const entry of readdirSync(repoRoot)) {
+    if (entry === ".cache" || entry === ".git") continue;
+    // The template is copied: SAM resolves a linked template to its real folder, the repository.
+    if (entry === "template.yaml") copyFileSync(templatePath, join(samBuildContext, entry));
+    else symlinkSync(join(repoRoot, entry), join(samBuildContext, entry));
+  }
+}
 
 const checks: Step[] = [
   { name: "typecheck (tsc --noEmit)", command: bin("tsc"), args: ["--noEmit"] },
@@ -88,10 +110,11 @@ const checks: Step[] = [
     // Makefile of SiteContentFunction, npm install of the layer (needs the npm registry).
     name: "sam build",
     command: venvBin("sam"),
+    prepare: linkSamBuildContext,
     args: [
       "build",
       "--template-file",
-      templatePath,
+      join(samBuildContext, "template.yaml"),
       "--build-dir",
       samBuildDir,
       "--cached",
@@ -109,6 +132,7 @@ function run(step: Step): Promise<boolean> {
   return new Promise((resolve) => {
     const started = Date.now();
     say(`${step.name}...`);
+    step.prepare?.();
     const child = spawn(step.command, step.args, {
       cwd: repoRoot,
       env: step.env ?? process.env,
