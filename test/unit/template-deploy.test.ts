@@ -211,7 +211,19 @@ describe("the Kafka topics in template.yaml", () => {
     // SAM makes the event source mapping from CityCountsFunction's events; it references the
     // function, so it waits for whatever the function waits for.
     expect(resource("CityCountsFunction").DependsOn).toBe("KafkaTopics");
-    expect(resource("IngestService").DependsOn).toBe("KafkaTopics");
+    expect(resource("IngestService").DependsOn).toContain("KafkaTopics");
+  });
+
+  it("wait, with the services, for the private subnets' way out when the stack makes it", () => {
+    for (const waiting of ["KafkaTopics", "IngestService", "ReplayFeedService"]) {
+      expect([resource(waiting).DependsOn].flat(), waiting).toContain("NetworkReady");
+    }
+    const handle = template.Resources.NetworkReady as unknown as { Metadata: Props };
+    expect(handle.Metadata).toEqual({
+      PrivateDefaultRoute: { "Fn::If": ["CreateNetwork", { Ref: "PrivateDefaultRoute" }, ""] },
+      S3GatewayEndpoint: { "Fn::If": ["CreateNetwork", { Ref: "S3GatewayEndpoint" }, ""] },
+    });
+    expect(props("PrivateDefaultRoute").NatGatewayId).toEqual({ Ref: "NatGateway" });
   });
 });
 
