@@ -13,14 +13,13 @@
 import {
   type GeoPermissibleObjects,
   type GeoProjection,
-  geoArea,
   geoGraticule,
   geoNaturalEarth1,
   geoPath,
 } from "d3-geo";
-import type { Polygon } from "geojson";
 import type { Cluster, ClustersDocument } from "../clustering/build-clusters.js";
 import type { Basemap } from "../shared/atlas-data.js";
+import { hullPolygon } from "../shared/hull-polygon.js";
 import { assignColours, PALETTE } from "./palette.js";
 import { encodePng } from "./png.js";
 import { hex, Path, Raster, type Rgba } from "./raster.js";
@@ -214,22 +213,6 @@ export function drawMap(
 ): Uint8Array {
   const { raster } = renderMap(document, basemap, options);
   return encodePng(raster);
-}
-
-/**
- * The hull as a GeoJSON polygon d3-geo can clip: closed, and wound clockwise (d3's spherical
- * convention for a ring smaller than a hemisphere; our hulls are counter-clockwise in [lon,
- * lat], so they are reversed). A hull given the other way round is turned too rather than drawn
- * as the whole world minus the hull. Fewer than three corners: no hull, just the dot.
- */
-export function hullPolygon(hull: readonly [number, number][]): Polygon | null {
-  if (hull.length < 3) return null;
-  const first = hull[0] as [number, number];
-  const reversed = [...hull].reverse();
-  const ring: [number, number][] = [...reversed, reversed[0] as [number, number]];
-  const polygon: Polygon = { type: "Polygon", coordinates: [ring] };
-  if (geoArea(polygon) <= 2 * Math.PI) return polygon;
-  return { type: "Polygon", coordinates: [[...hull, first]] };
 }
 
 function dotRadius(rsvps: number, maxRsvps: number, scale: number): number {

@@ -8,15 +8,14 @@
 import {
   type GeoPermissibleObjects,
   type GeoProjection,
-  geoArea,
   geoGraticule,
   geoNaturalEarth1,
   geoPath,
 } from "d3-geo";
-import type { Polygon } from "geojson";
 import { feature, mesh } from "topojson-client";
 import type { GeometryCollection, Topology } from "topojson-specification";
 import type { Cluster } from "../../functions/clustering/build-clusters.js";
+import { hullPolygon } from "../../functions/shared/hull-polygon.js";
 import { type Bounds, pointInRings } from "./map-model.js";
 
 export const WORLD_WIDTH = 1000;
@@ -146,22 +145,6 @@ export function isWorldTopology(value: unknown): value is WorldTopology {
     typeof t.objects?.land === "object" &&
     typeof t.objects?.countries === "object"
   );
-}
-
-/**
- * The hull as a GeoJSON polygon d3-geo can clip: as draw-map.ts's hullPolygon (the same
- * polygon, so map.png and this map agree; a test holds them equal), wound clockwise for
- * d3's spherical convention, or turned when given the other way round. Fewer than three
- * corners: no hull, just the dot.
- */
-export function hullPolygon(hull: readonly [number, number][]): Polygon | null {
-  if (hull.length < 3) return null;
-  const first = hull[0] as [number, number];
-  const reversed = [...hull].reverse();
-  const ring: [number, number][] = [...reversed, reversed[0] as [number, number]];
-  const polygon: Polygon = { type: "Polygon", coordinates: [ring] };
-  if (geoArea(polygon) <= 2 * Math.PI) return polygon;
-  return { type: "Polygon", coordinates: [[...hull, first]] };
 }
 
 export interface ClusterShape {

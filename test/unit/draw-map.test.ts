@@ -9,7 +9,6 @@ import {
 import {
   DEFAULT_SIZE,
   drawMap,
-  hullPolygon,
   MAP_COLOURS,
   type MapFonts,
   mapLayout,
@@ -19,6 +18,7 @@ import { loadMapFonts } from "../../functions/render-map/fonts.js";
 import { assignColours, PALETTE } from "../../functions/render-map/palette.js";
 import { hex, Path, Raster, type Rgba } from "../../functions/render-map/raster.js";
 import { type Basemap, loadBasemap } from "../../functions/shared/atlas-data.js";
+import { hullPolygon } from "../../functions/shared/hull-polygon.js";
 
 type Image = ReturnType<typeof decode>;
 type LonLat = [number, number];

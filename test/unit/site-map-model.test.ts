@@ -3,9 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { buildClusters } from "../../functions/clustering/build-clusters.js";
 import type { Venue } from "../../functions/clustering/venue-table.js";
-import { hullPolygon as renderHullPolygon } from "../../functions/render-map/draw-map.js";
 import {
-  hullPolygon,
   isWorldTopology,
   projectBasemap,
   projectClusters,
@@ -243,29 +241,6 @@ describe("map geometry", () => {
     const sphere = shapeBounds(basemap.sphere);
     expect(sphere?.x0).toBeCloseTo(0, 1);
     expect(sphere?.x1).toBeCloseTo(WORLD_WIDTH, 1);
-  });
-
-  it("draws the same hull polygons as map.png", () => {
-    const hulls: [number, number][][] = [
-      [
-        [-122.5, 37.7],
-        [-122.3, 37.7],
-        [-122.3, 37.9],
-      ],
-      [
-        [-122.3, 37.9],
-        [-122.3, 37.7],
-        [-122.5, 37.7],
-      ],
-      [
-        [179.5, -17],
-        [-179.5, -17],
-        [-179.5, -16],
-        [179.5, -16],
-      ],
-      [[0, 0]],
-    ];
-    for (const hull of hulls) expect(hullPolygon(hull)).toEqual(renderHullPolygon(hull));
   });
 
   it("projects clusters from buildClusters: centroids, hulls, and bounds holding both", () => {
