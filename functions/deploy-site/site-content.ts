@@ -15,12 +15,7 @@
  * only those are public (the bucket policy). CloudFormation is answered exactly once on every
  * path (../shared/custom-resource.ts), as SparkJobScript's Lambda does.
  */
-import {
-  DeleteObjectsCommand,
-  PutObjectCommand,
-  paginateListObjectsV2,
-  type S3Client,
-} from "@aws-sdk/client-s3";
+import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type {
   CloudFormationCustomResourceEvent,
   CloudFormationCustomResourceResponse,
@@ -32,6 +27,7 @@ import {
   type LambdaContextLike,
   TIMEOUT_MARGIN_MS,
 } from "../shared/custom-resource.js";
+import { contentTypeOf, deleteKeys, listKeys } from "../shared/s3-keys.js";
 
 export { InvalidPropertiesError };
 
@@ -63,25 +59,6 @@ export const ONE_DAY = "public, max-age=86400";
 /** The package holds a file the function may not (or must not) put into the bucket. */
 export class SiteFileError extends Error {
   override readonly name = "SiteFileError";
-}
-
-const CONTENT_TYPES: Readonly<Record<string, string>> = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".mjs": "text/javascript; charset=utf-8",
-  ".css": "text/css; charset=utf-8",
-  ".json": "application/json; charset=utf-8",
-  ".svg": "image/svg+xml",
-  ".png": "image/png",
-  ".woff2": "font/woff2",
-  ".txt": "text/plain; charset=utf-8",
-};
-
-export function contentTypeOf(key: string): string {
-  const slash = key.lastIndexOf("/");
-  const dot = key.lastIndexOf(".");
-  const extension = dot > slash ? key.slice(dot).toLowerCase() : "";
-  return CONTENT_TYPES[extension] ?? "application/octet-stream";
 }
 
 /** esbuild's `[name]-[hash]`: a dash and eight or more letters and digits before the extension. */
@@ -193,40 +170,8 @@ export async function uploadSite(
 /** Keys under the folders the deploy owns. */
 export async function listOwnedKeys(s3: S3Client, bucket: string): Promise<string[]> {
   const keys: string[] = [];
-  for (const prefix of OWNED_PREFIXES) {
-    for await (const page of paginateListObjectsV2(
-      { client: s3 },
-      { Bucket: bucket, Prefix: prefix },
-    )) {
-      for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
-    }
-  }
+  for (const prefix of OWNED_PREFIXES) keys.push(...(await listKeys(s3, bucket, prefix)));
   return keys;
-}
-
-/** DeleteObjects in batches of 1000; any key S3 could not delete is an error. */
-export async function deleteKeys(
-  s3: S3Client,
-  bucket: string,
-  keys: readonly string[],
-): Promise<void> {
-  for (let at = 0; at < keys.length; at += 1000) {
-    const batch = keys.slice(at, at + 1000);
-    const result = await s3.send(
-      new DeleteObjectsCommand({
-        Bucket: bucket,
-        Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
-      }),
-    );
-    const errors = result.Errors ?? [];
-    if (errors.length > 0) {
-      const first = errors
-        .slice(0, 3)
-        .map((e) => `${e.Key}: ${e.Code} ${e.Message ?? ""}`.trim())
-        .join("; ");
-      throw new Error(`S3 did not delete ${errors.length} of ${batch.length} objects (${first})`);
-    }
-  }
 }
 
 /** The deploy's files that are not in `keep`: hashed files of earlier deploys. */

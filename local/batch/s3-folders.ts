@@ -5,24 +5,10 @@
  */
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
-import {
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  PutObjectCommand,
-  paginateListObjectsV2,
-  type S3Client,
-} from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { contentTypeOf, listKeys } from "../../functions/shared/s3-keys.js";
 
-export async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  for await (const page of paginateListObjectsV2(
-    { client: s3 },
-    { Bucket: bucket, Prefix: prefix },
-  )) {
-    for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
-  }
-  return keys;
-}
+export { contentTypeOf, deleteKeys, listKeys } from "../../functions/shared/s3-keys.js";
 
 /** Downloads every object under `prefix` to `dir`, each at the path `toPath(key)` gives (null skips). */
 export async function downloadFolder(
@@ -54,20 +40,6 @@ async function filesUnder(dir: string): Promise<string[]> {
     .sort();
 }
 
-const CONTENT_TYPES: Record<string, string> = {
-  ".html": "text/html; charset=utf-8",
-  ".json": "application/json; charset=utf-8",
-  ".png": "image/png",
-  ".css": "text/css; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".svg": "image/svg+xml",
-};
-
-export function contentTypeOf(path: string): string {
-  const extension = path.slice(path.lastIndexOf(".")).toLowerCase();
-  return CONTENT_TYPES[extension] ?? "application/octet-stream";
-}
-
 /** Uploads every file under `dir` to `prefix`; `skip` leaves out files such as Spark's .crc. */
 export async function uploadFolder(
   s3: S3Client,
@@ -92,21 +64,6 @@ export async function uploadFolder(
     keys.push(key);
   }
   return keys;
-}
-
-export async function deleteKeys(
-  s3: S3Client,
-  bucket: string,
-  keys: readonly string[],
-): Promise<void> {
-  for (let i = 0; i < keys.length; i += 1000) {
-    await s3.send(
-      new DeleteObjectsCommand({
-        Bucket: bucket,
-        Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true },
-      }),
-    );
-  }
 }
 
 /** The website as the S3 website endpoint serves it: an object per path, 404 when absent. */

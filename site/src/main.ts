@@ -45,7 +45,9 @@ function startCounts(): void {
         ? "config.json is missing (the deploy writes it, and so does npm start)"
         : config.kind === "invalid"
           ? `config.json is not usable (${config.message})`
-          : "config.json could not be read";
+          : config.kind === "unreachable"
+            ? `config.json could not be read (${config.reason})`
+            : `config.json could not be read (HTTP ${config.status}: ${config.message})`;
     panel.unavailable(
       `Live counts unavailable: ${why}; trying again every ${CONFIG_RETRY_MS / 1000} s.`,
     );
@@ -100,6 +102,11 @@ function startMap(): void {
     section.dataset.drawnMs = String(Math.round(at));
   };
 
+  // Said under the map, not only in a data attribute: without countries the clusters float on
+  // plain ocean, and the reader should know why.
+  let basemapNote = "";
+  let summaryText = "";
+  const showSummary = () => setText(summary, `${summaryText}${basemapNote}`.trim());
   const loadBasemap = async (resolution: "110m" | "50m") => {
     const outcome = await fetchJson(`basemap/countries-${resolution}.json`, {
       cache: "default",
@@ -108,9 +115,20 @@ function startMap(): void {
     if (outcome.kind === "ok" && isWorldTopology(outcome.value)) {
       // A slow coarse basemap never replaces a detailed one already there.
       if (resolution === "110m" && map.basemapResolution === "50m") return;
-      map.setBasemap(outcome.value, resolution);
-    } else if (resolution === "110m" && map.basemapResolution === null) {
+      try {
+        map.setBasemap(outcome.value, resolution);
+        return;
+      } catch (error) {
+        console.warn(`basemap ${resolution} unusable:`, error);
+      }
+    }
+    if (resolution === "50m") {
+      // The detail stays the coarse one; zooming in may ask again later.
+      map.onWantDetail = () => void loadBasemap("50m");
+    } else if (map.basemapResolution === null) {
       section.dataset.basemap = "missing";
+      basemapNote = " The countries could not be loaded; the clusters are drawn without them.";
+      showSummary();
       map.noBasemap();
     }
   };
@@ -120,12 +138,29 @@ function startMap(): void {
   let shownRun: string | null = null;
   const showBatch = (run: Outcome<RunDocument>, clusters: Outcome<ClustersFile>) => {
     const runDoc = run.kind === "ok" ? run.value : null;
+    // A broken run.json costs the run's dates, not the map; say so rather than leave it out.
+    const runNote =
+      run.kind === "invalid" || run.kind === "error" || run.kind === "unreachable"
+        ? ` (run.json could not be read: ${run.kind === "unreachable" ? run.reason : run.message})`
+        : "";
     if (clusters.kind === "ok") {
       const doc = clusters.value;
+      try {
+        map.setClusters(doc.clusters);
+      } catch (error) {
+        legendSection.hidden = true;
+        setText(runLineElement, "Map unavailable");
+        say(
+          "error",
+          `The map could not be drawn: ${error instanceof Error ? error.message : String(error)}. It is tried again in a few minutes.`,
+        );
+        return;
+      }
+      // Only a run that was drawn counts as shown, so a failed one is loaded again.
       shownRun = runDoc?.finishedAt ?? "";
-      map.setClusters(doc.clusters);
-      setText(runLineElement, runLine(runDoc, doc));
-      setText(summary, mapSummary(runDoc, doc));
+      setText(runLineElement, `${runLine(runDoc, doc)}${runNote}`);
+      summaryText = mapSummary(runDoc, doc);
+      showSummary();
       legendSection.hidden = doc.clusters.length === 0;
       say(
         doc.clusters.length === 0 ? "empty" : "ready",
@@ -134,7 +169,8 @@ function startMap(): void {
       return;
     }
     legendSection.hidden = true;
-    setText(summary, "");
+    summaryText = "";
+    showSummary();
     if (clusters.kind === "missing") {
       setText(runLineElement, "No batch run yet");
       say("no-batch", NO_BATCH_MESSAGE);

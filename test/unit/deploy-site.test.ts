@@ -30,7 +30,6 @@ import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import {
   applyEvent,
   cacheControlOf,
-  contentTypeOf,
   handleSiteContent,
   IMMUTABLE,
   InvalidPropertiesError,
@@ -43,6 +42,7 @@ import {
 } from "../../functions/deploy-site/site-content.js";
 import { readSiteFolder } from "../../functions/deploy-site/site-folder.js";
 import { TIMEOUT_MARGIN_MS } from "../../functions/shared/custom-resource.js";
+import { contentTypeOf } from "../../functions/shared/s3-keys.js";
 import { repoRoot } from "../../local/setup/paths.js";
 
 const s3Mock = mockClient(S3Client);

@@ -277,9 +277,7 @@ describe("drawMap: clusters", () => {
 describe("drawMap: the sample map", () => {
   it("renders 36 clusters in 1600x900 and saves it as .cache/render-sample.png", () => {
     const document = sampleDocument();
-    const started = performance.now();
     const png = drawMap(document, basemap, options());
-    const ms = performance.now() - started;
     // Every cluster is named on the map, by its label or at least by its legend number.
     const { labels } = renderMap(document, basemap, options());
     expect(labels.filter((label) => label.text === null)).toEqual([]);
@@ -288,8 +286,6 @@ describe("drawMap: the sample map", () => {
     writeFileSync(new URL("../../.cache/render-sample.png", import.meta.url), png);
     const image = decode(png);
     expect([image.width, image.height]).toEqual([1600, 900]);
-    // A generous bound for a shared CI machine; it takes well under a second when warm.
-    expect(ms).toBeLessThan(10_000);
   });
 
   it("renders a map with no clusters, and small sizes", () => {

@@ -80,10 +80,8 @@ describe("fetchJson", () => {
           reject(new DOMException("aborted", "AbortError")),
         );
       });
-    const started = Date.now();
     const outcome = await fetchJson("x.json", { fetch, timeoutMs: 50 });
     expect(outcome).toEqual({ kind: "unreachable", reason: "no answer within 0.05 s" });
-    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it("gives the API's message for an error answer, else the status", async () => {

@@ -154,7 +154,8 @@ describe("label placement", () => {
     expect(placed).toEqual([]);
   });
 
-  it("handles hundreds of clusters in well under a frame", () => {
+  // Its speed is measured in bench/site.bench.ts (npm run bench:site), not asserted here.
+  it("places the labels of hundreds of clusters without overlap", () => {
     const requests: LabelRequest[] = Array.from({ length: 400 }, (_, id) => ({
       id,
       x: (id * 137) % 900,
@@ -163,9 +164,18 @@ describe("label placement", () => {
       width: 110,
       height: 16,
     }));
-    const started = performance.now();
-    for (let i = 0; i < 10; i++) placeLabels(requests, viewport);
-    expect((performance.now() - started) / 10).toBeLessThan(16);
+    const placed = placeLabels(requests, viewport);
+    expect(placed.length).toBeGreaterThan(0);
+    for (const [i, a] of placed.entries()) {
+      for (const b of placed.slice(i + 1)) {
+        const apart =
+          a.x + a.width <= b.x ||
+          b.x + b.width <= a.x ||
+          a.y + a.height <= b.y ||
+          b.y + b.height <= a.y;
+        expect(apart, `labels ${a.id} and ${b.id} overlap`).toBe(true);
+      }
+    }
   });
 });
 

@@ -231,7 +231,14 @@ describe("the alarms in template.yaml", () => {
   const alarms = ofType("AWS::CloudWatch::Alarm");
 
   it("notify one encrypted SNS topic, and an email address when one is given", () => {
-    expect(alarms.length).toBeGreaterThanOrEqual(4);
+    expect(alarms.map(([id]) => id).sort()).toEqual([
+      "CityCountsErrorsAlarm",
+      "DailyBatchFailedAlarm",
+      "DeadLetterGrowthAlarm",
+      "EmrClusterTooOldAlarm",
+      "IngestNotRunningAlarm",
+      "IngestSilentAlarm",
+    ]);
     for (const [logicalId, alarm] of alarms) {
       expect((alarm.Properties as Props).AlarmActions, logicalId).toEqual([{ Ref: "AlarmTopic" }]);
     }

@@ -163,8 +163,14 @@ describe("template.yaml as the local stack's source of truth", () => {
         // Absent (CloudFormation names it), or a reference to a resource that is (a metric
         // filter's LogGroupName, say); never a literal or a composed name.
         const name = properties[nameProperty];
-        if (name !== undefined)
+        if (name !== undefined) {
           expect(Object.keys(name as object), `${logicalId}.${nameProperty}`).toEqual(["Ref"]);
+          const target = (name as { Ref: string }).Ref;
+          expect(
+            template.Resources,
+            `${logicalId}.${nameProperty} names no resource`,
+          ).toHaveProperty([target]);
+        }
       }
       if (resource.Type === "AWS::S3::Bucket")
         expect(properties.BucketEncryption, logicalId).toBeDefined();
@@ -757,16 +763,6 @@ describe("the website in template.yaml", () => {
         ],
       },
     ]);
-    // The origin is the scheme and host of the website URL in either of S3's forms, with or
-    // without a trailing slash (Fn::Select 2 of Fn::Split "/").
-    for (const url of [
-      "http://b-1.s3-website-us-east-1.amazonaws.com",
-      "http://b-1.s3-website.eu-central-1.amazonaws.com/",
-    ]) {
-      expect(`http://${url.split("/")[2]}`).toMatch(
-        /^http:\/\/b-1\.s3-website[-.][a-z0-9-]+\.amazonaws\.com$/,
-      );
-    }
     // No cycle: the bucket and its policy name nothing of the API or of the deploy.
     for (const id of ["SiteBucket", "SiteBucketPolicy"]) {
       const text = JSON.stringify(template.Resources[id]);
