@@ -140,6 +140,13 @@ export function sphericalKMeans(
 ): KMeansResult {
   const n = weights.length;
   if (vectors.length !== 3 * n) throw new RangeError("vectors must hold 3 numbers per weight");
+  // A zero, negative or non-finite weight would turn means into NaN without a word.
+  for (let i = 0; i < n; i++) {
+    const w = weights[i] as number;
+    if (!(w > 0 && Number.isFinite(w))) {
+      throw new RangeError(`weight ${i} is ${w}: every weight must be a finite number above 0`);
+    }
+  }
   const k = Math.min(options.k, n);
   if (k < 1) throw new RangeError("k-means needs at least one point and k >= 1");
   const random = seededRandom(options.seed ?? 1);

@@ -102,6 +102,15 @@ function nearestCentroids(vectors: Float64Array, centroids: Float64Array): numbe
 }
 
 describe("k-means on unit vectors", () => {
+  it("refuses a weight that is not a finite number above 0, naming it", () => {
+    const vectors = new Float64Array([1, 0, 0, 0, 1, 0, 0, 0, 1]);
+    for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() =>
+        sphericalKMeans(vectors, new Float64Array([1, bad, 1]), { k: 2, seed: 1 }),
+      ).toThrow(`weight 1 is ${bad}`);
+    }
+  });
+
   it("minimizes the squared Euclidean distances: a centroid is its cluster's weighted mean, inside the sphere", () => {
     const points = [
       { lat: 0, lon: -30, weight: 1 },
