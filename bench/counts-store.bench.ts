@@ -54,7 +54,7 @@ export async function run(print: (line: string) => void): Promise<void> {
       const result = await processBatch(messages.slice(start, start + 100), {
         store: timed,
         tableName,
-        ttlSeconds: 86_400,
+        stateTtlSeconds: 86_400,
       });
       const ms = performance.now() - started;
       print(

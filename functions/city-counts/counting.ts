@@ -1,38 +1,48 @@
 /**
- * Exactly-once RSVP counts per city and UTC day, from at-least-once Kafka batches. Pure: it
- * decodes a batch and plans DynamoDB transactions from what the table already holds; the
- * store (counts-store.ts) does the I/O.
+ * Exactly-once RSVP counts per city, per UTC day and all time, from at-least-once Kafka
+ * batches. Pure: it decodes a batch and plans DynamoDB transactions from the RSVP states the
+ * table already holds; the store (counts-store.ts) does the I/O. The rule itself is in
+ * rsvp-state.ts.
  *
- * The scheme (see the README, "Exactly-once counts"):
- * - A message is identified by (rsvpId, mtime); a count is the number of distinct ones.
- * - For every (day, city, hour of mtime) a "seen" item holds the ids already counted and a
- *   version number. A batch reads the seen items of its messages, counts only ids not in
- *   them, and writes each (day, city) group in ONE transaction: the day counter, the city's
- *   all-time counter, and its seen items, each seen item conditioned on the version it read.
- * - So counter and seen-set change together or not at all: a redelivered batch, a retry with
- *   other boundaries, a crash between two transactions, or the same message twice on the topic
- *   finds its ids already seen and adds nothing. A concurrent writer makes a condition fail,
- *   and the batch is re-read and re-planned.
- * - Writes grow with the distinct (day, city, hour) keys of a batch, not with its records.
+ * The scheme (README, "Exactly-once counts"):
+ * - Every RSVP has one state item (`RSVP#<rsvpId>`): its current version, earliest mtime,
+ *   answer, guests and city, and a version number. Its size is bounded (capped city names and
+ *   keys), whatever the traffic.
+ * - A batch folds its messages per RSVP, reads those RSVPs' states (strongly consistent),
+ *   merges, and for every RSVP whose state changes derives the counter deltas
+ *   (contribution after − contribution before) of its day counter and its all-time counter.
+ * - Each transaction holds some state changes and exactly the summed counter deltas they
+ *   cause, every state write conditioned on the version it read. So a crash between two
+ *   transactions, a redelivered or re-cut batch, or a concurrent invocation on the same RSVP
+ *   can neither lose nor double a count: what was applied is read back as state next time and
+ *   changes nothing, and a lost race fails the condition and the batch is re-read.
+ * - Writes per batch: one per changed RSVP, plus one per (day, city) and per city touched.
+ *   Exact duplicates and stale versions write nothing.
  */
-import type { TransactWriteItem } from "@aws-sdk/client-dynamodb";
+import type { AttributeValue, TransactWriteItem } from "@aws-sdk/client-dynamodb";
 import type { KafkaMessage } from "../shared/msk-event.js";
 import { type CountableRecord, countableRecordSchema } from "../shared/rsvp/record-schema.js";
 import { redactPersonalData } from "../shared/rsvp/redact.js";
+import { cutToBytes } from "../shared/rsvp/text.js";
+import {
+  addCounts,
+  type CountedCity,
+  type Counts,
+  contributionOf,
+  countDay,
+  foldMessage,
+  isZero,
+  mergeStates,
+  type RsvpState,
+  sameState,
+  zeroCounts,
+} from "./rsvp-state.js";
 
 /** DynamoDB's limit of actions in one TransactWriteItems call. */
 export const MAX_TRANSACTION_ACTIONS = 100;
-const MAX_DEAD_LETTER_RAW_CHARS = 4096;
-
-export interface CountedMessage {
-  /** `rsvpId@mtime`: the identity of one message. */
-  id: string;
-  /** UTC day of mtime, `YYYY-MM-DD`. */
-  day: string;
-  /** UTC hour of mtime, `00`..`23`: the seen-set shard. */
-  hour: string;
-  record: CountableRecord;
-}
+/** A dead letter's raw value is cut to this many UTF-8 bytes, so the item stays far below 4 KB. */
+export const MAX_DEAD_LETTER_RAW_BYTES = 2048;
+const MAX_DEAD_LETTER_DETAIL_CHARS = 300;
 
 export interface PoisonRecord {
   /** `topic-partition@offset` */
@@ -44,23 +54,24 @@ export interface PoisonRecord {
 }
 
 export interface DecodedBatch {
-  messages: CountedMessage[];
+  /** Per RSVP, its messages of this batch folded in arrival order. */
+  rsvps: Map<number, RsvpState>;
+  /** Countable messages in the batch. */
+  messages: number;
   poison: PoisonRecord[];
-  /** Messages that came twice in this very batch (counted once). */
-  duplicatesInBatch: number;
 }
 
 export function decodeBatch(kafkaMessages: KafkaMessage[]): DecodedBatch {
-  const byId = new Map<string, CountedMessage>();
+  const rsvps = new Map<number, RsvpState>();
   const poison: PoisonRecord[] = [];
-  let duplicatesInBatch = 0;
+  let messages = 0;
   for (const message of kafkaMessages) {
     const source = `${message.topic}-${message.partition}@${message.offset}`;
     if (message.value === null) {
       poison.push({ source, reason: "no_value", detail: "the record has no value", raw: "" });
       continue;
     }
-    const raw = redactPersonalData(message.value).slice(0, MAX_DEAD_LETTER_RAW_CHARS);
+    const raw = cutToBytes(redactPersonalData(message.value), MAX_DEAD_LETTER_RAW_BYTES);
     let json: unknown;
     try {
       json = JSON.parse(message.value);
@@ -74,36 +85,33 @@ export function decodeBatch(kafkaMessages: KafkaMessage[]): DecodedBatch {
       const detail = issue
         ? `${issue.path.map(String).join(".") || "(value)"}: ${issue.message}`
         : "invalid";
-      poison.push({ source, reason: "invalid_record", detail, raw });
+      poison.push({
+        source,
+        reason: "invalid_record",
+        detail: detail.slice(0, MAX_DEAD_LETTER_DETAIL_CHARS),
+        raw,
+      });
       continue;
     }
-    const record = parsed.data;
-    const id = `${record.rsvpId}@${record.mtime}`;
-    if (byId.has(id)) {
-      duplicatesInBatch += 1;
-      continue;
-    }
-    const iso = new Date(record.mtime).toISOString();
-    byId.set(id, { id, day: iso.slice(0, 10), hour: iso.slice(11, 13), record });
+    const record: CountableRecord = parsed.data;
+    messages += 1;
+    rsvps.set(record.rsvpId, foldMessage(rsvps.get(record.rsvpId) ?? null, record));
   }
-  return { messages: [...byId.values()], poison, duplicatesInBatch };
+  return { rsvps, messages, poison };
 }
 
-/** The table's item keys. One table holds counters, seen-sets and dead letters. */
+/** The table's item keys. One table holds RSVP states, counters and dead letters. */
 export const itemKeys = {
   /** Counters of one country and day share a partition: the counts API ranks them with one Query. */
-  day: (day: string, city: { key: string; country: string }) => ({
+  day: (day: string, city: Pick<CountedCity, "key" | "country">) => ({
     pk: `DAY#${day}#${city.country}`,
     sk: city.key,
   }),
-  allTime: (city: { key: string; country: string }) => ({
+  allTime: (city: Pick<CountedCity, "key" | "country">) => ({
     pk: `ALL#${city.country}`,
     sk: city.key,
   }),
-  seen: (day: string, cityKey: string, hour: string) => ({
-    pk: `SEEN#${day}#${cityKey}`,
-    sk: `H${hour}`,
-  }),
+  rsvp: (rsvpId: number) => ({ pk: `RSVP#${rsvpId}`, sk: "STATE" }),
   deadLetter: (source: string) => ({ pk: "DEADLETTER", sk: source }),
 };
 
@@ -114,211 +122,230 @@ export interface ItemKey {
 
 export const keyId = (key: ItemKey) => `${key.pk}\u0000${key.sk}`;
 
-export function seenKeyOf(message: CountedMessage): ItemKey {
-  return itemKeys.seen(message.day, message.record.city.key, message.hour);
-}
-
-/** A seen item as read: the ids it holds and its version (null when the item does not exist). */
-export interface SeenShard {
-  ids: ReadonlySet<string>;
-  version: number | null;
+/** An RSVP's state as the table holds it, with the version a conditional write checks. */
+export interface StoredState {
+  state: RsvpState;
+  version: number;
 }
 
 export interface PlanOptions {
   tableName: string;
   nowMs: number;
-  /** Lifetime of per-day counters and seen items after their last update. */
-  ttlSeconds: number;
+  /** Lifetime of an RSVP's state after its last change: the dedup horizon. */
+  stateTtlSeconds: number;
 }
 
-export interface Plan {
-  transactions: TransactWriteItem[][];
-  /** Messages this plan counts. */
-  counted: number;
-  /** Messages already counted by an earlier delivery. */
-  alreadyCounted: number;
+/** One RSVP whose state this batch changes. */
+export interface StateChange {
+  before: StoredState | null;
+  after: RsvpState;
 }
 
-interface Delta {
-  rsvps: number;
-  yes: number;
-  no: number;
-  guests: number;
+export interface PlannedTransaction {
+  actions: TransactWriteItem[];
+  /** RSVPs this transaction counts for the first time. */
+  newRsvps: number;
+  /** RSVPs already counted whose answer, guests, day or city this transaction changes. */
+  changedRsvps: number;
 }
 
-interface DayCityGroup {
-  day: string;
-  city: CountableRecord["city"];
-  delta: Delta;
-  /** Seen item key id → the new ids to add to it. */
-  shards: Map<string, { key: ItemKey; ids: string[] }>;
+/** The state changes of a batch: exact duplicates and stale versions drop out here. */
+export function stateChanges(
+  batch: ReadonlyMap<number, RsvpState>,
+  stored: ReadonlyMap<number, StoredState>,
+): StateChange[] {
+  const changes: StateChange[] = [];
+  for (const [rsvpId, folded] of batch) {
+    const before = stored.get(rsvpId) ?? null;
+    const after = before === null ? folded : mergeStates(before.state, folded);
+    if (before === null || !sameState(before.state, after)) changes.push({ before, after });
+  }
+  return changes;
 }
 
+interface CounterDelta {
+  key: ItemKey;
+  /** The city as the newest state touching this counter names it (for display). */
+  city: CountedCity;
+  counts: Counts;
+}
+
+/** Adds what one state change does to the counters into `deltas` (by counter key id). */
+function addCounterDeltas(change: StateChange, deltas: Map<string, CounterDelta>): void {
+  const apply = (state: RsvpState, sign: 1 | -1) => {
+    const contribution = contributionOf(state);
+    for (const key of [itemKeys.day(countDay(state), state.city), itemKeys.allTime(state.city)]) {
+      const id = keyId(key);
+      const delta = deltas.get(id) ?? { key, city: state.city, counts: zeroCounts() };
+      addCounts(delta.counts, contribution, sign);
+      if (sign === 1) delta.city = state.city;
+      deltas.set(id, delta);
+    }
+  };
+  if (change.before !== null) apply(change.before.state, -1);
+  apply(change.after, 1);
+}
+
+/** The counter keys a change may touch (before and after, day and all time). */
+function counterKeysOf(change: StateChange): string[] {
+  const states = change.before === null ? [change.after] : [change.before.state, change.after];
+  return [
+    ...new Set(
+      states.flatMap((state) => [
+        keyId(itemKeys.day(countDay(state), state.city)),
+        keyId(itemKeys.allTime(state.city)),
+      ]),
+    ),
+  ];
+}
+
+/**
+ * Packs the changes into transactions of at most {@link MAX_TRANSACTION_ACTIONS} actions,
+ * each with its state writes and exactly the counter deltas they cause. Changes of one city
+ * go together, so a city's counters are written once per transaction, not once per RSVP.
+ */
 export function planTransactions(
-  messages: CountedMessage[],
-  seen: ReadonlyMap<string, SeenShard>,
+  changes: StateChange[],
   options: PlanOptions,
-): Plan {
-  const groups = new Map<string, DayCityGroup>();
-  let alreadyCounted = 0;
-  for (const message of messages) {
-    const seenKey = seenKeyOf(message);
-    if (seen.get(keyId(seenKey))?.ids.has(message.id)) {
-      alreadyCounted += 1;
-      continue;
+): PlannedTransaction[] {
+  const ordered = [...changes].sort(
+    (a, b) =>
+      a.after.city.key.localeCompare(b.after.city.key) ||
+      a.after.firstMtime - b.after.firstMtime ||
+      a.after.rsvpId - b.after.rsvpId,
+  );
+  const groups: StateChange[][] = [];
+  let group: StateChange[] = [];
+  let counterKeys = new Set<string>();
+  for (const change of ordered) {
+    const keys = counterKeysOf(change);
+    const added = keys.filter((key) => !counterKeys.has(key)).length;
+    if (group.length > 0 && group.length + 1 + counterKeys.size + added > MAX_TRANSACTION_ACTIONS) {
+      groups.push(group);
+      group = [];
+      counterKeys = new Set();
     }
-    const groupId = `${message.day}\u0000${message.record.city.key}`;
-    let group = groups.get(groupId);
-    if (!group) {
-      group = {
-        day: message.day,
-        city: message.record.city,
-        delta: emptyDelta(),
-        shards: new Map(),
-      };
-      groups.set(groupId, group);
-    }
-    addTo(group.delta, message.record);
-    const shardId = keyId(seenKey);
-    const shard = group.shards.get(shardId) ?? { key: seenKey, ids: [] };
-    shard.ids.push(message.id);
-    group.shards.set(shardId, shard);
+    group.push(change);
+    for (const key of keys) counterKeys.add(key);
   }
+  if (group.length > 0) groups.push(group);
+  return groups.map((changesOfTransaction) => toTransaction(changesOfTransaction, options));
+}
 
-  // Pack whole (day, city) groups into transactions; one all-time update per city in each.
-  const transactions: TransactWriteItem[][] = [];
-  let current: { groups: DayCityGroup[]; cities: Set<string>; actions: number } = {
-    groups: [],
-    cities: new Set(),
-    actions: 0,
-  };
-  const close = () => {
-    if (current.groups.length > 0) transactions.push(toTransaction(current.groups, seen, options));
-    current = { groups: [], cities: new Set(), actions: 0 };
-  };
-  for (const group of groups.values()) {
-    // Its day counter, its seen items, and its city's all-time counter unless already there.
-    const cost = () => 1 + group.shards.size + (current.cities.has(group.city.key) ? 0 : 1);
-    if (current.actions + cost() > MAX_TRANSACTION_ACTIONS) close();
-    current.actions += cost();
-    current.groups.push(group);
-    current.cities.add(group.city.key);
+function toTransaction(changes: StateChange[], options: PlanOptions): PlannedTransaction {
+  const deltas = new Map<string, CounterDelta>();
+  for (const change of changes) addCounterDeltas(change, deltas);
+  const actions: TransactWriteItem[] = changes.map((change) => stateWrite(change, options));
+  for (const delta of deltas.values()) {
+    // Changes that cancel out (one yes→no and another no→yes of a city-day) write nothing.
+    if (!isZero(delta.counts)) actions.push(counterUpdate(delta, options));
   }
-  close();
-  const counted = messages.length - alreadyCounted;
-  return { transactions, counted, alreadyCounted };
+  const newRsvps = changes.filter((change) => change.before === null).length;
+  return { actions, newRsvps, changedRsvps: changes.length - newRsvps };
 }
 
-function emptyDelta(): Delta {
-  return { rsvps: 0, yes: 0, no: 0, guests: 0 };
+/** The attributes of a state item, keys included. */
+export function stateItem(
+  state: RsvpState,
+  version: number,
+  expiresAt: number,
+): Record<string, AttributeValue> {
+  const key = itemKeys.rsvp(state.rsvpId);
+  return {
+    pk: { S: key.pk },
+    sk: { S: key.sk },
+    mtime: { N: String(state.mtime) },
+    firstMtime: { N: String(state.firstMtime) },
+    response: { S: state.response },
+    guests: { N: String(state.guests) },
+    cityKey: { S: state.city.key },
+    country: { S: state.city.country },
+    state: state.city.state === null ? { NULL: true } : { S: state.city.state },
+    city: { S: state.city.name },
+    version: { N: String(version) },
+    expiresAt: { N: String(expiresAt) },
+  };
 }
 
-function addTo(delta: Delta, record: CountableRecord): void {
-  delta.rsvps += 1;
-  if (record.response === "yes") delta.yes += 1;
-  else delta.no += 1;
-  delta.guests += record.guests;
+/** A state item read back; null when it is not one this code wrote. */
+export function storedStateOf(item: Record<string, AttributeValue>): StoredState | null {
+  const rsvpId = Number(item.pk?.S?.replace(/^RSVP#/, ""));
+  const response = item.response?.S;
+  const number = (name: string) => Number(item[name]?.N);
+  const city: CountedCity = {
+    key: item.cityKey?.S ?? "",
+    country: item.country?.S ?? "",
+    state: item.state?.S ?? null,
+    name: item.city?.S ?? "",
+  };
+  const state: RsvpState = {
+    rsvpId,
+    mtime: number("mtime"),
+    firstMtime: number("firstMtime"),
+    response: response === "no" ? "no" : "yes",
+    guests: number("guests"),
+    city,
+  };
+  const version = number("version");
+  const valid =
+    Number.isSafeInteger(rsvpId) &&
+    (response === "yes" || response === "no") &&
+    [state.mtime, state.firstMtime, state.guests, version].every(Number.isSafeInteger) &&
+    city.key !== "" &&
+    city.country !== "";
+  return valid ? { state, version } : null;
 }
 
-const COUNTER_NAMES = {
-  "#rsvps": "rsvps",
-  "#yes": "yes",
-  "#no": "no",
-  "#guests": "guests",
-  "#country": "country",
-  "#state": "state",
-  "#city": "city",
-  "#updatedAt": "updatedAt",
-};
+function stateWrite(change: StateChange, { tableName, nowMs, stateTtlSeconds }: PlanOptions) {
+  const expiresAt = Math.floor(nowMs / 1000) + stateTtlSeconds;
+  const version = (change.before?.version ?? 0) + 1;
+  const action: TransactWriteItem = {
+    Put: {
+      TableName: tableName,
+      Item: stateItem(change.after, version, expiresAt),
+      // The version read when planning: a concurrent writer fails this, and the batch is re-read.
+      ...(change.before === null
+        ? { ConditionExpression: "attribute_not_exists(pk)" }
+        : {
+            ConditionExpression: "#version = :read",
+            ExpressionAttributeNames: { "#version": "version" },
+            ExpressionAttributeValues: { ":read": { N: String(change.before.version) } },
+          }),
+    },
+  };
+  return action;
+}
 
 function counterUpdate(
-  tableName: string,
-  key: ItemKey,
-  city: CountableRecord["city"],
-  delta: Delta,
-  nowMs: number,
-  expiresAt: number | null,
+  { key, city, counts }: CounterDelta,
+  { tableName, nowMs }: PlanOptions,
 ): TransactWriteItem {
-  const names: Record<string, string> = { ...COUNTER_NAMES };
-  let set = "#country = :country, #state = :state, #city = :city, #updatedAt = :now";
-  const values: NonNullable<NonNullable<TransactWriteItem["Update"]>["ExpressionAttributeValues"]> =
-    {
-      ":rsvps": { N: String(delta.rsvps) },
-      ":yes": { N: String(delta.yes) },
-      ":no": { N: String(delta.no) },
-      ":guests": { N: String(delta.guests) },
-      ":country": { S: city.country },
-      ":state": city.state === null ? { NULL: true } : { S: city.state },
-      ":city": { S: city.name },
-      ":now": { N: String(nowMs) },
-    };
-  if (expiresAt !== null) {
-    names["#expiresAt"] = "expiresAt";
-    values[":expiresAt"] = { N: String(expiresAt) };
-    set += ", #expiresAt = :expiresAt";
-  }
   return {
     Update: {
       TableName: tableName,
       Key: { pk: { S: key.pk }, sk: { S: key.sk } },
-      UpdateExpression: `ADD #rsvps :rsvps, #yes :yes, #no :no, #guests :guests SET ${set}`,
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
+      UpdateExpression:
+        "ADD #rsvps :rsvps, #yes :yes, #no :no, #guests :guests SET #country = :country, #state = :state, #city = :city, #updatedAt = :now",
+      ExpressionAttributeNames: {
+        "#rsvps": "rsvps",
+        "#yes": "yes",
+        "#no": "no",
+        "#guests": "guests",
+        "#country": "country",
+        "#state": "state",
+        "#city": "city",
+        "#updatedAt": "updatedAt",
+      },
+      ExpressionAttributeValues: {
+        ":rsvps": { N: String(counts.rsvps) },
+        ":yes": { N: String(counts.yes) },
+        ":no": { N: String(counts.no) },
+        ":guests": { N: String(counts.guests) },
+        ":country": { S: city.country },
+        ":state": city.state === null ? { NULL: true } : { S: city.state },
+        ":city": { S: city.name },
+        ":now": { N: String(nowMs) },
+      },
     },
   };
-}
-
-function toTransaction(
-  groups: DayCityGroup[],
-  seen: ReadonlyMap<string, SeenShard>,
-  { tableName, nowMs, ttlSeconds }: PlanOptions,
-): TransactWriteItem[] {
-  const expiresAt = Math.floor(nowMs / 1000) + ttlSeconds;
-  const actions: TransactWriteItem[] = [];
-  const allTime = new Map<string, { city: CountableRecord["city"]; delta: Delta }>();
-  for (const group of groups) {
-    actions.push(
-      counterUpdate(
-        tableName,
-        itemKeys.day(group.day, group.city),
-        group.city,
-        group.delta,
-        nowMs,
-        expiresAt,
-      ),
-    );
-    for (const { key, ids } of group.shards.values()) {
-      const version = seen.get(keyId(key))?.version ?? null;
-      actions.push({
-        Update: {
-          TableName: tableName,
-          Key: { pk: { S: key.pk }, sk: { S: key.sk } },
-          UpdateExpression: "ADD #ids :ids SET #version = :next, #expiresAt = :expiresAt",
-          // The version read when planning: a concurrent writer fails this, and the batch is re-planned.
-          ConditionExpression: version === null ? "attribute_not_exists(pk)" : "#version = :read",
-          ExpressionAttributeNames: {
-            "#ids": "ids",
-            "#version": "version",
-            "#expiresAt": "expiresAt",
-          },
-          ExpressionAttributeValues: {
-            ":ids": { SS: ids },
-            ":next": { N: String((version ?? 0) + 1) },
-            ":expiresAt": { N: String(expiresAt) },
-            ...(version === null ? {} : { ":read": { N: String(version) } }),
-          },
-        },
-      });
-    }
-    const total = allTime.get(group.city.key) ?? { city: group.city, delta: emptyDelta() };
-    total.delta.rsvps += group.delta.rsvps;
-    total.delta.yes += group.delta.yes;
-    total.delta.no += group.delta.no;
-    total.delta.guests += group.delta.guests;
-    allTime.set(group.city.key, total);
-  }
-  for (const { city, delta } of allTime.values()) {
-    actions.push(counterUpdate(tableName, itemKeys.allTime(city), city, delta, nowMs, null));
-  }
-  return actions;
 }

@@ -1,5 +1,5 @@
 /**
- * The DynamoDB side of the counts: reading seen items, applying planned transactions, keeping
+ * The DynamoDB side of the counts: reading RSVP states, applying planned transactions, keeping
  * dead letters. The client is passed in, so tests and local runs point it at moto.
  */
 import {
@@ -10,28 +10,36 @@ import {
   type TransactWriteItem,
   TransactWriteItemsCommand,
 } from "@aws-sdk/client-dynamodb";
-import { type ItemKey, itemKeys, keyId, type PoisonRecord, type SeenShard } from "./counting.js";
+import { itemKeys, type PoisonRecord, type StoredState, storedStateOf } from "./counting.js";
 
 const BATCH_GET_LIMIT = 100;
 const BATCH_WRITE_LIMIT = 25;
 const MAX_UNPROCESSED_ROUNDS = 8;
 
 export interface CountsStore {
-  readSeen(keys: ItemKey[]): Promise<Map<string, SeenShard>>;
-  /** "conflict" when a condition failed: someone else changed a seen item since it was read. */
+  /** The stored states of these RSVPs (strongly consistent); absent ones are not in the map. */
+  readStates(rsvpIds: number[]): Promise<Map<number, StoredState>>;
+  /**
+   * "conflict" when another writer got in the way: a state item's version changed since it
+   * was read (ConditionalCheckFailed), or a concurrent transaction held one of the items
+   * (TransactionConflict). Either way nothing was applied, and re-reading is the answer.
+   */
   applyTransaction(actions: TransactWriteItem[]): Promise<"applied" | "conflict">;
   putDeadLetters(poison: PoisonRecord[], nowMs: number, ttlSeconds: number): Promise<void>;
 }
 
 export function dynamoCountsStore(client: DynamoDBClient, tableName: string): CountsStore {
   return {
-    async readSeen(keys) {
-      const seen = new Map<string, SeenShard>();
-      const unique = [...new Map(keys.map((key) => [keyId(key), key])).values()];
+    async readStates(rsvpIds) {
+      const states = new Map<number, StoredState>();
+      const unique = [...new Set(rsvpIds)];
       for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT) {
         let pending: Record<string, { S: string }>[] = unique
           .slice(i, i + BATCH_GET_LIMIT)
-          .map((key) => ({ pk: { S: key.pk }, sk: { S: key.sk } }));
+          .map((rsvpId) => {
+            const key = itemKeys.rsvp(rsvpId);
+            return { pk: { S: key.pk }, sk: { S: key.sk } };
+          });
         for (let round = 0; pending.length > 0; round++) {
           if (round === MAX_UNPROCESSED_ROUNDS) throw new Error("DynamoDB kept keys unprocessed");
           if (round > 0) await backoff(round);
@@ -41,18 +49,18 @@ export function dynamoCountsStore(client: DynamoDBClient, tableName: string): Co
             }),
           );
           for (const item of result.Responses?.[tableName] ?? []) {
-            const pk = item.pk?.S;
-            const sk = item.sk?.S;
-            if (pk === undefined || sk === undefined) continue;
-            seen.set(keyId({ pk, sk }), {
-              ids: new Set(item.ids?.SS ?? []),
-              version: item.version?.N === undefined ? null : Number(item.version.N),
-            });
+            const stored = storedStateOf(item);
+            if (stored === null) {
+              // Only this code writes these items: one it cannot read is a fault to look at,
+              // not a record to skip (the batch fails and goes to the on-failure destination).
+              throw new Error(`unreadable RSVP state item ${item.pk?.S ?? "(no key)"}`);
+            }
+            states.set(stored.state.rsvpId, stored);
           }
           pending = (result.UnprocessedKeys?.[tableName]?.Keys ?? []) as typeof pending;
         }
       }
-      return seen;
+      return states;
     },
 
     async applyTransaction(actions) {
@@ -62,7 +70,13 @@ export function dynamoCountsStore(client: DynamoDBClient, tableName: string): Co
       } catch (error) {
         const reasons =
           error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : [];
-        if (reasons.some((reason) => reason.Code === "ConditionalCheckFailed")) return "conflict";
+        if (
+          reasons.some(
+            (reason) =>
+              reason.Code === "ConditionalCheckFailed" || reason.Code === "TransactionConflict",
+          )
+        )
+          return "conflict";
         throw error;
       }
     },

@@ -1,8 +1,10 @@
 /**
  * city-counts Lambda, triggered by the Amazon MSK event source on the RSVP topic: keeps per-city
- * RSVP counts per UTC day and all time, exactly once (see counting.ts). Thin: validate the
- * event, run the batch, log the result. An error fails the invocation, and Lambda retries the
- * whole batch; the counting scheme makes that retry harmless.
+ * RSVP counts per UTC day and all time, exactly once, by the rule in rsvp-state.ts. Thin:
+ * validate the event, run the batch, log the result. A record it cannot count is dead-lettered
+ * and skipped; only an infrastructure error fails the invocation, and the event source then
+ * retries (bisecting) up to its limit before sending the batch to its on-failure destination.
+ * The counting scheme makes every retry harmless.
  */
 
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
@@ -18,8 +20,11 @@ import { type BatchResult, type ProcessBatchDependencies, processBatch } from ".
 const config = readConfig(
   z.object({
     TABLE_NAME: z.string().min(1),
-    /** Days per-day counters and seen items live after their last update (the dedup horizon). */
-    DAY_COUNTS_TTL_DAYS: z.coerce.number().int().positive().default(8),
+    /**
+     * Days an RSVP's state lives after its last change: the dedup horizon. It must outlive the
+     * topic's retention, so that no redelivery from the topic can find the state gone.
+     */
+    RSVP_STATE_TTL_DAYS: z.coerce.number().int().positive().default(14),
   }),
 );
 
@@ -29,7 +34,7 @@ const dynamodb = new DynamoDBClient({});
 export const defaultDependencies: ProcessBatchDependencies = {
   store: dynamoCountsStore(dynamodb, config.TABLE_NAME),
   tableName: config.TABLE_NAME,
-  ttlSeconds: config.DAY_COUNTS_TTL_DAYS * 86_400,
+  stateTtlSeconds: config.RSVP_STATE_TTL_DAYS * 86_400,
 };
 
 /** The bare handler, for tests: `dependencies` replaces the DynamoDB-backed defaults. */

@@ -1,9 +1,10 @@
 /**
- * One MSK batch: decode, then read-plan-apply until every message is counted exactly once.
- * Poison records are dead-lettered and skipped, so they never block their partition.
+ * One MSK batch: decode, then read-plan-apply until every RSVP's state and counts reflect it.
+ * Poison records are dead-lettered and skipped, so they never block their partition; only an
+ * infrastructure error (DynamoDB unreachable, throttled past the SDK's retries) fails the batch.
  */
 import type { KafkaMessage } from "../shared/msk-event.js";
-import { decodeBatch, type Plan, planTransactions, seenKeyOf } from "./counting.js";
+import { decodeBatch, planTransactions, stateChanges } from "./counting.js";
 import type { CountsStore } from "./counts-store.js";
 
 export class ConcurrentUpdateError extends Error {
@@ -13,62 +14,87 @@ export class ConcurrentUpdateError extends Error {
 export interface ProcessBatchDependencies {
   store: CountsStore;
   tableName: string;
-  ttlSeconds: number;
+  /** Lifetime of an RSVP's state (and of a dead letter) after its last change: the dedup horizon. */
+  stateTtlSeconds: number;
   now?: () => number;
-  /** Re-plans after a lost race on a seen item, before giving the batch back to Lambda's retry. */
+  /** Re-reads after a lost race on a state item, before giving the batch back to Lambda's retry. */
   maxAttempts?: number;
+  /** Waits between attempts (jittered, growing); tests pass a no-op. */
+  pause?: (attempt: number) => Promise<void>;
 }
 
 export interface BatchResult {
   /** Kafka records in the batch. */
   records: number;
-  /** Messages counted by this invocation. */
+  /** RSVPs counted for the first time. */
   counted: number;
-  /** Messages counted before (a redelivery, a retry, the same message twice). */
-  duplicates: number;
+  /** RSVPs already counted whose answer, guests, day or city changed. */
+  changed: number;
+  /**
+   * Countable messages that changed nothing by themselves: exact duplicates, stale versions,
+   * and versions a newer one of the same batch superseded.
+   */
+  unchanged: number;
   deadLettered: number;
   transactions: number;
+  /** Re-reads after another writer changed a state first (or held an item). */
+  conflicts: number;
 }
 
 export async function processBatch(
   kafkaMessages: KafkaMessage[],
   dependencies: ProcessBatchDependencies,
 ): Promise<BatchResult> {
-  const { store, tableName, ttlSeconds, now = Date.now, maxAttempts = 5 } = dependencies;
-  const { messages, poison, duplicatesInBatch } = decodeBatch(kafkaMessages);
+  const {
+    store,
+    tableName,
+    stateTtlSeconds,
+    now = Date.now,
+    maxAttempts = 8,
+    pause = jitteredPause,
+  } = dependencies;
+  const { rsvps, messages, poison } = decodeBatch(kafkaMessages);
   const result: BatchResult = {
     records: kafkaMessages.length,
     counted: 0,
-    duplicates: duplicatesInBatch,
+    changed: 0,
+    unchanged: 0,
     deadLettered: poison.length,
     transactions: 0,
+    conflicts: 0,
   };
 
-  let firstPlan: Plan | undefined;
   for (let attempt = 1; ; attempt++) {
-    const seen = await store.readSeen(messages.map(seenKeyOf));
-    const plan = planTransactions(messages, seen, { tableName, nowMs: now(), ttlSeconds });
-    firstPlan ??= plan;
+    const stored = await store.readStates([...rsvps.keys()]);
+    const changes = stateChanges(rsvps, stored);
+    const plan = planTransactions(changes, { tableName, nowMs: now(), stateTtlSeconds });
     let conflict = false;
-    for (const transaction of plan.transactions) {
-      if ((await store.applyTransaction(transaction)) === "conflict") {
+    for (const transaction of plan) {
+      if ((await store.applyTransaction(transaction.actions)) === "conflict") {
         conflict = true;
         break;
       }
       result.transactions += 1;
+      result.counted += transaction.newRsvps;
+      result.changed += transaction.changedRsvps;
     }
     if (!conflict) break;
-    // What was applied before the conflict is seen on the next read and not counted again.
+    // What was applied before the conflict is read back as state and not applied again.
+    result.conflicts += 1;
     if (attempt >= maxAttempts) {
       throw new ConcurrentUpdateError(
-        `seen items kept changing under this batch (${attempt} attempts)`,
+        `RSVP states kept changing under this batch (${attempt} attempts)`,
       );
     }
+    await pause(attempt);
   }
-  // As seen when the batch started: only a concurrent writer (there should be none, one
-  // partition feeds one invocation at a time) could have counted some of these in between.
-  result.counted = firstPlan.counted;
-  result.duplicates += firstPlan.alreadyCounted;
-  await store.putDeadLetters(poison, now(), ttlSeconds);
+  result.unchanged = messages - result.counted - result.changed;
+  await store.putDeadLetters(poison, now(), stateTtlSeconds);
   return result;
+}
+
+/** Full jitter over a growing cap: concurrent writers of one RSVP stop colliding. */
+function jitteredPause(attempt: number): Promise<void> {
+  const ms = Math.random() * Math.min(1000, 20 * 2 ** attempt);
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

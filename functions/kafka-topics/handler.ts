@@ -51,18 +51,38 @@ const topicSchema = z.strictObject({
     .refine((name) => name !== "." && name !== "..", "must not be . or .."),
   Partitions: z.coerce.number().int().min(1),
   ReplicationFactor: z.coerce.number().int().min(1),
+  /** The topic's retention.ms, in hours; absent: the cluster's default. */
+  RetentionHours: z.coerce.number().int().min(1).optional(),
 });
 
-const propertiesSchema = z.object({
-  ServiceToken: z.string().min(1),
-  Topics: z
-    .array(topicSchema)
-    .min(1)
-    .refine(
-      (topics) => new Set(topics.map((topic) => topic.Name)).size === topics.length,
-      "must not name a topic twice",
-    ),
-});
+const propertiesSchema = z
+  .object({
+    ServiceToken: z.string().min(1),
+    /**
+     * The counts' dedup horizon: a topic may not keep records that long, or a redelivery from
+     * it could find an RSVP's state expired and count it again.
+     */
+    DedupHorizonDays: z.coerce.number().int().min(1).optional(),
+    Topics: z
+      .array(topicSchema)
+      .min(1)
+      .refine(
+        (topics) => new Set(topics.map((topic) => topic.Name)).size === topics.length,
+        "must not name a topic twice",
+      ),
+  })
+  .superRefine(({ DedupHorizonDays, Topics }, context) => {
+    if (DedupHorizonDays === undefined) return;
+    Topics.forEach((topic, index) => {
+      if (topic.RetentionHours !== undefined && topic.RetentionHours >= DedupHorizonDays * 24) {
+        context.addIssue({
+          code: "custom",
+          path: ["Topics", index, "RetentionHours"],
+          message: `${topic.RetentionHours} h must be shorter than DedupHorizonDays (${DedupHorizonDays} days = ${DedupHorizonDays * 24} h), or a redelivery could be counted twice`,
+        });
+      }
+    });
+  });
 
 /** The wanted topics from the resource's properties; every problem named in one message. */
 export function readProperties(properties: unknown): DesiredTopic[] {
@@ -77,6 +97,9 @@ export function readProperties(properties: unknown): DesiredTopic[] {
     name: topic.Name,
     partitions: topic.Partitions,
     replicationFactor: topic.ReplicationFactor,
+    ...(topic.RetentionHours === undefined
+      ? {}
+      : { configs: { "retention.ms": String(topic.RetentionHours * 3_600_000) } }),
   }));
 }
 

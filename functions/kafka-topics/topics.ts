@@ -7,28 +7,40 @@
  * every topic as it was. That matters to CloudFormation, which answers a failed update by
  * sending the old properties again; a half-applied request would make that rollback fail too.
  *
- * Replication factor and configs are creation settings: an existing topic keeps its own (changing
- * them is a partition reassignment or an AlterConfigs, not something a deploy should do quietly).
+ * The replication factor is a creation setting: an existing topic keeps its own (changing it is
+ * a partition reassignment, not something a deploy should do quietly). The configs the template
+ * names (the RSVP topic's `retention.ms`) are set on creation and brought to the asked value on
+ * an existing topic, keeping its other overrides: Kafka's AlterConfigs (what kafkajs sends)
+ * replaces a topic's whole set of overrides, so the current ones are read and sent back with it.
  */
-import type { Admin } from "kafkajs";
+import { type Admin, ConfigResourceTypes, ConfigSource } from "kafkajs";
 
 export interface DesiredTopic {
   name: string;
   partitions: number;
   replicationFactor: number;
-  /** Topic configs (e.g. `retention.ms`), applied when the topic is created. */
+  /** Topic configs (e.g. `retention.ms`): set on creation, and on an existing topic that differs. */
   configs?: Record<string, string>;
 }
 
-export type TopicOutcome =
+export type TopicOutcome = (
   | { topic: string; action: "created"; partitions: number }
   | { topic: string; action: "grown"; from: number; partitions: number }
-  | { topic: string; action: "unchanged"; partitions: number };
+  | { topic: string; action: "unchanged"; partitions: number }
+) & {
+  /** Configs of an existing topic set to the asked value: name → [was, now]. */
+  reconfigured?: Record<string, [string | null, string]>;
+};
 
 /** What ensureTopics uses of a kafkajs admin (a fake in unit tests). */
 export type TopicsAdmin = Pick<
   Admin,
-  "listTopics" | "fetchTopicMetadata" | "createTopics" | "createPartitions"
+  | "listTopics"
+  | "fetchTopicMetadata"
+  | "createTopics"
+  | "createPartitions"
+  | "describeConfigs"
+  | "alterConfigs"
 >;
 
 export interface TopicShrink {
@@ -133,7 +145,50 @@ async function applyPlan(
       topicPartitions: toGrow.map((topic) => ({ topic: topic.name, count: topic.partitions })),
     });
   }
+  const created = new Set(toCreate.map((topic) => topic.name));
+  for (const topic of desired) {
+    if (created.has(topic.name) || !topic.configs) continue;
+    const reconfigured = await reconcileConfigs(admin, topic.name, topic.configs);
+    const outcome = outcomes.find((o) => o.topic === topic.name);
+    if (outcome && Object.keys(reconfigured).length > 0) outcome.reconfigured = reconfigured;
+  }
   return outcomes;
+}
+
+/** Sets the wanted configs an existing topic does not have, keeping its other overrides. */
+async function reconcileConfigs(
+  admin: TopicsAdmin,
+  topic: string,
+  wanted: Record<string, string>,
+): Promise<Record<string, [string | null, string]>> {
+  const { resources } = await admin.describeConfigs({
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }],
+    includeSynonyms: false,
+  });
+  const entries = resources[0]?.configEntries ?? [];
+  const overrides = new Map(
+    entries
+      .filter((entry) => entry.configSource === ConfigSource.TOPIC_CONFIG)
+      .map((entry) => [entry.configName, entry.configValue]),
+  );
+  const current = new Map(entries.map((entry) => [entry.configName, entry.configValue]));
+  const changes: Record<string, [string | null, string]> = {};
+  for (const [name, value] of Object.entries(wanted)) {
+    if (overrides.get(name) !== value) changes[name] = [current.get(name) ?? null, value];
+    overrides.set(name, value);
+  }
+  if (Object.keys(changes).length === 0) return changes;
+  await admin.alterConfigs({
+    validateOnly: false,
+    resources: [
+      {
+        type: ConfigResourceTypes.TOPIC,
+        name: topic,
+        configEntries: [...overrides].map(([name, value]) => ({ name, value })),
+      },
+    ],
+  });
+  return changes;
 }
 
 /** The partition count of each wanted topic that exists. */

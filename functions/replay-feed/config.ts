@@ -47,18 +47,24 @@ export const replayFeedConfigSchema = z
       }),
     /** "false" closes each connection (code 1000) at the end of the recording. */
     LOOP: z.enum(["true", "false"]).default("true"),
+    /**
+     * "true": every pass is new traffic (ids moved into a range of the pass, mtimes the time
+     * of sending; live-passes.ts), so looping never re-counts the recording. "false": verbatim.
+     */
+    LIVE: z.enum(["true", "false"]).default("false"),
     /** Caps a gap of the recording, in wall-clock ms (5000 when unset); recorded pacing only. */
     MAX_GAP_MS: z.coerce.number().positive().optional(),
     /** How often connections and frames sent are logged. */
     STATS_INTERVAL_SECONDS: z.coerce.number().positive().default(60),
   })
-  .transform(({ PACING, MAX_GAP_MS, LOOP, ...rest }) => ({
+  .transform(({ PACING, MAX_GAP_MS, LOOP, LIVE, ...rest }) => ({
     ...rest,
     PACING:
       PACING.kind === "recorded" && MAX_GAP_MS !== undefined
         ? { ...PACING, maxGapMs: MAX_GAP_MS }
         : PACING,
     LOOP: LOOP === "true",
+    LIVE: LIVE === "true",
   }));
 
 export type ReplayFeedConfig = z.infer<typeof replayFeedConfigSchema>;

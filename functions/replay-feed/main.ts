@@ -14,6 +14,7 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import { createLogger } from "../shared/logger.js";
 import { readReplayFeedConfig } from "./config.js";
+import { livePasses } from "./live-passes.js";
 import { startReplayServer } from "./replay-server.js";
 import { checkS3Object, S3SourceError, s3Lines } from "./s3-lines.js";
 
@@ -40,6 +41,7 @@ const server = await startReplayServer({
   source: () => s3Lines(s3, config.SOURCE_URI),
   pacing: config.PACING,
   loop: config.LOOP,
+  ...(config.LIVE ? { startPass: livePasses() } : {}),
   host: config.HOST,
   port: config.PORT,
   healthPath: "/healthz",
@@ -56,6 +58,7 @@ logger.info("replay feed started", {
   bytes: size,
   pacing: config.PACING,
   loop: config.LOOP,
+  live: config.LIVE,
 });
 
 const report = () => logger.info("replay stats", { ...server.stats });

@@ -5,7 +5,8 @@
  * the source is sent verbatim as one frame, whether or not it parses, so bad input reaches the
  * ingest as it would in the wild.
  *
- * Every connection plays the source from its start (like a fresh subscription to a recording).
+ * Every connection plays the source from its start (like a fresh subscription to a recording);
+ * on AWS each pass is made new traffic (live-passes.ts), so a loop never re-sends an RSVP.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -28,6 +29,11 @@ export interface ReplayServerOptions {
   pacing: Pacing;
   /** Start again from the first line when the source ends (otherwise close with 1000). */
   loop?: boolean;
+  /**
+   * Called when a pass starts (every connection's, every loop's) for a rewriter of that pass's
+   * lines, applied after pacing; absent, lines go out verbatim. See live-passes.ts.
+   */
+  startPass?: () => (line: string) => string;
   host?: string;
   /** 0 (default) picks a free port. */
   port?: number;
@@ -137,11 +143,12 @@ async function play(
   do {
     sentThisPass = 0;
     const pace = pacer(options.pacing); // each pass of a loop keeps its own timing
+    const rewrite = options.startPass?.();
     for await (const line of options.source()) {
       if (!isOpen()) return;
       await pace(line);
       if (!isOpen()) return;
-      await send(socket, line);
+      await send(socket, rewrite ? rewrite(line) : line);
       stats.sent += 1;
       sentThisPass += 1;
       // A synchronous source at full speed would otherwise starve timers and other sockets.

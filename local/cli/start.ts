@@ -180,15 +180,17 @@ Object.assign(
   localAwsEnvironment(aws),
 );
 const { countCityRsvps } = await import("../../functions/city-counts/handler.js");
-const counted = { messages: 0, duplicates: 0, deadLettered: 0 };
+/** RSVPs counted for the first time, RSVPs whose count changed, and messages that changed nothing. */
+const counted = { rsvps: 0, changed: 0, unchanged: 0, deadLettered: 0 };
 const cityCounts = await startMskEventSource({
   kafka,
   topic: rsvpTopic,
   groupId: "rsvp-atlas-local-city-counts",
   handler: async (event) => {
     const result = await countCityRsvps(event);
-    counted.messages += result.counted;
-    counted.duplicates += result.duplicates;
+    counted.rsvps += result.counted;
+    counted.changed += result.changed;
+    counted.unchanged += result.unchanged;
     counted.deadLettered += result.deadLettered;
   },
   onError: (error, attempt) =>
@@ -282,9 +284,9 @@ const topTimer = setInterval(() => {
 const progress = new ProgressLine(() => {
   const stats = ingest.counters();
   return {
-    counters: { sent: feed.stats.sent, counted: counted.messages },
+    counters: { sent: feed.stats.sent, counted: counted.rsvps },
     text: (rates) =>
-      `feed ${feed.stats.sent} sent (${rates.sent}/s) | ingest ${stats.produced} to kafka, ${stats.sentToFirehose} to firehose, ${stats.deadLettered} dead-lettered | city-counts ${counted.messages} counted (${rates.counted}/s), ${counted.duplicates} duplicates${top ? ` | top US: ${top}` : ""}`,
+      `feed ${feed.stats.sent} sent (${rates.sent}/s) | ingest ${stats.produced} to kafka, ${stats.sentToFirehose} to firehose, ${stats.deadLettered} dead-lettered | city-counts ${counted.rsvps} RSVPs (${rates.counted}/s), ${counted.changed} changed, ${counted.unchanged} unchanged${top ? ` | top US: ${top}` : ""}`,
   };
 });
 progress.start();
@@ -328,7 +330,7 @@ async function shutdown(reason: string, code: number): Promise<void> {
     .map(([why, n]) => `${why} ${n}`)
     .join(", ");
   say(
-    `summary: ${final.received} received, ${final.produced} produced to ${rsvpTopic}, ${final.sentToFirehose} sent to Firehose, ${final.deadLettered} dead-lettered${rejected ? ` (${rejected})` : ""}, ${cityCounts.stats.records} read by city-counts, ${counted.messages} counted, ${counted.duplicates} duplicates`,
+    `summary: ${final.received} received, ${final.produced} produced to ${rsvpTopic}, ${final.sentToFirehose} sent to Firehose, ${final.deadLettered} dead-lettered${rejected ? ` (${rejected})` : ""}, ${cityCounts.stats.records} read by city-counts: ${counted.rsvps} RSVPs counted, ${counted.changed} changed by a later version, ${counted.unchanged} messages changed nothing (duplicates, stale versions)`,
   );
   if (finalTop.length > 0)
     say(`top US cities: ${finalTop.map((city) => `${city.label} ${city.rsvps}`).join(", ")}`);
@@ -336,7 +338,7 @@ async function shutdown(reason: string, code: number): Promise<void> {
   if (args.json) {
     const result = {
       received: final.received,
-      counted: counted.messages,
+      counted: counted.rsvps,
       deadLettered: final.rejected,
       counts: allCounts,
       batch: lastBatch

@@ -12,7 +12,7 @@ import type {
   CloudFormationCustomResourceEvent,
   CloudFormationCustomResourceResponse,
 } from "aws-lambda";
-import { Kafka, logLevel, Partitioners } from "kafkajs";
+import { ConfigResourceTypes, Kafka, logLevel, Partitioners } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { adminFromEnvironment, handleKafkaTopics } from "../../functions/kafka-topics/handler.js";
 
@@ -70,7 +70,7 @@ function uniqueNames(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `${stem}-${i}`);
 }
 
-type Wanted = { name: string; partitions: number }[];
+type Wanted = { name: string; partitions: number; retentionHours?: number }[];
 
 function request(
   type: "Create" | "Update" | "Delete",
@@ -80,10 +80,11 @@ function request(
   const ResourceProperties = {
     ...fixture.ResourceProperties,
     // As CloudFormation sends them: strings; one broker locally, hence replication factor 1.
-    Topics: topics.map(({ name, partitions }) => ({
+    Topics: topics.map(({ name, partitions, retentionHours }) => ({
       Name: name,
       Partitions: String(partitions),
       ReplicationFactor: "1",
+      ...(retentionHours === undefined ? {} : { RetentionHours: String(retentionHours) }),
     })),
   };
   const { RequestType: _create, ...common } = fixture;
@@ -158,6 +159,25 @@ describe("Custom::KafkaTopics on the local Kafka broker", () => {
     expect(await partitionCounts([name])).toEqual({ [name]: 2 });
     const offsets = await admin.fetchTopicOffsets(name);
     expect(offsets.find((o) => o.partition === 1)?.high).toBe("1");
+  });
+
+  it("sets the topic's retention on Create and brings it to a new value on Update", async () => {
+    const [name = ""] = uniqueNames(1);
+    const retention = async () => {
+      const { resources } = await admin.describeConfigs({
+        resources: [{ type: ConfigResourceTypes.TOPIC, name, configNames: ["retention.ms"] }],
+        includeSynonyms: false,
+      });
+      return resources[0]?.configEntries.find((e) => e.configName === "retention.ms")?.configValue;
+    };
+    const created = await send(request("Create", [{ name, partitions: 1, retentionHours: 168 }]));
+    expect(created.Status).toBe("SUCCESS");
+    expect(await retention()).toBe(String(168 * 3_600_000));
+    const updated = await send(
+      request("Update", [{ name, partitions: 1, retentionHours: 48 }], created.PhysicalResourceId),
+    );
+    expect(updated.Status).toBe("SUCCESS");
+    expect(await retention()).toBe(String(48 * 3_600_000));
   });
 
   it("Update with more partitions grows the topics, keeping the physical id", async () => {

@@ -25,7 +25,7 @@ describe("npm start", () => {
     const progressSeen = new Promise<void>((resolve, reject) => {
       child.stderr.on("data", (chunk) => {
         output += chunk;
-        const counted = [...output.matchAll(/city-counts (\d+) counted/g)].map((m) => Number(m[1]));
+        const counted = [...output.matchAll(/city-counts (\d+) RSVPs/g)].map((m) => Number(m[1]));
         if (counted.some((n) => n > 60)) resolve();
       });
       void exited.then(() => reject(new Error(`npm start exited early:\n${output}`)));
@@ -51,17 +51,19 @@ describe("npm start", () => {
     process.kill(-(child.pid as number), "SIGINT"); // what Ctrl-C does: the whole foreground group
     expect(await exited).toBe(0);
     const summary = output.match(
-      /summary: (\d+) received, (\d+) produced to meetup, \d+ sent to Firehose, (\d+) dead-lettered.*?, (\d+) read by city-counts, (\d+) counted, (\d+) duplicates/,
+      /summary: (\d+) received, (\d+) produced to meetup, \d+ sent to Firehose, (\d+) dead-lettered.*?, (\d+) read by city-counts: (\d+) RSVPs counted, (\d+) changed by a later version, (\d+) messages changed nothing/,
     );
     expect(summary, output).not.toBeNull();
-    const [received, produced, deadLettered, read, counted, duplicates] = (summary ?? [])
+    const [received, produced, deadLettered, read, counted, changed, unchanged] = (summary ?? [])
       .slice(1)
       .map(Number) as number[];
     expect(received).toBeGreaterThan(60);
     expect((produced ?? 0) + (deadLettered ?? 0)).toBe(received);
-    // Everything produced reached the city-counts handler, and each message counted once.
+    // Everything produced reached the city-counts handler, and each message was accounted for:
+    // a new RSVP, a change of one, or nothing (a duplicate or stale version).
     expect(read).toBe(produced);
-    expect((counted ?? 0) + (duplicates ?? 0)).toBe(read);
+    expect((counted ?? 0) + (changed ?? 0) + (unchanged ?? 0)).toBe(read);
+    expect(counted).toBeGreaterThan(0);
     expect(output).toMatch(/top US cities: .+ \d+/);
     expect(output).toMatch(
       /feed: synthetic \(seed 1\) on ws:\/\/127\.0\.0\.1:\d+\/, 30 messages\/s/,

@@ -150,6 +150,28 @@ describe("replay-feed task process", () => {
     expect(await feed.exited, feed.output()).toBe(0);
   });
 
+  it("LIVE=true makes every pass of a loop new RSVPs of today, and leaves malformed lines as they are", async () => {
+    const feed = await startFeed({
+      SOURCE_URI: `s3://${bucket}/feed.jsonl`,
+      LOOP: "true",
+      LIVE: "true",
+    });
+    const { frames } = await receive(feed.url, 2 * LINES.length);
+    feed.child.kill("SIGTERM");
+    expect(await feed.exited, feed.output()).toBe(0);
+    const passes = [frames.slice(0, LINES.length), frames.slice(LINES.length)];
+    expect(passes.map((pass) => pass[20])).toEqual([MALFORMED, MALFORMED]);
+    const idsOf = (pass: string[]) =>
+      pass.filter((f) => f !== MALFORMED).map((f) => JSON.parse(f).rsvp_id as number);
+    const [first = [], second = []] = passes.map(idsOf);
+    expect(first.filter((id) => second.includes(id))).toEqual([]);
+    expect(first.map((id) => id % 2 ** 31)).toEqual(second.map((id) => id % 2 ** 31));
+    const today = new Date().toISOString().slice(0, 10);
+    for (const frame of frames.filter((f) => f !== MALFORMED)) {
+      expect(new Date(JSON.parse(frame).mtime).toISOString().slice(0, 10)).toBe(today);
+    }
+  });
+
   it("logs its stats at the interval", async () => {
     const feed = await startFeed({
       SOURCE_URI: `s3://${bucket}/feed.jsonl`,

@@ -8,55 +8,79 @@ import { mockClient } from "aws-sdk-client-mock";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
-  type CountedMessage,
   decodeBatch,
   itemKeys,
-  keyId,
   MAX_TRANSACTION_ACTIONS,
+  type PlanOptions,
   planTransactions,
-  type SeenShard,
+  type StoredState,
+  stateChanges,
+  stateItem,
+  storedStateOf,
 } from "../../functions/city-counts/counting.js";
 import { type CountsStore, dynamoCountsStore } from "../../functions/city-counts/counts-store.js";
 import { ConcurrentUpdateError, processBatch } from "../../functions/city-counts/process-batch.js";
+import { countDay, foldMessage, type RsvpState } from "../../functions/city-counts/rsvp-state.js";
 import { messagesOf, mskEventSchema } from "../../functions/shared/msk-event.js";
+import { MAX_CITY_KEY_BYTES } from "../../functions/shared/rsvp/record-schema.js";
+import { MAX_DISPLAY_NAME_BYTES } from "../../functions/shared/rsvp/text.js";
+import { itemSizeBytes } from "../../local/dynamodb/write-units.js";
+import { countsByRule, type RuleRecord } from "../support/counting-rule.js";
 
 const fixture = mskEventSchema.parse(
   JSON.parse(readFileSync(new URL("../../events/msk-city-counts.json", import.meta.url), "utf8")),
 );
-const options = { tableName: "counts", nowMs: Date.UTC(2026, 10, 27), ttlSeconds: 8 * 86_400 };
+const options: PlanOptions = {
+  tableName: "counts",
+  nowMs: Date.UTC(2026, 10, 27),
+  stateTtlSeconds: 14 * 86_400,
+};
+const DAY1 = Date.UTC(2026, 0, 1, 23, 50);
+const DAY2 = Date.UTC(2026, 0, 2, 0, 10);
 
-function message(
+function record(
   rsvpId: number,
   mtime: number,
-  cityKey: string,
   response: "yes" | "no" = "yes",
-): CountedMessage {
-  const iso = new Date(mtime).toISOString();
+  cityKey = "us/or/portland",
+  guests = 0,
+) {
   return {
-    id: `${rsvpId}@${mtime}`,
-    day: iso.slice(0, 10),
-    hour: iso.slice(11, 13),
-    record: {
-      v: 1,
-      rsvpId,
-      mtime,
-      response,
-      guests: 0,
-      city: { key: cityKey, country: "us", state: null, name: cityKey },
-    },
+    v: 1 as const,
+    rsvpId,
+    mtime,
+    response,
+    guests,
+    city: { key: cityKey, country: "us", state: "OR", name: cityKey.split("/")[2] ?? cityKey },
   };
 }
+
+/** Folds records in arrival order, as a sequence of one-record batches would. */
+function fold(...records: ReturnType<typeof record>[]): RsvpState | null {
+  return records.reduce<RsvpState | null>((state, r) => foldMessage(state, r), null);
+}
+
+describe("the counting rule (rsvp-state.ts)", () => {
+  it("takes the greatest mtime as the state; among equal mtimes the first to arrive", () => {
+    expect(fold(record(1, DAY1, "yes"), record(1, DAY1 + 60_000, "no"))?.response).toBe("no");
+    expect(fold(record(1, DAY1 + 60_000, "no"), record(1, DAY1, "yes"))?.response).toBe("no");
+    expect(fold(record(1, DAY1, "yes"), record(1, DAY1, "no"))?.response).toBe("yes");
+  });
+
+  it("counts on the UTC day of the earliest mtime seen, in whatever order the versions come", () => {
+    expect(countDay(fold(record(1, DAY2), record(1, DAY1)) as RsvpState)).toBe("2026-01-01");
+    expect(countDay(fold(record(1, DAY1), record(1, DAY2, "no")) as RsvpState)).toBe("2026-01-01");
+    expect(countDay(fold(record(1, DAY2)) as RsvpState)).toBe("2026-01-02");
+  });
+});
 
 describe("decodeBatch (events/msk-city-counts.json)", () => {
   const decoded = decodeBatch(messagesOf(fixture));
 
-  it("decodes every partition in offset order, counts a repeated message once, and days/hours in UTC", () => {
-    expect(decoded.messages.map((m) => [m.id, m.day, m.hour, m.record.city.key])).toEqual([
-      ["1700000001@1526811900000", "2018-05-20", "10", "us/or/portland"],
-      ["1700000002@1526812000000", "2018-05-20", "10", "us/or/portland"],
-      ["1700000003@1526812100000", "2018-05-20", "10", "us/me/portland"],
-    ]);
-    expect(decoded.duplicatesInBatch).toBe(1);
+  it("folds every partition's records per RSVP, and counts the countable messages", () => {
+    expect([...decoded.rsvps.keys()]).toEqual([1700000001, 1700000002, 1700000003]);
+    expect(decoded.messages).toBe(4);
+    expect(decoded.rsvps.get(1700000003)?.city.key).toBe("us/me/portland");
   });
 
   it("turns a poison record into a dead letter with its source and reason", () => {
@@ -86,116 +110,226 @@ describe("decodeBatch (events/msk-city-counts.json)", () => {
       decodeBatch([{ topic: "meetup", partition: 1, offset: 8, value: null }]).poison[0]?.reason,
     ).toBe("no_value");
   });
+
+  it("caps a dead letter's raw text so the item stays small, whatever the record", () => {
+    const value = `{"x":"${"é".repeat(40_000)}`;
+    const { poison } = decodeBatch([{ topic: "meetup", partition: 0, offset: 1, value }]);
+    expect(Buffer.byteLength(poison[0]?.raw ?? "", "utf8")).toBeLessThanOrEqual(2048);
+    expect(poison[0]?.raw).not.toContain("\uFFFD");
+  });
 });
 
-describe("planTransactions", () => {
-  it("writes one day counter, the seen items and one all-time counter per city, conditioned on what was read", () => {
-    const messages = decodeBatch(messagesOf(fixture)).messages;
-    const seenKey = keyId(itemKeys.seen("2018-05-20", "us/or/portland", "10"));
-    const seen = new Map<string, SeenShard>([
-      [seenKey, { ids: new Set(["1700000001@1526811900000"]), version: 3 }],
-    ]);
-    const plan = planTransactions(messages, seen, options);
-    expect(plan).toMatchObject({ counted: 2, alreadyCounted: 1 });
-    expect(plan.transactions).toHaveLength(1);
-    const updates = plan.transactions[0]?.map((action) => action.Update) ?? [];
-    const keys = updates.map((u) => `${u?.Key?.pk?.S} ${u?.Key?.sk?.S}`);
-    expect(keys.sort()).toEqual(
-      [
-        "ALL#us us/me/portland",
-        "ALL#us us/or/portland",
-        "DAY#2018-05-20#us us/me/portland",
-        "DAY#2018-05-20#us us/or/portland",
-        "SEEN#2018-05-20#us/me/portland H10",
-        "SEEN#2018-05-20#us/or/portland H10",
-      ].sort(),
-    );
-    const seenUpdate = updates.find((u) => u?.Key?.pk?.S === "SEEN#2018-05-20#us/or/portland");
-    expect(seenUpdate?.ConditionExpression).toBe("#version = :read");
-    expect(seenUpdate?.ExpressionAttributeValues?.[":read"]).toEqual({ N: "3" });
-    expect(seenUpdate?.ExpressionAttributeValues?.[":ids"]).toEqual({
-      SS: ["1700000002@1526812000000"],
-    });
-    const fresh = updates.find((u) => u?.Key?.pk?.S === "SEEN#2018-05-20#us/me/portland");
-    expect(fresh?.ConditionExpression).toBe("attribute_not_exists(pk)");
-    const day = updates.find(
-      (u) => u?.Key?.pk?.S === "DAY#2018-05-20#us" && u.Key.sk?.S === "us/or/portland",
-    );
-    expect(day?.ExpressionAttributeValues).toMatchObject({
-      ":rsvps": { N: "1" },
-      ":yes": { N: "0" },
-      ":no": { N: "1" },
-    });
-    const allTime = updates.find(
-      (u) => u?.Key?.pk?.S === "ALL#us" && u.Key.sk?.S === "us/or/portland",
-    );
-    expect(allTime?.UpdateExpression).not.toContain("expiresAt");
+describe("stateChanges and planTransactions", () => {
+  const stored = (state: RsvpState, version = 1): StoredState => ({ state, version });
+  const batchOf = (...records: ReturnType<typeof record>[]) =>
+    new Map(records.map((r) => [r.rsvpId, fold(r) as RsvpState]));
+  const updates = (plan: ReturnType<typeof planTransactions>) =>
+    plan.flatMap((t) => t.actions.flatMap((a) => (a.Update ? [a.Update] : [])));
+  const puts = (plan: ReturnType<typeof planTransactions>) =>
+    plan.flatMap((t) => t.actions.flatMap((a) => (a.Put ? [a.Put] : [])));
+  const delta = (update: ReturnType<typeof updates>[number] | undefined) => ({
+    rsvps: Number(update?.ExpressionAttributeValues?.[":rsvps"]?.N),
+    yes: Number(update?.ExpressionAttributeValues?.[":yes"]?.N),
+    no: Number(update?.ExpressionAttributeValues?.[":no"]?.N),
+    guests: Number(update?.ExpressionAttributeValues?.[":guests"]?.N),
   });
 
-  it("plans nothing when everything was counted before", () => {
-    const messages = [message(1, Date.UTC(2026, 0, 1, 5), "a")];
-    const seen = new Map([
-      [
-        keyId(itemKeys.seen("2026-01-01", "a", "05")),
-        { ids: new Set([`1@${Date.UTC(2026, 0, 1, 5)}`]), version: 1 },
-      ],
-    ]);
-    expect(planTransactions(messages, seen, options)).toEqual({
-      transactions: [],
-      counted: 0,
-      alreadyCounted: 1,
+  it("writes a new RSVP's state only if it does not exist, with its day and all-time counters", () => {
+    const plan = planTransactions(
+      stateChanges(batchOf(record(1, DAY1, "yes", undefined, 2)), new Map()),
+      options,
+    );
+    expect(plan).toHaveLength(1);
+    expect(plan[0]).toMatchObject({ newRsvps: 1, changedRsvps: 0 });
+    expect(puts(plan)[0]?.ConditionExpression).toBe("attribute_not_exists(pk)");
+    expect(puts(plan)[0]?.Item?.expiresAt).toEqual({
+      N: String(options.nowMs / 1000 + options.stateTtlSeconds),
     });
+    const keys = updates(plan).map((u) => `${u.Key?.pk?.S} ${u.Key?.sk?.S}`);
+    expect(keys.sort()).toEqual(["ALL#us us/or/portland", "DAY#2026-01-01#us us/or/portland"]);
+    for (const update of updates(plan))
+      expect(delta(update)).toEqual({ rsvps: 1, yes: 1, no: 0, guests: 2 });
   });
 
-  it("keeps every transaction within DynamoDB's limits: at most 100 actions, no item twice", () => {
-    const arbitraryMessage = fc
+  it("moves a yes→no change from yes to no on its day (rsvps and the day unchanged), guests with it", () => {
+    const before = stored(fold(record(1, DAY1, "yes", undefined, 2)) as RsvpState, 3);
+    const changes = stateChanges(batchOf(record(1, DAY2, "no")), new Map([[1, before]]));
+    const plan = planTransactions(changes, options);
+    expect(plan[0]).toMatchObject({ newRsvps: 0, changedRsvps: 1 });
+    expect(puts(plan)[0]?.ConditionExpression).toBe("#version = :read");
+    expect(puts(plan)[0]?.ExpressionAttributeValues).toEqual({ ":read": { N: "3" } });
+    expect(puts(plan)[0]?.Item?.version).toEqual({ N: "4" });
+    const day = updates(plan).find((u) => u.Key?.pk?.S === "DAY#2026-01-01#us");
+    expect(delta(day)).toEqual({ rsvps: 0, yes: -1, no: 1, guests: -2 });
+    expect(updates(plan).some((u) => u.Key?.pk?.S === "DAY#2026-01-02#us")).toBe(false);
+  });
+
+  it("changes nothing for an exact duplicate or an older version of the same day", () => {
+    const held = stored(fold(record(1, DAY1 + 5_000, "no")) as RsvpState);
+    expect(stateChanges(batchOf(record(1, DAY1 + 5_000, "no")), new Map([[1, held]]))).toEqual([]);
+    expect(stateChanges(batchOf(record(1, DAY1, "yes")), new Map([[1, held]]))).toHaveLength(1);
+    const plan = planTransactions(
+      stateChanges(batchOf(record(1, DAY1, "yes")), new Map([[1, held]])),
+      options,
+    );
+    // The earlier mtime is kept in the state, but no counter moves: the day is the same.
+    expect(updates(plan)).toEqual([]);
+    expect(puts(plan)[0]?.Item?.firstMtime).toEqual({ N: String(DAY1) });
+    expect(puts(plan)[0]?.Item?.response).toEqual({ S: "no" });
+  });
+
+  it("moves the count to the earlier day when an older version from the day before arrives late", () => {
+    const held = stored(fold(record(1, DAY2, "yes")) as RsvpState);
+    const plan = planTransactions(
+      stateChanges(batchOf(record(1, DAY1, "no")), new Map([[1, held]])),
+      options,
+    );
+    expect(delta(updates(plan).find((u) => u.Key?.pk?.S === "DAY#2026-01-02#us"))).toEqual({
+      rsvps: -1,
+      yes: -1,
+      no: 0,
+      guests: 0,
+    });
+    expect(delta(updates(plan).find((u) => u.Key?.pk?.S === "DAY#2026-01-01#us"))).toEqual({
+      rsvps: 1,
+      yes: 1,
+      no: 0,
+      guests: 0,
+    });
+    // All time: the same RSVP, the same answer: nothing to write.
+    expect(updates(plan).some((u) => u.Key?.pk?.S === "ALL#us")).toBe(false);
+  });
+
+  it("sums a city's deltas over the batch: one counter write per (day, city) and per city", () => {
+    const batch = batchOf(...Array.from({ length: 30 }, (_, i) => record(100 + i, DAY1 + i)));
+    const plan = planTransactions(stateChanges(batch, new Map()), options);
+    expect(plan).toHaveLength(1);
+    expect(puts(plan)).toHaveLength(30);
+    expect(updates(plan).map((u) => delta(u).rsvps)).toEqual([30, 30]);
+  });
+
+  it("keeps every transaction within DynamoDB's limits, and the deltas equal the rule's counts", () => {
+    const arbitraryRecord = fc
       .record({
-        rsvpId: fc.integer({ min: 1, max: 400 }),
-        hour: fc.integer({ min: 0, max: 23 }),
-        day: fc.integer({ min: 0, max: 3 }),
-        city: fc.integer({ min: 0, max: 60 }),
+        rsvpId: fc.integer({ min: 1, max: 300 }),
+        minute: fc.integer({ min: 0, max: 3 * 24 * 60 }),
+        yes: fc.boolean(),
+        guests: fc.integer({ min: 0, max: 3 }),
       })
-      .map(({ rsvpId, hour, day, city }) =>
-        message(rsvpId, Date.UTC(2026, 0, 1 + day, hour), `c${city}`),
+      .map(({ rsvpId, minute, yes, guests }) =>
+        // One city per RSVP, as an RSVP keeps its group.
+        record(rsvpId, DAY1 + minute * 60_000, yes ? "yes" : "no", `us/or/c${rsvpId % 61}`, guests),
       );
     fc.assert(
-      fc.property(fc.array(arbitraryMessage, { maxLength: 600 }), (messages) => {
-        const unique = [...new Map(messages.map((m) => [m.id, m])).values()];
-        const plan = planTransactions(unique, new Map(), options);
-        let counted = 0;
-        for (const transaction of plan.transactions) {
-          expect(transaction.length).toBeLessThanOrEqual(MAX_TRANSACTION_ACTIONS);
-          const keys = transaction.map((a) => `${a.Update?.Key?.pk?.S}|${a.Update?.Key?.sk?.S}`);
+      fc.property(fc.array(arbitraryRecord, { maxLength: 500 }), (records) => {
+        const { rsvps } = decodeBatch(
+          records.map((r, offset) => ({
+            topic: "t",
+            partition: 0,
+            offset,
+            value: JSON.stringify(r),
+          })),
+        );
+        const plan = planTransactions(stateChanges(rsvps, new Map()), options);
+        const totals = new Map<string, ReturnType<typeof delta>>();
+        for (const transaction of plan) {
+          expect(transaction.actions.length).toBeLessThanOrEqual(MAX_TRANSACTION_ACTIONS);
+          const keys = transaction.actions.map((a) => {
+            const key = a.Update?.Key ?? a.Put?.Item;
+            return `${key?.pk?.S}|${key?.sk?.S}`;
+          });
           expect(new Set(keys).size).toBe(keys.length);
-          for (const action of transaction) {
-            if (action.Update?.Key?.pk?.S?.startsWith("DAY#"))
-              counted += Number(action.Update.ExpressionAttributeValues?.[":rsvps"]?.N);
+          for (const action of transaction.actions) {
+            if (!action.Update) continue;
+            const id = `${action.Update.Key?.pk?.S} ${action.Update.Key?.sk?.S}`;
+            const sum = totals.get(id) ?? { rsvps: 0, yes: 0, no: 0, guests: 0 };
+            const d = delta(action.Update);
+            totals.set(id, {
+              rsvps: sum.rsvps + d.rsvps,
+              yes: sum.yes + d.yes,
+              no: sum.no + d.no,
+              guests: sum.guests + d.guests,
+            });
           }
         }
-        expect(counted).toBe(unique.length);
-        expect(plan.counted).toBe(unique.length);
+        const expected = new Map(
+          [...countsByRule(records as RuleRecord[]).counts].map(([id, c]) => [
+            id,
+            { rsvps: c.rsvps, yes: c.yes, no: c.no, guests: c.guests },
+          ]),
+        );
+        expect(totals).toEqual(expected);
       }),
-      { numRuns: 200 },
+      { numRuns: 150 },
     );
+  });
+});
+
+describe("items stay small whatever the traffic", () => {
+  const longest = {
+    key: `us/${"ÿ".repeat(48)}/${"ÿ".repeat(48)}`,
+    country: "us",
+    state: "ÿ".repeat(MAX_DISPLAY_NAME_BYTES / 2),
+    name: "ÿ".repeat(MAX_DISPLAY_NAME_BYTES / 2),
+  };
+  const maxNumber = Number.MAX_SAFE_INTEGER;
+
+  it("a state item at its largest (longest capped city, largest numbers) is under 1 KB", () => {
+    expect(Buffer.byteLength(longest.key, "utf8")).toBe(MAX_CITY_KEY_BYTES);
+    const item = stateItem(
+      {
+        rsvpId: maxNumber,
+        mtime: maxNumber,
+        firstMtime: maxNumber,
+        response: "yes",
+        guests: maxNumber,
+        city: longest,
+      },
+      maxNumber,
+      maxNumber,
+    );
+    expect(itemSizeBytes(item)).toBeLessThanOrEqual(1024);
+    expect(storedStateOf(item)?.state.city).toEqual(longest);
+  });
+
+  it("a counter item at its largest is under 1 KB", () => {
+    const key = itemKeys.day("2026-01-01", longest);
+    const counter = {
+      pk: { S: key.pk },
+      sk: { S: key.sk },
+      rsvps: { N: String(maxNumber) },
+      yes: { N: String(maxNumber) },
+      no: { N: String(maxNumber) },
+      guests: { N: String(maxNumber) },
+      country: { S: longest.country },
+      state: { S: longest.state },
+      city: { S: longest.name },
+      updatedAt: { N: String(maxNumber) },
+    };
+    expect(itemSizeBytes(counter)).toBeLessThanOrEqual(1024);
   });
 });
 
 describe("processBatch when DynamoDB pushes back", () => {
-  const conflict = () =>
+  const cancelled = (code: string) =>
     new TransactionCanceledException({
       message: "Transaction cancelled",
       $metadata: {},
-      CancellationReasons: [{ Code: "ConditionalCheckFailed" }],
+      CancellationReasons: [{ Code: "None" }, { Code: code }],
     });
 
-  it("maps a failed condition to a conflict, and rethrows anything else", async () => {
+  it("maps a failed condition and a transaction conflict to a conflict, and rethrows anything else", async () => {
     const dynamodb = mockClient(DynamoDBClient);
     const store = dynamoCountsStore(new DynamoDBClient({ region: "us-east-1" }), "counts");
     dynamodb
       .on(TransactWriteItemsCommand)
-      .rejectsOnce(conflict())
+      .rejectsOnce(cancelled("ConditionalCheckFailed"))
+      .rejectsOnce(cancelled("TransactionConflict"))
+      .rejectsOnce(cancelled("ValidationError"))
       .rejectsOnce(new Error("throttled"));
     expect(await store.applyTransaction([])).toBe("conflict");
+    expect(await store.applyTransaction([])).toBe("conflict");
+    await expect(store.applyTransaction([])).rejects.toThrow(TransactionCanceledException);
     await expect(store.applyTransaction([])).rejects.toThrow("throttled");
     dynamodb.restore();
   });
@@ -204,7 +338,7 @@ describe("processBatch when DynamoDB pushes back", () => {
     let reads = 0;
     let conflictsLeft = 2;
     const store: CountsStore = {
-      readSeen: async () => {
+      readStates: async () => {
         reads += 1;
         return new Map();
       },
@@ -212,19 +346,28 @@ describe("processBatch when DynamoDB pushes back", () => {
       putDeadLetters: async () => {},
     };
     const records = messagesOf(fixture);
-    const result = await processBatch(records, { store, tableName: "counts", ttlSeconds: 60 });
+    const deps = { store, tableName: "counts", stateTtlSeconds: 60, pause: async () => {} };
+    const result = await processBatch(records, deps);
     expect(reads).toBe(3);
-    expect(result).toMatchObject({
+    expect(result).toEqual({
       records: 5,
       counted: 3,
-      duplicates: 1,
+      changed: 0,
+      unchanged: 1,
       deadLettered: 1,
       transactions: 1,
+      conflicts: 2,
     });
 
     conflictsLeft = Number.POSITIVE_INFINITY;
-    await expect(
-      processBatch(records, { store, tableName: "counts", ttlSeconds: 60, maxAttempts: 4 }),
-    ).rejects.toThrow(ConcurrentUpdateError);
+    await expect(processBatch(records, { ...deps, maxAttempts: 4 })).rejects.toThrow(
+      ConcurrentUpdateError,
+    );
+  });
+
+  it("refuses to guess over a state item it cannot read", () => {
+    expect(
+      storedStateOf({ pk: { S: "RSVP#5" }, sk: { S: "STATE" }, response: { S: "maybe" } }),
+    ).toBe(null);
   });
 });

@@ -13,6 +13,7 @@ import type {
   CloudFormationCustomResourceEvent,
 } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
+import { ConfigResourceTypes, ConfigSource } from "kafkajs";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   adminFromEnvironment,
@@ -79,6 +80,8 @@ function fakeAdmin(
   fail: Partial<Record<keyof KafkaTopicsAdmin, Error>> = {},
 ) {
   const state = new Map(Object.entries(topics));
+  /** Topic name -> its config overrides (what `kafka-configs --describe` calls dynamic). */
+  const overrides = new Map<string, Map<string, string>>();
   const calls: string[] = [];
   const step = (name: keyof KafkaTopicsAdmin) => {
     calls.push(name);
@@ -110,8 +113,46 @@ function fakeAdmin(
     createTopics: async ({ topics: wanted }) => {
       step("createTopics");
       if (wanted.every(({ topic }) => state.has(topic))) return false;
-      for (const { topic, numPartitions } of wanted) state.set(topic, numPartitions ?? 1);
+      for (const { topic, numPartitions, configEntries } of wanted) {
+        state.set(topic, numPartitions ?? 1);
+        overrides.set(topic, new Map((configEntries ?? []).map((e) => [e.name, e.value])));
+      }
       return true;
+    },
+    describeConfigs: async ({ resources }) => {
+      step("describeConfigs");
+      return {
+        throttleTime: 0,
+        resources: resources.map(({ name = "" }) => {
+          const own = overrides.get(name) ?? new Map<string, string>();
+          const entry = (configName: string, configValue: string, configSource: ConfigSource) => ({
+            configName,
+            configValue,
+            configSource,
+            isDefault: configSource === ConfigSource.DEFAULT_CONFIG,
+            isSensitive: false,
+            readOnly: false,
+            configSynonyms: [],
+          });
+          const configEntries = [...own].map(([n, v]) => entry(n, v, ConfigSource.TOPIC_CONFIG));
+          if (!own.has("retention.ms"))
+            configEntries.push(entry("retention.ms", "604800000", ConfigSource.DEFAULT_CONFIG));
+          return {
+            configEntries,
+            errorCode: 0,
+            errorMessage: "",
+            resourceName: name,
+            resourceType: ConfigResourceTypes.TOPIC,
+          };
+        }),
+      };
+    },
+    alterConfigs: async ({ resources }) => {
+      step("alterConfigs");
+      // Kafka's AlterConfigs: the entries sent become the topic's whole set of overrides.
+      for (const { name, configEntries } of resources)
+        overrides.set(name, new Map(configEntries.map((e) => [e.name, e.value])));
+      return {};
     },
     createPartitions: async ({ topicPartitions }) => {
       step("createPartitions");
@@ -119,7 +160,7 @@ function fakeAdmin(
       return true;
     },
   };
-  return { admin, state, calls };
+  return { admin, state, overrides, calls };
 }
 
 const context = {
@@ -148,7 +189,12 @@ async function answer(
 describe("the fixture (events/kafka-topics-create.json)", () => {
   it("is a Create of the template's two topics, as CloudFormation sends them (strings)", () => {
     expect(readProperties(createEvent.ResourceProperties)).toEqual([
-      { name: "meetup", partitions: 6, replicationFactor: 2 },
+      {
+        name: "meetup",
+        partitions: 6,
+        replicationFactor: 2,
+        configs: { "retention.ms": String(168 * 3_600_000) },
+      },
       { name: "meetup-dlq", partitions: 6, replicationFactor: 2 },
     ]);
   });
@@ -198,6 +244,20 @@ describe("readProperties", () => {
     };
     expect(() => readProperties(properties)).toThrow(InvalidPropertiesError);
     expect(() => readProperties(properties)).toThrow(reason);
+  });
+
+  it("refuses a retention as long as the dedup horizon, naming both", () => {
+    const properties = {
+      ServiceToken: "token",
+      DedupHorizonDays: "7",
+      Topics: [{ Name: "meetup", Partitions: "6", ReplicationFactor: "2", RetentionHours: "168" }],
+    };
+    expect(() => readProperties(properties)).toThrow(
+      "ResourceProperties.Topics.0.RetentionHours: 168 h must be shorter than DedupHorizonDays (7 days = 168 h)",
+    );
+    expect(
+      readProperties({ ...properties, DedupHorizonDays: "8" })[0]?.configs?.["retention.ms"],
+    ).toBe("604800000");
   });
 
   it("names every problem at once", () => {
@@ -257,6 +317,43 @@ describe("ensureTopics", () => {
     });
   });
 
+  it("brings an existing topic's retention to the asked value, keeping its other overrides", async () => {
+    const { admin, overrides, calls } = fakeAdmin({ meetup: 6 });
+    overrides.set("meetup", new Map([["cleanup.policy", "delete"]]));
+    const outcomes = await ensureTopics(admin, [
+      {
+        name: "meetup",
+        partitions: 6,
+        replicationFactor: 2,
+        configs: { "retention.ms": "3600000" },
+      },
+    ]);
+    expect(outcomes).toEqual([
+      {
+        topic: "meetup",
+        action: "unchanged",
+        partitions: 6,
+        reconfigured: { "retention.ms": ["604800000", "3600000"] },
+      },
+    ]);
+    expect(Object.fromEntries(overrides.get("meetup") ?? [])).toEqual({
+      "cleanup.policy": "delete",
+      "retention.ms": "3600000",
+    });
+    // Asked again: nothing to change, no AlterConfigs.
+    calls.length = 0;
+    const again = await ensureTopics(admin, [
+      {
+        name: "meetup",
+        partitions: 6,
+        replicationFactor: 2,
+        configs: { "retention.ms": "3600000" },
+      },
+    ]);
+    expect(again[0]?.reconfigured).toBeUndefined();
+    expect(calls).not.toContain("alterConfigs");
+  });
+
   it("refuses to shrink before changing anything, naming topic, current and wanted counts", async () => {
     const { admin, state, calls } = fakeAdmin({ short: 1, long: 6 });
     const wanted = [
@@ -272,6 +369,7 @@ describe("ensureTopics", () => {
     expect((error as Error).message).toMatch(/topic long has 6 partitions, 3 wanted/);
     expect(calls).not.toContain("createTopics");
     expect(calls).not.toContain("createPartitions");
+    expect(calls).not.toContain("alterConfigs");
     expect(Object.fromEntries(state)).toEqual({ short: 1, long: 6 });
   });
 

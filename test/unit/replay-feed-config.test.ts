@@ -51,6 +51,7 @@ describe("readReplayFeedConfig", () => {
       HOST: "0.0.0.0",
       PACING: { kind: "recorded", speedup: 60 },
       LOOP: true,
+      LIVE: false,
       STATS_INTERVAL_SECONDS: 60,
     });
   });
@@ -63,6 +64,7 @@ describe("readReplayFeedConfig", () => {
         HOST: "127.0.0.1",
         PACING: "recorded:10",
         LOOP: "false",
+        LIVE: "true",
         MAX_GAP_MS: "250",
         STATS_INTERVAL_SECONDS: "5",
       }),
@@ -72,6 +74,7 @@ describe("readReplayFeedConfig", () => {
       HOST: "127.0.0.1",
       PACING: { kind: "recorded", speedup: 10, maxGapMs: 250 },
       LOOP: false,
+      LIVE: true,
       STATS_INTERVAL_SECONDS: 5,
     });
   });

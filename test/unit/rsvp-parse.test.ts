@@ -3,6 +3,11 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { createRsvpParser, MAX_MESSAGE_BYTES } from "../../functions/shared/rsvp/parse.js";
 import type { ParseResult, RsvpRecord } from "../../functions/shared/rsvp/record.js";
+import {
+  countableRecordSchema,
+  MAX_CITY_KEY_BYTES,
+} from "../../functions/shared/rsvp/record-schema.js";
+import { MAX_DISPLAY_NAME_BYTES } from "../../functions/shared/rsvp/text.js";
 import { syntheticMessages } from "../../local/feed/synthetic/generator.js";
 import {
   hasSharedData,
@@ -135,6 +140,35 @@ describe("parse: normalization", () => {
     );
     expect(record.group.name).toBe("Hikers of the North");
     expect(record.venue?.name).toBe("Café");
+  });
+
+  it("caps a city name of 5,000 characters: a bounded key with a hash of the whole, the name cut with an ellipsis", () => {
+    const long = "Ciudad ".repeat(715).trim(); // 5,004 characters
+    const other = `${long} Norte`;
+    const a = accepted(parse(withChanges((m) => (m.group.group_city = long))));
+    const b = accepted(parse(withChanges((m) => (m.group.group_city = other))));
+    expect(Buffer.byteLength(a.city.key, "utf8")).toBeLessThanOrEqual(MAX_CITY_KEY_BYTES);
+    expect(a.city.key).toMatch(/^us\/or\/ciudad ciudad .*~[0-9a-f]{16}$/);
+    // Same long prefix, other city: another key.
+    expect(b.city.key).not.toBe(a.city.key);
+    expect(Buffer.byteLength(a.city.name, "utf8")).toBeLessThanOrEqual(MAX_DISPLAY_NAME_BYTES);
+    expect(a.city.name).toMatch(/^Ciudad Ciudad .*…$/);
+    // What the ingest sends, the counting side accepts.
+    expect(countableRecordSchema.safeParse(a).success).toBe(true);
+    // Multi-byte names are cut between characters, never inside one.
+    const emoji = accepted(parse(withChanges((m) => (m.group.group_city = "🏙️".repeat(3000)))));
+    expect(emoji.city.name).not.toContain("\uFFFD");
+    expect(Buffer.byteLength(emoji.city.key, "utf8")).toBeLessThanOrEqual(MAX_CITY_KEY_BYTES);
+    // Ordinary names are left alone.
+    expect(accepted(parse(JSON.stringify(fixture))).city.key).toBe("us/or/portland");
+  });
+
+  it("refuses, on the counting side, a record from elsewhere whose city is over the caps", () => {
+    const record = accepted(parse(JSON.stringify(fixture)));
+    const tooLong = { ...record, city: { ...record.city, key: `us/or/${"x".repeat(1200)}` } };
+    const result = countableRecordSchema.safeParse(tooLong);
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.path).toEqual(["city", "key"]);
   });
 
   it("drops invisible characters that would split one city into several keys, but not emoji joiners", () => {

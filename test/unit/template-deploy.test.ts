@@ -233,6 +233,8 @@ describe("the alarms in template.yaml", () => {
   it("notify one encrypted SNS topic, and an email address when one is given", () => {
     expect(alarms.map(([id]) => id).sort()).toEqual([
       "CityCountsErrorsAlarm",
+      "CityCountsLagAlarm",
+      "CountsFailedBatchesAlarm",
       "DailyBatchFailedAlarm",
       "DeadLetterGrowthAlarm",
       "EmrClusterTooOldAlarm",

@@ -36,6 +36,7 @@ describe("template.yaml as the local stack's source of truth", () => {
     ]);
     expect(model.buckets.map((b) => b.logicalId).sort()).toEqual([
       "ArtifactsBucket",
+      "CountsFailedBatchesBucket",
       "CuratedBucket",
       "LogsBucket",
       "RawBucket",
@@ -81,7 +82,7 @@ describe("template.yaml as the local stack's source of truth", () => {
       Events: { RsvpTopic: { Type: string; Properties: { Topics: unknown[]; Stream: unknown } } };
     };
     expect(Object.keys(fn.Environment.Variables)).toEqual(
-      expect.arrayContaining(["TABLE_NAME", "DAY_COUNTS_TTL_DAYS"]),
+      expect.arrayContaining(["TABLE_NAME", "RSVP_STATE_TTL_DAYS"]),
     );
     expect(fn.Environment.Variables.TABLE_NAME).toEqual({ Ref: "CityCountsTable" });
     expect(fn.Events.RsvpTopic.Type).toBe("MSK");
@@ -140,7 +141,7 @@ describe("template.yaml as the local stack's source of truth", () => {
       NODE_OPTIONS: "--enable-source-maps",
       POWERTOOLS_LOG_LEVEL: "INFO",
       TABLE_NAME: "local-table",
-      DAY_COUNTS_TTL_DAYS: "8",
+      RSVP_STATE_TTL_DAYS: "14",
       POWERTOOLS_SERVICE_NAME: "city-counts",
     });
     expect(() => functionEnvironment("CityCountsFunction", {})).toThrow(
@@ -367,7 +368,13 @@ describe("the daily batch in template.yaml", () => {
       RestrictPublicBuckets: true,
     };
     const statements = allStatements();
-    for (const bucket of ["RawBucket", "CuratedBucket", "ArtifactsBucket", "LogsBucket"]) {
+    for (const bucket of [
+      "RawBucket",
+      "CuratedBucket",
+      "ArtifactsBucket",
+      "LogsBucket",
+      "CountsFailedBatchesBucket",
+    ]) {
       expect(properties(bucket).PublicAccessBlockConfiguration, bucket).toEqual(blocked);
       const tls = statements.filter(
         (s) =>

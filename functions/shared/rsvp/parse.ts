@@ -15,7 +15,7 @@ import type {
   Topic,
 } from "./record.js";
 import { type StreamMessage, streamMessageSchema } from "./stream-message.js";
-import { cleanOptionalText, cleanText, foldForKey } from "./text.js";
+import { capDisplayText, capKeyPart, cleanOptionalText, cleanText, foldForKey } from "./text.js";
 
 /** The real feed's largest messages are a few KiB (long topic lists); anything far larger is not an RSVP. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
@@ -150,11 +150,17 @@ function toCity(group: StreamMessage["group"]): City | Rejection {
     };
   }
   const state = cleanOptionalText(group.group_state)?.toUpperCase() ?? null;
+  // Capped here, once, so every later stage (Kafka key, counter keys, Spark, the site) sees
+  // bounded names: a key part keeps a prefix and a hash of the whole, a name an ellipsis.
   return {
-    key: [country, state === null ? "" : foldForKey(state), foldForKey(name)].join("/"),
+    key: [
+      country,
+      state === null ? "" : capKeyPart(foldForKey(state)),
+      capKeyPart(foldForKey(name)),
+    ].join("/"),
     country,
-    state,
-    name,
+    state: state === null ? null : capDisplayText(state),
+    name: capDisplayText(name),
   };
 }
 

@@ -5,6 +5,12 @@
  */
 import { z } from "zod";
 import { EARLIEST_MTIME_MS, LATEST_MTIME_MS } from "./stream-message.js";
+import { MAX_DISPLAY_NAME_BYTES, MAX_KEY_PART_BYTES } from "./text.js";
+
+/** `country/state/city`, each part within the ingest's caps (parse.ts): 2 + 2 separators + 2 parts. */
+export const MAX_CITY_KEY_BYTES = 2 + 2 + 2 * MAX_KEY_PART_BYTES;
+
+const withinBytes = (max: number) => (text: string) => Buffer.byteLength(text, "utf8") <= max;
 
 export const countableRecordSchema = z.object({
   v: z.literal(1),
@@ -12,11 +18,22 @@ export const countableRecordSchema = z.object({
   mtime: z.number().int().min(EARLIEST_MTIME_MS).max(LATEST_MTIME_MS),
   response: z.enum(["yes", "no"]),
   guests: z.number().int().min(0),
+  // Bounded, as the ingest caps them: a record from elsewhere with longer ones is a dead
+  // letter, not an item over DynamoDB's key limits or a counter that costs more per write.
   city: z.object({
-    key: z.string().min(1),
+    key: z
+      .string()
+      .min(1)
+      .refine(withinBytes(MAX_CITY_KEY_BYTES), `longer than ${MAX_CITY_KEY_BYTES} bytes`),
     country: z.string().regex(/^[a-z]{2}$/),
-    state: z.string().nullable(),
-    name: z.string().min(1),
+    state: z
+      .string()
+      .refine(withinBytes(MAX_DISPLAY_NAME_BYTES), `longer than ${MAX_DISPLAY_NAME_BYTES} bytes`)
+      .nullable(),
+    name: z
+      .string()
+      .min(1)
+      .refine(withinBytes(MAX_DISPLAY_NAME_BYTES), `longer than ${MAX_DISPLAY_NAME_BYTES} bytes`),
   }),
 });
 

@@ -4,6 +4,7 @@
  * characters out of tables and maps; it does not make text safe for HTML: escaping happens
  * where text is displayed.
  */
+import { createHash } from "node:crypto";
 
 /** C0/C1 control characters and the Unicode line/paragraph separators. */
 const CONTROL_CHARACTERS = /[\p{Cc}\u2028\u2029]/gu;
@@ -44,4 +45,44 @@ export function cleanOptionalText(value: string | undefined): string | null {
  */
 export function foldForKey(value: string): string {
   return cleanText(value).toLocaleLowerCase("en-US").replace(/\//g, "-");
+}
+
+/**
+ * Longest city name kept for display, in UTF-8 bytes. The real feed's longest city names are
+ * under 60 characters; a hostile one of thousands would make every counter item of its city
+ * large (and DynamoDB bills writes per KB of item). Longer names are cut with an ellipsis.
+ */
+export const MAX_DISPLAY_NAME_BYTES = 200;
+/**
+ * Longest part of a city key (the folded state or city name), in UTF-8 bytes. Keys are sort
+ * keys of the counters (DynamoDB allows 1,024 bytes) and parts of partition keys; a longer
+ * part keeps a readable prefix and ends in a hash of the whole, so two long names that share
+ * a prefix still get two keys.
+ */
+export const MAX_KEY_PART_BYTES = 96;
+
+/** `text` cut to at most `maxBytes` of UTF-8 with "…" at the end, never inside a character. */
+export function capDisplayText(text: string, maxBytes: number = MAX_DISPLAY_NAME_BYTES): string {
+  if (Buffer.byteLength(text, "utf8") <= maxBytes) return text;
+  return `${cutToBytes(text, maxBytes - Buffer.byteLength("…", "utf8")).trimEnd()}…`;
+}
+
+/** A folded key part, at most `maxBytes` of UTF-8: a prefix and `~` + 16 hex of its SHA-256. */
+export function capKeyPart(folded: string, maxBytes: number = MAX_KEY_PART_BYTES): string {
+  if (Buffer.byteLength(folded, "utf8") <= maxBytes) return folded;
+  const hash = createHash("sha256").update(folded, "utf8").digest("hex").slice(0, 16);
+  return `${cutToBytes(folded, maxBytes - hash.length - 1)}~${hash}`;
+}
+
+/** `text` cut to at most `maxBytes` of UTF-8, never inside a character. */
+export function cutToBytes(text: string, maxBytes: number): string {
+  let bytes = 0;
+  let end = 0;
+  for (const character of text) {
+    const size = Buffer.byteLength(character, "utf8");
+    if (bytes + size > maxBytes) break;
+    bytes += size;
+    end += character.length;
+  }
+  return text.slice(0, end);
 }

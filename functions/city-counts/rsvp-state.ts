@@ -1,0 +1,97 @@
+/**
+ * The counting rule, as pure functions. Meetup re-sends an RSVP every time it changes, so the
+ * stream holds messages, and the table must hold RSVPs:
+ *
+ * - An RSVP is one `rsvpId`. Its state is its message with the greatest `mtime`; among equal
+ *   mtimes the first to arrive wins (a later copy is a duplicate, not a change).
+ * - It counts once, on the UTC day of the earliest `mtime` seen for it, in the city of its
+ *   group (as its current state has it): `rsvps = yes + no` of the RSVPs whose current answer
+ *   is that, and `guests` sums the guests of current yes answers. The all-time row of a city
+ *   follows the same rule without the day.
+ * - So a yes→no change moves one RSVP from `yes` to `no` on its day; an older version arriving
+ *   after a newer one changes nothing but, where its mtime is earlier, the day; an exact
+ *   duplicate changes nothing, whenever it comes, as long as the RSVP's state is kept (the
+ *   dedup horizon: `RSVP_STATE_TTL_DAYS` after its last change).
+ *
+ * Folding is associative: folding a batch's messages first and then merging the result into
+ * the stored state gives the state that folding every message in arrival order would give.
+ * That is what lets one batch write each RSVP's state once.
+ */
+import type { CountableRecord } from "../shared/rsvp/record-schema.js";
+
+export type CountedCity = CountableRecord["city"];
+
+export interface RsvpState {
+  rsvpId: number;
+  /** Greatest mtime seen: the version the state holds. */
+  mtime: number;
+  /** Earliest mtime seen: its UTC day is the day the RSVP counts on. */
+  firstMtime: number;
+  response: "yes" | "no";
+  guests: number;
+  city: CountedCity;
+}
+
+/** The state after one more message of the same RSVP arrives (`state` null: its first). */
+export function foldMessage(state: RsvpState | null, record: CountableRecord): RsvpState {
+  const arrived: RsvpState = {
+    rsvpId: record.rsvpId,
+    mtime: record.mtime,
+    firstMtime: record.mtime,
+    response: record.response,
+    guests: record.guests,
+    city: record.city,
+  };
+  return state === null ? arrived : mergeStates(state, arrived);
+}
+
+/** `earlier` folded with everything `later` folded; `earlier` arrived first, so it wins ties. */
+export function mergeStates(earlier: RsvpState, later: RsvpState): RsvpState {
+  const current = later.mtime > earlier.mtime ? later : earlier;
+  return { ...current, firstMtime: Math.min(earlier.firstMtime, later.firstMtime) };
+}
+
+/** UTC day (`YYYY-MM-DD`) an RSVP counts on. */
+export function countDay(state: Pick<RsvpState, "firstMtime">): string {
+  return new Date(state.firstMtime).toISOString().slice(0, 10);
+}
+
+/** True when nothing that is stored or counted differs. */
+export function sameState(a: RsvpState, b: RsvpState): boolean {
+  return (
+    a.mtime === b.mtime &&
+    a.firstMtime === b.firstMtime &&
+    a.response === b.response &&
+    a.guests === b.guests &&
+    a.city.key === b.city.key &&
+    a.city.country === b.city.country &&
+    a.city.state === b.city.state &&
+    a.city.name === b.city.name
+  );
+}
+
+export interface Counts {
+  rsvps: number;
+  yes: number;
+  no: number;
+  guests: number;
+}
+
+export const zeroCounts = (): Counts => ({ rsvps: 0, yes: 0, no: 0, guests: 0 });
+
+/** What one RSVP in this state adds to its city's counters (per day and all time). */
+export function contributionOf(state: RsvpState): Counts {
+  const yes = state.response === "yes";
+  return { rsvps: 1, yes: yes ? 1 : 0, no: yes ? 0 : 1, guests: yes ? state.guests : 0 };
+}
+
+export function addCounts(into: Counts, counts: Counts, sign: 1 | -1): void {
+  into.rsvps += sign * counts.rsvps;
+  into.yes += sign * counts.yes;
+  into.no += sign * counts.no;
+  into.guests += sign * counts.guests;
+}
+
+export function isZero(counts: Counts): boolean {
+  return counts.rsvps === 0 && counts.yes === 0 && counts.no === 0 && counts.guests === 0;
+}

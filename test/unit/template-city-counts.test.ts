@@ -1,0 +1,144 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation's own ${...} (Fn::Sub) in plain strings.
+/**
+ * What template.yaml asks of Lambda's MSK event source and of the topic behind the counts, pinned
+ * to what the services accept, each with its source. cfn-lint knows the properties' shapes;
+ * these know the values' meaning and ranges.
+ */
+import { describe, expect, it } from "vitest";
+import { readTemplate } from "../../local/stack/template-model.js";
+
+const template = readTemplate();
+type Props = Record<string, unknown>;
+const resource = (logicalId: string) => {
+  const found = template.Resources[logicalId] as
+    | { Type: string; DependsOn?: string | string[]; Properties?: Props }
+    | undefined;
+  if (!found) throw new Error(`no ${logicalId} in template.yaml`);
+  return found;
+};
+const parameter = (name: string) => {
+  const found = template.Parameters?.[name];
+  if (!found) throw new Error(`no parameter ${name}`);
+  return found as { Default?: string | number; MinValue?: number; MaxValue?: number };
+};
+const eventSource = () => {
+  const fn = resource("CityCountsFunction").Properties as {
+    Events: { RsvpTopic: { Type: string; Properties: Props } };
+  };
+  return fn.Events.RsvpTopic;
+};
+const statements = () =>
+  (
+    resource("CityCountsFunction").Properties as {
+      Policies: { Statement: { Sid: string; Action: string[]; Resource: unknown }[] }[];
+    }
+  ).Policies.flatMap((policy) => policy.Statement);
+
+describe("the city-counts event source in template.yaml", () => {
+  it("uses provisioned mode, which the error controls need", () => {
+    // Lambda Developer Guide, "Configuring error handling controls for Kafka event sources"
+    // (kafka-retry-configurations) and "Kafka event source mapping scaling modes"
+    // (kafka-scaling-modes): retry limits, bisect and Kafka destinations are provisioned-mode
+    // features; MinimumPollers 1-200 (default 1), MaximumPollers 1-2000 (default 200), and
+    // MaximumPollers >= MinimumPollers.
+    const { Type, Properties } = eventSource();
+    expect(Type).toBe("MSK");
+    expect(Properties.ProvisionedPollerConfig).toEqual({
+      MinimumPollers: { Ref: "CityCountsMinimumPollers" },
+      MaximumPollers: { Ref: "CityCountsMaximumPollers" },
+    });
+    const min = parameter("CityCountsMinimumPollers");
+    const max = parameter("CityCountsMaximumPollers");
+    expect([min.MinValue, min.MaxValue]).toEqual([1, 200]);
+    expect([max.MinValue, max.MaxValue]).toEqual([1, 2000]);
+    expect(Number(max.Default)).toBeGreaterThanOrEqual(Number(min.Default));
+  });
+
+  it("retries a failing batch a bounded number of times, halving it, then moves on", () => {
+    // Same page: MaximumRetryAttempts -1 (infinite, the default) or 0-10000;
+    // MaximumRecordAgeInSeconds -1 or 60-604800; BisectBatchOnFunctionError splits the batch.
+    const { Properties } = eventSource();
+    expect(Properties).toMatchObject({
+      MaximumRetryAttempts: { Ref: "CityCountsMaximumRetryAttempts" },
+      MaximumRecordAgeInSeconds: { Ref: "CityCountsMaximumRecordAgeSeconds" },
+      BisectBatchOnFunctionError: true,
+    });
+    const retries = parameter("CityCountsMaximumRetryAttempts");
+    expect([retries.MinValue, retries.MaxValue]).toEqual([0, 10000]);
+    const age = parameter("CityCountsMaximumRecordAgeSeconds");
+    expect([age.MinValue, age.MaxValue]).toEqual([60, 604800]);
+    expect(Number(age.Default)).toBeGreaterThanOrEqual(60);
+  });
+
+  it("sends what it gives up on to an S3 bucket the function's role may write to", () => {
+    // Lambda Developer Guide, "Capturing discarded batches for a Kafka event source"
+    // (kafka-on-failure): an S3 destination needs s3:PutObject and s3:ListBucket on the
+    // execution role, and an S3 endpoint in the cluster's VPC (the stack's S3 gateway endpoint).
+    expect(eventSource().Properties.DestinationConfig).toEqual({
+      OnFailure: { Destination: { "Fn::GetAtt": ["CountsFailedBatchesBucket", "Arn"] } },
+    });
+    const bySid = new Map(statements().map((s) => [s.Sid, s]));
+    expect(bySid.get("FailedBatchesDestination")).toMatchObject({
+      Action: ["s3:PutObject"],
+      Resource: { "Fn::Sub": "${CountsFailedBatchesBucket.Arn}/*" },
+    });
+    expect(bySid.get("FailedBatchesDestinationList")).toMatchObject({
+      Action: ["s3:ListBucket"],
+      Resource: { "Fn::GetAtt": ["CountsFailedBatchesBucket", "Arn"] },
+    });
+  });
+
+  it("alarms when the counts fall behind and when anything reaches the failed-batches bucket", () => {
+    // Lambda Developer Guide, "Types of metrics for Lambda functions" (monitoring-metrics-types):
+    // OffsetLag is a performance metric of the function (AWS Compute Blog, "Offset lag metric
+    // for Amazon MSK as an event source for Lambda"); OnFailureDestinationDeliveredEventCount
+    // is an event source mapping metric published with MetricsConfig {Metrics: [EventCount]}.
+    expect(eventSource().Properties.MetricsConfig).toEqual({ Metrics: ["EventCount"] });
+    expect(resource("CityCountsLagAlarm").Properties).toMatchObject({
+      Namespace: "AWS/Lambda",
+      MetricName: "OffsetLag",
+      Dimensions: [{ Name: "FunctionName", Value: { Ref: "CityCountsFunction" } }],
+      Statistic: "Maximum",
+      Threshold: { Ref: "CityCountsLagAlarmRecords" },
+      AlarmActions: [{ Ref: "AlarmTopic" }],
+    });
+    // SAM names the mapping it makes from the event <function id><event id> (SAM Developer
+    // Guide, "Generated AWS CloudFormation resources for AWS SAM": EventSourceMapping).
+    expect(resource("CountsFailedBatchesAlarm").Properties).toMatchObject({
+      Namespace: "AWS/Lambda",
+      MetricName: "OnFailureDestinationDeliveredEventCount",
+      Dimensions: [
+        { Name: "EventSourceMappingUUID", Value: { Ref: "CityCountsFunctionRsvpTopic" } },
+      ],
+      Statistic: "Sum",
+      Threshold: 0,
+      ComparisonOperator: "GreaterThanThreshold",
+      AlarmActions: [{ Ref: "AlarmTopic" }],
+    });
+  });
+
+  it("keeps the topic's retention explicit and shorter than the dedup horizon", () => {
+    // Apache Kafka's own retention.ms default is 7 days (log.retention.hours=168); MSK keeps
+    // Kafka's defaults for what its default configuration does not list (MSK Developer Guide,
+    // "Default Amazon MSK configuration"). Set here, it is no longer a default to trust.
+    const topics = resource("KafkaTopics").Properties as {
+      DedupHorizonDays: unknown;
+      Topics: { Name: unknown; RetentionHours?: unknown }[];
+    };
+    expect(topics.DedupHorizonDays).toEqual({ Ref: "DedupHorizonDays" });
+    expect(
+      topics.Topics.find(
+        (t) => "Ref" in (t.Name as object) && (t.Name as { Ref: string }).Ref === "RsvpTopicName",
+      )?.RetentionHours,
+    ).toEqual({
+      Ref: "RsvpTopicRetentionHours",
+    });
+    expect(Number(parameter("RsvpTopicRetentionHours").Default)).toBeLessThan(
+      Number(parameter("DedupHorizonDays").Default) * 24,
+    );
+    const fn = resource("CityCountsFunction").Properties as {
+      Environment: { Variables: Record<string, unknown> };
+    };
+    expect(fn.Environment.Variables.RSVP_STATE_TTL_DAYS).toEqual({ Ref: "DedupHorizonDays" });
+  });
+});
