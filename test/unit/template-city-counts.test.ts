@@ -54,6 +54,17 @@ describe("the city-counts event source in template.yaml", () => {
     expect(Number(max.Default)).toBeGreaterThanOrEqual(Number(min.Default));
   });
 
+  it("gathers records for a batching window the event source accepts", () => {
+    // Lambda API reference, CreateEventSourceMapping: MaximumBatchingWindowInSeconds "any value
+    // from 0 seconds to 300 seconds in increments of seconds" (MSK's default is 500 ms, which
+    // a template cannot set).
+    expect(eventSource().Properties.MaximumBatchingWindowInSeconds).toEqual({
+      Ref: "CityCountsBatchingWindowSeconds",
+    });
+    const window = parameter("CityCountsBatchingWindowSeconds");
+    expect([window.MinValue, window.MaxValue]).toEqual([0, 300]);
+  });
+
   it("retries a failing batch a bounded number of times, halving it, then moves on", () => {
     // Same page: MaximumRetryAttempts -1 (infinite, the default) or 0-10000;
     // MaximumRecordAgeInSeconds -1 or 60-604800; BisectBatchOnFunctionError splits the batch.
