@@ -42,12 +42,13 @@ import { bucketFiles } from "../batch/s3-folders.js";
 import { jsonlLines } from "../feed/jsonl.js";
 import { syntheticLines } from "../feed/synthetic/generator.js";
 import { dayCounts } from "../pipeline/day-counts.js";
+import { failedBatchesBucket } from "../pipeline/failed-batches.js";
 import { startLocalHttpApi } from "../pipeline/http-api.js";
 import { startMskEventSource } from "../pipeline/msk-event-source.js";
 import { publishSite } from "../site/publish-site.js";
 import { type AwsEndpoint, awsClientConfig, localAwsEnvironment } from "../stack/aws-endpoint.js";
 import { startLocalStack } from "../stack/stack.js";
-import { functionEnvironment } from "../stack/template-model.js";
+import { eventSourceControls, functionEnvironment } from "../stack/template-model.js";
 import { parseCliArgs } from "./args.js";
 import { ProgressLine } from "./progress-line.js";
 
@@ -182,10 +183,25 @@ Object.assign(
 const { countCityRsvps } = await import("../../functions/city-counts/handler.js");
 /** RSVPs counted for the first time, RSVPs whose count changed, and messages that changed nothing. */
 const counted = { rsvps: 0, changed: 0, unchanged: 0, deadLettered: 0 };
+// Batching and error controls as the template gives the deployed event source.
+const controls = eventSourceControls("CityCountsFunction", "RsvpTopic");
+const failedBatches = new S3Client({ ...awsClientConfig(aws), forcePathStyle: true });
+const setAside = failedBatchesBucket(
+  failedBatches,
+  stack.resources.buckets[controls.onFailureBucket ?? ""] as string,
+);
 const cityCounts = await startMskEventSource({
   kafka,
   topic: rsvpTopic,
   groupId: "rsvp-atlas-local-city-counts",
+  batchSize: controls.batchSize,
+  batchingWindowMs: controls.batchingWindowMs,
+  maximumRetryAttempts: controls.maximumRetryAttempts,
+  bisectOnError: controls.bisectOnError,
+  onFailure: async (event, error) => {
+    const where = await setAside(event, error);
+    say(`city-counts gave up on a batch after its retries (${error.message}): ${where}`);
+  },
   handler: async (event) => {
     const result = await countCityRsvps(event);
     counted.rsvps += result.counted;
@@ -194,7 +210,7 @@ const cityCounts = await startMskEventSource({
     counted.deadLettered += result.deadLettered;
   },
   onError: (error, attempt) =>
-    say(`city-counts failed (attempt ${attempt}; the batch is retried): ${error.message}`),
+    say(`city-counts failed (attempt ${attempt}; the batch is retried, halved): ${error.message}`),
 });
 say(
   `city-counts: ${rsvpTopic} -> local MSK event source -> city-counts handler -> DynamoDB (moto). Ctrl-C stops.`,
@@ -321,6 +337,7 @@ async function shutdown(reason: string, code: number): Promise<void> {
   await cityCounts.stop();
   await api.close();
   siteS3.destroy();
+  failedBatches.destroy();
   const finalTop = await topCities(5).catch(() => []);
   const allCounts = args.json ? await dayCounts(dynamodb, tableName) : [];
   dynamodb.destroy();

@@ -1,8 +1,12 @@
 /**
  * The local stand-in for Lambda's Amazon MSK event source mapping: consumes a topic and invokes
  * a handler with events of exactly the shape Lambda sends (events/msk-city-counts.json), with
- * Lambda's delivery rules: at most `batchSize` records per event, a batching window, the whole
- * batch retried on error (the partition waits), offsets committed only after success.
+ * Lambda's delivery rules: at most `batchSize` records per event, a batching window, a failed
+ * batch retried (the partition waits), offsets committed only after the batch is done. With
+ * the error controls of provisioned mode (what template.yaml sets): at most
+ * `maximumRetryAttempts` retries, the batch halved on each error (`bisectOnError`), and what
+ * still fails handed to `onFailure` (the on-failure destination), after which the partition
+ * moves on. Without them, a failing batch is retried until it succeeds, as Lambda does.
  *
  * Simplification: one event holds the records of one partition (what one kafkajs fetch brings);
  * Lambda may mix partitions in one event. Handlers must not care, and ours do not.
@@ -21,12 +25,20 @@ export interface MskEventSourceOptions {
   batchingWindowMs?: number;
   /** Told about every failed invocation; the batch is then retried. */
   onError?: (error: Error, attempt: number) => void;
+  /** Lambda's MaximumRetryAttempts (default: retry until it succeeds). */
+  maximumRetryAttempts?: number;
+  /** Lambda's BisectBatchOnFunctionError: a failed batch is split in two and each half retried. */
+  bisectOnError?: boolean;
+  /** The on-failure destination: receives a batch whose retries are spent; then it moves on. */
+  onFailure?: (event: MskEvent, error: Error) => Promise<void>;
 }
 
 export interface MskEventSourceStats {
   invocations: number;
   failedInvocations: number;
   records: number;
+  /** Records whose retries were spent (handed to the on-failure destination, if any). */
+  failedRecords: number;
 }
 
 export interface MskEventSource {
@@ -47,7 +59,13 @@ export async function startMskEventSource(options: MskEventSourceOptions): Promi
     maxWaitTimeInMs: options.batchingWindowMs ?? 500,
     minBytes: 256 * 1024,
   });
-  const stats: MskEventSourceStats = { invocations: 0, failedInvocations: 0, records: 0 };
+  const stats: MskEventSourceStats = {
+    invocations: 0,
+    failedInvocations: 0,
+    records: 0,
+    failedRecords: 0,
+  };
+  const maximumRetryAttempts = options.maximumRetryAttempts ?? Number.POSITIVE_INFINITY;
   let stopping = false;
   await consumer.connect();
   await consumer.subscribe({ topic: options.topic, fromBeginning: true });
@@ -65,25 +83,45 @@ export async function startMskEventSource(options: MskEventSourceOptions): Promi
     }: EachBatchPayload) => {
       for (let start = 0; start < batch.messages.length; start += batchSize) {
         const chunk = batch.messages.slice(start, start + batchSize);
-        const event = toMskEvent(batch.topic, batch.partition, chunk);
-        for (let attempt = 1; ; attempt++) {
-          if (!isRunning() || isStale() || stopping) return;
-          try {
-            stats.invocations += 1;
-            await options.handler(event);
-            break;
-          } catch (error) {
-            stats.failedInvocations += 1;
-            options.onError?.(error as Error, attempt);
-            await heartbeat();
-            await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 100 * 2 ** attempt)));
+        /** Invokes with `records`; "done" when handled or handed to the destination. */
+        const deliver = async (records: KafkaJsMessage[]): Promise<"done" | "stopped"> => {
+          const event = toMskEvent(batch.topic, batch.partition, records);
+          for (let attempt = 1; ; attempt++) {
+            if (!isRunning() || isStale() || stopping) return "stopped";
+            try {
+              stats.invocations += 1;
+              await options.handler(event);
+              return "done";
+            } catch (error) {
+              stats.failedInvocations += 1;
+              options.onError?.(error as Error, attempt);
+              await heartbeat();
+              if (options.bisectOnError && records.length > 1) {
+                const half = Math.ceil(records.length / 2);
+                for (const part of [records.slice(0, half), records.slice(half)]) {
+                  if ((await deliver(part)) === "stopped") return "stopped";
+                }
+                return "done";
+              }
+              if (attempt > maximumRetryAttempts) {
+                // Retries spent: to the destination, or (as Lambda does without one) dropped.
+                await options.onFailure?.(event, error as Error);
+                stats.failedRecords += records.length;
+                return "done";
+              }
+              await new Promise((resolve) =>
+                setTimeout(resolve, Math.min(5000, 100 * 2 ** Math.min(attempt, 6))),
+              );
+            }
           }
-        }
+        };
+        if ((await deliver(chunk)) === "stopped") return;
         stats.records += chunk.length;
         const last = chunk[chunk.length - 1];
         if (last) {
           resolveOffset(last.offset);
-          // Committed only now that the handler succeeded: a crash before this redelivers.
+          // Committed only now that the batch is done (handled, or handed to the on-failure
+          // destination): a crash before this redelivers.
           await consumer.commitOffsets([
             {
               topic: batch.topic,

@@ -1,9 +1,11 @@
 /**
  * moto in server mode: the AWS emulator for S3, DynamoDB and Firehose (Firehose really writes
- * to moto's S3, one object per put, without buffering). State lives in memory only.
+ * to moto's S3, one object per put, without buffering). State lives in memory only. Started
+ * through moto_server.py beside this file, which makes DynamoDB transactions cost what they
+ * touch rather than the whole table (moto snapshots every table once per action).
  */
 import { join } from "node:path";
-import { venvBin } from "../setup/paths.js";
+import { repoRoot, venvBin } from "../setup/paths.js";
 import { freePorts } from "./ports.js";
 import { type SupervisedProcess, startSupervised } from "./supervised-process.js";
 import { waitUntil } from "./wait.js";
@@ -19,8 +21,14 @@ export async function startMotoServer(runDir: string): Promise<MotoServer> {
   const [port] = (await freePorts(1)) as [number];
   const supervised = startSupervised({
     name: "moto",
-    command: venvBin("moto_server"),
-    args: ["-H", "127.0.0.1", "-p", String(port)],
+    command: venvBin("python"),
+    args: [
+      join(repoRoot, "local", "stack", "moto_server.py"),
+      "-H",
+      "127.0.0.1",
+      "-p",
+      String(port),
+    ],
     logPath: join(runDir, "moto.log"),
     env: { ...process.env, PYTHONUNBUFFERED: "1" },
   });

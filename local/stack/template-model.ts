@@ -216,3 +216,53 @@ export function functionEnvironment(
     Object.entries(variables).map(([name, value]) => [name, resolve(name, value)]),
   );
 }
+
+/** What the local MSK event source takes from a function's MSK event in template.yaml. */
+export interface EventSourceControls {
+  batchSize: number;
+  batchingWindowMs: number;
+  maximumRetryAttempts: number;
+  bisectOnError: boolean;
+  /** Logical id of the on-failure destination's bucket, if it is one. */
+  onFailureBucket: string | null;
+}
+
+/**
+ * The batching and error controls of `functionId`'s MSK event `eventId`, parameters resolved
+ * to their defaults, so the local stand-in delivers as the deployed mapping would.
+ */
+export function eventSourceControls(
+  functionId: string,
+  eventId: string,
+  template: CfnTemplate = readTemplate(),
+): EventSourceControls {
+  const event = (
+    template.Resources[functionId]?.Properties as
+      | { Events?: Record<string, { Type: string; Properties: Record<string, unknown> }> }
+      | undefined
+  )?.Events?.[eventId];
+  if (event?.Type !== "MSK") throw new Error(`${functionId} has no MSK event ${eventId}`);
+  const number = (name: string, fallback: number): number => {
+    const value = event.Properties[name];
+    if (value === undefined) return fallback;
+    const ref = (value as { Ref?: string }).Ref;
+    const resolved = ref === undefined ? value : template.Parameters?.[ref]?.Default;
+    const parsed = Number(resolved);
+    if (!Number.isFinite(parsed)) throw new Error(`${functionId} ${eventId} ${name}: not a number`);
+    return parsed;
+  };
+  const retries = number("MaximumRetryAttempts", -1);
+  const destination = (
+    event.Properties.DestinationConfig as
+      | { OnFailure?: { Destination?: { "Fn::GetAtt"?: [string, string] } } }
+      | undefined
+  )?.OnFailure?.Destination?.["Fn::GetAtt"];
+  return {
+    batchSize: number("BatchSize", 100),
+    // Lambda's MSK default window is 500 ms.
+    batchingWindowMs: number("MaximumBatchingWindowInSeconds", 0.5) * 1000,
+    maximumRetryAttempts: retries < 0 ? Number.POSITIVE_INFINITY : retries,
+    bisectOnError: event.Properties.BisectBatchOnFunctionError === true,
+    onFailureBucket: destination?.[1] === "Arn" ? destination[0] : null,
+  };
+}

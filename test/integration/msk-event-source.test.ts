@@ -3,6 +3,7 @@
  * Lambda's event shape, whole-batch retry on error, offsets committed only after success.
  */
 import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { MskEvent } from "../../functions/shared/msk-event.js";
@@ -10,9 +11,10 @@ import { mskEventSchema } from "../../functions/shared/msk-event.js";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import type { RsvpRecord } from "../../functions/shared/rsvp/record.js";
 import { syntheticMessages } from "../../local/feed/synthetic/generator.js";
+import { failedBatchesBucket } from "../../local/pipeline/failed-batches.js";
 import { startMskEventSource } from "../../local/pipeline/msk-event-source.js";
 import { awsClientConfig, localAwsEnvironment } from "../../local/stack/aws-endpoint.js";
-import { functionEnvironment } from "../../local/stack/template-model.js";
+import { eventSourceControls, functionEnvironment } from "../../local/stack/template-model.js";
 import { countsByRule } from "../support/counting-rule.js";
 import { createCountsTable } from "../support/counts-table.js";
 
@@ -118,6 +120,81 @@ describe("local MSK event source -> city-counts handler", () => {
     expect(new Set(records.map((r) => r.rsvpId)).size).toBeLessThan(records.length);
     for (const [key, count] of expected.slice(0, 25))
       expect(await allTime(key.slice(key.indexOf(" ") + 1))).toBe(count.rsvps);
+  });
+
+  it("with the template's error controls, bisects a failing batch and sets aside only the record that keeps failing", async () => {
+    // A topic of its own: 40 records, one of which the handler can never get through.
+    const ownTopic = `${topic}-controls`;
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [{ topic: ownTopic, numPartitions: 1 }],
+      waitForLeaders: true,
+    });
+    await admin.disconnect();
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    await producer.send({
+      topic: ownTopic,
+      messages: Array.from({ length: 40 }, (_, i) => ({ value: i === 17 ? "stuck" : `ok-${i}` })),
+    });
+    await producer.disconnect();
+    const handled: string[] = [];
+    const controls = eventSourceControls("CityCountsFunction", "RsvpTopic");
+    expect(controls).toMatchObject({
+      maximumRetryAttempts: 5,
+      bisectOnError: true,
+      onFailureBucket: "CountsFailedBatchesBucket",
+    });
+    const bucket = stack.resources.buckets.CountsFailedBatchesBucket as string;
+    const s3 = new S3Client({
+      ...awsClientConfig({ endpoint: stack.awsEndpoint, region: stack.region }),
+      forcePathStyle: true,
+    });
+    const setAside = failedBatchesBucket(s3, bucket);
+    const written: string[] = [];
+    const source = await startMskEventSource({
+      kafka,
+      topic: ownTopic,
+      groupId: `${ownTopic}-group`,
+      batchSize: 40,
+      batchingWindowMs: 100,
+      maximumRetryAttempts: controls.maximumRetryAttempts,
+      bisectOnError: controls.bisectOnError,
+      handler: async (event) => {
+        const values = Object.values(event.records)
+          .flat()
+          .map((r) => Buffer.from(r.value ?? "", "base64").toString());
+        if (values.includes("stuck")) throw new Error("DynamoDB unreachable for this one");
+        handled.push(...values);
+      },
+      onFailure: async (event, error) => {
+        written.push(await setAside(event, error));
+      },
+    });
+    const deadline = Date.now() + 60_000;
+    while (source.stats.records < 40 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    await source.stop();
+    // The one record that kept failing, in the local CountsFailedBatchesBucket, with why.
+    expect(written).toEqual([`s3://${bucket}/failed-batches/${ownTopic}-0/17-17.json`]);
+    const object = await s3.send(
+      new GetObjectCommand({ Bucket: bucket, Key: `failed-batches/${ownTopic}-0/17-17.json` }),
+    );
+    const failure = JSON.parse(await (object.Body?.transformToString() ?? "{}"));
+    s3.destroy();
+    expect(failure.requestContext).toEqual({
+      condition: "RetryAttemptsExhausted",
+      errorMessage: "DynamoDB unreachable for this one",
+    });
+    const [record] = Object.values(failure.payload.records).flat() as { value: string }[];
+    expect(Buffer.from(record?.value ?? "", "base64").toString()).toBe("stuck");
+    expect(handled.sort()).toEqual(
+      Array.from({ length: 40 }, (_, i) => `ok-${i}`)
+        .filter((v) => v !== "ok-17")
+        .sort(),
+    );
+    expect(source.stats).toMatchObject({ records: 40, failedRecords: 1 });
   });
 
   it("resumes after the committed offset: a new consumer of the same group reads nothing again", async () => {

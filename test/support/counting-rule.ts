@@ -3,6 +3,7 @@
  * the oracle the tests compare the table with: records in arrival order in, the counts a
  * perfect counter holds out. Deliberately independent of functions/city-counts/rsvp-state.ts.
  */
+import type { DayCount } from "../../local/pipeline/day-counts.js";
 
 export interface RuleRecord {
   rsvpId: number;
@@ -12,17 +13,8 @@ export interface RuleRecord {
   city: { key: string; country: string; state: string | null; name: string };
 }
 
-export interface RuleCount {
-  country: string;
-  state: string | null;
-  city: string;
-  /** `YYYY-MM-DD`, or `all` for the all-time row. */
-  day: string;
-  rsvps: number;
-  yes: number;
-  no: number;
-  guests: number;
-}
+/** A row of counts, shaped like `npm start -- --once --json`'s; `day` is `all` for all time. */
+export type RuleCount = DayCount;
 
 /** Keyed `DAY#<day>#<country> <cityKey>` and `ALL#<country> <cityKey>`, like the table. */
 export function countsByRule(records: Iterable<RuleRecord>): {

@@ -5,7 +5,7 @@
  * these know the values' meaning and ranges.
  */
 import { describe, expect, it } from "vitest";
-import { readTemplate } from "../../local/stack/template-model.js";
+import { eventSourceControls, readTemplate } from "../../local/stack/template-model.js";
 
 const template = readTemplate();
 type Props = Record<string, unknown>;
@@ -151,5 +151,15 @@ describe("the city-counts event source in template.yaml", () => {
       Environment: { Variables: Record<string, unknown> };
     };
     expect(fn.Environment.Variables.RSVP_STATE_TTL_DAYS).toEqual({ Ref: "DedupHorizonDays" });
+  });
+
+  it("is what the local event source runs with (npm start), parameters at their defaults", () => {
+    expect(eventSourceControls("CityCountsFunction", "RsvpTopic")).toEqual({
+      batchSize: 100,
+      batchingWindowMs: 1000,
+      maximumRetryAttempts: 5,
+      bisectOnError: true,
+      onFailureBucket: "CountsFailedBatchesBucket",
+    });
   });
 });

@@ -1,0 +1,200 @@
+/**
+ * local/stack/moto_server.py, the launcher that makes moto's DynamoDB transactions snapshot
+ * only the items they touch: on the real server, a cancelled transaction leaves every item as
+ * it was, a successful one applies all, and a fixed scenario gives exactly what unpatched moto
+ * gives. (How much faster it is, is a figure: `npm run bench -- counts-store`.)
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  type AttributeValue,
+  CreateTableCommand,
+  DynamoDBClient,
+  ScanCommand,
+  TransactionCanceledException,
+  type TransactWriteItem,
+  TransactWriteItemsCommand,
+} from "@aws-sdk/client-dynamodb";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { repoRoot, venvBin } from "../../local/setup/paths.js";
+import { awsClientConfig } from "../../local/stack/aws-endpoint.js";
+import { freePorts } from "../../local/stack/ports.js";
+import { type SupervisedProcess, startSupervised } from "../../local/stack/supervised-process.js";
+
+const stack = inject("stack");
+const patched = new DynamoDBClient(
+  awsClientConfig({ endpoint: stack.awsEndpoint, region: stack.region }),
+);
+
+let plainMoto: SupervisedProcess;
+let unpatched: DynamoDBClient;
+
+beforeAll(async () => {
+  // Unpatched moto, as its own moto_server entry point starts it.
+  const [port] = (await freePorts(1)) as [number];
+  plainMoto = startSupervised({
+    name: "moto-unpatched",
+    command: venvBin("moto_server"),
+    args: ["-H", "127.0.0.1", "-p", String(port)],
+    logPath: join(mkdtempSync(join(tmpdir(), "moto-unpatched-")), "moto.log"),
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  for (let tries = 0; ; tries++) {
+    const ok = await fetch(`${endpoint}/moto-api/`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) break;
+    if (tries > 200) throw new Error(`unpatched moto did not start:\n${plainMoto.logTail()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  unpatched = new DynamoDBClient(awsClientConfig({ endpoint, region: stack.region }));
+});
+
+afterAll(async () => {
+  patched.destroy();
+  unpatched?.destroy();
+  await plainMoto?.stop();
+});
+
+let tables = 0;
+async function freshTable(client: DynamoDBClient): Promise<string> {
+  const TableName = `moto-transactions-${process.pid}-${++tables}`;
+  await client.send(
+    new CreateTableCommand({
+      TableName,
+      BillingMode: "PAY_PER_REQUEST",
+      KeySchema: [
+        { AttributeName: "pk", KeyType: "HASH" },
+        { AttributeName: "sk", KeyType: "RANGE" },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: "pk", AttributeType: "S" },
+        { AttributeName: "sk", AttributeType: "S" },
+      ],
+    }),
+  );
+  return TableName;
+}
+
+const key = (pk: string, sk = "s") => ({ pk: { S: pk }, sk: { S: sk } });
+const put = (TableName: string, pk: string, n: number, condition?: string): TransactWriteItem => ({
+  Put: {
+    TableName,
+    Item: { ...key(pk), n: { N: String(n) } },
+    ...(condition ? { ConditionExpression: condition } : {}),
+  },
+});
+const add = (TableName: string, pk: string, n: number, condition?: string): TransactWriteItem => ({
+  Update: {
+    TableName,
+    Key: key(pk),
+    UpdateExpression: "ADD n :n",
+    ExpressionAttributeValues: { ":n": { N: String(n) } },
+    ...(condition ? { ConditionExpression: condition } : {}),
+  },
+});
+const remove = (TableName: string, pk: string): TransactWriteItem => ({
+  Delete: { TableName, Key: key(pk) },
+});
+const mustExist = (TableName: string, pk: string): TransactWriteItem => ({
+  ConditionCheck: { TableName, Key: key(pk), ConditionExpression: "attribute_exists(pk)" },
+});
+
+async function run(
+  client: DynamoDBClient,
+  actions: TransactWriteItem[],
+): Promise<string[] | "applied"> {
+  try {
+    await client.send(new TransactWriteItemsCommand({ TransactItems: actions }));
+    return "applied";
+  } catch (error) {
+    if (!(error instanceof TransactionCanceledException)) throw error;
+    return (error.CancellationReasons ?? []).map((reason) => reason.Code ?? "");
+  }
+}
+
+async function items(client: DynamoDBClient, TableName: string) {
+  const page = await client.send(new ScanCommand({ TableName }));
+  return (page.Items ?? [])
+    .map((item: Record<string, AttributeValue>) => `${item.pk?.S}=${item.n?.N}`)
+    .sort();
+}
+
+describe("moto_server.py (DynamoDB transactions that snapshot only what they touch)", () => {
+  it("leaves every item as it was when one condition fails, and applies all when none does", async () => {
+    const TableName = await freshTable(patched);
+    // Other items, so a rollback that restored the table wholesale or not at all would show.
+    for (let i = 0; i < 20; i++)
+      expect(await run(patched, [put(TableName, `other-${i}`, i)])).toBe("applied");
+    expect(await run(patched, [put(TableName, "a", 1), put(TableName, "gone", 9)])).toBe("applied");
+    const before = await items(patched, TableName);
+
+    const cancelled = await run(patched, [
+      add(TableName, "a", 5),
+      put(TableName, "new", 1),
+      remove(TableName, "gone"),
+      mustExist(TableName, "missing"),
+    ]);
+    expect(cancelled).toEqual(["None", "None", "None", "ConditionalCheckFailed"]);
+    expect(await items(patched, TableName)).toEqual(before);
+
+    expect(
+      await run(patched, [
+        add(TableName, "a", 5),
+        put(TableName, "new", 1),
+        remove(TableName, "gone"),
+      ]),
+    ).toBe("applied");
+    const after = await items(patched, TableName);
+    expect(after).toContain("a=6");
+    expect(after).toContain("new=1");
+    expect(after.some((item) => item.startsWith("gone="))).toBe(false);
+  });
+
+  it("gives what unpatched moto gives on a fixed scenario", async () => {
+    const scenario = (t: string): TransactWriteItem[][] => [
+      [put(t, "a", 1), put(t, "b", 2)],
+      [add(t, "a", 1), put(t, "b", 5, "attribute_not_exists(pk)")], // fails on b
+      [add(t, "a", 10, "n = :one")], // a validation problem: :one is not defined
+      [add(t, "a", 1, "attribute_exists(pk)"), remove(t, "b"), put(t, "c", 3)],
+      [put(t, "d", 4), mustExist(t, "b")], // b is gone: fails, d not written
+      [add(t, "c", 1), add(t, "c", 1)], // the same item twice
+      [add(t, "a", 2), put(t, "e", 5, "attribute_not_exists(pk)")],
+    ];
+    const outcomes = async (client: DynamoDBClient) => {
+      const TableName = await freshTable(client);
+      const results: unknown[] = [];
+      for (const actions of scenario(TableName)) {
+        results.push(
+          await run(client, actions).catch((error: Error) => `${error.name}: ${error.message}`),
+          await items(client, TableName),
+        );
+      }
+      return results;
+    };
+    const withPatch = await outcomes(patched);
+    expect(withPatch).toEqual(await outcomes(unpatched));
+    // And the scenario did go through cancellations and errors, not only successes.
+    expect(
+      withPatch.filter((r) => Array.isArray(r) && r.includes("ConditionalCheckFailed")).length,
+    ).toBe(2);
+  });
+
+  it("refuses to start on a moto version it was not written for, saying why", () => {
+    const result = spawnSync(
+      venvBin("python"),
+      [join(repoRoot, "local/stack/moto_server.py"), "--help"],
+      {
+        env: { ...process.env, RSVP_ATLAS_MOTO_PIN: "0.0.1" },
+        encoding: "utf8",
+      },
+    );
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(
+      /patches moto 0\.0\.1's DynamoDB transactions, but this venv has moto 5\.2\.5/,
+    );
+  });
+});
