@@ -128,6 +128,23 @@ describe("the city-counts event source in template.yaml", () => {
     });
   });
 
+  it("lets the topics function read and set a topic's retention", () => {
+    // MSK Developer Guide, "Common use cases for client authorization policy": describing a
+    // topic's configuration needs kafka-cluster:DescribeTopicDynamicConfiguration, updating it
+    // also kafka-cluster:AlterTopicDynamicConfiguration (with Connect on the cluster).
+    const manage = (
+      resource("KafkaTopicsFunction").Properties as {
+        Policies: { Statement: { Sid: string; Action: string[] }[] }[];
+      }
+    ).Policies.flatMap((p) => p.Statement).find((s) => s.Sid === "ManageTopics");
+    expect(manage?.Action).toEqual(
+      expect.arrayContaining([
+        "kafka-cluster:DescribeTopicDynamicConfiguration",
+        "kafka-cluster:AlterTopicDynamicConfiguration",
+      ]),
+    );
+  });
+
   it("keeps the topic's retention explicit and shorter than the dedup horizon", () => {
     // Apache Kafka's own retention.ms default is 7 days (log.retention.hours=168); MSK keeps
     // Kafka's defaults for what its default configuration does not list (MSK Developer Guide,
