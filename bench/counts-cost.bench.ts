@@ -75,13 +75,14 @@ class CostModelStore implements CountsStore {
   async putDeadLetters(): Promise<void> {}
 }
 
-/** `ADD #a :a, ... SET #b = :b, ...` applied to an item image: the shape counters are written in. */
+/** `ADD #a :a, ... SET #b = :b, ... REMOVE #c`, applied to an item image: how counters are written. */
 function applyUpdate(image: Item | undefined, update: TransactWriteItem["Update"]): Item {
   if (!update?.Key || !update.UpdateExpression) throw new Error("not an update");
   const names = update.ExpressionAttributeNames ?? {};
   const values = update.ExpressionAttributeValues ?? {};
   const next: Item = { ...(image ?? {}), ...update.Key };
-  const [, add = "", set = ""] = /^ADD (.*?)(?: SET (.*))?$/.exec(update.UpdateExpression) ?? [];
+  const [, add = "", set = "", remove = ""] =
+    /^ADD (.*?)(?: SET (.*?))?(?: REMOVE (.*))?$/.exec(update.UpdateExpression) ?? [];
   for (const part of add.split(", ").filter(Boolean)) {
     const [name = "", value = ""] = part.split(" ");
     const attribute = names[name] ?? name;
@@ -93,6 +94,7 @@ function applyUpdate(image: Item | undefined, update: TransactWriteItem["Update"
     const [name = "", value = ""] = part.split(" = ");
     next[names[name] ?? name] = values[value] as AttributeValue;
   }
+  for (const name of remove.split(", ").filter(Boolean)) delete next[names[name] ?? name];
   return next;
 }
 
@@ -184,7 +186,12 @@ async function costOf(records: CountableRecord[], windowSeconds = 1) {
   const store = new CostModelStore();
   const batches = secondBatches(records, windowSeconds);
   for (const batch of batches) {
-    await processBatch(batch, { store, tableName: "counts", stateTtlSeconds: 14 * 86_400 });
+    await processBatch(batch, {
+      store,
+      tableName: "counts",
+      stateTtlSeconds: 14 * 86_400,
+      keepAliveSeconds: 170 * 3_600,
+    });
   }
   const rsvps = new Set(records.map((r) => r.rsvpId)).size;
   return { store, batches, rsvps };
@@ -281,7 +288,12 @@ async function hottestKeys(print: (line: string) => void): Promise<void> {
         .filter((r) => partitionOf(r.city.key) === partition)
         .map((r, offset) => ({ topic: "meetup", partition, offset, value: JSON.stringify(r) }));
       if (batch.length > 0)
-        await processBatch(batch, { store, tableName: "counts", stateTtlSeconds: 14 * 86_400 });
+        await processBatch(batch, {
+          store,
+          tableName: "counts",
+          stateTtlSeconds: 14 * 86_400,
+          keepAliveSeconds: 170 * 3_600,
+        });
     }
   }
   const byKey = new Map<string, number>();
@@ -309,8 +321,18 @@ async function checkOnMoto(print: (line: string) => void): Promise<void> {
     const model = new CostModelStore();
     const records = cityFeed(3_600, 0.05, "moto-check");
     for (const batch of secondBatches(records)) {
-      await processBatch(batch, { store: moto, tableName, stateTtlSeconds: 14 * 86_400 });
-      await processBatch(batch, { store: model, tableName, stateTtlSeconds: 14 * 86_400 });
+      await processBatch(batch, {
+        store: moto,
+        tableName,
+        stateTtlSeconds: 14 * 86_400,
+        keepAliveSeconds: 170 * 3_600,
+      });
+      await processBatch(batch, {
+        store: model,
+        tableName,
+        stateTtlSeconds: 14 * 86_400,
+        keepAliveSeconds: 170 * 3_600,
+      });
     }
     let compared = 0;
     let differing = 0;

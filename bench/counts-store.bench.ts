@@ -54,7 +54,8 @@ export async function run(print: (line: string) => void): Promise<void> {
       const result = await processBatch(messages.slice(start, start + 100), {
         store: timed,
         tableName,
-        stateTtlSeconds: 86_400,
+        stateTtlSeconds: 14 * 86_400,
+        keepAliveSeconds: 170 * 3_600,
       });
       const ms = performance.now() - started;
       print(

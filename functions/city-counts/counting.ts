@@ -17,7 +17,10 @@
  *   can neither lose nor double a count: what was applied is read back as state next time and
  *   changes nothing, and a lost race fails the condition and the batch is re-read.
  * - Writes per batch: one per changed RSVP, plus one per (day, city) and per city touched.
- *   Exact duplicates and stale versions write nothing.
+ *   Exact duplicates and stale versions write nothing, unless the state would expire before
+ *   the topic could deliver the message again: then the state is written unchanged with a later
+ *   expiry (no counter moves). A state lives the dedup horizon after its last write and after
+ *   its event (see {@link expiresAtOf}).
  */
 import type { AttributeValue, TransactWriteItem } from "@aws-sdk/client-dynamodb";
 import type { KafkaMessage } from "../shared/msk-event.js";
@@ -126,19 +129,45 @@ export const keyId = (key: ItemKey) => `${key.pk}\u0000${key.sk}`;
 export interface StoredState {
   state: RsvpState;
   version: number;
+  /** Epoch seconds when DynamoDB's TTL may delete it. */
+  expiresAt: number;
 }
 
 export interface PlanOptions {
   tableName: string;
   nowMs: number;
-  /** Lifetime of an RSVP's state after its last change: the dedup horizon. */
+  /** The dedup horizon: how long a state lives after its last write (and after its event). */
   stateTtlSeconds: number;
+  /**
+   * How long after a message is read the topic may deliver it again (retention plus segment
+   * roll): a state that would expire sooner is written again with a later expiry.
+   */
+  keepAliveSeconds: number;
 }
 
-/** One RSVP whose state this batch changes. */
+/** An event further ahead than this counts as this far: a hostile event time cannot pin a state. */
+const MAX_EVENT_AHEAD_SECONDS = 400 * 86_400;
+
+/**
+ * When an RSVP's state may expire: the dedup horizon after the later of now and its event, so
+ * a change made shortly before an event months away still finds the state its first answer
+ * left (the event time capped at 400 days ahead).
+ */
+export function expiresAtOf(state: RsvpState, nowMs: number, ttlSeconds: number): number {
+  const now = Math.floor(nowMs / 1000);
+  const event =
+    state.eventTime === null
+      ? now
+      : Math.min(Math.floor(state.eventTime / 1000), now + MAX_EVENT_AHEAD_SECONDS);
+  return Math.max(now, event) + ttlSeconds;
+}
+
+/** One RSVP whose state this batch writes. */
 export interface StateChange {
   before: StoredState | null;
   after: RsvpState;
+  /** Written only to expire later: nothing counted changes. */
+  refresh?: true;
 }
 
 export interface PlannedTransaction {
@@ -147,18 +176,31 @@ export interface PlannedTransaction {
   newRsvps: number;
   /** RSVPs already counted whose answer, guests, day or city this transaction changes. */
   changedRsvps: number;
+  /** RSVPs written again only so their state outlives a possible redelivery. */
+  refreshedRsvps: number;
 }
 
-/** The state changes of a batch: exact duplicates and stale versions drop out here. */
+/**
+ * The state writes of a batch: new and changed RSVPs, and unchanged ones whose state would
+ * expire before the topic could deliver the same message again. Exact duplicates and stale
+ * versions otherwise drop out here.
+ */
 export function stateChanges(
   batch: ReadonlyMap<number, RsvpState>,
   stored: ReadonlyMap<number, StoredState>,
+  { nowMs, keepAliveSeconds }: Pick<PlanOptions, "nowMs" | "keepAliveSeconds">,
 ): StateChange[] {
   const changes: StateChange[] = [];
   for (const [rsvpId, folded] of batch) {
     const before = stored.get(rsvpId) ?? null;
-    const after = before === null ? folded : mergeStates(before.state, folded);
-    if (before === null || !sameState(before.state, after)) changes.push({ before, after });
+    if (before === null) {
+      changes.push({ before, after: folded });
+      continue;
+    }
+    const after = mergeStates(before.state, folded);
+    if (!sameState(before.state, after)) changes.push({ before, after });
+    else if (before.expiresAt < Math.floor(nowMs / 1000) + keepAliveSeconds)
+      changes.push({ before, after, refresh: true });
   }
   return changes;
 }
@@ -241,7 +283,13 @@ function toTransaction(changes: StateChange[], options: PlanOptions): PlannedTra
     if (!isZero(delta.counts)) actions.push(counterUpdate(delta, options));
   }
   const newRsvps = changes.filter((change) => change.before === null).length;
-  return { actions, newRsvps, changedRsvps: changes.length - newRsvps };
+  const refreshedRsvps = changes.filter((change) => change.refresh).length;
+  return {
+    actions,
+    newRsvps,
+    changedRsvps: changes.length - newRsvps - refreshedRsvps,
+    refreshedRsvps,
+  };
 }
 
 /** The attributes of a state item, keys included. */
@@ -262,6 +310,7 @@ export function stateItem(
     country: { S: state.city.country },
     state: state.city.state === null ? { NULL: true } : { S: state.city.state },
     city: { S: state.city.name },
+    eventTime: state.eventTime === null ? { NULL: true } : { N: String(state.eventTime) },
     version: { N: String(version) },
     expiresAt: { N: String(expiresAt) },
   };
@@ -285,19 +334,22 @@ export function storedStateOf(item: Record<string, AttributeValue>): StoredState
     response: response === "no" ? "no" : "yes",
     guests: number("guests"),
     city,
+    eventTime: item.eventTime?.N === undefined ? null : Number(item.eventTime.N),
   };
   const version = number("version");
+  const expiresAt = number("expiresAt");
   const valid =
     Number.isSafeInteger(rsvpId) &&
     (response === "yes" || response === "no") &&
-    [state.mtime, state.firstMtime, state.guests, version].every(Number.isSafeInteger) &&
+    [state.mtime, state.firstMtime, state.guests, version, expiresAt].every(Number.isSafeInteger) &&
+    (state.eventTime === null || Number.isSafeInteger(state.eventTime)) &&
     city.key !== "" &&
     city.country !== "";
-  return valid ? { state, version } : null;
+  return valid ? { state, version, expiresAt } : null;
 }
 
 function stateWrite(change: StateChange, { tableName, nowMs, stateTtlSeconds }: PlanOptions) {
-  const expiresAt = Math.floor(nowMs / 1000) + stateTtlSeconds;
+  const expiresAt = expiresAtOf(change.after, nowMs, stateTtlSeconds);
   const version = (change.before?.version ?? 0) + 1;
   const action: TransactWriteItem = {
     Put: {
@@ -324,8 +376,9 @@ function counterUpdate(
     Update: {
       TableName: tableName,
       Key: { pk: { S: key.pk }, sk: { S: key.sk } },
+      // REMOVE: a counter never expires (one a version before this wrote carried a TTL).
       UpdateExpression:
-        "ADD #rsvps :rsvps, #yes :yes, #no :no, #guests :guests SET #country = :country, #state = :state, #city = :city, #updatedAt = :now",
+        "ADD #rsvps :rsvps, #yes :yes, #no :no, #guests :guests SET #country = :country, #state = :state, #city = :city, #updatedAt = :now REMOVE #expiresAt",
       ExpressionAttributeNames: {
         "#rsvps": "rsvps",
         "#yes": "yes",
@@ -335,6 +388,7 @@ function counterUpdate(
         "#state": "state",
         "#city": "city",
         "#updatedAt": "updatedAt",
+        "#expiresAt": "expiresAt",
       },
       ExpressionAttributeValues: {
         ":rsvps": { N: String(counts.rsvps) },

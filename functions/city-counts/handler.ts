@@ -18,15 +18,31 @@ import { dynamoCountsStore } from "./counts-store.js";
 import { type BatchResult, type ProcessBatchDependencies, processBatch } from "./process-batch.js";
 
 const config = readConfig(
-  z.object({
-    TABLE_NAME: z.string().min(1),
-    /**
-     * Days an RSVP's state lives after its last change: the dedup horizon. It must outlive the
-     * topic's retention, so that no redelivery from the topic can find the state gone.
-     */
-    RSVP_STATE_TTL_DAYS: z.coerce.number().int().positive().default(14),
-  }),
+  z
+    .object({
+      TABLE_NAME: z.string().min(1),
+      /**
+       * Days an RSVP's state lives after its last write (and after its event): the dedup
+       * horizon. It must outlive how long the topic keeps a record, so that no redelivery from
+       * the topic can find the state gone.
+       */
+      RSVP_STATE_TTL_DAYS: z.coerce.number().int().positive().default(14),
+      /** The RSVP topic's retention.ms, in hours, and its segment.ms (segments go whole). */
+      RSVP_TOPIC_RETENTION_HOURS: z.coerce.number().positive().default(168),
+      RSVP_TOPIC_SEGMENT_HOURS: z.coerce.number().positive().default(1),
+    })
+    .refine(
+      (c) => c.RSVP_TOPIC_RETENTION_HOURS + c.RSVP_TOPIC_SEGMENT_HOURS < c.RSVP_STATE_TTL_DAYS * 24,
+      {
+        path: ["RSVP_STATE_TTL_DAYS"],
+        message: "must outlive the topic's retention plus its segment roll",
+      },
+    ),
 );
+
+/** A record stays readable for its retention plus, at most, the roll of its segment. */
+const TOPIC_KEEPS_RECORDS_HOURS =
+  config.RSVP_TOPIC_RETENTION_HOURS + config.RSVP_TOPIC_SEGMENT_HOURS;
 
 export const logger = createLogger("city-counts");
 const dynamodb = new DynamoDBClient({});
@@ -35,6 +51,8 @@ export const defaultDependencies: ProcessBatchDependencies = {
   store: dynamoCountsStore(dynamodb, config.TABLE_NAME),
   tableName: config.TABLE_NAME,
   stateTtlSeconds: config.RSVP_STATE_TTL_DAYS * 86_400,
+  // An hour more for the broker's retention check, which runs every few minutes.
+  keepAliveSeconds: (TOPIC_KEEPS_RECORDS_HOURS + 1) * 3_600,
 };
 
 /** The bare handler, for tests: `dependencies` replaces the DynamoDB-backed defaults. */

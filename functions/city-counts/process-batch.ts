@@ -14,8 +14,10 @@ export class ConcurrentUpdateError extends Error {
 export interface ProcessBatchDependencies {
   store: CountsStore;
   tableName: string;
-  /** Lifetime of an RSVP's state (and of a dead letter) after its last change: the dedup horizon. */
+  /** Lifetime of an RSVP's state (and of a dead letter) after its last write: the dedup horizon. */
   stateTtlSeconds: number;
+  /** How long after reading a message the topic may deliver it again (retention + segment roll). */
+  keepAliveSeconds: number;
   now?: () => number;
   /** Re-reads after a lost race on a state item, before giving the batch back to Lambda's retry. */
   maxAttempts?: number;
@@ -30,6 +32,8 @@ export interface BatchResult {
   counted: number;
   /** RSVPs already counted whose answer, guests, day or city changed. */
   changed: number;
+  /** Unchanged RSVPs written again only to outlive a redelivery from the topic. */
+  refreshed: number;
   /**
    * Countable messages that changed nothing by themselves: exact duplicates, stale versions,
    * and versions a newer one of the same batch superseded.
@@ -49,6 +53,7 @@ export async function processBatch(
     store,
     tableName,
     stateTtlSeconds,
+    keepAliveSeconds,
     now = Date.now,
     maxAttempts = 8,
     pause = jitteredPause,
@@ -58,6 +63,7 @@ export async function processBatch(
     records: kafkaMessages.length,
     counted: 0,
     changed: 0,
+    refreshed: 0,
     unchanged: 0,
     deadLettered: poison.length,
     transactions: 0,
@@ -66,8 +72,9 @@ export async function processBatch(
 
   for (let attempt = 1; ; attempt++) {
     const stored = await store.readStates([...rsvps.keys()]);
-    const changes = stateChanges(rsvps, stored);
-    const plan = planTransactions(changes, { tableName, nowMs: now(), stateTtlSeconds });
+    const nowMs = now();
+    const changes = stateChanges(rsvps, stored, { nowMs, keepAliveSeconds });
+    const plan = planTransactions(changes, { tableName, nowMs, stateTtlSeconds, keepAliveSeconds });
     let conflict = false;
     for (const transaction of plan) {
       if ((await store.applyTransaction(transaction.actions)) === "conflict") {
@@ -77,6 +84,7 @@ export async function processBatch(
       result.transactions += 1;
       result.counted += transaction.newRsvps;
       result.changed += transaction.changedRsvps;
+      result.refreshed += transaction.refreshedRsvps;
     }
     if (!conflict) break;
     // What was applied before the conflict is read back as state and not applied again.

@@ -30,6 +30,8 @@ export interface RsvpState {
   response: "yes" | "no";
   guests: number;
   city: CountedCity;
+  /** When the event starts (epoch ms), as the current version has it; null when unknown. */
+  eventTime: number | null;
 }
 
 /** The state after one more message of the same RSVP arrives (`state` null: its first). */
@@ -41,6 +43,7 @@ export function foldMessage(state: RsvpState | null, record: CountableRecord): R
     response: record.response,
     guests: record.guests,
     city: record.city,
+    eventTime: record.event?.time ?? null,
   };
   return state === null ? arrived : mergeStates(state, arrived);
 }
@@ -63,6 +66,7 @@ export function sameState(a: RsvpState, b: RsvpState): boolean {
     a.firstMtime === b.firstMtime &&
     a.response === b.response &&
     a.guests === b.guests &&
+    a.eventTime === b.eventTime &&
     a.city.key === b.city.key &&
     a.city.country === b.city.country &&
     a.city.state === b.city.state &&

@@ -49,7 +49,11 @@ export async function queryTopCities(
         ExclusiveStartKey,
       }),
     );
-    for (const item of page.Items ?? []) all.push(toCityCount(item));
+    for (const item of page.Items ?? []) {
+      const count = toCityCount(item);
+      // A counter whose RSVPs all moved to another day or city is back at zero: no city to show.
+      if (count.rsvps > 0) all.push(count);
+    }
     ExclusiveStartKey = page.LastEvaluatedKey;
   } while (ExclusiveStartKey);
   all.sort((a, b) => b.rsvps - a.rsvps || a.key.localeCompare(b.key));

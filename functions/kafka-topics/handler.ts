@@ -53,6 +53,9 @@ const topicSchema = z.strictObject({
   ReplicationFactor: z.coerce.number().int().min(1),
   /** The topic's retention.ms, in hours; absent: the cluster's default. */
   RetentionHours: z.coerce.number().int().min(1).optional(),
+  /** The topic's segment.ms, in hours: Kafka deletes whole segments, so a record may outlive
+   * its retention by up to this. Absent: the cluster's default (a week). */
+  SegmentHours: z.coerce.number().int().min(1).optional(),
 });
 
 const propertiesSchema = z
@@ -74,11 +77,14 @@ const propertiesSchema = z
   .superRefine(({ DedupHorizonDays, Topics }, context) => {
     if (DedupHorizonDays === undefined) return;
     Topics.forEach((topic, index) => {
-      if (topic.RetentionHours !== undefined && topic.RetentionHours >= DedupHorizonDays * 24) {
+      if (topic.RetentionHours === undefined) return;
+      // Without an explicit segment roll, Kafka's default of a week is what a record may add.
+      const keeps = topic.RetentionHours + (topic.SegmentHours ?? 168);
+      if (keeps >= DedupHorizonDays * 24) {
         context.addIssue({
           code: "custom",
           path: ["Topics", index, "RetentionHours"],
-          message: `${topic.RetentionHours} h must be shorter than DedupHorizonDays (${DedupHorizonDays} days = ${DedupHorizonDays * 24} h), or a redelivery could be counted twice`,
+          message: `${topic.RetentionHours} h (+ ${topic.SegmentHours ?? 168} h of segment roll) must be shorter than DedupHorizonDays (${DedupHorizonDays} days = ${DedupHorizonDays * 24} h), or a redelivery could be counted twice`,
         });
       }
     });
@@ -97,9 +103,18 @@ export function readProperties(properties: unknown): DesiredTopic[] {
     name: topic.Name,
     partitions: topic.Partitions,
     replicationFactor: topic.ReplicationFactor,
-    ...(topic.RetentionHours === undefined
+    ...(topic.RetentionHours === undefined && topic.SegmentHours === undefined
       ? {}
-      : { configs: { "retention.ms": String(topic.RetentionHours * 3_600_000) } }),
+      : {
+          configs: {
+            ...(topic.RetentionHours === undefined
+              ? {}
+              : { "retention.ms": String(topic.RetentionHours * 3_600_000) }),
+            ...(topic.SegmentHours === undefined
+              ? {}
+              : { "segment.ms": String(topic.SegmentHours * 3_600_000) }),
+          },
+        }),
   }));
 }
 

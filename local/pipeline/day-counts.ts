@@ -28,7 +28,8 @@ export async function dayCounts(dynamodb: DynamoDBClient, tableName: string): Pr
     for (const item of page.Items ?? []) {
       const { country, state, city, rsvps, yes, no, guests } = toCityCount(item);
       const day = (item.pk?.S ?? "").split("#")[1] ?? "";
-      counts.push({ country, state, city, day, rsvps, yes, no, guests });
+      // Zero: its RSVPs moved to another day or city (the counts API shows none either).
+      if (rsvps > 0) counts.push({ country, state, city, day, rsvps, yes, no, guests });
     }
     ExclusiveStartKey = page.LastEvaluatedKey;
   } while (ExclusiveStartKey);

@@ -96,6 +96,8 @@ export async function startMskEventSource(options: MskEventSourceOptions): Promi
               stats.failedInvocations += 1;
               options.onError?.(error as Error, attempt);
               await heartbeat();
+              // Splitting does not count toward the retry quota (as Lambda documents for its
+              // stream sources): each half starts its own attempts, a lone record its retries.
               if (options.bisectOnError && records.length > 1) {
                 const half = Math.ceil(records.length / 2);
                 for (const part of [records.slice(0, half), records.slice(half)]) {

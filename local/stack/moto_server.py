@@ -10,7 +10,10 @@ Table are the table itself (its "rollback" then re-assigns the live table, a no-
 
 What it changes nothing about: conditions, the order of actions, cancellation reasons, what a
 successful transaction writes. It does not undo stream records of a rolled-back write (the
-local table has no stream). Pinned to the moto of local/python/requirements.txt: another
+local table has no stream). It also serves DynamoDB requests one at a time: moto's server is
+threaded and takes no lock, so a rollback could otherwise overwrite what another request wrote
+between the snapshot and the restore, and a read could see a transaction half applied
+(DynamoDB isolates both). Pinned to the moto of local/python/requirements.txt: another
 version may have other internals, so it refuses to start on one, saying so.
 
 Usage: python local/stack/moto_server.py [moto_server's arguments]
@@ -35,6 +38,7 @@ if installed != PINNED_MOTO:
 from moto.dynamodb.models import DynamoDBBackend  # noqa: E402
 from moto.dynamodb.models.dynamo_type import DynamoType  # noqa: E402
 from moto.dynamodb.models.table import Table  # noqa: E402
+from moto.dynamodb.responses import DynamoHandler  # noqa: E402
 from moto.server import main  # noqa: E402
 
 _state = threading.local()
@@ -67,9 +71,7 @@ def _snapshot(backend, transact_items):
     for entry in transact_items:
         try:
             op_type, op = next(iter(entry.items()))
-            table = backend.tables.get(op.get("TableName"))
-            if table is None:
-                continue
+            table = backend.get_table(op.get("TableName"))  # a name or an ARN
             hash_value, range_value = _key_of(table, op_type, op)
             current = table.get_item(hash_value, range_value)
         except Exception:  # a malformed action: moto answers it, and writes nothing for it
@@ -110,8 +112,18 @@ def transact_write_items(self, transact_items):
         _state.in_transaction = False
 
 
+_dynamodb_requests = threading.Lock()
+_moto_call_action = DynamoHandler.call_action
+
+
+def call_action(self):
+    with _dynamodb_requests:
+        return _moto_call_action(self)
+
+
 Table.__deepcopy__ = _table_deepcopy
 DynamoDBBackend.transact_write_items = transact_write_items
+DynamoHandler.call_action = call_action
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -20,6 +20,7 @@ import {
   type ProcessBatchDependencies,
   processBatch,
 } from "../../functions/city-counts/process-batch.js";
+import { queryTopCities } from "../../functions/counts-api/top-cities.js";
 import type { KafkaMessage } from "../../functions/shared/msk-event.js";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { MAX_CITY_KEY_BYTES } from "../../functions/shared/rsvp/record-schema.js";
@@ -83,6 +84,7 @@ function dependencies(TableName: string, store?: CountsStore): ProcessBatchDepen
     store: store ?? dynamoCountsStore(dynamodb, TableName),
     tableName: TableName,
     stateTtlSeconds: 14 * 86_400,
+    keepAliveSeconds: 170 * 3_600,
   };
 }
 
@@ -136,6 +138,7 @@ describe("city-counts handler on DynamoDB (events/msk-city-counts.json)", () => 
       records: 5,
       counted: 3,
       changed: 0,
+      refreshed: 0,
       unchanged: 1,
       deadLettered: 1,
       transactions: 1,
@@ -280,6 +283,17 @@ describe("the counting rule, case by case", () => {
     expect(await countBatches([[after], [before]])).toEqual(expected);
   });
 
+  it("the counts API shows no city whose RSVPs all moved to another day", async () => {
+    const TableName = await freshTable();
+    const deps = dependencies(TableName);
+    await processBatch(toMessages([rsvp(4, DAY2_0010, "yes")]), deps);
+    await processBatch(toMessages([rsvp(4, DAY1_2350, "yes")]), deps); // older, the day before
+    const day = (d: string) =>
+      queryTopCities(dynamodb, TableName, { country: "us", day: d, limit: 10 });
+    expect(await day("2026-01-02")).toMatchObject({ cities: [], totalCities: 0 });
+    expect(await day("2026-01-01")).toMatchObject({ cities: [{ key: portland.key, rsvps: 1 }] });
+  });
+
   it("exact duplicates change nothing, in the same batch or many batches later", async () => {
     const a = rsvp(3, DAY1_2350, "yes", 1);
     const others = Array.from({ length: 40 }, (_, i) => rsvp(100 + i, DAY1_2350 - i * 1000, "no"));
@@ -321,15 +335,38 @@ describe("the counting rule, case by case", () => {
     }
     const TableName = await freshTable();
     const messages = toMessages(records);
-    // Two invocations on overlapping batches of the same RSVPs, at the same time (a rebalance
-    // hands a partition over while the old owner is still writing).
+    // Three invocations on overlapping batches of the same RSVPs at the same time (a rebalance
+    // hands a partition over while the old owner is still writing). A barrier makes each read
+    // the states before any of them writes, so they do collide.
+    const store = dynamoCountsStore(dynamodb, TableName);
+    let waiting: (() => void)[] = [];
+    let firstReads = 3;
+    const racing: CountsStore = {
+      ...store,
+      readStates: async (ids) => {
+        const states = await store.readStates(ids);
+        if (firstReads > 0) {
+          firstReads -= 1;
+          await new Promise<void>((resolve) => {
+            waiting.push(resolve);
+            if (firstReads === 0) {
+              for (const release of waiting) release();
+              waiting = [];
+            }
+          });
+        }
+        return states;
+      },
+    };
     const results = await Promise.all([
-      processBatch(messages.slice(0, 20), dependencies(TableName)),
-      processBatch(messages.slice(10), dependencies(TableName)),
-      processBatch(messages, dependencies(TableName)),
+      processBatch(messages.slice(0, 20), dependencies(TableName, racing)),
+      processBatch(messages.slice(10), dependencies(TableName, racing)),
+      processBatch(messages, dependencies(TableName, racing)),
     ]);
     expect(await tableCounts(TableName)).toEqual(ruleCounts(records));
     expect(results.reduce((sum, r) => sum + r.counted, 0)).toBe(12);
+    // All three planned from the same empty table: at most one could win each RSVP.
+    expect(results.reduce((sum, r) => sum + r.conflicts, 0)).toBeGreaterThanOrEqual(2);
   });
 
   it("a city name of 5,000 characters is counted under a capped key, and an uncapped one is a dead letter", async () => {
@@ -368,7 +405,11 @@ describe("the counting rule, case by case", () => {
 
 describe("any interleaving of a generated feed, any delivery: the table equals the rule", () => {
   const parse = createRsvpParser({ pseudonymKey: "exactly-once-test-key-0123456789abc" });
-  /** A synthetic feed with updates, plus older versions and exact copies to shuffle in. */
+  /**
+   * A synthetic feed with updates, exact copies, versions with the same mtime and another
+   * answer (first to arrive wins), and versions that move an RSVP to another city; shuffled by
+   * the property, so older versions also come late.
+   */
   const feed: RuleRecord[] = [];
   for (const synthetic of syntheticMessages({
     seed: "exactly-once",
@@ -378,14 +419,21 @@ describe("any interleaving of a generated feed, any delivery: the table equals t
   })) {
     const result = parse(synthetic.text);
     if (!result.ok) continue;
-    feed.push(result.record);
-    if (feed.length % 7 === 0) feed.push(result.record); // the feed sent it twice
-    if (feed.length >= 70) break;
+    const record: RuleRecord = result.record;
+    feed.push(record);
+    if (feed.length % 7 === 0) feed.push(record); // the feed sent it twice
+    if (feed.length % 5 === 0)
+      feed.push({ ...record, response: record.response === "yes" ? "no" : "yes" }); // a tie
+    if (feed.length % 9 === 0) {
+      const elsewhere = feed[feed.length - 3]?.city ?? record.city;
+      feed.push({ ...record, mtime: record.mtime + 60_000, city: elsewhere }); // moved
+    }
+    if (feed.length >= 80) break;
   }
   const ids = new Set(feed.map((r) => r.rsvpId));
 
   it("holds for random orders, redeliveries reaching back, re-cut batches and crashes", async () => {
-    expect(feed.length).toBeGreaterThanOrEqual(70);
+    expect(feed.length).toBeGreaterThanOrEqual(80);
     expect(ids.size).toBeLessThan(feed.length - 10); // many RSVPs come in several versions
     const delivery = fc.record({
       size: fc.integer({ min: 1, max: 40 }),

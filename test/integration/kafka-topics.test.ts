@@ -84,7 +84,9 @@ function request(
       Name: name,
       Partitions: String(partitions),
       ReplicationFactor: "1",
-      ...(retentionHours === undefined ? {} : { RetentionHours: String(retentionHours) }),
+      ...(retentionHours === undefined
+        ? {}
+        : { RetentionHours: String(retentionHours), SegmentHours: "1" }),
     })),
   };
   const { RequestType: _create, ...common } = fixture;
@@ -165,19 +167,23 @@ describe("Custom::KafkaTopics on the local Kafka broker", () => {
     const [name = ""] = uniqueNames(1);
     const retention = async () => {
       const { resources } = await admin.describeConfigs({
-        resources: [{ type: ConfigResourceTypes.TOPIC, name, configNames: ["retention.ms"] }],
+        resources: [
+          { type: ConfigResourceTypes.TOPIC, name, configNames: ["retention.ms", "segment.ms"] },
+        ],
         includeSynonyms: false,
       });
-      return resources[0]?.configEntries.find((e) => e.configName === "retention.ms")?.configValue;
+      const entries = resources[0]?.configEntries ?? [];
+      const value = (name: string) => entries.find((e) => e.configName === name)?.configValue;
+      return `${value("retention.ms")} ${value("segment.ms")}`;
     };
     const created = await send(request("Create", [{ name, partitions: 1, retentionHours: 168 }]));
     expect(created.Status).toBe("SUCCESS");
-    expect(await retention()).toBe(String(168 * 3_600_000));
+    expect(await retention()).toBe(`${168 * 3_600_000} ${3_600_000}`);
     const updated = await send(
       request("Update", [{ name, partitions: 1, retentionHours: 48 }], created.PhysicalResourceId),
     );
     expect(updated.Status).toBe("SUCCESS");
-    expect(await retention()).toBe(String(48 * 3_600_000));
+    expect(await retention()).toBe(`${48 * 3_600_000} ${3_600_000}`);
   });
 
   it("Update with more partitions grows the topics, keeping the physical id", async () => {

@@ -9,6 +9,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   decodeBatch,
+  expiresAtOf,
   itemKeys,
   MAX_TRANSACTION_ACTIONS,
   type PlanOptions,
@@ -34,6 +35,7 @@ const options: PlanOptions = {
   tableName: "counts",
   nowMs: Date.UTC(2026, 10, 27),
   stateTtlSeconds: 14 * 86_400,
+  keepAliveSeconds: 170 * 3_600,
 };
 const DAY1 = Date.UTC(2026, 0, 1, 23, 50);
 const DAY2 = Date.UTC(2026, 0, 2, 0, 10);
@@ -120,7 +122,12 @@ describe("decodeBatch (events/msk-city-counts.json)", () => {
 });
 
 describe("stateChanges and planTransactions", () => {
-  const stored = (state: RsvpState, version = 1): StoredState => ({ state, version });
+  /** A state as stored a moment ago: it expires a full horizon from now. */
+  const stored = (state: RsvpState, version = 1): StoredState => ({
+    state,
+    version,
+    expiresAt: options.nowMs / 1000 + options.stateTtlSeconds,
+  });
   const batchOf = (...records: ReturnType<typeof record>[]) =>
     new Map(records.map((r) => [r.rsvpId, fold(r) as RsvpState]));
   const updates = (plan: ReturnType<typeof planTransactions>) =>
@@ -136,7 +143,7 @@ describe("stateChanges and planTransactions", () => {
 
   it("writes a new RSVP's state only if it does not exist, with its day and all-time counters", () => {
     const plan = planTransactions(
-      stateChanges(batchOf(record(1, DAY1, "yes", undefined, 2)), new Map()),
+      stateChanges(batchOf(record(1, DAY1, "yes", undefined, 2)), new Map(), options),
       options,
     );
     expect(plan).toHaveLength(1);
@@ -153,7 +160,7 @@ describe("stateChanges and planTransactions", () => {
 
   it("moves a yes→no change from yes to no on its day (rsvps and the day unchanged), guests with it", () => {
     const before = stored(fold(record(1, DAY1, "yes", undefined, 2)) as RsvpState, 3);
-    const changes = stateChanges(batchOf(record(1, DAY2, "no")), new Map([[1, before]]));
+    const changes = stateChanges(batchOf(record(1, DAY2, "no")), new Map([[1, before]]), options);
     const plan = planTransactions(changes, options);
     expect(plan[0]).toMatchObject({ newRsvps: 0, changedRsvps: 1 });
     expect(puts(plan)[0]?.ConditionExpression).toBe("#version = :read");
@@ -166,10 +173,14 @@ describe("stateChanges and planTransactions", () => {
 
   it("changes nothing for an exact duplicate or an older version of the same day", () => {
     const held = stored(fold(record(1, DAY1 + 5_000, "no")) as RsvpState);
-    expect(stateChanges(batchOf(record(1, DAY1 + 5_000, "no")), new Map([[1, held]]))).toEqual([]);
-    expect(stateChanges(batchOf(record(1, DAY1, "yes")), new Map([[1, held]]))).toHaveLength(1);
+    expect(
+      stateChanges(batchOf(record(1, DAY1 + 5_000, "no")), new Map([[1, held]]), options),
+    ).toEqual([]);
+    expect(
+      stateChanges(batchOf(record(1, DAY1, "yes")), new Map([[1, held]]), options),
+    ).toHaveLength(1);
     const plan = planTransactions(
-      stateChanges(batchOf(record(1, DAY1, "yes")), new Map([[1, held]])),
+      stateChanges(batchOf(record(1, DAY1, "yes")), new Map([[1, held]]), options),
       options,
     );
     // The earlier mtime is kept in the state, but no counter moves: the day is the same.
@@ -181,7 +192,7 @@ describe("stateChanges and planTransactions", () => {
   it("moves the count to the earlier day when an older version from the day before arrives late", () => {
     const held = stored(fold(record(1, DAY2, "yes")) as RsvpState);
     const plan = planTransactions(
-      stateChanges(batchOf(record(1, DAY1, "no")), new Map([[1, held]])),
+      stateChanges(batchOf(record(1, DAY1, "no")), new Map([[1, held]]), options),
       options,
     );
     expect(delta(updates(plan).find((u) => u.Key?.pk?.S === "DAY#2026-01-02#us"))).toEqual({
@@ -200,9 +211,57 @@ describe("stateChanges and planTransactions", () => {
     expect(updates(plan).some((u) => u.Key?.pk?.S === "ALL#us")).toBe(false);
   });
 
+  it("writes an unchanged state again, counting nothing, when it would expire before the topic could redeliver", () => {
+    const nowSec = options.nowMs / 1000;
+    const state = fold(record(1, DAY1, "yes")) as RsvpState;
+    const fresh = { state, version: 4, expiresAt: nowSec + options.keepAliveSeconds + 60 };
+    expect(stateChanges(batchOf(record(1, DAY1, "yes")), new Map([[1, fresh]]), options)).toEqual(
+      [],
+    );
+    const ageing = { ...fresh, expiresAt: nowSec + options.keepAliveSeconds - 60 };
+    const changes = stateChanges(batchOf(record(1, DAY1, "yes")), new Map([[1, ageing]]), options);
+    expect(changes).toEqual([{ before: ageing, after: state, refresh: true }]);
+    const plan = planTransactions(changes, options);
+    expect(plan[0]).toMatchObject({ newRsvps: 0, changedRsvps: 0, refreshedRsvps: 1 });
+    expect(updates(plan)).toEqual([]);
+    expect(puts(plan)[0]?.ConditionExpression).toBe("#version = :read");
+    expect(Number(puts(plan)[0]?.Item?.expiresAt?.N)).toBe(nowSec + options.stateTtlSeconds);
+  });
+
+  it("keeps a state the horizon past its event, so a late change to a distant event finds it", () => {
+    const nowSec = options.nowMs / 1000;
+    const inJune = {
+      ...(fold(record(1, DAY1)) as RsvpState),
+      eventTime: options.nowMs + 150 * 86_400_000,
+    };
+    expect(expiresAtOf(inJune, options.nowMs, options.stateTtlSeconds)).toBe(
+      nowSec + 150 * 86_400 + options.stateTtlSeconds,
+    );
+    const past = { ...inJune, eventTime: options.nowMs - 86_400_000 };
+    expect(expiresAtOf(past, options.nowMs, options.stateTtlSeconds)).toBe(
+      nowSec + options.stateTtlSeconds,
+    );
+    // A hostile event time cannot pin a state for ever.
+    const farOff = { ...inJune, eventTime: Date.UTC(2099, 0, 1) };
+    expect(expiresAtOf(farOff, options.nowMs, options.stateTtlSeconds)).toBe(
+      nowSec + 400 * 86_400 + options.stateTtlSeconds,
+    );
+  });
+
+  it("takes any expiry off a counter it writes: counters never expire", () => {
+    const plan = planTransactions(
+      stateChanges(batchOf(record(1, DAY1)), new Map(), options),
+      options,
+    );
+    for (const update of updates(plan)) {
+      expect(update.UpdateExpression).toMatch(/ REMOVE #expiresAt$/);
+      expect(update.ExpressionAttributeNames?.["#expiresAt"]).toBe("expiresAt");
+    }
+  });
+
   it("sums a city's deltas over the batch: one counter write per (day, city) and per city", () => {
     const batch = batchOf(...Array.from({ length: 30 }, (_, i) => record(100 + i, DAY1 + i)));
-    const plan = planTransactions(stateChanges(batch, new Map()), options);
+    const plan = planTransactions(stateChanges(batch, new Map(), options), options);
     expect(plan).toHaveLength(1);
     expect(puts(plan)).toHaveLength(30);
     expect(updates(plan).map((u) => delta(u).rsvps)).toEqual([30, 30]);
@@ -230,7 +289,7 @@ describe("stateChanges and planTransactions", () => {
             value: JSON.stringify(r),
           })),
         );
-        const plan = planTransactions(stateChanges(rsvps, new Map()), options);
+        const plan = planTransactions(stateChanges(rsvps, new Map(), options), options);
         const totals = new Map<string, ReturnType<typeof delta>>();
         for (const transaction of plan) {
           expect(transaction.actions.length).toBeLessThanOrEqual(MAX_TRANSACTION_ACTIONS);
@@ -284,6 +343,7 @@ describe("items stay small whatever the traffic", () => {
         response: "yes",
         guests: maxNumber,
         city: longest,
+        eventTime: maxNumber,
       },
       maxNumber,
       maxNumber,
@@ -334,35 +394,58 @@ describe("processBatch when DynamoDB pushes back", () => {
     dynamodb.restore();
   });
 
-  it("re-reads and re-plans after a conflict, and gives up after the last attempt", async () => {
-    let reads = 0;
-    let conflictsLeft = 2;
-    const store: CountsStore = {
-      readStates: async () => {
-        reads += 1;
-        return new Map();
+  /** States kept in memory from the planned Puts, as the table would hold them. */
+  function memoryStore(conflictBefore: (call: number) => boolean): CountsStore & {
+    reads: number[][];
+  } {
+    const states = new Map<number, StoredState>();
+    const reads: number[][] = [];
+    let calls = 0;
+    return {
+      reads,
+      readStates: async (ids) => {
+        reads.push([...states.keys()].filter((id) => ids.includes(id)));
+        return new Map([...states].filter(([id]) => ids.includes(id)));
       },
-      applyTransaction: async () => (conflictsLeft-- > 0 ? "conflict" : "applied"),
+      applyTransaction: async (actions) => {
+        if (conflictBefore(++calls)) return "conflict";
+        for (const action of actions) {
+          const stored = action.Put?.Item ? storedStateOf(action.Put.Item) : null;
+          if (stored) states.set(stored.state.rsvpId, stored);
+        }
+        return "applied";
+      },
       putDeadLetters: async () => {},
     };
-    const records = messagesOf(fixture);
-    const deps = { store, tableName: "counts", stateTtlSeconds: 60, pause: async () => {} };
-    const result = await processBatch(records, deps);
-    expect(reads).toBe(3);
-    expect(result).toEqual({
-      records: 5,
-      counted: 3,
-      changed: 0,
-      unchanged: 1,
-      deadLettered: 1,
-      transactions: 1,
-      conflicts: 2,
-    });
+  }
 
-    conflictsLeft = Number.POSITIVE_INFINITY;
-    await expect(processBatch(records, { ...deps, maxAttempts: 4 })).rejects.toThrow(
-      ConcurrentUpdateError,
+  it("re-reads after a conflict and plans from what is there now: what was applied is not applied again", async () => {
+    // 150 RSVPs in 60 cities: two transactions; the second meets a conflict once.
+    const records = Array.from({ length: 150 }, (_, i) =>
+      record(500 + i, DAY1 + i, "yes", `us/or/c${i % 60}`),
     );
+    const messages = records.map((r, offset) => ({
+      topic: "meetup",
+      partition: 0,
+      offset,
+      value: JSON.stringify(r),
+    }));
+    const store = memoryStore((call) => call === 2);
+    const deps = { ...options, store, stateTtlSeconds: 60, pause: async () => {} };
+    const result = await processBatch(messages, deps);
+    expect(result).toMatchObject({ records: 150, counted: 150, changed: 0, conflicts: 1 });
+    // The re-read found the first transaction's RSVPs (a conflict applies nothing of the
+    // second), and they were not counted again: 150 in all, not 150 plus those.
+    expect(store.reads[0]).toEqual([]);
+    expect(store.reads[1]?.length).toBeGreaterThan(0);
+    expect(store.reads[1]?.length).toBeLessThan(150);
+  });
+
+  it("gives up after the last attempt when the states keep changing", async () => {
+    const store = memoryStore(() => true);
+    const deps = { ...options, store, stateTtlSeconds: 60, pause: async () => {}, maxAttempts: 4 };
+    await expect(processBatch(messagesOf(fixture), deps)).rejects.toThrow(ConcurrentUpdateError);
+    expect(store.reads).toHaveLength(4);
   });
 
   it("refuses to guess over a state item it cannot read", () => {

@@ -193,7 +193,7 @@ describe("the fixture (events/kafka-topics-create.json)", () => {
         name: "meetup",
         partitions: 6,
         replicationFactor: 2,
-        configs: { "retention.ms": String(168 * 3_600_000) },
+        configs: { "retention.ms": String(168 * 3_600_000), "segment.ms": String(3_600_000) },
       },
       { name: "meetup-dlq", partitions: 6, replicationFactor: 2 },
     ]);
@@ -246,18 +246,28 @@ describe("readProperties", () => {
     expect(() => readProperties(properties)).toThrow(reason);
   });
 
-  it("refuses a retention as long as the dedup horizon, naming both", () => {
+  it("refuses a retention that, with its segment roll, reaches the dedup horizon, naming both", () => {
+    const topic = {
+      Name: "meetup",
+      Partitions: "6",
+      ReplicationFactor: "2",
+      RetentionHours: "160",
+    };
     const properties = {
       ServiceToken: "token",
       DedupHorizonDays: "7",
-      Topics: [{ Name: "meetup", Partitions: "6", ReplicationFactor: "2", RetentionHours: "168" }],
+      Topics: [{ ...topic, SegmentHours: "8" }],
     };
     expect(() => readProperties(properties)).toThrow(
-      "ResourceProperties.Topics.0.RetentionHours: 168 h must be shorter than DedupHorizonDays (7 days = 168 h)",
+      "ResourceProperties.Topics.0.RetentionHours: 160 h (+ 8 h of segment roll) must be shorter than DedupHorizonDays (7 days = 168 h)",
     );
     expect(
-      readProperties({ ...properties, DedupHorizonDays: "8" })[0]?.configs?.["retention.ms"],
-    ).toBe("604800000");
+      readProperties({ ...properties, Topics: [{ ...topic, SegmentHours: "7" }] })[0]?.configs,
+    ).toEqual({ "retention.ms": String(160 * 3_600_000), "segment.ms": String(7 * 3_600_000) });
+    // Without a segment roll of its own, Kafka's default of a week counts.
+    expect(() =>
+      readProperties({ ...properties, DedupHorizonDays: "13", Topics: [topic] }),
+    ).toThrow(/160 h \(\+ 168 h of segment roll\)/);
   });
 
   it("names every problem at once", () => {

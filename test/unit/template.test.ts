@@ -142,6 +142,8 @@ describe("template.yaml as the local stack's source of truth", () => {
       POWERTOOLS_LOG_LEVEL: "INFO",
       TABLE_NAME: "local-table",
       RSVP_STATE_TTL_DAYS: "14",
+      RSVP_TOPIC_RETENTION_HOURS: "168",
+      RSVP_TOPIC_SEGMENT_HOURS: "1",
       POWERTOOLS_SERVICE_NAME: "city-counts",
     });
     expect(() => functionEnvironment("CityCountsFunction", {})).toThrow(

@@ -20,6 +20,8 @@ export const countableRecordSchema = z.object({
   guests: z.number().int().min(0),
   // Bounded, as the ingest caps them: a record from elsewhere with longer ones is a dead
   // letter, not an item over DynamoDB's key limits or a counter that costs more per write.
+  /** When the event starts (epoch ms), or null: an RSVP's state is kept past it (counting.ts). */
+  event: z.object({ time: z.number().int().nullable() }).optional(),
   city: z.object({
     key: z
       .string()
