@@ -51,6 +51,7 @@ import { startLocalStack } from "../stack/stack.js";
 import { eventSourceControls, functionEnvironment } from "../stack/template-model.js";
 import { parseCliArgs } from "./args.js";
 import { ProgressLine } from "./progress-line.js";
+import { routeStructuredLogs } from "./run-log.js";
 
 const args = parseCliArgs(
   {
@@ -63,24 +64,27 @@ const args = parseCliArgs(
     "api-port": { type: "string" },
     once: { type: "boolean", default: false },
     json: { type: "boolean", default: false },
+    verbose: { type: "boolean", default: false },
     out: { type: "string" },
     "batch-after": { type: "string", default: "120" },
     "batch-every": { type: "string", default: "15" },
   },
   `  npm start [-- --rate N] [--seed S] [--malformed SHARE] [--duration SECONDS] [--api-port P]
   npm start -- --input FILE.jsonl [--speedup X | --rate N] [--once [--json]] [--out DIR]
+  --verbose: the components' structured logs here too (else in .cache/logs/start-*.log)
   batch: [--batch-after SECONDS (synthetic feed)] [--batch-every MINUTES, 0 = only once]`,
 );
 if ((args.once && !args.input) || (args.json && !args.once)) {
   process.stderr.write("--once needs --input FILE.jsonl, and --json needs --once\n");
   process.exit(2);
 }
-// With --json, stdout carries the one JSON object only: everything else goes to stderr.
-const writeResult = process.stdout.write.bind(process.stdout);
-if (args.json)
-  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+// The terminal gets progress and summaries (stderr); the components' JSON logs go to a file of
+// the run (--verbose: to stderr too); with --json, stdout carries the one result object only.
+const runLog = routeStructuredLogs({ verbose: args.verbose, name: "start" });
+const writeResult = runLog.writeResult;
 
 const say = (line: string) => process.stderr.write(`[start] ${line}\n`);
+if (runLog.path) say(`structured logs: ${runLog.path} (--verbose shows them here)`);
 const number = (name: string, value: string | undefined): number | undefined => {
   if (value === undefined) return undefined;
   const parsed = Number(value);
@@ -364,6 +368,7 @@ async function shutdown(reason: string, code: number): Promise<void> {
     };
     writeResult(`${JSON.stringify(result)}\n`);
   }
+  await runLog.close();
   process.exit(exitCode);
 }
 

@@ -4,6 +4,7 @@
  * everything with a summary.
  */
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { repoRoot } from "../../local/setup/paths.js";
 import { descendantsOf, waitUntilGone } from "../support/processes.js";
@@ -69,5 +70,14 @@ describe("npm start", () => {
       /feed: synthetic \(seed 1\) on ws:\/\/127\.0\.0\.1:\d+\/, 30 messages\/s/,
     );
     expect(await waitUntilGone(engines.map((p) => p.pid))).toEqual([]);
+    // The terminal shows progress and summaries only; the components' JSON logs are in the
+    // run's log file, which the first lines name.
+    expect(output.split("\n").filter((line) => line.trimStart().startsWith("{"))).toEqual([]);
+    const logPath = output.match(/structured logs: (\S+\.log)/)?.[1];
+    expect(logPath, output).toBeDefined();
+    const logged = readFileSync(logPath as string, "utf8")
+      .trim()
+      .split("\n");
+    expect(logged.map((line) => JSON.parse(line).message)).toContain("batch counted");
   });
 });
