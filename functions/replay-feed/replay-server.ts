@@ -172,6 +172,31 @@ function send(socket: WebSocket, line: string): Promise<void> {
   });
 }
 
+/** The latest mtime a recorded replay has reached: its time only moves forward. */
+export interface RecordingClock {
+  latestMtime: number | undefined;
+}
+
+/**
+ * How long to wait before sending a line with `mtime` in a recorded replay: the gap from the
+ * latest mtime sent so far, sped up and capped. A line older than that (a recording not in
+ * mtime order, a late re-send) goes at once and does not wind the clock back, so a shuffled
+ * recording is not paced by its every jump forward again (which made one replay at a few
+ * messages a second).
+ */
+export function recordedWaitMs(
+  clock: RecordingClock,
+  mtime: number,
+  pacing: { speedup: number; maxGapMs?: number },
+): number {
+  if (!Number.isFinite(mtime)) return 0;
+  const latest = clock.latestMtime;
+  if (latest !== undefined && mtime <= latest) return 0;
+  clock.latestMtime = mtime;
+  if (latest === undefined) return 0;
+  return Math.min((mtime - latest) / pacing.speedup, pacing.maxGapMs ?? 5000);
+}
+
 /** Returns a function that waits as long as the pacing asks before each line is sent. */
 function pacer(pacing: Pacing): (line: string) => Promise<void> {
   switch (pacing.kind) {
@@ -192,16 +217,10 @@ function pacer(pacing: Pacing): (line: string) => Promise<void> {
     }
     case "recorded": {
       if (!(pacing.speedup > 0)) throw new RangeError("speed-up must be above 0");
-      const maxGapMs = pacing.maxGapMs ?? 5000;
-      let previousMtime: number | undefined;
+      const clock: RecordingClock = { latestMtime: undefined };
       return async (line) => {
-        const mtime = Number(MTIME.exec(line)?.[1]);
-        if (!Number.isFinite(mtime)) return;
-        // Gaps between consecutive lines; a line out of order is sent at once.
-        if (previousMtime !== undefined && mtime > previousMtime) {
-          await sleep(Math.min((mtime - previousMtime) / pacing.speedup, maxGapMs));
-        }
-        previousMtime = mtime;
+        const wait = recordedWaitMs(clock, Number(MTIME.exec(line)?.[1]), pacing);
+        if (wait > 0) await sleep(wait);
       };
     }
   }

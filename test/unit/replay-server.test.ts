@@ -6,6 +6,7 @@ import WebSocket from "ws";
 import {
   type ReplayServer,
   type ReplayServerOptions,
+  recordedWaitMs,
   startReplayServer,
 } from "../../functions/replay-feed/replay-server.js";
 import { jsonlLines } from "../../local/feed/jsonl.js";
@@ -112,6 +113,23 @@ describe("replay server", () => {
     await badClosed;
     const { frames } = await receive(server.url);
     expect(frames).toEqual(LINES);
+  });
+
+  it("paces a recording out of mtime order by its latest time, not by every jump forward", () => {
+    const pacing = { speedup: 60, maxGapMs: 5000 };
+    const waits = (mtimes: number[]) => {
+      const clock = { latestMtime: undefined };
+      return mtimes.map((mtime) => recordedWaitMs(clock, mtime, pacing));
+    };
+    const hour = 3_600_000;
+    // In order: each gap, sped up 60 times (a minute is a second), capped at 5 s.
+    expect(waits([0, 60_000, 120_000, 120_000 + 10 * hour])).toEqual([0, 1000, 1000, 5000]);
+    // Shuffled: older lines go at once and do not wind the clock back.
+    expect(waits([10 * hour, 60_000, 9 * hour, 10 * hour + 60_000, 120_000])).toEqual([
+      0, 0, 0, 1000, 0,
+    ]);
+    // A line without a readable mtime goes at once.
+    expect(waits([0, Number.NaN, 60_000])).toEqual([0, 0, 1000]);
   });
 
   it("caps long gaps of the recording", async () => {
