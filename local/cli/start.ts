@@ -44,7 +44,7 @@ import { syntheticLines } from "../feed/synthetic/generator.js";
 import { dayCounts } from "../pipeline/day-counts.js";
 import { failedBatchesBucket } from "../pipeline/failed-batches.js";
 import { startLocalHttpApi } from "../pipeline/http-api.js";
-import { startMskEventSource } from "../pipeline/msk-event-source.js";
+import { lagMs, startMskEventSource } from "../pipeline/msk-event-source.js";
 import { publishSite } from "../site/publish-site.js";
 import { type AwsEndpoint, awsClientConfig, localAwsEnvironment } from "../stack/aws-endpoint.js";
 import { startLocalStack } from "../stack/stack.js";
@@ -84,6 +84,7 @@ const runLog = routeStructuredLogs({ verbose: args.verbose, name: "start" });
 const writeResult = runLog.writeResult;
 
 const say = (line: string) => process.stderr.write(`[start] ${line}\n`);
+const startedAt = Date.now();
 if (runLog.path) say(`structured logs: ${runLog.path} (--verbose shows them here)`);
 const number = (name: string, value: string | undefined): number | undefined => {
   if (value === undefined) return undefined;
@@ -306,7 +307,7 @@ const progress = new ProgressLine(() => {
   return {
     counters: { sent: feed.stats.sent, counted: counted.rsvps },
     text: (rates) =>
-      `feed ${feed.stats.sent} sent (${rates.sent}/s) | ingest ${stats.produced} to kafka, ${stats.sentToFirehose} to firehose, ${stats.deadLettered} dead-lettered | city-counts ${counted.rsvps} RSVPs (${rates.counted}/s), ${counted.changed} changed, ${counted.unchanged} unchanged${top ? ` | top US: ${top}` : ""}`,
+      `feed ${feed.stats.sent} sent (${rates.sent}/s) | ingest ${stats.produced} to kafka, ${stats.sentToFirehose} to firehose, ${stats.deadLettered} dead-lettered | city-counts ${counted.rsvps} RSVPs (${rates.counted}/s), ${counted.changed} changed, ${counted.unchanged} unchanged, lag ${(lagMs(cityCounts.stats, stats.produced, Date.now(), startedAt) / 1000).toFixed(1)} s${top ? ` | top US: ${top}` : ""}`,
   };
 });
 progress.start();

@@ -39,6 +39,22 @@ export interface MskEventSourceStats {
   records: number;
   /** Records whose retries were spent (handed to the on-failure destination, if any). */
   failedRecords: number;
+  /** Producer timestamp (epoch ms) of the newest record of the batches done so far; 0: none. */
+  newestDoneTimestamp: number;
+}
+
+/**
+ * How far behind the topic the event source is, in ms: 0 when it has done every record
+ * produced, else the age of the newest record it has done (the next one waits at most that).
+ */
+export function lagMs(
+  stats: Pick<MskEventSourceStats, "records" | "newestDoneTimestamp">,
+  produced: number,
+  now: number,
+  startedAt: number,
+): number {
+  if (stats.records >= produced) return 0;
+  return Math.max(0, now - (stats.newestDoneTimestamp || startedAt));
 }
 
 export interface MskEventSource {
@@ -64,6 +80,7 @@ export async function startMskEventSource(options: MskEventSourceOptions): Promi
     failedInvocations: 0,
     records: 0,
     failedRecords: 0,
+    newestDoneTimestamp: 0,
   };
   const maximumRetryAttempts = options.maximumRetryAttempts ?? Number.POSITIVE_INFINITY;
   let stopping = false;
@@ -119,6 +136,11 @@ export async function startMskEventSource(options: MskEventSourceOptions): Promi
         };
         if ((await deliver(chunk)) === "stopped") return;
         stats.records += chunk.length;
+        for (const message of chunk)
+          stats.newestDoneTimestamp = Math.max(
+            stats.newestDoneTimestamp,
+            Number(message.timestamp),
+          );
         const last = chunk[chunk.length - 1];
         if (last) {
           resolveOffset(last.offset);

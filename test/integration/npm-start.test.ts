@@ -66,6 +66,10 @@ describe("npm start", () => {
     expect((counted ?? 0) + (changed ?? 0) + (unchanged ?? 0)).toBe(read);
     expect(counted).toBeGreaterThan(0);
     expect(output).toMatch(/top US cities: .+ \d+/);
+    // The progress line says how far behind the feed the counts are.
+    expect(output).toMatch(
+      /city-counts \d+ RSVPs \([\d.]+\/s\), \d+ changed, \d+ unchanged, lag \d+\.\d s/,
+    );
     expect(output).toMatch(
       /feed: synthetic \(seed 1\) on ws:\/\/127\.0\.0\.1:\d+\/, 30 messages\/s/,
     );
