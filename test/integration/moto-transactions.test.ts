@@ -10,7 +10,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   type AttributeValue,
-  CreateTableCommand,
   DynamoDBClient,
   ScanCommand,
   TransactionCanceledException,
@@ -22,6 +21,7 @@ import { repoRoot, venvBin } from "../../local/setup/paths.js";
 import { awsClientConfig } from "../../local/stack/aws-endpoint.js";
 import { freePorts } from "../../local/stack/ports.js";
 import { type SupervisedProcess, startSupervised } from "../../local/stack/supervised-process.js";
+import { createCountsTable } from "../support/counts-table.js";
 
 const stack = inject("stack");
 const patched = new DynamoDBClient(
@@ -59,25 +59,8 @@ afterAll(async () => {
   await plainMoto?.stop();
 });
 
-let tables = 0;
-async function freshTable(client: DynamoDBClient): Promise<string> {
-  const TableName = `moto-transactions-${process.pid}-${++tables}`;
-  await client.send(
-    new CreateTableCommand({
-      TableName,
-      BillingMode: "PAY_PER_REQUEST",
-      KeySchema: [
-        { AttributeName: "pk", KeyType: "HASH" },
-        { AttributeName: "sk", KeyType: "RANGE" },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: "pk", AttributeType: "S" },
-        { AttributeName: "sk", AttributeType: "S" },
-      ],
-    }),
-  );
-  return TableName;
-}
+/** A table shaped like the template's counts table (pk, sk), on either server. */
+const freshTable = (client: DynamoDBClient) => createCountsTable(client, "moto-transactions");
 
 const key = (pk: string, sk = "s") => ({ pk: { S: pk }, sk: { S: sk } });
 const put = (TableName: string, pk: string, n: number, condition?: string): TransactWriteItem => ({
