@@ -74,12 +74,19 @@ export function decodeBatch(kafkaMessages: KafkaMessage[]): DecodedBatch {
       poison.push({ source, reason: "no_value", detail: "the record has no value", raw: "" });
       continue;
     }
-    const raw = cutToBytes(redactPersonalData(message.value), MAX_DEAD_LETTER_RAW_BYTES);
+    const value = message.value;
+    // Only a dead letter keeps its text: valid messages are not redacted and cut for nothing.
+    const deadLetterText = () => cutToBytes(redactPersonalData(value), MAX_DEAD_LETTER_RAW_BYTES);
     let json: unknown;
     try {
       json = JSON.parse(message.value);
     } catch {
-      poison.push({ source, reason: "not_json", detail: "the value is not JSON", raw });
+      poison.push({
+        source,
+        reason: "not_json",
+        detail: "the value is not JSON",
+        raw: deadLetterText(),
+      });
       continue;
     }
     const parsed = countableRecordSchema.safeParse(json);
@@ -92,7 +99,7 @@ export function decodeBatch(kafkaMessages: KafkaMessage[]): DecodedBatch {
         source,
         reason: "invalid_record",
         detail: detail.slice(0, MAX_DEAD_LETTER_DETAIL_CHARS),
-        raw,
+        raw: deadLetterText(),
       });
       continue;
     }
