@@ -79,6 +79,15 @@ const add = (TableName: string, pk: string, n: number, condition?: string): Tran
     ...(condition ? { ConditionExpression: condition } : {}),
   },
 });
+/** An Update with any expression, for the parse cache: a text seen before must give the same. */
+const update = (TableName: string, pk: string, expression: string): TransactWriteItem => ({
+  Update: {
+    TableName,
+    Key: key(pk),
+    UpdateExpression: expression,
+    ExpressionAttributeValues: { ":n": { N: "3" } },
+  },
+});
 const remove = (TableName: string, pk: string): TransactWriteItem => ({
   Delete: { TableName, Key: key(pk) },
 });
@@ -146,6 +155,12 @@ describe("moto_server.py (DynamoDB transactions that snapshot only what they tou
       [put(t, "d", 4), mustExist(t, "b")], // b is gone: fails, d not written
       [add(t, "c", 1), add(t, "c", 1)], // the same item twice
       [add(t, "a", 2), put(t, "e", 5, "attribute_not_exists(pk)")],
+      // The same expression texts again (moto_server.py parses each text once) ...
+      [update(t, "e", "SET n = n + :n REMOVE z"), update(t, "f", "SET n = :n")],
+      [update(t, "e", "SET n = n + :n REMOVE z"), update(t, "f", "SET n = n + :n")],
+      // ... and a text that does not parse, twice: the same error both times.
+      [update(t, "a", "ADD n :n,")],
+      [update(t, "a", "ADD n :n,")],
     ];
     const outcomes = async (client: DynamoDBClient) => {
       const TableName = await freshTable(client);
