@@ -1,15 +1,24 @@
 /**
- * A queue in front of a sink (Kafka, Firehose) that sends in bounded batches, one send at a
- * time, and puts a failed batch back in front: nothing is lost or reordered by a failure. It
- * only gives up while draining, after `maxFailuresWhileDraining` failures in a row, and then
- * says how many items it could not send.
+ * A queue in front of a sink (Kafka, Firehose) that sends in bounded batches and puts a failed
+ * batch back in front: nothing is lost by a failure. With `concurrency` 1 (Kafka: one producer
+ * request at a time keeps each partition in order) nothing is reordered either; a sink without
+ * order (Firehose) may take several batches at once, since one call's round trip, not the CPU,
+ * is what limits it. An idle sender wakes when an item arrives and waits `lingerMs` for more
+ * (as Kafka's linger.ms), so a quiet feed is not held back a polling interval. It only gives
+ * up while draining, after `maxFailuresWhileDraining` failures in a row, and then says how many
+ * items it could not send.
  */
 export interface BufferedSenderOptions<T> {
   name: string;
   /** Sends one batch; throws when nothing of it was sent. */
   send: (items: T[]) => Promise<void>;
   maxBatch: number;
-  intervalMs?: number;
+  /** Batches sent at once (default 1: in order). */
+  concurrency?: number;
+  /** After the first item reaches an idle sender, how long to wait for more (default 5 ms). */
+  lingerMs?: number;
+  /** Pause after a failed send before the next attempt (default 100 ms). */
+  retryDelayMs?: number;
   maxFailuresWhileDraining?: number;
   onFailure?: (error: Error, queued: number) => void;
 }
@@ -17,6 +26,7 @@ export interface BufferedSenderOptions<T> {
 export class BufferedSender<T> {
   private queue: T[] = [];
   private draining = false;
+  private wake: (() => void) | undefined;
   private readonly done: Promise<void>;
   sent = 0;
   failures = 0;
@@ -34,33 +44,60 @@ export class BufferedSender<T> {
   push(item: T): void {
     if (this.draining) throw new Error(`${this.options.name}: push after drain`);
     this.queue.push(item);
+    this.wake?.();
   }
 
   /** Sends what is queued and stops; rejects if some of it could not be sent. */
   async drain(): Promise<void> {
     this.draining = true;
+    this.wake?.();
     await this.done;
   }
 
+  /** Resolves when there is something to send (after the linger) or the sender drains. */
+  private async nextItems(): Promise<void> {
+    if (this.queue.length === 0 && !this.draining)
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    this.wake = undefined;
+    const lingerMs = this.options.lingerMs ?? 5;
+    if (!this.draining && this.queue.length < this.options.maxBatch && lingerMs > 0)
+      await new Promise((resolve) => setTimeout(resolve, lingerMs));
+  }
+
+  private async sendRound(): Promise<void> {
+    const batches: T[][] = [];
+    while (batches.length < (this.options.concurrency ?? 1) && this.queue.length > 0)
+      batches.push(this.queue.splice(0, this.options.maxBatch));
+    const results = await Promise.allSettled(batches.map((batch) => this.options.send(batch)));
+    const unsent: T[] = [];
+    let firstError: unknown;
+    results.forEach((result, index) => {
+      const batch = batches[index] as T[];
+      if (result.status === "fulfilled") this.sent += batch.length;
+      else {
+        unsent.push(...batch);
+        firstError ??= result.reason;
+      }
+    });
+    if (unsent.length > 0) {
+      this.queue.unshift(...unsent);
+      throw firstError;
+    }
+  }
+
   private async run(): Promise<void> {
-    const intervalMs = this.options.intervalMs ?? 100;
     const maxFailures = this.options.maxFailuresWhileDraining ?? 10;
     let failuresWhileDraining = 0;
     for (;;) {
       const draining = this.draining;
+      let failed = false;
       try {
-        while (this.queue.length > 0) {
-          const batch = this.queue.splice(0, this.options.maxBatch);
-          try {
-            await this.options.send(batch);
-          } catch (error) {
-            this.queue.unshift(...batch);
-            throw error;
-          }
-          this.sent += batch.length;
-        }
+        while (this.queue.length > 0) await this.sendRound();
         failuresWhileDraining = 0;
       } catch (error) {
+        failed = true;
         this.failures += 1;
         this.options.onFailure?.(error as Error, this.queue.length);
         if (draining && ++failuresWhileDraining >= maxFailures) {
@@ -70,7 +107,9 @@ export class BufferedSender<T> {
         }
       }
       if (draining && this.queue.length === 0) return;
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+      if (failed)
+        await new Promise((resolve) => setTimeout(resolve, this.options.retryDelayMs ?? 100));
+      else await this.nextItems();
     }
   }
 }

@@ -23,7 +23,7 @@ describe("BufferedSender", () => {
       name: "test",
       send: sink.send,
       maxBatch: 7,
-      intervalMs: 5,
+      retryDelayMs: 5,
       onFailure: (_e, queued) => failures.push(queued),
     });
     for (let i = 0; i < 50; i++) sender.push(i);
@@ -36,13 +36,63 @@ describe("BufferedSender", () => {
     expect(sender.sent).toBe(100);
   });
 
+  it("sends several batches at once when asked, and still loses and doubles nothing", async () => {
+    let inFlight = 0;
+    let mostInFlight = 0;
+    let calls = 0;
+    const delivered: number[] = [];
+    const sender = new BufferedSender<number>({
+      name: "firehose",
+      maxBatch: 10,
+      concurrency: 3,
+      retryDelayMs: 1,
+      send: async (items) => {
+        calls += 1;
+        inFlight += 1;
+        mostInFlight = Math.max(mostInFlight, inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        inFlight -= 1;
+        // Every fourth call fails: its batch must come back, once.
+        if (calls % 4 === 0) throw new Error("throttled");
+        delivered.push(...items);
+      },
+    });
+    for (let i = 0; i < 200; i++) sender.push(i);
+    await sender.drain();
+    expect(mostInFlight).toBe(3);
+    expect([...delivered].sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    expect(sender.sent).toBe(200);
+  });
+
+  it("sends an item pushed to an idle sender after the linger, not a polling interval", async () => {
+    const sentAt: number[] = [];
+    const sender = new BufferedSender<number>({
+      name: "kafka",
+      maxBatch: 100,
+      lingerMs: 5,
+      retryDelayMs: 10_000,
+      send: async () => {
+        sentAt.push(performance.now());
+      },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50)); // idle
+    const pushedAt = performance.now();
+    sender.push(1);
+    sender.push(2);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(sentAt).toHaveLength(1); // one batch of both
+    expect((sentAt[0] as number) - pushedAt).toBeGreaterThanOrEqual(4);
+    expect((sentAt[0] as number) - pushedAt).toBeLessThan(150);
+    await sender.drain();
+  });
+
   it("says how much it could not send when the sink never recovers", async () => {
     const sink = flakySink(Number.POSITIVE_INFINITY);
     const sender = new BufferedSender<number>({
       name: "kafka",
       send: sink.send,
       maxBatch: 10,
-      intervalMs: 1,
+      retryDelayMs: 1,
       maxFailuresWhileDraining: 3,
     });
     for (let i = 0; i < 20; i++) sender.push(i);
