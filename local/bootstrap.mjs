@@ -25,7 +25,7 @@ const needs = {
   stack: ["java", "maven", "python"],
   synth: [],
   replay: [],
-  bench: ["python"],
+  bench: ["java", "maven", "python"],
   batch: ["java", "python"],
   // Starts the deployed workflow on AWS: Step Functions calls only.
   "batch-aws": [],

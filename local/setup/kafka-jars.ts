@@ -44,7 +44,7 @@ async function fetchJars(
   expected: string,
 ): Promise<void> {
   await setupStep(
-    `Kafka ${version}: fetching the broker's jars through Maven (first use; about 45 MB)`,
+    `Kafka ${version}: fetching the broker's jars and tools through Maven (first use; about 50 MB)`,
     async () => {
       rmSync(home, { recursive: true, force: true });
       mkdirSync(home, { recursive: true });
