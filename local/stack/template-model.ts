@@ -231,6 +231,27 @@ export interface EventSourceControls {
  * The batching and error controls of `functionId`'s MSK event `eventId`, parameters resolved
  * to their defaults, so the local stand-in delivers as the deployed mapping would.
  */
+/**
+ * A property value with parameters at their defaults: `Ref`, and `Fn::If` on a condition made
+ * of `Fn::Equals` (what the template's event source uses). `AWS::NoValue` is undefined.
+ */
+function withDefaults(value: unknown, template: CfnTemplate): unknown {
+  if (value === null || typeof value !== "object") return value;
+  const ref = (value as { Ref?: string }).Ref;
+  if (ref === "AWS::NoValue") return undefined;
+  if (ref !== undefined) return template.Parameters?.[ref]?.Default;
+  const equals = (value as { "Fn::Equals"?: [unknown, unknown] })["Fn::Equals"];
+  if (equals)
+    return String(withDefaults(equals[0], template)) === String(withDefaults(equals[1], template));
+  const branch = (value as { "Fn::If"?: [string, unknown, unknown] })["Fn::If"];
+  if (branch) {
+    const condition = template.Conditions?.[branch[0]];
+    if (condition === undefined) throw new Error(`no condition ${branch[0]} in the template`);
+    return withDefaults(withDefaults(condition, template) ? branch[1] : branch[2], template);
+  }
+  throw new Error(`cannot resolve ${JSON.stringify(value)} locally`);
+}
+
 export function eventSourceControls(
   functionId: string,
   eventId: string,
@@ -243,10 +264,8 @@ export function eventSourceControls(
   )?.Events?.[eventId];
   if (event?.Type !== "MSK") throw new Error(`${functionId} has no MSK event ${eventId}`);
   const number = (name: string, fallback: number): number => {
-    const value = event.Properties[name];
-    if (value === undefined) return fallback;
-    const ref = (value as { Ref?: string }).Ref;
-    const resolved = ref === undefined ? value : template.Parameters?.[ref]?.Default;
+    const resolved = withDefaults(event.Properties[name], template);
+    if (resolved === undefined) return fallback;
     const parsed = Number(resolved);
     if (!Number.isFinite(parsed)) throw new Error(`${functionId} ${eventId} ${name}: not a number`);
     return parsed;

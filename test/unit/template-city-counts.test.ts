@@ -54,15 +54,25 @@ describe("the city-counts event source in template.yaml", () => {
     expect(Number(max.Default)).toBeGreaterThanOrEqual(Number(min.Default));
   });
 
-  it("gathers records for a batching window the event source accepts", () => {
+  it("gathers records for a batching window the event source accepts, Lambda's 500 ms by default", () => {
     // Lambda API reference, CreateEventSourceMapping: MaximumBatchingWindowInSeconds "any value
-    // from 0 seconds to 300 seconds in increments of seconds" (MSK's default is 500 ms, which
-    // a template cannot set).
+    // from 0 seconds to 300 seconds in increments of seconds"; "For Amazon MSK ... the default
+    // batching window is 500 ms" and only a mapping without the property has it. The
+    // default -1 leaves the property out: counts within a second of the feed (bench:stream).
     expect(eventSource().Properties.MaximumBatchingWindowInSeconds).toEqual({
-      Ref: "CityCountsBatchingWindowSeconds",
+      "Fn::If": [
+        "CityCountsLambdaDefaultWindow",
+        { Ref: "AWS::NoValue" },
+        { Ref: "CityCountsBatchingWindowSeconds" },
+      ],
+    });
+    expect(readTemplate().Conditions?.CityCountsLambdaDefaultWindow).toEqual({
+      "Fn::Equals": [{ Ref: "CityCountsBatchingWindowSeconds" }, -1],
     });
     const window = parameter("CityCountsBatchingWindowSeconds");
-    expect([window.MinValue, window.MaxValue]).toEqual([0, 300]);
+    expect([window.Default, window.MinValue, window.MaxValue]).toEqual([-1, -1, 300]);
+    // The local event source then gathers for 500 ms, as the deployed one does.
+    expect(eventSourceControls("CityCountsFunction", "RsvpTopic").batchingWindowMs).toBe(500);
   });
 
   it("retries a failing batch a bounded number of times, halving it, then moves on", () => {
@@ -177,7 +187,7 @@ describe("the city-counts event source in template.yaml", () => {
   it("is what the local event source runs with (npm start), parameters at their defaults", () => {
     expect(eventSourceControls("CityCountsFunction", "RsvpTopic")).toEqual({
       batchSize: 100,
-      batchingWindowMs: 1000,
+      batchingWindowMs: 500,
       maximumRetryAttempts: 5,
       bisectOnError: true,
       onFailureBucket: "CountsFailedBatchesBucket",
