@@ -19,6 +19,8 @@ export interface MskEventSourceOptions {
   topic: string;
   groupId: string;
   handler: (event: MskEvent) => Promise<unknown>;
+  /** Partitions invoked at once (default 16; each partition stays in order). */
+  concurrentPartitions?: number;
   /** Lambda's BatchSize (default 100). */
   batchSize?: number;
   /** Lambda's MaximumBatchingWindowInSeconds, in ms (default 500). */
@@ -87,8 +89,9 @@ export async function startMskEventSource(options: MskEventSourceOptions): Promi
   await consumer.connect();
   await consumer.subscribe({ topic: options.topic, fromBeginning: true });
   await consumer.run({
-    // One partition at a time: moto answers concurrent transactions with server errors.
-    partitionsConsumedConcurrently: 1,
+    // Partitions are invoked side by side, as Lambda's pollers do (each partition in order).
+    // moto_server.py serves DynamoDB requests one at a time, so this is safe locally too.
+    partitionsConsumedConcurrently: options.concurrentPartitions ?? 16,
     autoCommit: false,
     eachBatchAutoResolve: false,
     eachBatch: async ({
