@@ -122,6 +122,8 @@ export const itemKeys = {
     sk: city.key,
   }),
   rsvp: (rsvpId: number) => ({ pk: `RSVP#${rsvpId}`, sk: "STATE" }),
+  /** One item per day a country has counts on: the counts API finds the latest with one Query. */
+  countedDay: (day: string, country: string) => ({ pk: `DAYS#${country}`, sk: day }),
   deadLetter: (source: string) => ({ pk: "DEADLETTER", sk: source }),
 };
 
@@ -150,6 +152,11 @@ export interface PlanOptions {
    * roll): a state that would expire sooner is written again with a later expiry.
    */
   keepAliveSeconds: number;
+  /**
+   * Day markers (`<country>#<day>`) this writer has already written: each day's marker is
+   * written once per writer (a Lambda container), in the transaction of the day's first counts.
+   */
+  markedDays?: ReadonlySet<string>;
 }
 
 /** An event further ahead than this counts as this far: a hostile event time cannot pin a state. */
@@ -185,6 +192,8 @@ export interface PlannedTransaction {
   changedRsvps: number;
   /** RSVPs written again only so their state outlives a possible redelivery. */
   refreshedRsvps: number;
+  /** Day markers (`<country>#<day>`) this transaction writes. */
+  markedDays: string[];
 }
 
 /**
@@ -235,17 +244,25 @@ function addCounterDeltas(change: StateChange, deltas: Map<string, CounterDelta>
   apply(change.after, 1);
 }
 
-/** The counter keys a change may touch (before and after, day and all time). */
-function counterKeysOf(change: StateChange): string[] {
+/** The counter keys a change may touch (before and after, day and all time), and the marker
+ * of the day it counts on unless `markedDays` has it. */
+function counterKeysOf(change: StateChange, markedDays: ReadonlySet<string>): string[] {
   const states = change.before === null ? [change.after] : [change.before.state, change.after];
+  const marker = countedDayMarkerOf(change.after);
   return [
-    ...new Set(
-      states.flatMap((state) => [
+    ...new Set([
+      ...states.flatMap((state) => [
         keyId(itemKeys.day(countDay(state), state.city)),
         keyId(itemKeys.allTime(state.city)),
       ]),
-    ),
+      ...(markedDays.has(marker) ? [] : [marker]),
+    ]),
   ];
+}
+
+/** `<country>#<day>`: a day marker, as {@link PlanOptions.markedDays} holds it. */
+export function countedDayMarkerOf(state: RsvpState): string {
+  return `${state.city.country}#${countDay(state)}`;
 }
 
 /**
@@ -267,7 +284,7 @@ export function planTransactions(
   let group: StateChange[] = [];
   let counterKeys = new Set<string>();
   for (const change of ordered) {
-    const keys = counterKeysOf(change);
+    const keys = counterKeysOf(change, options.markedDays ?? new Set());
     const added = keys.filter((key) => !counterKeys.has(key)).length;
     if (group.length > 0 && group.length + 1 + counterKeys.size + added > MAX_TRANSACTION_ACTIONS) {
       groups.push(group);
@@ -289,6 +306,24 @@ function toTransaction(changes: StateChange[], options: PlanOptions): PlannedTra
     // Changes that cancel out (one yes→no and another no→yes of a city-day) write nothing.
     if (!isZero(delta.counts)) actions.push(counterUpdate(delta, options));
   }
+  const markedDays = [
+    ...new Set(
+      changes
+        .filter((change) => !change.refresh)
+        .map((change) => countedDayMarkerOf(change.after))
+        .filter((marker) => !options.markedDays?.has(marker)),
+    ),
+  ];
+  for (const marker of markedDays) {
+    const [country, day] = marker.split("#") as [string, string];
+    const key = itemKeys.countedDay(day, country);
+    actions.push({
+      Put: {
+        TableName: options.tableName,
+        Item: { pk: { S: key.pk }, sk: { S: key.sk }, day: { S: day }, country: { S: country } },
+      },
+    });
+  }
   const newRsvps = changes.filter((change) => change.before === null).length;
   const refreshedRsvps = changes.filter((change) => change.refresh).length;
   return {
@@ -296,6 +331,7 @@ function toTransaction(changes: StateChange[], options: PlanOptions): PlannedTra
     newRsvps,
     changedRsvps: changes.length - newRsvps - refreshedRsvps,
     refreshedRsvps,
+    markedDays,
   };
 }
 

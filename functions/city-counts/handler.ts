@@ -53,6 +53,8 @@ export const defaultDependencies: ProcessBatchDependencies = {
   stateTtlSeconds: config.RSVP_STATE_TTL_DAYS * 86_400,
   // An hour more for the broker's retention check, which runs every few minutes.
   keepAliveSeconds: (TOPIC_KEEPS_RECORDS_HOURS + 1) * 3_600,
+  // Days this container has marked as having counts: a marker is written once per day.
+  markedDays: new Set<string>(),
 };
 
 /** The bare handler, for tests: `dependencies` replaces the DynamoDB-backed defaults. */

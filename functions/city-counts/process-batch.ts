@@ -23,6 +23,12 @@ export interface ProcessBatchDependencies {
   maxAttempts?: number;
   /** Waits between attempts (jittered, growing); tests pass a no-op. */
   pause?: (attempt: number) => Promise<void>;
+  /**
+   * Day markers this writer has written (see PlanOptions.markedDays); grows as transactions
+   * succeed. Kept across batches by the handler (one set per container); absent, every batch
+   * writes the markers of its days again.
+   */
+  markedDays?: Set<string>;
 }
 
 export interface BatchResult {
@@ -57,6 +63,7 @@ export async function processBatch(
     now = Date.now,
     maxAttempts = 8,
     pause = jitteredPause,
+    markedDays = new Set<string>(),
   } = dependencies;
   const { rsvps, messages, poison } = decodeBatch(kafkaMessages);
   const result: BatchResult = {
@@ -74,7 +81,13 @@ export async function processBatch(
     const stored = await store.readStates([...rsvps.keys()]);
     const nowMs = now();
     const changes = stateChanges(rsvps, stored, { nowMs, keepAliveSeconds });
-    const plan = planTransactions(changes, { tableName, nowMs, stateTtlSeconds, keepAliveSeconds });
+    const plan = planTransactions(changes, {
+      tableName,
+      nowMs,
+      stateTtlSeconds,
+      keepAliveSeconds,
+      markedDays,
+    });
     let conflict = false;
     for (const transaction of plan) {
       if ((await store.applyTransaction(transaction.actions)) === "conflict") {
@@ -82,6 +95,7 @@ export async function processBatch(
         break;
       }
       result.transactions += 1;
+      for (const marker of transaction.markedDays) markedDays.add(marker);
       result.counted += transaction.newRsvps;
       result.changed += transaction.changedRsvps;
       result.refreshed += transaction.refreshedRsvps;

@@ -11,7 +11,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "
 import { z } from "zod";
 import { readConfig } from "../shared/config.js";
 import { createLogger } from "../shared/logger.js";
-import { queryTopCities, type TopCities } from "./top-cities.js";
+import { latestCountedDay, queryTopCities, type TopCities } from "./top-cities.js";
 
 const config = readConfig(
   z.object({
@@ -50,11 +50,15 @@ function isRealDay(day: string): boolean {
 
 export interface CountsApiDependencies {
   query: (query: { country: string; day: string; limit: number }) => Promise<TopCities>;
+  /** The latest day not after `notAfter` with counts in `country`, or null. */
+  latestDay: (country: string, notAfter: string) => Promise<string | null>;
   now?: () => number;
 }
 
 const defaultDependencies: CountsApiDependencies = {
   query: (query) => queryTopCities(dynamodb, config.TABLE_NAME, query),
+  latestDay: (country, notAfter) =>
+    latestCountedDay(dynamodb, config.TABLE_NAME, country, notAfter),
 };
 
 /** The bare handler, for tests. */
@@ -77,8 +81,12 @@ export async function getCounts(
     return json(400, { message });
   }
   const today = new Date((dependencies.now ?? Date.now)()).toISOString().slice(0, 10);
-  const result = await dependencies.query({ ...parsed.data, day: parsed.data.day ?? today });
-  return json(200, result, { "cache-control": "max-age=2" });
+  // Without a day: the latest with counts (today while the feed is live; a recording's own
+  // days otherwise), never one ahead of this clock. `today` in the answer tells them apart.
+  const day =
+    parsed.data.day ?? (await dependencies.latestDay(parsed.data.country, today)) ?? today;
+  const result = await dependencies.query({ ...parsed.data, day });
+  return json(200, { ...result, today }, { "cache-control": "max-age=2" });
 }
 
 function json(

@@ -27,6 +27,31 @@ export interface TopCities {
   totalCities: number;
   /** The newest update among all of them, ISO 8601; null when there is none. */
   updatedAt: string | null;
+  /** The API's UTC day, so a page can tell "today" from the latest day with counts. */
+  today?: string;
+}
+
+/**
+ * The latest day, not after `notAfter`, on which `country` has counts: the city-counts Lambda
+ * marks each such day (`DAYS#<country>`, sort key the day), so this is one item read. Null when
+ * the country has none. A recording from another year has its counts on its own days.
+ */
+export async function latestCountedDay(
+  dynamodb: DynamoDBClient,
+  tableName: string,
+  country: string,
+  notAfter: string,
+): Promise<string | null> {
+  const page = await dynamodb.send(
+    new QueryCommand({
+      TableName: tableName,
+      KeyConditionExpression: "pk = :pk AND sk <= :notAfter",
+      ExpressionAttributeValues: { ":pk": { S: `DAYS#${country}` }, ":notAfter": { S: notAfter } },
+      ScanIndexForward: false,
+      Limit: 1,
+    }),
+  );
+  return page.Items?.[0]?.sk?.S ?? null;
 }
 
 export function countsPartition(country: string, day: string): string {

@@ -273,10 +273,7 @@ export class CountsPanel {
       button.setAttribute("aria-pressed", String((button.dataset.day ?? "today") === day));
     }
     const name = countryName(country);
-    const when =
-      day === "all"
-        ? "all time"
-        : `today${this.result?.day && this.result.day !== "all" ? ` (${this.result.day} UTC)` : " (UTC)"}`;
+    const when = day === "all" ? "all time" : dayCaption(this.result);
     setText(caption, `Top ${this.settings.rows} cities in ${name}, ${when}`);
 
     if (this.state.kind === "failing" || this.state.kind === "no-config") {
@@ -382,4 +379,14 @@ export class CountsPanel {
 function writeSettings(settings: Settings): void {
   const hash = settingsHash(settings);
   history.replaceState(null, "", hash ? `#${hash}` : location.pathname + location.search);
+}
+
+/**
+ * The caption's day for the default view: the API answers the latest day with counts, which is
+ * today while the feed is live and a recording's own last day otherwise; say which.
+ */
+export function dayCaption(result: Pick<TopCities, "day" | "today"> | null | undefined): string {
+  if (!result || result.day === "all") return "today (UTC)";
+  if (result.today === undefined || result.day === result.today) return `today (${result.day} UTC)`;
+  return `${result.day} (UTC), the latest day with counts`;
 }

@@ -156,6 +156,7 @@ export function parseTopCities(value: unknown): Checked<TopCities> {
       totalCities:
         doc.totalCities === undefined ? cities.length : count(doc.totalCities, "totalCities"),
       updatedAt,
+      ...(doc.today === undefined ? {} : { today: string(doc.today, "today") }),
     };
   });
 }

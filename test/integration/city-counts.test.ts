@@ -233,13 +233,25 @@ describe("city-counts handler on DynamoDB (events/msk-city-counts.json)", () => 
       ...request,
       queryStringParameters: { country: "ca", day: "2018-05-20" },
     });
+    const today = new Date().toISOString().slice(0, 10);
     expect(JSON.parse(canada.body ?? "")).toEqual({
       country: "ca",
       day: "2018-05-20",
       cities: [],
       totalCities: 0,
       updatedAt: null,
+      today,
     });
+    // Without a day: the latest day the counting marked for the country (the sample is from
+    // 2018), and today for a country with no counts.
+    const latest = await getCounts({ ...request, queryStringParameters: { country: "us" } });
+    expect(JSON.parse(latest.body ?? "")).toMatchObject({
+      day: "2018-05-20",
+      today,
+      totalCities: 2,
+    });
+    const none = await getCounts({ ...request, queryStringParameters: { country: "ca" } });
+    expect(JSON.parse(none.body ?? "")).toMatchObject({ day: today, today, totalCities: 0 });
   });
 
   it("fails loudly on an event that is not an MSK batch", async () => {

@@ -31,12 +31,12 @@ import { countsByRule, type RuleRecord } from "../support/counting-rule.js";
 const fixture = mskEventSchema.parse(
   JSON.parse(readFileSync(new URL("../../events/msk-city-counts.json", import.meta.url), "utf8")),
 );
-const options: PlanOptions = {
+const options = {
   tableName: "counts",
   nowMs: Date.UTC(2026, 10, 27),
   stateTtlSeconds: 14 * 86_400,
   keepAliveSeconds: 170 * 3_600,
-};
+} satisfies PlanOptions;
 const DAY1 = Date.UTC(2026, 0, 1, 23, 50);
 const DAY2 = Date.UTC(2026, 0, 2, 0, 10);
 
@@ -132,8 +132,17 @@ describe("stateChanges and planTransactions", () => {
     new Map(records.map((r) => [r.rsvpId, fold(r) as RsvpState]));
   const updates = (plan: ReturnType<typeof planTransactions>) =>
     plan.flatMap((t) => t.actions.flatMap((a) => (a.Update ? [a.Update] : [])));
+  /** State writes (RSVP#...); day markers are {@link markers}. */
   const puts = (plan: ReturnType<typeof planTransactions>) =>
-    plan.flatMap((t) => t.actions.flatMap((a) => (a.Put ? [a.Put] : [])));
+    plan.flatMap((t) =>
+      t.actions.flatMap((a) => (a.Put?.Item?.pk?.S?.startsWith("RSVP#") ? [a.Put] : [])),
+    );
+  const markers = (plan: ReturnType<typeof planTransactions>) =>
+    plan.flatMap((t) =>
+      t.actions.flatMap((a) =>
+        a.Put?.Item?.pk?.S?.startsWith("DAYS#") ? [`${a.Put.Item.pk.S}/${a.Put.Item.sk?.S}`] : [],
+      ),
+    );
   const delta = (update: ReturnType<typeof updates>[number] | undefined) => ({
     rsvps: Number(update?.ExpressionAttributeValues?.[":rsvps"]?.N),
     yes: Number(update?.ExpressionAttributeValues?.[":yes"]?.N),
@@ -257,6 +266,19 @@ describe("stateChanges and planTransactions", () => {
       expect(update.UpdateExpression).toMatch(/ REMOVE #expiresAt$/);
       expect(update.ExpressionAttributeNames?.["#expiresAt"]).toBe("expiresAt");
     }
+  });
+
+  it("marks each day a country has counts on once per writer, in the transaction of its counts", () => {
+    const batch = batchOf(record(1, DAY1), record(2, DAY2), record(3, DAY2 + 60_000));
+    const first = planTransactions(stateChanges(batch, new Map(), options), options);
+    expect(markers(first).sort()).toEqual(["DAYS#us/2026-01-01", "DAYS#us/2026-01-02"]);
+    expect(first.flatMap((t) => t.markedDays).sort()).toEqual(["us#2026-01-01", "us#2026-01-02"]);
+    // A writer that has marked a day does not mark it again.
+    const later = planTransactions(stateChanges(batch, new Map(), options), {
+      ...options,
+      markedDays: new Set(["us#2026-01-01"]),
+    });
+    expect(markers(later)).toEqual(["DAYS#us/2026-01-02"]);
   });
 
   it("sums a city's deltas over the batch: one counter write per (day, city) and per city", () => {
@@ -418,6 +440,30 @@ describe("processBatch when DynamoDB pushes back", () => {
       putDeadLetters: async () => {},
     };
   }
+
+  it("remembers a day's marker only once a transaction holding it applied", async () => {
+    const written: string[] = [];
+    const store = memoryStore((call) => call === 1);
+    const recording: CountsStore = {
+      ...store,
+      applyTransaction: async (actions) => {
+        const outcome = await store.applyTransaction(actions);
+        if (outcome === "applied")
+          for (const a of actions)
+            if (a.Put?.Item?.pk?.S?.startsWith("DAYS#")) written.push(a.Put.Item.sk?.S ?? "");
+        return outcome;
+      },
+    };
+    const markedDays = new Set<string>();
+    const deps = { ...options, store: recording, pause: async () => {}, markedDays };
+    const batchOfOne = (id: number) => [
+      { topic: "meetup", partition: 0, offset: id, value: JSON.stringify(record(id, DAY1)) },
+    ];
+    await processBatch(batchOfOne(1), deps); // the first attempt conflicts, the second applies
+    await processBatch(batchOfOne(2), deps);
+    expect(written).toEqual(["2026-01-01"]);
+    expect([...markedDays]).toEqual(["us#2026-01-01"]);
+  });
 
   it("re-reads after a conflict and plans from what is there now: what was applied is not applied again", async () => {
     // 150 RSVPs in 60 cities: two transactions; the second meets a conflict once.

@@ -18,19 +18,29 @@ function withQuery(query: Record<string, string> | undefined): APIGatewayProxyEv
   return { ...fixture, queryStringParameters: query };
 }
 
-function recordingQuery() {
+/** A query that records its calls; `latest` is the latest day with counts it knows of. */
+function recordingQuery(latest: string | null = null) {
   const calls: { country: string; day: string; limit: number }[] = [];
+  const latestCalls: [string, string][] = [];
   const query = async (q: { country: string; day: string; limit: number }): Promise<TopCities> => {
     calls.push(q);
     return { country: q.country, day: q.day, cities: [], totalCities: 0, updatedAt: null };
   };
-  return { calls, query };
+  const latestDay = async (country: string, notAfter: string) => {
+    latestCalls.push([country, notAfter]);
+    return latest;
+  };
+  return { calls, latestCalls, query, latestDay };
 }
 
 describe("counts API: GET /counts (events/http-get-counts.json)", () => {
   it("passes the parameters of the sample event to the query and answers JSON with CORS", async () => {
-    const { calls, query } = recordingQuery();
-    const response = await getCounts(fixture, { query });
+    const { calls, query, latestDay } = recordingQuery();
+    const response = await getCounts(fixture, {
+      query,
+      latestDay,
+      now: () => Date.UTC(2026, 11, 4),
+    });
     expect(calls).toEqual([{ country: "us", day: "2018-05-20", limit: 5 }]);
     expect(response.statusCode).toBe(200);
     expect(response.headers).toMatchObject({
@@ -43,17 +53,48 @@ describe("counts API: GET /counts (events/http-get-counts.json)", () => {
       cities: [],
       totalCities: 0,
       updatedAt: null,
+      today: "2026-12-04",
     });
   });
 
   it("defaults to US, today (UTC) and 10 cities; reads the country case-blind", async () => {
-    const { calls, query } = recordingQuery();
-    await getCounts(withQuery(undefined), { query, now: () => Date.UTC(2026, 10, 27, 23, 59) });
-    await getCounts(withQuery({ country: "CA", day: "all" }), { query });
+    const { calls, query, latestDay } = recordingQuery("2026-11-27");
+    await getCounts(withQuery(undefined), {
+      query,
+      latestDay,
+      now: () => Date.UTC(2026, 10, 27, 23, 59),
+    });
+    await getCounts(withQuery({ country: "CA", day: "all" }), { query, latestDay });
     expect(calls).toEqual([
       { country: "us", day: "2026-11-27", limit: 10 },
       { country: "ca", day: "all", limit: 10 },
     ]);
+  });
+
+  it("without a day, answers the latest day with counts and says which day today is", async () => {
+    // A recording from 2018 replayed today: its counts are on its own days.
+    const { calls, latestCalls, query, latestDay } = recordingQuery("2018-05-20");
+    const response = await getCounts(withQuery({ country: "us" }), {
+      query,
+      latestDay,
+      now: () => Date.UTC(2026, 11, 4, 12),
+    });
+    expect(latestCalls).toEqual([["us", "2026-12-04"]]); // never a day ahead of the API's clock
+    expect(calls).toEqual([{ country: "us", day: "2018-05-20", limit: 10 }]);
+    expect(JSON.parse(response.body ?? "")).toMatchObject({
+      day: "2018-05-20",
+      today: "2026-12-04",
+    });
+
+    // No counts at all: today, empty.
+    const none = recordingQuery(null);
+    await getCounts(withQuery(undefined), { ...none, now: () => Date.UTC(2026, 11, 4, 12) });
+    expect(none.calls).toEqual([{ country: "us", day: "2026-12-04", limit: 10 }]);
+
+    // A day asked for is answered as asked, without looking for the latest.
+    const asked = recordingQuery("2018-05-20");
+    await getCounts(withQuery({ day: "2026-12-01" }), asked);
+    expect(asked.latestCalls).toEqual([]);
   });
 
   it.each([
@@ -67,8 +108,8 @@ describe("counts API: GET /counts (events/http-get-counts.json)", () => {
     [{ limit: "2.5" }, /limit must be a whole number/],
     [{ city: "x" }, /unknown parameter\(s\): city/],
   ])("answers 400 for %o", async (query, message) => {
-    const { calls, query: run } = recordingQuery();
-    const response = await getCounts(withQuery(query), { query: run });
+    const { calls, query: run, latestDay } = recordingQuery();
+    const response = await getCounts(withQuery(query), { query: run, latestDay });
     expect(response.statusCode).toBe(400);
     expect(JSON.parse(response.body ?? "").message).toMatch(message);
     expect(calls).toEqual([]);

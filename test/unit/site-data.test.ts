@@ -183,3 +183,29 @@ describe("the batch's files", () => {
     if (outcome.kind === "invalid") expect(outcome.message).toContain("venuesWithoutPosition");
   });
 });
+
+describe("the live table's day", () => {
+  it("says today while the API's latest day is today, else which day it shows", async () => {
+    const { dayCaption } = await import("../../site/src/counts-view.js");
+    const { parseTopCities } = await import("../../site/src/validate.js");
+    const answer = (day: string, today?: string) =>
+      parseTopCities({
+        country: "us",
+        day,
+        cities: [],
+        totalCities: 0,
+        updatedAt: null,
+        ...(today ? { today } : {}),
+      });
+    const live = answer("2026-12-04", "2026-12-04");
+    const recording = answer("2018-05-20", "2026-12-04");
+    if (!live.ok || !recording.ok) throw new Error("the answers should parse");
+    expect(dayCaption(live.value)).toBe("today (2026-12-04 UTC)");
+    expect(dayCaption(recording.value)).toBe("2018-05-20 (UTC), the latest day with counts");
+    // An older API without `today`, and no answer yet.
+    const older = answer("2026-12-04");
+    if (!older.ok) throw new Error("the answer should parse");
+    expect(dayCaption(older.value)).toBe("today (2026-12-04 UTC)");
+    expect(dayCaption(null)).toBe("today (UTC)");
+  });
+});
