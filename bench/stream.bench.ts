@@ -52,9 +52,8 @@ import { runProducerPerformance } from "./stream/producer-performance.js";
 const INGEST_MESSAGES = 100_000;
 const TABLE_SIZES = [1_000, 10_000, 100_000] as const;
 const COUNTED_BEHIND_EVENT_SOURCE = 4_000;
-const LATENCY_RATE = 200;
 const LATENCY_SECONDS = 60;
-/** The day the latency feed's RSVPs count on, apart from everything else the bench writes. */
+/** The first day the latency feeds' RSVPs count on (one day per run), apart from the rest. */
 const LATENCY_DAY_START = Date.UTC(2026, 0, 1);
 const PSEUDONYM_KEY = "bench-stream-key-0123456789abcdef0123";
 
@@ -134,6 +133,9 @@ export async function run(print: Print): Promise<void> {
       deliveryStreamName: stack.resources.deliveryStreams.RawDeliveryStream as string,
       workDir,
     });
+    // 180 MB of strings the rest does not need: kept, their GC pauses would show as latency.
+    lines.length = 0;
+    records.length = 0;
     const share = ingest.perSecond / reference.recordsPerSecond;
     print(
       `ingest (replay server in its own process -> parse -> Kafka acks=all idempotent gzip + Firehose): ${fmt(ingest.perSecond)} RSVPs/s (${ingest.produced.toLocaleString("en-US")} RSVPs in ${ingest.seconds.toFixed(1)} s, ${ingest.firehose.toLocaleString("en-US")} lines to Firehose, ${ingest.deadLettered} dead letters), ${(share * 100).toFixed(0)}% of the reference`,
@@ -207,31 +209,36 @@ export async function run(print: Print): Promise<void> {
     });
 
     // 4. End to end.
-    const latency = await endToEndLatency({
-      kafka,
-      aws,
-      dynamodb,
-      tableName,
-      parse,
-      topic: await benchTopic("bench-latency"),
-      deadLetterTopic: await benchTopic("bench-latency-dead-letters"),
-      deliveryStreamName: stack.resources.deliveryStreams.RawDeliveryStream as string,
-      handler: countCityRsvps,
-      controls,
-      print,
-    });
-    rows.push({
-      what: `end to end at ${LATENCY_RATE}/s, window ${controls.batchingWindowMs} ms`,
-      figure: `p50 ${latency.p50.toFixed(0)} ms, p99 ${latency.p99.toFixed(0)} ms`,
-      target: "p99 < 1,000 ms",
-      met: latency.p99 < 1000,
-    });
-    rows.push({
-      what: "  invocations at that rate",
-      figure: `${latency.invocationsPerMinute.toFixed(0)}/min (${fmt(latency.invocationsPerMinute * 60 * 24)}/day)`,
-      target: "-",
-      met: null,
-    });
+    // At the issue's 200/s, and at 50/s: the pipeline's own latency when moto is not saturated.
+    for (const [run, rate] of [200, 50].entries()) {
+      const latency = await endToEndLatency({
+        kafka,
+        aws,
+        dynamodb,
+        tableName,
+        parse,
+        rate,
+        run,
+        topic: await benchTopic(`bench-latency-${rate}`),
+        deadLetterTopic: await benchTopic(`bench-latency-${rate}-dead-letters`),
+        deliveryStreamName: stack.resources.deliveryStreams.RawDeliveryStream as string,
+        handler: countCityRsvps,
+        controls,
+        print,
+      });
+      rows.push({
+        what: `end to end at ${rate}/s, window ${controls.batchingWindowMs} ms`,
+        figure: `p50 ${latency.p50.toFixed(0)} ms, p99 ${latency.p99.toFixed(0)} ms`,
+        target: rate === 200 ? "p99 < 1,000 ms" : "-",
+        met: rate === 200 ? latency.p99 < 1000 : null,
+      });
+      rows.push({
+        what: "  invocations at that rate",
+        figure: `${latency.invocationsPerMinute.toFixed(0)}/min, ${fmt(latency.invocationsPerMinute * 60 * 24)}/day`,
+        target: "-",
+        met: null,
+      });
+    }
 
     print("");
     const width = Math.max(...rows.map((row) => row.what.length));
@@ -404,7 +411,9 @@ async function fillStates(
       stateTtlSeconds: 14 * 86_400,
       keepAliveSeconds: 170 * 3600,
     }))
-      for (const action of planned.actions) if (action.Put?.Item) items.push(action.Put.Item);
+      // State items only (day markers repeat across plans; counters are what counting adds).
+      for (const action of planned.actions)
+        if (action.Put?.Item?.pk?.S?.startsWith("RSVP#")) items.push(action.Put.Item);
   }
   const requests: WriteRequest[] = items.map((Item) => ({ PutRequest: { Item } }));
   const inFlight: Promise<unknown>[] = [];
@@ -483,7 +492,7 @@ type Handler = (event: import("../functions/shared/msk-event.js").MskEvent) => P
 }>;
 type Controls = ReturnType<typeof eventSourceControls>;
 
-async function countedBehindEventSource(options: {
+export async function countedBehindEventSource(options: {
   kafka: Kafka;
   topic: string;
   parse: ReturnType<typeof createRsvpParser>;
@@ -519,7 +528,9 @@ async function countedBehindEventSource(options: {
     maximumRetryAttempts: options.controls.maximumRetryAttempts,
     bisectOnError: options.controls.bisectOnError,
     handler: async (event) => {
-      counted += (await options.handler(event)).counted;
+      // Read after the await: handlers of several partitions run at once.
+      const result = await options.handler(event);
+      counted += result.counted;
     },
   });
   try {
@@ -537,12 +548,16 @@ async function countedBehindEventSource(options: {
   }
 }
 
-async function endToEndLatency(options: {
+export async function endToEndLatency(options: {
   kafka: Kafka;
   aws: AwsEndpoint;
   dynamodb: DynamoDBClient;
   tableName: string;
   parse: ReturnType<typeof createRsvpParser>;
+  /** RSVPs per second, for LATENCY_SECONDS. */
+  rate: number;
+  /** 0, 1, ...: each run has its own day and its own RSVP ids. */
+  run: number;
   topic: string;
   deadLetterTopic: string;
   deliveryStreamName: string;
@@ -550,15 +565,23 @@ async function endToEndLatency(options: {
   controls: Controls;
   print: Print;
 }): Promise<{ p50: number; p99: number; invocationsPerMinute: number }> {
+  const dayStart = LATENCY_DAY_START + options.run * 86_400_000;
   const lines = take(
     syntheticLines({
       seed: "bench-latency",
-      startTime: LATENCY_DAY_START,
-      meanIntervalMs: 1000 / LATENCY_RATE,
+      startTime: dayStart,
+      meanIntervalMs: 1000 / options.rate,
       malformedShare: 0,
     }),
-    LATENCY_RATE * LATENCY_SECONDS,
-  );
+    options.rate * LATENCY_SECONDS,
+  ).map((line) => {
+    // Ids of this run only: the generator's ids start in the same range for every seed.
+    const message = JSON.parse(line) as { rsvp_id: number };
+    return JSON.stringify({
+      ...message,
+      rsvp_id: 5_000_000_000 + options.run * 10_000_000 + (message.rsvp_id % 10_000_000),
+    });
+  });
   const identity = (rsvpId: number, mtime: number) => `${rsvpId}:${mtime}`;
   const expected = new Set<string>();
   const usRsvps = new Set<number>();
@@ -570,13 +593,14 @@ async function endToEndLatency(options: {
   }
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
+  const stages = { ingest: [] as number[], waiting: [] as number[], handler: [] as number[] };
   const feed = await startReplayServer({
     source: () => lines,
-    pacing: { kind: "rate", perSecond: LATENCY_RATE },
+    pacing: { kind: "rate", perSecond: options.rate },
     // Called for each line as it leaves, after pacing: the send time.
     startPass: () => (line) => {
       const message = JSON.parse(line) as { rsvp_id: number; mtime: number };
-      sentAt.set(identity(message.rsvp_id, message.mtime), performance.now());
+      sentAt.set(identity(message.rsvp_id, message.mtime), Date.now());
       return line;
     },
   });
@@ -592,8 +616,9 @@ async function endToEndLatency(options: {
     maximumRetryAttempts: options.controls.maximumRetryAttempts,
     bisectOnError: options.controls.bisectOnError,
     handler: async (event) => {
+      const invoked = Date.now();
       await options.handler(event);
-      const committed = performance.now();
+      const committed = Date.now();
       for (const records of Object.values(event.records))
         for (const record of records) {
           const value = JSON.parse(Buffer.from(record.value ?? "", "base64").toString("utf8")) as {
@@ -601,13 +626,19 @@ async function endToEndLatency(options: {
             mtime: number;
           };
           const sent = sentAt.get(identity(value.rsvpId, value.mtime));
-          if (sent !== undefined) latencies.push(committed - sent);
+          if (sent === undefined) continue;
+          latencies.push(committed - sent);
+          // Where the time went: the ingest (to the producer's record timestamp), the wait for
+          // an invocation (batching window, queue), the invocation itself.
+          stages.ingest.push(record.timestamp - sent);
+          stages.waiting.push(invoked - record.timestamp);
+          stages.handler.push(committed - invoked);
         }
     },
   });
   const invocationsBefore = source.stats.invocations;
   options.print(
-    `end to end: ${lines.length.toLocaleString("en-US")} RSVPs at ${LATENCY_RATE}/s through the ingest, Kafka, the event source (batch ${options.controls.batchSize}, window ${options.controls.batchingWindowMs} ms) and the handler...`,
+    `end to end: ${lines.length.toLocaleString("en-US")} RSVPs at ${options.rate}/s through the ingest, Kafka, the event source (batch ${options.controls.batchSize}, window ${options.controls.batchingWindowMs} ms) and the handler...`,
   );
   const started = performance.now();
   const ingest = startIngest({
@@ -632,7 +663,7 @@ async function endToEndLatency(options: {
     const sorted = latencies.sort((a, b) => a - b);
     const p50 = percentile(sorted, 50);
     const p99 = percentile(sorted, 99);
-    const day = new Date(LATENCY_DAY_START).toISOString().slice(0, 10);
+    const day = new Date(dayStart).toISOString().slice(0, 10);
     const api = await queryTopCities(options.dynamodb, options.tableName, {
       country: "us",
       day,
@@ -640,6 +671,14 @@ async function endToEndLatency(options: {
     });
     options.print(
       `end to end: fed in ${feedSeconds.toFixed(1)} s; ${latencies.length.toLocaleString("en-US")} of ${expected.size.toLocaleString("en-US")} counted; send -> commit p50 ${p50.toFixed(0)} ms, p90 ${percentile(sorted, 90).toFixed(0)} ms, p99 ${p99.toFixed(0)} ms, max ${(sorted.at(-1) ?? 0).toFixed(0)} ms; ${invocations} invocations`,
+    );
+    options.print(
+      `end to end, by stage (p50 / p99 ms): ${Object.entries(stages)
+        .map(([stage, values]) => {
+          const ordered = values.sort((a, b) => a - b);
+          return `${stage} ${percentile(ordered, 50).toFixed(0)} / ${percentile(ordered, 99).toFixed(0)}`;
+        })
+        .join(", ")}`,
     );
     const apiTotal = await usTotal(options.dynamodb, options.tableName, day, api.totalCities);
     options.print(
