@@ -413,7 +413,7 @@ describe("handleKafkaTopics (the custom resource exchange)", () => {
       PhysicalResourceId: PHYSICAL_ID,
       StackId: createEvent.StackId,
       RequestId: createEvent.RequestId,
-      LogicalResourceId: "RsvpKafkaTopics",
+      LogicalResourceId: "KafkaTopics",
       Data: { TopicNames: "meetup,meetup-dlq" },
     });
     expect(Object.fromEntries(state)).toEqual({ meetup: 6, "meetup-dlq": 6 });

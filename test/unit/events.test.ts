@@ -1,0 +1,118 @@
+/**
+ * Every function of template.yaml has a sample event in events/ (what `sam local invoke
+ * <Function> -e events/<file>.json` and the tests use), and its handler's own validation
+ * accepts it. A new function without one fails here.
+ */
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { readProperties as readSparkScriptProperties } from "../../functions/deploy-artifacts/spark-artifact.js";
+import { readProperties as readSiteProperties } from "../../functions/deploy-site/site-content.js";
+import { readProperties as readTopicsProperties } from "../../functions/kafka-topics/handler.js";
+import { renderEventSchema } from "../../functions/shared/batch-contract.js";
+import { mskEventSchema } from "../../functions/shared/msk-event.js";
+import { functionEnvironment, readTemplate } from "../../local/stack/template-model.js";
+
+const template = readTemplate();
+const event = (file: string) =>
+  JSON.parse(readFileSync(new URL(`../../events/${file}`, import.meta.url), "utf8"));
+
+/** Sets the environment the template gives `functionId` (names made up), for a handler that
+ * reads its configuration at import. */
+function templateEnvironment(functionId: string) {
+  const names = Object.fromEntries(Object.keys(template.Resources).map((id) => [id, id]));
+  Object.assign(process.env, functionEnvironment(functionId, names));
+}
+
+/** A custom resource request as CloudFormation sends it. */
+function customResourceRequest(value: Record<string, unknown>, resourceType: string) {
+  expect(value).toMatchObject({
+    RequestType: "Create",
+    ResourceType: resourceType,
+    ResponseURL: expect.stringMatching(/^https:\/\//),
+    StackId: expect.stringMatching(/^arn:aws:cloudformation:/),
+    RequestId: expect.any(String),
+    LogicalResourceId: expect.any(String),
+  });
+  // The event's properties are the template's, values as CloudFormation passes them (strings).
+  const logicalId = value.LogicalResourceId as string;
+  const declared = template.Resources[logicalId];
+  expect(declared?.Type).toBe(resourceType);
+  expect(Object.keys(value.ResourceProperties as object).sort()).toEqual(
+    Object.keys(declared?.Properties ?? {}).sort(),
+  );
+  return value.ResourceProperties as Record<string, unknown>;
+}
+
+/** Each function: its event file, and a check through the handler's own validation. */
+const events: Record<string, [string, (value: unknown) => Promise<void> | void]> = {
+  KafkaTopicsFunction: [
+    "kafka-topics-create.json",
+    (value) => {
+      readTopicsProperties(
+        customResourceRequest(value as Record<string, unknown>, "Custom::KafkaTopics"),
+      );
+    },
+  ],
+  CityCountsFunction: ["msk-city-counts.json", (value) => void mskEventSchema.parse(value)],
+  CountsApiFunction: [
+    "http-get-counts.json",
+    async (value) => {
+      const request = value as { requestContext: { http: { method: string } } } & {
+        queryStringParameters: unknown;
+      };
+      expect(request.requestContext.http.method).toBe("GET");
+      templateEnvironment("CountsApiFunction");
+      const { countsQuerySchema } = await import("../../functions/counts-api/handler.js");
+      countsQuerySchema.parse(request.queryStringParameters);
+    },
+  ],
+  ClusteringFunction: [
+    "cluster-venues.json",
+    async (value) => {
+      templateEnvironment("ClusteringFunction");
+      const { clusteringEventSchema } = await import("../../functions/clustering/handler.js");
+      expect(clusteringEventSchema.parse(value).range).toBe("2018-05-20..2018-05-26");
+    },
+  ],
+  RenderMapFunction: ["render-map.json", (value) => void renderEventSchema.parse(value)],
+  DeployArtifactsFunction: [
+    "deploy-artifacts-create.json",
+    (value) => {
+      readSparkScriptProperties(
+        customResourceRequest(value as Record<string, unknown>, "Custom::SparkJobScript"),
+      );
+    },
+  ],
+  SiteContentFunction: [
+    "site-content-create.json",
+    (value) => {
+      readSiteProperties(
+        customResourceRequest(value as Record<string, unknown>, "Custom::SiteContent"),
+      );
+    },
+  ],
+  // The schedule sends no Input: the function takes any payload and ignores it.
+  ClusterWatchFunction: ["cluster-watch.json", (value) => expect(value).toEqual({})],
+};
+
+describe("events/", () => {
+  it("has an event for every function of the template, and for no other", () => {
+    const functions = Object.entries(template.Resources)
+      .filter(([, resource]) => resource.Type === "AWS::Serverless::Function")
+      .map(([id]) => id)
+      .sort();
+    expect(Object.keys(events).sort()).toEqual(functions);
+  });
+
+  it.each(Object.entries(events))("%s: its handler accepts %s", async (_id, [file, check]) => {
+    await check(event(file));
+  });
+
+  it("lists every event file in its README", () => {
+    const readme = readFileSync(new URL("../../events/README.md", import.meta.url), "utf8");
+    for (const [id, [file]] of Object.entries(events)) {
+      expect(readme).toContain(`\`${file}\``);
+      expect(readme).toContain(`\`${id}\``);
+    }
+  });
+});
