@@ -405,13 +405,13 @@ async function fillStates(
       nowMs,
       keepAliveSeconds: 170 * 3600,
     });
+    // State items only (day markers repeat across plans; counters are what counting adds).
     for (const planned of planTransactions(changes, {
       tableName,
       nowMs,
       stateTtlSeconds: 14 * 86_400,
       keepAliveSeconds: 170 * 3600,
     }))
-      // State items only (day markers repeat across plans; counters are what counting adds).
       for (const action of planned.actions)
         if (action.Put?.Item?.pk?.S?.startsWith("RSVP#")) items.push(action.Put.Item);
   }
