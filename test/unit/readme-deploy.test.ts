@@ -74,6 +74,15 @@ describe("README, Deploying", () => {
     expect(described.sort()).toEqual(alarms.sort());
   });
 
+  it("names the Region in every aws command, and answers SAM's question about the open API", () => {
+    // Without --region (or a profile's default) the CLI fails or, worse, looks in another
+    // Region and finds no stack.
+    const commands = [...readme.matchAll(/(?:^|[\s`(])aws ([a-z0-9-]+) ([a-z0-9-]+)[^\n`]*/gm)];
+    expect(commands.length).toBeGreaterThan(5);
+    for (const [command] of commands) expect(command, command).toContain('--region "$REGION"');
+    expect(readme).toContain("CountsApiFunction has no authentication. Is this okay? [y/N]");
+  });
+
   it("uses only npm scripts that exist", () => {
     const scripts = (
       JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as {

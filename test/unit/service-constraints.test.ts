@@ -53,3 +53,38 @@ describe("EMR in an account that never ran it", () => {
     expect(others).toEqual([]);
   });
 });
+
+/** Fn::Join / Fn::Select / Fn::Split / Ref over pseudo parameters, enough for names. */
+function evaluate(value: unknown, pseudo: Record<string, string>): unknown {
+  if (typeof value === "string" || typeof value === "number") return value;
+  const node = value as Record<string, unknown>;
+  if ("Ref" in node) return pseudo[node.Ref as string] ?? `<${node.Ref}>`;
+  if ("Fn::Join" in node) {
+    const [separator, parts] = node["Fn::Join"] as [string, unknown[]];
+    return parts.map((part) => evaluate(part, pseudo)).join(separator);
+  }
+  if ("Fn::Split" in node) {
+    const [separator, text] = node["Fn::Split"] as [string, unknown];
+    return String(evaluate(text, pseudo)).split(separator);
+  }
+  if ("Fn::Select" in node) {
+    const [index, list] = node["Fn::Select"] as [number, unknown];
+    return (evaluate(list, pseudo) as unknown[])[Number(index)];
+  }
+  throw new Error(`cannot evaluate ${JSON.stringify(value)}`);
+}
+
+describe("names the services limit", () => {
+  it("keeps the MSK cluster's name within 64 characters whatever the stack is called", () => {
+    // CloudFormation reference, AWS::MSK::Cluster ClusterName: "Minimum: 1. Maximum: 64";
+    // stack names may have 128 characters (CloudFormation User Guide, quotas).
+    const stackName = "s".repeat(128);
+    const name = evaluate(template.Resources.RsvpKafkaCluster?.Properties?.ClusterName, {
+      "AWS::StackName": stackName,
+      "AWS::StackId": `arn:aws:cloudformation:us-east-1:123456789012:stack/${stackName}/8d1e2f30-9a4b-11f0-b6c7-0e2d4f6a8b10`,
+    });
+    expect(name).toBe("rsvp-atlas-8d1e2f30");
+    expect(String(name).length).toBeLessThanOrEqual(64);
+    expect(String(name)).toMatch(/^[a-zA-Z0-9-]+$/);
+  });
+});

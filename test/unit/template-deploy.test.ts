@@ -222,7 +222,17 @@ describe("the Kafka topics in template.yaml", () => {
     expect(handle.Metadata).toEqual({
       PrivateDefaultRoute: { "Fn::If": ["CreateNetwork", { Ref: "PrivateDefaultRoute" }, ""] },
       S3GatewayEndpoint: { "Fn::If": ["CreateNetwork", { Ref: "S3GatewayEndpoint" }, ""] },
+      PrivateSubnetARouteTable: {
+        "Fn::If": ["CreateNetwork", { Ref: "PrivateSubnetARouteTable" }, ""],
+      },
+      PrivateSubnetBRouteTable: {
+        "Fn::If": ["CreateNetwork", { Ref: "PrivateSubnetBRouteTable" }, ""],
+      },
     });
+    // Every private subnet's association is waited for (the issue was one forgotten).
+    for (const [id, association] of ofType("AWS::EC2::SubnetRouteTableAssociation"))
+      if (JSON.stringify(association.Properties).includes("PrivateRouteTable"))
+        expect(Object.keys(handle.Metadata), id).toContain(id);
     expect(props("PrivateDefaultRoute").NatGatewayId).toEqual({ Ref: "NatGateway" });
   });
 });
