@@ -76,8 +76,9 @@ export interface TopicSpec {
 }
 
 export interface TemplateModel {
-  /** The MSK cluster's `KafkaVersion`, e.g. `4.0.x`. */
-  kafkaVersion: string;
+  /** The MSK cluster's `KafkaVersion` under each `KafkaSetting` (Mappings.KafkaSettings),
+   * e.g. `{ lean: "3.9.x", standard: "4.0.x.kraft" }`. */
+  kafkaVersions: Record<string, string>;
   topics: TopicSpec[];
   tables: TableSpec[];
   buckets: { logicalId: string }[];
@@ -93,6 +94,7 @@ export interface CfnTemplate {
   Globals?: { Function?: unknown };
   Parameters?: Record<string, { Type: string; Default?: unknown }>;
   Conditions?: Record<string, unknown>;
+  Mappings?: Record<string, Record<string, Record<string, unknown>>>;
   Resources: Record<string, CfnResource>;
 }
 
@@ -106,10 +108,19 @@ export function loadTemplateModel(template: CfnTemplate = readTemplate()): Templ
   const parameters = template.Parameters ?? {};
 
   const kafkaClusters = ofType("AWS::MSK::Cluster");
-  const kafkaVersion = kafkaClusters[0]?.[1].Properties?.KafkaVersion;
-  if (kafkaClusters.length !== 1 || typeof kafkaVersion !== "string") {
-    throw new Error("template.yaml must hold exactly one AWS::MSK::Cluster with a KafkaVersion");
+  const versionOf = kafkaClusters[0]?.[1].Properties?.KafkaVersion as
+    | { "Fn::FindInMap"?: [string, unknown, string] }
+    | undefined;
+  const [mapName, , versionKey] = versionOf?.["Fn::FindInMap"] ?? [];
+  const settings = mapName ? template.Mappings?.[mapName] : undefined;
+  if (kafkaClusters.length !== 1 || !settings || !versionKey) {
+    throw new Error(
+      "template.yaml must hold exactly one AWS::MSK::Cluster whose KafkaVersion is a FindInMap",
+    );
   }
+  const kafkaVersions = Object.fromEntries(
+    Object.entries(settings).map(([setting, values]) => [setting, String(values[versionKey])]),
+  );
 
   const partitions = Number(parameters.TopicPartitions?.Default);
   if (!Number.isInteger(partitions) || partitions < 1) {
@@ -159,7 +170,7 @@ export function loadTemplateModel(template: CfnTemplate = readTemplate()): Templ
     },
   );
 
-  return { kafkaVersion, topics, tables, buckets, deliveryStreams };
+  return { kafkaVersions, topics, tables, buckets, deliveryStreams };
 }
 
 function getAttTarget(value: unknown, attribute: string): string | undefined {

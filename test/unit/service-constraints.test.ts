@@ -88,3 +88,41 @@ describe("names the services limit", () => {
     expect(String(name)).toMatch(/^[a-zA-Z0-9-]+$/);
   });
 });
+
+describe("the MSK cluster", () => {
+  // MSK Developer Guide, "Supported Apache Kafka versions", and the strings CreateCluster takes
+  // (`aws kafka list-kafka-versions`; AWS CDK's KafkaVersion.V3_9_X, V3_9_X_KRAFT, V4_0_X_KRAFT,
+  // V4_1_X_KRAFT): Kafka 4.x is KRaft-only and a bare "4.0.x" is refused.
+  const ACCEPTED_VERSIONS = ["3.8.x", "3.9.x", "3.9.x.kraft", "4.0.x.kraft", "4.1.x.kraft"];
+  // MSK Developer Guide, "Broker types" (Standard brokers): t3.small is offered for Kafka up to
+  // 3.x only ("Unsupported InstanceType" for 4.x); M5 and M7g sizes for all.
+  const STANDARD_BROKERS = ["kafka.t3.small", "kafka.m5.large", "kafka.m7g.large"];
+  const settings = Object.entries(template.Mappings?.KafkaSettings ?? {}) as [
+    string,
+    { Version: string; BrokerType: string },
+  ][];
+
+  it("offers a lean and a standard setting, each a version and broker type MSK accepts together", () => {
+    expect(settings.map(([name]) => name).sort()).toEqual(["lean", "standard"]);
+    for (const [name, { Version, BrokerType }] of settings) {
+      expect(ACCEPTED_VERSIONS, name).toContain(Version);
+      expect(STANDARD_BROKERS, name).toContain(BrokerType);
+      if (Number(Version.split(".")[0]) >= 4) {
+        expect(Version, name).toMatch(/\.kraft$/);
+        expect(BrokerType, name).not.toBe("kafka.t3.small");
+      }
+    }
+    const cluster = template.Resources.RsvpKafkaCluster?.Properties as {
+      KafkaVersion: unknown;
+      BrokerNodeGroupInfo: { InstanceType: unknown };
+    };
+    expect(cluster.KafkaVersion).toEqual({
+      "Fn::FindInMap": ["KafkaSettings", { Ref: "KafkaSetting" }, "Version"],
+    });
+    expect(cluster.BrokerNodeGroupInfo.InstanceType).toEqual({
+      "Fn::FindInMap": ["KafkaSettings", { Ref: "KafkaSetting" }, "BrokerType"],
+    });
+    const parameter = template.Parameters?.KafkaSetting as { AllowedValues?: string[] };
+    expect(parameter.AllowedValues?.sort()).toEqual(["lean", "standard"]);
+  });
+});
