@@ -53,13 +53,24 @@ export function rawObjectPath(relativeKey: string): string | null {
   return day === null ? null : `dt=${day}/${name}`;
 }
 
-/** The arguments after the job file: `--input`, `--output` and the rest, as given to EMR. */
-export function splitSubmitArgs(args: readonly string[]): {
+/**
+ * The arguments after the job file: `--input`, `--output` and the rest, as given to EMR, and
+ * the step's time limit when the command starts with coreutils' `timeout <seconds>` (what the
+ * workflow gives EMR so a hung step ends itself).
+ */
+export function splitSubmitArgs(commandLine: readonly string[]): {
   script: string;
   input: string;
   output: string;
   jobArgs: string[];
+  timeoutSeconds: number | null;
 } {
+  const limited = commandLine[0] === "timeout";
+  const timeoutSeconds = limited ? Number(commandLine[1]) : null;
+  if (timeoutSeconds !== null && !(timeoutSeconds > 0)) {
+    throw new SparkStepError(`timeout needs a number of seconds: ${JSON.stringify(commandLine)}`);
+  }
+  const args = limited ? commandLine.slice(2) : commandLine;
   const scriptIndex = args.findIndex((arg) => arg.endsWith(".py"));
   if (args[0] !== "spark-submit" || scriptIndex < 0) {
     throw new SparkStepError(`not a spark-submit of a .py job: ${JSON.stringify(args)}`);
@@ -77,6 +88,7 @@ export function splitSubmitArgs(args: readonly string[]): {
     input: take("--input"),
     output: take("--output"),
     jobArgs: rest,
+    timeoutSeconds,
   };
 }
 
@@ -115,6 +127,7 @@ export async function runSparkStepLocally(
     ],
     log,
     options,
+    submit.timeoutSeconds,
   );
   const summaryLine = stdout
     .split("\n")
@@ -150,6 +163,7 @@ async function sparkSubmit(
   args: string[],
   logPath: string,
   options: SparkStepOptions,
+  timeoutSeconds: number | null,
 ): Promise<string> {
   const started = Date.now();
   const logFile = createWriteStream(logPath);
@@ -173,10 +187,26 @@ async function sparkSubmit(
     () => options.progress(`spark: curating... ${Math.round((Date.now() - started) / 1000)} s`),
     10_000,
   );
+  // As coreutils' timeout on EMR: SIGTERM when the step's time is up.
+  let timedOut = false;
+  const limit =
+    timeoutSeconds === null
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          child.kill("SIGTERM");
+        }, timeoutSeconds * 1000);
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once("error", reject);
     child.once("close", resolve);
-  }).finally(() => clearInterval(timer));
+  }).finally(() => {
+    clearInterval(timer);
+    clearTimeout(limit);
+  });
+  if (timedOut) {
+    await new Promise((resolve) => logFile.end(resolve));
+    throw new SparkStepError(`spark-submit ran past the step's timeout of ${timeoutSeconds} s`);
+  }
   await new Promise((resolve) => logFile.end(resolve));
   if (code !== 0) {
     const tail = (await readFile(logPath, "utf8"))

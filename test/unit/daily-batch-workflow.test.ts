@@ -120,7 +120,10 @@ interface CreateClusterInput {
   };
   Steps?: unknown;
 }
-type StepInput = { ClusterId: string; Step: { HadoopJarStep: { Args: string[] } } };
+type StepInput = {
+  ClusterId: string;
+  Step: { ActionOnFailure: string; HadoopJarStep: { Args: string[] } };
+};
 type LambdaInput = { FunctionName: string; Payload: Record<string, unknown> };
 
 /** The value that follows `flag` in spark-submit's arguments. */
@@ -140,12 +143,18 @@ describe("daily batch workflow", () => {
     const step = inputOf<StepInput>("CurateWithSpark");
     expect(step.ClusterId).toBe("j-TESTCLUSTER");
     const args = step.Step.HadoopJarStep.Args;
-    expect(args.slice(0, 4)).toEqual([
+    // A step that hangs ends itself (coreutils timeout), and a step that fails terminates its
+    // cluster (EMR API reference, StepConfig.ActionOnFailure: TERMINATE_CLUSTER), whatever
+    // becomes of the execution.
+    expect(args.slice(0, 6)).toEqual([
+      "timeout",
+      "4800",
       "spark-submit",
       "--deploy-mode",
       "cluster",
       SUBSTITUTIONS.SparkScriptUri,
     ]);
+    expect(step.Step.ActionOnFailure).toBe("TERMINATE_CLUSTER");
     expect(argument(args, "--input")).toBe(SUBSTITUTIONS.RawDataUri);
     expect(argument(args, "--output")).toBe(SUBSTITUTIONS.CuratedDataUri);
     expect(argument(args, "--range")).toBe("yesterday");
@@ -279,6 +288,65 @@ describe("daily batch workflow", () => {
       expect(state.TimeoutSeconds, name).toBeLessThanOrEqual(definition.TimeoutSeconds);
     }
     expect(definition.TimeoutSeconds).toBeGreaterThan(0);
+  });
+
+  it("nests its timeouts: the execution outlasts the longest path of tasks, then the terminate", () => {
+    type Retrier = { MaxAttempts?: number; IntervalSeconds?: number; BackoffRate?: number };
+    type State = {
+      Type: string;
+      Next?: string;
+      TimeoutSeconds?: number;
+      Retry?: (Retrier & { ErrorEquals: string[] })[];
+      Catch?: { Next: string }[];
+      Choices?: { Next: string }[];
+      Default?: string;
+    };
+    const states = definition.States as Record<string, State>;
+    // ASL spec, Retry: MaxAttempts defaults to 3, IntervalSeconds to 1, BackoffRate to 2; each
+    // retrier counts its own attempts, so the worst case exhausts them all.
+    const worstSeconds = (state: State) => {
+      const retries = (state.Retry ?? []).reduce((sum, r) => sum + (r.MaxAttempts ?? 3), 0);
+      const waits = (state.Retry ?? []).reduce((sum, r) => {
+        let wait = 0;
+        for (let k = 0; k < (r.MaxAttempts ?? 3); k++)
+          wait += (r.IntervalSeconds ?? 1) * (r.BackoffRate ?? 2) ** k;
+        return sum + wait;
+      }, 0);
+      return state.Type === "Task" ? (1 + retries) * (state.TimeoutSeconds ?? 60) + waits : 0;
+    };
+    // The longest way from a state to the end, over Next, Choice branches and Catch edges.
+    const longest = (name: string, seen: Set<string>): number => {
+      const state = states[name];
+      if (!state || seen.has(name)) return 0;
+      const next = [
+        state.Next,
+        state.Default,
+        ...(state.Choices ?? []).map((c) => c.Next),
+        ...(state.Catch ?? []).map((c) => c.Next),
+      ].filter((n): n is string => typeof n === "string");
+      const after = Math.max(0, ...next.map((n) => longest(n, new Set([...seen, name]))));
+      return worstSeconds(state) + after;
+    };
+    const worst = longest(definition.StartAt, new Set());
+    expect(worst).toBeGreaterThan(4 * 3600); // the Spark step alone may take hours
+    expect(worst).toBeLessThan(definition.TimeoutSeconds);
+  });
+
+  it("never creates a second cluster while the first may exist", () => {
+    // Step Functions Developer Guide, "Create and manage Amazon EMR clusters with Step Functions":
+    // createCluster returns the ClusterId; .sync would wait for the cluster and lose the id on a
+    // timeout. A retry follows only an error of EMR's API (the cluster was refused), never a
+    // timeout, and every later failure has the id to terminate.
+    const create = definition.States.CreateCluster as {
+      Resource: string;
+      Retry: { ErrorEquals: string[] }[];
+      ResultPath: string;
+    };
+    expect(create.Resource).toBe("arn:aws:states:::elasticmapreduce:createCluster");
+    expect(create.Retry.flatMap((r) => r.ErrorEquals)).toEqual([
+      "EMR.AmazonElasticMapReduceException",
+    ]);
+    expect(create.ResultPath).toBe("$.cluster");
   });
 
   it("is valid JSON before substitution, with every placeholder inside a string", () => {
