@@ -602,7 +602,15 @@ describe("the daily batch in template.yaml", () => {
       const tags = { ...statement.Condition?.StringEquals };
       expect(Object.values(tags), statement.Sid).toEqual([{ Ref: "AWS::StackName" }]);
     }
-    expect(asl).toContain('{ "Key": "rsvp-atlas-stack", "Value": "${StackName}" }');
+    const createParameters = (
+      JSON.parse(asl) as {
+        States: { CreateCluster: { Parameters: { Tags: { Key: string; Value: string }[] } } };
+      }
+    ).States.CreateCluster.Parameters;
+    expect(createParameters.Tags).toContainEqual({
+      Key: "rsvp-atlas-stack",
+      Value: "${StackName}",
+    });
     expect(machine.DefinitionSubstitutions.StackName).toEqual({ Ref: "AWS::StackName" });
     const events = statements.find((s) => list(s.Action).includes("events:PutRule"));
     expect(events?.Resource).toEqual({
