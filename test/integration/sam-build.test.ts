@@ -139,6 +139,7 @@ describe("the sam build output (.cache/sam-build)", () => {
       "ClusteringFunction",
       "CountsApiFunction",
       "DeployArtifactsFunction",
+      "EmptyBucketsFunction",
       "KafkaTopicsFunction",
       "RenderMapFunction",
       "SiteContentFunction",

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { readProperties as readSparkScriptProperties } from "../../functions/deploy-artifacts/spark-artifact.js";
 import { readProperties as readSiteProperties } from "../../functions/deploy-site/site-content.js";
+import { readProperties as readBucketsToEmpty } from "../../functions/empty-buckets/empty-buckets.js";
 import { readProperties as readTopicsProperties } from "../../functions/kafka-topics/handler.js";
 import { renderEventSchema } from "../../functions/shared/batch-contract.js";
 import { mskEventSchema } from "../../functions/shared/msk-event.js";
@@ -88,6 +89,16 @@ const events: Record<string, [string, (value: unknown) => Promise<void> | void]>
     (value) => {
       readSiteProperties(
         customResourceRequest(value as Record<string, unknown>, "Custom::SiteContent"),
+      );
+    },
+  ],
+  EmptyBucketsFunction: [
+    "empty-buckets-delete.json",
+    (value) => {
+      const request = value as Record<string, unknown>;
+      expect(request.RequestType).toBe("Delete");
+      readBucketsToEmpty(
+        customResourceRequest({ ...request, RequestType: "Create" }, "Custom::EmptyBuckets"),
       );
     },
   ],

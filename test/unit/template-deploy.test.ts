@@ -210,7 +210,7 @@ describe("the Kafka topics in template.yaml", () => {
     });
     // SAM makes the event source mapping from CityCountsFunction's events; it references the
     // function, so it waits for whatever the function waits for.
-    expect(resource("CityCountsFunction").DependsOn).toBe("KafkaTopics");
+    expect(resource("CityCountsFunction").DependsOn).toContain("KafkaTopics");
     expect(resource("IngestService").DependsOn).toContain("KafkaTopics");
   });
 
@@ -309,5 +309,29 @@ describe("what the stack tells its user", () => {
     ]) {
       expect(outputs[name]?.Description, name).toEqual(expect.any(String));
     }
+  });
+});
+
+describe("sam delete in template.yaml", () => {
+  it("empties every bucket of the stack once their writers are gone", () => {
+    // CloudFormation User Guide, AWS::S3::Bucket: "You can only delete empty buckets";
+    // CloudFormation deletes a resource only after whatever depends on it is deleted.
+    const buckets = ofType("AWS::S3::Bucket").map(([id]) => ({ Ref: id }));
+    const cleanup = props("EmptyBucketsOnDelete") as { Buckets: unknown[]; ServiceToken: unknown };
+    expect(cleanup.ServiceToken).toEqual({ "Fn::GetAtt": ["EmptyBucketsFunction", "Arn"] });
+    expect(cleanup.Buckets).toEqual(expect.arrayContaining(buckets));
+    expect(cleanup.Buckets).toHaveLength(buckets.length);
+    // Everything that writes into them outside a deploy: the feed's services, Firehose, the
+    // flow log, the event source's on-failure destination (CityCountsFunction's mapping).
+    for (const writer of [
+      "IngestService",
+      "ReplayFeedService",
+      "RawDeliveryStream",
+      "VpcFlowLog",
+      "CityCountsFunction",
+    ])
+      expect([resource(writer).DependsOn].flat(), writer).toContain("EmptyBucketsOnDelete");
+    // ECR, AWS::ECR::Repository EmptyOnDelete: the delete removes the images with the repository.
+    expect(props("IngestRepository").EmptyOnDelete).toBe(true);
   });
 });

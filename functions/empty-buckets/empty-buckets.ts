@@ -1,0 +1,139 @@
+/**
+ * Empties the stack's buckets when the stack is deleted, so `sam delete` finishes on its own:
+ * CloudFormation cannot delete a bucket that holds objects (or, in a versioned bucket, old
+ * versions and delete markers). The writers (the ingest and replay services, Firehose, the flow
+ * log, the city-counts event source) depend on this resource, so CloudFormation deletes them
+ * first; what they had in flight may still land for a few minutes (Firehose's buffer, the flow
+ * log's last interval), so emptying repeats until every bucket has stayed empty for a quiet
+ * period, or the time runs out and the answer says what is left.
+ */
+import {
+  DeleteObjectsCommand,
+  ListObjectVersionsCommand,
+  type ObjectIdentifier,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import type { CloudFormationCustomResourceEvent } from "aws-lambda";
+import {
+  type CustomResourceLog,
+  type CustomResourceResult,
+  InvalidPropertiesError,
+} from "../shared/custom-resource.js";
+
+/** DeleteObjects takes at most 1,000 keys (S3 API reference, DeleteObjects). */
+const DELETE_BATCH = 1000;
+
+/** Deletes every object version and delete marker of `bucket`; how many it deleted. */
+export async function emptyBucket(s3: S3Client, bucket: string): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    // Always the first page: what this loop lists it deletes, so the next listing starts with
+    // what is left (no paging markers to get wrong). ListObjectVersions also lists an
+    // unversioned bucket's objects (version id "null").
+    const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+    const objects: ObjectIdentifier[] = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]
+      .filter((entry) => entry.Key !== undefined)
+      .map((entry) => ({
+        Key: entry.Key as string,
+        ...(entry.VersionId ? { VersionId: entry.VersionId } : {}),
+      }));
+    if (objects.length === 0) return deleted;
+    for (let start = 0; start < objects.length; start += DELETE_BATCH) {
+      const batch = objects.slice(start, start + DELETE_BATCH);
+      const answer = await s3.send(
+        new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch, Quiet: true } }),
+      );
+      const errors = answer.Errors ?? [];
+      if (errors.length > 0) {
+        const first = errors[0];
+        throw new Error(
+          `s3://${bucket}: ${errors.length} objects could not be deleted (${first?.Key}: ${first?.Code} ${first?.Message})`,
+        );
+      }
+      deleted += batch.length;
+    }
+  }
+}
+
+export interface EmptyUntilQuietOptions {
+  /** How long every bucket must stay empty before the job is done. */
+  quietMs: number;
+  /** Pause between passes. */
+  passIntervalMs: number;
+  /** Give up (and say what was still arriving) after this long. */
+  deadlineMs: number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  log?: CustomResourceLog;
+}
+
+/** Empties the buckets, again and again, until a pass finds nothing for `quietMs`. */
+export async function emptyUntilQuiet(
+  s3: S3Client,
+  buckets: string[],
+  options: EmptyUntilQuietOptions,
+): Promise<{ deleted: number; passes: number }> {
+  const now = options.now ?? Date.now;
+  const sleep =
+    options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const started = now();
+  let lastFound = started;
+  let deleted = 0;
+  let passes = 0;
+  for (;;) {
+    passes += 1;
+    let found = 0;
+    for (const bucket of buckets) {
+      const count = await emptyBucket(s3, bucket);
+      if (count > 0) options.log?.("emptied", { bucket, objects: count, pass: passes });
+      found += count;
+    }
+    deleted += found;
+    if (found > 0) lastFound = now();
+    if (now() - lastFound >= options.quietMs) return { deleted, passes };
+    if (now() - started >= options.deadlineMs) {
+      throw new Error(
+        `objects kept arriving in ${buckets.join(", ")} for ${Math.round((now() - started) / 1000)} s (${deleted} deleted): something still writes to them`,
+      );
+    }
+    await sleep(options.passIntervalMs);
+  }
+}
+
+/** `Buckets` (required): the names of the buckets to empty on Delete. */
+export function readProperties(properties: Record<string, unknown> | undefined): string[] {
+  const buckets = properties?.Buckets;
+  if (
+    !Array.isArray(buckets) ||
+    buckets.length === 0 ||
+    !buckets.every((b) => typeof b === "string" && /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(b))
+  ) {
+    throw new InvalidPropertiesError(
+      `property Buckets must list S3 bucket names, got ${JSON.stringify(buckets)}`,
+    );
+  }
+  return buckets as string[];
+}
+
+/** Create and Update: nothing to do but check the properties; Delete: empty the buckets. */
+export async function applyEvent(
+  event: CloudFormationCustomResourceEvent,
+  deps: { s3: S3Client; log?: CustomResourceLog } & Omit<EmptyUntilQuietOptions, "log">,
+): Promise<CustomResourceResult> {
+  const physicalResourceId =
+    event.RequestType === "Create" ? `empty-buckets-on-delete` : event.PhysicalResourceId;
+  if (event.RequestType !== "Delete") {
+    readProperties(event.ResourceProperties);
+    return { PhysicalResourceId: physicalResourceId };
+  }
+  // A Delete of a resource whose Create failed (its properties wrong) must not fail too.
+  let buckets: string[];
+  try {
+    buckets = readProperties(event.ResourceProperties);
+  } catch {
+    return { PhysicalResourceId: physicalResourceId };
+  }
+  const { deleted, passes } = await emptyUntilQuiet(deps.s3, buckets, deps);
+  deps.log?.("buckets empty", { buckets, deleted, passes });
+  return { PhysicalResourceId: physicalResourceId, Data: { Deleted: String(deleted) } };
+}
