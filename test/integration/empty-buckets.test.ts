@@ -1,5 +1,5 @@
 /**
- * The stack-delete cleanup (functions/empty-buckets/) on moto's S3: versioned buckets (old
+ * The stack-delete cleanup (functions/stack-cleanup/) on moto's S3: versioned buckets (old
  * versions, delete markers, more than one page of them), plain buckets, and a writer that is
  * still finishing while the cleanup runs.
  */
@@ -19,7 +19,7 @@ import {
   applyEvent,
   emptyBucket,
   emptyUntilQuiet,
-} from "../../functions/empty-buckets/empty-buckets.js";
+} from "../../functions/stack-cleanup/empty-buckets.js";
 import { awsClientConfig } from "../../local/stack/aws-endpoint.js";
 
 const stack = inject("stack");

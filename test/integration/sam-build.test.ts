@@ -139,10 +139,10 @@ describe("the sam build output (.cache/sam-build)", () => {
       "ClusteringFunction",
       "CountsApiFunction",
       "DeployArtifactsFunction",
-      "EmptyBucketsFunction",
       "KafkaTopicsFunction",
       "RenderMapFunction",
       "SiteContentFunction",
+      "StackCleanupFunction",
     ]);
   });
 

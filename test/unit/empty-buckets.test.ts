@@ -3,7 +3,7 @@ import { DeleteObjectsCommand, ListObjectVersionsCommand, S3Client } from "@aws-
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { describe, expect, it } from "vitest";
-import { applyEvent, emptyBucket } from "../../functions/empty-buckets/empty-buckets.js";
+import { applyEvent, emptyBucket } from "../../functions/stack-cleanup/empty-buckets.js";
 
 describe("emptying a bucket", () => {
   it("fails naming the object S3 would not delete, instead of looping on it", async () => {

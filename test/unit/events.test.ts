@@ -7,10 +7,10 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { readProperties as readSparkScriptProperties } from "../../functions/deploy-artifacts/spark-artifact.js";
 import { readProperties as readSiteProperties } from "../../functions/deploy-site/site-content.js";
-import { readProperties as readBucketsToEmpty } from "../../functions/empty-buckets/empty-buckets.js";
 import { readProperties as readTopicsProperties } from "../../functions/kafka-topics/handler.js";
 import { renderEventSchema } from "../../functions/shared/batch-contract.js";
 import { mskEventSchema } from "../../functions/shared/msk-event.js";
+import { readProperties as readBucketsToEmpty } from "../../functions/stack-cleanup/empty-buckets.js";
 import { functionEnvironment, readTemplate } from "../../local/stack/template-model.js";
 
 const template = readTemplate();
@@ -92,7 +92,7 @@ const events: Record<string, [string, (value: unknown) => Promise<void> | void]>
       );
     },
   ],
-  EmptyBucketsFunction: [
+  StackCleanupFunction: [
     "empty-buckets-delete.json",
     (value) => {
       const request = value as Record<string, unknown>;

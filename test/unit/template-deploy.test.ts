@@ -4,8 +4,11 @@
  * the topics made before anything reads them, the alarms and what the stack tells its user.
  * cfn-lint, sam validate and checkov (npm test) check the template's form; these check intent.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { localSubstitutions } from "../../local/batch/local-workflow.js";
+import { repoRoot } from "../../local/setup/paths.js";
 import { type CfnTemplate, readTemplate } from "../../local/stack/template-model.js";
 
 const template = readTemplate();
@@ -318,7 +321,7 @@ describe("sam delete in template.yaml", () => {
     // CloudFormation deletes a resource only after whatever depends on it is deleted.
     const buckets = ofType("AWS::S3::Bucket").map(([id]) => ({ Ref: id }));
     const cleanup = props("EmptyBucketsOnDelete") as { Buckets: unknown[]; ServiceToken: unknown };
-    expect(cleanup.ServiceToken).toEqual({ "Fn::GetAtt": ["EmptyBucketsFunction", "Arn"] });
+    expect(cleanup.ServiceToken).toEqual({ "Fn::GetAtt": ["StackCleanupFunction", "Arn"] });
     expect(cleanup.Buckets).toEqual(expect.arrayContaining(buckets));
     expect(cleanup.Buckets).toHaveLength(buckets.length);
     // Everything that writes into them outside a deploy: the feed's services, Firehose, the
@@ -333,5 +336,46 @@ describe("sam delete in template.yaml", () => {
       expect([resource(writer).DependsOn].flat(), writer).toContain("EmptyBucketsOnDelete");
     // ECR, AWS::ECR::Repository EmptyOnDelete: the delete removes the images with the repository.
     expect(props("IngestRepository").EmptyOnDelete).toBe(true);
+  });
+});
+
+describe("the daily batch's security groups in template.yaml", () => {
+  it("are the stack's own, given to EMR, tagged for its policy, and emptied of EMR's rules on delete", () => {
+    // EMR Management Guide, "Working with Amazon EMR-managed security groups": a cluster in a
+    // private subnet takes EmrManagedMasterSecurityGroup, EmrManagedSlaveSecurityGroup and
+    // ServiceAccessSecurityGroup; without them EMR creates its own, which outlive the stack.
+    // "AmazonEMRServicePolicy_v2": it acts only on groups tagged
+    // for-use-with-amazon-emr-managed-policies=true.
+    const groups = [
+      "EmrPrimarySecurityGroup",
+      "EmrCoreSecurityGroup",
+      "EmrServiceAccessSecurityGroup",
+    ];
+    for (const id of groups) {
+      expect(resource(id).Type).toBe("AWS::EC2::SecurityGroup");
+      expect(props(id).VpcId).toEqual(vpc);
+      expect(props(id).Tags).toContainEqual({
+        Key: "for-use-with-amazon-emr-managed-policies",
+        Value: "true",
+      });
+    }
+    const machine = props("DailyBatchStateMachine") as {
+      DefinitionSubstitutions: Record<string, unknown>;
+    };
+    for (const id of groups) expect(machine.DefinitionSubstitutions[id]).toEqual({ Ref: id });
+    const asl = JSON.parse(
+      readFileSync(join(repoRoot, "statemachines", "daily-batch.asl.json"), "utf8"),
+    ) as { States: { CreateCluster: { Parameters: { Instances: Record<string, unknown> } } } };
+    expect(asl.States.CreateCluster.Parameters.Instances).toMatchObject({
+      EmrManagedMasterSecurityGroup: "${EmrPrimarySecurityGroup}",
+      EmrManagedSlaveSecurityGroup: "${EmrCoreSecurityGroup}",
+      ServiceAccessSecurityGroup: "${EmrServiceAccessSecurityGroup}",
+    });
+    // The cleanup refers to the groups, so CloudFormation deletes it (revoking) before them.
+    expect(props("EmrSecurityGroupRules")).toEqual({
+      ServiceToken: { "Fn::GetAtt": ["StackCleanupFunction", "Arn"] },
+      ServiceTimeout: 300,
+      SecurityGroups: groups.map((id) => ({ Ref: id })),
+    });
   });
 });

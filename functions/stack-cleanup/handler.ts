@@ -1,0 +1,42 @@
+/**
+ * stack-cleanup Lambda, the service token of the two cleanup custom resources in template.yaml
+ * (what `sam delete` needs done before CloudFormation can delete the rest):
+ * - EmptyBucketsOnDelete (Custom::EmptyBuckets): empties the stack's buckets, every version,
+ *   after their writers are gone (./empty-buckets.ts);
+ * - EmrSecurityGroupRules (Custom::EmrSecurityGroupRules): revokes the rules EMR added to the
+ *   daily batch's security groups, which refer to each other (./security-group-rules.ts).
+ */
+import { EC2Client } from "@aws-sdk/client-ec2";
+import { S3Client } from "@aws-sdk/client-s3";
+import type { CloudFormationCustomResourceEvent, Context } from "aws-lambda";
+import { answerCustomResource, logCustomResourceExchange } from "../shared/custom-resource.js";
+import { createLogger } from "../shared/logger.js";
+import { applyEvent as applyBucketsEvent } from "./empty-buckets.js";
+import { applySecurityGroupsEvent } from "./security-group-rules.js";
+
+export const logger = createLogger("stack-cleanup");
+const s3 = new S3Client({});
+const ec2 = new EC2Client({});
+
+/** Quiet for 5 minutes: past Firehose's 300 s buffer and a flow log's last 60 s interval. */
+export const QUIET_MS = 300_000;
+
+export const handler = (event: CloudFormationCustomResourceEvent, context: Context) =>
+  logCustomResourceExchange(logger, event, context, (log) =>
+    answerCustomResource(
+      event,
+      context,
+      () =>
+        event.ResourceType === "Custom::EmrSecurityGroupRules"
+          ? applySecurityGroupsEvent(event, { ec2, log })
+          : applyBucketsEvent(event, {
+              s3,
+              log,
+              quietMs: QUIET_MS,
+              passIntervalMs: 20_000,
+              // Leave time to answer before the function's 15 minutes are up.
+              deadlineMs: context.getRemainingTimeInMillis() - 60_000,
+            }),
+      { fetch, log },
+    ),
+  );

@@ -1,0 +1,90 @@
+/**
+ * The EMR-managed security groups of the daily batch's clusters, emptied of their rules on
+ * stack delete. EMR adds rules to the groups the workflow names (the primary's, the core's,
+ * the service access group), each referring to the others, and never removes them; EC2
+ * refuses to delete a group another group's rule refers to (DependencyViolation), so the
+ * stack's delete would stop at them and at the VPC behind them. Revoking every rule of the
+ * three first lets CloudFormation delete them.
+ */
+import {
+  DescribeSecurityGroupRulesCommand,
+  type EC2Client,
+  RevokeSecurityGroupEgressCommand,
+  RevokeSecurityGroupIngressCommand,
+} from "@aws-sdk/client-ec2";
+import type { CloudFormationCustomResourceEvent } from "aws-lambda";
+import {
+  type CustomResourceLog,
+  type CustomResourceResult,
+  InvalidPropertiesError,
+} from "../shared/custom-resource.js";
+
+/** Revokes every ingress and egress rule of `groupIds`; how many it revoked. */
+export async function revokeAllRules(ec2: EC2Client, groupIds: string[]): Promise<number> {
+  let revoked = 0;
+  for (const groupId of groupIds) {
+    const ingress: string[] = [];
+    const egress: string[] = [];
+    let NextToken: string | undefined;
+    do {
+      const page = await ec2.send(
+        new DescribeSecurityGroupRulesCommand({
+          Filters: [{ Name: "group-id", Values: [groupId] }],
+          NextToken,
+        }),
+      );
+      for (const rule of page.SecurityGroupRules ?? []) {
+        if (!rule.SecurityGroupRuleId) continue;
+        (rule.IsEgress ? egress : ingress).push(rule.SecurityGroupRuleId);
+      }
+      NextToken = page.NextToken;
+    } while (NextToken);
+    if (ingress.length > 0)
+      await ec2.send(
+        new RevokeSecurityGroupIngressCommand({ GroupId: groupId, SecurityGroupRuleIds: ingress }),
+      );
+    if (egress.length > 0)
+      await ec2.send(
+        new RevokeSecurityGroupEgressCommand({ GroupId: groupId, SecurityGroupRuleIds: egress }),
+      );
+    revoked += ingress.length + egress.length;
+  }
+  return revoked;
+}
+
+/** `SecurityGroups` (required): the ids of the groups whose rules to revoke on Delete. */
+export function readSecurityGroups(properties: Record<string, unknown> | undefined): string[] {
+  const groups = properties?.SecurityGroups;
+  if (
+    !Array.isArray(groups) ||
+    groups.length === 0 ||
+    !groups.every((g) => typeof g === "string" && /^sg-[0-9a-f]{8,17}$/.test(g))
+  ) {
+    throw new InvalidPropertiesError(
+      `property SecurityGroups must list security group ids, got ${JSON.stringify(groups)}`,
+    );
+  }
+  return groups as string[];
+}
+
+/** Create and Update: check the properties; Delete: revoke every rule of the groups. */
+export async function applySecurityGroupsEvent(
+  event: CloudFormationCustomResourceEvent,
+  deps: { ec2: EC2Client; log?: CustomResourceLog },
+): Promise<CustomResourceResult> {
+  const physicalResourceId =
+    event.RequestType === "Create" ? "emr-security-group-rules" : event.PhysicalResourceId;
+  if (event.RequestType !== "Delete") {
+    readSecurityGroups(event.ResourceProperties);
+    return { PhysicalResourceId: physicalResourceId };
+  }
+  let groups: string[];
+  try {
+    groups = readSecurityGroups(event.ResourceProperties);
+  } catch {
+    return { PhysicalResourceId: physicalResourceId }; // its Create failed: nothing to undo
+  }
+  const revoked = await revokeAllRules(deps.ec2, groups);
+  deps.log?.("security group rules revoked", { groups, revoked });
+  return { PhysicalResourceId: physicalResourceId, Data: { Revoked: String(revoked) } };
+}
