@@ -140,6 +140,7 @@ describe("the sam build output (.cache/sam-build)", () => {
       "CountsApiFunction",
       "DeployArtifactsFunction",
       "KafkaTopicsFunction",
+      "NetworkZonesFunction",
       "RenderMapFunction",
       "SiteContentFunction",
       "StackCleanupFunction",

@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { readProperties as readSparkScriptProperties } from "../../functions/deploy-artifacts/spark-artifact.js";
 import { readProperties as readSiteProperties } from "../../functions/deploy-site/site-content.js";
 import { readProperties as readTopicsProperties } from "../../functions/kafka-topics/handler.js";
+import { readExcludedZoneIds } from "../../functions/network-zones/pick-zones.js";
 import { renderEventSchema } from "../../functions/shared/batch-contract.js";
 import { mskEventSchema } from "../../functions/shared/msk-event.js";
 import { readProperties as readBucketsToEmpty } from "../../functions/stack-cleanup/empty-buckets.js";
@@ -99,6 +100,14 @@ const events: Record<string, [string, (value: unknown) => Promise<void> | void]>
       expect(request.RequestType).toBe("Delete");
       readBucketsToEmpty(
         customResourceRequest({ ...request, RequestType: "Create" }, "Custom::EmptyBuckets"),
+      );
+    },
+  ],
+  NetworkZonesFunction: [
+    "network-zones-create.json",
+    (value) => {
+      readExcludedZoneIds(
+        customResourceRequest(value as Record<string, unknown>, "Custom::NetworkZones"),
       );
     },
   ],

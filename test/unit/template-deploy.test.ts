@@ -53,10 +53,19 @@ describe("the network in template.yaml", () => {
       expect(props(subnet).MapPublicIpOnLaunch, subnet).toBe(false);
       return props(subnet).AvailabilityZone;
     });
-    expect(zones).toEqual([
-      { "Fn::Select": [0, { "Fn::GetAZs": "" }] },
-      { "Fn::Select": [1, { "Fn::GetAZs": "" }] },
-    ]);
+    // By zone ID (the NetworkZones resource), or the zones the user names; never `!GetAZs`
+    // order, which can land in a zone MSK refuses (use1-az3) as names map to IDs per account.
+    const pick = (index: number, attribute: string) => ({
+      "Fn::If": [
+        "ChooseZones",
+        { "Fn::GetAtt": ["NetworkZones", attribute] },
+        { "Fn::Select": [index, { Ref: "AvailabilityZones" }] },
+      ],
+    });
+    expect(zones).toEqual([pick(0, "ZoneA"), pick(1, "ZoneB")]);
+    expect(props("PublicSubnetA").AvailabilityZone).toEqual(pick(0, "ZoneA"));
+    expect(props("NetworkZones").ExcludedZoneIds).toEqual(["use1-az3"]);
+    expect(JSON.stringify(template)).not.toContain("Fn::GetAZs");
     // Out through the NAT gateway; S3 and DynamoDB through gateway endpoints on the same table.
     expect(props("PrivateDefaultRoute")).toMatchObject({
       RouteTableId: { Ref: "PrivateRouteTable" },

@@ -459,6 +459,10 @@ describe("the daily batch in template.yaml", () => {
         actions: ["ecr:GetAuthorizationToken"],
         why: "GetAuthorizationToken has no resource-level permissions",
       },
+      "NetworkZonesFunction ListZones": {
+        actions: ["ec2:DescribeAvailabilityZones"],
+        why: "EC2 Describe* actions have no resource-level permissions",
+      },
       "StackCleanupFunction ReadSecurityGroupRules": {
         actions: ["ec2:DescribeSecurityGroupRules"],
         why: "EC2 Describe* actions have no resource-level permissions",
