@@ -306,18 +306,7 @@ export async function ingestThroughput(options: {
   const firehose = new FirehoseClient(awsClientConfig(options.aws));
   try {
     const started = performance.now();
-    const ingest = startIngest({
-      feedUrl: `ws://127.0.0.1:${port}/`,
-      parse: options.parse,
-      producer,
-      rsvpTopic: options.topic,
-      deadLetterTopic: options.deadLetterTopic,
-      writeFirehose: createFirehoseWriter({
-        client: firehose,
-        deliveryStreamName: options.deliveryStreamName,
-      }),
-      reconnectAfterNormalClose: false,
-    });
+    const ingest = startBenchIngest(`ws://127.0.0.1:${port}/`, producer, firehose, options);
     await ingest.finished;
     const seconds = (performance.now() - started) / 1000;
     const counters = ingest.counters();
@@ -333,6 +322,32 @@ export async function ingestThroughput(options: {
     firehose.destroy();
     feed.kill("SIGTERM");
   }
+}
+
+/** The ingest task's code on a feed played once, into the bench's topics and Firehose. */
+function startBenchIngest(
+  feedUrl: string,
+  producer: ReturnType<typeof ingestProducer>,
+  firehose: FirehoseClient,
+  options: {
+    parse: ReturnType<typeof createRsvpParser>;
+    topic: string;
+    deadLetterTopic: string;
+    deliveryStreamName: string;
+  },
+) {
+  return startIngest({
+    feedUrl,
+    parse: options.parse,
+    producer,
+    rsvpTopic: options.topic,
+    deadLetterTopic: options.deadLetterTopic,
+    writeFirehose: createFirehoseWriter({
+      client: firehose,
+      deliveryStreamName: options.deliveryStreamName,
+    }),
+    reconnectAfterNormalClose: false,
+  });
 }
 
 /** `npm run replay -- --input FILE --asap` in its own process, as the feed is on AWS. */
@@ -641,18 +656,7 @@ export async function endToEndLatency(options: {
     `end to end: ${lines.length.toLocaleString("en-US")} RSVPs at ${options.rate}/s through the ingest, Kafka, the event source (batch ${options.controls.batchSize}, window ${options.controls.batchingWindowMs} ms) and the handler...`,
   );
   const started = performance.now();
-  const ingest = startIngest({
-    feedUrl: feed.url,
-    parse: options.parse,
-    producer,
-    rsvpTopic: options.topic,
-    deadLetterTopic: options.deadLetterTopic,
-    writeFirehose: createFirehoseWriter({
-      client: firehose,
-      deliveryStreamName: options.deliveryStreamName,
-    }),
-    reconnectAfterNormalClose: false,
-  });
+  const ingest = startBenchIngest(feed.url, producer, firehose, options);
   try {
     await ingest.finished;
     const feedSeconds = (performance.now() - started) / 1000;
