@@ -4,30 +4,38 @@
  * take (see cluster-age.ts for why a cluster can outlive its batch). The metric is one Embedded
  * Metric Format line on stdout, so the function needs no CloudWatch permission and makes no
  * PutMetricData call. It publishes 0 when no cluster is alive: the alarm treats a missing value
- * as breaching, so silence means this function is broken, not that all is well.
+ * as breaching, so silence means this function is broken, not that all is well. A cluster older
+ * than MAX_CLUSTER_AGE_MINUTES whose execution no longer runs is terminated (orphans.ts); the
+ * metric is that of the clusters it found, so the alarm still tells that one was left over.
  */
 
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { EMRClient } from "@aws-sdk/client-emr";
+import { SFNClient } from "@aws-sdk/client-sfn";
 import middy from "@middy/core";
 import { z } from "zod";
 import { readConfig } from "../shared/config.js";
 import { createLogger } from "../shared/logger.js";
 import { type ClusterAges, oldestClusterAge } from "./cluster-age.js";
+import { type Terminated, terminateOrphans } from "./orphans.js";
 
 const config = readConfig(
   z.object({
     /** The daily batch's cluster name, `${StackName}-daily-batch` on AWS. */
     CLUSTER_NAME: z.string().min(1),
     METRICS_NAMESPACE: z.string().min(1).default("RsvpAtlas/Batch"),
+    /** Older than this, a cluster whose execution no longer runs is terminated. */
+    MAX_CLUSTER_AGE_MINUTES: z.coerce.number().int().positive(),
   }),
 );
 
 export const logger = createLogger("cluster-watch");
 const emr = new EMRClient({});
+const sfn = new SFNClient({});
 
 export interface ClusterWatchDependencies {
   emr: Pick<EMRClient, "send">;
+  sfn: Pick<SFNClient, "send">;
   /** Receives the EMF document, one JSON line without its newline. */
   writeLine: (line: string) => void;
   /** Epoch milliseconds. */
@@ -36,6 +44,7 @@ export interface ClusterWatchDependencies {
 
 const defaultDependencies: ClusterWatchDependencies = {
   emr,
+  sfn,
   // Straight to stdout, not console.log: with the function's JSON log format, Lambda wraps
   // console output in a JSON envelope of its own, and CloudWatch would not read that as EMF.
   writeLine: (line) => {
@@ -46,6 +55,8 @@ const defaultDependencies: ClusterWatchDependencies = {
 
 export interface ClusterWatchResult extends ClusterAges {
   clusterName: string;
+  /** Clusters this run terminated, with why. */
+  terminated: Terminated[];
 }
 
 /** The EMF document of one observation; the alarm reads `OldestClusterAgeSeconds` by `ClusterName`. */
@@ -88,9 +99,17 @@ export async function watchClusters(
     clusterName: config.CLUSTER_NAME,
     now,
   });
-  const result: ClusterWatchResult = { clusterName: config.CLUSTER_NAME, ...ages };
+  const terminated = await terminateOrphans({
+    emr: dependencies.emr,
+    sfn: dependencies.sfn,
+    clusters: ages.clusters,
+    maxAgeSeconds: config.MAX_CLUSTER_AGE_MINUTES * 60,
+  });
+  const result: ClusterWatchResult = { clusterName: config.CLUSTER_NAME, ...ages, terminated };
   dependencies.writeLine(JSON.stringify(toClusterWatchEmf(result, config.METRICS_NAMESPACE, now)));
   logger.info("live batch clusters", { ...result });
+  if (terminated.length > 0)
+    logger.warn("terminated clusters that outlived their batch", { terminated });
   return result;
 }
 

@@ -55,6 +55,23 @@ const LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke";
 
 let interpreter: Promise<typeof import("aws-local-stepfunctions")> | undefined;
 
+/**
+ * The context object (`$$`) Step Functions gives an execution, as far as the workflow reads it:
+ * its ARN (the tag CreateCluster puts on the cluster), name, start time and input. The
+ * interpreter fills only the start time by itself.
+ */
+export function executionContext(input: unknown, now = new Date()) {
+  const name = `local-${now.toISOString().replace(/[:.]/g, "-")}`;
+  return {
+    Execution: {
+      Id: `arn:aws:states:us-east-1:000000000000:execution:rsvp-atlas-local-daily-batch:${name}`,
+      Name: name,
+      StartTime: now.toISOString(),
+      Input: input as never,
+    },
+  };
+}
+
 /** aws-local-stepfunctions 3 uses Promise.withResolvers (Node 22); Node 20 gets a polyfill. */
 export function loadInterpreter(): Promise<typeof import("aws-local-stepfunctions")> {
   const promise = Promise as unknown as { withResolvers?: () => unknown };
@@ -307,6 +324,7 @@ export async function runWorkflowLocally(
     Object.keys(taskResourceLocalHandlers).map((name) => [name, 0]),
   );
   const execution = machine.run(options.input, {
+    context: executionContext(options.input),
     overrides: {
       taskResourceLocalHandlers: taskResourceLocalHandlers as never,
       retryIntervalOverrides,

@@ -10,18 +10,26 @@ import {
   RunJobFlowCommand,
   TerminateJobFlowsCommand,
 } from "@aws-sdk/client-emr";
+import {
+  CreateStateMachineCommand,
+  SFNClient,
+  StartExecutionCommand,
+  StopExecutionCommand,
+} from "@aws-sdk/client-sfn";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { LIVE_CLUSTER_STATES } from "../../functions/cluster-watch/cluster-age.js";
 import { awsClientConfig } from "../../local/stack/aws-endpoint.js";
 
 const stack = inject("stack");
 const emr = new EMRClient(awsClientConfig({ endpoint: stack.awsEndpoint, region: stack.region }));
+const sfn = new SFNClient(awsClientConfig({ endpoint: stack.awsEndpoint, region: stack.region }));
 const CLUSTER_NAME = `cluster-watch-${randomUUID().slice(0, 8)}-daily-batch`;
 const started: string[] = [];
 
 let watchClusters: typeof import("../../functions/cluster-watch/handler.js").watchClusters;
 beforeAll(async () => {
   process.env.CLUSTER_NAME = CLUSTER_NAME;
+  process.env.MAX_CLUSTER_AGE_MINUTES = "240";
   delete process.env.METRICS_NAMESPACE;
   ({ watchClusters } = await import("../../functions/cluster-watch/handler.js"));
 });
@@ -31,7 +39,7 @@ afterAll(async () => {
 });
 
 /** A cluster shaped like the daily batch's (kept alive with no steps, as CreateCluster does). */
-async function runCluster(name: string): Promise<string> {
+async function runCluster(name: string, executionArn?: string): Promise<string> {
   const { JobFlowId } = await emr.send(
     new RunJobFlowCommand({
       Name: name,
@@ -40,6 +48,7 @@ async function runCluster(name: string): Promise<string> {
       ServiceRole: "EMR_DefaultRole",
       JobFlowRole: "EMR_EC2_DefaultRole",
       VisibleToAllUsers: true,
+      ...(executionArn ? { Tags: [{ Key: "rsvp-atlas-execution", Value: executionArn }] } : {}),
       Instances: {
         KeepJobFlowAliveWhenNoSteps: true,
         MasterInstanceType: "m7g.xlarge",
@@ -57,7 +66,7 @@ function watch() {
   const lines: string[] = [];
   const run = watchClusters(
     {},
-    { emr, writeLine: (line) => lines.push(line), now: () => Date.now() },
+    { emr, sfn, writeLine: (line) => lines.push(line), now: () => Date.now() },
   );
   return run.then((result) => ({ result, lines }));
 }
@@ -106,11 +115,50 @@ describe("cluster watch on moto's EMR", () => {
     expect(described.Cluster?.Status?.State).toBe("TERMINATED");
 
     const gone = await watch();
-    expect(gone.result).toEqual({ clusterName: CLUSTER_NAME, clusters: [], oldestAgeSeconds: 0 });
+    expect(gone.result).toEqual({
+      clusterName: CLUSTER_NAME,
+      clusters: [],
+      oldestAgeSeconds: 0,
+      terminated: [],
+    });
     expect(JSON.parse(gone.lines[0] ?? "")).toMatchObject({
       ClusterName: CLUSTER_NAME,
       OldestClusterAgeSeconds: 0,
       ActiveClusters: 0,
     });
+  });
+
+  it("terminates a cluster past the age limit whose execution was stopped, and keeps one whose execution runs", async () => {
+    // A state machine on moto's Step Functions, two executions: one stopped by hand (as a user
+    // does; Step Functions then terminates nothing), one still running.
+    const { stateMachineArn } = await sfn.send(
+      new CreateStateMachineCommand({
+        name: `${CLUSTER_NAME}-machine`,
+        roleArn: "arn:aws:iam::123456789012:role/daily-batch",
+        definition: JSON.stringify({
+          StartAt: "Wait",
+          States: { Wait: { Type: "Wait", Seconds: 3600, End: true } },
+        }),
+      }),
+    );
+    const start = async () =>
+      (await sfn.send(new StartExecutionCommand({ stateMachineArn }))).executionArn as string;
+    const [stopped, running] = [await start(), await start()];
+    await sfn.send(new StopExecutionCommand({ executionArn: stopped }));
+    const orphan = await runCluster(CLUSTER_NAME, stopped);
+    const busy = await runCluster(CLUSTER_NAME, running);
+
+    // Five hours later (the limit is 240 minutes).
+    const lines: string[] = [];
+    const later = await watchClusters(
+      {},
+      { emr, sfn, writeLine: (line) => lines.push(line), now: () => Date.now() + 5 * 3_600_000 },
+    );
+    expect(later.terminated.map((t) => [t.id, t.reason])).toEqual([[orphan, "execution ABORTED"]]);
+    const state = async (id: string) =>
+      (await emr.send(new DescribeClusterCommand({ ClusterId: id }))).Cluster?.Status?.State;
+    expect(await state(orphan)).toBe("TERMINATED");
+    expect(await state(busy)).toBe("WAITING");
+    await emr.send(new TerminateJobFlowsCommand({ JobFlowIds: [busy] }));
   });
 });

@@ -6,10 +6,13 @@
 import { readFileSync } from "node:fs";
 import {
   type ClusterSummary,
+  DescribeClusterCommand,
   EMRClient,
   InternalServerException,
   ListClustersCommand,
+  TerminateJobFlowsCommand,
 } from "@aws-sdk/client-emr";
+import { DescribeExecutionCommand, ExecutionDoesNotExist, SFNClient } from "@aws-sdk/client-sfn";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
@@ -17,6 +20,7 @@ import {
   LIVE_CLUSTER_STATES,
   oldestClusterAge,
 } from "../../functions/cluster-watch/cluster-age.js";
+import { EXECUTION_TAG, terminateOrphans } from "../../functions/cluster-watch/orphans.js";
 import { ConfigError } from "../../functions/shared/config.js";
 
 const CLUSTER_NAME = "rsvp-atlas-daily-batch";
@@ -33,6 +37,7 @@ const emr = new EMRClient({ region: "us-east-1" });
 let watchClusters: typeof import("../../functions/cluster-watch/handler.js").watchClusters;
 beforeAll(async () => {
   process.env.CLUSTER_NAME = CLUSTER_NAME;
+  process.env.MAX_CLUSTER_AGE_MINUTES = "240";
   delete process.env.METRICS_NAMESPACE;
   ({ watchClusters } = await import("../../functions/cluster-watch/handler.js"));
 });
@@ -62,7 +67,12 @@ function recordingDependencies() {
   const lines: string[] = [];
   return {
     lines,
-    dependencies: { emr, writeLine: (line: string) => lines.push(line), now: () => NOW },
+    dependencies: {
+      emr,
+      sfn: new SFNClient({}),
+      writeLine: (line: string) => lines.push(line),
+      now: () => NOW,
+    },
   };
 }
 
@@ -236,6 +246,7 @@ describe("cluster-watch handler", () => {
         { id: "j-1", state: "RUNNING", createdAt: "2026-11-27T07:10:00.000Z", ageSeconds: 3000 },
       ],
       oldestAgeSeconds: 7800,
+      terminated: [],
     });
   });
 
@@ -247,6 +258,7 @@ describe("cluster-watch handler", () => {
       clusterName: CLUSTER_NAME,
       clusters: [],
       oldestAgeSeconds: 0,
+      terminated: [],
     });
     expect(JSON.parse(lines[0] ?? "")).toMatchObject({
       ClusterName: CLUSTER_NAME,
@@ -302,5 +314,66 @@ describe("cluster-watch handler", () => {
       process.env = saved;
       vi.resetModules();
     }
+  });
+});
+
+describe("terminateOrphans", () => {
+  const sfnMock = mockClient(SFNClient);
+  afterEach(() => sfnMock.reset());
+  const live = (id: string, minutes: number, state = "WAITING") => ({
+    id,
+    state,
+    createdAt: new Date(NOW - minutes * 60_000).toISOString(),
+    ageSeconds: minutes * 60,
+  });
+  const tagged = (execution: string | undefined) => ({
+    Cluster: { Tags: execution ? [{ Key: EXECUTION_TAG, Value: execution }] : [] },
+  });
+
+  it("terminates an old cluster whose execution ended or is gone, or that names none", async () => {
+    emrMock
+      .on(DescribeClusterCommand, { ClusterId: "j-stopped" })
+      .resolves(tagged("arn:exec:stopped"))
+      .on(DescribeClusterCommand, { ClusterId: "j-running" })
+      .resolves(tagged("arn:exec:running"))
+      .on(DescribeClusterCommand, { ClusterId: "j-expired" })
+      .resolves(tagged("arn:exec:expired"))
+      .on(DescribeClusterCommand, { ClusterId: "j-untagged" })
+      .resolves(tagged(undefined));
+    sfnMock
+      .on(DescribeExecutionCommand, { executionArn: "arn:exec:stopped" })
+      .resolves({ status: "ABORTED" })
+      .on(DescribeExecutionCommand, { executionArn: "arn:exec:running" })
+      .resolves({ status: "RUNNING" })
+      .on(DescribeExecutionCommand, { executionArn: "arn:exec:expired" })
+      .rejects(new ExecutionDoesNotExist({ message: "gone", $metadata: {} }));
+    const terminated = await terminateOrphans({
+      emr,
+      sfn: new SFNClient({ region: "us-east-1" }),
+      maxAgeSeconds: 240 * 60,
+      clusters: [
+        live("j-stopped", 300),
+        live("j-running", 300),
+        live("j-expired", 300),
+        live("j-untagged", 300),
+        live("j-young", 30),
+        live("j-leaving", 900, "TERMINATING"),
+      ],
+    });
+    expect(terminated.map((t) => [t.id, t.reason])).toEqual([
+      ["j-stopped", "execution ABORTED"],
+      ["j-expired", "execution does not exist (expired from the history)"],
+      ["j-untagged", "no execution tag (a cluster the workflow lost track of)"],
+    ]);
+    const ended = emrMock
+      .commandCalls(TerminateJobFlowsCommand)
+      .map((c) => c.args[0].input.JobFlowIds);
+    expect(ended).toEqual([["j-stopped"], ["j-expired"], ["j-untagged"]]);
+    // Young and terminating clusters are not even described.
+    const described = emrMock
+      .commandCalls(DescribeClusterCommand)
+      .map((c) => c.args[0].input.ClusterId);
+    expect(described).not.toContain("j-young");
+    expect(described).not.toContain("j-leaving");
   });
 });

@@ -7,13 +7,14 @@
  */
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadInterpreter } from "../../local/batch/local-workflow.js";
+import { executionContext, loadInterpreter } from "../../local/batch/local-workflow.js";
 
 type Handler = (input: Record<string, unknown>) => Promise<unknown>;
 type Machine = {
   run(
     input: unknown,
     options: {
+      context?: unknown;
       overrides: {
         taskResourceLocalHandlers: Record<string, Handler>;
         retryIntervalOverrides: Record<string, number>;
@@ -96,6 +97,7 @@ function harness(failAt?: string, machine: unknown = definition) {
   );
   const run = (input: unknown) =>
     new StateMachine(machine, { validationOptions: { checkArn: false } }).run(input, {
+      context: executionContext(input),
       overrides: { taskResourceLocalHandlers, retryIntervalOverrides },
     }).result;
   const inputOf = <T>(state: string) => calls.find((c) => c.state === state)?.input as T;
@@ -207,6 +209,12 @@ describe("daily batch workflow", () => {
     expect(cluster.LogUri).toBe(SUBSTITUTIONS.EmrLogUri);
     expect(cluster.AutoTerminationPolicy).toEqual({ IdleTimeout: 3600 });
     expect(cluster.Steps).toBeUndefined();
+    // The execution's ARN on the cluster: the cluster watch ends a cluster whose execution no
+    // longer runs (functions/cluster-watch/orphans.ts).
+    expect(cluster.Tags).toContainEqual({
+      Key: "rsvp-atlas-execution",
+      Value: expect.stringMatching(/^arn:aws:states:.+:execution:.+:local-/),
+    });
     expect(cluster.Instances.KeepJobFlowAliveWhenNoSteps).toBe(true);
     expect(cluster.Instances.Ec2SubnetId).toBe(SUBSTITUTIONS.SubnetId);
     expect(cluster.Instances.InstanceGroups).toEqual([

@@ -471,6 +471,10 @@ describe("the daily batch in template.yaml", () => {
         actions: ["elasticmapreduce:ListClusters"],
         why: "ListClusters has no resource-level permissions",
       },
+      "ClusterWatchFunction EndOrphanedClusters": {
+        actions: ["elasticmapreduce:DescribeCluster", "elasticmapreduce:TerminateJobFlows"],
+        why: "the cluster ids exist only at run time (cluster/*, narrowed by an aws:ResourceTag condition)",
+      },
       "AlarmTopicKey AccountAdministersTheKey": {
         actions: ["kms:*"],
         why: "a key policy's Resource is the key itself, always written *",
