@@ -39,14 +39,10 @@ import { syntheticLines } from "../local/feed/synthetic/generator.js";
 import { startMskEventSource } from "../local/pipeline/msk-event-source.js";
 import { ensureKafkaJars } from "../local/setup/kafka-jars.js";
 import { repoRoot } from "../local/setup/paths.js";
-import {
-  type AwsEndpoint,
-  awsClientConfig,
-  localAwsEnvironment,
-} from "../local/stack/aws-endpoint.js";
+import { type AwsEndpoint, awsClientConfig } from "../local/stack/aws-endpoint.js";
 import { freePorts } from "../local/stack/ports.js";
-import { startLocalStack } from "../local/stack/stack.js";
-import { eventSourceControls, functionEnvironment } from "../local/stack/template-model.js";
+import { startLocalStack, useFunctionEnvironment } from "../local/stack/stack.js";
+import { eventSourceControls } from "../local/stack/template-model.js";
 import { runProducerPerformance } from "./stream/producer-performance.js";
 
 const INGEST_MESSAGES = 100_000;
@@ -162,17 +158,8 @@ export async function run(print: Print): Promise<void> {
     );
 
     // 3. Counting, on the table the template declares.
-    const localNames = {
-      ...stack.resources.tables,
-      ...stack.resources.buckets,
-      ...stack.resources.deliveryStreams,
-    };
-    Object.assign(
-      process.env,
-      functionEnvironment("CityCountsFunction", localNames),
-      localAwsEnvironment(aws),
-      { POWERTOOLS_LOG_LEVEL: "WARN" },
-    );
+    useFunctionEnvironment(stack, "CityCountsFunction");
+    process.env.POWERTOOLS_LOG_LEVEL = "WARN";
     const tableName = stack.resources.tables.CityCountsTable as string;
     const counting = await countingCost({ dynamodb, tableName, parse, print });
     for (const size of TABLE_SIZES) {

@@ -46,9 +46,9 @@ import { failedBatchesBucket } from "../pipeline/failed-batches.js";
 import { startLocalHttpApi } from "../pipeline/http-api.js";
 import { lagMs, startMskEventSource } from "../pipeline/msk-event-source.js";
 import { publishSite } from "../site/publish-site.js";
-import { type AwsEndpoint, awsClientConfig, localAwsEnvironment } from "../stack/aws-endpoint.js";
-import { startLocalStack } from "../stack/stack.js";
-import { eventSourceControls, functionEnvironment } from "../stack/template-model.js";
+import { type AwsEndpoint, awsClientConfig } from "../stack/aws-endpoint.js";
+import { startLocalStack, useFunctionEnvironment } from "../stack/stack.js";
+import { eventSourceControls } from "../stack/template-model.js";
 import { parseCliArgs } from "./args.js";
 import { ProgressLine } from "./progress-line.js";
 import { routeStructuredLogs } from "./run-log.js";
@@ -175,16 +175,7 @@ say(
 );
 
 // The city-counts Lambda's own handler, with the environment template.yaml gives it.
-const localNames = {
-  ...stack.resources.tables,
-  ...stack.resources.buckets,
-  ...stack.resources.deliveryStreams,
-};
-Object.assign(
-  process.env,
-  functionEnvironment("CityCountsFunction", localNames),
-  localAwsEnvironment(aws),
-);
+useFunctionEnvironment(stack, "CityCountsFunction");
 const { countCityRsvps } = await import("../../functions/city-counts/handler.js");
 /** RSVPs counted for the first time, RSVPs whose count changed, and messages that changed nothing. */
 const counted = { rsvps: 0, changed: 0, unchanged: 0, deadLettered: 0 };
@@ -222,7 +213,7 @@ say(
 );
 
 // The counts API's own handler behind a local HTTP API, also with its template environment.
-Object.assign(process.env, functionEnvironment("CountsApiFunction", localNames));
+useFunctionEnvironment(stack, "CountsApiFunction");
 const { getCounts } = await import("../../functions/counts-api/handler.js");
 // The site bucket behind the same port, as the S3 website serves it.
 const siteS3 = new S3Client({ ...awsClientConfig(aws), forcePathStyle: true });

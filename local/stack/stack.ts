@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { ensureKafkaJars } from "../setup/kafka-jars.js";
 import { runsDir } from "../setup/paths.js";
 import { ensurePythonVenv } from "../setup/python-venv.js";
-import { type AwsEndpoint, LOCAL_REGION } from "./aws-endpoint.js";
+import { type AwsEndpoint, LOCAL_REGION, localAwsEnvironment } from "./aws-endpoint.js";
 import { type KafkaBroker, startKafkaBroker } from "./kafka-broker.js";
 import { type MotoServer, startMotoServer } from "./moto-server.js";
 import {
@@ -18,7 +18,7 @@ import {
   provisionKafkaTopics,
 } from "./provision.js";
 import type { SupervisedProcess } from "./supervised-process.js";
-import { loadTemplateModel, type TemplateModel } from "./template-model.js";
+import { functionEnvironment, loadTemplateModel, type TemplateModel } from "./template-model.js";
 
 export interface LocalStackOptions {
   kafka?: boolean;
@@ -146,4 +146,21 @@ async function withRetries<T>(start: () => Promise<T>, attempts = 3): Promise<T>
       if (attempt >= attempts) throw error;
     }
   }
+}
+
+/**
+ * Sets the environment template.yaml gives `functionId` (resources by their local names,
+ * parameters at their defaults) and points the AWS SDK at the stack's moto, so the function's
+ * handler, imported after this, runs here with exactly the settings it gets on AWS.
+ */
+export function useFunctionEnvironment(
+  stack: Pick<LocalStack, "resources" | "aws">,
+  functionId: string,
+): void {
+  const { tables, buckets, deliveryStreams } = stack.resources;
+  Object.assign(
+    process.env,
+    functionEnvironment(functionId, { ...tables, ...buckets, ...deliveryStreams }),
+    stack.aws ? localAwsEnvironment(stack.aws) : {},
+  );
 }
