@@ -7,8 +7,9 @@
  * three first lets CloudFormation delete them.
  */
 import {
-  DescribeSecurityGroupRulesCommand,
+  DescribeSecurityGroupsCommand,
   type EC2Client,
+  type IpPermission,
   RevokeSecurityGroupEgressCommand,
   RevokeSecurityGroupIngressCommand,
 } from "@aws-sdk/client-ec2";
@@ -19,35 +20,40 @@ import {
   InvalidPropertiesError,
 } from "../shared/custom-resource.js";
 
-/** Revokes every ingress and egress rule of `groupIds`; how many it revoked. */
+/** One rule per source or destination of a permission (how EC2 counts rules). */
+const rulesIn = (permissions: IpPermission[]) =>
+  permissions.reduce(
+    (sum, p) =>
+      sum +
+      (p.IpRanges?.length ?? 0) +
+      (p.Ipv6Ranges?.length ?? 0) +
+      (p.PrefixListIds?.length ?? 0) +
+      (p.UserIdGroupPairs?.length ?? 0),
+    0,
+  );
+
+/**
+ * Revokes every ingress and egress rule of `groupIds`, by the rules' own properties (as
+ * DescribeSecurityGroups lists them), so the only resource the calls touch is the group itself
+ * (IAM: ec2:Revoke* on the security group's ARN). Returns how many rules it revoked.
+ */
 export async function revokeAllRules(ec2: EC2Client, groupIds: string[]): Promise<number> {
+  const { SecurityGroups = [] } = await ec2.send(
+    new DescribeSecurityGroupsCommand({ GroupIds: groupIds }),
+  );
   let revoked = 0;
-  for (const groupId of groupIds) {
-    const ingress: string[] = [];
-    const egress: string[] = [];
-    let NextToken: string | undefined;
-    do {
-      const page = await ec2.send(
-        new DescribeSecurityGroupRulesCommand({
-          Filters: [{ Name: "group-id", Values: [groupId] }],
-          NextToken,
-        }),
-      );
-      for (const rule of page.SecurityGroupRules ?? []) {
-        if (!rule.SecurityGroupRuleId) continue;
-        (rule.IsEgress ? egress : ingress).push(rule.SecurityGroupRuleId);
-      }
-      NextToken = page.NextToken;
-    } while (NextToken);
+  for (const group of SecurityGroups) {
+    const ingress = group.IpPermissions ?? [];
+    const egress = group.IpPermissionsEgress ?? [];
     if (ingress.length > 0)
       await ec2.send(
-        new RevokeSecurityGroupIngressCommand({ GroupId: groupId, SecurityGroupRuleIds: ingress }),
+        new RevokeSecurityGroupIngressCommand({ GroupId: group.GroupId, IpPermissions: ingress }),
       );
     if (egress.length > 0)
       await ec2.send(
-        new RevokeSecurityGroupEgressCommand({ GroupId: groupId, SecurityGroupRuleIds: egress }),
+        new RevokeSecurityGroupEgressCommand({ GroupId: group.GroupId, IpPermissions: egress }),
       );
-    revoked += ingress.length + egress.length;
+    revoked += rulesIn(ingress) + rulesIn(egress);
   }
   return revoked;
 }

@@ -464,7 +464,7 @@ describe("the daily batch in template.yaml", () => {
         why: "EC2 Describe* actions have no resource-level permissions",
       },
       "StackCleanupFunction ReadSecurityGroupRules": {
-        actions: ["ec2:DescribeSecurityGroupRules"],
+        actions: ["ec2:DescribeSecurityGroups"],
         why: "EC2 Describe* actions have no resource-level permissions",
       },
       "ClusterWatchFunction ListClusters": {
