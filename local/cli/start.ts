@@ -48,7 +48,7 @@ import { lagMs, startMskEventSource } from "../pipeline/msk-event-source.js";
 import { publishSite } from "../site/publish-site.js";
 import { type AwsEndpoint, awsClientConfig } from "../stack/aws-endpoint.js";
 import { startLocalStack, useFunctionEnvironment } from "../stack/stack.js";
-import { eventSourceControls } from "../stack/template-model.js";
+import { eventSourceControls, siteResponseHeaders } from "../stack/template-model.js";
 import { parseCliArgs } from "./args.js";
 import { ProgressLine } from "./progress-line.js";
 import { routeStructuredLogs } from "./run-log.js";
@@ -215,12 +215,14 @@ say(
 // The counts API's own handler behind a local HTTP API, also with its template environment.
 useFunctionEnvironment(stack, "CountsApiFunction");
 const { getCounts } = await import("../../functions/counts-api/handler.js");
-// The site bucket behind the same port, as the S3 website serves it.
+// The site bucket behind the same port, as the site's CloudFront distribution serves both, with
+// the security headers it adds.
 const siteS3 = new S3Client({ ...awsClientConfig(aws), forcePathStyle: true });
 const api = await startLocalHttpApi(
   { "/api/counts": (event) => getCounts(event) },
   apiPort ?? 3000,
   bucketFiles(siteS3, siteBucketOf(stack.resources.buckets)),
+  siteResponseHeaders(),
 );
 say(`counts API: ${api.url}/api/counts?country=us&day=all&limit=10`);
 const site = await publishSite(siteS3, siteBucketOf(stack.resources.buckets), {

@@ -25,15 +25,19 @@ export interface LocalHttpApi {
 
 /**
  * `routes` maps a path (`/api/counts`) to its handler; the handler sees the path without the
- * `/api` prefix, as behind the deployed API's default stage. `port` 0 picks a free port; a
- * taken preferred port falls back to a free one.
+ * `/api` prefix (the deployed API answers both). `port` 0 picks a free port; a taken preferred
+ * port falls back to a free one. `responseHeaders` go on every answer, pages and API alike, as
+ * the site's CloudFront response headers policy adds them (`siteResponseHeaders` of
+ * template-model.ts), so the page is tried locally under the headers it is served with.
  */
 export async function startLocalHttpApi(
   routes: Record<string, HttpHandler>,
   port = 0,
   staticFiles?: StaticFiles,
+  responseHeaders: Record<string, string> = {},
 ): Promise<LocalHttpApi> {
   const server = createServer((request, response) => {
+    for (const [name, value] of Object.entries(responseHeaders)) response.setHeader(name, value);
     const url = new URL(request.url ?? "/", "http://localhost");
     const handler = routes[url.pathname];
     if (!handler && staticFiles && !url.pathname.startsWith("/api/") && request.method === "GET") {

@@ -239,9 +239,35 @@ export interface EventSourceControls {
 }
 
 /**
- * The batching and error controls of `functionId`'s MSK event `eventId`, parameters resolved
- * to their defaults, so the local stand-in delivers as the deployed mapping would.
+ * The headers the site's CloudFront response headers policy (SiteResponseHeadersPolicy) adds to
+ * every answer, as name -> value, for the local server to send the same. Strict-Transport-Security
+ * is left out: browsers ignore it over plain HTTP, which is what the local server speaks.
  */
+export function siteResponseHeaders(
+  template: CfnTemplate = readTemplate(),
+): Record<string, string> {
+  const config = (
+    template.Resources.SiteResponseHeadersPolicy?.Properties as
+      | { ResponseHeadersPolicyConfig?: { SecurityHeadersConfig?: SecurityHeadersConfig } }
+      | undefined
+  )?.ResponseHeadersPolicyConfig?.SecurityHeadersConfig;
+  if (!config) throw new Error("template.yaml has no SiteResponseHeadersPolicy security headers");
+  const headers: Record<string, string> = {};
+  if (config.ContentSecurityPolicy)
+    headers["content-security-policy"] = config.ContentSecurityPolicy.ContentSecurityPolicy;
+  if (config.ContentTypeOptions) headers["x-content-type-options"] = "nosniff";
+  if (config.FrameOptions) headers["x-frame-options"] = config.FrameOptions.FrameOption;
+  if (config.ReferrerPolicy) headers["referrer-policy"] = config.ReferrerPolicy.ReferrerPolicy;
+  return headers;
+}
+
+interface SecurityHeadersConfig {
+  ContentSecurityPolicy?: { ContentSecurityPolicy: string };
+  ContentTypeOptions?: object;
+  FrameOptions?: { FrameOption: string };
+  ReferrerPolicy?: { ReferrerPolicy: string };
+}
+
 /**
  * A property value with parameters at their defaults: `Ref`, and `Fn::If` on a condition made
  * of `Fn::Equals` (what the template's event source uses). `AWS::NoValue` is undefined.

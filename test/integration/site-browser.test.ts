@@ -20,7 +20,7 @@ import { CHROMIUM_PATH } from "../../local/setup/chromium.js";
 import { cacheDir, repoRoot } from "../../local/setup/paths.js";
 import { publishSite } from "../../local/site/publish-site.js";
 import { localAwsEnvironment } from "../../local/stack/aws-endpoint.js";
-import { functionEnvironment } from "../../local/stack/template-model.js";
+import { functionEnvironment, siteResponseHeaders } from "../../local/stack/template-model.js";
 import { createCountsTable } from "../support/counts-table.js";
 
 const stack = inject("stack");
@@ -84,6 +84,11 @@ async function open(path: string): Promise<{ page: Page; dialogs: string[]; erro
     void dialog.dismiss();
   });
   page.on("pageerror", (error) => errors.push(error.message));
+  // A Content-Security-Policy violation is no exception; Chromium reports it on the console.
+  page.on("console", (message) => {
+    if (message.type() === "error" && /Content Security Policy/i.test(message.text()))
+      errors.push(message.text());
+  });
   await page.goto(`${api.url}${path}`);
   return { page, dialogs, errors };
 }
@@ -115,10 +120,13 @@ beforeAll(async () => {
   ({ countCityRsvps } = await import("../../functions/city-counts/handler.js"));
   Object.assign(process.env, functionEnvironment("CountsApiFunction", names));
   const { getCounts } = await import("../../functions/counts-api/handler.js");
+  // With the headers CloudFront adds on AWS (SiteResponseHeadersPolicy): the page must work
+  // under their Content-Security-Policy, which is stricter than its own meta one.
   api = await startLocalHttpApi(
     { "/api/counts": (event) => getCounts(event) },
     0,
     bucketFiles(s3, bucket),
+    siteResponseHeaders(),
   );
   browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,
@@ -274,4 +282,18 @@ describe("the website in headless Chromium", () => {
     await shoot(page, "api-down");
     await page.close();
   }, 60_000);
+
+  it("cannot be framed by another page (frame-ancestors of the CloudFront headers)", async () => {
+    const framing = await browser.newPage();
+    const refusals: string[] = [];
+    framing.on("console", (message) => {
+      if (/frame-ancestors/.test(message.text())) refusals.push(message.text());
+    });
+    // Another origin (about:blank) puts the site in a frame; the page itself is never shown.
+    await framing.setContent(`<iframe id="site" src="${api.url}/"></iframe>`);
+    await expect.poll(() => refusals.length, { timeout: 15_000 }).toBeGreaterThan(0);
+    const frame = await (await framing.$("#site"))?.contentFrame();
+    expect(await frame?.$("#live")).toBeNull();
+    await framing.close();
+  }, 30_000);
 });

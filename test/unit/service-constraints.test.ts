@@ -1,10 +1,14 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation's own ${...} (Fn::Sub) in plain strings.
 /**
  * What the AWS services themselves accept or need, which no linter knows: each constraint the
  * template relies on, with the document it comes from. A change to the template that breaks
  * one fails here, before a first `sam deploy` in a fresh account would.
  */
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { repoRoot } from "../../local/setup/paths.js";
 import { readTemplate } from "../../local/stack/template-model.js";
+import { resolvedResource } from "../support/template-conditions.js";
 
 const template = readTemplate();
 
@@ -124,5 +128,204 @@ describe("the MSK cluster", () => {
     });
     const parameter = template.Parameters?.KafkaSetting as { AllowedValues?: string[] };
     expect(parameter.AllowedValues?.sort()).toEqual(["lean", "standard"]);
+  });
+});
+
+describe("CloudFront in front of the site (SiteHosting cloudfront, the default)", () => {
+  const site = { SiteHosting: "cloudfront" };
+  const distribution = resolvedResource("SiteDistribution", template, site)?.Properties
+    .DistributionConfig as {
+    Origins: {
+      Id: string;
+      DomainName: unknown;
+      OriginAccessControlId?: unknown;
+      S3OriginConfig?: { OriginAccessIdentity: string };
+      CustomOriginConfig?: { OriginProtocolPolicy: string; OriginSSLProtocols: string[] };
+    }[];
+    DefaultCacheBehavior: Behavior;
+    CacheBehaviors: (Behavior & { PathPattern: string })[];
+    DefaultRootObject: string;
+    PriceClass: string;
+    HttpVersion: string;
+  };
+  interface Behavior {
+    TargetOriginId: string;
+    ViewerProtocolPolicy: string;
+    CachePolicyId: unknown;
+    OriginRequestPolicyId?: unknown;
+    ResponseHeadersPolicyId: unknown;
+  }
+  const origin = (id: string) => distribution.Origins.find((o) => o.Id === id);
+
+  it("is the default, and absent with s3-website", () => {
+    expect(template.Parameters?.SiteHosting?.Default).toBe("cloudfront");
+    expect(distribution).toBeDefined();
+    expect(resolvedResource("SiteDistribution", template, { SiteHosting: "s3-website" })).toBe(
+      undefined,
+    );
+  });
+
+  it("reads the private bucket through its REST endpoint, with origin access control", () => {
+    // CloudFront API Reference, OriginAccessControlConfig: OriginAccessControlOriginType one of
+    // s3 | mediastore | mediapackagev2 | lambda; SigningBehavior always | never | no-override
+    // ("always" for the most common use case); SigningProtocol "The only valid value is sigv4".
+    const oac = resolvedResource("SiteOriginAccessControl", template, site)?.Properties
+      .OriginAccessControlConfig as Record<string, unknown>;
+    expect(oac.OriginAccessControlOriginType).toBe("s3");
+    expect(oac.SigningBehavior).toBe("always");
+    expect(oac.SigningProtocol).toBe("sigv4");
+    // CloudFormation reference, AWS::CloudFront::Distribution S3OriginConfig: "If you're using
+    // origin access control (OAC) instead of origin access identity, specify an empty
+    // OriginAccessIdentity element", and a bucket configured as a website endpoint would need
+    // CustomOriginConfig instead: the origin is the bucket's REST (regional) endpoint.
+    const bucket = origin("site-bucket");
+    expect(bucket?.DomainName).toEqual({ "Fn::GetAtt": ["SiteBucket", "RegionalDomainName"] });
+    expect(bucket?.S3OriginConfig).toEqual({ OriginAccessIdentity: "" });
+    expect(bucket?.OriginAccessControlId).toEqual({
+      "Fn::GetAtt": ["SiteOriginAccessControl", "Id"],
+    });
+    expect(distribution.DefaultCacheBehavior.TargetOriginId).toBe("site-bucket");
+    expect(distribution.DefaultRootObject).toBe("index.html");
+  });
+
+  it("answers viewers over HTTPS only, so the bucket may refuse every plain request", () => {
+    // CloudFront Developer Guide, "How CloudFront processes HTTP and HTTPS requests": for S3
+    // origins CloudFront "forwards the requests to your Amazon S3 bucket using the same protocol
+    // in which the requests were made". With every viewer on HTTPS the bucket policy's blanket
+    // deny of aws:SecureTransport false (template.test.ts) never meets CloudFront's reads.
+    const behaviors = [distribution.DefaultCacheBehavior, ...distribution.CacheBehaviors];
+    for (const behavior of behaviors) {
+      expect(["redirect-to-https", "https-only"]).toContain(behavior.ViewerProtocolPolicy);
+    }
+    // CloudFormation reference, DistributionConfig: PriceClass PriceClass_100 | _200 | _All;
+    // HttpVersion http1.1 | http2 | http3 | http2and3.
+    expect(["PriceClass_100", "PriceClass_200", "PriceClass_All"]).toContain(
+      distribution.PriceClass,
+    );
+    expect(["http1.1", "http2", "http3", "http2and3"]).toContain(distribution.HttpVersion);
+  });
+
+  it("serves the counts API under /api/* without the viewer's Host, keyed by the API's own parameters", async () => {
+    const api = origin("counts-api");
+    expect(api?.DomainName).toEqual({
+      "Fn::Sub": "${CountsHttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}",
+    });
+    expect(api?.CustomOriginConfig?.OriginProtocolPolicy).toBe("https-only");
+    const behavior = distribution.CacheBehaviors.find((b) => b.TargetOriginId === "counts-api");
+    expect(behavior?.PathPattern).toBe("/api/*");
+    // The HTTP API answers the path CloudFront forwards as it is.
+    const events = (
+      (resolvedResource("CountsApiFunction", template, site)?.Properties ?? {}) as {
+        Events: Record<string, { Type: string; Properties: { Path: string; Method: string } }>;
+      }
+    ).Events;
+    expect(
+      Object.values(events).map((e) => `${e.Type} ${e.Properties.Method} ${e.Properties.Path}`),
+    ).toEqual(["HttpApi GET /counts", "HttpApi GET /api/counts"]);
+    // AWS Knowledge Center, "configure CloudFront to forward headers": for API Gateway origins
+    // without a custom domain, do not forward the Host header, or API Gateway answers 403. No
+    // origin request policy, and a cache policy with no headers: CloudFront then sends the
+    // origin's own domain as Host.
+    expect(behavior?.OriginRequestPolicyId).toBeUndefined();
+    expect(behavior?.CachePolicyId).toEqual({ Ref: "CountsApiCachePolicy" });
+    const policy = resolvedResource("CountsApiCachePolicy", template, site)?.Properties
+      .CachePolicyConfig as {
+      Name: unknown;
+      MinTTL: unknown;
+      DefaultTTL: unknown;
+      MaxTTL: unknown;
+      ParametersInCacheKeyAndForwardedToOrigin: {
+        HeadersConfig: { HeaderBehavior: string };
+        CookiesConfig: { CookieBehavior: string };
+        QueryStringsConfig: { QueryStringBehavior: string; QueryStrings: string[] };
+      };
+    };
+    const key = policy.ParametersInCacheKeyAndForwardedToOrigin;
+    expect(key.HeadersConfig).toEqual({ HeaderBehavior: "none" });
+    expect(key.CookiesConfig).toEqual({ CookieBehavior: "none" });
+    // Exactly the parameters the handler's schema reads: nothing else splits the cache.
+    process.env.TABLE_NAME ??= "unused";
+    const { countsQuerySchema } = await import("../../functions/counts-api/handler.js");
+    expect(key.QueryStringsConfig.QueryStringBehavior).toBe("whitelist");
+    expect([...key.QueryStringsConfig.QueryStrings].sort()).toEqual(
+      Object.keys(countsQuerySchema.shape).sort(),
+    );
+    // AWS CLI reference, create-cache-policy: with a minimum TTL above 0 CloudFront caches for at
+    // least that long whatever the origin's Cache-Control says: every edge keeps an answer
+    // exactly CountsApiEdgeCacheSeconds.
+    const seconds = { Ref: "CountsApiEdgeCacheSeconds" };
+    expect([policy.MinTTL, policy.DefaultTTL, policy.MaxTTL]).toEqual([seconds, seconds, seconds]);
+    const parameter = template.Parameters?.CountsApiEdgeCacheSeconds as unknown as {
+      Default: number;
+      MinValue: number;
+      MaxValue: number;
+    };
+    expect(parameter.MinValue).toBeGreaterThanOrEqual(1);
+    expect(parameter.Default).toBeLessThanOrEqual(10);
+  });
+
+  it("follows each site object's Cache-Control with the managed CachingOptimized policy", () => {
+    // CloudFront Developer Guide, "Use managed cache policies": CachingOptimized, ID
+    // 658327ea-f89d-4fab-a63d-7e88639e58f6 (minimum TTL 1 s, so the deploy's no-cache
+    // index.html and config.json are at most a second old at an edge).
+    expect(distribution.DefaultCacheBehavior.CachePolicyId).toBe(
+      "658327ea-f89d-4fab-a63d-7e88639e58f6",
+    );
+  });
+
+  it("adds the page's Content-Security-Policy with frame-ancestors, and the API is the page's own origin", () => {
+    // CSP Level 3 (W3C), and MDN "frame-ancestors": not supported in a <meta> element, so only
+    // a response header can forbid framing. The header's policy is the page's meta policy with
+    // connect-src narrowed to 'self' (the API now shares the origin) and frame-ancestors added.
+    const html = readFileSync(`${repoRoot}/site/index.html`, "utf8");
+    const meta = html.match(/http-equiv="Content-Security-Policy" content="([^"]+)"/)?.[1];
+    if (!meta) throw new Error("site/index.html has no CSP meta element");
+    const headers = resolvedResource("SiteResponseHeadersPolicy", template, site)?.Properties
+      .ResponseHeadersPolicyConfig as {
+      SecurityHeadersConfig: {
+        ContentSecurityPolicy: { ContentSecurityPolicy: string; Override: boolean };
+        FrameOptions: { FrameOption: string };
+      };
+    };
+    const csp = headers.SecurityHeadersConfig.ContentSecurityPolicy;
+    expect(csp.Override).toBe(true);
+    expect(csp.ContentSecurityPolicy).toBe(
+      `${meta.replace("connect-src 'self' https:", "connect-src 'self'")}; frame-ancestors 'none'`,
+    );
+    expect(headers.SecurityHeadersConfig.FrameOptions.FrameOption).toBe("DENY");
+    for (const behavior of [distribution.DefaultCacheBehavior, ...distribution.CacheBehaviors]) {
+      expect(behavior.ResponseHeadersPolicyId).toEqual({ Ref: "SiteResponseHeadersPolicy" });
+    }
+    const content = resolvedResource("SiteContent", template, site)?.Properties;
+    expect(content?.CountsApiUrl).toBe("/api");
+  });
+
+  it("names its policies within CloudFront's limits whatever the stack is called", () => {
+    // CloudFront API Reference, OriginAccessControlConfig Name: "up to 64 characters"; cache
+    // and response headers policy names: '-', '_' and alphanumerics only (AWS CDK
+    // CachePolicyProps). CloudFront is global: the names carry the stack's id, unique per
+    // account and Region, where a stack name alone could repeat in another Region.
+    const stackName = "s".repeat(128);
+    const pseudo = {
+      "AWS::StackName": stackName,
+      "AWS::StackId": `arn:aws:cloudformation:us-east-1:123456789012:stack/${stackName}/8d1e2f30-9a4b-11f0-b6c7-0e2d4f6a8b10`,
+    };
+    const nameOf = (id: string, config: string) =>
+      String(
+        evaluate(
+          (template.Resources[id]?.Properties?.[config] as { Name: unknown } | undefined)?.Name,
+          pseudo,
+        ),
+      );
+    const oac = nameOf("SiteOriginAccessControl", "OriginAccessControlConfig");
+    expect(oac).toBe("rsvp-atlas-site-8d1e2f30-9a4b-11f0-b6c7-0e2d4f6a8b10");
+    expect(oac.length).toBeLessThanOrEqual(64);
+    for (const [id, config] of [
+      ["CountsApiCachePolicy", "CachePolicyConfig"],
+      ["SiteResponseHeadersPolicy", "ResponseHeadersPolicyConfig"],
+    ] as const) {
+      expect(nameOf(id, config), id).toMatch(/^[A-Za-z0-9_-]{1,128}$/);
+      expect(nameOf(id, config), id).toContain("8d1e2f30-9a4b-11f0-b6c7-0e2d4f6a8b10");
+    }
   });
 });

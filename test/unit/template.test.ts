@@ -10,8 +10,11 @@ import {
   localResourceName,
   readTemplate,
 } from "../../local/stack/template-model.js";
+import { resolveConditions, resolvedResource } from "../support/template-conditions.js";
 
 const template = readTemplate();
+/** The two ways the site is served (parameter SiteHosting). */
+const HOSTINGS = ["cloudfront", "s3-website"] as const;
 const model = loadTemplateModel(template);
 
 describe("template.yaml as the local stack's source of truth", () => {
@@ -205,8 +208,13 @@ const list = <T>(value: T | T[] | undefined): T[] =>
 const properties = (logicalId: string) =>
   (template.Resources[logicalId]?.Properties ?? {}) as Record<string, unknown>;
 
-/** Every policy statement the template writes: IAM roles, SAM function/state machine policies, bucket policies. */
-function allStatements(): { where: string; statement: Statement }[] {
+/**
+ * Every policy statement the template writes (IAM roles, SAM function/state machine policies,
+ * bucket policies), as a deploy with `parameters` (others at their defaults) creates them.
+ */
+function allStatements(
+  parameters: Record<string, string> = {},
+): { where: string; statement: Statement }[] {
   const found: { where: string; statement: Statement }[] = [];
   const documents = (where: string, docs: unknown[]) => {
     for (const doc of docs) {
@@ -214,8 +222,12 @@ function allStatements(): { where: string; statement: Statement }[] {
       for (const statement of list(statements)) found.push({ where, statement });
     }
   };
+  // Resources of any condition: a statement is checked whether or not these defaults create it.
   for (const [logicalId, resource] of Object.entries(template.Resources)) {
-    const p = (resource.Properties ?? {}) as Record<string, unknown>;
+    const p = (resolveConditions(resource.Properties ?? {}, template, parameters) ?? {}) as Record<
+      string,
+      unknown
+    >;
     if (resource.Type === "AWS::IAM::Role") {
       const policies = (p.Policies ?? []) as { PolicyDocument: unknown }[];
       documents(
@@ -365,40 +377,86 @@ describe("the daily batch in template.yaml", () => {
     }
   });
 
-  it("keeps the data buckets private and TLS-only, and makes public only the site's objects", () => {
+  it("keeps the data buckets private and TLS-only, and lets only the site's objects be read", () => {
     const blocked = {
       BlockPublicAcls: true,
       BlockPublicPolicy: true,
       IgnorePublicAcls: true,
       RestrictPublicBuckets: true,
     };
-    const statements = allStatements();
-    for (const bucket of [
-      "RawBucket",
-      "CuratedBucket",
-      "ArtifactsBucket",
-      "LogsBucket",
-      "CountsFailedBatchesBucket",
-    ]) {
-      expect(properties(bucket).PublicAccessBlockConfiguration, bucket).toEqual(blocked);
-      const tls = statements.filter(
-        (s) =>
-          s.where === `${bucket}Policy` &&
-          s.statement.Effect === "Deny" &&
-          (s.statement.Condition?.Bool as Record<string, string> | undefined)?.[
-            "aws:SecureTransport"
-          ] === "false",
-      );
-      expect(
-        tls.map((s) => s.statement.Action),
-        bucket,
-      ).toEqual(["s3:*"]);
+    for (const hosting of HOSTINGS) {
+      const statements = allStatements({ SiteHosting: hosting });
+      for (const bucket of [
+        "RawBucket",
+        "CuratedBucket",
+        "ArtifactsBucket",
+        "LogsBucket",
+        "CountsFailedBatchesBucket",
+      ]) {
+        expect(properties(bucket).PublicAccessBlockConfiguration, bucket).toEqual(blocked);
+        const tls = statements.filter(
+          (s) =>
+            s.where === `${bucket}Policy` &&
+            s.statement.Effect === "Deny" &&
+            (s.statement.Condition?.Bool as Record<string, string> | undefined)?.[
+              "aws:SecureTransport"
+            ] === "false",
+        );
+        expect(
+          tls.map((s) => s.statement.Action),
+          bucket,
+        ).toEqual(["s3:*"]);
+      }
+      siteReads(hosting, statements);
     }
+  });
+
+  /** The site bucket's reads and writes under one hosting. */
+  function siteReads(
+    hosting: (typeof HOSTINGS)[number],
+    statements: { where: string; statement: Statement }[],
+  ): void {
     const site = statements.filter((s) => s.where === "SiteBucketPolicy");
-    const publicReads = site.filter((s) => s.statement.Effect === "Allow");
-    expect(publicReads).toHaveLength(1);
-    const publicRead = publicReads[0]?.statement as Statement;
-    expect(publicRead.Action).toBe("s3:GetObject");
+    const reads = site.filter((s) => s.statement.Effect === "Allow");
+    expect(reads, hosting).toHaveLength(1);
+    const read = reads[0]?.statement as Statement & { Principal?: unknown };
+    expect(read.Action).toBe("s3:GetObject");
+    const bucket = resolvedResource("SiteBucket", template, { SiteHosting: hosting })?.Properties;
+    const tls = site.filter((s) => s.statement.Effect === "Deny");
+    expect(tls.map((s) => s.statement.Condition)).toEqual([
+      { Bool: { "aws:SecureTransport": "false" } },
+    ]);
+    if (hosting === "cloudfront") {
+      // Private: read by the stack's distribution alone, every request over TLS.
+      expect(read.Principal).toEqual({ Service: "cloudfront.amazonaws.com" });
+      expect(read.Condition).toEqual({
+        StringEquals: {
+          "AWS:SourceArn": {
+            "Fn::Sub":
+              "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${SiteDistribution}",
+          },
+        },
+      });
+      expect(bucket?.PublicAccessBlockConfiguration).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+      expect(bucket?.WebsiteConfiguration).toBeUndefined();
+      expect(tls.map((s) => [s.statement.Action, s.statement.NotAction])).toEqual([
+        ["s3:*", undefined],
+      ]);
+    } else {
+      // Public reads of the site's names on the HTTP website endpoint; the rest over TLS only.
+      expect(read.Principal).toBe("*");
+      expect(read.Condition).toBeUndefined();
+      expect(bucket?.WebsiteConfiguration).toEqual({ IndexDocument: "index.html" });
+      expect(tls.map((s) => [s.statement.Action, s.statement.NotAction])).toEqual([
+        [undefined, "s3:GetObject"],
+      ]);
+    }
+    const publicRead = read;
     expect(publicRead.Resource).toEqual([
       { "Fn::Sub": "${SiteBucket.Arn}/index.html" },
       { "Fn::Sub": "${SiteBucket.Arn}/config.json" },
@@ -429,8 +487,7 @@ describe("the daily batch in template.yaml", () => {
     expect(
       asText([...writes("RenderMapFunction"), ...writes("SiteContentFunction")]).sort(),
     ).toEqual(asText(publicNames).sort());
-    expect(properties("SiteBucket").WebsiteConfiguration).toEqual({ IndexDocument: "index.html" });
-  });
+  }
 
   it("grants no wildcard actions in any Allow statement (not *, not service:*, not a prefix*)", () => {
     for (const { where, statement } of allStatements()) {
@@ -650,7 +707,13 @@ describe("the daily batch in template.yaml", () => {
   it("outputs the website, the state machine and how to start it by hand", () => {
     const outputs = (template as unknown as { Outputs: Record<string, { Value: unknown }> })
       .Outputs;
-    expect(outputs.SiteUrl?.Value).toEqual({ "Fn::GetAtt": ["SiteBucket", "WebsiteURL"] });
+    expect(outputs.SiteUrl?.Value).toEqual({
+      "Fn::If": [
+        "ServeThroughCloudFront",
+        { "Fn::Sub": "https://${SiteDistribution.DomainName}/" },
+        { "Fn::GetAtt": ["SiteBucket", "WebsiteURL"] },
+      ],
+    });
     expect(outputs.DailyBatchStateMachineArn?.Value).toEqual({ Ref: "DailyBatchStateMachine" });
     expect(JSON.stringify(outputs.StartDailyBatchCommand?.Value)).toContain(
       "npm run batch:aws -- --state-machine-arn ${DailyBatchStateMachine}",
@@ -726,10 +789,20 @@ describe("the website in template.yaml", () => {
   it("writes config.json with the counts API's base URL, the CountsApiUrl output without /counts", () => {
     const outputs = (template as unknown as { Outputs: Record<string, { Value: unknown }> })
       .Outputs;
-    const output = (outputs.CountsApiUrl?.Value as { "Fn::Sub"?: string } | undefined)?.["Fn::Sub"];
-    if (output === undefined) throw new Error("the CountsApiUrl output is not an Fn::Sub");
-    expect(output.endsWith("/counts")).toBe(true);
-    expect(custom.CountsApiUrl).toEqual({ "Fn::Sub": output.slice(0, -"/counts".length) });
+    const [condition, throughSite, direct] = (
+      (outputs.CountsApiUrl?.Value ?? {}) as {
+        "Fn::If": [string, { "Fn::Sub": string }, { "Fn::Sub": string }];
+      }
+    )["Fn::If"];
+    expect(condition).toBe("ServeThroughCloudFront");
+    const [pageBehind, pageDirect] = (
+      custom.CountsApiUrl as { "Fn::If": [string, string, { "Fn::Sub": string }] }
+    )["Fn::If"].slice(1) as [string, { "Fn::Sub": string }];
+    // Behind CloudFront the page asks its own origin; the output is that origin's /api/counts.
+    expect(pageBehind).toBe("/api");
+    expect(throughSite["Fn::Sub"]).toBe("https://${SiteDistribution.DomainName}/api/counts");
+    expect(direct["Fn::Sub"].endsWith("/counts")).toBe(true);
+    expect(pageDirect).toEqual({ "Fn::Sub": direct["Fn::Sub"].slice(0, -"/counts".length) });
   });
 
   it("lets the deploy Lambda write and delete the page's keys only, and list only its folders", () => {
@@ -756,14 +829,17 @@ describe("the website in template.yaml", () => {
     });
   });
 
-  it("makes the page's files and the batch's public, and no other key", () => {
-    const publicRead = allStatements().find(
-      (s) => s.where === "SiteBucketPolicy" && s.statement.Effect === "Allow",
-    )?.statement;
-    const resources = list(publicRead?.Resource);
-    for (const key of [...SITE_KEYS, ...BATCH_KEYS])
-      expect(coversKey(resources, key), key).toBe(true);
-    for (const key of OTHER_KEYS) expect(coversKey(resources, key), key).toBe(false);
+  it("lets the page's files and the batch's be read, and no other key", () => {
+    for (const hosting of HOSTINGS) {
+      const read = allStatements({ SiteHosting: hosting }).find(
+        (s) => s.where === "SiteBucketPolicy" && s.statement.Effect === "Allow",
+      )?.statement;
+      const resources = list(read?.Resource);
+      for (const key of [...SITE_KEYS, ...BATCH_KEYS])
+        expect(coversKey(resources, key), `${hosting} ${key}`).toBe(true);
+      for (const key of OTHER_KEYS)
+        expect(coversKey(resources, key), `${hosting} ${key}`).toBe(false);
+    }
   });
 
   it("logs the deploy Lambda to a log group of its own", () => {
@@ -772,29 +848,29 @@ describe("the website in template.yaml", () => {
     expect(template.Resources.SiteContentLogGroup?.Type).toBe("AWS::Logs::LogGroup");
   });
 
-  it("lets the website's origin call the counts API (CORS), unless SiteOrigin names another", () => {
+  it("lets the website's origin call the counts API (CORS) where it is another, or SiteOrigin", () => {
     expect(template.Parameters?.SiteOrigin?.Default).toBe("");
-    const conditions = (template as unknown as { Conditions: Record<string, unknown> }).Conditions;
-    expect(conditions.HasSiteOrigin).toEqual({
-      "Fn::Not": [{ "Fn::Equals": [{ Ref: "SiteOrigin" }, ""] }],
-    });
-    const cors = properties("CountsHttpApi").CorsConfiguration as {
-      AllowOrigins: unknown[];
-      AllowMethods: string[];
-    };
-    expect(cors.AllowMethods).toEqual(["GET"]);
+    const cors = (parameters: Record<string, string>) =>
+      resolvedResource("CountsHttpApi", template, parameters)?.Properties.CorsConfiguration as
+        | { AllowOrigins: unknown[]; AllowMethods: string[] }
+        | undefined;
     const websiteHost = {
       "Fn::Select": [2, { "Fn::Split": ["/", { "Fn::GetAtt": ["SiteBucket", "WebsiteURL"] }] }],
     };
-    expect(cors.AllowOrigins).toEqual([
-      {
-        "Fn::If": [
-          "HasSiteOrigin",
-          { Ref: "SiteOrigin" },
-          { "Fn::Sub": ["http://${WebsiteHost}", { WebsiteHost: websiteHost }] },
-        ],
-      },
-    ]);
+    // On the website endpoint the page is another origin than the API.
+    expect(cors({ SiteHosting: "s3-website" })).toEqual({
+      AllowOrigins: [{ "Fn::Sub": ["http://${WebsiteHost}", { WebsiteHost: websiteHost }] }],
+      AllowMethods: ["GET"],
+      MaxAge: 600,
+    });
+    // Behind CloudFront the page asks its own origin (/api/counts): no cross-origin grant.
+    expect(cors({ SiteHosting: "cloudfront" })).toBeUndefined();
+    for (const hosting of HOSTINGS) {
+      const origin = "https://atlas.example.org";
+      expect(cors({ SiteHosting: hosting, SiteOrigin: origin })?.AllowOrigins, hosting).toEqual([
+        { Ref: "SiteOrigin" },
+      ]);
+    }
     // No cycle: the bucket and its policy name nothing of the API or of the deploy.
     for (const id of ["SiteBucket", "SiteBucketPolicy"]) {
       const text = JSON.stringify(template.Resources[id]);
