@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { repoRoot } from "../../local/setup/paths.js";
+import { pythonRequirementsPath, repoRoot } from "../../local/setup/paths.js";
 import { readTemplate } from "../../local/stack/template-model.js";
 import { resolvedResource } from "../support/template-conditions.js";
 
@@ -58,11 +58,21 @@ describe("EMR in an account that never ran it", () => {
   });
 });
 
-/** Fn::Join / Fn::Select / Fn::Split / Ref over pseudo parameters, enough for names. */
+/** Fn::Join / Fn::Select / Fn::Split / Fn::Sub / Ref over pseudo parameters, enough for names. */
 function evaluate(value: unknown, pseudo: Record<string, string>): unknown {
   if (typeof value === "string" || typeof value === "number") return value;
   const node = value as Record<string, unknown>;
   if ("Ref" in node) return pseudo[node.Ref as string] ?? `<${node.Ref}>`;
+  if ("Fn::Sub" in node) {
+    const sub = node["Fn::Sub"];
+    const [text, variables] = (Array.isArray(sub) ? sub : [sub, {}]) as [
+      string,
+      Record<string, unknown>,
+    ];
+    return text.replace(/\$\{([^}]+)\}/g, (_, name: string) =>
+      String(name in variables ? evaluate(variables[name], pseudo) : (pseudo[name] ?? `<${name}>`)),
+    );
+  }
   if ("Fn::Join" in node) {
     const [separator, parts] = node["Fn::Join"] as [string, unknown[]];
     return parts.map((part) => evaluate(part, pseudo)).join(separator);
@@ -90,6 +100,50 @@ describe("names the services limit", () => {
     expect(name).toBe("rsvp-atlas-8d1e2f30");
     expect(String(name).length).toBeLessThanOrEqual(64);
     expect(String(name)).toMatch(/^[a-zA-Z0-9-]+$/);
+  });
+
+  it("keeps every label of the replay feed's DNS name within 63 characters", () => {
+    // RFC 1035 section 2.3.4: "labels 63 octets or less"; Cloud Map's private DNS namespace is a
+    // Route 53 hosted zone of that name (AWS Cloud Map Developer Guide, "Creating namespaces").
+    const stackName = "s".repeat(128);
+    const pseudo = {
+      "AWS::StackName": stackName,
+      "AWS::StackId": `arn:aws:cloudformation:us-east-1:123456789012:stack/${stackName}/8d1e2f30-9a4b-11f0-b6c7-0e2d4f6a8b10`,
+    };
+    const namespace = String(evaluate(template.Resources.FeedNamespace?.Properties?.Name, pseudo));
+    expect(namespace).toBe("feeds-8d1e2f30.internal");
+    const host = `replay-feed.${namespace}`;
+    for (const label of host.split(".")) {
+      expect(label).toMatch(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/);
+    }
+  });
+
+  it("keeps the other names a stack name goes into within their services' limits", () => {
+    // Lambda API Reference, PublishLayerVersion LayerName: 1-140 characters of [a-zA-Z0-9-_];
+    // CreateEventSourceMapping ConsumerGroupId (AmazonManagedKafkaEventSourceConfig): 1-200;
+    // EMR RunJobFlow Name: up to 256; Athena CreateWorkGroup Name: [a-zA-Z0-9._-]{1,128}. A
+    // stack name is [A-Za-z][-A-Za-z0-9]*, up to 128 characters (CloudFormation User Guide).
+    const stackName = `S${"s-".repeat(63)}s`;
+    expect(stackName).toHaveLength(128);
+    const pseudo = { "AWS::StackName": stackName };
+    const properties = (id: string) => template.Resources[id]?.Properties ?? {};
+    const layer = String(evaluate(properties("AtlasDataLayer").LayerName, pseudo));
+    expect(layer).toMatch(/^[a-zA-Z0-9_-]{1,140}$/);
+    // SAM's MSK event: ConsumerGroupId becomes the mapping's AmazonManagedKafkaEventSourceConfig.
+    const events = properties("CityCountsFunction").Events as Record<
+      string,
+      { Type: string; Properties: { ConsumerGroupId?: unknown } }
+    >;
+    const group = Object.values(events).find((event) => event.Type === "MSK")?.Properties
+      .ConsumerGroupId;
+    expect(String(evaluate(group, pseudo)).length).toBeLessThanOrEqual(200);
+    const substitutions = properties("DailyBatchStateMachine").DefinitionSubstitutions as Record<
+      string,
+      unknown
+    >;
+    expect(String(evaluate(substitutions.ClusterName, pseudo)).length).toBeLessThanOrEqual(256);
+    const workgroup = String(evaluate(properties("AtlasAthenaWorkGroup").Name, pseudo));
+    expect(workgroup).toMatch(/^[a-zA-Z0-9._-]{1,128}$/);
   });
 });
 
@@ -327,5 +381,175 @@ describe("CloudFront in front of the site (SiteHosting cloudfront, the default)"
       expect(nameOf(id, config), id).toMatch(/^[A-Za-z0-9_-]{1,128}$/);
       expect(nameOf(id, config), id).toContain("8d1e2f30-9a4b-11f0-b6c7-0e2d4f6a8b10");
     }
+  });
+});
+
+describe("what the EMR release ships", () => {
+  // Amazon EMR Release Guide, "Application versions in Amazon EMR 7.x releases" and "Spark
+  // release history": emr-7.12.0 ships Spark 3.5.6-amzn-1 and Python 3.9 and 3.11; emr-7.13.0
+  // Spark 3.5.6-amzn-2, the same Pythons.
+  const RELEASES: Record<string, { spark: string; pythons: string[] }> = {
+    "emr-7.12.0": { spark: "3.5.6", pythons: ["3.9", "3.11"] },
+    "emr-7.13.0": { spark: "3.5.6", pythons: ["3.9", "3.11"] },
+  };
+  const label = String(template.Parameters?.EmrReleaseLabel?.Default);
+  const release = RELEASES[label];
+
+  it("runs the Spark job on the Spark the tests pin, with a Python the release has and the venv uses", () => {
+    if (!release) throw new Error(`${label}: add what it ships (EMR Release Guide) to this test`);
+    const requirements = readFileSync(pythonRequirementsPath, "utf8");
+    expect(/^pyspark==(\S+)$/m.exec(requirements)?.[1]).toBe(release.spark);
+    // The step's interpreter (spark-env PYSPARK_PYTHON in the workflow's createCluster).
+    const asl = readFileSync(`${repoRoot}/statemachines/daily-batch.asl.json`, "utf8");
+    const python = /"PYSPARK_PYTHON":\s*"\/usr\/bin\/python(\d+\.\d+)"/.exec(asl)?.[1];
+    expect(release.pythons).toContain(python);
+    // The local venv (Spark tests, npm start's batch) is made with the first Python found, in
+    // this order: the same minor version comes first.
+    const bootstrap = readFileSync(`${repoRoot}/local/bootstrap.mjs`, "utf8");
+    const candidates = /for \(const candidate of \[([^\]]+)\]/.exec(bootstrap)?.[1] ?? "";
+    expect(candidates.split(",")[0]?.trim()).toBe(`"python${python}"`);
+  });
+});
+
+describe("the Lambda runtime", () => {
+  // Lambda Developer Guide, "Lambda runtimes" (supported runtimes table): nodejs22.x deprecated
+  // 2027-04-30, nodejs24.x 2028-04-30 (nodejs20.x was deprecated 2026-04-30). After deprecation
+  // a function can no longer be created, so a first deploy then fails: move to the next one.
+  const SUPPORTED: Record<string, { node: number; deprecation: string }> = {
+    "nodejs22.x": { node: 22, deprecation: "2027-04-30" },
+    "nodejs24.x": { node: 24, deprecation: "2028-04-30" },
+  };
+
+  it("is a supported Node.js runtime, the same for functions, the layer and every bundle's target", () => {
+    const globals = (template as unknown as { Globals: { Function: { Runtime: string } } }).Globals;
+    const runtime = globals.Function.Runtime;
+    const supported = SUPPORTED[runtime];
+    if (!supported) throw new Error(`${runtime} is not in Lambda's supported runtimes table`);
+    for (const [id, resource] of Object.entries(template.Resources)) {
+      const own = (resource.Properties as { Runtime?: string } | undefined)?.Runtime;
+      if (resource.Type === "AWS::Serverless::Function" && own) expect(own, id).toBe(runtime);
+    }
+    expect(
+      (template.Resources.AtlasDataLayer?.Properties as { CompatibleRuntimes: string[] })
+        .CompatibleRuntimes,
+    ).toEqual([runtime]);
+    // The Fargate tasks run the same Node.js major (their image and their bundles' target).
+    const dockerfile = readFileSync(`${repoRoot}/functions/ingest/Dockerfile`, "utf8");
+    for (const [, major] of dockerfile.matchAll(/^FROM node:(\d+)-/gm)) {
+      expect(Number(major)).toBe(supported.node);
+    }
+    const scripts = readFileSync(`${repoRoot}/package.json`, "utf8");
+    for (const [, major] of scripts.matchAll(/--target=node(\d+)/g)) {
+      expect(Number(major)).toBe(supported.node);
+    }
+  });
+});
+
+describe("the IAM actions of each Step Functions integration the workflow uses", () => {
+  // Step Functions Developer Guide, "IAM policies for Amazon EMR" (createCluster: RunJobFlow,
+  // DescribeCluster, TerminateJobFlows and iam:PassRole of its roles; addStep: AddJobFlowSteps,
+  // DescribeStep, CancelSteps; terminateCluster: TerminateJobFlows, DescribeCluster) and "IAM
+  // policies for AWS Lambda" (lambda:InvokeFunction on the function). For .sync, "How Step
+  // Functions generates IAM policies for integrated services": the service's managed EventBridge
+  // rule StepFunctionsGetEventFor<service><API>Rule needs events:PutTargets, PutRule and
+  // DescribeRule.
+  const NEEDS: Record<string, { actions: string[]; rule?: string }> = {
+    "elasticmapreduce:createCluster": {
+      actions: [
+        "elasticmapreduce:RunJobFlow",
+        "elasticmapreduce:DescribeCluster",
+        "elasticmapreduce:TerminateJobFlows",
+      ],
+    },
+    "elasticmapreduce:addStep.sync": {
+      actions: [
+        "elasticmapreduce:AddJobFlowSteps",
+        "elasticmapreduce:DescribeStep",
+        "elasticmapreduce:CancelSteps",
+      ],
+      rule: "StepFunctionsGetEventForEMRAddJobFlowStepsRule",
+    },
+    "elasticmapreduce:terminateCluster.sync": {
+      actions: ["elasticmapreduce:TerminateJobFlows", "elasticmapreduce:DescribeCluster"],
+      rule: "StepFunctionsGetEventForEMRTerminateJobFlowsRule",
+    },
+    "lambda:invoke": { actions: ["lambda:InvokeFunction"] },
+  };
+  interface TaskState {
+    Type: string;
+    Resource?: string;
+    Parameters?: Record<string, unknown>;
+    Branches?: { States: Record<string, TaskState> }[];
+  }
+  const asl = JSON.parse(
+    readFileSync(`${repoRoot}/statemachines/daily-batch.asl.json`, "utf8"),
+  ) as { States: Record<string, TaskState> };
+  const tasks = (states: Record<string, TaskState>): TaskState[] =>
+    Object.values(states).flatMap((state) => [
+      ...(state.Type === "Task" ? [state] : []),
+      ...(state.Branches ?? []).flatMap((branch) => tasks(branch.States)),
+    ]);
+  const granted = statementsOf("DailyBatchStateMachine");
+  const grants = (action: string) =>
+    granted.filter((s) => [s.Action].flat().includes(action) || [s.Action].flat().includes("*"));
+  /** IAM's * wildcard on a resource pattern, ${...} of Fn::Sub standing for anything. */
+  const matches = (pattern: unknown, arn: string) => {
+    const text = JSON.stringify(pattern).replace(/^"|"$/g, "");
+    const sub = /"Fn::Sub":"([^"]+)"/.exec(text)?.[1] ?? text;
+    const regex = sub
+      .split(/(\$\{[^}]+\}|\*)/)
+      .map((part) =>
+        part === "*" || part.startsWith("${") ? ".*" : part.replace(/[.+?^$()|[\]\\{}]/g, "\\$&"),
+      )
+      .join("");
+    return new RegExp(`^${regex}$`).test(arn);
+  };
+
+  it("grants every task's integration what the documentation lists, and knows every integration", () => {
+    const used = tasks(asl.States);
+    expect(used.length).toBeGreaterThan(0);
+    for (const task of used) {
+      const integration = task.Resource?.replace(/^arn:aws:states:::/, "") ?? "";
+      const needs = NEEDS[integration];
+      if (!needs) throw new Error(`${integration}: add its IAM needs (Step Functions guide) here`);
+      for (const action of needs.actions) {
+        expect(grants(action).length, `${integration} needs ${action}`).toBeGreaterThan(0);
+      }
+      if (needs.rule) {
+        const rule = `arn:aws:events:us-east-1:123456789012:rule/${needs.rule}`;
+        for (const action of ["events:PutTargets", "events:PutRule", "events:DescribeRule"]) {
+          const covering = grants(action).filter((s) =>
+            [s.Resource].flat().some((resource) => matches(resource, rule)),
+          );
+          expect(covering.length, `${integration} needs ${action} on ${needs.rule}`).toBe(1);
+        }
+      }
+    }
+  });
+
+  it("passes EMR exactly the two roles createCluster names, and invokes exactly the functions the tasks call", () => {
+    const substitutions = (
+      template.Resources.DailyBatchStateMachine?.Properties as {
+        DefinitionSubstitutions: Record<string, unknown>;
+      }
+    ).DefinitionSubstitutions;
+    const create = tasks(asl.States).find((t) => t.Resource?.endsWith(":createCluster"));
+    expect(create?.Parameters?.ServiceRole).toBe("${EmrServiceRole}");
+    expect(create?.Parameters?.JobFlowRole).toBe("${EmrInstanceProfile}");
+    expect(substitutions.EmrServiceRole).toEqual({ Ref: "EmrServiceRole" });
+    expect(substitutions.EmrInstanceProfile).toEqual({ Ref: "EmrInstanceProfile" });
+    const passed = grants("iam:PassRole").map((s) => s.Resource);
+    expect(passed).toEqual([
+      { "Fn::GetAtt": ["EmrServiceRole", "Arn"] },
+      { "Fn::GetAtt": ["EmrInstanceRole", "Arn"] },
+    ]);
+    const invoked = tasks(asl.States)
+      .filter((t) => t.Resource?.endsWith(":lambda:invoke"))
+      .map((t) => String(t.Parameters?.FunctionName).replace(/^\$\{(.+)\}$/, "$1"))
+      .map((name) => substitutions[name]);
+    const invokable = grants("lambda:InvokeFunction").flatMap((s) => [s.Resource].flat());
+    expect(new Set(invokable.map((r) => JSON.stringify(r)))).toEqual(
+      new Set(invoked.map((r) => JSON.stringify(r))),
+    );
   });
 });

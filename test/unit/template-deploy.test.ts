@@ -187,19 +187,20 @@ describe("the ingest and replay services in template.yaml", () => {
     });
     expect(environment.PORT).toBe("8080");
     // The ingest's default feed is the replay service's name in the namespace.
-    expect(props("FeedNamespace").Name).toEqual({ "Fn::Sub": "feeds.${AWS::StackName}.internal" });
+    // (Its name's length: service-constraints.test.ts.)
+    const [namespace, names] = (props("FeedNamespace").Name as { "Fn::Sub": [string, unknown] })[
+      "Fn::Sub"
+    ];
     expect(props("ReplayFeedDiscovery").Name).toBe("replay-feed");
     const ingest = (props("IngestTaskDefinition").ContainerDefinitions as Props[])[0];
     const feedUrl = ((ingest?.Environment ?? []) as { Name: string; Value: unknown }[]).find(
       (e) => e.Name === "FEED_URL",
     )?.Value;
-    expect(feedUrl).toEqual({
-      "Fn::If": [
-        "HasFeedUrl",
-        { Ref: "FeedUrl" },
-        { "Fn::Sub": "ws://replay-feed.feeds.${AWS::StackName}.internal:8080/" },
-      ],
-    });
+    const replayFeedUrl = { "Fn::Sub": [`ws://replay-feed.${namespace}:8080/`, names] };
+    expect(feedUrl).toEqual({ "Fn::If": ["HasFeedUrl", { Ref: "FeedUrl" }, replayFeedUrl] });
+    const outputs = (template as unknown as { Outputs: Record<string, { Value: unknown }> })
+      .Outputs;
+    expect(outputs.FeedUrl?.Value).toEqual(feedUrl);
     // Only the ingest task may connect to it, on its port.
     expect(props("ReplayFeedSecurityGroup").SecurityGroupIngress).toEqual([
       expect.objectContaining({

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { kafkaVersionFromPom } from "../../local/setup/kafka-jars.js";
-import { pythonRequirementsPath, repoRoot } from "../../local/setup/paths.js";
+import { repoRoot } from "../../local/setup/paths.js";
 import { localResourceNames } from "../../local/stack/provision.js";
 import {
   functionEnvironment,
@@ -287,15 +287,6 @@ describe("the daily batch in template.yaml", () => {
     };
     expect(deployer.Metadata.BuildProperties.Loader).toEqual([".py=text"]);
     expect(deployer.Properties.AutoPublishAlias).toBeTruthy();
-  });
-
-  it("keeps the EMR release's Spark equal to the pyspark the Spark job is tested on", () => {
-    // EMR release notes: emr-7.12 ships Spark 3.5.6-amzn-1, emr-7.13 Spark 3.5.6-amzn-2.
-    const sparkOfRelease: Record<string, string> = { "7.12": "3.5.6", "7.13": "3.5.6" };
-    const release = String(template.Parameters?.EmrReleaseLabel?.Default);
-    const majorMinor = /^emr-(\d+\.\d+)\.\d+$/.exec(release)?.[1] ?? "";
-    const pyspark = /^pyspark==(\S+)$/m.exec(readFileSync(pythonRequirementsPath, "utf8"))?.[1];
-    expect(sparkOfRelease[majorMinor], `Spark of ${release}`).toBe(pyspark);
   });
 
   it("schedules it daily with a parameter to pause it, starting the state machine and nothing else", () => {
