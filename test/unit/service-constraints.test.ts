@@ -430,7 +430,7 @@ describe("the Lambda runtime", () => {
       if (resource.Type === "AWS::Serverless::Function" && own) expect(own, id).toBe(runtime);
     }
     expect(
-      (template.Resources.AtlasDataLayer?.Properties as { CompatibleRuntimes: string[] })
+      ((template.Resources.AtlasDataLayer?.Properties ?? {}) as { CompatibleRuntimes: string[] })
         .CompatibleRuntimes,
     ).toEqual([runtime]);
     // The Fargate tasks run the same Node.js major (their image and their bundles' target).
@@ -529,7 +529,7 @@ describe("the IAM actions of each Step Functions integration the workflow uses",
 
   it("passes EMR exactly the two roles createCluster names, and invokes exactly the functions the tasks call", () => {
     const substitutions = (
-      template.Resources.DailyBatchStateMachine?.Properties as {
+      (template.Resources.DailyBatchStateMachine?.Properties ?? {}) as {
         DefinitionSubstitutions: Record<string, unknown>;
       }
     ).DefinitionSubstitutions;
