@@ -1,4 +1,5 @@
-"""moto_server, with DynamoDB transactions at a cost that does not grow with the table.
+"""moto_server, with DynamoDB transactions at a cost that does not grow with the table (and
+AWS faults injected on request, for chaos tests).
 
 moto 5.2.5's DynamoDBBackend.transact_write_items deep-copies every table a transaction names
 once per action, to roll back if one fails: a transaction costs actions x table size, and local
@@ -20,13 +21,32 @@ between the snapshot and the restore, and a read could see a transaction half ap
 (DynamoDB isolates both). Pinned to the moto of local/python/requirements.txt: another
 version may have other internals, so it refuses to start on one, saying so.
 
+Fault injection, for the chaos tests (local/stack/aws-faults.ts writes and reads the files):
+inert unless the environment variable RSVP_ATLAS_FAULTS_FILE names a JSON file. Then every
+DynamoDB request and every Firehose PutRecordBatch consults that file (re-read when it
+changes; no file, no faults):
+
+  {"dynamodb": {"mode": "throttle" | "error500", "until": <epoch seconds>,
+                "operations": ["TransactWriteItems"]},      <- optional: only these
+   "firehose": {"mode": "failed-entries", "until": <epoch seconds>, "every": 2}}
+
+Until `until`, DynamoDB answers as DynamoDB does: HTTP 400 ThrottlingException (which the AWS
+SDKs retry as throttling) or HTTP 500 InternalServerError, without running the request.
+PutRecordBatch stores every entry of the batch but each `every`-th (with 2: the 2nd, 4th, ...;
+with 1, the default: all), answered as failed, ErrorCode ServiceUnavailableException, and
+counted in FailedPutCount (PutRecord is left alone). Each injected fault appends one
+JSON line to "<faults file>.log" (a DynamoDB error, or a batch with its failed entries); so
+does a faults file that cannot be read or makes no sense, which then injects nothing.
+
 Usage: python local/stack/moto_server.py [moto_server's arguments]
 """
 
 import copy
+import json
 import os
 import sys
 import threading
+import time
 from importlib.metadata import version
 
 PINNED_MOTO = os.environ.get("RSVP_ATLAS_MOTO_PIN", "5.2.5")
@@ -39,13 +59,17 @@ if installed != PINNED_MOTO:
         "same way, then change the pin here and in local/python/requirements.txt together."
     )
 
+from moto.core.responses import ActionResult  # noqa: E402
+from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException  # noqa: E402
 from moto.dynamodb.models import DynamoDBBackend  # noqa: E402
 from moto.dynamodb.models.dynamo_type import DynamoType  # noqa: E402
 from moto.dynamodb.models.table import Table  # noqa: E402
 from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser  # noqa: E402
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # noqa: E402
 from moto.dynamodb.responses import DynamoHandler  # noqa: E402
+from moto.firehose.responses import FirehoseResponse  # noqa: E402
 from moto.server import main  # noqa: E402
+from moto.utilities.aws_headers import amz_crc32  # noqa: E402
 
 _state = threading.local()
 
@@ -123,8 +147,164 @@ _moto_call_action = DynamoHandler.call_action
 
 
 def call_action(self):
+    fault = _faults.active("dynamodb")
+    if fault is not None:
+        operation = self._get_action()
+        if operation in fault.get("operations", (operation,)):
+            return _dynamodb_fault_response(self, fault["mode"], operation)
     with _dynamodb_requests:
         return _moto_call_action(self)
+
+
+class _Faults:
+    """The faults file of RSVP_ATLAS_FAULTS_FILE, read again whenever it changes.
+
+    A change is a new (mtime, inode, size): aws-faults.ts replaces the file by a rename, so a
+    rewrite within the file system's mtime granularity still shows as a new inode."""
+
+    MODES = {"dynamodb": ("throttle", "error500"), "firehose": ("failed-entries",)}
+
+    def __init__(self, path):
+        self.path = path
+        self.log_path = f"{path}.log" if path else None
+        self._lock = threading.Lock()
+        self._version = None
+        self._faults = {}
+
+    def active(self, service):
+        """The service's fault if its window is open now, else None."""
+        if not self.path:
+            return None
+        fault = self._current().get(service)
+        if fault is None or time.time() >= fault["until"]:
+            return None
+        return fault
+
+    def record(self, entry):
+        """One JSON line in the log, whole: the harness counts what was injected from it."""
+        with self._lock:
+            self._append(entry)
+
+    def _append(self, entry):
+        with open(self.log_path, "a", encoding="utf-8") as log:
+            log.write(json.dumps({"at": time.time(), **entry}) + "\n")
+
+    def _current(self):
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            return {}
+        version = (stat.st_mtime_ns, stat.st_ino, stat.st_size)
+        with self._lock:
+            if version != self._version:
+                self._version = version
+                self._faults = self._read()
+            return self._faults
+
+    def _read(self):
+        try:
+            with open(self.path, encoding="utf-8") as file:
+                return self._checked(json.load(file))
+        except (OSError, ValueError) as error:
+            self._append({"error": f"{self.path}: {error}"})
+            print(f"moto_server.py: faults file ignored: {error}", file=sys.stderr)
+            return {}
+
+    @classmethod
+    def _checked(cls, faults):
+        if not isinstance(faults, dict):
+            raise ValueError("not a JSON object")
+        for service, fault in faults.items():
+            if service not in cls.MODES:
+                raise ValueError(f"unknown service {service!r}")
+            if not isinstance(fault, dict) or fault.get("mode") not in cls.MODES[service]:
+                raise ValueError(f"{service}.mode must be one of {cls.MODES[service]}")
+            until = fault.get("until")
+            if not isinstance(until, (int, float)) or isinstance(until, bool):
+                raise ValueError(f"{service}.until must be epoch seconds")
+            if "operations" in fault:
+                operations = fault["operations"]
+                if service != "dynamodb":
+                    raise ValueError(f"{service} takes no operations filter")
+                if not isinstance(operations, list) or not operations:
+                    raise ValueError(f"{service}.operations must be a non-empty list")
+            if "every" in fault:
+                every = fault["every"]
+                if service != "firehose":
+                    raise ValueError(f"{service} takes no every")
+                if not isinstance(every, int) or isinstance(every, bool) or every < 1:
+                    raise ValueError(f"{service}.every must be a whole number >= 1")
+        return faults
+
+
+_faults = _Faults(os.environ.get("RSVP_ATLAS_FAULTS_FILE") or None)
+_INJECTED = "fault injected by local/stack/moto_server.py"
+_DYNAMODB_FAULTS = {
+    # DynamoDB's own error shapes; the SDK reads the name after the "#".
+    "throttle": (
+        400,
+        "ThrottlingException",
+        "Rate of requests exceeds the allowed throughput.",
+    ),
+    "error500": (500, "InternalServerError", "Internal server error"),
+}
+
+
+@amz_crc32
+def _dynamodb_fault_response(handler, mode, operation):
+    """The response moto gives to any DynamoDB error it raises, for the injected one."""
+    status, name, message = _DYNAMODB_FAULTS[mode]
+    error = DynamodbException(ERROR_TYPE_PREFIX + name, f"{message} ({_INJECTED})")
+    headers = {**handler.response_headers, **dict(error.get_headers()), "status": status}
+    headers, body = handler._enrich_response(headers, error.get_body())
+    _faults.record(
+        {"service": "dynamodb", "mode": mode, "operation": operation, "status": status}
+    )
+    return status, headers, body
+
+
+_moto_put_record_batch = FirehoseResponse.put_record_batch
+
+
+def put_record_batch(self):
+    """Within a failed-entries window: every `every`-th entry is not stored and is answered as
+    failed, the others go to moto's delivery; the answer keeps the request's order."""
+    fault = _faults.active("firehose")
+    if fault is None:
+        return _moto_put_record_batch(self)
+    every = fault.get("every", 1)
+    name = self._get_param("DeliveryStreamName")
+    records = self._get_param("Records")
+    failing = [(index + 1) % every == 0 for index in range(len(records))]
+    kept = [record for record, fails in zip(records, failing, strict=True) if not fails]
+    if kept:
+        result = self.firehose_backend.put_record_batch(name, kept)
+    else:  # nothing to store, but an unknown stream is still an error
+        self.firehose_backend.describe_delivery_stream(name)
+        result = {"Encrypted": False, "RequestResponses": []}
+    stored = iter(result["RequestResponses"])
+    failed = {
+        "ErrorCode": "ServiceUnavailableException",
+        "ErrorMessage": f"Slow down. ({_INJECTED})",
+    }
+    responses = [dict(failed) if fails else next(stored) for fails in failing]
+    _faults.record(
+        {
+            "service": "firehose",
+            "mode": fault["mode"],
+            "operation": "PutRecordBatch",
+            "deliveryStream": name,
+            "records": len(records),
+            "failedEntries": sum(failing),
+        }
+    )
+    return ActionResult(
+        {
+            "FailedPutCount": sum(failing),
+            "Encrypted": result.get("Encrypted", False),
+            "RequestResponses": responses,
+        }
+    )
 
 
 _moto_parse_update_expression = UpdateExpressionParser.make.__func__
@@ -171,6 +351,7 @@ DepthFirstTraverser.process = process
 UpdateExpressionParser.make = classmethod(parse_update_expression)
 DynamoDBBackend.transact_write_items = transact_write_items
 DynamoHandler.call_action = call_action
+FirehoseResponse.put_record_batch = put_record_batch
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
