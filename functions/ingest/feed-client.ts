@@ -28,7 +28,8 @@ export type FeedEvent =
   | { type: "reconnecting"; inMs: number; attempt: number };
 
 export interface FeedClientOptions {
-  url: string;
+  /** The feed; a function is asked again at every (re)connect (the ingest adds since_mtime). */
+  url: string | (() => string);
   onMessage: (data: string | Uint8Array) => void;
   onEvent?: (event: FeedEvent) => void;
   heartbeatIntervalMs?: number;
@@ -72,14 +73,15 @@ export function connectFeed(options: FeedClientOptions): FeedClient {
   });
 
   const connect = () => {
-    const current = new WebSocket(options.url);
+    const url = typeof options.url === "function" ? options.url() : options.url;
+    const current = new WebSocket(url);
     socket = current;
     let lastHeard = Date.now();
     let heartbeat: NodeJS.Timeout | undefined;
     current.on("open", () => {
       stats.connects += 1;
       if (stats.connects > 1) stats.reconnects += 1;
-      emit({ type: "open", url: options.url, attempt });
+      emit({ type: "open", url, attempt });
       attempt = 0;
       if (paused) current.pause();
       heartbeat = setInterval(() => {

@@ -11,6 +11,7 @@ import type { RsvpParser } from "../shared/rsvp/parse.js";
 import { redactPersonalData } from "../shared/rsvp/redact.js";
 import { BufferedSender } from "./buffered-sender.js";
 import { connectFeed, type FeedClient, type FeedEvent } from "./feed-client.js";
+import { feedUrlSince, RESUME_HEADER, ResumePoint } from "./resume-point.js";
 
 /** The dead-letter entry keeps the raw frame for diagnosis, capped (UTF-16 units). */
 export const MAX_DEAD_LETTER_RAW_CHARS = 8 * 1024;
@@ -35,6 +36,11 @@ export interface IngestOptions {
   heartbeatIntervalMs?: number;
   onFeedEvent?: (event: FeedEvent) => void;
   onSinkFailure?: (sink: "kafka" | "firehose", error: Error, queued: number) => void;
+  /**
+   * The durable point read back from the topic (resume-point.ts): the first connection asks the
+   * feed for what changed after it. Undefined: the feed's live messages only.
+   */
+  resumeFromMtime?: number;
 }
 
 export interface IngestCounters {
@@ -50,13 +56,16 @@ export interface IngestCounters {
 
 export interface Ingest {
   counters(): IngestCounters;
+  /** Every message received up to this mtime is held by Kafka and Firehose (resume-point.ts). */
+  durableMtime(): number;
   /** Settles when the feed ended for good (only with reconnectAfterNormalClose false) and all was sent. */
   finished: Promise<void>;
   /** Closes the feed and sends everything received; rejects naming what could not be sent. */
   stop(): Promise<void>;
 }
 
-type KafkaItem = { topic: string; key?: string; value: string };
+type KafkaItem = { seq: number; topic: string; key?: string; value: string };
+type FirehoseItem = { seq: number; line: string };
 
 export function startIngest(options: IngestOptions): Ingest {
   const maxInFlight = options.maxInFlight ?? 10_000;
@@ -65,16 +74,19 @@ export function startIngest(options: IngestOptions): Ingest {
   let deadLettered = 0;
   let paused = 0;
   let feed: FeedClient | undefined;
+  const resume = new ResumePoint(options.resumeFromMtime);
 
   const kafka = new BufferedSender<KafkaItem>({
     name: "kafka",
     maxBatch: KAFKA_BATCH,
     send: async (items) => {
-      const byTopic = new Map<string, { key?: string; value: string }[]>();
-      for (const { topic, ...message } of items) {
+      // The durable point as of this request: a task started after this one dies reads it back.
+      const headers = { [RESUME_HEADER]: String(resume.durableMtime) };
+      const byTopic = new Map<string, { key?: string; value: string; headers: typeof headers }[]>();
+      for (const { topic, seq: _, ...message } of items) {
         const messages = byTopic.get(topic);
-        if (messages) messages.push(message);
-        else byTopic.set(topic, [message]);
+        if (messages) messages.push({ ...message, headers });
+        else byTopic.set(topic, [{ ...message, headers }]);
       }
       await options.producer.sendBatch({
         acks: -1,
@@ -82,19 +94,21 @@ export function startIngest(options: IngestOptions): Ingest {
         topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
       });
       deadLettered += items.filter((item) => item.topic === options.deadLetterTopic).length;
+      for (const item of items) resume.done(item.seq);
       resumeIfDrained();
     },
     onFailure: (error, queued) => options.onSinkFailure?.("kafka", error, queued),
   });
-  const firehose = new BufferedSender<string>({
+  const firehose = new BufferedSender<FirehoseItem>({
     name: "firehose",
     maxBatch: FIREHOSE_BATCH,
     // A call's round trip (tens of ms), not the CPU, bounds one caller: several at once. The raw
     // landing has no order to keep (Firehose keeps none across calls either).
     concurrency: FIREHOSE_CONCURRENCY,
     lingerMs: 200,
-    send: async (lines) => {
-      await options.writeFirehose(lines);
+    send: async (items) => {
+      await options.writeFirehose(items.map((item) => item.line));
+      for (const item of items) resume.done(item.seq);
       resumeIfDrained();
     },
     onFailure: (error, queued) => options.onSinkFailure?.("firehose", error, queued),
@@ -110,7 +124,9 @@ export function startIngest(options: IngestOptions): Ingest {
   }
 
   feed = connectFeed({
-    url: options.feedUrl,
+    // The first connection from the durable point read back; a reconnect from the newest
+    // message received (what this task holds it sends, whatever happens to the socket).
+    url: () => feedUrlSince(options.feedUrl, resume.newestMtime),
     reconnectAfterNormalClose: options.reconnectAfterNormalClose ?? true,
     ...(options.heartbeatIntervalMs ? { heartbeatIntervalMs: options.heartbeatIntervalMs } : {}),
     onEvent: options.onFeedEvent,
@@ -119,13 +135,15 @@ export function startIngest(options: IngestOptions): Ingest {
       const result = options.parse(raw);
       if (result.ok) {
         const line = JSON.stringify(result.record);
-        kafka.push({ topic: options.rsvpTopic, key: result.record.city.key, value: line });
-        firehose.push(line);
+        const seq = resume.received(result.record.mtime, 2);
+        kafka.push({ seq, topic: options.rsvpTopic, key: result.record.city.key, value: line });
+        firehose.push({ seq, line });
       } else {
         const { reason, detail } = result.rejection;
         rejected[reason] = (rejected[reason] ?? 0) + 1;
         const text = typeof raw === "string" ? raw : Buffer.from(raw).toString("utf8");
         kafka.push({
+          seq: resume.received(undefined, 1),
           topic: options.deadLetterTopic,
           value: JSON.stringify({
             reason,
@@ -164,6 +182,7 @@ export function startIngest(options: IngestOptions): Ingest {
       reconnects: feed?.stats.reconnects ?? 0,
       paused,
     }),
+    durableMtime: () => resume.durableMtime,
     finished,
     async stop() {
       await feed?.close();

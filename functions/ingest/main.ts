@@ -14,6 +14,7 @@ import { createRsvpParser } from "../shared/rsvp/parse.js";
 import { createEmfReporter, flatten } from "./counters.js";
 import { createFirehoseWriter } from "./firehose-writer.js";
 import { startIngest } from "./ingest.js";
+import { readResumePoint } from "./resume-point.js";
 
 const config = readConfig(
   z.object({
@@ -33,6 +34,11 @@ const config = readConfig(
     METRICS_FORMAT: z.enum(["emf", "json"]).default("emf"),
     /** "false" plays a feed once (a recording) and exits when it ends. */
     RECONNECT_AFTER_NORMAL_CLOSE: z.enum(["true", "false"]).default("true"),
+    /**
+     * "since_mtime": at start, ask the feed again for what changed after the durable point the
+     * topic holds (resume-point.ts), so a killed task loses nothing; "off": live messages only.
+     */
+    FEED_RESUME: z.enum(["since_mtime", "off"]).default("since_mtime"),
   }),
 );
 
@@ -46,7 +52,12 @@ const kafkaConfig = await kafkaClientConfig({
   clientId: "rsvp-atlas-ingest",
   logger,
 });
-const producer = new Kafka(kafkaConfig).producer({
+const kafka = new Kafka(kafkaConfig);
+const resumeFromMtime =
+  config.FEED_RESUME === "since_mtime"
+    ? await readResumePoint(kafka, config.RSVP_TOPIC)
+    : undefined;
+const producer = kafka.producer({
   // Exactly one copy per send on the broker even when a send is retried, in order per partition.
   idempotent: true,
   maxInFlightRequests: 1,
@@ -66,12 +77,14 @@ const ingest = startIngest({
     deliveryStreamName: config.DELIVERY_STREAM_NAME,
   }),
   reconnectAfterNormalClose: config.RECONNECT_AFTER_NORMAL_CLOSE === "true",
+  ...(resumeFromMtime ? { resumeFromMtime } : {}),
   onFeedEvent: (event) => logger.info("feed", { ...event }),
   onSinkFailure: (sink, error, queued) =>
     logger.warn("sending failed; retrying", { sink, queued, error }),
 });
 logger.info("ingest started", {
   feed: config.FEED_URL,
+  resumeFrom: resumeFromMtime ? new Date(resumeFromMtime).toISOString() : "live",
   topic: config.RSVP_TOPIC,
   deliveryStream: config.DELIVERY_STREAM_NAME,
 });
@@ -81,7 +94,8 @@ const toEmf = createEmfReporter("ingest");
 const report = () => {
   const counters = ingest.counters();
   if (config.METRICS_FORMAT === "emf") process.stdout.write(`${JSON.stringify(toEmf(counters))}\n`);
-  else logger.info("ingest counters", flatten(counters));
+  else
+    logger.info("ingest counters", { ...flatten(counters), durableMtime: ingest.durableMtime() });
 };
 const reporter = setInterval(report, config.COUNTERS_INTERVAL_SECONDS * 1000);
 

@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { RESUME_GROUP_PREFIX } from "../../functions/ingest/resume-point.js";
 import { localSubstitutions } from "../../local/batch/local-workflow.js";
 import { repoRoot } from "../../local/setup/paths.js";
 import { type CfnTemplate, readTemplate } from "../../local/stack/template-model.js";
@@ -209,6 +210,37 @@ describe("the ingest and replay services in template.yaml", () => {
         SourceSecurityGroupId: { Ref: "FeedClientSecurityGroup" },
       }),
     ]);
+  });
+});
+
+describe("the ingest task's role in template.yaml", () => {
+  it("may write the two topics and the delivery stream, and read back only the resume point", () => {
+    const statements = (
+      (props("IngestTaskRole").Policies as { PolicyDocument: { Statement: Props[] } }[])[0]
+        ?.PolicyDocument.Statement ?? []
+    ).map((s) => ({
+      actions: [s.Action].flat() as string[],
+      resource: JSON.stringify(s.Resource),
+    }));
+    const grant = (action: string) => statements.filter((s) => s.actions.includes(action));
+    expect(grant("firehose:PutRecordBatch").map((s) => s.resource)).toEqual([
+      JSON.stringify({ "Fn::GetAtt": ["RawDeliveryStream", "Arn"] }),
+    ]);
+    const writes = grant("kafka-cluster:WriteData").map((s) => s.resource)[0] ?? "";
+    expect(writes).toContain("${RsvpTopicName}");
+    expect(writes).toContain("${DeadLetterTopicName}");
+    // Reading: the RSVP topic only, with groups of the prefix functions/ingest/resume-point.ts uses.
+    const reads = grant("kafka-cluster:ReadData").map((s) => s.resource);
+    expect(reads).toHaveLength(1);
+    expect(reads[0]).toContain("${RsvpTopicName}");
+    expect(reads[0]).not.toContain("${DeadLetterTopicName}");
+    const groups = grant("kafka-cluster:AlterGroup");
+    expect(groups).toHaveLength(1);
+    expect(groups[0]?.actions.sort()).toEqual([
+      "kafka-cluster:AlterGroup",
+      "kafka-cluster:DescribeGroup",
+    ]);
+    expect(groups[0]?.resource).toContain(`:group/\${Name}/\${Uuid}/${RESUME_GROUP_PREFIX}*`);
   });
 });
 
