@@ -81,6 +81,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       if (!kafkaInstall) return;
       progress(`starting Kafka ${kafkaInstall.version} (KRaft, single node)...`);
       broker = await withRetries(() => startKafkaBroker(kafkaInstall, runDir));
+      // The broker's process view, not one JVM: stop() ends a restarted JVM too, and a kill()
+      // for a fault test is not reported as a crash (see KafkaBroker.process).
       started.push(broker.process);
       await provisionKafkaTopics(model, broker.bootstrapServer);
       progress(

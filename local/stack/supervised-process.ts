@@ -6,10 +6,13 @@
  * - stop(): SIGTERM to the watchdog, which stops the engine (SIGKILL after a grace period);
  * - the manager exits normally or on a signal: the `exit` hook signals every group;
  * - the manager dies without running any code (SIGKILL, OOM): the watchdog sees its stdin pipe
- *   from the manager close and stops the engine itself.
+ *   from the manager close and stops the engine itself;
+ * - kill(signal), for fault tests: the manager writes the signal's name on that pipe and the
+ *   watchdog sends it to the engine alone, as an outside `kill <pid>` would, then reaps it.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
+import { constants } from "node:os";
 
 const WATCHDOG = `
 "$@" </dev/null &
@@ -21,8 +24,9 @@ stop() {
 }
 trap 'stop; wait "$child" 2>/dev/null; exit 143' TERM INT HUP
 while kill -0 "$child" 2>/dev/null; do
-  read -r -t 0.25 _
+  read -r -t 0.25 request
   status=$?
+  if [ "$status" -eq 0 ] && [ -n "$request" ]; then kill -s "$request" "$child" 2>/dev/null; continue; fi
   if [ "$status" -ne 0 ] && [ "$status" -le 128 ]; then stop; wait "$child" 2>/dev/null; exit 0; fi
 done
 wait "$child"
@@ -42,6 +46,14 @@ export interface SupervisedProcess {
   readonly exited: Promise<ExitInfo>;
   readonly stopping: boolean;
   stop(graceMs?: number): Promise<void>;
+  /**
+   * Sends `signal` to the engine alone (not to its watchdog), the way an outside `kill` of the
+   * engine's pid would, to make it crash on purpose. Resolves with the watchdog's exit (the
+   * engine's status, e.g. code 137 after SIGKILL) once the engine has exited and the watchdog
+   * has reaped it, so its ports are closed by then. Resolves at once when it has exited already;
+   * never for a signal the engine survives (SIGSTOP, or SIGQUIT to a JVM): callers bound the wait.
+   */
+  kill(signal: NodeJS.Signals): Promise<ExitInfo>;
   /** The last lines the engine wrote, for error messages. */
   logTail(lines?: number): string;
 }
@@ -108,9 +120,13 @@ export function startSupervised(options: StartOptions): SupervisedProcess {
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not start ${options.name}`);
 
+  // A write after the watchdog has gone fails with EPIPE; kill() then has nothing left to kill.
+  child.stdin?.on("error", () => {});
   let stopping = false;
+  let finished = false;
   const exited = new Promise<ExitInfo>((resolve) => {
     child.once("exit", (code, signal) => {
+      finished = true;
       running.delete(supervised);
       resolve({ code, signal });
     });
@@ -133,6 +149,12 @@ export function startSupervised(options: StartOptions): SupervisedProcess {
         await groupGone(pid, 5_000);
       }
       await exited;
+    },
+    kill(signal) {
+      // The name goes to bash's `kill -s`: only real signal names, nothing else on that line.
+      if (!Object.hasOwn(constants.signals, signal)) throw new TypeError(`not a signal: ${signal}`);
+      if (!finished) child.stdin?.write(`${signal}\n`);
+      return exited;
     },
     logTail(lines = 30) {
       try {
