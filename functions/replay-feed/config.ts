@@ -54,6 +54,12 @@ export const replayFeedConfigSchema = z
     LIVE: z.enum(["true", "false"]).default("false"),
     /** Caps a gap of the recording, in wall-clock ms (5000 when unset); recorded pacing only. */
     MAX_GAP_MS: z.coerce.number().positive().optional(),
+    /**
+     * How many of the frames sent the feed keeps for a client that reconnects with
+     * `since_mtime` (a restarted ingest task asking for what it lost); 0 keeps none. Unset:
+     * replay-server.ts's default (100,000, ~100 MB).
+     */
+    REPLAY_BUFFER_FRAMES: z.coerce.number().int().min(0).optional(),
     /** How often connections and frames sent are logged. */
     STATS_INTERVAL_SECONDS: z.coerce.number().positive().default(60),
   })

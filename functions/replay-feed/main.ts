@@ -10,12 +10,17 @@
  * itself: a wrong URI or a missing grant stops the task at once (exit 1) instead of showing
  * only as a feed that drops every connection. SIGTERM (ECS stopping the task) and SIGINT close
  * the connections with 1001, which the ingest treats as a reason to reconnect, then exit 0.
+ *
+ * The one thing kept across connections is the last frames sent (REPLAY_BUFFER_FRAMES): a
+ * restarted ingest task reconnects with `since_mtime` and is sent again what its predecessor
+ * received but had not yet stored (replay-server.ts). Replays, and resumes asking for more than
+ * is still kept, are logged: a gap in the counts shows there first.
  */
 import { S3Client } from "@aws-sdk/client-s3";
 import { createLogger } from "../shared/logger.js";
 import { readReplayFeedConfig } from "./config.js";
 import { livePasses } from "./live-passes.js";
-import { startReplayServer } from "./replay-server.js";
+import { DEFAULT_REPLAY_BUFFER_FRAMES, startReplayServer } from "./replay-server.js";
 import { checkS3Object, S3SourceError, s3Lines } from "./s3-lines.js";
 
 const config = readReplayFeedConfig();
@@ -45,6 +50,20 @@ const server = await startReplayServer({
   host: config.HOST,
   port: config.PORT,
   healthPath: "/healthz",
+  ...(config.REPLAY_BUFFER_FRAMES !== undefined
+    ? { replayBufferFrames: config.REPLAY_BUFFER_FRAMES }
+    : {}),
+  onResume: (resume) => {
+    if ("ignored" in resume)
+      logger.warn("a since_mtime that is not a non-negative integer was ignored", {
+        sinceMtime: resume.ignored,
+      });
+    else if (!resume.complete)
+      logger.warn("a resume asked for frames no longer kept: the client misses some", {
+        ...resume,
+      });
+    else logger.info("a connection resumed: sending it what it missed", { ...resume });
+  },
   onError: (error) =>
     logger.warn("a connection was dropped", {
       error: error as Error,
@@ -59,6 +78,7 @@ logger.info("replay feed started", {
   pacing: config.PACING,
   loop: config.LOOP,
   live: config.LIVE,
+  replayBufferFrames: config.REPLAY_BUFFER_FRAMES ?? DEFAULT_REPLAY_BUFFER_FRAMES,
 });
 
 const report = () => logger.info("replay stats", { ...server.stats });

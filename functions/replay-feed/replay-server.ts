@@ -7,6 +7,20 @@
  *
  * Every connection plays the source from its start (like a fresh subscription to a recording);
  * on AWS each pass is made new traffic (live-passes.ts), so a loop never re-sends an RSVP.
+ *
+ * A connection may first ask for what it missed, as Meetup's stream allowed: given
+ * `since_mtime=<epoch ms>` on connect, it sent every message changed after that time first, "so
+ * that any missed notifications can be sent in an immediate response" (Meetup API docs,
+ * /2/rsvps), then the live stream. The ingest relies on it to lose nothing when it is
+ * killed (functions/ingest/resume-point.ts): a new task asks from the point up to which the dead
+ * one had everything in Kafka and Firehose, and the messages it held only in memory come again.
+ * A recording has no "missed notifications" of its own (every connection gets a pass of its
+ * own, and with LIVE that pass is new traffic no other connection saw), so the server keeps what
+ * it actually sent instead: a ring of the last `replayBufferFrames` frames over all connections
+ * and passes, each with its mtime as sent (after the pass rewriter). A resuming connection is
+ * sent, at once and in order, every buffered frame with an mtime after `since_mtime`, then its
+ * own pass as any other connection. Frames are kept as the UTF-8 bytes sent (off the JS heap:
+ * ~1 KB per RSVP, ~100 MB at the default, in a task of 512 MB).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -43,12 +57,31 @@ export interface ReplayServerOptions {
   /** Called when a connection ends because its source or its socket failed; the server goes
    * on serving the others, so this is the only place such a failure shows. */
   onError?: (error: unknown) => void;
+  /**
+   * How many of the frames sent (the newest, over all connections) are kept for connections
+   * that ask for them again with `since_mtime`; 0 keeps none. Default
+   * {@link DEFAULT_REPLAY_BUFFER_FRAMES}: ten times what an ingest task holds in memory
+   * (its maxInFlight), which is what a killed task asks for again.
+   */
+  replayBufferFrames?: number;
+  /** Called when a connection asks for `since_mtime`: what it is sent again, or what was
+   * ignored. The connection goes on either way; this is where a gap in a resume shows. */
+  onResume?: (resume: ResumeEvent) => void;
 }
+
+export type ResumeEvent =
+  /** `frames` buffered frames after `sinceMtime` are sent again; `complete` is false when
+   * frames after it had already left the buffer (they are lost to this client). */
+  | { sinceMtime: number; frames: number; complete: boolean }
+  /** A `since_mtime` that is not a non-negative integer: ignored, the connection gets its pass. */
+  | { ignored: string };
 
 export interface ReplayStats {
   connections: number;
-  /** Frames sent over all connections. */
+  /** Frames sent by the connections' passes (not counting `replayed`). */
   sent: number;
+  /** Buffered frames sent again to connections that asked with `since_mtime`. */
+  replayed: number;
 }
 
 export interface ReplayServer {
@@ -61,10 +94,65 @@ export interface ReplayServer {
 /** Above this many unsent bytes, wait for the socket to drain: the client sets the pace. */
 const HIGH_WATER_BYTES = 512 * 1024;
 const MTIME = /"mtime"\s*:\s*(\d{10,})/;
+export const DEFAULT_REPLAY_BUFFER_FRAMES = 100_000;
+
+/**
+ * The frames the server sent, oldest first, at most `capacity` of them (a ring: the newest
+ * pushes the oldest out). Kept as the bytes sent, so a replay is verbatim.
+ */
+class SentFrames {
+  private readonly frames: Buffer[] = [];
+  private readonly mtimes: number[] = [];
+  /** Where the oldest frame is, once the ring is full. */
+  private oldest = 0;
+  /** The newest mtime of a frame pushed out: a client asking from before it misses that one. */
+  private droppedMtime = Number.NEGATIVE_INFINITY;
+  /** The mtime of the frame added last, if any. */
+  newestMtime: number | undefined;
+
+  constructor(private readonly capacity: number) {}
+
+  add(frame: Buffer, mtime: number): void {
+    this.newestMtime = mtime;
+    if (this.frames.length < this.capacity) {
+      this.frames.push(frame);
+      this.mtimes.push(mtime);
+      return;
+    }
+    if (this.capacity === 0) {
+      this.droppedMtime = Math.max(this.droppedMtime, mtime);
+      return;
+    }
+    this.droppedMtime = Math.max(this.droppedMtime, this.mtimes[this.oldest] as number);
+    this.frames[this.oldest] = frame;
+    this.mtimes[this.oldest] = mtime;
+    this.oldest = (this.oldest + 1) % this.capacity;
+  }
+
+  /**
+   * The frames with an mtime after `since`, oldest first: a copy, as the ring goes on turning
+   * while a slow client is sent them. Not a suffix: passes of a recording repeat its mtimes.
+   */
+  after(since: number): { frames: Buffer[]; complete: boolean } {
+    const frames: Buffer[] = [];
+    const count = this.frames.length;
+    for (let i = 0; i < count; i++) {
+      const at = (this.oldest + i) % count;
+      if ((this.mtimes[at] as number) > since) frames.push(this.frames[at] as Buffer);
+    }
+    return { frames, complete: this.droppedMtime <= since };
+  }
+}
 
 export async function startReplayServer(options: ReplayServerOptions): Promise<ReplayServer> {
   pacer(options.pacing); // validates the pacing before anything listens
-  const stats: ReplayStats = { connections: 0, sent: 0 };
+  const capacity = options.replayBufferFrames ?? DEFAULT_REPLAY_BUFFER_FRAMES;
+  if (!(Number.isSafeInteger(capacity) && capacity >= 0))
+    throw new RangeError(
+      `the replay buffer must be a whole number of frames >= 0, got ${capacity}`,
+    );
+  const sentFrames = new SentFrames(capacity);
+  const stats: ReplayStats = { connections: 0, sent: 0, replayed: 0 };
   // Our own HTTP server (rather than ws's) so plain requests can be answered: the health path.
   const http = createServer((request, response) =>
     answerPlainRequest(request, response, options.healthPath, stats),
@@ -83,11 +171,13 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
   server.on("error", () => {});
   const players = new Set<Promise<void>>();
 
-  server.on("connection", (socket) => {
+  server.on("connection", (socket, request) => {
     stats.connections += 1;
     // A misbehaving client (an unmasked or invalid frame) loses its connection, nothing more.
     socket.on("error", () => socket.terminate());
-    const player = play(socket, options, stats).catch((error: unknown) => {
+    // Taken now, before this or any other connection sends more: what was sent before it came.
+    const missed = missedFrames(request.url, sentFrames, options.onResume);
+    const player = play(socket, options, stats, sentFrames, missed).catch((error: unknown) => {
       socket.terminate();
       options.onError?.(error);
     });
@@ -132,13 +222,50 @@ function answerPlainRequest(
   response.end("Upgrade Required");
 }
 
+/**
+ * The buffered frames a connection asks for with `since_mtime` on its URL (none without it).
+ * Only a non-negative integer counts: anything else is reported and ignored, as the client
+ * still wants the stream.
+ */
+function missedFrames(
+  url: string | undefined,
+  sentFrames: SentFrames,
+  onResume: ReplayServerOptions["onResume"],
+): Buffer[] {
+  const query = url?.includes("?") ? url.slice(url.indexOf("?") + 1) : "";
+  const value = new URLSearchParams(query).get("since_mtime");
+  if (value === null) return [];
+  const since = Number(value);
+  if (!(/^\d+$/.test(value) && Number.isSafeInteger(since))) {
+    onResume?.({ ignored: value.slice(0, 64) }); // what a client wrote: logged, so capped
+    return [];
+  }
+  const { frames, complete } = sentFrames.after(since);
+  onResume?.({ sinceMtime: since, frames: frames.length, complete });
+  return frames;
+}
+
 async function play(
   socket: WebSocket,
   options: ReplayServerOptions,
   stats: ReplayStats,
+  sentFrames: SentFrames,
+  missed: Buffer[],
 ): Promise<void> {
   const isOpen = () => socket.readyState === socket.OPEN;
   let sentHere = 0;
+  // What the client missed first, at once (Meetup's "immediate response"); not buffered again,
+  // it is there already.
+  for (const frame of missed) {
+    if (!isOpen()) return;
+    await send(socket, frame);
+    stats.replayed += 1;
+    if (++sentHere % 256 === 0) await new Promise(setImmediate);
+  }
+  // A line without a readable mtime is buffered with the one of the line before it on this
+  // connection (first on it, of the newest frame sent; 0 before any): it is sent again with its
+  // neighbours.
+  let previousMtime: number | undefined;
   let sentThisPass: number;
   do {
     sentThisPass = 0;
@@ -148,7 +275,16 @@ async function play(
       if (!isOpen()) return;
       await pace(line);
       if (!isOpen()) return;
-      await send(socket, rewrite ? rewrite(line) : line);
+      const sent = rewrite ? rewrite(line) : line;
+      // Encoded once, here: the bytes sent are the bytes kept (ws would encode a string anyway).
+      const frame = Buffer.from(sent);
+      const mtime = Number(MTIME.exec(sent)?.[1]);
+      previousMtime = Number.isSafeInteger(mtime)
+        ? mtime
+        : (previousMtime ?? sentFrames.newestMtime ?? 0);
+      // Buffered as it is handed to the socket, so the buffer keeps the order frames go out in.
+      sentFrames.add(frame, previousMtime);
+      await send(socket, frame);
       stats.sent += 1;
       sentThisPass += 1;
       // A synchronous source at full speed would otherwise starve timers and other sockets.
@@ -160,14 +296,15 @@ async function play(
   if (isOpen()) socket.close(1000, "end of replay");
 }
 
-function send(socket: WebSocket, line: string): Promise<void> {
+/** Sends one text frame (UTF-8 bytes), waiting for the socket to drain first when it is full. */
+function send(socket: WebSocket, frame: Buffer): Promise<void> {
   return new Promise((resolve) => {
     if (socket.bufferedAmount < HIGH_WATER_BYTES) {
-      socket.send(line);
+      socket.send(frame, { binary: false });
       resolve();
     } else {
       // Resolves once this frame is written out: the buffer has drained behind it.
-      socket.send(line, () => resolve());
+      socket.send(frame, { binary: false }, () => resolve());
     }
   });
 }

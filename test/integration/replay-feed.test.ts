@@ -1,11 +1,14 @@
 /**
  * The replay-feed task as ECS runs it: its own process, configured by environment variables,
- * serving a recording from S3 (moto here) as the RSVP stream, and the ingest task reading it.
+ * serving a recording from S3 (moto here) as the RSVP stream, and the ingest task reading it,
+ * also across a SIGKILL of the ingest task (its successor resumes with since_mtime).
  */
 import { gzipSync } from "node:zlib";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import WebSocket from "ws";
+import type { RsvpRecord } from "../../functions/shared/rsvp/record.js";
 import { syntheticLines } from "../../local/feed/synthetic/generator.js";
 import { repoRoot } from "../../local/setup/paths.js";
 import { awsClientConfig, localAwsEnvironment } from "../../local/stack/aws-endpoint.js";
@@ -16,6 +19,12 @@ const stack = inject("stack");
 const aws = { endpoint: stack.awsEndpoint, region: stack.region };
 const s3 = new S3Client({ ...awsClientConfig(aws), forcePathStyle: true });
 const bucket = `replay-feed-test-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+const rsvpTopic = stack.resources.topics.RsvpTopicName as string;
+const kafka = new Kafka({
+  clientId: "replay-feed-test",
+  brokers: [stack.kafkaBootstrapServer],
+  logLevel: logLevel.NOTHING,
+});
 
 const valid = [...take(syntheticLines({ seed: "replay-feed", malformedShare: 0 }), 40)];
 /** A broken line (with a non-ASCII character, split across chunks in a large object) must be
@@ -92,6 +101,83 @@ async function startFeed(env: Record<string, string>) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return { ...task, url: `ws://127.0.0.1:${port}/`, http: `http://127.0.0.1:${port}` };
+}
+
+/** Runs functions/ingest/main.ts against `feedUrl`, as the ingest task definition would. */
+function spawnIngest(feedUrl: string, env: Record<string, string> = {}) {
+  const task = spawnNode(["--import", "tsx", "functions/ingest/main.ts"], {
+    cwd: repoRoot,
+    env: {
+      PATH: process.env.PATH ?? "",
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+      POWERTOOLS_LOG_LEVEL: "INFO",
+      ...localAwsEnvironment(aws),
+      FEED_URL: feedUrl,
+      KAFKA_BROKERS: stack.kafkaBootstrapServer,
+      KAFKA_AUTH: "none",
+      RSVP_TOPIC: rsvpTopic,
+      DEAD_LETTER_TOPIC: stack.resources.topics.DeadLetterTopicName as string,
+      DELIVERY_STREAM_NAME: stack.resources.deliveryStreams.RawDeliveryStream as string,
+      MEMBER_PSEUDONYM_KEY: "replay-feed-test-key-0123456789abcdef",
+      METRICS_FORMAT: "json",
+      // The recording is played once (LOOP=false): its end is the ingest's end.
+      RECONNECT_AFTER_NORMAL_CLOSE: "false",
+      ...env,
+    },
+  });
+  running.add(task);
+  void task.exited.then(() => running.delete(task));
+  return { ...task, output: () => task.stdout() + task.stderr() };
+}
+
+async function statsOf(feed: { http: string }): Promise<{ sent: number; replayed: number }> {
+  return (await (await fetch(`${feed.http}/healthz`)).json()) as { sent: number; replayed: number };
+}
+
+/** The end offset of every partition of `topic`. */
+async function endOffsets(topic: string): Promise<Map<number, bigint>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** The values of `topic` from the offsets `from` up to its current end. */
+async function readTopic(topic: string, from: Map<number, bigint>): Promise<string[]> {
+  const to = await endOffsets(topic);
+  let expected = 0n;
+  for (const [partition, end] of to) expected += end - (from.get(partition) ?? 0n);
+  const values: string[] = [];
+  if (expected === 0n) return values;
+  const consumer = kafka.consumer({ groupId: `replay-feed-test-${Date.now()}-${Math.random()}` });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`read ${values.length} of ${expected} records of ${topic}`)),
+        60_000,
+      );
+      void consumer.run({
+        eachMessage: async ({ partition, message }) => {
+          const offset = BigInt(message.offset);
+          if (offset < (from.get(partition) ?? 0n) || offset >= (to.get(partition) ?? 0n)) return;
+          values.push(message.value?.toString() ?? "");
+          if (BigInt(values.length) === expected) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return values;
 }
 
 /** Connects and collects frames until the server closes or `limit` frames arrived. */
@@ -209,28 +295,9 @@ describe("replay-feed task process", () => {
       SOURCE_URI: `s3://${bucket}/feed.jsonl.gz`,
       PACING: "rate:200",
     });
-    const ingest = spawnNode(["--import", "tsx", "functions/ingest/main.ts"], {
-      cwd: repoRoot,
-      env: {
-        PATH: process.env.PATH ?? "",
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-        POWERTOOLS_LOG_LEVEL: "INFO",
-        ...localAwsEnvironment(aws),
-        FEED_URL: feed.url,
-        KAFKA_BROKERS: stack.kafkaBootstrapServer,
-        KAFKA_AUTH: "none",
-        RSVP_TOPIC: stack.resources.topics.RsvpTopicName as string,
-        DEAD_LETTER_TOPIC: stack.resources.topics.DeadLetterTopicName as string,
-        DELIVERY_STREAM_NAME: stack.resources.deliveryStreams.RawDeliveryStream as string,
-        MEMBER_PSEUDONYM_KEY: "replay-feed-test-key-0123456789abcdef",
-        METRICS_FORMAT: "json",
-        // The recording is played once (LOOP=false): its end is the ingest's end.
-        RECONNECT_AFTER_NORMAL_CLOSE: "false",
-      },
-    });
-    running.add(ingest);
+    const ingest = spawnIngest(feed.url);
     const code = await ingest.exited;
-    const output = ingest.stdout() + ingest.stderr();
+    const output = ingest.output();
     expect(code, output).toBe(0);
     const stopped = logsOf(ingest).find((line) => line.message === "stopped") as
       | Record<string, number>
@@ -240,6 +307,82 @@ describe("replay-feed task process", () => {
     expect(stopped?.deadLettered).toBeGreaterThanOrEqual(1);
     expect((stopped?.produced ?? 0) + (stopped?.deadLettered ?? 0)).toBe(LINES.length);
     expect(stopped?.sentToFirehose).toBe(stopped?.produced);
+
+    feed.child.kill("SIGTERM");
+    expect(await feed.exited, feed.output()).toBe(0);
+  });
+
+  it("loses no message of an ingest task killed with SIGKILL: the next one resumes with since_mtime", async () => {
+    // Live traffic, as on AWS: mtimes of now, newer than any resume point already on the topic.
+    const lines = [...take(syntheticLines({ seed: "replay-feed-kill", malformedShare: 0 }), 5000)];
+    await put("kill.jsonl", `${lines.join("\n")}\n`);
+    const before = await endOffsets(rsvpTopic);
+    const feed = await startFeed({
+      SOURCE_URI: `s3://${bucket}/kill.jsonl`,
+      PACING: "rate:1000",
+      LIVE: "true",
+    });
+
+    // Killed a fifth of the way in, with messages on their way to Kafka and Firehose, once its
+    // records carry a durable point: a task killed before its first one leaves its successor
+    // no point to resume from (resume-point.ts), which is the ingest's matter, not the feed's.
+    // Its produced count rising twice after its durable point is set means a batch was sent
+    // after it (one produce request in flight at a time), so the topic holds the point.
+    const first = spawnIngest(feed.url, { COUNTERS_INTERVAL_SECONDS: "0.1" });
+    const resumable = () => {
+      const counters = logsOf(first).filter((line) => line.message === "ingest counters");
+      const from = counters.findIndex((line) => Number(line.durableMtime) > 0);
+      if (from < 0) return false;
+      const produced = counters.slice(from).map((line) => Number(line.produced));
+      return (
+        produced.filter((count, i) => i > 0 && count > (produced[i - 1] as number)).length >= 2
+      );
+    };
+    const deadline = Date.now() + 60_000;
+    while (!resumable() || (await statsOf(feed)).sent < 1000) {
+      if (Date.now() > deadline)
+        throw new Error(`the first ingest got no durable point:\n${first.output()}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    first.child.kill("SIGKILL");
+    expect(await first.exited, `it ended before it was killed:\n${first.output()}`).toBeNull();
+
+    // Its successor reads the resume point back from the topic, is sent again what came after
+    // it, then plays the recording to its end.
+    const second = spawnIngest(feed.url);
+    expect(await second.exited, second.output()).toBe(0);
+    // (The first task may have asked too, from a point of an earlier test: nothing buffered yet.)
+    const resumed = logsOf(feed).filter(
+      (line) => line.message === "a connection resumed: sending it what it missed",
+    );
+    expect(resumed.at(-1), feed.output()).toMatchObject({ complete: true });
+    const again = Number(resumed.at(-1)?.frames);
+    expect(again).toBeGreaterThan(0);
+    const stopped = logsOf(second).find((line) => line.message === "stopped");
+    expect(stopped, second.output()).toMatchObject({ received: again + lines.length });
+    const stats = await statsOf(feed);
+    expect(stats.replayed).toBe(again);
+
+    // Everything the feed sent (to either task, as it keeps it: a client asking from 0 is sent
+    // all of it first) is on the topic, counted once however often it arrived.
+    const { frames } = await receive(`${feed.url}?since_mtime=0`, stats.sent);
+    const key = (id: unknown, mtime: unknown) => `${id}@${mtime}`;
+    const sent = new Set(
+      frames.slice(0, stats.sent).map((frame) => {
+        const message = JSON.parse(frame) as { rsvp_id: number; mtime: number };
+        return key(message.rsvp_id, message.mtime);
+      }),
+    );
+    // (Fewer keys than frames: two versions of one RSVP sent within a millisecond share one.)
+    expect(frames.length).toBeGreaterThanOrEqual(stats.sent);
+    const onTopic = new Set(
+      (await readTopic(rsvpTopic, before)).map((value) => {
+        const record = JSON.parse(value) as RsvpRecord;
+        return key(record.rsvpId, record.mtime);
+      }),
+    );
+    expect([...sent].filter((id) => !onTopic.has(id))).toEqual([]);
+    expect(onTopic.size).toBe(sent.size);
 
     feed.child.kill("SIGTERM");
     expect(await feed.exited, feed.output()).toBe(0);

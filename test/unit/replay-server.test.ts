@@ -3,9 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { livePasses } from "../../functions/replay-feed/live-passes.js";
 import {
   type ReplayServer,
   type ReplayServerOptions,
+  type ResumeEvent,
   recordedWaitMs,
   startReplayServer,
 } from "../../functions/replay-feed/replay-server.js";
@@ -54,7 +56,7 @@ describe("replay server", () => {
     const { frames, closeCode } = await receive(server.url);
     expect(frames).toEqual(LINES);
     expect(closeCode).toBe(1000);
-    expect(server.stats).toEqual({ connections: 1, sent: LINES.length });
+    expect(server.stats).toEqual({ connections: 1, sent: LINES.length, replayed: 0 });
   });
 
   it("plays the source from its start for every connection", async () => {
@@ -187,7 +189,7 @@ describe("replay server", () => {
     const http = server.url.replace(/^ws/, "http");
     const health = await fetch(`${http}healthz`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toEqual({ status: "ok", connections: 0, sent: 0 });
+    expect(await health.json()).toEqual({ status: "ok", connections: 0, sent: 0, replayed: 0 });
     expect((await fetch(`${http}elsewhere`)).status).toBe(426);
     // The WebSocket side is unchanged beside it.
     expect((await receive(server.url)).frames).toEqual(LINES);
@@ -232,6 +234,179 @@ describe("replay server", () => {
     expect(broken.closeCode).toBe(1006);
     expect(errors).toEqual([new Error("source broke")]);
     expect((await receive(server.url)).frames).toEqual(["first", "second"]);
+  });
+});
+
+const T = 1526811900000;
+/** A recording in mtime order, with a malformed line after the second message. */
+const FEED = [
+  JSON.stringify({ rsvp_id: 1, mtime: T }),
+  JSON.stringify({ rsvp_id: 2, mtime: T + 1000 }),
+  "not json at all",
+  JSON.stringify({ rsvp_id: 3, mtime: T + 2000 }),
+  JSON.stringify({ rsvp_id: 4, mtime: T + 3000 }),
+];
+const since = (server: ReplayServer, value: string | number) =>
+  `${server.url}?since_mtime=${encodeURIComponent(value)}`;
+
+describe("replay server: since_mtime (what a reconnecting client missed)", () => {
+  it("first sends the frames sent after since_mtime, verbatim and in order, then the client's own pass", async () => {
+    const resumes: ResumeEvent[] = [];
+    const server = await serve({
+      source: () => FEED,
+      pacing: { kind: "asap" },
+      onResume: (resume) => resumes.push(resume),
+    });
+    expect((await receive(server.url)).frames).toEqual(FEED);
+
+    // After the second message: the third and fourth again, then a pass of its own.
+    const b = await receive(since(server, T + 1000));
+    expect(b.frames).toEqual([FEED[3], FEED[4], ...FEED]);
+    expect(b.closeCode).toBe(1000);
+
+    // From just before the second: the malformed line comes again in its place (it has the
+    // mtime of the line before it). Of the second connection, only its pass was buffered: the
+    // frames it was sent again were already there.
+    const c = await receive(since(server, T + 999));
+    const afterFirst = FEED.slice(1);
+    expect(c.frames).toEqual([...afterFirst, ...afterFirst, ...FEED]);
+
+    expect(server.stats).toEqual({ connections: 3, sent: 3 * FEED.length, replayed: 2 + 8 });
+    expect(resumes).toEqual([
+      { sinceMtime: T + 1000, frames: 2, complete: true },
+      { sinceMtime: T + 999, frames: 8, complete: true },
+    ]);
+  });
+
+  it("sends nothing again when since_mtime is at or after the newest frame", async () => {
+    const resumes: ResumeEvent[] = [];
+    const server = await serve({
+      source: () => FEED,
+      pacing: { kind: "asap" },
+      onResume: (resume) => resumes.push(resume),
+    });
+    await receive(server.url);
+    for (const value of [T + 3000, T + 3001, Number.MAX_SAFE_INTEGER])
+      expect((await receive(since(server, value))).frames).toEqual(FEED);
+    expect(server.stats.replayed).toBe(0);
+    expect(resumes.map((resume) => "frames" in resume && resume.frames)).toEqual([0, 0, 0]);
+  });
+
+  it("sends nothing again to a first connection (nothing was sent yet)", async () => {
+    const server = await serve({ source: () => FEED, pacing: { kind: "asap" } });
+    expect((await receive(since(server, 0))).frames).toEqual(FEED);
+    expect(server.stats.replayed).toBe(0);
+  });
+
+  it("ignores a since_mtime that is not a non-negative integer, and reports it", async () => {
+    const resumes: ResumeEvent[] = [];
+    const errors: unknown[] = [];
+    const server = await serve({
+      source: () => FEED,
+      pacing: { kind: "asap" },
+      onResume: (resume) => resumes.push(resume),
+      onError: (error) => errors.push(error),
+    });
+    await receive(server.url);
+    const garbage = [
+      "",
+      "abc",
+      "-1",
+      "1.5",
+      "1e12",
+      " 1526811900000",
+      "0x10",
+      "99999999999999999999",
+    ];
+    for (const value of garbage) {
+      const { frames, closeCode } = await receive(since(server, value));
+      expect(frames, value).toEqual(FEED);
+      expect(closeCode).toBe(1000);
+    }
+    expect(server.stats.replayed).toBe(0);
+    expect(resumes).toEqual(garbage.map((value) => ({ ignored: value })));
+    expect(errors).toEqual([]);
+    // Other parameters are not since_mtime.
+    expect((await receive(`${server.url}?since=0&mtime=0`)).frames).toEqual(FEED);
+    expect(resumes).toHaveLength(garbage.length);
+  });
+
+  it("keeps only the newest replayBufferFrames frames, and says when a resume asks for more", async () => {
+    const resumes: ResumeEvent[] = [];
+    const lines = [1, 2, 3, 4, 5].map((i) => JSON.stringify({ rsvp_id: i, mtime: T + i }));
+    const server = await serve({
+      source: () => lines,
+      pacing: { kind: "asap" },
+      replayBufferFrames: 3,
+      onResume: (resume) => resumes.push(resume),
+    });
+    await receive(server.url);
+    // The two oldest were pushed out by the newest three.
+    expect((await receive(since(server, 0))).frames).toEqual([...lines.slice(2), ...lines]);
+    // The second pass pushed the first out entirely: its frames 3..5 are the buffer now.
+    expect((await receive(since(server, T + 3))).frames).toEqual([...lines.slice(3), ...lines]);
+    expect(resumes).toEqual([
+      { sinceMtime: 0, frames: 3, complete: false },
+      // Frames after T + 3 were pushed out (the first pass's 4 and 5): some are missed.
+      { sinceMtime: T + 3, frames: 2, complete: false },
+    ]);
+    const none = await serve({
+      source: () => lines,
+      pacing: { kind: "asap" },
+      replayBufferFrames: 0,
+    });
+    await receive(none.url);
+    expect((await receive(since(none, 0))).frames).toEqual(lines);
+    await expect(
+      serve({ source: () => lines, pacing: { kind: "asap" }, replayBufferFrames: -1 }),
+    ).rejects.toThrow(/replay buffer must be a whole number of frames >= 0, got -1/);
+  });
+
+  it("sends again the frames as they were sent: rewritten by the pass (LIVE), not the recording", async () => {
+    let clock = Date.UTC(2026, 0, 1);
+    const server = await serve({
+      source: () => FEED,
+      pacing: { kind: "asap" },
+      startPass: livePasses(() => (clock += 1000)),
+    });
+    const a = (await receive(server.url)).frames;
+    expect(a).not.toEqual(FEED);
+    expect(a[2]).toBe(FEED[2]);
+    const { mtime } = JSON.parse(a[1] as string) as { mtime: number };
+    const b = (await receive(since(server, mtime))).frames;
+    // The rest of the first connection's pass as it had it (the malformed line has the mtime
+    // of the second line: after it only what follows it), then a pass of new RSVPs.
+    expect(b.slice(0, 2)).toEqual(a.slice(3));
+    const ids = (frames: string[]) =>
+      frames.filter((f) => f !== FEED[2]).map((f) => JSON.parse(f).rsvp_id as number);
+    const own = b.slice(2);
+    expect(own).toHaveLength(FEED.length);
+    expect(ids(own).filter((id) => ids(a).includes(id))).toEqual([]);
+  });
+
+  it("waits for a slow reader while sending frames again, as in a pass", async () => {
+    const big = "x".repeat(64 * 1024);
+    const lines = Array.from({ length: 2000 }, (_, i) =>
+      JSON.stringify({ mtime: T + i, padding: big }),
+    );
+    const server = await serve({ source: () => lines, pacing: { kind: "asap" } });
+    expect((await receive(server.url)).frames).toHaveLength(2000);
+    const socket = new WebSocket(since(server, 0));
+    await new Promise((resolve) => socket.once("open", resolve));
+    socket.pause();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // As in the pass: only the kernel's socket buffers and the high-water mark in flight.
+    expect(server.stats.replayed).toBeLessThan(1000);
+    const received = new Promise<string[]>((resolve) => {
+      const frames: string[] = [];
+      socket.on("message", (data) => {
+        frames.push(data.toString());
+        if (frames.length === 2000) resolve(frames);
+      });
+    });
+    socket.resume();
+    expect(await received).toEqual(lines);
+    socket.close();
   });
 });
 
