@@ -9,6 +9,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { z } from "zod";
+import { isTransientAwsError } from "../shared/aws-errors.js";
 import { readConfig } from "../shared/config.js";
 import { createLogger } from "../shared/logger.js";
 import { latestCountedDay, queryTopCities, type TopCities } from "./top-cities.js";
@@ -81,12 +82,24 @@ export async function getCounts(
     return json(400, { message });
   }
   const today = new Date((dependencies.now ?? Date.now)()).toISOString().slice(0, 10);
-  // Without a day: the latest with counts (today while the feed is live; a recording's own
-  // days otherwise), never one ahead of this clock. `today` in the answer tells them apart.
-  const day =
-    parsed.data.day ?? (await dependencies.latestDay(parsed.data.country, today)) ?? today;
-  const result = await dependencies.query({ ...parsed.data, day });
-  return json(200, { ...result, today }, { "cache-control": "max-age=2" });
+  try {
+    // Without a day: the latest with counts (today while the feed is live; a recording's own
+    // days otherwise), never one ahead of this clock. `today` in the answer tells them apart.
+    const day =
+      parsed.data.day ?? (await dependencies.latestDay(parsed.data.country, today)) ?? today;
+    const result = await dependencies.query({ ...parsed.data, day });
+    return json(200, { ...result, today }, { "cache-control": "max-age=2" });
+  } catch (error) {
+    // DynamoDB throttling or failing for a moment (its retries spent) is no bug of this API:
+    // a 503 the page retries, not a 500. Anything else is, and stays a 500.
+    if (!isTransientAwsError(error)) throw error;
+    logger.warn("counts briefly unavailable", { error: error as Error });
+    return json(
+      503,
+      { message: "the counts are briefly unavailable; try again in a few seconds" },
+      { "retry-after": "2", "cache-control": "no-store" },
+    );
+  }
 }
 
 function json(

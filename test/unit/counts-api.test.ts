@@ -127,4 +127,35 @@ describe("counts API: GET /counts (events/http-get-counts.json)", () => {
     expect(response.statusCode).toBe(405);
     expect(response.headers?.allow).toBe("GET");
   });
+
+  it("answers 503 with Retry-After while DynamoDB throttles or fails, and lets a bug be a 500", async () => {
+    const failing = (error: Error) => ({
+      query: async (): Promise<TopCities> => {
+        throw error;
+      },
+      latestDay: async () => null,
+    });
+    const awsError = (name: string, status: number) =>
+      Object.assign(new Error(`${name} from DynamoDB`), {
+        name,
+        $metadata: { httpStatusCode: status },
+      });
+    for (const error of [
+      awsError("ThrottlingException", 400),
+      awsError("ProvisionedThroughputExceededException", 400),
+      awsError("InternalServerError", 500),
+      awsError("SomethingNew", 503),
+    ]) {
+      const response = await getCounts(withQuery({ day: "all" }), failing(error));
+      expect(response.statusCode, error.name).toBe(503);
+      expect(response.headers?.["retry-after"]).toBe("2");
+      expect(JSON.parse(response.body ?? "").message).toMatch(/briefly unavailable/);
+    }
+    await expect(
+      getCounts(withQuery({ day: "all" }), failing(new TypeError("cannot read x of undefined"))),
+    ).rejects.toThrow(TypeError);
+    await expect(
+      getCounts(withQuery({ day: "all" }), failing(awsError("ValidationException", 400))),
+    ).rejects.toThrow(/ValidationException/);
+  });
 });
