@@ -41,6 +41,9 @@ export class ResumePoint {
 
   /** A message received, going to `sinks` sinks; its sequence number for {@link done}. */
   received(mtime: number | undefined, sinks: number): number {
+    // Before a task's first message there is nothing it could lose: a task killed before
+    // anything was held must still leave its successor a point to ask from (just below it).
+    if (this.durableMtime === 0 && mtime !== undefined) this.durableMtime = mtime - 1;
     const seq = this.nextSeq++;
     this.open.set(seq, { mtime, sinksLeft: sinks });
     if (mtime !== undefined) this.newestMtime = Math.max(this.newestMtime, mtime);

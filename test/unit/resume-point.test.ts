@@ -50,11 +50,27 @@ describe("ResumePoint", () => {
             if (entry) entry.left -= 1;
             const prefix = left.findIndex((e) => e.left > 0);
             const held = prefix === -1 ? left.length : prefix;
-            expect(point.durableMtime).toBe(held === 0 ? 0 : 100 + held - 1);
+            // Nothing held yet: just below the first message (nothing before it was received).
+            expect(point.durableMtime).toBe(99 + held);
           }
         },
       ),
     );
+  });
+});
+
+describe("a task's first point", () => {
+  it("is just below its first message, so a task killed before anything is held leaves one", () => {
+    const point = new ResumePoint();
+    expect(point.durableMtime).toBe(0);
+    point.received(undefined, 1); // a dead letter first: no mtime to go by
+    expect(point.durableMtime).toBe(0);
+    point.received(5000, 2);
+    expect(point.durableMtime).toBe(4999);
+    // A point read back from the topic is kept as it is.
+    const resumed = new ResumePoint(7000);
+    resumed.received(7005, 2);
+    expect(resumed.durableMtime).toBe(7000);
   });
 });
 
