@@ -26,6 +26,7 @@ const needs = {
   synth: [],
   replay: [],
   bench: ["java", "maven", "python"],
+  chaos: ["java", "maven", "python"],
   batch: ["java", "python"],
   // Starts the deployed workflow on AWS: Step Functions calls only.
   "batch-aws": [],

@@ -81,7 +81,7 @@ describe("bootstrap prerequisites", () => {
     const result = bootstrap("deploy", process.env.PATH ?? "");
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(
-      /usage: node local\/bootstrap\.mjs <start\|test\|stack\|synth\|replay\|bench\|batch\|batch-aws>/,
+      /usage: node local\/bootstrap\.mjs <start\|test\|stack\|synth\|replay\|bench\|chaos\|batch\|batch-aws>/,
     );
   });
 });

@@ -1,0 +1,72 @@
+/**
+ * The city-counts Lambda behind the local MSK event source, as a process of its own, so the fault
+ * suite can kill it mid-batch (SIGKILL) and start it again, as a Lambda poller or function can
+ * die on AWS. The same handler and event source as `npm start`, with the environment and the
+ * batching and error controls template.yaml gives the deployed function.
+ *
+ * Environment: KAFKA_BROKERS, the local AWS endpoint (AWS_ENDPOINT_URL and credentials), and
+ * RSVP_ATLAS_RESOURCES (JSON: logical id -> local name of the tables and buckets).
+ *
+ * stdout: one JSON line per event, for the suite: {"event":"started"}, {"event":"invoke",
+ * "records":N} when an invocation starts, {"event":"done","records":N} when it returns,
+ * {"event":"failed","message":...} when it throws (the batch is then retried), and
+ * {"event":"set-aside","where":...} when a batch's retries are spent. SIGTERM stops it cleanly.
+ */
+import { S3Client } from "@aws-sdk/client-s3";
+import { Kafka, logLevel } from "kafkajs";
+import { failedBatchesBucket } from "../pipeline/failed-batches.js";
+import { startMskEventSource } from "../pipeline/msk-event-source.js";
+import {
+  eventSourceControls,
+  functionEnvironment,
+  loadTemplateModel,
+} from "../stack/template-model.js";
+
+const brokers = process.env.KAFKA_BROKERS;
+const resources = JSON.parse(process.env.RSVP_ATLAS_RESOURCES ?? "{}") as Record<string, string>;
+if (!brokers || !process.env.AWS_ENDPOINT_URL) {
+  throw new Error("counting-worker needs KAFKA_BROKERS and AWS_ENDPOINT_URL");
+}
+const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
+
+const model = loadTemplateModel();
+Object.assign(process.env, functionEnvironment("CityCountsFunction", resources));
+const { countCityRsvps } = await import("../../functions/city-counts/handler.js");
+const controls = eventSourceControls("CityCountsFunction", "RsvpTopic");
+const setAside = failedBatchesBucket(
+  new S3Client({ forcePathStyle: true }),
+  resources[controls.onFailureBucket ?? ""] ?? "",
+);
+const topic = model.topics.find((t) => t.parameter === "RsvpTopicName")?.name ?? "meetup";
+
+const kafka = new Kafka({
+  clientId: "rsvp-atlas-chaos-counting",
+  brokers: brokers.split(","),
+  logLevel: logLevel.NOTHING,
+  // Outlives a broker restart: the consumer reconnects instead of crashing.
+  retry: { retries: 30, initialRetryTime: 300, maxRetryTime: 5000 },
+});
+const source = await startMskEventSource({
+  kafka,
+  topic,
+  groupId: "rsvp-atlas-local-city-counts",
+  batchSize: controls.batchSize,
+  batchingWindowMs: controls.batchingWindowMs,
+  maximumRetryAttempts: controls.maximumRetryAttempts,
+  bisectOnError: controls.bisectOnError,
+  onError: (error) => emit({ event: "failed", message: error.message }),
+  onFailure: async (event, error) => {
+    emit({ event: "set-aside", where: await setAside(event, error), message: error.message });
+  },
+  handler: async (event) => {
+    const records = Object.values(event.records).flat().length;
+    emit({ event: "invoke", records });
+    const result = await countCityRsvps(event);
+    emit({ event: "done", records });
+    return result;
+  },
+});
+emit({ event: "started" });
+process.once("SIGTERM", () => {
+  void source.stop().then(() => process.exit(0));
+});
