@@ -53,9 +53,32 @@ const kafkaConfig = await kafkaClientConfig({
   logger,
 });
 const kafka = new Kafka(kafkaConfig);
+
+/**
+ * A task that starts while Kafka is down (a broker restarting, MSK patching) waits for it, for
+ * about five minutes, rather than exiting at once into ECS's restart loop: it can do nothing
+ * without Kafka, and what the feed sends meanwhile is asked for again from the resume point.
+ */
+async function whenKafkaAnswers<T>(what: string, attempt: () => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (tries >= 30) throw error;
+      logger.warn(`${what}: Kafka does not answer yet; trying again`, {
+        tries,
+        error: (error as Error).message,
+      });
+      await new Promise((resolve) => setTimeout(resolve, Math.min(10_000, 250 * 2 ** tries)));
+    }
+  }
+}
+
 const resumeFromMtime =
   config.FEED_RESUME === "since_mtime"
-    ? await readResumePoint(kafka, config.RSVP_TOPIC)
+    ? await whenKafkaAnswers("reading the resume point", () =>
+        readResumePoint(kafka, config.RSVP_TOPIC),
+      )
     : undefined;
 const producer = kafka.producer({
   // Exactly one copy per send on the broker even when a send is retried, in order per partition.
@@ -64,7 +87,7 @@ const producer = kafka.producer({
   createPartitioner: Partitioners.DefaultPartitioner,
 });
 const firehose = new FirehoseClient({});
-await producer.connect();
+await whenKafkaAnswers("connecting the producer", () => producer.connect());
 
 const ingest = startIngest({
   feedUrl: config.FEED_URL,

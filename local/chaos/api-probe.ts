@@ -14,8 +14,13 @@ export interface ApiProbeResult {
   serverErrors: number;
   /** 503 with Retry-After: DynamoDB failing for a moment, said as such (allowed). */
   unavailable: number;
-  /** No answer within 5 s. */
+  /**
+   * No answer within 30 s, the most an API Gateway integration may take: past it a caller on AWS
+   * gets a 504, so a local answer that slow is a hang.
+   */
   hangs: number;
+  /** The slowest answer, ms (a burst queues on the local emulator, which serves one at a time). */
+  slowestMs: number;
   /** A 4xx without a JSON body that says what was wrong. */
   unclear: number;
 }
@@ -54,15 +59,18 @@ export async function probeCountsApi(
     serverErrors: 0,
     unavailable: 0,
     hangs: 0,
+    slowestMs: 0,
     unclear: 0,
   };
   const ask = async (query: string) => {
     result.requests += 1;
     try {
+      const started = Date.now();
       const response = await fetch(`${baseUrl}/api/counts?${query}`, {
-        signal: AbortSignal.timeout(5000),
+        signal: AbortSignal.timeout(30_000),
       });
       const body = await response.text();
+      result.slowestMs = Math.max(result.slowestMs, Date.now() - started);
       if (response.status === 503 && response.headers.get("retry-after")) result.unavailable += 1;
       else if (response.status >= 500) result.serverErrors += 1;
       else if (response.status >= 400) {

@@ -38,6 +38,7 @@ import {
 } from "../stack/provision.js";
 import { functionEnvironment, loadTemplateModel } from "../stack/template-model.js";
 import { type ApiProbeResult, probeCountsApi } from "./api-probe.js";
+import { type CuratedCheck, curateAndCheck } from "./curated.js";
 import { type ChaosFeed, type FeedMessage, startChaosFeed } from "./feed-server.js";
 import { type Ledger, takeLedger, topicSize } from "./ledger.js";
 import { type NodeProcess, startNodeProcess } from "./node-process.js";
@@ -75,8 +76,15 @@ export interface ChaosOptions {
   ratePerSecond: number;
   /** Messages of a recording instead of the synthetic feed (one JSON message per line). */
   recording?: readonly string[];
+  /**
+   * A recording played first, in the baseline, before the synthetic feed (the recorded sample
+   * of ../shared/data when it is there): real messages through every fault-free part.
+   */
+  prelude?: readonly string[];
   progress: (line: string) => void;
   keepRunDir?: boolean;
+  /** At the end, run the daily batch over the raw landing and check its rsvp table. */
+  curate?: boolean;
 }
 
 export interface PhaseResult {
@@ -97,6 +105,7 @@ export interface ChaosReport {
   seed: number;
   phases: PhaseResult[];
   final: Ledger;
+  curated?: CuratedCheck;
   delivered: number;
   runDir: string;
 }
@@ -128,6 +137,15 @@ export function chaosFeedMessages(seed: number, count: number): FeedMessage[] {
   return messages;
 }
 
+/** Lines of a recording as feed messages; a line without an mtime takes its predecessor's. */
+function asFeedMessages(lines: readonly string[]): FeedMessage[] {
+  let mtime = 0;
+  return lines.map((text) => {
+    mtime = Number(/"mtime"\s*:\s*(\d+)/.exec(text)?.[1] ?? mtime);
+    return { text, mtime };
+  });
+}
+
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const say = options.progress;
   const random = new Random(`chaos-${options.seed}`);
@@ -143,12 +161,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     ...(options.allAtOnce ? ["all" as const] : []),
   ];
   const totalMessages = options.messagesPerPhase * phases.length;
-  const messages = options.recording
-    ? options.recording.slice(0, totalMessages).map((text) => ({
-        text,
-        mtime: Number((JSON.parse(text) as { mtime?: unknown }).mtime) || 0,
-      }))
-    : chaosFeedMessages(options.seed, totalMessages);
+  const prelude = asFeedMessages(options.prelude ?? []);
+  const messages = [
+    ...prelude,
+    ...(options.recording
+      ? asFeedMessages(options.recording.slice(0, totalMessages))
+      : chaosFeedMessages(options.seed, totalMessages)),
+  ];
 
   const cleanups: (() => Promise<unknown>)[] = [];
   try {
@@ -217,8 +236,26 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           COUNTERS_INTERVAL_SECONDS: "5",
         },
       });
-    let ingest = startIngestTask();
-    cleanups.push(() => ingest.signal("SIGKILL"));
+    // As the ECS service does: an ingest task that exits on its own is replaced. The faults that
+    // stop it on purpose start the next one themselves.
+    const serviceNotes: string[] = [];
+    let closing = false;
+    const onPurpose = new WeakSet<NodeProcess>();
+    const runIngest = (): NodeProcess => {
+      const task = startIngestTask();
+      void task.exited.then(async (exit) => {
+        if (closing || onPurpose.has(task) || ingest !== task) return;
+        serviceNotes.push(`ingest exited ${exit.signal ?? exit.code} on its own; replaced`);
+        await sleep(1000);
+        if (!closing && ingest === task) ingest = runIngest();
+      });
+      return task;
+    };
+    let ingest = runIngest();
+    cleanups.push(async () => {
+      closing = true;
+      return ingest.signal("SIGKILL");
+    });
 
     const worker = {
       current: undefined as NodeProcess | undefined,
@@ -354,15 +391,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         }
         case "ingest-sigterm":
           return onIngest(async () => {
+            onPurpose.add(ingest);
             const exit = await ingest.signal("SIGTERM");
             notes.push(`ingest exited ${exit.code ?? exit.signal} after SIGTERM`);
-            ingest = startIngestTask();
+            ingest = runIngest();
           });
         case "ingest-sigkill":
           return onIngest(async () => {
+            onPurpose.add(ingest);
             const exit = await ingest.signal("SIGKILL");
             notes.push(`ingest killed (${exit.signal ?? exit.code})`);
-            ingest = startIngestTask();
+            ingest = runIngest();
           });
         case "counting-kill": {
           // Mid-batch: right after an invocation has started writing.
@@ -414,7 +453,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     let missedBefore = 0;
     for (const [index, phase] of phases.entries()) {
       const phaseStart = Date.now();
-      const target = options.messagesPerPhase * (index + 1);
+      const target = prelude.length + options.messagesPerPhase * (index + 1);
       const playing = feed.playTo(target);
       const phaseSeconds = options.messagesPerPhase / options.ratePerSecond;
       const faults: FaultName[] =
@@ -461,6 +500,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const apiResult = await probe;
       const books = await ledger();
       const missed = feed.books.missed().length;
+      notes.push(...serviceNotes.splice(0));
       results.push({
         phase,
         injectedAt,
@@ -477,10 +517,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       );
     }
     const final = previous ?? (await ledger());
+    const curated = options.curate
+      ? await curateAndCheck(aws, s3, resources.buckets, (line) => say(`chaos: batch: ${line}`))
+      : undefined;
     return {
       seed: options.seed,
       phases: results,
       final,
+      ...(curated ? { curated } : {}),
       delivered: feed.books.delivered.size,
       runDir,
     };

@@ -17,7 +17,7 @@ export function chaosTable(phases: readonly PhaseResult[]): string {
     String(phase.delta.rawDuplicated),
     String(phase.feedMissed),
     phase.api
-      ? `${phase.api.requests} asked: ${phase.api.clientErrors} 4xx, ${phase.api.unavailable} 503, ${phase.api.serverErrors} 500, ${phase.api.hangs} hung`
+      ? `${phase.api.requests} asked: ${phase.api.clientErrors} 4xx, ${phase.api.unavailable} 503, ${phase.api.serverErrors} 500, ${phase.api.hangs} hung, slowest ${(phase.api.slowestMs / 1000).toFixed(1)} s`
       : "-",
     phase.notes.join("; ") || "",
   ]);
