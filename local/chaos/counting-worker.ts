@@ -8,7 +8,8 @@
  * RSVP_ATLAS_RESOURCES (JSON: logical id -> local name of the tables and buckets).
  *
  * stdout: one JSON line per event, for the suite: {"event":"started"}, {"event":"invoke",
- * "records":N} when an invocation starts, {"event":"done","records":N} when it returns,
+ * "records":N} when an invocation starts, {"event":"transaction"} after each transaction it
+ * writes, {"event":"done","records":N} when it returns,
  * {"event":"failed","message":...} when it throws (the batch is then retried), and
  * {"event":"set-aside","where":...} when a batch's retries are spent. SIGTERM stops it cleanly.
  */
@@ -31,7 +32,24 @@ const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.st
 
 const model = loadTemplateModel();
 Object.assign(process.env, functionEnvironment("CityCountsFunction", resources));
-const { countCityRsvps } = await import("../../functions/city-counts/handler.js");
+const { countCityRsvps, defaultDependencies } = await import(
+  "../../functions/city-counts/handler.js"
+);
+// The handler's own store, telling the suite when each transaction is written, so it can kill
+// this process after some of a batch's transactions and before the batch is done.
+const dependencies = {
+  ...defaultDependencies,
+  store: {
+    ...defaultDependencies.store,
+    applyTransaction: async (
+      actions: Parameters<typeof defaultDependencies.store.applyTransaction>[0],
+    ) => {
+      const outcome = await defaultDependencies.store.applyTransaction(actions);
+      if (outcome === "applied") emit({ event: "transaction", actions: actions.length });
+      return outcome;
+    },
+  },
+};
 const controls = eventSourceControls("CityCountsFunction", "RsvpTopic");
 const setAside = failedBatchesBucket(
   new S3Client({ forcePathStyle: true }),
@@ -61,7 +79,7 @@ const source = await startMskEventSource({
   handler: async (event) => {
     const records = Object.values(event.records).flat().length;
     emit({ event: "invoke", records });
-    const result = await countCityRsvps(event);
+    const result = await countCityRsvps(event, dependencies);
     emit({ event: "done", records });
     return result;
   },

@@ -262,6 +262,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       inBatch: 0,
       invocations: 0,
       setAside: 0,
+      /** Transactions written so far (all invocations). */
+      transactions: 0,
     };
     const startWorker = (): NodeProcess =>
       startNodeProcess({
@@ -280,6 +282,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
             worker.inBatch += 1;
             worker.invocations += 1;
           }
+          if (event === "transaction") worker.transactions += 1;
           if (event === "done" || event === "failed")
             worker.inBatch = Math.max(0, worker.inBatch - 1);
           if (event === "set-aside") worker.setAside += 1;
@@ -404,13 +407,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
             ingest = runIngest();
           });
         case "counting-kill": {
-          // Mid-batch: right after an invocation has started writing.
-          const deadline = Date.now() + 10_000;
-          while (worker.inBatch === 0 && Date.now() < deadline) await sleep(2);
-          await sleep(Math.floor(random.next() * 30));
-          const midBatch = worker.inBatch > 0;
+          // Mid-batch, after some of its transactions were written: right after a transaction
+          // of an invocation that has not returned (its offsets are not committed yet).
+          const deadline = Date.now() + 20_000;
+          const seen = worker.transactions;
+          while (!(worker.inBatch > 0 && worker.transactions > seen) && Date.now() < deadline)
+            await sleep(1);
+          const midBatch = worker.inBatch > 0 && worker.transactions > seen;
           await worker.current?.signal("SIGKILL");
-          notes.push(midBatch ? "counting killed mid-batch" : "counting killed between batches");
+          notes.push(
+            midBatch
+              ? "counting killed mid-batch, its transactions written, its offsets not committed"
+              : "counting killed between batches",
+          );
           worker.inBatch = 0;
           worker.current = startWorker();
           return;

@@ -45,7 +45,7 @@ describe("the pipeline under faults (short form)", () => {
     const notes = report.phases.flatMap((phase) => phase.notes).join("; ");
     expect(notes).toContain("counting killed mid-batch");
     const api = report.phases.find((phase) => phase.phase === "api-garbage")?.api;
-    expect(api?.requests).toBeGreaterThan(50);
+    expect(api?.requests).toBeGreaterThanOrEqual(40); // at least one burst of 40 at once
     expect(api?.clientErrors).toBeGreaterThan(0);
     expect({ serverErrors: api?.serverErrors, hangs: api?.hangs, unclear: api?.unclear }).toEqual({
       serverErrors: 0,
