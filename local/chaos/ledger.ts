@@ -7,6 +7,7 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import type { Kafka } from "kafkajs";
+import type { CityCount } from "../../functions/counts-api/top-cities.js";
 import type { RsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { countsByRule, type RuleRecord } from "../../test/support/counting-rule.js";
 import { type DayCount, dayCounts } from "../pipeline/day-counts.js";
@@ -41,17 +42,7 @@ export interface LedgerSources {
   /** Raw objects read before (object key → its records' keys): objects never change. */
   rawSeen: Map<string, string[]>;
   /** GET of the counts API: `?country=..&day=..&limit=100` → its JSON. */
-  countsApi: (query: string) => Promise<{ cities: ApiCity[] }>;
-}
-
-interface ApiCity {
-  city: string;
-  state: string | null;
-  country: string;
-  rsvps: number;
-  yes: number;
-  no: number;
-  guests: number;
+  countsApi: (query: string) => Promise<{ cities: CityCount[] }>;
 }
 
 const rowKey = (row: Pick<DayCount, "day" | "country" | "state" | "city">) =>
