@@ -3,9 +3,9 @@
  * ingest's per-message cost), and the replay server pushing frames to a local client.
  */
 import WebSocket from "ws";
-import { startReplayServer } from "../functions/replay-feed/replay-server.js";
 import { createRsvpParser } from "../functions/shared/rsvp/parse.js";
 import { syntheticLines } from "../local/feed/synthetic/generator.js";
+import { startReplayServer } from "../tasks/replay-feed/replay-server.js";
 import { throughput } from "./machine.js";
 
 export async function run(print: (line: string) => void): Promise<void> {

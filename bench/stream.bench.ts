@@ -30,9 +30,6 @@ import { decodeBatch, planTransactions, stateChanges } from "../functions/city-c
 import { type CountsStore, dynamoCountsStore } from "../functions/city-counts/counts-store.js";
 import { processBatch } from "../functions/city-counts/process-batch.js";
 import { queryTopCities } from "../functions/counts-api/top-cities.js";
-import { createFirehoseWriter } from "../functions/ingest/firehose-writer.js";
-import { startIngest } from "../functions/ingest/ingest.js";
-import { startReplayServer } from "../functions/replay-feed/replay-server.js";
 import type { KafkaMessage } from "../functions/shared/msk-event.js";
 import { createRsvpParser } from "../functions/shared/rsvp/parse.js";
 import { syntheticLines } from "../local/feed/synthetic/generator.js";
@@ -43,6 +40,9 @@ import { type AwsEndpoint, awsClientConfig } from "../local/stack/aws-endpoint.j
 import { freePorts } from "../local/stack/ports.js";
 import { startLocalStack, useFunctionEnvironment } from "../local/stack/stack.js";
 import { eventSourceControls } from "../local/stack/template-model.js";
+import { createFirehoseWriter } from "../tasks/ingest/firehose-writer.js";
+import { startIngest } from "../tasks/ingest/ingest.js";
+import { startReplayServer } from "../tasks/replay-feed/replay-server.js";
 import { runProducerPerformance } from "./stream/producer-performance.js";
 
 const INGEST_MESSAGES = 100_000;
@@ -259,7 +259,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 }
 
-/** The Fargate task's producer (functions/ingest/main.ts). */
+/** The Fargate task's producer (tasks/ingest/main.ts). */
 function ingestProducer(kafka: Kafka) {
   return kafka.producer({
     idempotent: true,

@@ -1,6 +1,6 @@
 /**
  * The CloudFormation side of every custom resource of the stack (the Spark job in
- * ../deploy-artifacts/, the website in ../deploy-site/, the Kafka topics in ../kafka-topics/).
+ * ../deploy-artifacts/, the website in ../site-content/, the Kafka topics in ../kafka-topics/).
  *
  * CloudFormation waits (up to an hour) for an answer on the presigned ResponseURL, and a Lambda
  * that throws or times out sends none, so every path answers exactly once: success, a failure

@@ -2,7 +2,7 @@
  * The S3 key chores more than one part of the project does: listing a prefix, deleting keys
  * (where S3's per-key errors must not pass unnoticed: DeleteObjects answers 200 even when some
  * keys failed), and the Content-Type a key is served with. Used by the website's deploy
- * (functions/deploy-site) and the local batch and site (local/batch/s3-folders.ts).
+ * (functions/site-content) and the local batch and site (local/batch/s3-folders.ts).
  */
 import { DeleteObjectsCommand, paginateListObjectsV2, type S3Client } from "@aws-sdk/client-s3";
 

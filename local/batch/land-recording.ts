@@ -5,8 +5,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { FirehoseClient } from "@aws-sdk/client-firehose";
-import { createFirehoseWriter } from "../../functions/ingest/firehose-writer.js";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
+import { createFirehoseWriter } from "../../tasks/ingest/firehose-writer.js";
 import { jsonlLines } from "../feed/jsonl.js";
 import { type AwsEndpoint, awsClientConfig } from "../stack/aws-endpoint.js";
 

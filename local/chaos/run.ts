@@ -6,7 +6,7 @@
  *
  * Processes as on AWS: the Kafka broker (the MSK stand-in, killed and restarted in place), moto
  * (S3, DynamoDB, Firehose; made to throttle or fail by the faults file), the ingest task
- * (functions/ingest/main.ts, its own process: SIGTERM as ECS stops it, SIGKILL as a crash), the
+ * (tasks/ingest/main.ts, its own process: SIGTERM as ECS stops it, SIGKILL as a crash), the
  * city-counts handler behind the local event source (counting-worker.ts, its own process,
  * killed mid-batch), the counts API in this process (asked for garbage meanwhile).
  */
@@ -221,7 +221,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const startIngestTask = (): NodeProcess =>
       startNodeProcess({
         name: "ingest",
-        script: "functions/ingest/main.ts",
+        script: "tasks/ingest/main.ts",
         logPath: join(runDir, "ingest.log"),
         env: {
           ...awsEnv,

@@ -5,7 +5,7 @@
  *   npm run replay -- --synthetic [--seed S] [--rate N] [--port P]
  */
 
-import { type Pacing, startReplayServer } from "../../functions/replay-feed/replay-server.js";
+import { type Pacing, startReplayServer } from "../../tasks/replay-feed/replay-server.js";
 import { jsonlLines } from "../feed/jsonl.js";
 import { syntheticLines } from "../feed/synthetic/generator.js";
 import { parseCliArgs } from "./args.js";

@@ -22,16 +22,16 @@ import { FirehoseClient } from "@aws-sdk/client-firehose";
 import { S3Client } from "@aws-sdk/client-s3";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { queryTopCities } from "../../functions/counts-api/top-cities.js";
-import { createFirehoseWriter } from "../../functions/ingest/firehose-writer.js";
-import { startIngest } from "../../functions/ingest/ingest.js";
+import { kafkaLogCreator } from "../../functions/shared/kafka-log.js";
+import { createLogger } from "../../functions/shared/logger.js";
+import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
+import { createFirehoseWriter } from "../../tasks/ingest/firehose-writer.js";
+import { startIngest } from "../../tasks/ingest/ingest.js";
 import {
   type LineSource,
   type Pacing,
   startReplayServer,
-} from "../../functions/replay-feed/replay-server.js";
-import { kafkaLogCreator } from "../../functions/shared/kafka-log.js";
-import { createLogger } from "../../functions/shared/logger.js";
-import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
+} from "../../tasks/replay-feed/replay-server.js";
 import {
   describeBatch,
   type LocalBatchResult,

@@ -20,7 +20,6 @@ import {
 import { FirehoseClient, PutRecordBatchCommand } from "@aws-sdk/client-firehose";
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createFirehoseWriter } from "../../functions/ingest/firehose-writer.js";
 import { awsClientConfig, LOCAL_REGION } from "../../local/stack/aws-endpoint.js";
 import {
   type AwsFaults,
@@ -33,6 +32,7 @@ import {
 import { type MotoServer, startMotoServer } from "../../local/stack/moto-server.js";
 import { localResourceNames, provisionAwsResources } from "../../local/stack/provision.js";
 import { loadTemplateModel } from "../../local/stack/template-model.js";
+import { createFirehoseWriter } from "../../tasks/ingest/firehose-writer.js";
 import { createCountsTable } from "../support/counts-table.js";
 
 const model = loadTemplateModel();

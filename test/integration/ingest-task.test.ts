@@ -3,10 +3,10 @@
  * reporting counters, and on SIGTERM sending everything it received before it exits 0.
  */
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { type ReplayServer, startReplayServer } from "../../functions/replay-feed/replay-server.js";
 import { syntheticLines } from "../../local/feed/synthetic/generator.js";
 import { repoRoot } from "../../local/setup/paths.js";
 import { localAwsEnvironment } from "../../local/stack/aws-endpoint.js";
+import { type ReplayServer, startReplayServer } from "../../tasks/replay-feed/replay-server.js";
 import { spawnNode } from "../support/processes.js";
 
 const stack = inject("stack");
@@ -16,7 +16,7 @@ afterAll(async () => {
 });
 
 function runTask(env: Record<string, string>) {
-  const task = spawnNode(["--import", "tsx", "functions/ingest/main.ts"], {
+  const task = spawnNode(["--import", "tsx", "tasks/ingest/main.ts"], {
     cwd: repoRoot,
     env: {
       PATH: process.env.PATH ?? "",

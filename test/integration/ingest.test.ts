@@ -8,14 +8,14 @@ import { FirehoseClient } from "@aws-sdk/client-firehose";
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { createFirehoseWriter } from "../../functions/ingest/firehose-writer.js";
-import { type IngestCounters, startIngest } from "../../functions/ingest/ingest.js";
-import { startReplayServer } from "../../functions/replay-feed/replay-server.js";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import type { RsvpRecord } from "../../functions/shared/rsvp/record.js";
 import { redactPersonalData } from "../../functions/shared/rsvp/redact.js";
 import { type SyntheticMessage, syntheticMessages } from "../../local/feed/synthetic/generator.js";
 import { awsClientConfig } from "../../local/stack/aws-endpoint.js";
+import { createFirehoseWriter } from "../../tasks/ingest/firehose-writer.js";
+import { type IngestCounters, startIngest } from "../../tasks/ingest/ingest.js";
+import { startReplayServer } from "../../tasks/replay-feed/replay-server.js";
 import { hasSharedData, oddExamples, SKIPPED_WITHOUT_SHARED_DATA } from "../support/shared-data.js";
 
 const stack = inject("stack");

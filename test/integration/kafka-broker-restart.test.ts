@@ -86,7 +86,7 @@ beforeAll(async () => {
   await admin.connect();
   await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: PARTITIONS }] });
   producer = kafka.producer({
-    // As the ingest task's producer (functions/ingest/main.ts): exactly one copy per record
+    // As the ingest task's producer (tasks/ingest/main.ts): exactly one copy per record
     // however often a send is retried, in order per partition. kafkajs sends with acks -1.
     idempotent: true,
     maxInFlightRequests: 1,

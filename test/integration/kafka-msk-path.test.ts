@@ -6,7 +6,7 @@
  * OAUTHBEARER validator; its PLAINTEXT listener is how the test looks at what the clients did.
  *
  * The entry points run as on AWS, as processes of their own, unchanged: the ingest task
- * (functions/ingest/main.ts) and the kafka-topics Lambda's handler. Two things differ, both
+ * (tasks/ingest/main.ts) and the kafka-topics Lambda's handler. Two things differ, both
  * set at the process start: NODE_EXTRA_CA_CERTS makes Node trust the broker's certificate (on
  * AWS, MSK's certificate chains to a public CA), and test/support/unsecured-msk-token swaps the
  * IAM signer for one that returns an unsecured JWT. Everything but the IAM token itself is
@@ -28,7 +28,6 @@ import type {
 import { build, type Format, type Platform } from "esbuild";
 import { ConfigResourceTypes, type Consumer, Kafka, type KafkaConfig, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type ReplayServer, startReplayServer } from "../../functions/replay-feed/replay-server.js";
 import { kafkaClientConfig } from "../../functions/shared/kafka-client.js";
 import { createLogger } from "../../functions/shared/logger.js";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
@@ -38,6 +37,7 @@ import { repoRoot, runsDir } from "../../local/setup/paths.js";
 import { localAwsEnvironment } from "../../local/stack/aws-endpoint.js";
 import { type KafkaBroker, startKafkaBroker } from "../../local/stack/kafka-broker.js";
 import { readTemplate } from "../../local/stack/template-model.js";
+import { type ReplayServer, startReplayServer } from "../../tasks/replay-feed/replay-server.js";
 import { type CollectedProcess, spawnNode } from "../support/processes.js";
 import { generateAuthToken, unsecuredJwt } from "../support/unsecured-msk-token/signer.mjs";
 
@@ -289,7 +289,7 @@ describe("the ingest task on the MSK path", () => {
     feed = await startReplayServer({ source: () => LINES, pacing: { kind: "asap" } });
     // Its source under tsx, as ingest-task.test.ts runs it (the image's bundle is tested in
     // test/unit/ingest-bundle.test.ts); the hook goes after tsx, so it resolves first.
-    const ingest = runOnMskPath(["--import", "tsx", ...SIGNER_HOOK, "functions/ingest/main.ts"], {
+    const ingest = runOnMskPath(["--import", "tsx", ...SIGNER_HOOK, "tasks/ingest/main.ts"], {
       // As ingest-task.test.ts runs it; Firehose is moto's (the global stack), Kafka ours.
       ...localAwsEnvironment({ endpoint: stack.awsEndpoint, region: stack.region }),
       FEED_URL: feed.url,

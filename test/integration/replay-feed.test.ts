@@ -65,9 +65,9 @@ function logsOf(task: CollectedProcess): Record<string, unknown>[] {
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
-/** Runs functions/replay-feed/main.ts in its own process, as the task definition would. */
+/** Runs tasks/replay-feed/main.ts in its own process, as the task definition would. */
 function spawnFeed(env: Record<string, string>, port = 0) {
-  const task = spawnNode(["--import", "tsx", "functions/replay-feed/main.ts"], {
+  const task = spawnNode(["--import", "tsx", "tasks/replay-feed/main.ts"], {
     cwd: repoRoot,
     env: {
       PATH: process.env.PATH ?? "",
@@ -103,9 +103,9 @@ async function startFeed(env: Record<string, string>) {
   return { ...task, url: `ws://127.0.0.1:${port}/`, http: `http://127.0.0.1:${port}` };
 }
 
-/** Runs functions/ingest/main.ts against `feedUrl`, as the ingest task definition would. */
+/** Runs tasks/ingest/main.ts against `feedUrl`, as the ingest task definition would. */
 function spawnIngest(feedUrl: string, env: Record<string, string> = {}) {
-  const task = spawnNode(["--import", "tsx", "functions/ingest/main.ts"], {
+  const task = spawnNode(["--import", "tsx", "tasks/ingest/main.ts"], {
     cwd: repoRoot,
     env: {
       PATH: process.env.PATH ?? "",

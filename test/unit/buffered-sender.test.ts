@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BufferedSender } from "../../functions/ingest/buffered-sender.js";
+import { BufferedSender } from "../../tasks/ingest/buffered-sender.js";
 
 function flakySink(failures: number) {
   const delivered: number[][] = [];

@@ -6,11 +6,11 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { readProperties as readSparkScriptProperties } from "../../functions/deploy-artifacts/spark-artifact.js";
-import { readProperties as readSiteProperties } from "../../functions/deploy-site/site-content.js";
 import { readProperties as readTopicsProperties } from "../../functions/kafka-topics/handler.js";
 import { readExcludedZoneIds } from "../../functions/network-zones/pick-zones.js";
 import { renderEventSchema } from "../../functions/shared/batch-contract.js";
 import { mskEventSchema } from "../../functions/shared/msk-event.js";
+import { readProperties as readSiteProperties } from "../../functions/site-content/site-content.js";
 import { readProperties as readBucketsToEmpty } from "../../functions/stack-cleanup/empty-buckets.js";
 import { functionEnvironment, readTemplate } from "../../local/stack/template-model.js";
 

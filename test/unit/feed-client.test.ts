@@ -6,7 +6,7 @@ import {
   connectFeed,
   type FeedClient,
   type FeedEvent,
-} from "../../functions/ingest/feed-client.js";
+} from "../../tasks/ingest/feed-client.js";
 
 const servers: WebSocketServer[] = [];
 const clients: FeedClient[] = [];

@@ -15,7 +15,7 @@ import {
   MAX_BYTES_PER_CALL,
   MAX_RECORDS_PER_CALL,
   toCalls,
-} from "../../functions/ingest/firehose-writer.js";
+} from "../../tasks/ingest/firehose-writer.js";
 
 const firehose = mockClient(FirehoseClient);
 afterEach(() => firehose.reset());

@@ -1,6 +1,6 @@
 /**
- * The ingest image runs esbuild bundles of functions/ingest/main.ts and, for the replay-feed
- * task, functions/replay-feed/main.ts (see functions/ingest/Dockerfile). Docker cannot run here,
+ * The ingest image runs esbuild bundles of tasks/ingest/main.ts and, for the replay-feed
+ * task, tasks/replay-feed/main.ts (see tasks/Dockerfile). Docker cannot run here,
  * so this builds the same bundles and starts them.
  */
 import { spawnSync } from "node:child_process";
@@ -39,7 +39,7 @@ async function bundleAndRun(entry: string, name: string) {
 
 describe("ingest task bundle", () => {
   it("bundles into one ESM file that starts and checks its configuration", async () => {
-    const run = await bundleAndRun("functions/ingest/main.ts", "ingest");
+    const run = await bundleAndRun("tasks/ingest/main.ts", "ingest");
     expect(run.status).not.toBe(0);
     expect(run.stderr).toMatch(/invalid configuration: FEED_URL: not set/);
     expect(run.stderr).not.toMatch(/Cannot find (module|package)/);
@@ -48,7 +48,7 @@ describe("ingest task bundle", () => {
 
 describe("replay-feed task bundle", () => {
   it("bundles into one ESM file that starts and checks its configuration", async () => {
-    const run = await bundleAndRun("functions/replay-feed/main.ts", "replay-feed");
+    const run = await bundleAndRun("tasks/replay-feed/main.ts", "replay-feed");
     expect(run.status).not.toBe(0);
     expect(run.stderr).toMatch(/invalid configuration: SOURCE_URI: not set/);
     expect(run.stderr).not.toMatch(/Cannot find (module|package)/);

@@ -4,8 +4,8 @@
  * the number of events in that period.
  */
 import { describe, expect, it } from "vitest";
-import { createEmfReporter, flatten, METRICS_NAMESPACE } from "../../functions/ingest/counters.js";
-import type { IngestCounters } from "../../functions/ingest/ingest.js";
+import { createEmfReporter, flatten, METRICS_NAMESPACE } from "../../tasks/ingest/counters.js";
+import type { IngestCounters } from "../../tasks/ingest/ingest.js";
 
 function counters(overrides: Partial<IngestCounters> = {}): IngestCounters {
   return {

@@ -5,10 +5,10 @@
  */
 import type { Producer, ProducerBatch } from "kafkajs";
 import { afterEach, describe, expect, it } from "vitest";
-import { startIngest } from "../../functions/ingest/ingest.js";
-import { type ReplayServer, startReplayServer } from "../../functions/replay-feed/replay-server.js";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { syntheticLines } from "../../local/feed/synthetic/generator.js";
+import { startIngest } from "../../tasks/ingest/ingest.js";
+import { type ReplayServer, startReplayServer } from "../../tasks/replay-feed/replay-server.js";
 
 let feed: ReplayServer | undefined;
 afterEach(async () => {

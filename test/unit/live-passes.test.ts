@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { livePasses } from "../../functions/replay-feed/live-passes.js";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { syntheticLines } from "../../local/feed/synthetic/generator.js";
+import { livePasses } from "../../tasks/replay-feed/live-passes.js";
 import { countsByRule, type RuleRecord } from "../support/counting-rule.js";
 
 const parse = createRsvpParser({ pseudonymKey: "live-passes-test-key-0123456789abcdef" });

@@ -1,7 +1,7 @@
 /** REPLAY_BUFFER_FRAMES: how many sent frames the replay feed keeps for resuming clients. */
 import { describe, expect, it } from "vitest";
-import { readReplayFeedConfig } from "../../functions/replay-feed/config.js";
 import { ConfigError } from "../../functions/shared/config.js";
+import { readReplayFeedConfig } from "../../tasks/replay-feed/config.js";
 
 const SOURCE_URI = "s3://recordings/2018-05-20.jsonl.gz";
 

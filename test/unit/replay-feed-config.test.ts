@@ -1,7 +1,7 @@
 /** The replay-feed task's configuration: defaults, the PACING grammar, and clear refusals. */
 import { describe, expect, it } from "vitest";
-import { parsePacing, readReplayFeedConfig } from "../../functions/replay-feed/config.js";
 import { ConfigError } from "../../functions/shared/config.js";
+import { parsePacing, readReplayFeedConfig } from "../../tasks/replay-feed/config.js";
 
 const SOURCE_URI = "s3://recordings/2018-05-20.jsonl.gz";
 

@@ -3,15 +3,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { livePasses } from "../../functions/replay-feed/live-passes.js";
+import { jsonlLines } from "../../local/feed/jsonl.js";
+import { livePasses } from "../../tasks/replay-feed/live-passes.js";
 import {
   type ReplayServer,
   type ReplayServerOptions,
   type ResumeEvent,
   recordedWaitMs,
   startReplayServer,
-} from "../../functions/replay-feed/replay-server.js";
-import { jsonlLines } from "../../local/feed/jsonl.js";
+} from "../../tasks/replay-feed/replay-server.js";
 
 const servers: ReplayServer[] = [];
 afterEach(async () => {

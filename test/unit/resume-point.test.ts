@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { feedUrlSince, ResumePoint } from "../../functions/ingest/resume-point.js";
+import { feedUrlSince, ResumePoint } from "../../tasks/ingest/resume-point.js";
 
 describe("ResumePoint", () => {
   it("moves only past messages every sink holds, in the order they were received", () => {

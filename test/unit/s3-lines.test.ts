@@ -12,7 +12,7 @@ import {
   parseS3Uri,
   S3SourceError,
   s3Lines,
-} from "../../functions/replay-feed/s3-lines.js";
+} from "../../tasks/replay-feed/s3-lines.js";
 
 const s3Mock = mockClient(S3Client);
 const s3 = new S3Client({ region: "us-east-1" });

@@ -434,7 +434,7 @@ describe("the Lambda runtime", () => {
         .CompatibleRuntimes,
     ).toEqual([runtime]);
     // The Fargate tasks run the same Node.js major (their image and their bundles' target).
-    const dockerfile = readFileSync(`${repoRoot}/functions/ingest/Dockerfile`, "utf8");
+    const dockerfile = readFileSync(`${repoRoot}/tasks/Dockerfile`, "utf8");
     for (const [, major] of dockerfile.matchAll(/^FROM node:(\d+)-/gm)) {
       expect(Number(major)).toBe(supported.node);
     }

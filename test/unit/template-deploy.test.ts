@@ -7,10 +7,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { RESUME_GROUP_PREFIX } from "../../functions/ingest/resume-point.js";
 import { localSubstitutions } from "../../local/batch/local-workflow.js";
 import { repoRoot } from "../../local/setup/paths.js";
 import { type CfnTemplate, readTemplate } from "../../local/stack/template-model.js";
+import { RESUME_GROUP_PREFIX } from "../../tasks/ingest/resume-point.js";
 
 const template = readTemplate();
 type Props = Record<string, unknown>;
@@ -229,7 +229,7 @@ describe("the ingest task's role in template.yaml", () => {
     const writes = grant("kafka-cluster:WriteData").map((s) => s.resource)[0] ?? "";
     expect(writes).toContain("${RsvpTopicName}");
     expect(writes).toContain("${DeadLetterTopicName}");
-    // Reading: the RSVP topic only, with groups of the prefix functions/ingest/resume-point.ts uses.
+    // Reading: the RSVP topic only, with groups of the prefix tasks/ingest/resume-point.ts uses.
     const reads = grant("kafka-cluster:ReadData").map((s) => s.resource);
     expect(reads).toHaveLength(1);
     expect(reads[0]).toContain("${RsvpTopicName}");

@@ -1,6 +1,6 @@
 /**
  * The custom resource that deploys the website (SiteContent in template.yaml). The site is built
- * into this Lambda's package at `sam build` (functions/deploy-site/Makefile); CloudFormation
+ * into this Lambda's package at `sam build` (functions/site-content/Makefile); CloudFormation
  * sends Create/Update/Delete and this module does the S3 side:
  *
  *   Create, Update  every packaged file (source maps skipped) into the site bucket with its

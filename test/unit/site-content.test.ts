@@ -1,5 +1,5 @@
 /**
- * The custom resource that deploys the website (functions/deploy-site/): headers per kind of
+ * The custom resource that deploys the website (functions/site-content/): headers per kind of
  * file, index.html last, config.json from the CountsApiUrl property, Delete removing the site's
  * files and never the daily batch's, and CloudFormation always answered (success, failure with
  * its reason, before a timeout). S3 is aws-sdk-client-mock; the presigned response URL is a
@@ -27,6 +27,8 @@ import {
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { TIMEOUT_MARGIN_MS } from "../../functions/shared/custom-resource.js";
+import { contentTypeOf } from "../../functions/shared/s3-keys.js";
 import {
   applyEvent,
   cacheControlOf,
@@ -39,10 +41,8 @@ import {
   readProperties,
   type SiteFile,
   SiteFileError,
-} from "../../functions/deploy-site/site-content.js";
-import { readSiteFolder } from "../../functions/deploy-site/site-folder.js";
-import { TIMEOUT_MARGIN_MS } from "../../functions/shared/custom-resource.js";
-import { contentTypeOf } from "../../functions/shared/s3-keys.js";
+} from "../../functions/site-content/site-content.js";
+import { readSiteFolder } from "../../functions/site-content/site-folder.js";
 import { repoRoot } from "../../local/setup/paths.js";
 
 const s3Mock = mockClient(S3Client);
@@ -403,7 +403,7 @@ describe("handleSiteContent", () => {
 
 describe("readSiteFolder", () => {
   it("keys every file by its path under the folder, with forward slashes", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "deploy-site-folder-"));
+    const dir = mkdtempSync(join(tmpdir(), "site-content-folder-"));
     try {
       mkdirSync(join(dir, "assets"));
       writeFileSync(join(dir, "index.html"), "<!doctype html>");
@@ -417,15 +417,15 @@ describe("readSiteFolder", () => {
   });
 });
 
-// --- The package `sam build` makes: functions/deploy-site/Makefile, run for real -------------
+// --- The package `sam build` makes: functions/site-content/Makefile, run for real -------------
 
 const hasMake = spawnSync("make", ["--version"], { stdio: "ignore" }).status === 0;
-const makefile = join(repoRoot, "functions", "deploy-site", "Makefile");
+const makefile = join(repoRoot, "functions", "site-content", "Makefile");
 
 describe.skipIf(!hasMake)(
   `the Makefile of SiteContentFunction${hasMake ? "" : " (skipped: make is not installed)"}`,
   () => {
-    const scratch = mkdtempSync(join(tmpdir(), "deploy-site-make-"));
+    const scratch = mkdtempSync(join(tmpdir(), "site-content-make-"));
     afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
     it("builds the handler bundle and the site, without source maps, from any working directory", async () => {

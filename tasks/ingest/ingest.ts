@@ -7,8 +7,8 @@
  * closes the feed, then drains both sinks before it returns (SIGTERM on Fargate).
  */
 import { CompressionTypes, type Producer } from "kafkajs";
-import type { RsvpParser } from "../shared/rsvp/parse.js";
-import { redactPersonalData } from "../shared/rsvp/redact.js";
+import type { RsvpParser } from "../../functions/shared/rsvp/parse.js";
+import { redactPersonalData } from "../../functions/shared/rsvp/redact.js";
 import { BufferedSender } from "./buffered-sender.js";
 import { connectFeed, type FeedClient, type FeedEvent } from "./feed-client.js";
 import { feedUrlSince, RESUME_HEADER, ResumePoint } from "./resume-point.js";

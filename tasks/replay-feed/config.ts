@@ -4,7 +4,7 @@
  * definition cannot hold two contradicting ones.
  */
 import { z } from "zod";
-import { readConfig } from "../shared/config.js";
+import { readConfig } from "../../functions/shared/config.js";
 import type { Pacing } from "./replay-server.js";
 
 const PACING_FORMS = '"recorded:<speed-up>", "rate:<messages per second>" or "asap"';

@@ -17,7 +17,7 @@
  * is still kept, are logged: a gap in the counts shows there first.
  */
 import { S3Client } from "@aws-sdk/client-s3";
-import { createLogger } from "../shared/logger.js";
+import { createLogger } from "../../functions/shared/logger.js";
 import { readReplayFeedConfig } from "./config.js";
 import { livePasses } from "./live-passes.js";
 import { DEFAULT_REPLAY_BUFFER_FRAMES, startReplayServer } from "./replay-server.js";

@@ -18,7 +18,7 @@
  * still reaches the ingest as it would in the wild, and is rejected as it would be.
  */
 
-import { EARLIEST_MTIME_MS, LATEST_MTIME_MS } from "../shared/rsvp/stream-message.js";
+import { EARLIEST_MTIME_MS, LATEST_MTIME_MS } from "../../functions/shared/rsvp/stream-message.js";
 
 const ID_RANGE = 2 ** 31;
 const UNIT_MS = 10 * 60_000;

@@ -7,10 +7,10 @@
 import { FirehoseClient } from "@aws-sdk/client-firehose";
 import { Kafka, Partitioners } from "kafkajs";
 import { z } from "zod";
-import { readConfig } from "../shared/config.js";
-import { kafkaClientConfig } from "../shared/kafka-client.js";
-import { createLogger } from "../shared/logger.js";
-import { createRsvpParser } from "../shared/rsvp/parse.js";
+import { readConfig } from "../../functions/shared/config.js";
+import { kafkaClientConfig } from "../../functions/shared/kafka-client.js";
+import { createLogger } from "../../functions/shared/logger.js";
+import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { createEmfReporter, flatten } from "./counters.js";
 import { createFirehoseWriter } from "./firehose-writer.js";
 import { startIngest } from "./ingest.js";

@@ -1,7 +1,7 @@
 /**
- * deploy-site Lambda, the service token of the SiteContent custom resource in template.yaml:
+ * site-content Lambda, the service token of the SiteContent custom resource in template.yaml:
  * publishes the website that `sam build` packaged beside this file (site/, built by
- * functions/deploy-site/Makefile) into the site bucket, with the config.json that points the page
+ * functions/site-content/Makefile) into the site bucket, with the config.json that points the page
  * at the counts API. See ./site-content.ts.
  */
 import { fileURLToPath } from "node:url";
@@ -12,7 +12,7 @@ import { createLogger } from "../shared/logger.js";
 import { handleSiteContent } from "./site-content.js";
 import { readSiteFolder } from "./site-folder.js";
 
-export const logger = createLogger("deploy-site");
+export const logger = createLogger("site-content");
 const s3 = new S3Client({});
 
 /** The package's site/ folder, next to the bundle (index.mjs) in /var/task. */

@@ -12,7 +12,7 @@
  * `since_mtime=<epoch ms>` on connect, it sent every message changed after that time first, "so
  * that any missed notifications can be sent in an immediate response" (Meetup API docs,
  * /2/rsvps), then the live stream. The ingest relies on it to lose nothing when it is
- * killed (functions/ingest/resume-point.ts): a new task asks from the point up to which the dead
+ * killed (tasks/ingest/resume-point.ts): a new task asks from the point up to which the dead
  * one had everything in Kafka and Firehose, and the messages it held only in memory come again.
  * A recording has no "missed notifications" of its own (every connection gets a pass of its
  * own, and with LIVE that pass is new traffic no other connection saw), so the server keeps what
