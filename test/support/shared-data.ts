@@ -10,9 +10,10 @@ import { repoRoot } from "../../local/setup/paths.js";
 export const sharedDataDir = join(repoRoot, "..", "shared", "data");
 export const hasSharedData = existsSync(join(sharedDataDir, "rsvps-sample.jsonl"));
 
-export const SKIPPED_WITHOUT_SHARED_DATA = hasSharedData
-  ? ""
-  : " [SKIPPED: ../shared/data is absent, as in a fresh clone; the synthetic-feed tests cover the same paths]";
+/** What the name of a test on recorded data ends in when the data is absent (docs/testing.md quotes it). */
+export const SKIPPED_SUFFIX =
+  " [SKIPPED: ../shared/data is absent, as in a fresh clone; the synthetic-feed tests cover the same paths]";
+export const SKIPPED_WITHOUT_SHARED_DATA = hasSharedData ? "" : SKIPPED_SUFFIX;
 
 if (!hasSharedData) {
   process.stderr.write(`note: ${sharedDataDir} not found: tests on recorded data are skipped\n`);

@@ -1,9 +1,10 @@
 /**
- * The README's "Deploying" section against template.yaml: a user reads the parameters, outputs
- * and alarms there, so a parameter added, renamed or re-defaulted in the template without the
- * README (or the other way round) fails here.
+ * The deploy guide (docs/deploying.md, linked from the README's "Deploy") against template.yaml:
+ * a user reads the parameters, outputs and alarms there, so a parameter added, renamed or
+ * re-defaulted in the template without the guide (or the other way round) fails here. The
+ * commands a user copies (the README's, the guide's, every doc's) name the Region.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { repoRoot } from "../../local/setup/paths.js";
@@ -13,13 +14,22 @@ const template = readTemplate() as ReturnType<typeof readTemplate> & {
   Outputs: Record<string, unknown>;
 };
 const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
+/** The guide, from a newline, so that its first heading is found like every other. */
+const guide = `\n${readFileSync(join(repoRoot, "docs", "deploying.md"), "utf8")}`;
+/** Everything a user reads: the README and every doc. */
+const allDocs = [
+  readme,
+  ...readdirSync(join(repoRoot, "docs"))
+    .filter((name) => name.endsWith(".md"))
+    .map((name) => readFileSync(join(repoRoot, "docs", name), "utf8")),
+].join("\n");
 
-/** The text of a README section, from its heading to the next heading of the same or higher level. */
-function section(heading: string): string {
+/** The text of a section of the guide, from its heading to the next heading of the same or higher level. */
+function section(heading: string, text = guide): string {
   const level = heading.match(/^#+/)?.[0].length ?? 2;
-  const start = readme.indexOf(`\n${heading}\n`);
-  if (start === -1) throw new Error(`README has no "${heading}"`);
-  const rest = readme.slice(start + heading.length + 2);
+  const start = text.indexOf(`\n${heading}\n`);
+  if (start === -1) throw new Error(`no "${heading}"`);
+  const rest = text.slice(start + heading.length + 2);
   const next = rest.search(new RegExp(`\\n#{1,${level}} `));
   return next === -1 ? rest : rest.slice(0, next);
 }
@@ -38,11 +48,11 @@ const tableRows = (text: string) =>
         .map((cell) => cell.trim()),
     );
 
-describe("README, Deploying", () => {
-  const deploying = section("## Deploying");
+describe("docs/deploying.md and the README's Deploy", () => {
+  const deploying = section("# Deploying");
 
   it("lists every parameter of the template with its default, and no other", () => {
-    const rows = tableRows(section("### Parameters"));
+    const rows = tableRows(section("## Parameters"));
     const listed = new Map<string, string>();
     for (const [names = "", defaults = ""] of rows) {
       const parameters = ticked(names);
@@ -77,19 +87,25 @@ describe("README, Deploying", () => {
   it("names the Region in every aws command, and answers SAM's question about the open API", () => {
     // Without --region (or a profile's default) the CLI fails or, worse, looks in another
     // Region and finds no stack.
-    const commands = [...readme.matchAll(/(?:^|[\s`(])aws ([a-z0-9-]+) ([a-z0-9-]+)[^\n`]*/gm)];
+    const commands = [...allDocs.matchAll(/(?:^|[\s`(])aws ([a-z0-9-]+) ([a-z0-9-]+)[^\n`]*/gm)];
     expect(commands.length).toBeGreaterThan(5);
     for (const [command] of commands) expect(command, command).toContain('--region "$REGION"');
-    expect(readme).toContain("CountsApiFunction has no authentication. Is this okay? [y/N]");
+    expect(deploying).toContain("CountsApiFunction has no authentication. Is this okay? [y/N]");
+    const short = section("## Deploy", `\n${readme}`);
+    expect(short).toContain("sam deploy --guided");
+    expect(short).toContain("docs/deploying.md#build-and-deploy");
+    expect(section("## Clean up", `\n${readme}`)).toContain(
+      'sam delete --stack-name rsvp-atlas --region "$REGION"',
+    );
   });
 
-  it("uses only npm scripts that exist", () => {
+  it("uses only npm scripts that exist, in the guide and every other doc", () => {
     const scripts = (
       JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as {
         scripts: Record<string, string>;
       }
     ).scripts;
-    const used = [...deploying.matchAll(/npm run ([\w:-]+)/g)].map((m) => m[1] ?? "");
+    const used = [...allDocs.matchAll(/npm run ([\w:-]+)/g)].map((m) => m[1] ?? "");
     expect(used.length).toBeGreaterThan(0);
     for (const script of used) expect(scripts, `npm run ${script}`).toHaveProperty([script]);
   });
