@@ -10,9 +10,9 @@ import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
 import { chromium } from "playwright-core";
 import { buildClusters } from "../functions/clustering/build-clusters.js";
-import { seededRandom } from "../functions/clustering/spherical-kmeans.js";
 import type { Venue } from "../functions/clustering/venue-table.js";
 import { loadGazetteer } from "../functions/shared/atlas-data.js";
+import { seededRandom } from "../functions/shared/seeded-random.js";
 import { CHROMIUM_PATH, ensureChromium } from "../local/setup/chromium.js";
 import { buildSite } from "../site/build.js";
 

@@ -3,7 +3,7 @@
  *
  *   index.html                   site/index.html, pointing at the hashed files below
  *   assets/main-<hash>.js(.map)  site/src/main.ts bundled by esbuild (ESM, es2022, minified)
- *   assets/styles-<hash>.css     site/src/styles.css, minified
+ *   assets/styles-<hash>.css     site/src/styles.css with the parts it imports (styles/), minified
  *   basemap/countries-110m.json  world-atlas basemaps (Natural Earth), served as static files
  *   basemap/countries-50m.json   (the detailed one is loaded when the reader zooms in)
  *

@@ -27,19 +27,8 @@ import type { KafkaMessage } from "../shared/msk-event.js";
 import { type CountableRecord, countableRecordSchema } from "../shared/rsvp/record-schema.js";
 import { redactPersonalData } from "../shared/rsvp/redact.js";
 import { cutToBytes } from "../shared/rsvp/text.js";
-import {
-  addCounts,
-  type CountedCity,
-  type Counts,
-  contributionOf,
-  countDay,
-  foldMessage,
-  isZero,
-  mergeStates,
-  type RsvpState,
-  sameState,
-  zeroCounts,
-} from "./rsvp-state.js";
+import type { CountedCity, Counts, RsvpState } from "./rsvp-state.js";
+import { contributionOf, countDay, foldMessage, mergeStates, sameState } from "./rsvp-state.js";
 
 /** DynamoDB's limit of actions in one TransactWriteItems call. */
 export const MAX_TRANSACTION_ACTIONS = 100;
@@ -91,6 +80,7 @@ export function decodeBatch(kafkaMessages: KafkaMessage[]): DecodedBatch {
     }
     const parsed = countableRecordSchema.safeParse(json);
     if (!parsed.success) {
+      // Stored with the dead letter and capped: the first problem, on one line, with its path.
       const issue = parsed.error.issues[0];
       const detail = issue
         ? `${issue.path.map(String).join(".") || "(value)"}: ${issue.message}`
@@ -226,6 +216,19 @@ interface CounterDelta {
   /** The city as the newest state touching this counter names it (for display). */
   city: CountedCity;
   counts: Counts;
+}
+
+const zeroCounts = (): Counts => ({ rsvps: 0, yes: 0, no: 0, guests: 0 });
+
+function addCounts(into: Counts, counts: Counts, sign: 1 | -1): void {
+  into.rsvps += sign * counts.rsvps;
+  into.yes += sign * counts.yes;
+  into.no += sign * counts.no;
+  into.guests += sign * counts.guests;
+}
+
+function isZero(counts: Counts): boolean {
+  return counts.rsvps === 0 && counts.yes === 0 && counts.no === 0 && counts.guests === 0;
 }
 
 /** Adds what one state change does to the counters into `deltas` (by counter key id). */

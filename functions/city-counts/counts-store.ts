@@ -10,6 +10,7 @@ import {
   type TransactWriteItem,
   TransactWriteItemsCommand,
 } from "@aws-sdk/client-dynamodb";
+import { backoffPause } from "../shared/backoff.js";
 import { itemKeys, type PoisonRecord, type StoredState, storedStateOf } from "./counting.js";
 
 const BATCH_GET_LIMIT = 100;
@@ -115,7 +116,4 @@ export function dynamoCountsStore(client: DynamoDBClient, tableName: string): Co
   };
 }
 
-function backoff(round: number): Promise<void> {
-  const ms = Math.min(1000, 25 * 2 ** round) * (0.5 + Math.random() / 2);
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+const backoff = (round: number) => backoffPause(round, { baseMs: 25, capMs: 1000 });

@@ -15,6 +15,7 @@ import { retryTransient } from "../shared/aws-errors.js";
 import { readConfig } from "../shared/config.js";
 import { createLogger } from "../shared/logger.js";
 import { messagesOf, mskEventSchema } from "../shared/msk-event.js";
+import { parseEvent } from "../shared/parse-event.js";
 import { dynamoCountsStore } from "./counts-store.js";
 import { type BatchResult, type ProcessBatchDependencies, processBatch } from "./process-batch.js";
 
@@ -72,12 +73,8 @@ export async function countCityRsvps(
   event: unknown,
   dependencies: ProcessBatchDependencies = defaultDependencies,
 ): Promise<BatchResult> {
-  const parsed = mskEventSchema.safeParse(event);
-  if (!parsed.success) {
-    // Not an MSK batch at all: retrying cannot help, and a silent success would hide it.
-    throw new Error(`not an MSK event: ${parsed.error.issues[0]?.message ?? "invalid"}`);
-  }
-  const messages = messagesOf(parsed.data);
+  // Not an MSK batch at all: retrying cannot help, and a silent success would hide it.
+  const messages = messagesOf(parseEvent(mskEventSchema, event, "an MSK event"));
   // A DynamoDB outage of up to half a minute is ridden out here, not with the event source's
   // retries (which would set single records aside once spent): a batch may run again whole.
   const result = await retryTransient(() => processBatch(messages, dependencies), {

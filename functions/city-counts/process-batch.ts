@@ -3,6 +3,7 @@
  * Poison records are dead-lettered and skipped, so they never block their partition; only an
  * infrastructure error (DynamoDB unreachable, throttled past the SDK's retries) fails the batch.
  */
+import { backoffPause } from "../shared/backoff.js";
 import type { KafkaMessage } from "../shared/msk-event.js";
 import { decodeBatch, planTransactions, stateChanges } from "./counting.js";
 import type { CountsStore } from "./counts-store.js";
@@ -116,7 +117,4 @@ export async function processBatch(
 }
 
 /** Full jitter over a growing cap: concurrent writers of one RSVP stop colliding. */
-function jitteredPause(attempt: number): Promise<void> {
-  const ms = Math.random() * Math.min(1000, 20 * 2 ** attempt);
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+const jitteredPause = (attempt: number) => backoffPause(attempt, { baseMs: 20, capMs: 1000 });

@@ -81,21 +81,8 @@ export interface Counts {
   guests: number;
 }
 
-export const zeroCounts = (): Counts => ({ rsvps: 0, yes: 0, no: 0, guests: 0 });
-
 /** What one RSVP in this state adds to its city's counters (per day and all time). */
 export function contributionOf(state: RsvpState): Counts {
   const yes = state.response === "yes";
   return { rsvps: 1, yes: yes ? 1 : 0, no: yes ? 0 : 1, guests: yes ? state.guests : 0 };
-}
-
-export function addCounts(into: Counts, counts: Counts, sign: 1 | -1): void {
-  into.rsvps += sign * counts.rsvps;
-  into.yes += sign * counts.yes;
-  into.no += sign * counts.no;
-  into.guests += sign * counts.guests;
-}
-
-export function isZero(counts: Counts): boolean {
-  return counts.rsvps === 0 && counts.yes === 0 && counts.no === 0 && counts.guests === 0;
 }

@@ -2,11 +2,12 @@
  * cluster-watch Lambda, run every 5 minutes by EventBridge Scheduler: publishes the age of the
  * daily batch's oldest live EMR cluster, which an alarm compares with the longest a batch may
  * take (see cluster-age.ts for why a cluster can outlive its batch). The metric is one Embedded
- * Metric Format line on stdout, so the function needs no CloudWatch permission and makes no
- * PutMetricData call. It publishes 0 when no cluster is alive: the alarm treats a missing value
- * as breaching, so silence means this function is broken, not that all is well. A cluster older
- * than MAX_CLUSTER_AGE_MINUTES whose execution no longer runs is terminated (orphans.ts); the
- * metric is that of the clusters it found, so the alarm still tells that one was left over.
+ * Metric Format line on stdout (../shared/metrics.ts), so the function needs no CloudWatch
+ * permission and makes no PutMetricData call. It publishes 0 when no cluster is alive: the
+ * alarm treats a missing value as breaching, so silence means this function is broken, not
+ * that all is well. A cluster older than MAX_CLUSTER_AGE_MINUTES whose execution no longer
+ * runs is terminated (orphans.ts); the metric is that of the clusters it found, so the alarm
+ * still tells that one was left over.
  */
 
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
@@ -16,6 +17,7 @@ import middy from "@middy/core";
 import { z } from "zod";
 import { readConfig } from "../shared/config.js";
 import { createLogger } from "../shared/logger.js";
+import { createEmfSerializer, MetricUnit } from "../shared/metrics.js";
 import { type ClusterAges, oldestClusterAge } from "./cluster-age.js";
 import { type Terminated, terminateOrphans } from "./orphans.js";
 
@@ -59,31 +61,11 @@ export interface ClusterWatchResult extends ClusterAges {
   terminated: Terminated[];
 }
 
-/** The EMF document of one observation; the alarm reads `OldestClusterAgeSeconds` by `ClusterName`. */
-export function toClusterWatchEmf(
-  result: ClusterWatchResult,
-  namespace: string,
-  now: number,
-): Record<string, unknown> {
-  return {
-    _aws: {
-      Timestamp: now,
-      CloudWatchMetrics: [
-        {
-          Namespace: namespace,
-          Dimensions: [["ClusterName"]],
-          Metrics: [
-            { Name: "OldestClusterAgeSeconds", Unit: "Seconds" },
-            { Name: "ActiveClusters", Unit: "Count" },
-          ],
-        },
-      ],
-    },
-    ClusterName: result.clusterName,
-    OldestClusterAgeSeconds: result.oldestAgeSeconds,
-    ActiveClusters: result.clusters.length,
-  };
-}
+/** The alarm reads `OldestClusterAgeSeconds` by `ClusterName` alone. */
+const toEmf = createEmfSerializer({
+  namespace: config.METRICS_NAMESPACE,
+  dimensions: { ClusterName: config.CLUSTER_NAME },
+});
 
 /**
  * The bare handler, for tests. The payload is ignored: the schedule carries nothing the
@@ -106,7 +88,14 @@ export async function watchClusters(
     maxAgeSeconds: config.MAX_CLUSTER_AGE_MINUTES * 60,
   });
   const result: ClusterWatchResult = { clusterName: config.CLUSTER_NAME, ...ages, terminated };
-  dependencies.writeLine(JSON.stringify(toClusterWatchEmf(result, config.METRICS_NAMESPACE, now)));
+  const emf = toEmf({
+    metrics: {
+      OldestClusterAgeSeconds: { unit: MetricUnit.Seconds, value: result.oldestAgeSeconds },
+      ActiveClusters: { unit: MetricUnit.Count, value: result.clusters.length },
+    },
+    timestamp: now,
+  });
+  dependencies.writeLine(JSON.stringify(emf));
   logger.info("live batch clusters", { ...result });
   if (terminated.length > 0)
     logger.warn("terminated clusters that outlived their batch", { terminated });

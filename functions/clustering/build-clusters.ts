@@ -3,10 +3,10 @@
  * count with k chosen by silhouette, then for every cluster its centroid, size, members, a hull
  * to draw, its characteristic topics and a label ("San Francisco: Tech").
  */
+import { distanceKm } from "../shared/geo.js";
 import {
   type City,
   clusterLabel,
-  distanceKm,
   dominantCategory,
   metroCity,
   type RankedTopic,

@@ -4,7 +4,8 @@
  * distance: a metro area, not a municipal boundary, so Brooklyn counts for New York City); a city's categories are the topic categories of its venues' groups,
  * weighted by RSVPs, as shares of the city's categorised weight.
  */
-import { type City, distanceKm, topicCategory } from "./labels.js";
+import { distanceKm } from "../shared/geo.js";
+import { type City, topicCategory } from "./labels.js";
 import type { Venue } from "./venue-table.js";
 
 export interface CityCategory {

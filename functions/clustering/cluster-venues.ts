@@ -5,6 +5,7 @@
  * publishes them to the site only once the map is drawn, so a failed run never leaves the site
  * half updated.
  */
+
 import {
   GetObjectCommand,
   PutObjectCommand,
@@ -13,6 +14,7 @@ import {
 } from "@aws-sdk/client-s3";
 import type { ClusteringSummary } from "../shared/batch-contract.js";
 import { type BatchRange, inBatchRange, resolveBatchRange } from "../shared/batch-range.js";
+import type { BatchStepDependencies } from "../shared/batch-step.js";
 import { buildClusters, type ClustersDocument } from "./build-clusters.js";
 import { type CitiesDocument, cityTopics } from "./city-topics.js";
 import type { City } from "./labels.js";
@@ -28,18 +30,20 @@ export interface ClusteringConfig {
   seed: number;
 }
 
-export interface ClusteringDependencies {
-  s3: S3Client;
+export interface ClusteringDependencies extends BatchStepDependencies {
   /** The gazetteer, loaded lazily: it is only needed once there are venues. */
   cities: () => readonly City[];
-  now: () => Date;
-  log?: (message: string, fields: Record<string, unknown>) => void;
 }
 
 export interface ClusteringInput {
   range: string;
   /** The execution's start (ISO-8601): what "yesterday" is relative to. */
   startedAt?: string | undefined;
+}
+
+/** The clustering event is not what the workflow sends: a wiring bug, not worth a retry. */
+export class InvalidClusteringEventError extends Error {
+  override readonly name = "InvalidClusteringEventError";
 }
 
 /** The range holds no curated venue: nothing to draw, and the site keeps its last map. */

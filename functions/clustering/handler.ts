@@ -3,15 +3,22 @@
  * summary the render step needs out (where clusters.json and cities.json are, and the counts).
  * Errors propagate as typed errors: Step Functions sees their name as the failure's error.
  */
+
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { S3Client } from "@aws-sdk/client-s3";
 import middy from "@middy/core";
 import { z } from "zod";
 import { loadGazetteer } from "../shared/atlas-data.js";
 import type { ClusteringSummary } from "../shared/batch-contract.js";
+import { batchStepDependencies } from "../shared/batch-step.js";
 import { readConfig } from "../shared/config.js";
 import { createLogger } from "../shared/logger.js";
-import { type ClusteringDependencies, clusterVenues } from "./cluster-venues.js";
+import { parseEvent } from "../shared/parse-event.js";
+import {
+  type ClusteringDependencies,
+  clusterVenues,
+  InvalidClusteringEventError,
+} from "./cluster-venues.js";
 
 const positiveInt = z.coerce.number().int().positive();
 const env = readConfig(
@@ -47,10 +54,8 @@ export const clusteringEventSchema = z.object({
 });
 
 export const defaultDependencies: ClusteringDependencies = {
-  s3,
+  ...batchStepDependencies(s3, logger),
   cities: () => loadGazetteer(GAZETTEER_MIN_POPULATION),
-  now: () => new Date(),
-  log: (message, fields) => logger.info(message, fields),
 };
 
 /** The bare handler, for tests and the local batch runner. */
@@ -58,7 +63,12 @@ export async function clusterVenuesHandler(
   event: unknown,
   dependencies: ClusteringDependencies = defaultDependencies,
 ): Promise<ClusteringSummary> {
-  const input = clusteringEventSchema.parse(event ?? {});
+  const input = parseEvent(
+    clusteringEventSchema,
+    event ?? {},
+    "a clustering event",
+    InvalidClusteringEventError,
+  );
   return clusterVenues(input, config, dependencies);
 }
 

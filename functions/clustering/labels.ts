@@ -8,6 +8,7 @@
  *   share (the same idea, by category).
  * - The place is the nearest large city to the cluster's centroid, by great-circle distance.
  */
+import { distanceKm } from "../shared/geo.js";
 
 export interface TopicCategoryRule {
   category: string;
@@ -129,20 +130,6 @@ export interface City {
   lat: number;
   lon: number;
   population: number;
-}
-
-/** Great-circle distance in km. */
-export function distanceKm(
-  a: { lat: number; lon: number },
-  b: { lat: number; lon: number },
-): number {
-  const rad = Math.PI / 180;
-  const dLat = (b.lat - a.lat) * rad;
-  const dLon = (b.lon - a.lon) * rad;
-  const h =
-    Math.sin(dLat / 2) ** 2 +
-    Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
-  return 2 * 6371 * Math.asin(Math.min(1, Math.sqrt(h)));
 }
 
 /** The nearest city of at least `minPopulation` to `point`. */

@@ -47,9 +47,7 @@ export async function readVenueFile(
   return rows.map((row, index) => {
     const parsed = venueRowSchema.safeParse(row);
     if (!parsed.success) {
-      throw new Error(
-        `venue row ${index}: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`,
-      );
+      throw new Error(`venue row ${index}: ${z.prettifyError(parsed.error)}`);
     }
     const v = parsed.data;
     return {

@@ -1,7 +1,7 @@
 /**
  * counts API Lambda (HTTP API, payload 2.0): `GET /counts?country=us&day=YYYY-MM-DD|all&limit=N`
- * returns the top cities with their counts and the time of the newest update. Bad parameters
- * get a 400 naming what is wrong.
+ * returns the top cities with their counts and the time of the newest update (./counts-query.ts).
+ * Bad parameters get a 400 naming what is wrong; DynamoDB failing for a moment, a 503.
  */
 
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
@@ -12,7 +12,11 @@ import { z } from "zod";
 import { isTransientAwsError } from "../shared/aws-errors.js";
 import { readConfig } from "../shared/config.js";
 import { createLogger } from "../shared/logger.js";
-import { latestCountedDay, queryTopCities, type TopCities } from "./top-cities.js";
+import { type CountsSource, countsFor, countsQuerySchema } from "./counts-query.js";
+import { latestCountedDay, queryTopCities } from "./top-cities.js";
+
+// The query's schema, for the tests of the sample event and of the template's constraints.
+export { countsQuerySchema };
 
 const config = readConfig(
   z.object({
@@ -25,34 +29,8 @@ const config = readConfig(
 export const logger = createLogger("counts-api");
 const dynamodb = new DynamoDBClient({});
 
-export const countsQuerySchema = z.strictObject({
-  country: z
-    .string()
-    .regex(/^[A-Za-z]{2}$/, "country must be a two-letter ISO code such as us")
-    .transform((country) => country.toLowerCase())
-    .default("us"),
-  day: z
-    .string()
-    .regex(/^(all|\d{4}-\d{2}-\d{2})$/, "day must be YYYY-MM-DD or all")
-    .refine((day) => day === "all" || isRealDay(day), "day is not a calendar date")
-    .optional(),
-  limit: z.coerce
-    .number({ message: "limit must be a number" })
-    .int("limit must be a whole number")
-    .min(1, "limit must be at least 1")
-    .max(100, "limit must be at most 100")
-    .default(10),
-});
-
-function isRealDay(day: string): boolean {
-  const date = new Date(`${day}T00:00:00Z`);
-  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === day;
-}
-
-export interface CountsApiDependencies {
-  query: (query: { country: string; day: string; limit: number }) => Promise<TopCities>;
-  /** The latest day not after `notAfter` with counts in `country`, or null. */
-  latestDay: (country: string, notAfter: string) => Promise<string | null>;
+/** Where the counts come from; tests pass their own. */
+export interface CountsApiDependencies extends CountsSource {
   now?: () => number;
 }
 
@@ -72,23 +50,11 @@ export async function getCounts(
   }
   const parsed = countsQuerySchema.safeParse(event.queryStringParameters ?? {});
   if (!parsed.success) {
-    const message = parsed.error.issues
-      .map((issue) =>
-        issue.code === "unrecognized_keys"
-          ? `unknown parameter(s): ${issue.keys.join(", ")}`
-          : issue.message,
-      )
-      .join("; ");
-    return json(400, { message });
+    return json(400, { message: parsed.error.issues.map((issue) => issue.message).join("; ") });
   }
-  const today = new Date((dependencies.now ?? Date.now)()).toISOString().slice(0, 10);
   try {
-    // Without a day: the latest with counts (today while the feed is live; a recording's own
-    // days otherwise), never one ahead of this clock. `today` in the answer tells them apart.
-    const day =
-      parsed.data.day ?? (await dependencies.latestDay(parsed.data.country, today)) ?? today;
-    const result = await dependencies.query({ ...parsed.data, day });
-    return json(200, { ...result, today }, { "cache-control": "max-age=2" });
+    const answer = await countsFor(parsed.data, dependencies, (dependencies.now ?? Date.now)());
+    return json(200, answer, { "cache-control": "max-age=2" });
   } catch (error) {
     // DynamoDB throttling or failing for a moment (its retries spent) is no bug of this API:
     // a 503 the page retries, not a 500. Anything else is, and stays a 500.

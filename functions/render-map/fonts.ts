@@ -1,7 +1,6 @@
 /** The map's typefaces, parsed once per process from the atlas-data layer's font files. */
 import { loadFont } from "../shared/atlas-data.js";
-import type { MapFonts } from "./draw-map.js";
-import { Typeface } from "./text.js";
+import { type MapFonts, Typeface } from "./text.js";
 
 let fonts: MapFonts | undefined;
 

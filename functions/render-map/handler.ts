@@ -5,14 +5,17 @@
  * atlas-data layer. Errors propagate as typed errors: Step Functions sees their name as the
  * failure's error.
  */
+
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { S3Client } from "@aws-sdk/client-s3";
 import middy from "@middy/core";
 import { z } from "zod";
 import { loadBasemap } from "../shared/atlas-data.js";
 import { type RenderResult, renderEventSchema } from "../shared/batch-contract.js";
+import { batchStepDependencies } from "../shared/batch-step.js";
 import { readConfig } from "../shared/config.js";
 import { createLogger } from "../shared/logger.js";
+import { parseEvent } from "../shared/parse-event.js";
 import { loadMapFonts } from "./fonts.js";
 import { InvalidRenderEventError, type RenderDependencies, renderSite } from "./render-site.js";
 
@@ -28,11 +31,9 @@ export const logger = createLogger("render-map");
 const s3 = new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) });
 
 export const defaultDependencies: RenderDependencies = {
-  s3,
+  ...batchStepDependencies(s3, logger),
   basemap: () => loadBasemap("50m"),
   fonts: loadMapFonts,
-  now: () => new Date(),
-  log: (message, fields) => logger.info(message, fields),
 };
 
 /** The bare handler, for tests and the local batch runner. */
@@ -40,14 +41,8 @@ export async function renderMapHandler(
   event: unknown,
   dependencies: RenderDependencies = defaultDependencies,
 ): Promise<RenderResult> {
-  const parsed = renderEventSchema.safeParse(event);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map(
-      (issue) => `${issue.path.map(String).join(".") || "(event)"}: ${issue.message}`,
-    );
-    throw new InvalidRenderEventError(`not a render event: ${problems.join("; ")}`);
-  }
-  return renderSite(parsed.data, { siteBucket: config.SITE_BUCKET }, dependencies);
+  const input = parseEvent(renderEventSchema, event, "a render event", InvalidRenderEventError);
+  return renderSite(input, { siteBucket: config.SITE_BUCKET }, dependencies);
 }
 
 export const handler = middy<unknown, RenderResult>()

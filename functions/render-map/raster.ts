@@ -10,25 +10,7 @@
  * stroke be drawn as the union of one quad per segment plus round joins.
  */
 
-export interface Rgba {
-  r: number;
-  g: number;
-  b: number;
-  /** Opacity, 0 to 1. */
-  a: number;
-}
-
-/** `#rrggbb` (and an optional opacity) as {@link Rgba}. */
-export function hex(color: string, alpha = 1): Rgba {
-  const match = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(color);
-  if (!match) throw new Error(`not a #rrggbb colour: ${color}`);
-  return {
-    r: Number.parseInt(match[1] as string, 16),
-    g: Number.parseInt(match[2] as string, 16),
-    b: Number.parseInt(match[3] as string, 16),
-    a: alpha,
-  };
-}
+import type { Rgba } from "../shared/map/style.js";
 
 /** Polylines in pixel coordinates: [x0, y0, x1, y1, ...] each, and whether each is closed. */
 export class Path {

@@ -5,12 +5,14 @@
  * sees the new run.json finds the files of that run beside it. A failure before the end leaves
  * run.json, and nothing of the run if the inputs were bad, unpublished.
  */
+
 import {
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
+import { z } from "zod";
 import type { ClustersDocument } from "../clustering/build-clusters.js";
 import type { Basemap } from "../shared/atlas-data.js";
 import {
@@ -18,20 +20,20 @@ import {
   type RenderEvent,
   type RenderResult,
 } from "../shared/batch-contract.js";
-import { DEFAULT_SIZE, drawMap, type MapFonts, type MapSize } from "./draw-map.js";
+import type { BatchStepDependencies } from "../shared/batch-step.js";
+import { drawMap } from "./draw-map.js";
+import { DEFAULT_SIZE, type MapSize } from "./layout.js";
 import { indexHtml, runDocument } from "./site-files.js";
+import type { MapFonts } from "./text.js";
 
 export interface RenderConfig {
   siteBucket: string;
   size?: MapSize;
 }
 
-export interface RenderDependencies {
-  s3: S3Client;
+export interface RenderDependencies extends BatchStepDependencies {
   basemap: () => Basemap;
   fonts: () => MapFonts;
-  now: () => Date;
-  log?: (message: string, fields: Record<string, unknown>) => void;
 }
 
 /** The render event is not what the workflow sends: a wiring bug, not worth a retry. */
@@ -156,10 +158,11 @@ function parseJsonObject(bytes: Uint8Array, where: string): Record<string, unkno
 function parseClusters(bytes: Uint8Array, where: string): ClustersDocument {
   const parsed = clustersDocumentSchema.safeParse(parseJsonObject(bytes, where));
   if (!parsed.success) {
-    const problems = parsed.error.issues
-      .slice(0, 3)
-      .map((issue) => `${issue.path.map(String).join(".") || "(document)"}: ${issue.message}`);
-    throw new ClusteringOutputError(`${where} is not a clusters document: ${problems.join("; ")}`);
+    // The first few problems: a document wrong throughout would make an error as long as itself.
+    const { issues } = parsed.error;
+    const more = issues.length > 3 ? `\n(and ${issues.length - 3} more problems)` : "";
+    const problems = z.prettifyError({ issues: issues.slice(0, 3) });
+    throw new ClusteringOutputError(`${where} is not a clusters document:\n${problems}${more}`);
   }
   return parsed.data;
 }

@@ -6,7 +6,7 @@
  * as such and leaves the rest to run.json.
  */
 import type { ClusteringSummary } from "../shared/batch-contract.js";
-import { dateRangeText } from "./draw-map.js";
+import { dateRange } from "../shared/map/captions.js";
 
 export interface RunDocument {
   range: string;
@@ -72,7 +72,7 @@ export function indexHtml(page: {
   width: number;
   height: number;
 }): string {
-  const dates = escapeHtml(dateRangeText(page.dates));
+  const dates = escapeHtml(dateRange(page.dates) ?? "no dates");
   return `<!doctype html>
 <html lang="en">
 <head>

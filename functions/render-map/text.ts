@@ -4,12 +4,19 @@
  * (NFD without combining marks) or become "?", so a label never shows an empty box.
  */
 import opentype from "opentype.js";
-import { Path } from "./raster.js";
+import type { Rgba } from "../shared/map/style.js";
+import { Path, type Raster } from "./raster.js";
 
 export interface TextMetrics {
   width: number;
   /** Distance from the baseline up to the top of capitals, in pixels. */
   capHeight: number;
+}
+
+/** The map's two weights. */
+export interface MapFonts {
+  regular: Typeface;
+  semibold: Typeface;
 }
 
 export class Typeface {
@@ -82,4 +89,20 @@ export class Typeface {
     if (os2?.sCapHeight) return os2.sCapHeight;
     return this.font.charToGlyph("H").getMetrics().yMax;
   }
+}
+
+/** Draws `content` with its baseline starting at (x, baseline), over a halo when given. */
+export function drawText(
+  raster: Raster,
+  face: Typeface,
+  content: string,
+  x: number,
+  baseline: number,
+  size: number,
+  colour: Rgba,
+  halo?: { width: number; colour: Rgba },
+): void {
+  const path = face.path(content, x, baseline, size);
+  if (halo) raster.stroke(path, halo.width, halo.colour);
+  raster.fill(path, colour);
 }

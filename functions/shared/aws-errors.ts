@@ -1,6 +1,7 @@
 /**
  * Telling a passing AWS failure from a bug, and riding the passing ones out.
  */
+import { backoffPause } from "./backoff.js";
 
 const TRANSIENT_ERRORS = new Set([
   "ThrottlingException",
@@ -51,7 +52,4 @@ export async function retryTransient<T>(
   }
 }
 
-function jitteredPause(attempt: number): Promise<void> {
-  const ms = Math.random() * Math.min(2000, 100 * 2 ** attempt);
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+const jitteredPause = (attempt: number) => backoffPause(attempt, { baseMs: 100, capMs: 2000 });

@@ -15,6 +15,8 @@ export function readConfig<Schema extends z.ZodType>(
 ): z.infer<Schema> {
   const result = schema.safeParse(env);
   if (result.success) return result.data;
+  // One line, not zod's prettifyError: a Fargate task's stderr reaches CloudWatch a line per
+  // event, and "not set" says more than "expected string, received undefined".
   const problems = result.error.issues.map(
     (issue) =>
       `${issue.path.map(String).join(".")}: ${env[String(issue.path[0])] === undefined ? "not set" : issue.message}`,

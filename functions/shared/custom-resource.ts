@@ -12,6 +12,7 @@ import type {
   CloudFormationCustomResourceResponse,
   Context,
 } from "aws-lambda";
+import { backoffDelay, sleep } from "./backoff.js";
 
 /** The part of the Lambda context the exchange needs (a plain object in tests). */
 export interface LambdaContextLike {
@@ -38,6 +39,8 @@ export type CustomResourceResult = Pick<
 /** Answer FAILED this long before the Lambda would time out without answering. */
 export const TIMEOUT_MARGIN_MS = 5_000;
 const RESPONSE_ATTEMPTS = 3;
+/** Pauses of up to 1 s, then up to 2 s, between the attempts. */
+const RESPONSE_BACKOFF = { baseMs: 500, capMs: 2000 };
 
 /** The resource's properties in the template are wrong: no retry can help, fix the template. */
 export class InvalidPropertiesError extends Error {
@@ -88,12 +91,11 @@ export async function sendResponse(
       attempt,
       error: String(lastError),
     });
-    if (attempt < RESPONSE_ATTEMPTS) await (deps.sleep ?? defaultSleep)(500 * 2 ** attempt);
+    if (attempt < RESPONSE_ATTEMPTS)
+      await (deps.sleep ?? sleep)(backoffDelay(attempt, RESPONSE_BACKOFF));
   }
   throw lastError;
 }
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Answers CloudFormation exactly once for `apply`'s outcome: SUCCESS with its id and data,

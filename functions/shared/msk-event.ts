@@ -18,6 +18,11 @@ export const mskRecordSchema = z.object({
   headers: z.array(z.record(z.string(), z.array(z.number().int()))).optional(),
 });
 
+/**
+ * Not Powertools Parser's KafkaMskEventSchema: it refuses a null key or value (which the local
+ * event source, local/pipeline, sends for a keyless record or a tombstone), so one such record
+ * would fail the whole batch instead of being dead-lettered.
+ */
 export const mskEventSchema = z.object({
   eventSource: z.literal("aws:kafka"),
   eventSourceArn: z.string().optional(),

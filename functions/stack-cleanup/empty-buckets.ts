@@ -14,11 +14,9 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
-import {
-  type CustomResourceLog,
-  type CustomResourceResult,
-  InvalidPropertiesError,
-} from "../shared/custom-resource.js";
+import { sleep as realSleep } from "../shared/backoff.js";
+import type { CustomResourceLog, CustomResourceResult } from "../shared/custom-resource.js";
+import { applyCleanupEvent, readListProperty } from "./cleanup-resource.js";
 
 /** DeleteObjects takes at most 1,000 keys (S3 API reference, DeleteObjects). */
 const DELETE_BATCH = 1000;
@@ -74,8 +72,7 @@ export async function emptyUntilQuiet(
   options: EmptyUntilQuietOptions,
 ): Promise<{ deleted: number; passes: number }> {
   const now = options.now ?? Date.now;
-  const sleep =
-    options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = options.sleep ?? realSleep;
   const started = now();
   let lastFound = started;
   let deleted = 0;
@@ -101,39 +98,21 @@ export async function emptyUntilQuiet(
 }
 
 /** `Buckets` (required): the names of the buckets to empty on Delete. */
-export function readProperties(properties: Record<string, unknown> | undefined): string[] {
-  const buckets = properties?.Buckets;
-  if (
-    !Array.isArray(buckets) ||
-    buckets.length === 0 ||
-    !buckets.every((b) => typeof b === "string" && /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(b))
-  ) {
-    throw new InvalidPropertiesError(
-      `property Buckets must list S3 bucket names, got ${JSON.stringify(buckets)}`,
-    );
-  }
-  return buckets as string[];
-}
+export const readProperties = (properties: Record<string, unknown> | undefined): string[] =>
+  readListProperty(properties, "Buckets", /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "S3 bucket names");
 
 /** Create and Update: nothing to do but check the properties; Delete: empty the buckets. */
-export async function applyEvent(
+export function applyEvent(
   event: CloudFormationCustomResourceEvent,
   deps: { s3: S3Client; log?: CustomResourceLog } & Omit<EmptyUntilQuietOptions, "log">,
 ): Promise<CustomResourceResult> {
-  const physicalResourceId =
-    event.RequestType === "Create" ? `empty-buckets-on-delete` : event.PhysicalResourceId;
-  if (event.RequestType !== "Delete") {
-    readProperties(event.ResourceProperties);
-    return { PhysicalResourceId: physicalResourceId };
-  }
-  // A Delete of a resource whose Create failed (its properties wrong) must not fail too.
-  let buckets: string[];
-  try {
-    buckets = readProperties(event.ResourceProperties);
-  } catch {
-    return { PhysicalResourceId: physicalResourceId };
-  }
-  const { deleted, passes } = await emptyUntilQuiet(deps.s3, buckets, deps);
-  deps.log?.("buckets empty", { buckets, deleted, passes });
-  return { PhysicalResourceId: physicalResourceId, Data: { Deleted: String(deleted) } };
+  return applyCleanupEvent(event, {
+    createdId: "empty-buckets-on-delete",
+    readProperties,
+    cleanup: async (buckets) => {
+      const { deleted, passes } = await emptyUntilQuiet(deps.s3, buckets, deps);
+      deps.log?.("buckets empty", { buckets, deleted, passes });
+      return { Deleted: String(deleted) };
+    },
+  });
 }

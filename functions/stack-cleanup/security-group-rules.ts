@@ -14,11 +14,8 @@ import {
   RevokeSecurityGroupIngressCommand,
 } from "@aws-sdk/client-ec2";
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
-import {
-  type CustomResourceLog,
-  type CustomResourceResult,
-  InvalidPropertiesError,
-} from "../shared/custom-resource.js";
+import type { CustomResourceLog, CustomResourceResult } from "../shared/custom-resource.js";
+import { applyCleanupEvent, readListProperty } from "./cleanup-resource.js";
 
 /** One rule per source or destination of a permission (how EC2 counts rules). */
 const rulesIn = (permissions: IpPermission[]) =>
@@ -59,38 +56,21 @@ export async function revokeAllRules(ec2: EC2Client, groupIds: string[]): Promis
 }
 
 /** `SecurityGroups` (required): the ids of the groups whose rules to revoke on Delete. */
-export function readSecurityGroups(properties: Record<string, unknown> | undefined): string[] {
-  const groups = properties?.SecurityGroups;
-  if (
-    !Array.isArray(groups) ||
-    groups.length === 0 ||
-    !groups.every((g) => typeof g === "string" && /^sg-[0-9a-f]{8,17}$/.test(g))
-  ) {
-    throw new InvalidPropertiesError(
-      `property SecurityGroups must list security group ids, got ${JSON.stringify(groups)}`,
-    );
-  }
-  return groups as string[];
-}
+export const readSecurityGroups = (properties: Record<string, unknown> | undefined): string[] =>
+  readListProperty(properties, "SecurityGroups", /^sg-[0-9a-f]{8,17}$/, "security group ids");
 
 /** Create and Update: check the properties; Delete: revoke every rule of the groups. */
-export async function applySecurityGroupsEvent(
+export function applySecurityGroupsEvent(
   event: CloudFormationCustomResourceEvent,
   deps: { ec2: EC2Client; log?: CustomResourceLog },
 ): Promise<CustomResourceResult> {
-  const physicalResourceId =
-    event.RequestType === "Create" ? "emr-security-group-rules" : event.PhysicalResourceId;
-  if (event.RequestType !== "Delete") {
-    readSecurityGroups(event.ResourceProperties);
-    return { PhysicalResourceId: physicalResourceId };
-  }
-  let groups: string[];
-  try {
-    groups = readSecurityGroups(event.ResourceProperties);
-  } catch {
-    return { PhysicalResourceId: physicalResourceId }; // its Create failed: nothing to undo
-  }
-  const revoked = await revokeAllRules(deps.ec2, groups);
-  deps.log?.("security group rules revoked", { groups, revoked });
-  return { PhysicalResourceId: physicalResourceId, Data: { Revoked: String(revoked) } };
+  return applyCleanupEvent(event, {
+    createdId: "emr-security-group-rules",
+    readProperties: readSecurityGroups,
+    cleanup: async (groups) => {
+      const revoked = await revokeAllRules(deps.ec2, groups);
+      deps.log?.("security group rules revoked", { groups, revoked });
+      return { Revoked: String(revoked) };
+    },
+  });
 }

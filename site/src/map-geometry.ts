@@ -5,24 +5,15 @@
  * never reprojects anything. No DOM here: shapes are flat coordinate arrays, turned into
  * Path2D objects by the view.
  */
-import {
-  type GeoPermissibleObjects,
-  type GeoProjection,
-  geoGraticule,
-  geoNaturalEarth1,
-  geoPath,
-} from "d3-geo";
+import { type GeoPermissibleObjects, type GeoProjection, geoNaturalEarth1, geoPath } from "d3-geo";
 import { feature, mesh } from "topojson-client";
 import type { GeometryCollection, Topology } from "topojson-specification";
 import type { Cluster } from "../../functions/clustering/build-clusters.js";
 import { hullPolygon } from "../../functions/shared/hull-polygon.js";
+import { graticule, mapFrame } from "../../functions/shared/map/style.js";
 import { type Bounds, pointInRings } from "./map-model.js";
 
 export const WORLD_WIDTH = 1000;
-
-/** The latitudes the first view shows, as map.png: south of Cape Horn to Svalbard. */
-export const VIEW_SOUTH = -56;
-export const VIEW_NORTH = 84;
 
 /** Polylines in world units: each ring is [x0, y0, x1, y1, ...]. */
 export interface Shape {
@@ -71,15 +62,8 @@ class ShapeRecorder {
   }
 }
 
-function viewFrame(): { type: "MultiPoint"; coordinates: [number, number][] } {
-  const coordinates: [number, number][] = [];
-  for (let lon = -180; lon <= 180; lon += 2) coordinates.push([lon, VIEW_SOUTH], [lon, VIEW_NORTH]);
-  for (let lat = VIEW_SOUTH; lat <= VIEW_NORTH; lat += 2) coordinates.push([-180, lat], [180, lat]);
-  return { type: "MultiPoint", coordinates };
-}
-
 export function worldProjection(): GeoProjection {
-  return geoNaturalEarth1().fitWidth(WORLD_WIDTH, viewFrame());
+  return geoNaturalEarth1().fitWidth(WORLD_WIDTH, mapFrame());
 }
 
 export function projectShape(projection: GeoProjection, object: GeoPermissibleObjects): Shape {
@@ -106,9 +90,9 @@ export function shapeBounds(shape: Shape): Bounds | null {
   return x0 <= x1 ? { x0, y0, x1, y1 } : null;
 }
 
-/** The first view, in world units: the world from 56°S to 84°N. */
+/** The first view, in world units: the world from 56°S to 84°N, as map.png shows it. */
 export function viewFrameBounds(projection: GeoProjection): Bounds {
-  const [[x0, y0], [x1, y1]] = geoPath(projection).bounds(viewFrame());
+  const [[x0, y0], [x1, y1]] = geoPath(projection).bounds(mapFrame());
   return { x0, y0, x1, y1 };
 }
 
@@ -125,7 +109,7 @@ export type WorldTopology = Topology<{ countries: GeometryCollection; land: Geom
 export function projectBasemap(projection: GeoProjection, topology: WorldTopology): Basemap {
   return {
     sphere: projectShape(projection, { type: "Sphere" }),
-    graticule: projectShape(projection, geoGraticule().step([30, 30])()),
+    graticule: projectShape(projection, graticule()),
     land: projectShape(projection, feature(topology, topology.objects.land)),
     borders: projectShape(
       projection,

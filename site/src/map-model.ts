@@ -1,8 +1,9 @@
 /**
  * The interactive map's arithmetic, without a DOM: the view (world units to CSS pixels),
  * zooming about a point, fitting bounds (the first view, zoom to a cluster), keeping the world
- * in sight, animating between views, label placement without overlaps, and hit testing.
+ * in sight, animating between views, which labels fit, and hit testing.
  */
+import { type Dot, LabelBoard } from "../../functions/shared/map/labels.js";
 
 /** A rectangle by its corners. */
 export interface Bounds {
@@ -113,14 +114,6 @@ export function sameView(a: View, b: View): boolean {
   return Math.abs(a.k - b.k) < 1e-9 && Math.abs(a.x - b.x) < 1e-6 && Math.abs(a.y - b.y) < 1e-6;
 }
 
-/** A dot on screen. */
-export interface Dot {
-  id: number;
-  x: number;
-  y: number;
-  r: number;
-}
-
 export interface LabelRequest extends Dot {
   /** The label's box, px. */
   width: number;
@@ -136,29 +129,11 @@ export interface PlacedLabel {
   height: number;
 }
 
-interface Rect {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
-
-function overlaps(a: Rect, b: Rect): boolean {
-  return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
-}
-
-function distanceToRect(x: number, y: number, rect: Rect): number {
-  const dx = Math.max(rect.x - x, 0, x - (rect.x + rect.width));
-  const dy = Math.max(rect.y - y, 0, y - (rect.y + rect.height));
-  return Math.hypot(dx, dy);
-}
-
 /**
- * Greedy label placement in the order given (largest cluster first): the first of eight
- * positions around the dot whose box stays inside the viewport, overlaps no label placed
- * before and keeps clear of every other dot. A label without room is left out; zooming in
- * makes room. Dots and labels are binned in a coarse grid, so a frame stays cheap with
- * hundreds of clusters.
+ * The labels that fit, in the order given (largest cluster first), by map.png's placement
+ * (functions/shared/map/labels.ts): each at the first of eight positions around its dot that
+ * stays `margin` px inside the viewport, overlaps no label placed before and keeps `gap` px
+ * clear of every other dot. A label without room is left out; zooming in makes room.
  */
 export function placeLabels(
   requests: readonly LabelRequest[],
@@ -167,77 +142,17 @@ export function placeLabels(
 ): PlacedLabel[] {
   const gap = options.gap ?? 3;
   const margin = options.margin ?? 2;
-  const cell = 64;
-  const grid = new Map<number, { rects: Rect[]; dots: Dot[] }>();
-  const key = (cx: number, cy: number) => cx * 100_003 + cy;
-  const bin = (cx: number, cy: number) => {
-    const k = key(cx, cy);
-    let entry = grid.get(k);
-    if (!entry) {
-      entry = { rects: [], dots: [] };
-      grid.set(k, entry);
-    }
-    return entry;
+  const area = {
+    x: margin,
+    y: margin,
+    width: viewport.width - 2 * margin,
+    height: viewport.height - 2 * margin,
   };
-  const cellsOf = (x0: number, y0: number, x1: number, y1: number) => {
-    const cells: [number, number][] = [];
-    for (let cx = Math.floor(x0 / cell); cx <= Math.floor(x1 / cell); cx++) {
-      for (let cy = Math.floor(y0 / cell); cy <= Math.floor(y1 / cell); cy++) cells.push([cx, cy]);
-    }
-    return cells;
-  };
-  for (const dot of requests) {
-    for (const [cx, cy] of cellsOf(dot.x - dot.r, dot.y - dot.r, dot.x + dot.r, dot.y + dot.r)) {
-      bin(cx, cy).dots.push(dot);
-    }
-  }
-  const fits = (box: Rect, own: number) => {
-    if (box.x < margin || box.y < margin) return false;
-    if (box.x + box.width > viewport.width - margin) return false;
-    if (box.y + box.height > viewport.height - margin) return false;
-    const seen = new Set<Rect | Dot>();
-    for (const [cx, cy] of cellsOf(
-      box.x - gap,
-      box.y - gap,
-      box.x + box.width + gap,
-      box.y + box.height + gap,
-    )) {
-      const entry = grid.get(key(cx, cy));
-      if (!entry) continue;
-      for (const rect of entry.rects) {
-        if (!seen.has(rect) && overlaps(box, rect)) return false;
-        seen.add(rect);
-      }
-      for (const dot of entry.dots) {
-        if (seen.has(dot)) continue;
-        seen.add(dot);
-        const clearance = dot.id === own ? 1 : gap;
-        if (distanceToRect(dot.x, dot.y, box) < dot.r + clearance) return false;
-      }
-    }
-    return true;
-  };
+  const board = new LabelBoard(requests, area, gap);
   const placed: PlacedLabel[] = [];
   for (const request of requests) {
-    const { x, y, width, height } = request;
-    const r = request.r + gap;
-    const d = r * Math.SQRT1_2;
-    const candidates: Rect[] = [
-      { x: x + r, y: y - height / 2, width, height },
-      { x: x - r - width, y: y - height / 2, width, height },
-      { x: x - width / 2, y: y - r - height, width, height },
-      { x: x - width / 2, y: y + r, width, height },
-      { x: x + d, y: y - d - height, width, height },
-      { x: x + d, y: y + d, width, height },
-      { x: x - d - width, y: y - d - height, width, height },
-      { x: x - d - width, y: y + d, width, height },
-    ];
-    const box = candidates.find((candidate) => fits(candidate, request.id));
-    if (!box) continue;
-    for (const [cx, cy] of cellsOf(box.x, box.y, box.x + box.width, box.y + box.height)) {
-      bin(cx, cy).rects.push(box);
-    }
-    placed.push({ id: request.id, ...box });
+    const box = board.place(request, request.width, request.height);
+    if (box) placed.push({ id: request.id, ...box });
   }
   return placed;
 }
@@ -298,11 +213,6 @@ export function hitTest(
     }
   }
   return best;
-}
-
-/** A cluster's dot radius in px: by the square root of its RSVPs, as in map.png. */
-export function dotRadius(rsvps: number, maxRsvps: number): number {
-  return 3 + 11 * Math.sqrt(Math.max(0, rsvps) / Math.max(1, maxRsvps));
 }
 
 /**

@@ -3,16 +3,9 @@
  * run.json and clusters.json (either may be missing), and the message for each state.
  */
 import type { RunDocument } from "../../functions/render-map/site-files.js";
-import { formatCount, formatUtc } from "./counts-model.js";
+import { clusterTotals, dateRange } from "../../functions/shared/map/captions.js";
+import { formatUtc } from "./counts-model.js";
 import type { ClustersFile } from "./validate.js";
-
-/** "2018-05-20", "2018-05-20 – 2018-05-26", or null. As map.png's dateRangeText. */
-export function dateRange(dates: { first: string | null; last: string | null } | undefined) {
-  const first = dates?.first ?? null;
-  const last = dates?.last ?? null;
-  if (first && last) return first === last ? first : `${first} – ${last}`;
-  return first ?? last ?? null;
-}
 
 /** "Map of 2018-05-20 – 2018-05-26 · drawn 2026-11-27 02:14 UTC" */
 export function runLine(run: RunDocument | null, clusters: ClustersFile | null): string {
@@ -24,12 +17,7 @@ export function runLine(run: RunDocument | null, clusters: ClustersFile | null):
 
 /** "76 clusters · 1,062 RSVPs at 924 venues · batch of range all, 68 s" */
 export function mapSummary(run: RunDocument | null, clusters: ClustersFile): string {
-  const n = clusters.clusters.length;
-  const rsvps = clusters.clusters.reduce((sum, cluster) => sum + cluster.rsvps, 0);
-  const parts = [
-    `${formatCount(n)} ${n === 1 ? "cluster" : "clusters"}`,
-    `${formatCount(rsvps)} RSVPs at ${formatCount(clusters.venuesClustered)} venues`,
-  ];
+  const parts: string[] = clusterTotals(clusters);
   if (run) {
     parts.push(`batch over “${run.range}” took ${formatDuration(run.durationSeconds)}`);
   }

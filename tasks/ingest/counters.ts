@@ -1,13 +1,19 @@
 /**
  * The ingest's counters as one log line every few seconds: plain JSON locally, CloudWatch
- * Embedded Metric Format on AWS, where the log line itself becomes metrics (no agent, no API
- * calls from the task).
+ * Embedded Metric Format on AWS (../../functions/shared/metrics.ts), where the log line itself
+ * becomes metrics (no agent, no API calls from the task).
  *
  * The plain JSON line carries the totals since start. The EMF document carries the increase
  * since the previous report (the first one: since start), so that a metric's Sum over a period
  * is the number of events in that period, whatever the report interval and across task
  * restarts (an alarm on dead-letter growth sums `deadLettered` over its period).
  */
+import type { EmfOutput } from "@aws-lambda-powertools/metrics/types";
+import {
+  createEmfSerializer,
+  type EmfMetrics,
+  MetricUnit,
+} from "../../functions/shared/metrics.js";
 import type { IngestCounters } from "./ingest.js";
 
 export const METRICS_NAMESPACE = "RsvpAtlas/Ingest";
@@ -23,31 +29,8 @@ export function flatten(counters: IngestCounters): Record<string, number> {
   };
 }
 
-/** An EMF document reporting `values` as Count metrics of METRICS_NAMESPACE with `service`. */
-export function toEmf(
-  values: Record<string, number>,
-  service: string,
-  now = Date.now(),
-): Record<string, unknown> {
-  return {
-    _aws: {
-      Timestamp: now,
-      CloudWatchMetrics: [
-        {
-          Namespace: METRICS_NAMESPACE,
-          Dimensions: [["service"]],
-          Metrics: Object.keys(values).map((Name) => ({ Name, Unit: "Count" })),
-        },
-      ],
-    },
-    service,
-    message: "ingest counters",
-    ...values,
-  };
-}
-
 /** Turns the totals since start into the EMF document of the increase since the last call. */
-export type EmfReporter = (counters: IngestCounters, now?: number) => Record<string, unknown>;
+export type EmfReporter = (counters: IngestCounters, now?: number) => EmfOutput;
 
 /**
  * A stateful reporter: each call reports, per counter, its increase since the previous call (the
@@ -56,15 +39,16 @@ export type EmfReporter = (counters: IngestCounters, now?: number) => Record<str
  * counter that went down (it was reset) reports its current value.
  */
 export function createEmfReporter(service: string): EmfReporter {
+  // The alarms read the metrics of METRICS_NAMESPACE by `service` alone.
+  const toEmf = createEmfSerializer({ namespace: METRICS_NAMESPACE, dimensions: { service } });
   const previous = new Map<string, number>();
   return (counters, now = Date.now()) => {
-    const totals = flatten(counters);
-    const deltas: Record<string, number> = {};
-    for (const [name, total] of Object.entries(totals)) {
+    const deltas: EmfMetrics = {};
+    for (const [name, total] of Object.entries(flatten(counters))) {
       const before = previous.get(name) ?? 0;
-      deltas[name] = total >= before ? total - before : total;
+      deltas[name] = { unit: MetricUnit.Count, value: total >= before ? total - before : total };
       previous.set(name, total);
     }
-    return toEmf(deltas, service, now);
+    return toEmf({ metrics: deltas, metadata: { message: "ingest counters" }, timestamp: now });
   };
 }

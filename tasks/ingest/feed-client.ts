@@ -5,20 +5,7 @@
  * is dead, even if TCP has not noticed) makes silent half-open connections fail fast.
  */
 import WebSocket from "ws";
-
-export interface BackoffOptions {
-  initialMs: number;
-  maxMs: number;
-}
-
-/** Full jitter: uniform in [0, min(max, initial * 2^attempt)). */
-export function backoffDelay(
-  attempt: number,
-  { initialMs, maxMs }: BackoffOptions,
-  random = Math.random,
-): number {
-  return Math.floor(random() * Math.min(maxMs, initialMs * 2 ** attempt));
-}
+import { type Backoff, backoffDelay } from "../../functions/shared/backoff.js";
 
 export type FeedEvent =
   | { type: "open"; url: string; attempt: number }
@@ -34,7 +21,8 @@ export interface FeedClientOptions {
   onEvent?: (event: FeedEvent) => void;
   heartbeatIntervalMs?: number;
   heartbeatTimeoutMs?: number;
-  backoff?: BackoffOptions;
+  /** Between reconnects (default: 0.5 s doubling to 30 s). */
+  backoff?: Backoff;
   /** A feed that closes normally (1000) is reconnected too, unless this is false (a replay run once). */
   reconnectAfterNormalClose?: boolean;
 }
@@ -59,7 +47,7 @@ export interface FeedClient {
 export function connectFeed(options: FeedClientOptions): FeedClient {
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 15_000;
   const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 10_000;
-  const backoff = options.backoff ?? { initialMs: 500, maxMs: 30_000 };
+  const backoff = options.backoff ?? { baseMs: 500, capMs: 30_000 };
   const emit = options.onEvent ?? (() => {});
   const stats: FeedClientStats = { connects: 0, reconnects: 0, heartbeatTimeouts: 0, frames: 0 };
   let socket: WebSocket | undefined;

@@ -1,9 +1,10 @@
 /**
  * Sends newline-delimited records to a Kinesis Data Firehose delivery stream with
  * PutRecordBatch, within its limits (500 records and 4 MiB per call, 1,000 KiB per record),
- * resending only the entries a call reports as failed, with exponential backoff and jitter.
+ * resending only the entries a call reports as failed, with exponential backoff and full jitter.
  */
 import { type _Record, type FirehoseClient, PutRecordBatchCommand } from "@aws-sdk/client-firehose";
+import { backoffDelay, sleep as realSleep } from "../../functions/shared/backoff.js";
 
 export const MAX_RECORDS_PER_CALL = 500;
 export const MAX_BYTES_PER_CALL = 4 * 1024 * 1024;
@@ -56,8 +57,7 @@ export function toCalls(lines: string[]): Uint8Array[][] {
 
 export function createFirehoseWriter(options: FirehoseWriterOptions) {
   const maxAttempts = options.maxAttempts ?? 8;
-  const sleep =
-    options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = options.sleep ?? realSleep;
 
   /** Delivers every line or throws {@link FirehoseDeliveryError} naming those it could not. */
   return async function write(lines: string[]): Promise<void> {
@@ -91,7 +91,7 @@ export function createFirehoseWriter(options: FirehoseWriterOptions) {
           );
         }
         options.onRetry?.(failed.length, attempt);
-        await sleep(Math.min(10_000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2));
+        await sleep(backoffDelay(attempt, { baseMs: 100, capMs: 10_000 }));
         pending = failed;
       }
     }

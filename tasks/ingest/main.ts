@@ -7,10 +7,12 @@
 import { FirehoseClient } from "@aws-sdk/client-firehose";
 import { Kafka, Partitioners } from "kafkajs";
 import { z } from "zod";
+import { backoffPause } from "../../functions/shared/backoff.js";
 import { readConfig } from "../../functions/shared/config.js";
 import { kafkaClientConfig } from "../../functions/shared/kafka-client.js";
 import { createLogger } from "../../functions/shared/logger.js";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
+import { manageTask } from "../task-lifecycle.js";
 import { createEmfReporter, flatten } from "./counters.js";
 import { createFirehoseWriter } from "./firehose-writer.js";
 import { startIngest } from "./ingest.js";
@@ -54,22 +56,24 @@ const kafkaConfig = await kafkaClientConfig({
 });
 const kafka = new Kafka(kafkaConfig);
 
+const KAFKA_WAIT_MS = 5 * 60_000;
 /**
  * A task that starts while Kafka is down (a broker restarting, MSK patching) waits for it, for
- * about five minutes, rather than exiting at once into ECS's restart loop: it can do nothing
+ * five minutes, rather than exiting at once into ECS's restart loop: it can do nothing
  * without Kafka, and what the feed sends meanwhile is asked for again from the resume point.
  */
 async function whenKafkaAnswers<T>(what: string, attempt: () => Promise<T>): Promise<T> {
+  const giveUpAt = Date.now() + KAFKA_WAIT_MS;
   for (let tries = 1; ; tries++) {
     try {
       return await attempt();
     } catch (error) {
-      if (tries >= 30) throw error;
+      if (Date.now() >= giveUpAt) throw error;
       logger.warn(`${what}: Kafka does not answer yet; trying again`, {
         tries,
         error: (error as Error).message,
       });
-      await new Promise((resolve) => setTimeout(resolve, Math.min(10_000, 250 * 2 ** tries)));
+      await backoffPause(tries, { baseMs: 250, capMs: 10_000 });
     }
   }
 }
@@ -120,30 +124,27 @@ const report = () => {
   else
     logger.info("ingest counters", { ...flatten(counters), durableMtime: ingest.durableMtime() });
 };
-const reporter = setInterval(report, config.COUNTERS_INTERVAL_SECONDS * 1000);
-
-let stopping = false;
-async function shutdown(why: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  logger.info("stopping: draining the feed's messages to Kafka and Firehose", { why });
-  let code = 0;
-  try {
-    await ingest.stop();
-  } catch (error) {
-    logger.error("ingest stopped with messages it could not send", { error: error as Error });
-    code = 1;
-  }
-  clearInterval(reporter);
-  report();
-  await producer.disconnect();
-  firehose.destroy();
-  logger.info("stopped", { ...flatten(ingest.counters()) });
-  process.exit(code);
-}
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
-process.on("SIGINT", () => void shutdown("SIGINT"));
+const shutdown = manageTask({
+  logger,
+  report,
+  reportEverySeconds: config.COUNTERS_INTERVAL_SECONDS,
+  stopping: "draining the feed's messages to Kafka and Firehose",
+  stop: async () => {
+    let code = 0;
+    try {
+      await ingest.stop();
+    } catch (error) {
+      logger.error("ingest stopped with messages it could not send", { error: error as Error });
+      code = 1;
+    }
+    report(); // the last increase: the EMF increases add up to the totals of "stopped"
+    await producer.disconnect();
+    firehose.destroy();
+    logger.info("stopped", { ...flatten(ingest.counters()) });
+    return code;
+  },
+});
 ingest.finished.then(
-  () => void shutdown("the feed ended"),
-  () => void shutdown("the feed failed"),
+  () => shutdown("the feed ended"),
+  () => shutdown("the feed failed"),
 );

@@ -18,6 +18,7 @@
  */
 import { S3Client } from "@aws-sdk/client-s3";
 import { createLogger } from "../../functions/shared/logger.js";
+import { manageTask } from "../task-lifecycle.js";
 import { readReplayFeedConfig } from "./config.js";
 import { livePasses } from "./live-passes.js";
 import { DEFAULT_REPLAY_BUFFER_FRAMES, startReplayServer } from "./replay-server.js";
@@ -81,19 +82,15 @@ logger.info("replay feed started", {
   replayBufferFrames: config.REPLAY_BUFFER_FRAMES ?? DEFAULT_REPLAY_BUFFER_FRAMES,
 });
 
-const report = () => logger.info("replay stats", { ...server.stats });
-const reporter = setInterval(report, config.STATS_INTERVAL_SECONDS * 1000);
-
-let stopping = false;
-async function shutdown(why: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  logger.info("stopping: closing the connections", { why });
-  clearInterval(reporter);
-  await server.close();
-  s3.destroy();
-  logger.info("stopped", { ...server.stats });
-  process.exit(0);
-}
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
-process.on("SIGINT", () => void shutdown("SIGINT"));
+manageTask({
+  logger,
+  report: () => logger.info("replay stats", { ...server.stats }),
+  reportEverySeconds: config.STATS_INTERVAL_SECONDS,
+  stopping: "closing the connections",
+  stop: async () => {
+    await server.close();
+    s3.destroy();
+    logger.info("stopped", { ...server.stats });
+    return 0;
+  },
+});

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ClustersDocument } from "../../functions/clustering/build-clusters.js";
 import type { CitiesDocument } from "../../functions/clustering/city-topics.js";
-import { distanceKm } from "../../functions/clustering/labels.js";
+import { distanceKm } from "../../functions/shared/geo.js";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { syntheticLines } from "../../local/feed/synthetic/generator.js";
 import type { DayCount } from "../../local/pipeline/day-counts.js";

@@ -2,13 +2,13 @@ import { describe, expect, it } from "vitest";
 import {
   type City,
   clusterLabel,
-  distanceKm,
   dominantCategory,
   nearestLargeCity,
   rankTopics,
   topicCategory,
   type WeightedTopics,
 } from "../../functions/clustering/labels.js";
+import { distanceKm } from "../../functions/shared/geo.js";
 import { TOPIC_CATEGORIES } from "../../local/feed/synthetic/topic-profiles.js";
 
 function topics(entries: [key: string, name: string, weight: number][]): WeightedTopics {

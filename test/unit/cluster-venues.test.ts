@@ -9,11 +9,12 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import {
   type ClusteringConfig,
   CuratedDataError,
   clusterVenues,
+  InvalidClusteringEventError,
   NoVenuesInRangeError,
   runFolder,
 } from "../../functions/clustering/cluster-venues.js";
@@ -95,6 +96,25 @@ describe("clusterVenues", () => {
       .on(ListObjectsV2Command)
       .rejects(Object.assign(new Error("Access Denied"), { name: "AccessDenied" }));
     await expect(clusterVenues({ range: "all" }, config, deps)).rejects.toThrow("Access Denied");
+  });
+});
+
+describe("clusterVenuesHandler", () => {
+  it("fails with InvalidClusteringEventError, naming the field, before touching S3", async () => {
+    vi.stubEnv("CURATED_BUCKET", "curated");
+    vi.stubEnv("BATCH_BUCKET", "batch");
+    try {
+      const { clusterVenuesHandler } = await import("../../functions/clustering/handler.js");
+      const run = clusterVenuesHandler({ range: 7 }, deps);
+      await expect(run).rejects.toThrow(InvalidClusteringEventError);
+      await expect(run).rejects.toThrow(/^not a clustering event:\n✖ .*\n {2}→ at range$/);
+      await expect(
+        clusterVenuesHandler({ range: "all", startedAt: "today" }, deps),
+      ).rejects.toThrow(/→ at startedAt/);
+      expect(s3Mock.calls()).toHaveLength(0);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });
 

@@ -22,6 +22,7 @@ import {
 } from "../../functions/cluster-watch/cluster-age.js";
 import { EXECUTION_TAG, terminateOrphans } from "../../functions/cluster-watch/orphans.js";
 import { ConfigError } from "../../functions/shared/config.js";
+import { resetAfterEach } from "../support/aws-mock.js";
 
 const CLUSTER_NAME = "rsvp-atlas-daily-batch";
 const NAMESPACE = "RsvpAtlas/Batch";
@@ -30,8 +31,7 @@ const fixture: unknown = JSON.parse(
   readFileSync(new URL("../../events/cluster-watch.json", import.meta.url), "utf8"),
 );
 
-const emrMock = mockClient(EMRClient);
-afterEach(() => emrMock.reset());
+const emrMock = resetAfterEach(mockClient(EMRClient));
 const emr = new EMRClient({ region: "us-east-1" });
 
 let watchClusters: typeof import("../../functions/cluster-watch/handler.js").watchClusters;

@@ -159,3 +159,22 @@ describe("counts API: GET /counts (events/http-get-counts.json)", () => {
     ).rejects.toThrow(/ValidationException/);
   });
 });
+
+describe("countsFor (the query, without HTTP)", () => {
+  it("answers the day asked, or the latest with counts, or today, with today beside it", async () => {
+    const { countsFor } = await import("../../functions/counts-api/counts-query.js");
+    const now = Date.UTC(2026, 11, 4, 12);
+    const latest = recordingQuery("2018-05-20");
+    await expect(countsFor({ country: "us", limit: 3 }, latest, now)).resolves.toMatchObject({
+      day: "2018-05-20",
+      today: "2026-12-04",
+    });
+    await countsFor({ country: "us", day: "all", limit: 3 }, latest, now);
+    expect(latest.latestCalls).toEqual([["us", "2026-12-04"]]);
+    const none = recordingQuery(null);
+    await expect(countsFor({ country: "ca", limit: 3 }, none, now)).resolves.toMatchObject({
+      country: "ca",
+      day: "2026-12-04",
+    });
+  });
+});

@@ -6,9 +6,8 @@
  */
 import { readFileSync } from "node:fs";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import type { CloudFormationCustomResourceEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   applyEvent,
   handleCustomResource,
@@ -16,58 +15,27 @@ import {
   readProperties,
   scriptKey,
 } from "../../functions/deploy-artifacts/spark-artifact.js";
-import { sendResponse, TIMEOUT_MARGIN_MS } from "../../functions/shared/custom-resource.js";
+import { sendResponse } from "../../functions/shared/custom-resource.js";
+import { resetAfterEach } from "../support/aws-mock.js";
+import {
+  expectFailedBeforeTimeout,
+  lambdaContext,
+  madeUpRequests,
+  noSleep,
+  RESPONSE_URL,
+  recordingFetch,
+} from "../support/custom-resource-events.js";
 
-const s3Mock = mockClient(S3Client);
-afterEach(() => {
-  s3Mock.reset();
-  vi.useRealTimers();
-});
+const s3Mock = resetAfterEach(mockClient(S3Client));
 const s3 = new S3Client({ region: "us-east-1" });
 const SCRIPT = readFileSync(new URL("../../spark/curate_rsvps.py", import.meta.url), "utf8");
-const RESPONSE_URL = "https://cloudformation-custom-resource-response.example/presigned?sig=1";
-
-function event(
-  requestType: "Create" | "Update" | "Delete",
-  properties: Record<string, unknown> = { Bucket: "rsvp-atlas-artifacts-abc", Prefix: "spark/" },
-): CloudFormationCustomResourceEvent {
-  const common = {
-    ServiceToken: "arn:aws:lambda:us-east-1:123456789012:function:deploy-artifacts",
-    ResponseURL: RESPONSE_URL,
-    StackId: "arn:aws:cloudformation:us-east-1:123456789012:stack/rsvp-atlas/guid",
-    RequestId: "request-1",
-    LogicalResourceId: "SparkJobScript",
-    ResourceType: "Custom::SparkJobScript",
-    ResourceProperties: { ServiceToken: "token", ...properties },
-  };
-  if (requestType === "Create") return { ...common, RequestType: "Create" };
-  const PhysicalResourceId = "s3://rsvp-atlas-artifacts-abc/spark/curate_rsvps-0000000000000000.py";
-  return requestType === "Update"
-    ? {
-        ...common,
-        RequestType: "Update",
-        PhysicalResourceId,
-        OldResourceProperties: { ServiceToken: "token" },
-      }
-    : { ...common, RequestType: "Delete", PhysicalResourceId };
-}
-
-function recordingFetch(statuses: (number | Error)[] = [200]) {
-  const calls: { url: string; init: RequestInit }[] = [];
-  const fetchFn = (async (url: string, init: RequestInit) => {
-    calls.push({ url, init });
-    const next = statuses[Math.min(calls.length - 1, statuses.length - 1)] ?? 200;
-    if (next instanceof Error) throw next;
-    return new Response(null, { status: next });
-  }) as unknown as typeof fetch;
-  return { calls, fetchFn, bodies: () => calls.map((c) => JSON.parse(String(c.init.body))) };
-}
-
-const context = {
-  logStreamName: "2026/01/01/[$LATEST]abc",
-  getRemainingTimeInMillis: () => 60_000,
-};
-const noSleep = async () => {};
+const event = madeUpRequests({
+  functionName: "deploy-artifacts",
+  logicalResourceId: "SparkJobScript",
+  resourceType: "Custom::SparkJobScript",
+  properties: { Bucket: "rsvp-atlas-artifacts-abc", Prefix: "spark/" },
+  physicalResourceId: "s3://rsvp-atlas-artifacts-abc/spark/curate_rsvps-0000000000000000.py",
+});
 
 describe("scriptKey", () => {
   it("is the file name with a hash of the content: same text, same key; one byte more, another", () => {
@@ -143,7 +111,7 @@ describe("handleCustomResource", () => {
   it("answers SUCCESS with the ScriptUri attribute on the presigned URL, content type empty", async () => {
     s3Mock.on(PutObjectCommand).resolves({});
     const { calls, fetchFn, bodies } = recordingFetch();
-    await handleCustomResource(event("Create"), context, deps(fetchFn));
+    await handleCustomResource(event("Create"), lambdaContext, deps(fetchFn));
     expect(calls).toHaveLength(1);
     expect(calls[0]?.url).toBe(RESPONSE_URL);
     expect(calls[0]?.init.method).toBe("PUT");
@@ -165,7 +133,7 @@ describe("handleCustomResource", () => {
       .rejects(Object.assign(new Error("Access Denied"), { name: "AccessDenied" }));
     const { fetchFn, bodies } = recordingFetch();
     const update = event("Update");
-    await handleCustomResource(update, context, deps(fetchFn));
+    await handleCustomResource(update, lambdaContext, deps(fetchFn));
     expect(bodies()).toEqual([
       expect.objectContaining({
         Status: "FAILED",
@@ -177,10 +145,10 @@ describe("handleCustomResource", () => {
 
   it("answers FAILED for bad properties, with the log stream as the id of a failed Create", async () => {
     const { fetchFn, bodies } = recordingFetch();
-    await handleCustomResource(event("Create", { Prefix: "spark/" }), context, deps(fetchFn));
+    await handleCustomResource(event("Create", { Prefix: "spark/" }), lambdaContext, deps(fetchFn));
     expect(bodies()[0]).toMatchObject({
       Status: "FAILED",
-      PhysicalResourceId: context.logStreamName,
+      PhysicalResourceId: lambdaContext.logStreamName,
       Reason: expect.stringMatching(/^InvalidPropertiesError: property Bucket/),
     });
     expect(s3Mock.calls()).toHaveLength(0);
@@ -188,22 +156,16 @@ describe("handleCustomResource", () => {
 
   it("answers SUCCESS on Delete without touching S3", async () => {
     const { fetchFn, bodies } = recordingFetch();
-    await handleCustomResource(event("Delete"), context, deps(fetchFn));
+    await handleCustomResource(event("Delete"), lambdaContext, deps(fetchFn));
     expect(bodies()[0]).toMatchObject({ Status: "SUCCESS" });
     expect(s3Mock.calls()).toHaveLength(0);
   });
 
   it("answers FAILED before the Lambda times out when S3 never answers", async () => {
-    vi.useFakeTimers();
     s3Mock.on(PutObjectCommand).callsFake(() => new Promise(() => {}));
-    const { fetchFn, bodies } = recordingFetch();
-    const shortContext = { ...context, getRemainingTimeInMillis: () => TIMEOUT_MARGIN_MS + 1000 };
-    const done = handleCustomResource(event("Create"), shortContext, deps(fetchFn));
-    await vi.advanceTimersByTimeAsync(1000);
-    await done;
-    expect(bodies()).toEqual([
-      expect.objectContaining({ Status: "FAILED", Reason: expect.stringMatching(/^timed out/) }),
-    ]);
+    await expectFailedBeforeTimeout((context, fetchFn) =>
+      handleCustomResource(event("Create"), context, deps(fetchFn)),
+    );
   });
 });
 

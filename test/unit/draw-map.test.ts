@@ -6,19 +6,15 @@ import {
   type ClustersDocument,
   hullAround,
 } from "../../functions/clustering/build-clusters.js";
-import {
-  DEFAULT_SIZE,
-  drawMap,
-  MAP_COLOURS,
-  type MapFonts,
-  mapLayout,
-  renderMap,
-} from "../../functions/render-map/draw-map.js";
+import { drawMap, renderMap } from "../../functions/render-map/draw-map.js";
 import { loadMapFonts } from "../../functions/render-map/fonts.js";
-import { assignColours, PALETTE } from "../../functions/render-map/palette.js";
-import { hex, Path, Raster, type Rgba } from "../../functions/render-map/raster.js";
+import { DEFAULT_SIZE, mapLayout } from "../../functions/render-map/layout.js";
+import { Path, Raster } from "../../functions/render-map/raster.js";
+import type { MapFonts } from "../../functions/render-map/text.js";
 import { type Basemap, loadBasemap } from "../../functions/shared/atlas-data.js";
 import { hullPolygon } from "../../functions/shared/hull-polygon.js";
+import { assignColours, PALETTE } from "../../functions/shared/map/palette.js";
+import { hex, MAP_COLOURS, type Rgba } from "../../functions/shared/map/style.js";
 
 type Image = ReturnType<typeof decode>;
 type LonLat = [number, number];

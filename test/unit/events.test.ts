@@ -13,10 +13,10 @@ import { mskEventSchema } from "../../functions/shared/msk-event.js";
 import { readProperties as readSiteProperties } from "../../functions/site-content/site-content.js";
 import { readProperties as readBucketsToEmpty } from "../../functions/stack-cleanup/empty-buckets.js";
 import { functionEnvironment, readTemplate } from "../../local/stack/template-model.js";
+import { sampleEvent } from "../support/sample-events.js";
+import { templateFunctions } from "../support/template-compute.js";
 
 const template = readTemplate();
-const event = (file: string) =>
-  JSON.parse(readFileSync(new URL(`../../events/${file}`, import.meta.url), "utf8"));
 
 /** Sets the environment the template gives `functionId` (names made up), for a handler that
  * reads its configuration at import. */
@@ -117,15 +117,12 @@ const events: Record<string, [string, (value: unknown) => Promise<void> | void]>
 
 describe("events/", () => {
   it("has an event for every function of the template, and for no other", () => {
-    const functions = Object.entries(template.Resources)
-      .filter(([, resource]) => resource.Type === "AWS::Serverless::Function")
-      .map(([id]) => id)
-      .sort();
-    expect(Object.keys(events).sort()).toEqual(functions);
+    const functions = templateFunctions(template).map((f) => f.logicalId);
+    expect(Object.keys(events).sort()).toEqual(functions.sort());
   });
 
   it.each(Object.entries(events))("%s: its handler accepts %s", async (_id, [file, check]) => {
-    await check(event(file));
+    await check(sampleEvent<unknown>(file));
   });
 
   it("lists every event file in its README", () => {

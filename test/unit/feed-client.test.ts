@@ -1,12 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
-import {
-  backoffDelay,
-  connectFeed,
-  type FeedClient,
-  type FeedEvent,
-} from "../../tasks/ingest/feed-client.js";
+import { connectFeed, type FeedClient, type FeedEvent } from "../../tasks/ingest/feed-client.js";
 
 const servers: WebSocketServer[] = [];
 const clients: FeedClient[] = [];
@@ -39,16 +34,6 @@ const until = async (what: string, condition: () => boolean, timeoutMs = 10_000)
   }
 };
 
-describe("backoffDelay", () => {
-  it("grows exponentially to the cap, with full jitter below it", () => {
-    const options = { initialMs: 500, maxMs: 30_000 };
-    expect(
-      [0, 1, 2, 3, 10].map((attempt) => backoffDelay(attempt, options, () => 0.999999)),
-    ).toEqual([499, 999, 1999, 3999, 29_999]);
-    expect(backoffDelay(5, options, () => 0)).toBe(0);
-  });
-});
-
 describe("feed client", () => {
   it("reconnects after the server drops it, and keeps receiving", async () => {
     const { wss, url } = await server();
@@ -64,7 +49,7 @@ describe("feed client", () => {
       url,
       onMessage: (data) => received.push(String(data)),
       onEvent: (event) => events.push(event.type),
-      backoff: { initialMs: 20, maxMs: 100 },
+      backoff: { baseMs: 20, capMs: 100 },
     });
     clients.push(client);
     await until("the second connection", () => received.length === 2);
@@ -84,7 +69,7 @@ describe("feed client", () => {
       onMessage: () => {},
       heartbeatIntervalMs: 50,
       heartbeatTimeoutMs: 100,
-      backoff: { initialMs: 10, maxMs: 20 },
+      backoff: { baseMs: 10, capMs: 20 },
     });
     clients.push(client);
     await until(
@@ -105,7 +90,7 @@ describe("feed client", () => {
       url,
       onMessage: (data) => received.push(String(data)),
       onEvent: (event) => event.type === "reconnecting" && reconnecting.push(event.attempt),
-      backoff: { initialMs: 10, maxMs: 40 },
+      backoff: { baseMs: 10, capMs: 40 },
     });
     clients.push(client);
     await until("three failed attempts", () => reconnecting.length >= 3);

@@ -8,7 +8,7 @@ import {
   type PutRecordBatchCommandInput,
 } from "@aws-sdk/client-firehose";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   createFirehoseWriter,
   FirehoseDeliveryError,
@@ -16,9 +16,9 @@ import {
   MAX_RECORDS_PER_CALL,
   toCalls,
 } from "../../tasks/ingest/firehose-writer.js";
+import { resetAfterEach } from "../support/aws-mock.js";
 
-const firehose = mockClient(FirehoseClient);
-afterEach(() => firehose.reset());
+const firehose = resetAfterEach(mockClient(FirehoseClient));
 const client = new FirehoseClient({ region: "us-east-1" });
 const noSleep = async () => {};
 const text = (input: PutRecordBatchCommandInput) =>

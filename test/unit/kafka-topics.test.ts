@@ -15,17 +15,16 @@ import type {
 import { mockClient } from "aws-sdk-client-mock";
 import { ConfigResourceTypes, ConfigSource } from "kafkajs";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import {
-  adminFromEnvironment,
-  handleKafkaTopics,
-  type KafkaTopicsAdmin,
-  physicalIdOf,
-  readProperties,
-} from "../../functions/kafka-topics/handler.js";
+import { adminFromEnvironment, handleKafkaTopics } from "../../functions/kafka-topics/handler.js";
 import {
   ensureTopics,
   TopicPartitionsCannotShrinkError,
 } from "../../functions/kafka-topics/topics.js";
+import {
+  type KafkaTopicsAdmin,
+  physicalIdOf,
+  readProperties,
+} from "../../functions/kafka-topics/topics-resource.js";
 import { ConfigError } from "../../functions/shared/config.js";
 import { InvalidPropertiesError } from "../../functions/shared/custom-resource.js";
 import { kafkaClientConfig } from "../../functions/shared/kafka-client.js";
@@ -202,32 +201,32 @@ describe("the fixture (events/kafka-topics-create.json)", () => {
 
 describe("readProperties", () => {
   it.each([
-    ["no Topics", undefined, /ResourceProperties\.Topics: Invalid input/],
-    ["an empty list", [], /ResourceProperties\.Topics: Too small/],
+    ["no Topics", undefined, /✖ Invalid input: .*\n {2}→ at Topics$/],
+    ["an empty list", [], /✖ Too small: .*\n {2}→ at Topics$/],
     [
       "partitions that are not a number",
       [{ Name: "meetup", Partitions: "six", ReplicationFactor: "2" }],
-      /ResourceProperties\.Topics\.0\.Partitions: .*NaN/,
+      /✖ .*NaN\n {2}→ at Topics\[0\]\.Partitions$/,
     ],
     [
       "zero partitions",
       [{ Name: "meetup", Partitions: "0", ReplicationFactor: "2" }],
-      /ResourceProperties\.Topics\.0\.Partitions: Too small: expected number to be >=1/,
+      /✖ Too small: expected number to be >=1\n {2}→ at Topics\[0\]\.Partitions$/,
     ],
     [
       "a fractional replication factor",
       [{ Name: "meetup", Partitions: 6, ReplicationFactor: "1.5" }],
-      /ResourceProperties\.Topics\.0\.ReplicationFactor: Invalid input: expected int/,
+      /✖ Invalid input: expected int.*\n {2}→ at Topics\[0\]\.ReplicationFactor$/,
     ],
     [
       "a name Kafka refuses",
       [{ Name: "meet up", Partitions: 6, ReplicationFactor: 2 }],
-      /ResourceProperties\.Topics\.0\.Name: must be 1 to 249 of/,
+      /✖ must be 1 to 249 of .*\n {2}→ at Topics\[0\]\.Name$/,
     ],
     [
       "a misspelt key",
       [{ Name: "meetup", Partition: 6, Partitions: 6, ReplicationFactor: 2 }],
-      /ResourceProperties\.Topics\.0: Unrecognized key: "Partition"/,
+      /✖ Unrecognized key: "Partition"\n {2}→ at Topics\[0\]$/,
     ],
     [
       "a topic named twice",
@@ -235,7 +234,7 @@ describe("readProperties", () => {
         { Name: "meetup", Partitions: 6, ReplicationFactor: 2 },
         { Name: "meetup", Partitions: 3, ReplicationFactor: 2 },
       ],
-      /ResourceProperties\.Topics: must not name a topic twice/,
+      /✖ must not name a topic twice\n {2}→ at Topics$/,
     ],
   ])("refuses %s, naming the property", (_what, topics, reason) => {
     const properties = {
@@ -259,7 +258,7 @@ describe("readProperties", () => {
       Topics: [{ ...topic, SegmentHours: "8" }],
     };
     expect(() => readProperties(properties)).toThrow(
-      "ResourceProperties.Topics.0.RetentionHours: 160 h (+ 8 h of segment roll) must be shorter than DedupHorizonDays (7 days = 168 h)",
+      "✖ 160 h (+ 8 h of segment roll) must be shorter than DedupHorizonDays (7 days = 168 h), or a redelivery could be counted twice\n  → at Topics[0].RetentionHours",
     );
     expect(
       readProperties({ ...properties, Topics: [{ ...topic, SegmentHours: "7" }] })[0]?.configs,
@@ -276,7 +275,9 @@ describe("readProperties", () => {
         ServiceToken: "token",
         Topics: [{ Name: "", Partitions: "0", ReplicationFactor: "x" }],
       }),
-    ).toThrow(/Topics\.0\.Name: .*; .*Topics\.0\.Partitions: .*; .*Topics\.0\.ReplicationFactor/);
+    ).toThrow(
+      /at Topics\[0\]\.Name\n.*\n.*at Topics\[0\]\.Partitions\n.*\n.*at Topics\[0\]\.ReplicationFactor$/,
+    );
   });
 });
 
@@ -439,12 +440,12 @@ describe("handleKafkaTopics (the custom resource exchange)", () => {
     [
       "Partitions",
       [{ Name: "meetup", Partitions: "many", ReplicationFactor: "2" }],
-      "ResourceProperties.Topics.0.Partitions: Invalid input: expected number, received NaN",
+      "invalid ResourceProperties:\n✖ Invalid input: expected number, received NaN\n  → at Topics[0].Partitions",
     ],
     [
       "Topics",
       "meetup,meetup-dlq",
-      "ResourceProperties.Topics: Invalid input: expected array, received string",
+      "invalid ResourceProperties:\n✖ Invalid input: expected array, received string\n  → at Topics",
     ],
   ])(
     "answers invalid properties (%s) FAILED with the reason, without connecting",

@@ -1,10 +1,10 @@
 import { DescribeAvailabilityZonesCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { pickZones, readExcludedZoneIds } from "../../functions/network-zones/pick-zones.js";
+import { resetAfterEach } from "../support/aws-mock.js";
 
-const ec2 = mockClient(EC2Client);
-afterEach(() => ec2.reset());
+const ec2 = resetAfterEach(mockClient(EC2Client));
 
 // Zone names map to zone IDs differently per account: here us-east-1a is use1-az3.
 const zones = [

@@ -13,7 +13,6 @@ import { mockClient } from "aws-sdk-client-mock";
 import { decode } from "fast-png";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ClustersDocument } from "../../functions/clustering/build-clusters.js";
-import type { MapFonts } from "../../functions/render-map/draw-map.js";
 import { loadMapFonts } from "../../functions/render-map/fonts.js";
 import {
   ClusteringOutputError,
@@ -21,6 +20,7 @@ import {
   type RenderDependencies,
 } from "../../functions/render-map/render-site.js";
 import { escapeHtml, MAP_ALT_TEXT } from "../../functions/render-map/site-files.js";
+import type { MapFonts } from "../../functions/render-map/text.js";
 import {
   type Basemap,
   loadBasemap,
@@ -257,14 +257,18 @@ describe("render Lambda (events/render-map.json)", () => {
   it.each([
     ["not JSON", "{clusters: [", /is not JSON/],
     ["a JSON array", "[]", /is not a JSON object/],
-    ["without clusters", JSON.stringify({ k: 1 }), /is not a clusters document: kScores: /],
+    [
+      "without clusters",
+      JSON.stringify({ k: 1 }),
+      /is not a clusters document:\n✖ [^\n]+\n {2}→ at kScores\n/,
+    ],
     [
       "with a hull point off the globe",
       JSON.stringify({
         ...clustersDocument,
         clusters: [{ ...clustersDocument.clusters[0], hull: [[-200, 37]] }],
       }),
-      /clusters\.0\.hull\.0\.0: /,
+      /→ at clusters\[0\]\.hull\[0\]\[0\]/,
     ],
   ])("fails with ClusteringOutputError when clusters.json is %s", async (_, content, message) => {
     givenObjects(inputs(content));
@@ -292,7 +296,7 @@ describe("render Lambda (events/render-map.json)", () => {
         { ...fixture, clustering: { ...fixture.clustering, rsvps: -1 } },
         dependencies(),
       ),
-    ).rejects.toThrow(/clustering\.rsvps/);
+    ).rejects.toThrow(/→ at clustering\.rsvps/);
     expect(s3.calls()).toEqual([]);
   });
 

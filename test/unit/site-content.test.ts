@@ -24,10 +24,8 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
-import type { CloudFormationCustomResourceEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
-import { TIMEOUT_MARGIN_MS } from "../../functions/shared/custom-resource.js";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { contentTypeOf } from "../../functions/shared/s3-keys.js";
 import {
   applyEvent,
@@ -44,17 +42,21 @@ import {
 } from "../../functions/site-content/site-content.js";
 import { readSiteFolder } from "../../functions/site-content/site-folder.js";
 import { repoRoot } from "../../local/setup/paths.js";
+import { resetAfterEach } from "../support/aws-mock.js";
+import {
+  expectFailedBeforeTimeout,
+  lambdaContext,
+  madeUpRequests,
+  noSleep,
+  RESPONSE_URL,
+  recordingFetch,
+} from "../support/custom-resource-events.js";
 
-const s3Mock = mockClient(S3Client);
-afterEach(() => {
-  s3Mock.reset();
-  vi.useRealTimers();
-});
+const s3Mock = resetAfterEach(mockClient(S3Client));
 const s3 = new S3Client({ region: "us-east-1" });
 
 const BUCKET = "rsvp-atlas-sitebucket-abc123";
 const API = "https://abc123.execute-api.us-east-1.amazonaws.com";
-const RESPONSE_URL = "https://cloudformation-custom-resource-response.example/presigned?sig=1";
 /** What the daily batch publishes next to the page: never the deploy's to touch. */
 const BATCH_KEYS = ["map.png", "clusters.json", "cities.json", "run.json"];
 
@@ -70,47 +72,14 @@ const SITE: SiteFile[] = [
 ];
 const files = async () => SITE;
 
-function event(
-  requestType: "Create" | "Update" | "Delete",
-  properties: Record<string, unknown> = { Bucket: BUCKET, CountsApiUrl: API, SiteVersion: "3" },
-): CloudFormationCustomResourceEvent {
-  const common = {
-    ServiceToken: "arn:aws:lambda:us-east-1:123456789012:function:site-content",
-    ResponseURL: RESPONSE_URL,
-    StackId: "arn:aws:cloudformation:us-east-1:123456789012:stack/rsvp-atlas/guid",
-    RequestId: "request-1",
-    LogicalResourceId: "SiteContent",
-    ResourceType: "Custom::SiteContent",
-    ResourceProperties: { ServiceToken: "token", ...properties },
-  };
-  if (requestType === "Create") return { ...common, RequestType: "Create" };
-  const PhysicalResourceId = `s3://${BUCKET}/`;
-  return requestType === "Update"
-    ? {
-        ...common,
-        RequestType: "Update",
-        PhysicalResourceId,
-        OldResourceProperties: { ServiceToken: "token", Bucket: BUCKET, SiteVersion: "2" },
-      }
-    : { ...common, RequestType: "Delete", PhysicalResourceId };
-}
-
-function recordingFetch(statuses: (number | Error)[] = [200]) {
-  const calls: { url: string; init: RequestInit }[] = [];
-  const fetchFn = (async (url: string, init: RequestInit) => {
-    calls.push({ url, init });
-    const next = statuses[Math.min(calls.length - 1, statuses.length - 1)] ?? 200;
-    if (next instanceof Error) throw next;
-    return new Response(null, { status: next });
-  }) as unknown as typeof fetch;
-  return { calls, fetchFn, bodies: () => calls.map((c) => JSON.parse(String(c.init.body))) };
-}
-
-const context = {
-  logStreamName: "2026/01/01/[$LATEST]abc",
-  getRemainingTimeInMillis: () => 60_000,
-};
-const noSleep = async () => {};
+const event = madeUpRequests({
+  functionName: "site-content",
+  logicalResourceId: "SiteContent",
+  resourceType: "Custom::SiteContent",
+  properties: { Bucket: BUCKET, CountsApiUrl: API, SiteVersion: "3" },
+  physicalResourceId: `s3://${BUCKET}/`,
+  oldProperties: { ServiceToken: "token", Bucket: BUCKET, SiteVersion: "2" },
+});
 
 /** The bucket as S3 lists it: the deploy's folders, with `extra` keys in them. */
 function listing(extra: { assets?: string[]; basemap?: string[] } = {}) {
@@ -321,7 +290,7 @@ describe("handleSiteContent", () => {
     s3Mock.on(PutObjectCommand).resolves({});
     listing();
     const { calls, fetchFn, bodies } = recordingFetch();
-    await handleSiteContent(event("Create"), context, deps(fetchFn));
+    await handleSiteContent(event("Create"), lambdaContext, deps(fetchFn));
     expect(calls).toHaveLength(1);
     expect(calls[0]?.url).toBe(RESPONSE_URL);
     expect(calls[0]?.init.method).toBe("PUT");
@@ -340,7 +309,7 @@ describe("handleSiteContent", () => {
       .on(PutObjectCommand)
       .rejects(Object.assign(new Error("Access Denied"), { name: "AccessDenied" }));
     const { fetchFn, bodies } = recordingFetch();
-    await handleSiteContent(event("Update"), context, deps(fetchFn));
+    await handleSiteContent(event("Update"), lambdaContext, deps(fetchFn));
     expect(bodies()).toEqual([
       expect.objectContaining({
         Status: "FAILED",
@@ -356,10 +325,10 @@ describe("handleSiteContent", () => {
   it("answers FAILED for a package that is not a site, with the log stream as a failed Create's id", async () => {
     const { fetchFn, bodies } = recordingFetch();
     const broken = async () => SITE.filter((f) => f.key !== "index.html");
-    await handleSiteContent(event("Create"), context, deps(fetchFn, broken));
+    await handleSiteContent(event("Create"), lambdaContext, deps(fetchFn, broken));
     expect(bodies()[0]).toMatchObject({
       Status: "FAILED",
-      PhysicalResourceId: context.logStreamName,
+      PhysicalResourceId: lambdaContext.logStreamName,
       Reason: expect.stringMatching(/^SiteFileError: the package has no index.html/),
     });
     expect(s3Mock.calls()).toHaveLength(0);
@@ -367,7 +336,7 @@ describe("handleSiteContent", () => {
 
   it("answers FAILED for bad properties", async () => {
     const { fetchFn, bodies } = recordingFetch();
-    await handleSiteContent(event("Create", { Bucket: BUCKET }), context, deps(fetchFn));
+    await handleSiteContent(event("Create", { Bucket: BUCKET }), lambdaContext, deps(fetchFn));
     expect(bodies()[0]).toMatchObject({
       Status: "FAILED",
       Reason: expect.stringMatching(/^InvalidPropertiesError: property CountsApiUrl/),
@@ -380,7 +349,7 @@ describe("handleSiteContent", () => {
       Errors: [{ Key: "index.html", Code: "AccessDenied", Message: "Access Denied" }],
     });
     const { fetchFn, bodies } = recordingFetch();
-    await handleSiteContent(event("Delete"), context, deps(fetchFn));
+    await handleSiteContent(event("Delete"), lambdaContext, deps(fetchFn));
     expect(bodies()[0]).toMatchObject({
       Status: "FAILED",
       Reason: expect.stringMatching(/did not delete 1 of 2 objects \(index.html: AccessDenied/),
@@ -388,16 +357,10 @@ describe("handleSiteContent", () => {
   });
 
   it("answers FAILED before the Lambda times out when S3 never answers", async () => {
-    vi.useFakeTimers();
     s3Mock.on(PutObjectCommand).callsFake(() => new Promise(() => {}));
-    const { fetchFn, bodies } = recordingFetch();
-    const shortContext = { ...context, getRemainingTimeInMillis: () => TIMEOUT_MARGIN_MS + 1000 };
-    const done = handleSiteContent(event("Create"), shortContext, deps(fetchFn));
-    await vi.advanceTimersByTimeAsync(1000);
-    await done;
-    expect(bodies()).toEqual([
-      expect.objectContaining({ Status: "FAILED", Reason: expect.stringMatching(/^timed out/) }),
-    ]);
+    await expectFailedBeforeTimeout((context, fetchFn) =>
+      handleSiteContent(event("Create"), context, deps(fetchFn)),
+    );
   });
 });
 

@@ -3,6 +3,9 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { buildClusters } from "../../functions/clustering/build-clusters.js";
 import type { Venue } from "../../functions/clustering/venue-table.js";
+import { dateRange } from "../../functions/shared/map/captions.js";
+import { LabelBoard, labelPositions } from "../../functions/shared/map/labels.js";
+import { dotRadius } from "../../functions/shared/map/style.js";
 import {
   isWorldTopology,
   projectBasemap,
@@ -16,7 +19,6 @@ import {
 } from "../../site/src/map-geometry.js";
 import {
   constrainView,
-  dotRadius,
   fitView,
   type HitTarget,
   hitTest,
@@ -30,7 +32,7 @@ import {
   type View,
   zoomAt,
 } from "../../site/src/map-model.js";
-import { dateRange, formatDuration, mapSummary, runLine } from "../../site/src/run-text.js";
+import { formatDuration, mapSummary, runLine } from "../../site/src/run-text.js";
 
 const viewport = { width: 900, height: 500 };
 
@@ -152,6 +154,21 @@ describe("label placement", () => {
   it("leaves out a label with no room on screen", () => {
     const placed = placeLabels([{ id: 1, x: 5, y: 5, r: 4, width: 2000, height: 16 }], viewport);
     expect(placed).toEqual([]);
+  });
+
+  it("uses map.png's placement: right, left, the diagonals, above, below; a ring further out", () => {
+    const [right, left, upRight, , , , above, below] = labelPositions(100, 100, 10, 40, 16);
+    expect(right).toEqual({ x: 110, y: 92, width: 40, height: 16 });
+    expect(left).toEqual({ x: 50, y: 92, width: 40, height: 16 });
+    expect(upRight?.x).toBeCloseTo(100 + 10 * Math.SQRT1_2);
+    expect(above).toEqual({ x: 80, y: 74, width: 40, height: 16 });
+    expect(below).toEqual({ x: 80, y: 110, width: 40, height: 16 });
+    // Beside the dot taken by a first label, the same label a ring out goes on the right.
+    const area = { x: 0, y: 0, width: 900, height: 500 };
+    const board = new LabelBoard([{ id: 1, x: 400, y: 200, r: 5 }], area, 3);
+    const dot = { id: 1, x: 400, y: 200, r: 5 };
+    expect(board.place(dot, 60, 16)?.x).toBe(408);
+    expect(board.place(dot, 60, 16, 80)?.x).toBe(488);
   });
 
   // Its speed is measured in bench/site.bench.ts (npm run bench:site), not asserted here.

@@ -3,11 +3,11 @@ import {
   chooseK,
   type GeoPoint,
   inertia,
-  seededRandom,
   sphericalKMeans,
   toLatLon,
   toUnitVectors,
 } from "../../functions/clustering/spherical-kmeans.js";
+import { seededRandom } from "../../functions/shared/seeded-random.js";
 
 /** `count` points scattered (seeded) within about `spread` degrees of a centre. */
 function blob(

@@ -4,7 +4,7 @@
  * near Suva across the antimeridian, one at venue 300 without a position.
  */
 import { readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { mergeVenueDays, readVenueFile } from "../../functions/clustering/venue-table.js";
 
 const bytes = (() => {
@@ -84,5 +84,27 @@ describe("reading Spark's venue table with hyparquet", () => {
 
   it("refuses a file that is not the venue table", async () => {
     await expect(readVenueFile(new Uint8Array([1, 2, 3, 4]).buffer)).rejects.toThrow();
+  });
+
+  it("names the row and every column of a row that does not fit", async () => {
+    const [good] = await import("hyparquet").then(({ parquetReadObjects }) =>
+      parquetReadObjects({ file: bytes }),
+    );
+    vi.resetModules();
+    vi.doMock("hyparquet", () => ({
+      parquetReadObjects: async () => [good, { ...good, rsvp_count: "7", lat: "north" }],
+    }));
+    try {
+      const { readVenueFile: readMocked } = await import(
+        "../../functions/clustering/venue-table.js"
+      );
+      const read = readMocked(bytes);
+      await expect(read).rejects.toThrow(/^venue row 1: /);
+      await expect(read).rejects.toThrow(/→ at lat/);
+      await expect(read).rejects.toThrow(/→ at rsvp_count/);
+    } finally {
+      vi.doUnmock("hyparquet");
+      vi.resetModules();
+    }
   });
 });

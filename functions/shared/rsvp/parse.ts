@@ -77,6 +77,7 @@ function reject(reason: RejectionReason, detail: string): ParseResult {
   return { ok: false, rejection };
 }
 
+/** The first problem, on one line: a rejection's detail is stored with the dead letter. */
 function rejectSchemaIssue(input: object, issues: z.core.$ZodIssue[]): ParseResult {
   const issue = issues[0];
   if (!issue) return reject("invalid_field", "schema validation failed");

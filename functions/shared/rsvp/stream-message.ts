@@ -19,86 +19,88 @@ const coordinate = z.number().finite();
 /** Meetup ids are positive integers, sent as JSON numbers. */
 const numericId = z.number().int().positive();
 
+/** A field of personal data: accepted in any form, since it is dropped at ingest unread. */
+const personalData = z.unknown().optional();
+
 /** The venue of the event. Absent for private or not-yet-set venues (about 1 message in 6). */
 export const streamVenueSchema = z.looseObject({
   /** The venue's id; stable across events held there. */
-  venue_id: numericId.describe("Venue id"),
+  venue_id: numericId,
   /** Free text set by the organiser; may hold HTML fragments, emoji and stray whitespace. */
-  venue_name: z.string().optional().describe("Venue name (free text)"),
+  venue_name: z.string().optional(),
   /** Venue latitude; 0 together with lon 0 means "unknown place" in the real feed. */
-  lat: coordinate.optional().describe("Venue latitude in degrees"),
+  lat: coordinate.optional(),
   /** Venue longitude. */
-  lon: coordinate.optional().describe("Venue longitude in degrees"),
+  lon: coordinate.optional(),
 });
 
 /** The member who answered. Personal data: only member_id survives, as a keyed pseudonym. */
 export const streamMemberSchema = z.looseObject({
   /** The member's id: replaced by an HMAC pseudonym at ingest, never stored. */
-  member_id: numericId.describe("Member id (pseudonymised at ingest)"),
-  /** Display name: personal data, dropped at ingest. */
-  member_name: z.unknown().optional().describe("Member display name (dropped at ingest)"),
-  /** Photo URL: personal data, dropped at ingest. */
-  photo: z.unknown().optional().describe("Member photo URL (dropped at ingest)"),
-  /** Linked accounts (twitter, facebook ...): personal data, dropped at ingest. */
-  other_services: z.unknown().optional().describe("Member's linked accounts (dropped at ingest)"),
+  member_id: numericId,
+  /** Display name. */
+  member_name: personalData,
+  /** Photo URL. */
+  photo: personalData,
+  /** Linked accounts (twitter, facebook ...). */
+  other_services: personalData,
 });
 
 /** The event the RSVP is for. */
 export const streamEventSchema = z.looseObject({
   /** Event id; a string in the feed (numeric or alphanumeric). */
-  event_id: z.string().min(1).describe("Event id"),
+  event_id: z.string().min(1),
   /** Event title (free text). */
-  event_name: z.string().optional().describe("Event name (free text)"),
+  event_name: z.string().optional(),
   /** Event start in epoch milliseconds; missing for events without a set date. */
-  time: z.number().int().optional().describe("Event start, epoch ms"),
+  time: z.number().int().optional(),
   /** Link to the event page. */
-  event_url: z.string().optional().describe("Event page URL"),
+  event_url: z.string().optional(),
 });
 
 /** A topic the group declared ("Hiking", "Python"); `urlkey` is the stable slug. */
 export const streamTopicSchema = z.looseObject({
-  urlkey: z.string().describe("Topic slug"),
-  topic_name: z.string().describe("Topic display name"),
+  urlkey: z.string(),
+  topic_name: z.string(),
 });
 
 /** The group that hosts the event. Its city is the group's home city, not the venue's. */
 export const streamGroupSchema = z.looseObject({
   /** Group id. */
-  group_id: numericId.describe("Group id"),
+  group_id: numericId,
   /** Group name (free text). */
-  group_name: z.string().optional().describe("Group name (free text)"),
+  group_name: z.string().optional(),
   /** Slug used in the group's URL. */
-  group_urlname: z.string().optional().describe("Group URL slug"),
+  group_urlname: z.string().optional(),
   /** The group's home city: what RSVPs are counted under. */
-  group_city: z.string().describe("Group home city"),
+  group_city: z.string(),
   /** ISO 3166-1 alpha-2 country code, lowercase in the feed ("us"). */
-  group_country: z.string().describe("Group country (ISO 3166-1 alpha-2)"),
+  group_country: z.string(),
   /** State or province code; sent for US and Canadian groups only ("OR"). */
-  group_state: z.string().optional().describe("Group state/province (US, CA only)"),
+  group_state: z.string().optional(),
   /** The group's home position (city centre), not the venue's. */
-  group_lat: coordinate.optional().describe("Group home latitude"),
-  group_lon: coordinate.optional().describe("Group home longitude"),
+  group_lat: coordinate.optional(),
+  group_lon: coordinate.optional(),
   /** Topics the group declared. */
-  group_topics: z.array(streamTopicSchema).optional().describe("Group topics"),
+  group_topics: z.array(streamTopicSchema).optional(),
 });
 
 /** One RSVP stream message. */
 export const streamMessageSchema = z.looseObject({
   /** RSVP id: stable for one member's answer to one event; re-sent with a newer mtime on change. */
-  rsvp_id: numericId.describe("RSVP id"),
+  rsvp_id: numericId,
   /** Last modification time in epoch milliseconds: with rsvp_id, identifies one message. */
   mtime: z
     .number()
     .int()
     .min(EARLIEST_MTIME_MS, "before Meetup existed")
-    .max(LATEST_MTIME_MS, "after the year 2100")
-    .describe("Last modification, epoch ms"),
+    .max(LATEST_MTIME_MS, "after the year 2100"),
   /** The answer. */
-  response: z.enum(["yes", "no"]).describe("Answer: yes or no"),
+  response: z.enum(["yes", "no"]),
   /** Extra people the member brings. */
-  guests: z.number().int().min(0).optional().describe("Guests brought along"),
-  /** Who may see the RSVP. */
-  visibility: z.string().optional().describe("RSVP visibility (public, members)"),
+  guests: z.number().int().min(0).optional(),
+  /** Who may see the RSVP ("public", "members"). */
+  visibility: z.string().optional(),
   member: streamMemberSchema.optional(),
   event: streamEventSchema,
   group: streamGroupSchema,

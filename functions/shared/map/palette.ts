@@ -5,8 +5,8 @@
  * is largest, with that distance weighted up by how far away those clusters are: up to 36
  * clusters never share a colour, and a neighbour's colour is the last one a cluster gets.
  */
-import { distanceKm } from "../clustering/labels.js";
-import type { Rgba } from "./raster.js";
+import { distanceKm } from "../geo.js";
+import type { Rgba } from "./style.js";
 
 interface Lab {
   l: number;

@@ -1,0 +1,53 @@
+/**
+ * What the two cleanup resources share: Create and Update only check the properties, Delete
+ * reads them and cleans up. A Delete after a failed Create (its properties wrong) has nothing to
+ * undo and must not fail too, or the stack's delete would stop at it.
+ */
+import type { CloudFormationCustomResourceEvent } from "aws-lambda";
+import { type CustomResourceResult, InvalidPropertiesError } from "../shared/custom-resource.js";
+
+export interface CleanupResource<Properties> {
+  /** The physical id Create answers (Update and Delete keep the one they are given). */
+  createdId: string;
+  readProperties: (properties: Record<string, unknown> | undefined) => Properties;
+  /** The work of a Delete; its answer's `Data`. */
+  cleanup: (properties: Properties) => Promise<Record<string, string>>;
+}
+
+export async function applyCleanupEvent<Properties>(
+  event: CloudFormationCustomResourceEvent,
+  { createdId, readProperties, cleanup }: CleanupResource<Properties>,
+): Promise<CustomResourceResult> {
+  const PhysicalResourceId = event.RequestType === "Create" ? createdId : event.PhysicalResourceId;
+  if (event.RequestType !== "Delete") {
+    readProperties(event.ResourceProperties);
+    return { PhysicalResourceId };
+  }
+  let properties: Properties;
+  try {
+    properties = readProperties(event.ResourceProperties);
+  } catch {
+    return { PhysicalResourceId };
+  }
+  return { PhysicalResourceId, Data: await cleanup(properties) };
+}
+
+/** The property `name`: a non-empty list of strings that each match `pattern` (`what` they are). */
+export function readListProperty(
+  properties: Record<string, unknown> | undefined,
+  name: string,
+  pattern: RegExp,
+  what: string,
+): string[] {
+  const list: unknown = properties?.[name];
+  if (
+    !Array.isArray(list) ||
+    list.length === 0 ||
+    !list.every((item) => typeof item === "string" && pattern.test(item))
+  ) {
+    throw new InvalidPropertiesError(
+      `property ${name} must list ${what}, got ${JSON.stringify(list)}`,
+    );
+  }
+  return list;
+}

@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import { backoffDelay, backoffPause } from "../../functions/shared/backoff.js";
+
+describe("backoffDelay", () => {
+  const options = { baseMs: 500, capMs: 30_000 };
+
+  it("grows exponentially to the cap, with full jitter below it", () => {
+    expect(
+      [0, 1, 2, 3, 10].map((attempt) => backoffDelay(attempt, options, () => 0.999999)),
+    ).toEqual([499, 999, 1999, 3999, 29_999]);
+    expect(backoffDelay(5, options, () => 0)).toBe(0);
+  });
+
+  it("stays at the cap however many attempts, and is a whole number of ms", () => {
+    expect(backoffDelay(5000, options, () => 0.5)).toBe(15_000);
+    expect(Number.isInteger(backoffDelay(3, { baseMs: 7, capMs: 1000 }, () => 0.3))).toBe(true);
+  });
+
+  it("spreads over the whole range with the real random", () => {
+    const delays = Array.from({ length: 2000 }, () =>
+      backoffDelay(2, { baseMs: 100, capMs: 1000 }),
+    );
+    expect(Math.min(...delays)).toBeLessThan(50);
+    expect(Math.max(...delays)).toBeGreaterThan(350);
+    expect(Math.max(...delays)).toBeLessThan(400);
+  });
+});
+
+describe("backoffPause", () => {
+  it("waits the drawn delay", async () => {
+    const started = Date.now();
+    await backoffPause(1, { baseMs: 40, capMs: 1000 }, () => 0.999);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(70);
+  });
+});
