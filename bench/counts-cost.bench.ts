@@ -28,8 +28,8 @@ import type { KafkaMessage } from "../functions/shared/msk-event.js";
 import { createRsvpParser } from "../functions/shared/rsvp/parse.js";
 import type { CountableRecord } from "../functions/shared/rsvp/record-schema.js";
 import { itemSizeBytes, writeUnits } from "../local/dynamodb/write-units.js";
-import { syntheticMessages } from "../local/feed/synthetic/generator.js";
 import { Random } from "../local/feed/synthetic/random.js";
+import { syntheticRecords } from "../local/feed/synthetic/sample.js";
 import { awsClientConfig } from "../local/stack/aws-endpoint.js";
 import { startLocalStack } from "../local/stack/stack.js";
 
@@ -255,13 +255,12 @@ async function hottestKeys(print: (line: string) => void): Promise<void> {
   const parse = createRsvpParser({ pseudonymKey: "counts-cost-bench-key-0123456789abcdef" });
   // The synthetic feed's city mix; its share of New York sets the time scale.
   const sample: CountableRecord[] = [];
-  for (const message of syntheticMessages({
-    seed: "counts-cost",
-    malformedShare: 0,
-    meanIntervalMs: 1000,
-  })) {
-    const result = parse(message.text);
-    if (result.ok && result.record.city.country === "us") sample.push(result.record);
+  const feed = syntheticRecords(
+    { seed: "counts-cost", malformedShare: 0, meanIntervalMs: 1000 },
+    parse,
+  );
+  for (const record of feed) {
+    if (record.city.country === "us") sample.push(record);
     if (sample.length === 60_000) break;
   }
   const newYork = sample.filter((r) => r.city.key === "us/ny/new york city").length / sample.length;

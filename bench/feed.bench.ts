@@ -5,15 +5,12 @@
 import WebSocket from "ws";
 import { createRsvpParser } from "../functions/shared/rsvp/parse.js";
 import { syntheticLines } from "../local/feed/synthetic/generator.js";
+import { take } from "../local/feed/synthetic/sample.js";
 import { startReplayServer } from "../tasks/replay-feed/replay-server.js";
 import { throughput } from "./machine.js";
 
 export async function run(print: (line: string) => void): Promise<void> {
-  const lines: string[] = [];
-  for (const line of syntheticLines({ seed: "bench", malformedShare: 0.02 })) {
-    lines.push(line);
-    if (lines.length === 20_000) break;
-  }
+  const lines = take(syntheticLines({ seed: "bench", malformedShare: 0.02 }), 20_000);
   const bytes = lines.reduce((sum, line) => sum + Buffer.byteLength(line), 0);
 
   const generate = throughput(() => {

@@ -9,6 +9,9 @@
  * (tasks/ingest/main.ts, its own process: SIGTERM as ECS stops it, SIGKILL as a crash), the
  * city-counts handler behind the local event source (counting-worker.ts, its own process,
  * killed mid-batch), the counts API in this process (asked for garbage meanwhile).
+ *
+ * Here the phases and the books; the faults and what injecting each does in faults.ts, the
+ * processes they stop in services.ts, when the pipeline has recovered in settle.ts.
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -16,19 +19,12 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
 import { Kafka, logLevel } from "kafkajs";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
-import { syntheticMessages } from "../feed/synthetic/generator.js";
 import { Random } from "../feed/synthetic/random.js";
 import { type LocalHttpApi, startLocalHttpApi } from "../pipeline/http-api.js";
 import { ensureKafkaJars } from "../setup/kafka-jars.js";
 import { runsDir } from "../setup/paths.js";
 import { ensurePythonVenv } from "../setup/python-venv.js";
 import { awsClientConfig, LOCAL_REGION, localAwsEnvironment } from "../stack/aws-endpoint.js";
-import {
-  type AwsFaults,
-  clearAwsFaults,
-  injectedAwsFaults,
-  writeAwsFaults,
-} from "../stack/aws-faults.js";
 import { type KafkaBroker, startKafkaBroker } from "../stack/kafka-broker.js";
 import { type MotoServer, startMotoServer } from "../stack/moto-server.js";
 import {
@@ -39,33 +35,12 @@ import {
 import { functionEnvironment, loadTemplateModel } from "../stack/template-model.js";
 import { type ApiProbeResult, probeCountsApi } from "./api-probe.js";
 import { type CuratedCheck, curateAndCheck } from "./curated.js";
+import { FAULTS, type FaultName, faultInjector } from "./faults.js";
+import { asFeedMessages, chaosFeedMessages } from "./feed-messages.js";
 import { type ChaosFeed, type FeedMessage, startChaosFeed } from "./feed-server.js";
 import { type Ledger, takeLedger, topicSize } from "./ledger.js";
-import { type NodeProcess, startNodeProcess } from "./node-process.js";
-
-export const FAULTS = [
-  "broker-kill",
-  "feed-drop",
-  "ingest-sigterm",
-  "ingest-sigkill",
-  "counting-kill",
-  "dynamodb-throttle",
-  "dynamodb-500",
-  "firehose-failures",
-  "api-garbage",
-] as const;
-export type FaultName = (typeof FAULTS)[number];
-/** The short form npm test runs: every kind of process and service fails once. */
-export const SHORT_FAULTS: readonly FaultName[] = [
-  "broker-kill",
-  "feed-drop",
-  "ingest-sigkill",
-  "counting-kill",
-  "dynamodb-throttle",
-  "dynamodb-500",
-  "firehose-failures",
-  "api-garbage",
-];
+import { startCountingWorker, startIngestService } from "./services.js";
+import { quiesce, recovery, type SettleTarget } from "./settle.js";
 
 export interface ChaosOptions {
   seed: number;
@@ -111,40 +86,6 @@ export interface ChaosReport {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The seeded feed: synthetic RSVPs with updates, malformed messages and exact duplicates. */
-export function chaosFeedMessages(seed: number, count: number): FeedMessage[] {
-  const random = new Random(`chaos-duplicates-${seed}`);
-  const messages: FeedMessage[] = [];
-  const generator = syntheticMessages({
-    seed: `chaos-${seed}`,
-    startTime: Date.UTC(2026, 0, 1, 23, 50),
-    meanIntervalMs: 400,
-    updateShare: 0.15,
-    malformedShare: 0.03,
-  });
-  while (messages.length < count) {
-    const next = generator.next();
-    if (next.done) break;
-    const { text, mtime } = next.value;
-    messages.push({ text, mtime });
-    // An exact duplicate of a recent message, as feeds re-send.
-    if (random.next() < 0.03 && messages.length < count) {
-      const earlier = messages[Math.max(0, messages.length - 1 - Math.floor(random.next() * 20))];
-      if (earlier) messages.push({ ...earlier });
-    }
-  }
-  return messages;
-}
-
-/** Lines of a recording as feed messages; a line without an mtime takes its predecessor's. */
-function asFeedMessages(lines: readonly string[]): FeedMessage[] {
-  let mtime = 0;
-  return lines.map((text) => {
-    mtime = Number(/"mtime"\s*:\s*(\d+)/.exec(text)?.[1] ?? mtime);
-    return { text, mtime };
-  });
-}
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const say = options.progress;
@@ -218,78 +159,31 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     });
     cleanups.push(() => feed.close());
     const awsEnv = localAwsEnvironment(aws);
-    const startIngestTask = (): NodeProcess =>
-      startNodeProcess({
-        name: "ingest",
-        script: "tasks/ingest/main.ts",
-        logPath: join(runDir, "ingest.log"),
-        env: {
-          ...awsEnv,
-          FEED_URL: feed.url,
-          KAFKA_BROKERS: broker.bootstrapServer,
-          KAFKA_AUTH: "none",
-          RSVP_TOPIC: rsvpTopic,
-          DEAD_LETTER_TOPIC: deadLetterTopic,
-          DELIVERY_STREAM_NAME: resources.deliveryStreams.RawDeliveryStream as string,
-          MEMBER_PSEUDONYM_KEY: "chaos-suite-pseudonym-key-0123456789",
-          METRICS_FORMAT: "json",
-          COUNTERS_INTERVAL_SECONDS: "5",
-        },
-      });
-    // As the ECS service does: an ingest task that exits on its own is replaced. The faults that
-    // stop it on purpose start the next one themselves.
-    const serviceNotes: string[] = [];
-    let closing = false;
-    const onPurpose = new WeakSet<NodeProcess>();
-    const runIngest = (): NodeProcess => {
-      const task = startIngestTask();
-      void task.exited.then(async (exit) => {
-        if (closing || onPurpose.has(task) || ingest !== task) return;
-        serviceNotes.push(`ingest exited ${exit.signal ?? exit.code} on its own; replaced`);
-        await sleep(1000);
-        if (!closing && ingest === task) ingest = runIngest();
-      });
-      return task;
-    };
-    let ingest = runIngest();
-    cleanups.push(async () => {
-      closing = true;
-      return ingest.signal("SIGKILL");
+    const ingest = startIngestService({
+      logPath: join(runDir, "ingest.log"),
+      env: {
+        ...awsEnv,
+        FEED_URL: feed.url,
+        KAFKA_BROKERS: broker.bootstrapServer,
+        KAFKA_AUTH: "none",
+        RSVP_TOPIC: rsvpTopic,
+        DEAD_LETTER_TOPIC: deadLetterTopic,
+        DELIVERY_STREAM_NAME: resources.deliveryStreams.RawDeliveryStream as string,
+        MEMBER_PSEUDONYM_KEY: "chaos-suite-pseudonym-key-0123456789",
+        METRICS_FORMAT: "json",
+        COUNTERS_INTERVAL_SECONDS: "5",
+      },
     });
-
-    const worker = {
-      current: undefined as NodeProcess | undefined,
-      inBatch: 0,
-      invocations: 0,
-      setAside: 0,
-      /** Transactions written so far (all invocations). */
-      transactions: 0,
-    };
-    const startWorker = (): NodeProcess =>
-      startNodeProcess({
-        name: "counting",
-        script: "local/chaos/counting-worker.ts",
-        logPath: join(runDir, "counting.log"),
-        env: {
-          ...awsEnv,
-          KAFKA_BROKERS: broker.bootstrapServer,
-          RSVP_ATLAS_RESOURCES: JSON.stringify({ ...resources.tables, ...resources.buckets }),
-        },
-        onLine: (line) => {
-          if (!line.startsWith("{")) return;
-          const event = (JSON.parse(line) as { event?: string }).event;
-          if (event === "invoke") {
-            worker.inBatch += 1;
-            worker.invocations += 1;
-          }
-          if (event === "transaction") worker.transactions += 1;
-          if (event === "done" || event === "failed")
-            worker.inBatch = Math.max(0, worker.inBatch - 1);
-          if (event === "set-aside") worker.setAside += 1;
-        },
-      });
-    worker.current = startWorker();
-    cleanups.push(async () => worker.current?.signal("SIGKILL"));
+    cleanups.push(() => ingest.stop());
+    const counting = startCountingWorker({
+      logPath: join(runDir, "counting.log"),
+      env: {
+        ...awsEnv,
+        KAFKA_BROKERS: broker.bootstrapServer,
+        RSVP_ATLAS_RESOURCES: JSON.stringify({ ...resources.tables, ...resources.buckets }),
+      },
+    });
+    cleanups.push(() => counting.stop());
 
     const rawSeen = new Map<string, string[]>();
     const parse = createRsvpParser({ pseudonymKey: "chaos-suite-pseudonym-key-0123456789" });
@@ -308,148 +202,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         rawSeen,
       });
 
-    /** Committed offsets of the counting group behind the RSVP topic's end: records not yet counted. */
-    const countingLag = async (): Promise<number> => {
-      const admin = kafka.admin();
-      await admin.connect();
-      try {
-        const [end, committed] = await Promise.all([
-          admin.fetchTopicOffsets(rsvpTopic),
-          admin.fetchOffsets({ groupId: "rsvp-atlas-local-city-counts", topics: [rsvpTopic] }),
-        ]);
-        const done = new Map(
-          (committed[0]?.partitions ?? []).map((p) => [p.partition, Math.max(0, Number(p.offset))]),
-        );
-        return end.reduce((lag, p) => lag + Number(p.high) - (done.get(p.partition) ?? 0), 0);
-      } finally {
-        await admin.disconnect();
-      }
+    const settle: SettleTarget = {
+      kafka,
+      rsvpTopic,
+      deadLetterTopic,
+      groupId: "rsvp-atlas-local-city-counts",
     };
-    /** Until counting has caught up and nothing moves for 3 s (at most `timeoutMs`). */
-    const quiesce = async (timeoutMs: number): Promise<boolean> => {
-      const deadline = Date.now() + timeoutMs;
-      let last = "";
-      let stableSince = Date.now();
-      while (Date.now() < deadline) {
-        try {
-          const signature = JSON.stringify([
-            await topicSize(kafka, rsvpTopic),
-            await topicSize(kafka, deadLetterTopic),
-            await countingLag(),
-          ]);
-          if (signature !== last) {
-            last = signature;
-            stableSince = Date.now();
-          } else if (Date.now() - stableSince > 3000 && JSON.parse(signature)[2] === 0) return true;
-        } catch {
-          stableSince = Date.now();
-        }
-        await sleep(500);
-      }
-      return false;
-    };
-
-    // The faults moto plays: one file for all services, so faults at once must not overwrite
-    // each other's.
-    const activeAws: AwsFaults = {};
-    const awsFault = async (
-      service: keyof AwsFaults,
-      fault: NonNullable<AwsFaults[typeof service]>,
-      ms: number,
-    ) => {
-      Object.assign(activeAws, { [service]: fault });
-      writeAwsFaults(faultsFile, activeAws);
-      await sleep(ms);
-      delete activeAws[service];
-      if (Object.keys(activeAws).length === 0) clearAwsFaults(faultsFile);
-      else writeAwsFaults(faultsFile, activeAws);
-    };
-
-    // One ingest task at a time, as ECS replaces a task: faults on it wait for each other.
-    let ingestTurn: Promise<unknown> = Promise.resolve();
-    const onIngest = (change: () => Promise<void>) => {
-      const turn = ingestTurn.then(change);
-      ingestTurn = turn.catch(() => {});
-      return turn;
-    };
-
-    /** Injects one fault; resolves when it is lifted (the part the pipeline must ride out). */
-    const inject = async (fault: FaultName, notes: string[]): Promise<void> => {
-      switch (fault) {
-        case "broker-kill": {
-          const killed = Date.now();
-          await broker.kill("SIGKILL");
-          await sleep(2000);
-          await broker.restart();
-          notes.push(`broker down ${((Date.now() - killed) / 1000).toFixed(1)} s`);
-          return;
-        }
-        case "feed-drop": {
-          const refusedBefore = feed.books.refusedConnections;
-          await feed.drop();
-          feed.refuse(10_000);
-          await sleep(10_000);
-          notes.push(`feed refused ${feed.books.refusedConnections - refusedBefore} reconnects`);
-          return;
-        }
-        case "ingest-sigterm":
-          return onIngest(async () => {
-            onPurpose.add(ingest);
-            const exit = await ingest.signal("SIGTERM");
-            notes.push(`ingest exited ${exit.code ?? exit.signal} after SIGTERM`);
-            ingest = runIngest();
-          });
-        case "ingest-sigkill":
-          return onIngest(async () => {
-            onPurpose.add(ingest);
-            const exit = await ingest.signal("SIGKILL");
-            notes.push(`ingest killed (${exit.signal ?? exit.code})`);
-            ingest = runIngest();
-          });
-        case "counting-kill": {
-          // Mid-batch, after some of its transactions were written: right after a transaction
-          // of an invocation that has not returned (its offsets are not committed yet).
-          const deadline = Date.now() + 20_000;
-          const seen = worker.transactions;
-          while (!(worker.inBatch > 0 && worker.transactions > seen) && Date.now() < deadline)
-            await sleep(1);
-          const midBatch = worker.inBatch > 0 && worker.transactions > seen;
-          await worker.current?.signal("SIGKILL");
-          notes.push(
-            midBatch
-              ? "counting killed mid-batch, its transactions written, its offsets not committed"
-              : "counting killed between batches",
-          );
-          worker.inBatch = 0;
-          worker.current = startWorker();
-          return;
-        }
-        case "dynamodb-throttle":
-        case "dynamodb-500": {
-          const mode = fault === "dynamodb-throttle" ? "throttle" : "error500";
-          const before = injectedAwsFaults(faultsFile).dynamodb[mode];
-          await awsFault("dynamodb", { mode, until: Date.now() / 1000 + 8 }, 8000);
-          const answered = injectedAwsFaults(faultsFile).dynamodb[mode] - before;
-          notes.push(
-            `DynamoDB answered ${answered} requests with ${mode === "throttle" ? "ThrottlingException" : "500"}`,
-          );
-          return;
-        }
-        case "firehose-failures": {
-          const before = injectedAwsFaults(faultsFile).firehose.failedEntries;
-          await awsFault(
-            "firehose",
-            { mode: "failed-entries", until: Date.now() / 1000 + 8, every: 2 },
-            8000,
-          );
-          const failed = injectedAwsFaults(faultsFile).firehose.failedEntries - before;
-          notes.push(`Firehose failed ${failed} entries`);
-          return;
-        }
-        case "api-garbage":
-          return;
-      }
-    };
+    const inject = faultInjector({ broker, feed, ingest, counting, faultsFile });
 
     // The stream starts once the ingest listens: what a feed sends before is no fault's loss.
     const listening = Date.now() + 60_000;
@@ -490,26 +249,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const feedStillPlaying = feed.books.emitted < target;
       const topicAtLift = await topicSize(kafka, rsvpTopic).catch(() => 0);
       await playing;
-      let recoveredAfter: number | null = null;
-      const recoverDeadline = injectedAt.length > 0 ? Date.now() + 120_000 : 0;
-      while (Date.now() < recoverDeadline) {
-        try {
-          // And the ingest listens to the feed again (after a drop it reconnects with backoff).
-          const produced = !feedStillPlaying || (await topicSize(kafka, rsvpTopic)) > topicAtLift;
-          if (feed.books.connected() > 0 && produced && (await countingLag()) === 0) {
-            recoveredAfter = (Date.now() - (phaseStart + (injectedAt.at(-1) ?? 0) * 1000)) / 1000;
-            break;
-          }
-        } catch {
-          // The broker may still be coming back.
-        }
-        await sleep(250);
-      }
-      if (!(await quiesce(120_000))) notes.push("did not settle within 120 s");
+      const recovered =
+        injectedAt.length > 0
+          ? await recovery({ ...settle, feed }, { feedStillPlaying, topicAtLift }, 120_000)
+          : null;
+      const recoveredAfter =
+        recovered === null
+          ? null
+          : (recovered - (phaseStart + (injectedAt.at(-1) ?? 0) * 1000)) / 1000;
+      if (!(await quiesce(settle, 120_000))) notes.push("did not settle within 120 s");
       const apiResult = await probe;
       const books = await ledger();
       const missed = feed.books.missed().length;
-      notes.push(...serviceNotes.splice(0));
+      notes.push(...ingest.takeNotes());
       results.push({
         phase,
         injectedAt,

@@ -11,7 +11,8 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { FAULTS, type FaultName, runChaos, SHORT_FAULTS } from "../chaos/run.js";
+import { FAULTS, type FaultName, SHORT_FAULTS } from "../chaos/faults.js";
+import { runChaos } from "../chaos/run.js";
 import { chaosTable } from "../chaos/table.js";
 import { repoRoot } from "../setup/paths.js";
 import { parseCliArgs } from "./args.js";

@@ -5,9 +5,8 @@
  *   npm run replay -- --synthetic [--seed S] [--rate N] [--port P]
  */
 
-import { type Pacing, startReplayServer } from "../../tasks/replay-feed/replay-server.js";
-import { jsonlLines } from "../feed/jsonl.js";
-import { syntheticLines } from "../feed/synthetic/generator.js";
+import { startReplayServer } from "../../tasks/replay-feed/replay-server.js";
+import { type FeedChoice, feedPacing, feedSource } from "../feed/feed-source.js";
 import { parseCliArgs } from "./args.js";
 
 const usage =
@@ -33,24 +32,17 @@ if (!args.input === !args.synthetic) {
   );
   process.exit(2);
 }
-const rate = args.rate === undefined ? undefined : Number(args.rate);
-const pacing: Pacing = args.asap
-  ? { kind: "asap" }
-  : rate !== undefined
-    ? { kind: "rate", perSecond: rate }
-    : args.synthetic
-      ? { kind: "rate", perSecond: 25 }
-      : { kind: "recorded", speedup: Number(args.speedup ?? 60) };
 const input = args.input;
+const choice: FeedChoice = {
+  input,
+  seed: args.seed,
+  rate: args.rate === undefined ? undefined : Number(args.rate),
+  speedup: args.speedup === undefined ? undefined : Number(args.speedup),
+  asap: args.asap,
+};
+const pacing = feedPacing(choice);
 const server = await startReplayServer({
-  source: input
-    ? () => jsonlLines(input)
-    : () =>
-        syntheticLines({
-          seed: args.seed,
-          startTime: Date.now(),
-          meanIntervalMs: 1000 / (rate ?? 25),
-        }),
+  source: feedSource(choice),
   pacing,
   loop: args.loop || args.synthetic,
   host: args.host,

@@ -45,7 +45,6 @@ const offlineAwsEnv: NodeJS.ProcessEnv = {
 };
 
 const bin = (name: string) => join(repoRoot, "node_modules", ".bin", name);
-const vitestReport = join(cacheDir, "vitest-report.json");
 const samBuildDir = join(cacheDir, "sam-build");
 const samBuildContext = join(cacheDir, "sam-context");
 
@@ -171,55 +170,57 @@ for (const check of checks) {
   else checksFailed += 1;
 }
 
+/** Runs a test runner that writes a report file; the report's text, undefined when it wrote none. */
+async function runReported(
+  step: Step,
+  reportPath: string,
+): Promise<{ ok: boolean; report: string | undefined }> {
+  rmSync(reportPath, { force: true });
+  const ok = await run(step);
+  try {
+    return { ok, report: readFileSync(reportPath, "utf8") };
+  } catch {
+    return { ok, report: undefined };
+  }
+}
+
 // The Spark job's tests: pytest on a real local Spark (pyspark in the venv).
 const pytestReport = join(cacheDir, "pytest-report.xml");
-rmSync(pytestReport, { force: true });
-const sparkOk = await run({
-  name: "spark job tests (pytest on local Spark)",
-  command: venvBin("python"),
-  args: [
-    "-m",
-    "pytest",
-    "-q",
-    "-p",
-    "no:cacheprovider",
-    `--junitxml=${pytestReport}`,
-    "spark/tests",
-  ],
-  env: { ...process.env, SPARK_LOCAL_IP: "127.0.0.1", PYTHONDONTWRITEBYTECODE: "1" },
-});
-const junit = (() => {
-  try {
-    return readFileSync(pytestReport, "utf8");
-  } catch {
-    return "";
-  }
-})();
+const pytest = ["-m", "pytest", "-q", "-p", "no:cacheprovider"];
+const spark = await runReported(
+  {
+    name: "spark job tests (pytest on local Spark)",
+    command: venvBin("python"),
+    args: [...pytest, `--junitxml=${pytestReport}`, "spark/tests"],
+    env: { ...process.env, SPARK_LOCAL_IP: "127.0.0.1", PYTHONDONTWRITEBYTECODE: "1" },
+  },
+  pytestReport,
+);
 const attribute = (name: string) =>
-  Number(junit.match(new RegExp(`<testsuite [^>]*\\b${name}="(\\d+)"`))?.[1] ?? 0);
+  Number(spark.report?.match(new RegExp(`<testsuite [^>]*\\b${name}="(\\d+)"`))?.[1] ?? 0);
+const sparkOk = spark.ok;
 const sparkTests = attribute("tests");
 const sparkFailed = attribute("failures") + attribute("errors");
 const sparkSkipped = attribute("skipped");
 
-rmSync(vitestReport, { force: true });
-const testsOk = await run({
-  name: "tests (vitest: unit, then integration on Kafka + moto)",
-  command: bin("vitest"),
-  args: [
-    "run",
-    "--reporter=default",
-    "--reporter=json",
-    `--outputFile.json=${vitestReport}`,
-    ...vitestArgs,
-  ],
-});
-
+const vitestReport = join(cacheDir, "vitest-report.json");
+const vitestReporters = ["--reporter=default", "--reporter=json"];
+const vitest = await runReported(
+  {
+    name: "tests (vitest: unit, then integration on Kafka + moto)",
+    command: bin("vitest"),
+    args: ["run", ...vitestReporters, `--outputFile.json=${vitestReport}`, ...vitestArgs],
+  },
+  vitestReport,
+);
+const testsOk = vitest.ok;
 let report: VitestReport | undefined;
 try {
-  report = JSON.parse(readFileSync(vitestReport, "utf8")) as VitestReport;
+  report = vitest.report === undefined ? undefined : (JSON.parse(vitest.report) as VitestReport);
 } catch {
-  say("vitest wrote no report: it failed before running tests");
+  // A report cut short: as if none.
 }
+if (!report) say("vitest wrote no report: it failed before running tests");
 const passed =
   checksPassed + (report?.numPassedTests ?? 0) + (sparkTests - sparkFailed - sparkSkipped);
 // No report, or a non-zero exit without a failed test (a crashed setup, an unhandled error),

@@ -1,5 +1,5 @@
 /** Every per-day city counter in the table, for `npm start -- --once --json`. */
-import { type AttributeValue, type DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
+import { type DynamoDBClient, paginateScan } from "@aws-sdk/client-dynamodb";
 import { toCityCount } from "../../functions/counts-api/top-cities.js";
 
 export interface DayCount {
@@ -15,24 +15,22 @@ export interface DayCount {
 
 export async function dayCounts(dynamodb: DynamoDBClient, tableName: string): Promise<DayCount[]> {
   const counts: DayCount[] = [];
-  let ExclusiveStartKey: Record<string, AttributeValue> | undefined;
-  do {
-    const page = await dynamodb.send(
-      new ScanCommand({
-        TableName: tableName,
-        FilterExpression: "begins_with(pk, :day)",
-        ExpressionAttributeValues: { ":day": { S: "DAY#" } },
-        ExclusiveStartKey,
-      }),
-    );
+  const pages = paginateScan(
+    { client: dynamodb },
+    {
+      TableName: tableName,
+      FilterExpression: "begins_with(pk, :day)",
+      ExpressionAttributeValues: { ":day": { S: "DAY#" } },
+    },
+  );
+  for await (const page of pages) {
     for (const item of page.Items ?? []) {
       const { country, state, city, rsvps, yes, no, guests } = toCityCount(item);
       const day = (item.pk?.S ?? "").split("#")[1] ?? "";
       // Zero: its RSVPs moved to another day or city (the counts API shows none either).
       if (rsvps > 0) counts.push({ country, state, city, day, rsvps, yes, no, guests });
     }
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
+  }
   return counts.sort(
     (a, b) =>
       a.day.localeCompare(b.day) ||

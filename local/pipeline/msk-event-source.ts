@@ -12,6 +12,7 @@
  * Lambda may mix partitions in one event. Handlers must not care, and ours do not.
  */
 import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
+import { type Backoff, backoffPause } from "../../functions/shared/backoff.js";
 import type { MskEvent, MskRecord } from "../../functions/shared/msk-event.js";
 
 export interface MskEventSourceOptions {
@@ -63,6 +64,9 @@ export interface MskEventSource {
   stats: MskEventSourceStats;
   stop(): Promise<void>;
 }
+
+/** Before a failed batch's next attempt: full jitter below 100 ms x 2^attempt, 5 s at most. */
+const RETRY_BACKOFF: Backoff = { baseMs: 100, capMs: 5000 };
 
 const EVENT_SOURCE_ARN =
   "arn:aws:kafka:us-east-1:123456789012:cluster/rsvp-atlas-local/00000000-0000-0000-0000-000000000000-1";
@@ -131,9 +135,7 @@ export async function startMskEventSource(options: MskEventSourceOptions): Promi
                 stats.failedRecords += records.length;
                 return "done";
               }
-              await new Promise((resolve) =>
-                setTimeout(resolve, Math.min(5000, 100 * 2 ** Math.min(attempt, 6))),
-              );
+              await backoffPause(attempt, RETRY_BACKOFF);
             }
           }
         };

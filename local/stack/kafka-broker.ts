@@ -9,15 +9,25 @@
  *
  * On request it also listens the way MSK's IAM listener does (TLS and SASL/OAUTHBEARER), so the
  * clients' AWS path can run here: see {@link KafkaBrokerOptions.secureListener}.
+ *
+ * Here the start and the health check; what it starts with (server.properties, TLS identity) in
+ * kafka-broker-config.ts, kill/restart/stop across its JVMs in kafka-broker-restart.ts.
  */
 import { spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import { Kafka, logLevel } from "kafkajs";
 import type { KafkaInstall } from "../setup/kafka-jars.js";
-import { freePorts, isPortFree } from "./ports.js";
+import {
+  clusterId,
+  LOG4J2,
+  makeKeystore,
+  type SecureListener,
+  serverProperties,
+} from "./kafka-broker-config.js";
+import { restartable } from "./kafka-broker-restart.js";
+import { freePorts } from "./ports.js";
 import { type ExitInfo, type SupervisedProcess, startSupervised } from "./supervised-process.js";
 import { waitUntil } from "./wait.js";
 
@@ -88,117 +98,6 @@ export interface KafkaBroker {
   stop(): Promise<void>;
 }
 
-/** The SASL_SSL listener's port and TLS identity (see {@link makeKeystore}). */
-interface SecureListener {
-  port: number;
-  keystorePath: string;
-  keystorePassword: string;
-  pemPath: string;
-}
-
-/** On one broker every internal topic must have replication factor 1 and min ISR 1, or
- * consumer groups fail with "group coordinator is not available". */
-function serverProperties(
-  dataDir: string,
-  brokerPort: number,
-  controllerPort: number,
-  secure?: SecureListener,
-): string {
-  const secureListener = secure ? `,SASL_SSL://127.0.0.1:${secure.port}` : "";
-  return `${[
-    "process.roles=broker,controller",
-    "node.id=1",
-    `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}${secureListener}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${brokerPort}${secureListener}`,
-    "controller.listener.names=CONTROLLER",
-    `listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${secure ? ",SASL_SSL:SASL_SSL" : ""}`,
-    "inter.broker.listener.name=PLAINTEXT",
-    ...(secure ? secureListenerProperties(secure) : []),
-    `log.dirs=${dataDir}`,
-    // Topics come from template.yaml only (local/stack/provision.ts); a typo must fail, not create.
-    "auto.create.topics.enable=false",
-    "offsets.topic.replication.factor=1",
-    "offsets.topic.num.partitions=3",
-    "transaction.state.log.replication.factor=1",
-    "transaction.state.log.min.isr=1",
-    "share.coordinator.state.topic.replication.factor=1",
-    "share.coordinator.state.topic.min.isr=1",
-    "min.insync.replicas=1",
-    "default.replication.factor=1",
-    "group.initial.rebalance.delay.ms=0",
-  ].join("\n")}\n`;
-}
-
-/**
- * TLS from the keystore made at start, and SASL/OAUTHBEARER validated by Kafka's default (the
- * unsecured validator, see {@link KafkaBrokerOptions.secureListener}). The JAAS entry is what
- * every OAUTHBEARER listener needs; its `sub` claim is only the broker's own login token, which
- * nothing uses since brokers talk PLAINTEXT.
- */
-function secureListenerProperties(secure: SecureListener): string[] {
-  const prefix = "listener.name.sasl_ssl";
-  return [
-    "sasl.enabled.mechanisms=OAUTHBEARER",
-    `${prefix}.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="rsvp-atlas-broker";`,
-    `${prefix}.ssl.keystore.type=PKCS12`,
-    `${prefix}.ssl.keystore.location=${secure.keystorePath}`,
-    `${prefix}.ssl.keystore.password=${secure.keystorePassword}`,
-    `${prefix}.ssl.key.password=${secure.keystorePassword}`,
-  ];
-}
-
-/**
- * A throwaway TLS identity for the SASL_SSL listener, made with the JDK's keytool: a self-signed
- * certificate for CN=localhost with the names clients dial (ip 127.0.0.1, dns localhost), valid
- * for one day, in a PKCS12 keystore; and the same certificate as PEM for clients to trust.
- */
-function makeKeystore(home: string): Omit<SecureListener, "port"> {
-  const keystorePath = join(home, "broker-keystore.p12");
-  const pemPath = join(home, "broker-certificate.pem");
-  const password = randomBytes(18).toString("base64url");
-  // The password goes by environment, not argv, so it stays out of the process table.
-  const env = { ...process.env, KEYSTORE_PASSWORD: password };
-  const store = [
-    "-keystore",
-    keystorePath,
-    "-storetype",
-    "PKCS12",
-    "-storepass:env",
-    "KEYSTORE_PASSWORD",
-  ];
-  const steps = [
-    [
-      "-genkeypair",
-      "-alias",
-      "broker",
-      "-keyalg",
-      "RSA",
-      "-keysize",
-      "2048",
-      "-dname",
-      "CN=localhost",
-      "-ext",
-      "SAN=ip:127.0.0.1,dns:localhost",
-      "-validity",
-      "1",
-      "-keypass:env",
-      "KEYSTORE_PASSWORD",
-      ...store,
-    ],
-    ["-exportcert", "-rfc", "-alias", "broker", "-file", pemPath, ...store],
-  ];
-  for (const args of steps) {
-    const run = spawnSync("keytool", args, { encoding: "utf8", env });
-    if (run.error || run.status !== 0) {
-      throw new Error(
-        `keytool ${args[0]} failed (keytool comes with the JDK):\n${run.error?.message ?? ""}${run.stdout}\n${run.stderr}`,
-      );
-    }
-  }
-  return { keystorePath, keystorePassword: password, pemPath };
-}
-
 /** One TLS handshake with the listener, trusting only its own certificate. */
 function tlsHandshake(port: number, ca: string): Promise<boolean> {
   return new Promise((resolve, reject) => {
@@ -211,17 +110,6 @@ function tlsHandshake(port: number, ca: string): Promise<boolean> {
     socket.setTimeout(5_000, () => socket.destroy(new Error("no TLS handshake within 5 s")));
   });
 }
-
-const LOG4J2 = `status = error
-appender.console.type = Console
-appender.console.name = STDOUT
-appender.console.layout.type = PatternLayout
-appender.console.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = WARN
-rootLogger.appenderRef.stdout.ref = STDOUT
-logger.server.name = kafka.server.KafkaRaftServer
-logger.server.level = INFO
-`;
 
 export async function startKafkaBroker(
   install: KafkaInstall,
@@ -293,6 +181,9 @@ export async function startKafkaBroker(
   };
 }
 
+/** How long the JVM may take to be healthy, at start and at each restart attempt. */
+const START_TIMEOUT_MS = 90_000;
+
 /** What a health check needs to know that the broker answering is ours, and ready. */
 interface HealthTarget {
   bootstrapServer: string;
@@ -346,211 +237,5 @@ async function waitUntilHealthy(
     });
   } finally {
     await admin.disconnect();
-  }
-}
-
-/** How long the JVM may take to be healthy, at start and at each restart attempt. */
-const START_TIMEOUT_MS = 90_000;
-/** How long kill() waits for the JVM to exit: SIGKILL takes well under a second, a SIGTERM'd
- * broker shuts down in a few; longer means a signal it survives. */
-const KILL_TIMEOUT_MS = 60_000;
-/** restart(): how long a port of the killed broker may stay taken by another process, checked
- * before each JVM is started, and how many JVMs try in turn when one still fails to bind (the
- * port taken again between the check and the JVM's bind). */
-const PORT_WAIT_MS = 10_000;
-const RESTART_ATTEMPTS = 3;
-
-interface Relaunch {
-  /** Starts the broker's JVM: the same command, server.properties, ports and data directory. */
-  launch: () => SupervisedProcess;
-  /** Resolves once a launched JVM is healthy, rejects when it exits first or times out. */
-  healthy: (broker: SupervisedProcess) => Promise<void>;
-  listeners: { port: number; listener: string }[];
-}
-
-/**
- * kill(), restart() and stop() for a broker whose JVM `first` is up and healthy, and the stable
- * `process` view of it. See {@link KafkaBroker} for the semantics.
- *
- * State: `current` is the JVM serving (undefined between a kill and a healthy restart, and
- * after a crash); `unfinished` every JVM that stop() must end. kill() and restart() take turns,
- * so they never interleave; stop() does not wait its turn: it ends a restart in progress too.
- */
-function restartable(
-  first: SupervisedProcess,
-  { launch, healthy, listeners }: Relaunch,
-): Pick<KafkaBroker, "process" | "kill" | "restart" | "stop"> {
-  let current: SupervisedProcess | undefined = first;
-  let latest = first;
-  // Every JVM whose process group may still have members: a crash that took only the watchdog
-  // leaves its JVM running, and only stop() of that JVM's group ends it. kill() and a failed
-  // restart attempt see theirs reaped.
-  const unfinished = new Set<SupervisedProcess>([first]);
-  let lastExit: ExitInfo = { code: null, signal: null };
-  let stopped = false;
-  let gone = false;
-  const killed = new WeakSet<SupervisedProcess>();
-  let settle: (info: ExitInfo) => void = () => {};
-  const exited = new Promise<ExitInfo>((resolve) => {
-    settle = (info) => {
-      gone = true;
-      resolve(info);
-    };
-  });
-
-  /** A serving JVM's exit ends the broker unless kill() asked for it. */
-  const watch = (broker: SupervisedProcess) => {
-    void broker.exited.then((info) => {
-      lastExit = info;
-      if (broker !== current) return;
-      current = undefined;
-      if (!killed.has(broker)) settle(info);
-    });
-  };
-  watch(first);
-
-  let turn: Promise<unknown> = Promise.resolve();
-  const inTurn = <T>(operation: () => Promise<T>): Promise<T> => {
-    const run = turn.then(operation);
-    turn = run.catch(() => {});
-    return run;
-  };
-
-  const kill = (signal: NodeJS.Signals = "SIGKILL"): Promise<ExitInfo> =>
-    inTurn(async () => {
-      const broker = current;
-      if (!broker) return lastExit;
-      const exit = broker.kill(signal);
-      // Marked before the exit this causes can be seen, so that it is never taken for a crash.
-      killed.add(broker);
-      const timedOut = Symbol("timed out");
-      let timer: NodeJS.Timeout | undefined;
-      const outcome = await Promise.race([
-        exit,
-        new Promise<typeof timedOut>((resolve) => {
-          timer = setTimeout(() => resolve(timedOut), KILL_TIMEOUT_MS);
-        }),
-      ]).finally(() => clearTimeout(timer));
-      if (outcome === timedOut) {
-        // Still serving: a later exit of it is a crash again, and stop() still ends it.
-        killed.delete(broker);
-        throw new Error(
-          `the Kafka JVM (watchdog pid ${broker.pid}) did not exit within ${KILL_TIMEOUT_MS / 1000} s of ${signal}`,
-        );
-      }
-      unfinished.delete(broker);
-      return outcome;
-    });
-
-  /** Resolves once every listener's port can be bound again; rejects when one stays taken. */
-  const portsFreed = async (): Promise<void> => {
-    const deadline = Date.now() + PORT_WAIT_MS;
-    for (;;) {
-      const taken: string[] = [];
-      for (const { port, listener } of listeners)
-        if (!(await isPortFree(port))) taken.push(`${port} (${listener})`);
-      if (taken.length === 0) return;
-      if (Date.now() >= deadline) {
-        throw new Error(
-          `cannot restart the Kafka broker: port ${taken.join(", ")} on 127.0.0.1 is still taken ${PORT_WAIT_MS / 1000} s after the kill; another process bound it, and the broker comes back only on its own ports (clients and the data directory's metadata know those)`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  };
-
-  const restart = (): Promise<void> =>
-    inTurn(async () => {
-      if (stopped) throw new Error("the Kafka broker was stopped; restart() follows only kill()");
-      if (current) throw new Error("the Kafka broker is running; kill() it before restart()");
-      if (gone)
-        throw new Error(
-          `the Kafka broker exited on its own (${lastExit.signal ?? `code ${lastExit.code}`}), and a crash is not restarted; log ${latest.logPath}`,
-        );
-      for (let attempt = 1; ; attempt++) {
-        await portsFreed();
-        if (stopped) throw new Error("the Kafka broker was stopped while restarting");
-        const logFrom = logSize(latest.logPath);
-        const broker = launch();
-        unfinished.add(broker);
-        latest = broker;
-        try {
-          await healthy(broker);
-          if (stopped) throw new Error("the Kafka broker was stopped while restarting");
-          current = broker;
-          watch(broker);
-          return;
-        } catch (error) {
-          // stop() ends this JVM itself (it was in `unfinished` when stop() began).
-          if (stopped) throw new Error("the Kafka broker was stopped while restarting");
-          await broker.stop();
-          unfinished.delete(broker);
-          lastExit = await broker.exited;
-          // The port was free a moment ago: someone took it again before the JVM bound it.
-          const bindFailed = logSince(broker.logPath, logFrom).includes("Address already in use");
-          if (!bindFailed) throw error;
-          if (attempt >= RESTART_ATTEMPTS) {
-            throw new Error(
-              `cannot restart the Kafka broker: ${RESTART_ATTEMPTS} JVMs in turn found one of ports ${listeners.map((l) => l.port).join(", ")} taken ("Address already in use"); log ${broker.logPath}`,
-            );
-          }
-        }
-      }
-    });
-
-  const stop = async (graceMs?: number): Promise<void> => {
-    stopped = true;
-    // The serving JVM, a restarting one, and the JVM of a crash that may have outlived its
-    // watchdog (SupervisedProcess.stop() signals the whole group).
-    const jvms = [...unfinished];
-    unfinished.clear();
-    await Promise.all(jvms.map((broker) => broker.stop(graceMs)));
-    // A restart in progress ends now (its JVM is gone); wait for it, then for any kill().
-    await turn;
-    // Killed and not restarted: nothing was running, the broker is gone all the same.
-    if (!gone) settle(lastExit);
-    await exited;
-  };
-
-  const supervised: SupervisedProcess = {
-    name: "kafka",
-    get pid() {
-      return latest.pid;
-    },
-    logPath: first.logPath,
-    exited,
-    get stopping() {
-      return stopped;
-    },
-    stop,
-    kill,
-    logTail: (lines) => latest.logTail(lines),
-  };
-  return { process: supervised, kill, restart, stop: () => stop() };
-}
-
-function logSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
-}
-
-/** What the log got since it was `from` bytes long. */
-function logSince(path: string, from: number): string {
-  try {
-    return readFileSync(path).subarray(from).toString("utf8");
-  } catch {
-    return "";
-  }
-}
-
-/** A Kafka cluster id: 16 random bytes, base64url without padding (what `random-uuid` prints). */
-function clusterId(): string {
-  for (;;) {
-    const id = crypto.getRandomValues(Buffer.alloc(16)).toString("base64url");
-    // The storage tool's argument parser would read a leading "-" as an option.
-    if (!id.startsWith("-")) return id;
   }
 }

@@ -6,7 +6,8 @@
  * duplicates are allowed (at-least-once, reported); the feed's own loss is reported apart.
  */
 import { describe, expect, it } from "vitest";
-import { runChaos, SHORT_FAULTS } from "../../local/chaos/run.js";
+import { SHORT_FAULTS } from "../../local/chaos/faults.js";
+import { runChaos } from "../../local/chaos/run.js";
 import { chaosTable } from "../../local/chaos/table.js";
 import { hasSharedData, sharedLines } from "../support/shared-data.js";
 

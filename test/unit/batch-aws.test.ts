@@ -6,14 +6,12 @@
 import { spawnSync } from "node:child_process";
 import {
   DescribeExecutionCommand,
-  type DescribeExecutionCommandOutput,
   GetExecutionHistoryCommand,
-  type HistoryEvent,
   SFNClient,
   StartExecutionCommand,
 } from "@aws-sdk/client-sfn";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   describeEnd,
   executionName,
@@ -23,9 +21,9 @@ import {
   UsageError,
 } from "../../local/cli/batch-aws.js";
 import { repoRoot } from "../../local/setup/paths.js";
+import { resetAfterEach } from "../support/aws-mock.js";
 
-const sfnMock = mockClient(SFNClient);
-afterEach(() => sfnMock.reset());
+const sfnMock = resetAfterEach(mockClient(SFNClient));
 const sfn = new SFNClient({ region: "eu-west-1" });
 
 const ARN = "arn:aws:states:eu-west-1:123456789012:stateMachine:DailyBatchStateMachine-AbC123";
@@ -120,11 +118,11 @@ describe("main", () => {
         stopDate: new Date("2026-01-01T02:21:07Z"),
         output: '{"render":{}}',
       });
-    const entered = (name: string): { events: HistoryEvent[] } => ({
+    const entered = (name: string) => ({
       events: [
-        { type: "TaskScheduled", id: 9, timestamp: new Date() },
+        { type: "TaskScheduled" as const, id: 9, timestamp: new Date() },
         {
-          type: "TaskStateEntered",
+          type: "TaskStateEntered" as const,
           id: 8,
           timestamp: new Date(),
           stateEnteredEventDetails: { name },
@@ -209,7 +207,7 @@ describe("describeEnd", () => {
         executionArn: EXECUTION,
         startDate: new Date(0),
         stopDate: new Date(4 * 3600_000),
-      } as DescribeExecutionCommandOutput),
+      } as Parameters<typeof describeEnd>[0]),
     ).toEqual([`execution TIMED_OUT: ${EXECUTION}`, "took 240m00s"]);
   });
 });

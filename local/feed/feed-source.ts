@@ -1,0 +1,57 @@
+/**
+ * Which feed a local command plays, and at what pace: a recording (JSONL) at its own timing sped
+ * up, or the synthetic feed at a rate; either at a fixed rate, or as fast as the client reads.
+ * `npm start` and `npm run replay` take the same choices.
+ */
+import type { LineSource, Pacing } from "../../tasks/replay-feed/replay-server.js";
+import { jsonlLines } from "./jsonl.js";
+import { syntheticLines } from "./synthetic/generator.js";
+
+export interface FeedChoice {
+  /** A recording to replay; without one, the synthetic feed. */
+  input?: string | undefined;
+  /** The synthetic feed's seed. */
+  seed: string;
+  /** Messages per second; default 25 for the synthetic feed, the recording's own timing else. */
+  rate?: number | undefined;
+  /** The recording's timing sped up this much (default 60). */
+  speedup?: number | undefined;
+  /** The synthetic feed's share of malformed messages (the generator's default if unset). */
+  malformedShare?: number | undefined;
+  /** As fast as the client reads. */
+  asap?: boolean | undefined;
+}
+
+export const SYNTHETIC_RATE = 25;
+
+/** The lines to play; a synthetic feed starts at the current time. */
+export function feedSource(choice: FeedChoice): LineSource {
+  const { input, rate } = choice;
+  if (input) return () => jsonlLines(input);
+  return () =>
+    syntheticLines({
+      seed: choice.seed,
+      startTime: Date.now(),
+      meanIntervalMs: 1000 / (rate ?? SYNTHETIC_RATE),
+      malformedShare: choice.malformedShare,
+    });
+}
+
+export function feedPacing(choice: FeedChoice): Pacing {
+  if (choice.asap) return { kind: "asap" };
+  if (choice.rate !== undefined || !choice.input)
+    return { kind: "rate", perSecond: choice.rate ?? SYNTHETIC_RATE };
+  return { kind: "recorded", speedup: choice.speedup ?? 60 };
+}
+
+/** "25 messages/s", "as fast as the ingest reads", "recorded timing x 60". */
+export function describePacing(pacing: Pacing): string {
+  switch (pacing.kind) {
+    case "rate":
+      return `${pacing.perSecond} messages/s`;
+    case "asap":
+      return "as fast as the ingest reads";
+    case "recorded":
+      return `recorded timing x ${pacing.speedup}`;
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * The streaming pipeline of `npm start`, assembled on the local stack from the deployed code:
+ * a feed played by the replay server, the ingest task's code (Kafka + Firehose), the city-counts
+ * handler behind the local MSK event source, the counts API's handler and the site behind one
+ * local HTTP API. What runs, in the order data flows; stopFlow() stops it front to back.
+ */
+import { randomBytes } from "node:crypto";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { FirehoseClient } from "@aws-sdk/client-firehose";
+import { S3Client } from "@aws-sdk/client-s3";
+import { Kafka, logLevel, Partitioners } from "kafkajs";
+import { kafkaLogCreator } from "../../functions/shared/kafka-log.js";
+import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
+import { createFirehoseWriter } from "../../tasks/ingest/firehose-writer.js";
+import { type Ingest, startIngest } from "../../tasks/ingest/ingest.js";
+import { type ReplayServer, startReplayServer } from "../../tasks/replay-feed/replay-server.js";
+import { siteBucketOf } from "../batch/run-batch.js";
+import { bucketFiles } from "../batch/s3-folders.js";
+import { describePacing, type FeedChoice, feedPacing, feedSource } from "../feed/feed-source.js";
+import { publishSite } from "../site/publish-site.js";
+import { type AwsEndpoint, awsClientConfig } from "../stack/aws-endpoint.js";
+import { type LocalStack, startLocalStack, useFunctionEnvironment } from "../stack/stack.js";
+import { eventSourceControls, siteResponseHeaders } from "../stack/template-model.js";
+import { failedBatchesBucket } from "./failed-batches.js";
+import { type LocalHttpApi, startLocalHttpApi } from "./http-api.js";
+import { lagMs, startMskEventSource } from "./msk-event-source.js";
+import { waitFor } from "./shutdown.js";
+
+export interface LocalPipelineOptions extends FeedChoice {
+  apiPort: number;
+  /** Lines for the person at the terminal. */
+  say: (line: string) => void;
+  /** The structured log of the local code (kafkajs logs through it). */
+  logger: Parameters<typeof kafkaLogCreator>[0];
+}
+
+/** What the city-counts handler reported: RSVPs counted for the first time, changed, and not. */
+export interface Counted {
+  rsvps: number;
+  changed: number;
+  unchanged: number;
+  deadLettered: number;
+}
+
+export interface LocalPipeline {
+  stack: LocalStack;
+  aws: AwsEndpoint;
+  ingest: Ingest;
+  counted: Counted;
+  api: LocalHttpApi;
+  dynamodb: DynamoDBClient;
+  tableName: string;
+  /** Whether city-counts has read every record the ingest produced, waiting up to `timeoutMs`. */
+  drained(timeoutMs: number, everyMs: number): Promise<boolean>;
+  /** The progress line's counters and text. */
+  progress(topUs: string): {
+    counters: { sent: number; counted: number };
+    text: (rates: { sent: string; counted: string }) => string;
+  };
+  /**
+   * Stops the flow front to back: the feed, the ingest (false when it failed to stop cleanly),
+   * city-counts once it has read what was produced last (10 s at most), the API. The stack and
+   * `dynamodb` stay up for the last questions; then stopStack().
+   */
+  stopFlow(): Promise<boolean>;
+  stopStack(): Promise<void>;
+  /** The summary line of the run. */
+  summary(): string;
+}
+
+export async function startLocalPipeline(options: LocalPipelineOptions): Promise<LocalPipeline> {
+  const { say } = options;
+  const startedAt = Date.now();
+  const stack = await startLocalStack({
+    progress: (line) => process.stderr.write(`[stack] ${line}\n`),
+  });
+  const kafkaBootstrap = stack.kafkaBootstrapServer as string;
+  const aws = stack.aws as AwsEndpoint;
+  const topics = stack.resources.topics;
+  const rsvpTopic = topics.RsvpTopicName as string;
+
+  const feed = await startFeed(options);
+  const kafka = new Kafka({
+    clientId: "rsvp-atlas-local",
+    brokers: [kafkaBootstrap],
+    logLevel: logLevel.WARN,
+    logCreator: kafkaLogCreator(options.logger),
+  });
+  // A local, per-run key: pseudonyms are consistent within the run and unlinkable across runs.
+  const parse = createRsvpParser({
+    pseudonymKey: process.env.MEMBER_PSEUDONYM_KEY ?? randomBytes(32).toString("hex"),
+  });
+  // The ingest task's own code, as on Fargate: an idempotent producer, Firehose into the raw
+  // bucket.
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  const firehose = new FirehoseClient(awsClientConfig(aws));
+  const deliveryStreamName = stack.resources.deliveryStreams.RawDeliveryStream as string;
+  const ingest = startIngest({
+    feedUrl: feed.url,
+    parse,
+    producer,
+    rsvpTopic,
+    deadLetterTopic: topics.DeadLetterTopicName as string,
+    writeFirehose: createFirehoseWriter({ client: firehose, deliveryStreamName }),
+    // A recording is played once; the synthetic feed never ends.
+    reconnectAfterNormalClose: !options.input,
+    onSinkFailure: (sink, error, queued) =>
+      say(`ingest: sending to ${sink} failed (${queued} queued, retrying): ${error.message}`),
+  });
+  say(
+    `ingest: ${feed.url} -> ${rsvpTopic} (valid) + Firehose ${deliveryStreamName}, ${topics.DeadLetterTopicName} (rejected)`,
+  );
+
+  // The city-counts Lambda's own handler, with the environment template.yaml gives it.
+  useFunctionEnvironment(stack, "CityCountsFunction");
+  const { countCityRsvps } = await import("../../functions/city-counts/handler.js");
+  const counted: Counted = { rsvps: 0, changed: 0, unchanged: 0, deadLettered: 0 };
+  // Batching and error controls as the template gives the deployed event source.
+  const controls = eventSourceControls("CityCountsFunction", "RsvpTopic");
+  const failedBatches = new S3Client({ ...awsClientConfig(aws), forcePathStyle: true });
+  const setAside = failedBatchesBucket(
+    failedBatches,
+    stack.resources.buckets[controls.onFailureBucket ?? ""] as string,
+  );
+  const cityCounts = await startMskEventSource({
+    kafka,
+    topic: rsvpTopic,
+    groupId: "rsvp-atlas-local-city-counts",
+    batchSize: controls.batchSize,
+    batchingWindowMs: controls.batchingWindowMs,
+    maximumRetryAttempts: controls.maximumRetryAttempts,
+    bisectOnError: controls.bisectOnError,
+    onFailure: async (event, error) => {
+      const where = await setAside(event, error);
+      say(`city-counts gave up on a batch after its retries (${error.message}): ${where}`);
+    },
+    handler: async (event) => {
+      const result = await countCityRsvps(event);
+      counted.rsvps += result.counted;
+      counted.changed += result.changed;
+      counted.unchanged += result.unchanged;
+      counted.deadLettered += result.deadLettered;
+    },
+    onError: (error, attempt) =>
+      say(
+        `city-counts failed (attempt ${attempt}; the batch is retried, halved): ${error.message}`,
+      ),
+  });
+  say(
+    `city-counts: ${rsvpTopic} -> local MSK event source -> city-counts handler -> DynamoDB (moto). Ctrl-C stops.`,
+  );
+
+  // The counts API's own handler behind a local HTTP API, also with its template environment.
+  useFunctionEnvironment(stack, "CountsApiFunction");
+  const { getCounts } = await import("../../functions/counts-api/handler.js");
+  // The site bucket behind the same port, as the site's CloudFront distribution serves both,
+  // with the security headers it adds.
+  const siteS3 = new S3Client({ ...awsClientConfig(aws), forcePathStyle: true });
+  const api = await startLocalHttpApi(
+    { "/api/counts": (event) => getCounts(event) },
+    options.apiPort,
+    bucketFiles(siteS3, siteBucketOf(stack.resources.buckets)),
+    siteResponseHeaders(),
+  );
+  say(`counts API: ${api.url}/api/counts?country=us&day=all&limit=10`);
+  const site = await publishSite(siteS3, siteBucketOf(stack.resources.buckets), {
+    countsApiUrl: "/api",
+  });
+  say(
+    `site: ${api.url}/ (live counts now; the map once the first daily batch has run) - ${site.files} files, ${(site.gzipBytes / 1024).toFixed(0)} KB of code gzipped`,
+  );
+
+  const dynamodb = new DynamoDBClient(awsClientConfig(aws));
+  const drained = (timeoutMs: number, everyMs: number) =>
+    waitFor(() => cityCounts.stats.records >= ingest.counters().produced, {
+      timeoutMs,
+      everyMs,
+    });
+  return {
+    stack,
+    aws,
+    ingest,
+    counted,
+    api,
+    dynamodb,
+    // The counts API's environment, the last one set: its table.
+    tableName: process.env.TABLE_NAME as string,
+    drained,
+    progress: (topUs) => {
+      const stats = ingest.counters();
+      return {
+        counters: { sent: feed.stats.sent, counted: counted.rsvps },
+        text: (rates) =>
+          `feed ${feed.stats.sent} sent (${rates.sent}/s) | ingest ${stats.produced} to kafka, ${stats.sentToFirehose} to firehose, ${stats.deadLettered} dead-lettered | city-counts ${counted.rsvps} RSVPs (${rates.counted}/s), ${counted.changed} changed, ${counted.unchanged} unchanged, lag ${(lagMs(cityCounts.stats, stats.produced, Date.now(), startedAt) / 1000).toFixed(1)} s${topUs ? ` | top US: ${topUs}` : ""}`,
+      };
+    },
+    async stopFlow() {
+      await feed.close();
+      let clean = true;
+      try {
+        await ingest.stop();
+        await producer.disconnect();
+        firehose.destroy();
+      } catch (error) {
+        say(`ingest: ${(error as Error).message}`);
+        clean = false;
+      }
+      // Let city-counts read what was produced last, so the summary adds up.
+      await drained(10_000, 100);
+      await cityCounts.stop();
+      await api.close();
+      siteS3.destroy();
+      failedBatches.destroy();
+      return clean;
+    },
+    async stopStack() {
+      dynamodb.destroy();
+      await stack.stop();
+    },
+    summary() {
+      const final = ingest.counters();
+      const rejected = Object.entries(final.rejected)
+        .map(([why, n]) => `${why} ${n}`)
+        .join(", ");
+      return `summary: ${final.received} received, ${final.produced} produced to ${rsvpTopic}, ${final.sentToFirehose} sent to Firehose, ${final.deadLettered} dead-lettered${rejected ? ` (${rejected})` : ""}, ${cityCounts.stats.records} read by city-counts: ${counted.rsvps} RSVPs counted, ${counted.changed} changed by a later version, ${counted.unchanged} messages changed nothing (duplicates, stale versions)`;
+    },
+  };
+}
+
+/** The replay server with the feed asked for, said in one line. */
+async function startFeed(options: LocalPipelineOptions): Promise<ReplayServer> {
+  const pacing = feedPacing(options);
+  const feed = await startReplayServer({ source: feedSource(options), pacing });
+  options.say(
+    `feed: ${options.input ? `replaying ${options.input}` : `synthetic (seed ${options.seed})`} on ${feed.url}, ${describePacing(pacing)}`,
+  );
+  return feed;
+}
