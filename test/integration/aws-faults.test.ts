@@ -18,7 +18,7 @@ import {
   TransactWriteItemsCommand,
 } from "@aws-sdk/client-dynamodb";
 import { FirehoseClient, PutRecordBatchCommand } from "@aws-sdk/client-firehose";
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { S3Client } from "@aws-sdk/client-s3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { awsClientConfig, LOCAL_REGION } from "../../local/stack/aws-endpoint.js";
 import {
@@ -34,6 +34,7 @@ import { localResourceNames, provisionAwsResources } from "../../local/stack/pro
 import { loadTemplateModel } from "../../local/stack/template-model.js";
 import { createFirehoseWriter } from "../../tasks/ingest/firehose-writer.js";
 import { createCountsTable } from "../support/counts-table.js";
+import { bucketLines } from "../support/s3-lines.js";
 
 const model = loadTemplateModel();
 const names = localResourceNames(model);
@@ -129,19 +130,7 @@ const itemExists = async (client: DynamoDBClient, TableName: string, pk: string)
 
 /** The lines of `tag` that Firehose has landed in the raw bucket, in put order of their `n`. */
 async function landed(s3: S3Client, tag: string): Promise<number[]> {
-  const listed = await s3.send(new ListObjectsV2Command({ Bucket: rawBucket }));
-  const bodies = await Promise.all(
-    (listed.Contents ?? []).map(
-      async ({ Key }) =>
-        (
-          await s3.send(new GetObjectCommand({ Bucket: rawBucket, Key }))
-        ).Body?.transformToString() ?? "",
-    ),
-  );
-  return bodies
-    .join("")
-    .split("\n")
-    .filter(Boolean)
+  return (await bucketLines(s3, rawBucket))
     .map((line) => JSON.parse(line) as { tag: string; n: number })
     .filter((record) => record.tag === tag)
     .map((record) => record.n)

@@ -8,23 +8,19 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import type { ClustersDocument } from "../../functions/clustering/build-clusters.js";
 import type { CitiesDocument } from "../../functions/clustering/city-topics.js";
 import { landRecording } from "../../local/batch/land-recording.js";
 import { runLocalBatch } from "../../local/batch/run-batch.js";
-import { syntheticLines } from "../../local/feed/synthetic/generator.js";
+import { stackAws, stackS3 } from "../support/stack-clients.js";
+import { syntheticLinesFrom } from "../support/synthetic-days.js";
 
 const stack = inject("stack");
-const aws = { endpoint: stack.awsEndpoint, region: stack.region };
+const aws = stackAws();
 const buckets = stack.resources.buckets;
-const s3 = new S3Client({
-  endpoint: aws.endpoint,
-  region: aws.region,
-  credentials: { accessKeyId: "local", secretAccessKey: "local" },
-  forcePathStyle: true,
-});
+const s3 = stackS3();
 const progress = (line: string) => process.stderr.write(`[batch test] ${line}\n`);
 
 async function siteObject(key: string): Promise<{ type: string | undefined; bytes: Uint8Array }> {
@@ -51,16 +47,11 @@ const RANGE = `${FIRST_DAY}..${LAST_DAY}`;
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), "batch-feed-"));
   const file = join(dir, "feed.jsonl");
-  const lines: string[] = [];
-  for (const line of syntheticLines({
+  const lines = syntheticLinesFrom(FIRST_DAY, 3000, {
     seed: 11,
-    startTime: Date.parse(`${FIRST_DAY}T00:00:00Z`),
     meanIntervalMs: 60_000,
     malformedShare: 0.1,
-  })) {
-    lines.push(line);
-    if (lines.length === 3000) break;
-  }
+  });
   writeFileSync(file, `${lines.join("\n")}\n`);
   const landed = await landRecording(
     file,

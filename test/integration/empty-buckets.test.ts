@@ -4,29 +4,25 @@
  * still finishing while the cleanup runs.
  */
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
   ListObjectVersionsCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
-  S3Client,
 } from "@aws-sdk/client-s3";
-import type { CloudFormationCustomResourceEvent } from "aws-lambda";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import type { CloudFormationCustomResourceDeleteEvent } from "aws-lambda";
+import { afterAll, describe, expect, it } from "vitest";
 import {
   applyEvent,
   emptyBucket,
   emptyUntilQuiet,
 } from "../../functions/stack-cleanup/empty-buckets.js";
-import { awsClientConfig } from "../../local/stack/aws-endpoint.js";
+import { requestOfType } from "../support/custom-resource-events.js";
+import { sampleEvent } from "../support/sample-events.js";
+import { stackS3 } from "../support/stack-clients.js";
 
-const stack = inject("stack");
-const s3 = new S3Client({
-  ...awsClientConfig({ endpoint: stack.awsEndpoint, region: stack.region }),
-  forcePathStyle: true,
-});
+const s3 = stackS3();
 afterAll(() => s3.destroy());
 
 async function bucket(versioned: boolean): Promise<string> {
@@ -117,23 +113,18 @@ describe("emptying the stack's buckets on delete", () => {
   });
 
   it("empties the buckets of the Delete request in events/, and nothing on Create", async () => {
-    const event = JSON.parse(
-      readFileSync(new URL("../../events/empty-buckets-delete.json", import.meta.url), "utf8"),
-    ) as CloudFormationCustomResourceEvent;
+    const event = sampleEvent<CloudFormationCustomResourceDeleteEvent>("empty-buckets-delete.json");
     const buckets = [await bucket(true), await bucket(false)];
     for (const name of buckets) await put(name, "something");
     const deps = { s3, quietMs: 0, passIntervalMs: 10, deadlineMs: 5_000 };
-    const create = {
-      ...event,
-      RequestType: "Create",
-      ResourceProperties: { ...event.ResourceProperties, Buckets: buckets },
-    } as CloudFormationCustomResourceEvent;
-    await applyEvent(create, deps);
-    expect(await leftIn(buckets[0] as string)).toBe(1);
-    const remove = {
+    const request = {
       ...event,
       ResourceProperties: { ...event.ResourceProperties, Buckets: buckets },
-    } as CloudFormationCustomResourceEvent;
+    };
+    const previous = { physicalResourceId: event.PhysicalResourceId };
+    await applyEvent(requestOfType("Create", request, previous), deps);
+    for (const name of buckets) expect(await leftIn(name)).toBe(1);
+    const remove = requestOfType("Delete", request, previous);
     expect(await applyEvent(remove, deps)).toEqual({
       PhysicalResourceId: "empty-buckets-on-delete",
       Data: { Deleted: "2" },

@@ -15,23 +15,20 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { parquetMetadataAsync, parquetSchema, type SchemaTree } from "hyparquet";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { EARLIEST_MTIME_MS } from "../../functions/shared/rsvp/stream-message.js";
 import { deleteKeys, listKeys } from "../../local/batch/s3-folders.js";
 import { runSparkStepLocally } from "../../local/batch/spark-step.js";
-import { syntheticLines } from "../../local/feed/synthetic/generator.js";
 import { templatePath } from "../../local/setup/paths.js";
-import { awsClientConfig } from "../../local/stack/aws-endpoint.js";
 import { loadTemplateModel, readTemplate } from "../../local/stack/template-model.js";
+import { stackS3 } from "../support/stack-clients.js";
+import { syntheticLinesFrom } from "../support/synthetic-days.js";
 
 const stack = inject("stack");
-const s3 = new S3Client({
-  ...awsClientConfig({ endpoint: stack.awsEndpoint, region: stack.region }),
-  forcePathStyle: true,
-});
+const s3 = stackS3();
 const progress = (line: string) => process.stderr.write(`[glue test] ${line}\n`);
 
 const templateFile = templatePath;
@@ -197,7 +194,7 @@ function parseHiveType(text: string): HiveType {
   if (!tokens) throw new Error(`empty type: ${text}`);
   let at = 0;
   const next = () => tokens[at++] ?? "";
-  const take = (token: string) => {
+  const expectToken = (token: string) => {
     const found = next();
     if (found !== token)
       throw new Error(`type ${text}: expected ${token}, found ${found || "end"}`);
@@ -206,28 +203,28 @@ function parseHiveType(text: string): HiveType {
     const name = next().toLowerCase().replace(/\s+/g, "");
     if (!/^[a-z_]/.test(name)) throw new Error(`type ${text}: unexpected ${name}`);
     if (name === "array") {
-      take("<");
+      expectToken("<");
       const element = type();
-      take(">");
+      expectToken(">");
       return { kind: "array", element };
     }
     if (name === "map") {
-      take("<");
+      expectToken("<");
       const key = type();
-      take(",");
+      expectToken(",");
       const value = type();
-      take(">");
+      expectToken(">");
       return { kind: "map", key, value };
     }
     if (name === "struct") {
-      take("<");
+      expectToken("<");
       const fields: { name: string; type: HiveType }[] = [];
       do {
         const fieldName = next();
-        take(":");
+        expectToken(":");
         fields.push({ name: fieldName, type: type() });
       } while (tokens[at] === "," && next());
-      take(">");
+      expectToken(">");
       return { kind: "struct", fields };
     }
     return { kind: "primitive", name };
@@ -477,16 +474,11 @@ function streamMessages(): string[] {
   for (const key of ["time", "event_name", "event_url"]) delete bare.event[key];
   Object.assign(bare, { rsvp_id: 1700000002 });
   Object.assign(bare.group, { group_country: "de", group_city: "Berlin", group_topics: [] });
-  const synthetic: string[] = [];
-  for (const line of syntheticLines({
+  const synthetic = syntheticLinesFrom(DAY, 300, {
     seed: 23,
-    startTime: Date.parse(`${DAY}T00:00:00Z`),
     meanIntervalMs: 30_000,
     malformedShare: 0,
-  })) {
-    synthetic.push(line);
-    if (synthetic.length === 300) break;
-  }
+  });
   return [JSON.stringify(fixture), JSON.stringify(bare), ...synthetic];
 }
 

@@ -5,70 +5,40 @@
  * (personal data removed); nothing is dropped.
  */
 import { FirehoseClient } from "@aws-sdk/client-firehose";
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
-import { Kafka, logLevel, Partitioners } from "kafkajs";
+import { Partitioners } from "kafkajs";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import type { RsvpRecord } from "../../functions/shared/rsvp/record.js";
 import { redactPersonalData } from "../../functions/shared/rsvp/redact.js";
-import { type SyntheticMessage, syntheticMessages } from "../../local/feed/synthetic/generator.js";
+import { syntheticMessages } from "../../local/feed/synthetic/generator.js";
+import { take } from "../../local/feed/synthetic/sample.js";
 import { awsClientConfig } from "../../local/stack/aws-endpoint.js";
 import { createFirehoseWriter } from "../../tasks/ingest/firehose-writer.js";
 import { type IngestCounters, startIngest } from "../../tasks/ingest/ingest.js";
 import { startReplayServer } from "../../tasks/replay-feed/replay-server.js";
+import { endOffsets, recordsSince, type TopicRecord } from "../support/kafka-records.js";
+import { bucketLines } from "../support/s3-lines.js";
 import { hasSharedData, oddExamples, SKIPPED_WITHOUT_SHARED_DATA } from "../support/shared-data.js";
+import { stackAws, stackKafka, stackS3 } from "../support/stack-clients.js";
 
 const stack = inject("stack");
-const kafka = new Kafka({
-  clientId: "feed-to-kafka-test",
-  brokers: [stack.kafkaBootstrapServer],
-  logLevel: logLevel.NOTHING,
-});
+const kafka = stackKafka("feed-to-kafka-test");
 const rsvpTopic = stack.resources.topics.RsvpTopicName as string;
 const deadLetterTopic = stack.resources.topics.DeadLetterTopicName as string;
 const parse = createRsvpParser({ pseudonymKey: "feed-to-kafka-test-key-0123456789" });
-const aws = awsClientConfig({ endpoint: stack.awsEndpoint, region: stack.region });
-const firehose = new FirehoseClient(aws);
-const s3 = new S3Client({ ...aws, forcePathStyle: true });
+const firehose = new FirehoseClient(awsClientConfig(stackAws()));
+const s3 = stackS3();
 const rawBucket = stack.resources.buckets.RawBucket as string;
 afterAll(() => {
   firehose.destroy();
   s3.destroy();
 });
 
-/** Every line Firehose has landed in the raw bucket so far. */
-async function rawLines(): Promise<string[]> {
-  const listed = await s3.send(new ListObjectsV2Command({ Bucket: rawBucket }));
-  const bodies = await Promise.all(
-    (listed.Contents ?? []).map(
-      async ({ Key }) =>
-        (
-          await s3.send(new GetObjectCommand({ Bucket: rawBucket, Key }))
-        ).Body?.transformToString() ?? "",
-    ),
-  );
-  return bodies.join("").split("\n").filter(Boolean);
-}
-
-interface Consumed {
-  topic: string;
-  key: string | null;
-  value: string;
-}
-
 /** Plays `lines` through the replay server and the ingest; returns what each topic got since. */
 async function playThrough(
   lines: string[],
-): Promise<{ valid: Consumed[]; dead: Consumed[]; stats: IngestCounters }> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const startOffsets = new Map<string, Map<number, string>>();
-  for (const topic of [rsvpTopic, deadLetterTopic]) {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    startOffsets.set(topic, new Map(offsets.map((o) => [o.partition, o.high])));
-  }
-  await admin.disconnect();
-
+): Promise<{ valid: TopicRecord[]; dead: TopicRecord[]; stats: IngestCounters }> {
+  const before = await endOffsets(kafka, [rsvpTopic, deadLetterTopic]);
   const feed = await startReplayServer({ source: () => lines, pacing: { kind: "asap" } });
   const producer = kafka.producer({
     idempotent: true,
@@ -93,33 +63,9 @@ async function playThrough(
   await feed.close();
   const stats = ingest.counters();
 
-  const consumer = kafka.consumer({ groupId: `feed-to-kafka-${Date.now()}-${Math.random()}` });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [rsvpTopic, deadLetterTopic], fromBeginning: true });
-  const got: Consumed[] = [];
-  const expected = stats.produced + stats.deadLettered;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`consumed ${got.length} of ${expected}`)),
-      30_000,
-    );
-    void consumer.run({
-      eachMessage: async ({ topic, partition, message }) => {
-        const start = startOffsets.get(topic)?.get(partition) ?? "0";
-        if (BigInt(message.offset) < BigInt(start)) return;
-        got.push({
-          topic,
-          key: message.key?.toString() ?? null,
-          value: message.value?.toString() ?? "",
-        });
-        if (got.length === expected) {
-          clearTimeout(timer);
-          resolve();
-        }
-      },
-    });
-  });
-  await consumer.disconnect();
+  // Everything the topics got since, which must be all the ingest says it sent and no more.
+  const got = await recordsSince(kafka, before, 30_000);
+  expect(got).toHaveLength(stats.produced + stats.deadLettered);
   return {
     valid: got.filter((m) => m.topic === rsvpTopic),
     dead: got.filter((m) => m.topic === deadLetterTopic),
@@ -129,11 +75,7 @@ async function playThrough(
 
 describe("feed -> ingest -> Kafka and Firehose", () => {
   it("routes a synthetic feed: valid records keyed by city without personal data, bad ones dead-lettered with their reason", async () => {
-    const messages: SyntheticMessage[] = [];
-    for (const message of syntheticMessages({ seed: "feed-to-kafka", malformedShare: 0.1 })) {
-      messages.push(message);
-      if (messages.length === 3000) break;
-    }
+    const messages = take(syntheticMessages({ seed: "feed-to-kafka", malformedShare: 0.1 }), 3000);
     const { valid, dead, stats } = await playThrough(messages.map((m) => m.text));
     const malformed = messages.filter((m) => m.kind === "malformed");
     expect(stats.received).toBe(messages.length);
@@ -150,7 +92,7 @@ describe("feed -> ingest -> Kafka and Firehose", () => {
     expect(stats.sentToFirehose).toBe(records.length);
     // Firehose landed the same records, newline-delimited, in the raw bucket.
     const landed = new Set(
-      (await rawLines()).map((line) => {
+      (await bucketLines(s3, rawBucket)).map((line) => {
         const record = JSON.parse(line) as Partial<RsvpRecord>;
         return `${record.rsvpId}@${record.mtime}`;
       }),

@@ -4,62 +4,45 @@
  * fixture event (events/kafka-topics-create.json, topic names made unique per test) and a local
  * HTTP server standing in for CloudFormation's presigned response URL.
  */
-import { readFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import type {
   CloudFormationCustomResourceCreateEvent,
   CloudFormationCustomResourceEvent,
   CloudFormationCustomResourceResponse,
 } from "aws-lambda";
-import { ConfigResourceTypes, Kafka, logLevel, Partitioners } from "kafkajs";
+import { ConfigResourceTypes, Partitioners } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { adminFromEnvironment, handleKafkaTopics } from "../../functions/kafka-topics/handler.js";
+import {
+  lambdaContext,
+  type RequestType,
+  requestOfType,
+  startResponseServer,
+} from "../support/custom-resource-events.js";
+import { sampleEvent } from "../support/sample-events.js";
+import { stackKafka } from "../support/stack-clients.js";
 
 const stack = inject("stack");
-const kafka = new Kafka({
-  clientId: "kafka-topics-test",
-  brokers: [stack.kafkaBootstrapServer],
-  logLevel: logLevel.NOTHING,
-});
+const kafka = stackKafka("kafka-topics-test");
 const admin = kafka.admin();
 
-const fixture: CloudFormationCustomResourceCreateEvent = JSON.parse(
-  readFileSync(new URL("../../events/kafka-topics-create.json", import.meta.url), "utf8"),
-);
+const fixture = sampleEvent<CloudFormationCustomResourceCreateEvent>("kafka-topics-create.json");
 
 /** CloudFormation's side: every PUT on the response URL, as received. */
-const received: { method: string; contentType: string | undefined; body: unknown }[] = [];
-let server: Server;
-let responseUrl = "";
+let cloudFormation: Awaited<ReturnType<typeof startResponseServer>>;
 
 beforeAll(async () => {
   // What template.yaml would give the function on AWS, pointed at the local broker instead.
   vi.stubEnv("KAFKA_BROKERS", stack.kafkaBootstrapServer);
   vi.stubEnv("KAFKA_AUTH", "none");
   vi.stubEnv("KAFKA_CLUSTER_ARN", "");
-  server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => {
-      received.push({
-        method: request.method ?? "",
-        contentType: request.headers["content-type"],
-        body: JSON.parse(Buffer.concat(chunks).toString("utf8")),
-      });
-      response.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  responseUrl = `http://127.0.0.1:${port}/cloudformation-response?X-Amz-Signature=local`;
+  cloudFormation = await startResponseServer();
   await admin.connect();
 });
 
 afterAll(async () => {
   vi.unstubAllEnvs();
   await admin.disconnect();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await cloudFormation?.close();
 });
 
 let run = 0;
@@ -72,8 +55,12 @@ function uniqueNames(count: number): string[] {
 
 type Wanted = { name: string; partitions: number; retentionHours?: number }[];
 
+/** Topics asked for by name and partition count, as {@link partitionCounts} answers. */
+const topicsOf = (counts: Record<string, number>): Wanted =>
+  Object.entries(counts).map(([name, partitions]) => ({ name, partitions }));
+
 function request(
-  type: "Create" | "Update" | "Delete",
+  type: RequestType,
   topics: Wanted,
   physicalResourceId = "",
 ): CloudFormationCustomResourceEvent {
@@ -89,26 +76,18 @@ function request(
         : { RetentionHours: String(retentionHours), SegmentHours: "1" }),
     })),
   };
-  const { RequestType: _create, ...common } = fixture;
-  const base = { ...common, ResponseURL: responseUrl, ResourceProperties };
-  if (type === "Create") return { ...base, RequestType: "Create" };
-  if (type === "Delete")
-    return { ...base, RequestType: "Delete", PhysicalResourceId: physicalResourceId };
-  return {
-    ...base,
-    RequestType: "Update",
-    PhysicalResourceId: physicalResourceId,
-    OldResourceProperties: fixture.ResourceProperties,
-  };
+  return requestOfType(
+    type,
+    { ...fixture, ResponseURL: cloudFormation.url, ResourceProperties },
+    { physicalResourceId, oldProperties: fixture.ResourceProperties },
+  );
 }
 
-const context = {
-  logStreamName: "2026/05/15/[$LATEST]kafka-topics-it",
-  getRemainingTimeInMillis: () => 60_000,
-};
+const context = { ...lambdaContext, logStreamName: "2026/05/15/[$LATEST]kafka-topics-it" };
 
 /** Runs the handler as Lambda would and returns what CloudFormation received. */
 async function send(event: CloudFormationCustomResourceEvent) {
+  const { received } = cloudFormation;
   const before = received.length;
   const returned = await handleKafkaTopics(event, context, {
     createAdmin: adminFromEnvironment,
@@ -122,6 +101,13 @@ async function send(event: CloudFormationCustomResourceEvent) {
   return put?.body as CloudFormationCustomResourceResponse;
 }
 
+/** Creates the topics `before`, then asks for `after` in an Update of the same resource. */
+async function createThenUpdate(before: Wanted, after: Wanted) {
+  const created = await send(request("Create", before));
+  const updated = await send(request("Update", after, created.PhysicalResourceId));
+  return { created, updated };
+}
+
 async function partitionCounts(names: string[]): Promise<Record<string, number>> {
   const { topics } = await admin.fetchTopicMetadata({ topics: names });
   return Object.fromEntries(topics.map((topic) => [topic.name, topic.partitions.length]));
@@ -130,12 +116,7 @@ async function partitionCounts(names: string[]): Promise<Record<string, number>>
 describe("Custom::KafkaTopics on the local Kafka broker", () => {
   it("Create makes the topics with the partitions asked for", async () => {
     const [a = "", b = ""] = uniqueNames(2);
-    const body = await send(
-      request("Create", [
-        { name: a, partitions: 3 },
-        { name: b, partitions: 2 },
-      ]),
-    );
+    const body = await send(request("Create", topicsOf({ [a]: 3, [b]: 2 })));
     expect(body).toEqual({
       Status: "SUCCESS",
       PhysicalResourceId: `kafka-topics:${a},${b}`,
@@ -188,21 +169,9 @@ describe("Custom::KafkaTopics on the local Kafka broker", () => {
 
   it("Update with more partitions grows the topics, keeping the physical id", async () => {
     const [grown = "", same = ""] = uniqueNames(2);
-    const created = await send(
-      request("Create", [
-        { name: grown, partitions: 2 },
-        { name: same, partitions: 1 },
-      ]),
-    );
-    const updated = await send(
-      request(
-        "Update",
-        [
-          { name: grown, partitions: 5 },
-          { name: same, partitions: 1 },
-        ],
-        created.PhysicalResourceId,
-      ),
+    const { created, updated } = await createThenUpdate(
+      topicsOf({ [grown]: 2, [same]: 1 }),
+      topicsOf({ [grown]: 5, [same]: 1 }),
     );
     expect(updated).toMatchObject({
       Status: "SUCCESS",
@@ -213,22 +182,10 @@ describe("Custom::KafkaTopics on the local Kafka broker", () => {
 
   it("Update with fewer partitions answers FAILED with the reason and changes no topic", async () => {
     const [shrunk = "", other = ""] = uniqueNames(2);
-    const created = await send(
-      request("Create", [
-        { name: shrunk, partitions: 4 },
-        { name: other, partitions: 1 },
-      ]),
-    );
-    const updated = await send(
-      request(
-        "Update",
-        [
-          { name: shrunk, partitions: 2 },
-          // Asked to grow in the same request: refused with it, since nothing may change.
-          { name: other, partitions: 3 },
-        ],
-        created.PhysicalResourceId,
-      ),
+    const { created, updated } = await createThenUpdate(
+      topicsOf({ [shrunk]: 4, [other]: 1 }),
+      // `other` asked to grow in the same request: refused with it, since nothing may change.
+      topicsOf({ [shrunk]: 2, [other]: 3 }),
     );
     expect(updated).toMatchObject({
       Status: "FAILED",

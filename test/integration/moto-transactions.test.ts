@@ -16,17 +16,16 @@ import {
   type TransactWriteItem,
   TransactWriteItemsCommand,
 } from "@aws-sdk/client-dynamodb";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot, venvBin } from "../../local/setup/paths.js";
 import { awsClientConfig } from "../../local/stack/aws-endpoint.js";
 import { freePorts } from "../../local/stack/ports.js";
 import { type SupervisedProcess, startSupervised } from "../../local/stack/supervised-process.js";
 import { createCountsTable } from "../support/counts-table.js";
+import { stackAws, stackDynamoDB } from "../support/stack-clients.js";
 
-const stack = inject("stack");
-const patched = new DynamoDBClient(
-  awsClientConfig({ endpoint: stack.awsEndpoint, region: stack.region }),
-);
+/** The shared stack's moto, which moto_server.py starts. */
+const patched = stackDynamoDB();
 
 let plainMoto: SupervisedProcess;
 let unpatched: DynamoDBClient;
@@ -50,7 +49,7 @@ beforeAll(async () => {
     if (tries > 200) throw new Error(`unpatched moto did not start:\n${plainMoto.logTail()}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  unpatched = new DynamoDBClient(awsClientConfig({ endpoint, region: stack.region }));
+  unpatched = new DynamoDBClient(awsClientConfig({ endpoint, region: stackAws().region }));
 });
 
 afterAll(async () => {

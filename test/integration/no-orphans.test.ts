@@ -66,6 +66,23 @@ async function expectNothingLeft(running: Running): Promise<void> {
   rmSync(running.ready.runDir, { recursive: true, force: true });
 }
 
+/**
+ * SIGKILLs the one process below the manager whose command `is` picks (Kafka's engine or its
+ * watchdog): the manager must take it for a crash of Kafka and exit 1 saying so. Its stderr.
+ */
+async function killForKafkaCrash(
+  running: Running,
+  is: (command: string) => boolean,
+): Promise<string> {
+  const victims = running.descendants.filter((p) => is(p.command));
+  expect(victims.map((p) => p.command)).toHaveLength(1);
+  process.kill(victims[0]?.pid as number, "SIGKILL");
+  const { code, stderr } = await running.exited;
+  expect(code).toBe(1);
+  expect(stderr).toMatch(/kafka exited unexpectedly/);
+  return stderr;
+}
+
 describe("local stack: no process and no port left behind", () => {
   it("on Ctrl-C (SIGINT)", async () => {
     const running = await startStackCli();
@@ -93,14 +110,10 @@ describe("local stack: no process and no port left behind", () => {
 
   it("when an engine crashes: the others are stopped and the exit code says so", async () => {
     const running = await startStackCli();
-    const kafka = running.descendants.find(
-      (p) => p.command.startsWith("java") && p.command.includes("kafka.Kafka"),
+    const stderr = await killForKafkaCrash(
+      running,
+      (command) => command.startsWith("java") && command.includes("kafka.Kafka"),
     );
-    expect(kafka).toBeDefined();
-    process.kill(kafka?.pid as number, "SIGKILL");
-    const { code, stderr } = await running.exited;
-    expect(code).toBe(1);
-    expect(stderr).toMatch(/kafka exited unexpectedly/);
     // The crash message points at the engine's log, which is kept for reading.
     const logPath = stderr.match(/its log \((\S+)\)/)?.[1];
     expect(logPath && existsSync(logPath)).toBe(true);
@@ -109,14 +122,10 @@ describe("local stack: no process and no port left behind", () => {
 
   it("when a watchdog is killed and leaves its engine running", async () => {
     const running = await startStackCli();
-    const watchdog = running.descendants.find(
-      (p) => p.command.startsWith("bash") && p.command.includes("kafka.Kafka"),
+    await killForKafkaCrash(
+      running,
+      (command) => command.startsWith("bash") && command.includes("kafka.Kafka"),
     );
-    expect(watchdog).toBeDefined();
-    process.kill(watchdog?.pid as number, "SIGKILL");
-    const { code, stderr } = await running.exited;
-    expect(code).toBe(1);
-    expect(stderr).toMatch(/kafka exited unexpectedly/);
     await expectNothingLeft(running);
   });
 

@@ -4,35 +4,38 @@
  * also across a SIGKILL of the ingest task (its successor resumes with since_mtime).
  */
 import { gzipSync } from "node:zlib";
-import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { Kafka, logLevel } from "kafkajs";
+import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import WebSocket from "ws";
 import type { RsvpRecord } from "../../functions/shared/rsvp/record.js";
 import { syntheticLines } from "../../local/feed/synthetic/generator.js";
-import { repoRoot } from "../../local/setup/paths.js";
-import { awsClientConfig, localAwsEnvironment } from "../../local/stack/aws-endpoint.js";
+import { take } from "../../local/feed/synthetic/sample.js";
+import { localAwsEnvironment } from "../../local/stack/aws-endpoint.js";
 import { freePorts } from "../../local/stack/ports.js";
-import { type CollectedProcess, spawnNode } from "../support/processes.js";
+import { endOffsets, recordsSince } from "../support/kafka-records.js";
+import { stackAws, stackKafka, stackS3 } from "../support/stack-clients.js";
+import {
+  ingestTaskEnvironment,
+  killLeftoverTasks,
+  logLine,
+  spawnTask,
+  type TaskProcess,
+  waitForTask,
+} from "../support/task-process.js";
+import { receiveFrames } from "../support/websocket-frames.js";
 
 const stack = inject("stack");
-const aws = { endpoint: stack.awsEndpoint, region: stack.region };
-const s3 = new S3Client({ ...awsClientConfig(aws), forcePathStyle: true });
+const s3 = stackS3();
 const bucket = `replay-feed-test-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
 const rsvpTopic = stack.resources.topics.RsvpTopicName as string;
-const kafka = new Kafka({
-  clientId: "replay-feed-test",
-  brokers: [stack.kafkaBootstrapServer],
-  logLevel: logLevel.NOTHING,
-});
+const kafka = stackKafka("replay-feed-test");
 
-const valid = [...take(syntheticLines({ seed: "replay-feed", malformedShare: 0 }), 40)];
+const valid = take(syntheticLines({ seed: "replay-feed", malformedShare: 0 }), 40);
 /** A broken line (with a non-ASCII character, split across chunks in a large object) must be
  * sent verbatim, like every other line. */
 const MALFORMED = '{"rsvp_id": 7, "member": {"member_name": "Zoë"}, "mtime": 15268';
 const LINES = [...valid.slice(0, 20), MALFORMED, ...valid.slice(20)];
 
-const running = new Set<CollectedProcess>();
 beforeAll(async () => {
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   const text = `${LINES.join("\n")}\n`;
@@ -40,164 +43,55 @@ beforeAll(async () => {
   await put("feed.jsonl.gz", gzipSync(text));
 });
 afterAll(async () => {
-  for (const task of running) task.child.kill("SIGKILL");
+  killLeftoverTasks();
   s3.destroy();
 });
-
-function* take<T>(items: Iterable<T>, count: number): Generator<T> {
-  if (count <= 0) return;
-  let taken = 0;
-  for (const item of items) {
-    yield item;
-    if (++taken === count) return;
-  }
-}
 
 async function put(key: string, body: string | Uint8Array): Promise<void> {
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
 }
 
-function logsOf(task: CollectedProcess): Record<string, unknown>[] {
-  return task
-    .stdout()
-    .split("\n")
-    .filter((line) => line.startsWith("{"))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
-
 /** Runs tasks/replay-feed/main.ts in its own process, as the task definition would. */
 function spawnFeed(env: Record<string, string>, port = 0) {
-  const task = spawnNode(["--import", "tsx", "tasks/replay-feed/main.ts"], {
-    cwd: repoRoot,
-    env: {
-      PATH: process.env.PATH ?? "",
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-      POWERTOOLS_LOG_LEVEL: "INFO",
-      ...localAwsEnvironment(aws),
-      HOST: "127.0.0.1",
-      PORT: String(port),
-      PACING: "asap",
-      LOOP: "false",
-      ...env,
-    },
+  return spawnTask("tasks/replay-feed/main.ts", {
+    ...localAwsEnvironment(stackAws()),
+    HOST: "127.0.0.1",
+    PORT: String(port),
+    PACING: "asap",
+    LOOP: "false",
+    ...env,
   });
-  running.add(task);
-  void task.exited.then(() => running.delete(task));
-  return { ...task, output: () => task.stdout() + task.stderr() };
 }
 
 /** Starts the feed on a free port; resolves once it listens. */
 async function startFeed(env: Record<string, string>) {
   const [port] = await freePorts(1);
   const task = spawnFeed(env, port);
-  let exited = false;
-  void task.exited.then(() => {
-    exited = true;
-  });
-  const deadline = Date.now() + 30_000;
-  while (!logsOf(task).some((line) => line.message === "replay feed started")) {
-    if (exited || Date.now() > deadline)
-      throw new Error(`the replay feed did not start:\n${task.output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await waitForTask(task, "the replay feed started", () =>
+    Boolean(logLine(task, "replay feed started")),
+  );
   return { ...task, url: `ws://127.0.0.1:${port}/`, http: `http://127.0.0.1:${port}` };
 }
 
 /** Runs tasks/ingest/main.ts against `feedUrl`, as the ingest task definition would. */
-function spawnIngest(feedUrl: string, env: Record<string, string> = {}) {
-  const task = spawnNode(["--import", "tsx", "tasks/ingest/main.ts"], {
-    cwd: repoRoot,
-    env: {
-      PATH: process.env.PATH ?? "",
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-      POWERTOOLS_LOG_LEVEL: "INFO",
-      ...localAwsEnvironment(aws),
-      FEED_URL: feedUrl,
-      KAFKA_BROKERS: stack.kafkaBootstrapServer,
-      KAFKA_AUTH: "none",
-      RSVP_TOPIC: rsvpTopic,
-      DEAD_LETTER_TOPIC: stack.resources.topics.DeadLetterTopicName as string,
-      DELIVERY_STREAM_NAME: stack.resources.deliveryStreams.RawDeliveryStream as string,
-      MEMBER_PSEUDONYM_KEY: "replay-feed-test-key-0123456789abcdef",
-      METRICS_FORMAT: "json",
-      // The recording is played once (LOOP=false): its end is the ingest's end.
-      RECONNECT_AFTER_NORMAL_CLOSE: "false",
-      ...env,
-    },
+function spawnIngest(feedUrl: string, env: Record<string, string> = {}): TaskProcess {
+  return spawnTask("tasks/ingest/main.ts", {
+    ...ingestTaskEnvironment(feedUrl, "replay-feed-test-key-0123456789abcdef"),
+    METRICS_FORMAT: "json",
+    // The recording is played once (LOOP=false): its end is the ingest's end.
+    RECONNECT_AFTER_NORMAL_CLOSE: "false",
+    ...env,
   });
-  running.add(task);
-  void task.exited.then(() => running.delete(task));
-  return { ...task, output: () => task.stdout() + task.stderr() };
 }
 
 async function statsOf(feed: { http: string }): Promise<{ sent: number; replayed: number }> {
   return (await (await fetch(`${feed.http}/healthz`)).json()) as { sent: number; replayed: number };
 }
 
-/** The end offset of every partition of `topic`. */
-async function endOffsets(topic: string): Promise<Map<number, bigint>> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-/** The values of `topic` from the offsets `from` up to its current end. */
-async function readTopic(topic: string, from: Map<number, bigint>): Promise<string[]> {
-  const to = await endOffsets(topic);
-  let expected = 0n;
-  for (const [partition, end] of to) expected += end - (from.get(partition) ?? 0n);
-  const values: string[] = [];
-  if (expected === 0n) return values;
-  const consumer = kafka.consumer({ groupId: `replay-feed-test-${Date.now()}-${Math.random()}` });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`read ${values.length} of ${expected} records of ${topic}`)),
-        60_000,
-      );
-      void consumer.run({
-        eachMessage: async ({ partition, message }) => {
-          const offset = BigInt(message.offset);
-          if (offset < (from.get(partition) ?? 0n) || offset >= (to.get(partition) ?? 0n)) return;
-          values.push(message.value?.toString() ?? "");
-          if (BigInt(values.length) === expected) {
-            clearTimeout(timer);
-            resolve();
-          }
-        },
-      });
-    });
-  } finally {
-    await consumer.disconnect();
-  }
-  return values;
-}
-
-/** Connects and collects frames until the server closes or `limit` frames arrived. */
-function receive(url: string, limit = Number.POSITIVE_INFINITY) {
-  return new Promise<{ frames: string[]; closeCode: number }>((resolve, reject) => {
-    const socket = new WebSocket(url);
-    const frames: string[] = [];
-    socket.on("message", (data) => {
-      frames.push(data.toString());
-      if (frames.length === limit) socket.close();
-    });
-    socket.on("close", (closeCode) => resolve({ frames, closeCode }));
-    socket.on("error", reject);
-  });
-}
-
 describe("replay-feed task process", () => {
   it("serves every line of a JSONL object verbatim, in order, answers /healthz, exits 0 on SIGTERM", async () => {
     const feed = await startFeed({ SOURCE_URI: `s3://${bucket}/feed.jsonl` });
-    const { frames, closeCode } = await receive(feed.url);
+    const { frames, closeCode } = await receiveFrames(feed.url);
     expect(frames).toEqual(LINES);
     expect(closeCode).toBe(1000);
 
@@ -207,7 +101,7 @@ describe("replay-feed task process", () => {
 
     feed.child.kill("SIGTERM");
     expect(await feed.exited, feed.output()).toBe(0);
-    expect(logsOf(feed).find((line) => line.message === "stopped")).toMatchObject({
+    expect(logLine(feed, "stopped")).toMatchObject({
       connections: 1,
       sent: LINES.length,
     });
@@ -215,7 +109,7 @@ describe("replay-feed task process", () => {
 
   it("gunzips a .gz object", async () => {
     const feed = await startFeed({ SOURCE_URI: `s3://${bucket}/feed.jsonl.gz` });
-    expect((await receive(feed.url)).frames).toEqual(LINES);
+    expect((await receiveFrames(feed.url)).frames).toEqual(LINES);
     feed.child.kill("SIGTERM");
     expect(await feed.exited, feed.output()).toBe(0);
   });
@@ -223,9 +117,15 @@ describe("replay-feed task process", () => {
   it("reads the object anew for every connection and every pass of a loop", async () => {
     await put("changing.jsonl", "a\nb\n");
     const feed = await startFeed({ SOURCE_URI: `s3://${bucket}/changing.jsonl`, LOOP: "true" });
-    expect((await receive(feed.url, 5)).frames.slice(0, 5)).toEqual(["a", "b", "a", "b", "a"]);
+    expect((await receiveFrames(feed.url, 5)).frames.slice(0, 5)).toEqual([
+      "a",
+      "b",
+      "a",
+      "b",
+      "a",
+    ]);
     await put("changing.jsonl", "c\n");
-    expect((await receive(feed.url, 3)).frames.slice(0, 3)).toEqual(["c", "c", "c"]);
+    expect((await receiveFrames(feed.url, 3)).frames.slice(0, 3)).toEqual(["c", "c", "c"]);
 
     // SIGTERM with a client connected: it is told the server is going away (1001), then exit 0.
     const socket = new WebSocket(feed.url);
@@ -242,7 +142,7 @@ describe("replay-feed task process", () => {
       LOOP: "true",
       LIVE: "true",
     });
-    const { frames } = await receive(feed.url, 2 * LINES.length);
+    const { frames } = await receiveFrames(feed.url, 2 * LINES.length);
     feed.child.kill("SIGTERM");
     expect(await feed.exited, feed.output()).toBe(0);
     const passes = [frames.slice(0, LINES.length), frames.slice(LINES.length)];
@@ -263,11 +163,14 @@ describe("replay-feed task process", () => {
       SOURCE_URI: `s3://${bucket}/feed.jsonl`,
       STATS_INTERVAL_SECONDS: "0.2",
     });
-    await receive(feed.url);
-    const deadline = Date.now() + 10_000;
-    const stats = () => logsOf(feed).filter((line) => line.message === "replay stats");
-    while (!stats().some((line) => line.sent === LINES.length) && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    await receiveFrames(feed.url);
+    const stats = () => feed.logs().filter((line) => line.message === "replay stats");
+    await waitForTask(
+      feed,
+      "a stats line with every line sent",
+      () => stats().some((line) => line.sent === LINES.length),
+      { timeoutMs: 10_000 },
+    );
     expect(stats().at(-1)).toMatchObject({ connections: 1, sent: LINES.length });
     feed.child.kill("SIGTERM");
     expect(await feed.exited).toBe(0);
@@ -278,7 +181,7 @@ describe("replay-feed task process", () => {
       const feed = spawnFeed({ SOURCE_URI: uri });
       expect(await feed.exited, feed.output()).toBe(1);
       expect(feed.output()).toContain(`cannot read the recording: ${uri}: no such object`);
-      expect(logsOf(feed).some((line) => line.message === "replay feed started")).toBe(false);
+      expect(logLine(feed, "replay feed started")).toBeUndefined();
     }
   });
 
@@ -299,9 +202,7 @@ describe("replay-feed task process", () => {
     const code = await ingest.exited;
     const output = ingest.output();
     expect(code, output).toBe(0);
-    const stopped = logsOf(ingest).find((line) => line.message === "stopped") as
-      | Record<string, number>
-      | undefined;
+    const stopped = logLine(ingest, "stopped") as Record<string, number> | undefined;
     expect(stopped, output).toBeDefined();
     expect(stopped?.received).toBe(LINES.length);
     expect(stopped?.deadLettered).toBeGreaterThanOrEqual(1);
@@ -314,9 +215,9 @@ describe("replay-feed task process", () => {
 
   it("loses no message of an ingest task killed with SIGKILL: the next one resumes with since_mtime", async () => {
     // Live traffic, as on AWS: mtimes of now, newer than any resume point already on the topic.
-    const lines = [...take(syntheticLines({ seed: "replay-feed-kill", malformedShare: 0 }), 5000)];
+    const lines = take(syntheticLines({ seed: "replay-feed-kill", malformedShare: 0 }), 5000);
     await put("kill.jsonl", `${lines.join("\n")}\n`);
-    const before = await endOffsets(rsvpTopic);
+    const before = await endOffsets(kafka, [rsvpTopic]);
     const feed = await startFeed({
       SOURCE_URI: `s3://${bucket}/kill.jsonl`,
       PACING: "rate:1000",
@@ -330,7 +231,7 @@ describe("replay-feed task process", () => {
     // after it (one produce request in flight at a time), so the topic holds the point.
     const first = spawnIngest(feed.url, { COUNTERS_INTERVAL_SECONDS: "0.1" });
     const resumable = () => {
-      const counters = logsOf(first).filter((line) => line.message === "ingest counters");
+      const counters = first.logs().filter((line) => line.message === "ingest counters");
       const from = counters.findIndex((line) => Number(line.durableMtime) > 0);
       if (from < 0) return false;
       const produced = counters.slice(from).map((line) => Number(line.produced));
@@ -338,12 +239,12 @@ describe("replay-feed task process", () => {
         produced.filter((count, i) => i > 0 && count > (produced[i - 1] as number)).length >= 2
       );
     };
-    const deadline = Date.now() + 60_000;
-    while (!resumable() || (await statsOf(feed)).sent < 1000) {
-      if (Date.now() > deadline)
-        throw new Error(`the first ingest got no durable point:\n${first.output()}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await waitForTask(
+      first,
+      "a durable point of the first ingest, with 1,000 frames sent",
+      async () => resumable() && (await statsOf(feed)).sent >= 1000,
+      { timeoutMs: 60_000, intervalMs: 50 },
+    );
     first.child.kill("SIGKILL");
     expect(await first.exited, `it ended before it was killed:\n${first.output()}`).toBeNull();
 
@@ -352,20 +253,20 @@ describe("replay-feed task process", () => {
     const second = spawnIngest(feed.url);
     expect(await second.exited, second.output()).toBe(0);
     // (The first task may have asked too, from a point of an earlier test: nothing buffered yet.)
-    const resumed = logsOf(feed).filter(
-      (line) => line.message === "a connection resumed: sending it what it missed",
-    );
+    const resumed = feed
+      .logs()
+      .filter((line) => line.message === "a connection resumed: sending it what it missed");
     expect(resumed.at(-1), feed.output()).toMatchObject({ complete: true });
     const again = Number(resumed.at(-1)?.frames);
     expect(again).toBeGreaterThan(0);
-    const stopped = logsOf(second).find((line) => line.message === "stopped");
+    const stopped = logLine(second, "stopped");
     expect(stopped, second.output()).toMatchObject({ received: again + lines.length });
     const stats = await statsOf(feed);
     expect(stats.replayed).toBe(again);
 
     // Everything the feed sent (to either task, as it keeps it: a client asking from 0 is sent
     // all of it first) is on the topic, counted once however often it arrived.
-    const { frames } = await receive(`${feed.url}?since_mtime=0`, stats.sent);
+    const { frames } = await receiveFrames(`${feed.url}?since_mtime=0`, stats.sent);
     const key = (id: unknown, mtime: unknown) => `${id}@${mtime}`;
     const sent = new Set(
       frames.slice(0, stats.sent).map((frame) => {
@@ -376,7 +277,7 @@ describe("replay-feed task process", () => {
     // (Fewer keys than frames: two versions of one RSVP sent within a millisecond share one.)
     expect(frames.length).toBeGreaterThanOrEqual(stats.sent);
     const onTopic = new Set(
-      (await readTopic(rsvpTopic, before)).map((value) => {
+      (await recordsSince(kafka, before)).map(({ value }) => {
         const record = JSON.parse(value) as RsvpRecord;
         return key(record.rsvpId, record.mtime);
       }),

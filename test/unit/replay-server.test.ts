@@ -1,7 +1,12 @@
+/**
+ * The replay server on loopback sockets. Where a test says when frames go out, the pacing's
+ * sleeps run on vitest's fake clock, which only moves when the test moves it: the times are
+ * the clock's, not the machine's.
+ */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { jsonlLines } from "../../local/feed/jsonl.js";
 import { livePasses } from "../../tasks/replay-feed/live-passes.js";
@@ -12,9 +17,23 @@ import {
   recordedWaitMs,
   startReplayServer,
 } from "../../tasks/replay-feed/replay-server.js";
+import { receiveFrames } from "../support/websocket-frames.js";
+
+// The pacing sleeps with node:timers/promises: onto the global timers, which the clock fakes.
+vi.mock("node:timers/promises", async (importOriginal) =>
+  (await import("../support/fake-timers.js")).onGlobalTimers(await importOriginal()),
+);
+
+/** Real waits, whatever the clock: socket I/O takes real time. */
+const realSetTimeout = globalThis.setTimeout;
+const realClearTimeout = globalThis.clearTimeout;
+const realPause = (ms: number) => new Promise((resolve) => realSetTimeout(resolve, ms));
 
 const servers: ReplayServer[] = [];
 afterEach(async () => {
+  // A connection's player asleep on the fake clock wakes, finds its socket closed and ends.
+  if (vi.isFakeTimers()) await vi.runOnlyPendingTimersAsync();
+  vi.useRealTimers();
   await Promise.all(servers.splice(0).map((server) => server.close()));
 });
 
@@ -24,23 +43,57 @@ async function serve(options: ReplayServerOptions): Promise<ReplayServer> {
   return server;
 }
 
-/** Connects and collects frames until the server closes or `limit` frames arrived. */
-function receive(url: string, limit = Number.POSITIVE_INFINITY) {
-  return new Promise<{ frames: string[]; times: number[]; closeCode: number }>(
-    (resolve, reject) => {
-      const socket = new WebSocket(url);
-      const frames: string[] = [];
-      const times: number[] = [];
-      socket.on("message", (data) => {
-        frames.push(data.toString());
-        times.push(performance.now());
-        if (frames.length === limit) socket.close();
-      });
-      socket.on("close", (closeCode) => resolve({ frames, times, closeCode }));
-      socket.on("error", reject);
-    },
-  );
+/** Puts the pacing on a fake clock (performance.now() and the timers it sleeps on). */
+const useFakeClock = () =>
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+
+/**
+ * Receives `dueMs.length` frames on the fake clock, moving it only to each of `dueMs` (ms after
+ * connecting) in turn. Before the clock reaches dueMs[k], frame k has a real moment to arrive,
+ * so a pacing that sends it early is seen doing so; once the clock is there, frame k must
+ * arrive. Each frame is stamped with the clock's time (ms after connecting) when it arrived.
+ */
+async function receiveOnClock(url: string, dueMs: number[]) {
+  const start = performance.now();
+  const socket = new WebSocket(url);
+  const frames: string[] = [];
+  const times: number[] = [];
+  let arrived = () => {};
+  socket.on("message", (data) => {
+    if (frames.length === dueMs.length) return; // a loop goes on: the frames asked for are in
+    frames.push(data.toString());
+    times.push(performance.now() - start);
+    arrived();
+  });
+  const closed = new Promise((resolve) => socket.once("close", resolve));
+  await new Promise((resolve, reject) => {
+    socket.once("open", resolve);
+    socket.once("error", reject);
+  });
+  for (const [k, due] of dueMs.entries()) {
+    await realPause(20);
+    await vi.advanceTimersByTimeAsync(Math.max(0, start + due - performance.now()));
+    await new Promise<void>((resolve, reject) => {
+      const timer = realSetTimeout(
+        () => reject(new Error(`frame ${k} had not come when the clock was at ${due} ms`)),
+        5_000,
+      );
+      arrived = () => {
+        if (frames.length <= k) return;
+        realClearTimeout(timer);
+        resolve();
+      };
+      arrived();
+    });
+  }
+  socket.close();
+  await closed;
+  return { frames, times };
 }
+
+/** The lines of a recording, one RSVP each, their mtimes `offsetsMs` after the first's. */
+const recording = (...offsetsMs: number[]) =>
+  offsetsMs.map((offset, i) => JSON.stringify({ rsvp_id: i, mtime: 1526811900000 + offset }));
 
 const LINES = [
   '{"rsvp_id":1,"mtime":1526811900000}',
@@ -53,7 +106,7 @@ const LINES = [
 describe("replay server", () => {
   it("sends every line verbatim as one text frame, in order, then closes with 1000", async () => {
     const server = await serve({ source: () => LINES, pacing: { kind: "asap" } });
-    const { frames, closeCode } = await receive(server.url);
+    const { frames, closeCode } = await receiveFrames(server.url);
     expect(frames).toEqual(LINES);
     expect(closeCode).toBe(1000);
     expect(server.stats).toEqual({ connections: 1, sent: LINES.length, replayed: 0 });
@@ -61,49 +114,49 @@ describe("replay server", () => {
 
   it("plays the source from its start for every connection", async () => {
     const server = await serve({ source: () => LINES, pacing: { kind: "asap" } });
-    const [a, b] = await Promise.all([receive(server.url), receive(server.url)]);
+    const [a, b] = await Promise.all([receiveFrames(server.url), receiveFrames(server.url)]);
     expect(a.frames).toEqual(LINES);
     expect(b.frames).toEqual(LINES);
   });
 
   it("loops when asked", async () => {
     const server = await serve({ source: () => LINES, pacing: { kind: "asap" }, loop: true });
-    const { frames } = await receive(server.url, LINES.length * 3 + 1);
+    const { frames } = await receiveFrames(server.url, LINES.length * 3 + 1);
     // Frames already on the wire when the client closed may follow; the first ones must loop.
     expect(frames.slice(0, LINES.length * 3 + 1)).toEqual([...LINES, ...LINES, ...LINES, LINES[0]]);
   });
 
   it("paces a fixed rate", async () => {
+    useFakeClock();
     const server = await serve({ source: () => LINES, pacing: { kind: "rate", perSecond: 20 } });
-    const { times } = await receive(server.url);
-    // 5 frames at 20/s: the last one is due 200 ms after the first.
-    expect((times[4] as number) - (times[0] as number)).toBeGreaterThanOrEqual(180);
+    const { frames, times } = await receiveOnClock(server.url, [0, 50, 100, 150, 200]);
+    expect(frames).toEqual(LINES);
+    // 20/s: the first at once, then one every 50 ms, none before its time.
+    expect(times).toEqual([0, 50, 100, 150, 200]);
   });
 
   it("follows the recording's own timing, sped up", async () => {
-    const lines = [0, 1000, 3000].map((offset, i) =>
-      JSON.stringify({ rsvp_id: i, mtime: 1526811900000 + offset }),
-    );
+    useFakeClock();
+    const lines = recording(0, 1000, 3000);
     const server = await serve({ source: () => lines, pacing: { kind: "recorded", speedup: 10 } });
-    const { frames, times } = await receive(server.url);
+    const { frames, times } = await receiveOnClock(server.url, [0, 100, 300]);
     expect(frames).toEqual(lines);
-    // 3 s of recording at x10: 300 ms between the first and the last frame.
-    expect((times[2] as number) - (times[0] as number)).toBeGreaterThanOrEqual(280);
-    expect((times[2] as number) - (times[1] as number)).toBeGreaterThanOrEqual(180);
+    // The recording's gaps of 1 s and 2 s, at x10.
+    expect(times).toEqual([0, 100, 300]);
   });
 
   it("paces every pass of a loop by the recording's timing", async () => {
-    const lines = [0, 1000].map((offset, i) =>
-      JSON.stringify({ rsvp_id: i, mtime: 1526811900000 + offset }),
-    );
+    useFakeClock();
+    const lines = recording(0, 1000);
     const server = await serve({
       source: () => lines,
       pacing: { kind: "recorded", speedup: 10 },
       loop: true,
     });
-    const { times } = await receive(server.url, 4);
-    // frame 4 is the second line of the second pass: 1 s of recording at x10 after frame 3.
-    expect((times[3] as number) - (times[2] as number)).toBeGreaterThanOrEqual(80);
+    const { frames, times } = await receiveOnClock(server.url, [0, 100, 100, 200]);
+    expect(frames).toEqual([...lines, ...lines]);
+    // The second pass starts at once with its first line, and waits its 1 s at x10 again.
+    expect(times).toEqual([0, 100, 100, 200]);
   });
 
   it("survives a client that sends an invalid frame, and serves the next one", async () => {
@@ -113,7 +166,7 @@ describe("replay server", () => {
     const badClosed = new Promise((resolve) => bad.once("close", resolve));
     bad.send(Buffer.from([0xff, 0xfe]), { binary: false }); // a text frame that is not UTF-8
     await badClosed;
-    const { frames } = await receive(server.url);
+    const { frames } = await receiveFrames(server.url);
     expect(frames).toEqual(LINES);
   });
 
@@ -135,17 +188,16 @@ describe("replay server", () => {
   });
 
   it("caps long gaps of the recording", async () => {
-    const lines = [0, 3_600_000].map((offset, i) =>
-      JSON.stringify({ rsvp_id: i, mtime: 1526811900000 + offset }),
-    );
+    useFakeClock();
+    const lines = recording(0, 3_600_000);
     const server = await serve({
       source: () => lines,
       pacing: { kind: "recorded", speedup: 1, maxGapMs: 50 },
     });
-    const { frames, times } = await receive(server.url);
+    const { frames, times } = await receiveOnClock(server.url, [0, 50]);
     expect(frames).toEqual(lines);
-    // An hour of recording at x1, capped at 50 ms of wall time (bound loose for a busy machine).
-    expect((times[1] as number) - (times[0] as number)).toBeLessThan(3000);
+    // An hour of recording at x1, capped at 50 ms.
+    expect(times).toEqual([0, 50]);
   });
 
   it("waits for a slow reader instead of buffering the whole source", async () => {
@@ -192,7 +244,7 @@ describe("replay server", () => {
     expect(await health.json()).toEqual({ status: "ok", connections: 0, sent: 0, replayed: 0 });
     expect((await fetch(`${http}elsewhere`)).status).toBe(426);
     // The WebSocket side is unchanged beside it.
-    expect((await receive(server.url)).frames).toEqual(LINES);
+    expect((await receiveFrames(server.url)).frames).toEqual(LINES);
   });
 
   it("answers no health path unless asked", async () => {
@@ -210,7 +262,7 @@ describe("replay server", () => {
       pacing: { kind: "asap" },
       loop: true,
     });
-    const { frames, closeCode } = await receive(server.url);
+    const { frames, closeCode } = await receiveFrames(server.url);
     expect(frames).toEqual([]);
     expect(closeCode).toBe(1000);
     expect(passes).toBe(1);
@@ -229,11 +281,11 @@ describe("replay server", () => {
       pacing: { kind: "asap" },
       onError: (error) => errors.push(error),
     });
-    const broken = await receive(server.url);
+    const broken = await receiveFrames(server.url);
     expect(broken.frames).toEqual(["first"]);
     expect(broken.closeCode).toBe(1006);
     expect(errors).toEqual([new Error("source broke")]);
-    expect((await receive(server.url)).frames).toEqual(["first", "second"]);
+    expect((await receiveFrames(server.url)).frames).toEqual(["first", "second"]);
   });
 });
 
@@ -249,25 +301,32 @@ const FEED = [
 const since = (server: ReplayServer, value: string | number) =>
   `${server.url}?since_mtime=${encodeURIComponent(value)}`;
 
+/** A server of FEED at full speed (and `options`), with each resume it reports, in order. */
+async function serveFeed(options: Partial<ReplayServerOptions> = {}) {
+  const resumes: ResumeEvent[] = [];
+  const server = await serve({
+    source: () => FEED,
+    pacing: { kind: "asap" },
+    onResume: (resume) => resumes.push(resume),
+    ...options,
+  });
+  return { server, resumes };
+}
+
 describe("replay server: since_mtime (what a reconnecting client missed)", () => {
   it("first sends the frames sent after since_mtime, verbatim and in order, then the client's own pass", async () => {
-    const resumes: ResumeEvent[] = [];
-    const server = await serve({
-      source: () => FEED,
-      pacing: { kind: "asap" },
-      onResume: (resume) => resumes.push(resume),
-    });
-    expect((await receive(server.url)).frames).toEqual(FEED);
+    const { server, resumes } = await serveFeed();
+    expect((await receiveFrames(server.url)).frames).toEqual(FEED);
 
     // After the second message: the third and fourth again, then a pass of its own.
-    const b = await receive(since(server, T + 1000));
+    const b = await receiveFrames(since(server, T + 1000));
     expect(b.frames).toEqual([FEED[3], FEED[4], ...FEED]);
     expect(b.closeCode).toBe(1000);
 
     // From just before the second: the malformed line comes again in its place (it has the
     // mtime of the line before it). Of the second connection, only its pass was buffered: the
     // frames it was sent again were already there.
-    const c = await receive(since(server, T + 999));
+    const c = await receiveFrames(since(server, T + 999));
     const afterFirst = FEED.slice(1);
     expect(c.frames).toEqual([...afterFirst, ...afterFirst, ...FEED]);
 
@@ -279,35 +338,25 @@ describe("replay server: since_mtime (what a reconnecting client missed)", () =>
   });
 
   it("sends nothing again when since_mtime is at or after the newest frame", async () => {
-    const resumes: ResumeEvent[] = [];
-    const server = await serve({
-      source: () => FEED,
-      pacing: { kind: "asap" },
-      onResume: (resume) => resumes.push(resume),
-    });
-    await receive(server.url);
+    const { server, resumes } = await serveFeed();
+    await receiveFrames(server.url);
     for (const value of [T + 3000, T + 3001, Number.MAX_SAFE_INTEGER])
-      expect((await receive(since(server, value))).frames).toEqual(FEED);
+      expect((await receiveFrames(since(server, value))).frames).toEqual(FEED);
     expect(server.stats.replayed).toBe(0);
     expect(resumes.map((resume) => "frames" in resume && resume.frames)).toEqual([0, 0, 0]);
   });
 
   it("sends nothing again to a first connection (nothing was sent yet)", async () => {
-    const server = await serve({ source: () => FEED, pacing: { kind: "asap" } });
-    expect((await receive(since(server, 0))).frames).toEqual(FEED);
+    const { server, resumes } = await serveFeed();
+    expect((await receiveFrames(since(server, 0))).frames).toEqual(FEED);
+    expect(resumes).toEqual([{ sinceMtime: 0, frames: 0, complete: true }]);
     expect(server.stats.replayed).toBe(0);
   });
 
   it("ignores a since_mtime that is not a non-negative integer, and reports it", async () => {
-    const resumes: ResumeEvent[] = [];
     const errors: unknown[] = [];
-    const server = await serve({
-      source: () => FEED,
-      pacing: { kind: "asap" },
-      onResume: (resume) => resumes.push(resume),
-      onError: (error) => errors.push(error),
-    });
-    await receive(server.url);
+    const { server, resumes } = await serveFeed({ onError: (error) => errors.push(error) });
+    await receiveFrames(server.url);
     const garbage = [
       "",
       "abc",
@@ -319,7 +368,7 @@ describe("replay server: since_mtime (what a reconnecting client missed)", () =>
       "99999999999999999999",
     ];
     for (const value of garbage) {
-      const { frames, closeCode } = await receive(since(server, value));
+      const { frames, closeCode } = await receiveFrames(since(server, value));
       expect(frames, value).toEqual(FEED);
       expect(closeCode).toBe(1000);
     }
@@ -327,7 +376,7 @@ describe("replay server: since_mtime (what a reconnecting client missed)", () =>
     expect(resumes).toEqual(garbage.map((value) => ({ ignored: value })));
     expect(errors).toEqual([]);
     // Other parameters are not since_mtime.
-    expect((await receive(`${server.url}?since=0&mtime=0`)).frames).toEqual(FEED);
+    expect((await receiveFrames(`${server.url}?since=0&mtime=0`)).frames).toEqual(FEED);
     expect(resumes).toHaveLength(garbage.length);
   });
 
@@ -340,11 +389,14 @@ describe("replay server: since_mtime (what a reconnecting client missed)", () =>
       replayBufferFrames: 3,
       onResume: (resume) => resumes.push(resume),
     });
-    await receive(server.url);
+    await receiveFrames(server.url);
     // The two oldest were pushed out by the newest three.
-    expect((await receive(since(server, 0))).frames).toEqual([...lines.slice(2), ...lines]);
+    expect((await receiveFrames(since(server, 0))).frames).toEqual([...lines.slice(2), ...lines]);
     // The second pass pushed the first out entirely: its frames 3..5 are the buffer now.
-    expect((await receive(since(server, T + 3))).frames).toEqual([...lines.slice(3), ...lines]);
+    expect((await receiveFrames(since(server, T + 3))).frames).toEqual([
+      ...lines.slice(3),
+      ...lines,
+    ]);
     expect(resumes).toEqual([
       { sinceMtime: 0, frames: 3, complete: false },
       // Frames after T + 3 were pushed out (the first pass's 4 and 5): some are missed.
@@ -355,8 +407,8 @@ describe("replay server: since_mtime (what a reconnecting client missed)", () =>
       pacing: { kind: "asap" },
       replayBufferFrames: 0,
     });
-    await receive(none.url);
-    expect((await receive(since(none, 0))).frames).toEqual(lines);
+    await receiveFrames(none.url);
+    expect((await receiveFrames(since(none, 0))).frames).toEqual(lines);
     await expect(
       serve({ source: () => lines, pacing: { kind: "asap" }, replayBufferFrames: -1 }),
     ).rejects.toThrow(/replay buffer must be a whole number of frames >= 0, got -1/);
@@ -369,11 +421,11 @@ describe("replay server: since_mtime (what a reconnecting client missed)", () =>
       pacing: { kind: "asap" },
       startPass: livePasses(() => (clock += 1000)),
     });
-    const a = (await receive(server.url)).frames;
+    const a = (await receiveFrames(server.url)).frames;
     expect(a).not.toEqual(FEED);
     expect(a[2]).toBe(FEED[2]);
     const { mtime } = JSON.parse(a[1] as string) as { mtime: number };
-    const b = (await receive(since(server, mtime))).frames;
+    const b = (await receiveFrames(since(server, mtime))).frames;
     // The rest of the first connection's pass as it had it (the malformed line has the mtime
     // of the second line: after it only what follows it), then a pass of new RSVPs.
     expect(b.slice(0, 2)).toEqual(a.slice(3));
@@ -390,7 +442,7 @@ describe("replay server: since_mtime (what a reconnecting client missed)", () =>
       JSON.stringify({ mtime: T + i, padding: big }),
     );
     const server = await serve({ source: () => lines, pacing: { kind: "asap" } });
-    expect((await receive(server.url)).frames).toHaveLength(2000);
+    expect((await receiveFrames(server.url)).frames).toHaveLength(2000);
     const socket = new WebSocket(since(server, 0));
     await new Promise((resolve) => socket.once("open", resolve));
     socket.pause();

@@ -34,6 +34,10 @@ function withChanges(change: (message: typeof fixture) => void): string {
   return JSON.stringify(message);
 }
 
+/** The record of the fixture changed by `change`, which the parser must accept. */
+const acceptedWith = (change: (message: typeof fixture) => void): RsvpRecord =>
+  accepted(parse(withChanges(change)));
+
 describe("parse: a valid message", () => {
   const record = accepted(parse(JSON.stringify(fixture)));
 
@@ -83,30 +87,22 @@ describe("parse: a valid message", () => {
 
 describe("parse: normalization", () => {
   it("keeps same-named cities of different states apart (Portland, OR vs Portland, ME)", () => {
-    const maine = accepted(parse(withChanges((m) => (m.group.group_state = "ME"))));
+    const maine = acceptedWith((m) => (m.group.group_state = "ME"));
     expect(maine.city.key).toBe("us/me/portland");
     expect(maine.city.key).not.toBe(accepted(parse(JSON.stringify(fixture))).city.key);
   });
 
   it("folds case, spacing and Unicode form of city names into one key", () => {
-    const decomposed = accepted(
-      parse(
-        withChanges((m) => {
-          m.group.group_city = "  Montre\u0301al ";
-          m.group.group_country = "CA";
-          m.group.group_state = "qc";
-        }),
-      ),
-    );
-    const composed = accepted(
-      parse(
-        withChanges((m) => {
-          m.group.group_city = "MONTRÉAL";
-          m.group.group_country = "ca";
-          m.group.group_state = "QC";
-        }),
-      ),
-    );
+    const decomposed = acceptedWith((m) => {
+      m.group.group_city = "  Montre\u0301al ";
+      m.group.group_country = "CA";
+      m.group.group_state = "qc";
+    });
+    const composed = acceptedWith((m) => {
+      m.group.group_city = "MONTRÉAL";
+      m.group.group_country = "ca";
+      m.group.group_state = "QC";
+    });
     expect(decomposed.city).toEqual({
       key: "ca/qc/montréal",
       country: "ca",
@@ -117,27 +113,19 @@ describe("parse: normalization", () => {
   });
 
   it("gives cities outside the US and Canada an empty state part", () => {
-    const bogota = accepted(
-      parse(
-        withChanges((m) => {
-          m.group.group_city = "Bogotá";
-          m.group.group_country = "co";
-          delete m.group.group_state;
-        }),
-      ),
-    );
+    const bogota = acceptedWith((m) => {
+      m.group.group_city = "Bogotá";
+      m.group.group_country = "co";
+      delete m.group.group_state;
+    });
     expect(bogota.city).toEqual({ key: "co//bogotá", country: "co", state: null, name: "Bogotá" });
   });
 
   it("removes control and bidi characters and collapses whitespace in names", () => {
-    const record = accepted(
-      parse(
-        withChanges((m) => {
-          m.group.group_name = "Hikers\u0000\u0007 of\u202E the\n\n\tNorth\u2028";
-          m.venue.venue_name = "\u200FCafé\r\n";
-        }),
-      ),
-    );
+    const record = acceptedWith((m) => {
+      m.group.group_name = "Hikers\u0000\u0007 of\u202E the\n\n\tNorth\u2028";
+      m.venue.venue_name = "\u200FCafé\r\n";
+    });
     expect(record.group.name).toBe("Hikers of the North");
     expect(record.venue?.name).toBe("Café");
   });
@@ -145,8 +133,8 @@ describe("parse: normalization", () => {
   it("caps a city name of 5,000 characters: a bounded key with a hash of the whole, the name cut with an ellipsis", () => {
     const long = "Ciudad ".repeat(715).trim(); // 5,004 characters
     const other = `${long} Norte`;
-    const a = accepted(parse(withChanges((m) => (m.group.group_city = long))));
-    const b = accepted(parse(withChanges((m) => (m.group.group_city = other))));
+    const a = acceptedWith((m) => (m.group.group_city = long));
+    const b = acceptedWith((m) => (m.group.group_city = other));
     expect(Buffer.byteLength(a.city.key, "utf8")).toBeLessThanOrEqual(MAX_CITY_KEY_BYTES);
     expect(a.city.key).toMatch(/^us\/or\/ciudad ciudad .*~[0-9a-f]{16}$/);
     // Same long prefix, other city: another key.
@@ -156,7 +144,7 @@ describe("parse: normalization", () => {
     // What the ingest sends, the counting side accepts.
     expect(countableRecordSchema.safeParse(a).success).toBe(true);
     // Multi-byte names are cut between characters, never inside one.
-    const emoji = accepted(parse(withChanges((m) => (m.group.group_city = "🏙️".repeat(3000)))));
+    const emoji = acceptedWith((m) => (m.group.group_city = "🏙️".repeat(3000)));
     expect(emoji.city.name).not.toContain("\uFFFD");
     expect(Buffer.byteLength(emoji.city.key, "utf8")).toBeLessThanOrEqual(MAX_CITY_KEY_BYTES);
     // Ordinary names are left alone.
@@ -172,76 +160,52 @@ describe("parse: normalization", () => {
   });
 
   it("drops invisible characters that would split one city into several keys, but not emoji joiners", () => {
-    const hidden = accepted(
-      parse(withChanges((m) => (m.group.group_city = "Port\u200Bla\u00ADnd\u2060"))),
-    );
+    const hidden = acceptedWith((m) => (m.group.group_city = "Port\u200Bla\u00ADnd\u2060"));
     expect(hidden.city.key).toBe("us/or/portland");
     const family =
       "👩\u200D👩\u200D👧 Scotland 🏴\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}";
-    expect(accepted(parse(withChanges((m) => (m.group.group_name = family)))).group.name).toBe(
-      family,
-    );
+    expect(acceptedWith((m) => (m.group.group_name = family)).group.name).toBe(family);
   });
 
   it("keeps HTML and emoji as text (escaping is the display's job)", () => {
-    const record = accepted(
-      parse(
-        withChanges((m) => {
-          m.group.group_name = "<b>Coders</b> 👩‍💻 & <script>x</script>";
-        }),
-      ),
-    );
+    const record = acceptedWith((m) => {
+      m.group.group_name = "<b>Coders</b> 👩‍💻 & <script>x</script>";
+    });
     expect(record.group.name).toBe("<b>Coders</b> 👩‍💻 & <script>x</script>");
   });
 
   it("treats lat = lon = 0 as an unknown place, and so an impossible position", () => {
-    const zero = accepted(parse(withChanges((m) => Object.assign(m.venue, { lat: 0, lon: 0 }))));
+    const zero = acceptedWith((m) => Object.assign(m.venue, { lat: 0, lon: 0 }));
     expect(zero.venue).toMatchObject({ id: 1234567, position: null });
-    const outside = accepted(
-      parse(withChanges((m) => Object.assign(m.venue, { lat: 91, lon: 10 }))),
-    );
+    const outside = acceptedWith((m) => Object.assign(m.venue, { lat: 91, lon: 10 }));
     expect(outside.venue?.position).toBeNull();
-    const wrapped = accepted(
-      parse(withChanges((m) => Object.assign(m.venue, { lat: 10, lon: -180.5 }))),
-    );
+    const wrapped = acceptedWith((m) => Object.assign(m.venue, { lat: 10, lon: -180.5 }));
     expect(wrapped.venue?.position).toBeNull();
-    const edge = accepted(
-      parse(withChanges((m) => Object.assign(m.venue, { lat: -90, lon: 180 }))),
-    );
+    const edge = acceptedWith((m) => Object.assign(m.venue, { lat: -90, lon: 180 }));
     expect(edge.venue?.position).toEqual({ lat: -90, lon: 180 });
-    const equator = accepted(
-      parse(withChanges((m) => Object.assign(m.venue, { lat: 0, lon: 32.5 }))),
-    );
+    const equator = acceptedWith((m) => Object.assign(m.venue, { lat: 0, lon: 32.5 }));
     expect(equator.venue?.position).toEqual({ lat: 0, lon: 32.5 });
   });
 
   it("accepts a message without venue, event time, guests or member", () => {
-    const record = accepted(
-      parse(
-        withChanges((m) => {
-          const message: Record<string, unknown> = m;
-          delete message.venue;
-          delete (message.event as Record<string, unknown>).time;
-          delete message.guests;
-          delete message.member;
-        }),
-      ),
-    );
+    const record = acceptedWith((m) => {
+      const message: Record<string, unknown> = m;
+      delete message.venue;
+      delete (message.event as Record<string, unknown>).time;
+      delete message.guests;
+      delete message.member;
+    });
     expect(record).toMatchObject({ venue: null, guests: 0, member: null, event: { time: null } });
   });
 
   it("drops topics that clean to nothing and duplicate topic keys", () => {
-    const record = accepted(
-      parse(
-        withChanges((m) => {
-          m.group.group_topics = [
-            { urlkey: "python", topic_name: "Python" },
-            { urlkey: "PYTHON", topic_name: "Python again" },
-            { urlkey: "\u0000", topic_name: "Nothing" },
-          ];
-        }),
-      ),
-    );
+    const record = acceptedWith((m) => {
+      m.group.group_topics = [
+        { urlkey: "python", topic_name: "Python" },
+        { urlkey: "PYTHON", topic_name: "Python again" },
+        { urlkey: "\u0000", topic_name: "Nothing" },
+      ];
+    });
     expect(record.group.topics).toEqual([{ key: "python", name: "Python" }]);
   });
 });
