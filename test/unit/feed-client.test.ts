@@ -1,5 +1,5 @@
 import type { AddressInfo } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { WebSocketServer } from "ws";
 import { connectFeed, type FeedClient, type FeedEvent } from "../../tasks/ingest/feed-client.js";
 
@@ -26,13 +26,32 @@ async function server(
   return { wss, url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/` };
 }
 
-const until = async (what: string, condition: () => boolean, timeoutMs = 10_000) => {
-  const deadline = Date.now() + timeoutMs;
+// Registered after the clean-up above, so it runs before it (after-hooks run in reverse): the
+// sockets close on real timers.
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+/** The client's clock and timers fake (its heartbeat and reconnect pauses), the sockets real: a
+ * test moves time exactly and asserts when things happen, whatever the machine's speed. */
+function fakeClientTime(): void {
+  vi.useFakeTimers({
+    toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"],
+  });
+}
+
+/** Node's own timer, kept before any test fakes them: waiting for socket I/O must not move the
+ * client's fake clock. */
+const realSetTimeout = globalThis.setTimeout;
+
+/** Waits (in real time, for socket I/O) until `condition` holds; the fake clock stands still. */
+async function until(what: string, condition: () => boolean): Promise<void> {
+  const deadline = performance.now() + 10_000;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => realSetTimeout(resolve, 10));
   }
-};
+}
 
 describe("feed client", () => {
   it("reconnects after the server drops it, and keeps receiving", async () => {
@@ -58,46 +77,78 @@ describe("feed client", () => {
     expect(events).toEqual(expect.arrayContaining(["open", "closed", "reconnecting"]));
   });
 
-  it("detects a connection that went silent (no pong) and replaces it", async () => {
+  it("pings every 15 s, gives a silent connection (no pong) 10 s more, then replaces it", async () => {
     const { wss, url } = await server({ autoPong: false });
     let connections = 0;
-    wss.on("connection", () => {
+    let pings = 0;
+    wss.on("connection", (socket) => {
       connections += 1;
+      socket.on("ping", () => {
+        pings += 1;
+      });
     });
-    const client = connectFeed({
-      url,
-      onMessage: () => {},
-      heartbeatIntervalMs: 50,
-      heartbeatTimeoutMs: 100,
-      backoff: { baseMs: 10, capMs: 20 },
-    });
+    const events: FeedEvent[] = [];
+    fakeClientTime();
+    const client = connectFeed({ url, onMessage: () => {}, onEvent: (e) => events.push(e) });
     clients.push(client);
-    await until(
-      "a heartbeat timeout and a new connection",
-      () => client.stats.heartbeatTimeouts >= 1 && connections >= 2,
+    await until("the connection", () => client.stats.connects === 1);
+    // The defaults: a ping each 15 s; silence past 15 + 10 s ends the connection, which the
+    // second tick (30 s after the open) sees.
+    await vi.advanceTimersByTimeAsync(15_000);
+    await until("the first ping", () => pings === 1);
+    await vi.advanceTimersByTimeAsync(14_999);
+    expect(client.stats.heartbeatTimeouts).toBe(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(client.stats.heartbeatTimeouts).toBe(1);
+    await until("the reconnect to be planned", () => events.some((e) => e.type === "reconnecting"));
+    const reconnecting = events.find((e) => e.type === "reconnecting");
+    await vi.advanceTimersByTimeAsync(
+      reconnecting?.type === "reconnecting" ? reconnecting.inMs : 0,
     );
+    await until("a new connection", () => connections === 2 && client.stats.connects === 2);
   });
 
-  it("keeps trying while the feed is down, and connects once it is up", async () => {
+  it("keeps trying while the feed is down, each try after its pause, and connects once it is up", async () => {
     const { wss, url } = await server();
     const port = (wss.address() as AddressInfo).port;
     for (const socket of wss.clients) socket.terminate();
     await new Promise((resolve) => wss.close(resolve));
     servers.length = 0;
-    const reconnecting: number[] = [];
+    const pauses: number[] = [];
     const received: string[] = [];
+    let tries = 0;
+    fakeClientTime();
     const client = connectFeed({
-      url,
+      url: () => {
+        tries += 1;
+        return url;
+      },
       onMessage: (data) => received.push(String(data)),
-      onEvent: (event) => event.type === "reconnecting" && reconnecting.push(event.attempt),
-      backoff: { baseMs: 10, capMs: 40 },
+      onEvent: (event) => event.type === "reconnecting" && pauses.push(event.inMs),
     });
     clients.push(client);
-    await until("three failed attempts", () => reconnecting.length >= 3);
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      await until(`failed try ${attempt + 1}`, () => pauses.length === attempt + 1);
+      const pause = pauses[attempt] ?? Number.NaN;
+      // The default backoff (0.5 s doubling to 30 s, full jitter), and no try before the pause ends.
+      expect(pause).toBeGreaterThanOrEqual(0);
+      expect(pause).toBeLessThan(Math.min(30_000, 500 * 2 ** attempt));
+      if (pause > 0) {
+        await vi.advanceTimersByTimeAsync(pause - 1);
+        expect(tries).toBe(attempt + 1);
+      }
+      await vi.advanceTimersByTimeAsync(pause > 0 ? 1 : 0);
+      expect(tries).toBe(attempt + 2);
+    }
     const revived = new WebSocketServer({ host: "127.0.0.1", port });
     servers.push(revived);
     revived.on("connection", (socket) => socket.send("back"));
+    // The try in flight may still fail (it may have started before the server was up): the
+    // next one, after its pause, connects.
+    await until("the try in flight to end", () => pauses.length === 4 || received.length > 0);
+    await vi.advanceTimersByTimeAsync(pauses[3] ?? 0);
     await until("the feed to be back", () => received.includes("back"));
+    expect(client.stats.connects).toBe(1);
   });
 
   it("ends after a normal close when asked to (a replay played once)", async () => {
