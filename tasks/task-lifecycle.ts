@@ -11,8 +11,10 @@ export interface TaskLifecycle {
   reportEverySeconds: number;
   /** What stopping does, for the log: "stopping: <this>". */
   stopping: string;
-  /** Finishes the work and lets go of every client; resolves to the exit code. */
-  stop: () => Promise<number>;
+  /** Finishes the work and lets go of every client; resolves to the exit code. It calls
+   * `stopReports` where the periodic reports should end: the ingest only after its drain, so a
+   * task killed mid-drain (ECS's stop timeout) has still reported what it sent until then. */
+  stop: (stopReports: () => void) => Promise<number>;
 }
 
 /** Starts the reports and listens for the signals; returns `shutdown(why)` for other reasons. */
@@ -29,8 +31,9 @@ export function manageTask({
     if (stopped) return;
     stopped = true;
     logger.info(`stopping: ${stopping}`, { why });
+    const code = await stop(() => clearInterval(reporter));
     clearInterval(reporter);
-    process.exit(await stop());
+    process.exit(code);
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));

@@ -129,7 +129,7 @@ const shutdown = manageTask({
   report,
   reportEverySeconds: config.COUNTERS_INTERVAL_SECONDS,
   stopping: "draining the feed's messages to Kafka and Firehose",
-  stop: async () => {
+  stop: async (stopReports) => {
     let code = 0;
     try {
       await ingest.stop();
@@ -137,6 +137,7 @@ const shutdown = manageTask({
       logger.error("ingest stopped with messages it could not send", { error: error as Error });
       code = 1;
     }
+    stopReports();
     report(); // the last increase: the EMF increases add up to the totals of "stopped"
     await producer.disconnect();
     firehose.destroy();

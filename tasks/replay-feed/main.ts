@@ -87,7 +87,8 @@ manageTask({
   report: () => logger.info("replay stats", { ...server.stats }),
   reportEverySeconds: config.STATS_INTERVAL_SECONDS,
   stopping: "closing the connections",
-  stop: async () => {
+  stop: async (stopReports) => {
+    stopReports();
     await server.close();
     s3.destroy();
     logger.info("stopped", { ...server.stats });
