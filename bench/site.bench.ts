@@ -15,6 +15,7 @@ import { loadGazetteer } from "../functions/shared/atlas-data.js";
 import { seededRandom } from "../functions/shared/seeded-random.js";
 import { CHROMIUM_PATH, ensureChromium } from "../local/setup/chromium.js";
 import { buildSite } from "../site/build.js";
+import { validationSizes } from "./site-validation-size.js";
 
 const VENUES = 100_000;
 const RUNS = 5;
@@ -52,6 +53,13 @@ export async function run(print: (line: string) => void): Promise<void> {
     const built = await buildSite(dir);
     print(
       `page code and styles: ${(built.bytes / 1024).toFixed(1)} KB, ${(built.gzipBytes / 1024).toFixed(1)} KB gzipped (budget 300 KB gzipped; basemaps aside)`,
+    );
+    const { zodMini, fullZod } = await validationSizes();
+    const kb = (size: { bytes: number; gzipBytes: number }) =>
+      `${(size.bytes / 1024).toFixed(1)} KB, ${(size.gzipBytes / 1024).toFixed(1)} KB gzipped`;
+    print(`the page's JSON checks (site/src/validate.ts, zod/mini), bundled alone: ${kb(zodMini)}`);
+    print(
+      `clusters.json's contract in full zod (batch-contract.ts), bundled alone: ${kb(fullZod)}`,
     );
     let started = performance.now();
     const document = buildClusters(venues(), loadGazetteer(50_000), {
