@@ -4,6 +4,8 @@
  * SIGKILL as a crash does), kill the counting process mid-batch, make moto throttle or fail
  * DynamoDB or fail Firehose entries, and ask the counts API for garbage (api-probe.ts).
  */
+
+import { sleep } from "../../functions/shared/backoff.js";
 import {
   type AwsFaults,
   clearAwsFaults,
@@ -45,8 +47,6 @@ export interface FaultTargets {
 
 /** Injects one fault; resolves when it is lifted (the part the pipeline must ride out). */
 export type InjectFault = (fault: FaultName, notes: string[]) => Promise<void>;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function faultInjector({
   broker,

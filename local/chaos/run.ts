@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
 import { Kafka, logLevel } from "kafkajs";
+import { sleep } from "../../functions/shared/backoff.js";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { Random } from "../feed/synthetic/random.js";
 import { type LocalHttpApi, startLocalHttpApi } from "../pipeline/http-api.js";
@@ -84,8 +85,6 @@ export interface ChaosReport {
   delivered: number;
   runDir: string;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const say = options.progress;

@@ -4,11 +4,11 @@
  * is replaced), and the city-counts handler behind the local event source (counting-worker.ts),
  * whose progress through each batch is followed line by line so that a kill can land mid-batch.
  */
+
+import { sleep } from "../../functions/shared/backoff.js";
 import { type NodeProcess, startNodeProcess } from "./node-process.js";
 
 type Exit = Awaited<NodeProcess["exited"]>;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface IngestService {
   /**

@@ -3,10 +3,9 @@
  * counting group's committed offsets at the topic's end), and then nothing moves for a while.
  */
 import type { Kafka } from "kafkajs";
+import { sleep } from "../../functions/shared/backoff.js";
 import type { ChaosFeed } from "./feed-server.js";
 import { topicSize } from "./ledger.js";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface SettleTarget {
   kafka: Kafka;

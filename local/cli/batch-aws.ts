@@ -19,6 +19,7 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from "@aws-sdk/client-sfn";
+import { sleep as realSleep } from "../../functions/shared/backoff.js";
 import { resolveBatchRange } from "../../functions/shared/batch-range.js";
 
 export const usage = `  npm run batch:aws -- --state-machine-arn ARN [--date YYYY-MM-DD | --range A..B | --all]
@@ -170,7 +171,7 @@ export async function waitForExecution(
   executionArn: string,
   options: WaitOptions,
 ): Promise<DescribeExecutionCommandOutput> {
-  const sleep = options.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = options.sleep ?? realSleep;
   const now = options.now ?? Date.now;
   const started = now();
   let lastState: string | undefined;
