@@ -14,89 +14,19 @@
  * - A check of the item images against moto: the same batches on the real engine, every item
  *   read back and sized, must give the same sizes.
  */
-import {
-  type AttributeValue,
-  BatchGetItemCommand,
-  DynamoDBClient,
-  type TransactWriteItem,
-} from "@aws-sdk/client-dynamodb";
-import type { StoredState } from "../functions/city-counts/counting.js";
-import { itemKeys, keyId, storedStateOf } from "../functions/city-counts/counting.js";
-import { type CountsStore, dynamoCountsStore } from "../functions/city-counts/counts-store.js";
+import { type AttributeValue, BatchGetItemCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { keyId } from "../functions/city-counts/counting.js";
+import { dynamoCountsStore } from "../functions/city-counts/counts-store.js";
 import { processBatch } from "../functions/city-counts/process-batch.js";
 import type { KafkaMessage } from "../functions/shared/msk-event.js";
 import { createRsvpParser } from "../functions/shared/rsvp/parse.js";
 import type { CountableRecord } from "../functions/shared/rsvp/record-schema.js";
+import { CostModelStore, type Item } from "../local/dynamodb/cost-model-store.js";
 import { itemSizeBytes, writeUnits } from "../local/dynamodb/write-units.js";
 import { Random } from "../local/feed/synthetic/random.js";
 import { syntheticRecords } from "../local/feed/synthetic/sample.js";
 import { awsClientConfig } from "../local/stack/aws-endpoint.js";
 import { startLocalStack } from "../local/stack/stack.js";
-
-type Item = Record<string, AttributeValue>;
-
-/** Keeps item images, applies our two write shapes to them, and charges write units. */
-class CostModelStore implements CountsStore {
-  readonly images = new Map<string, Item>();
-  writeUnits = 0;
-  /** Write units per partition key, per second of feed time (set by the caller). */
-  readonly perKeySecond = new Map<string, number>();
-  second = 0;
-  largestItem = 0;
-
-  async readStates(rsvpIds: number[]): Promise<Map<number, StoredState>> {
-    const states = new Map<number, StoredState>();
-    for (const rsvpId of rsvpIds) {
-      const image = this.images.get(keyId(itemKeys.rsvp(rsvpId)));
-      const stored = image ? storedStateOf(image) : null;
-      if (stored) states.set(rsvpId, stored);
-    }
-    return states;
-  }
-
-  async applyTransaction(actions: TransactWriteItem[]): Promise<"applied"> {
-    for (const action of actions) {
-      const key = action.Put?.Item ?? action.Update?.Key;
-      const id = keyId({ pk: key?.pk?.S ?? "", sk: key?.sk?.S ?? "" });
-      const before = this.images.get(id);
-      const after = action.Put?.Item ?? applyUpdate(before, action.Update);
-      const beforeBytes = before ? itemSizeBytes(before) : 0;
-      const afterBytes = itemSizeBytes(after);
-      const units = writeUnits(beforeBytes, afterBytes, true);
-      this.writeUnits += units;
-      this.largestItem = Math.max(this.largestItem, afterBytes);
-      const perKey = `${this.second}\u0000${key?.pk?.S}`;
-      this.perKeySecond.set(perKey, (this.perKeySecond.get(perKey) ?? 0) + units);
-      this.images.set(id, after);
-    }
-    return "applied";
-  }
-
-  async putDeadLetters(): Promise<void> {}
-}
-
-/** `ADD #a :a, ... SET #b = :b, ... REMOVE #c`, applied to an item image: how counters are written. */
-function applyUpdate(image: Item | undefined, update: TransactWriteItem["Update"]): Item {
-  if (!update?.Key || !update.UpdateExpression) throw new Error("not an update");
-  const names = update.ExpressionAttributeNames ?? {};
-  const values = update.ExpressionAttributeValues ?? {};
-  const next: Item = { ...(image ?? {}), ...update.Key };
-  const [, add = "", set = "", remove = ""] =
-    /^ADD (.*?)(?: SET (.*?))?(?: REMOVE (.*))?$/.exec(update.UpdateExpression) ?? [];
-  for (const part of add.split(", ").filter(Boolean)) {
-    const [name = "", value = ""] = part.split(" ");
-    const attribute = names[name] ?? name;
-    next[attribute] = {
-      N: String(Number(next[attribute]?.N ?? 0) + Number(values[value]?.N ?? Number.NaN)),
-    };
-  }
-  for (const part of set.split(", ").filter(Boolean)) {
-    const [name = "", value = ""] = part.split(" = ");
-    next[names[name] ?? name] = values[value] as AttributeValue;
-  }
-  for (const name of remove.split(", ").filter(Boolean)) delete next[names[name] ?? name];
-  return next;
-}
 
 /** One city's feed: Poisson arrivals, 8 % re-sends of a recent RSVP with a newer version. */
 function cityFeed(perHour: number, hours: number, seed: string): CountableRecord[] {
@@ -182,8 +112,19 @@ function seenSetDesign(batches: KafkaMessage[][]): {
   return { units, failsAfterSeconds: null };
 }
 
-async function costOf(records: CountableRecord[], windowSeconds = 1) {
-  const store = new CostModelStore();
+/**
+ * Counts `records` in batches of `windowSeconds` through the real processBatch, as one Lambda
+ * container does: its day markers (`markedDays`) are kept across batches, as the handler keeps
+ * them, so a container marks each day once. Pass a store and markers to go on counting in the
+ * same table and container.
+ */
+async function costOf(
+  records: CountableRecord[],
+  windowSeconds = 1,
+  store = new CostModelStore(),
+  markedDays = new Set<string>(),
+) {
+  const unitsBefore = store.writeUnits;
   const batches = secondBatches(records, windowSeconds);
   for (const batch of batches) {
     await processBatch(batch, {
@@ -191,10 +132,11 @@ async function costOf(records: CountableRecord[], windowSeconds = 1) {
       tableName: "counts",
       stateTtlSeconds: 14 * 86_400,
       keepAliveSeconds: 170 * 3_600,
+      markedDays,
     });
   }
   const rsvps = new Set(records.map((r) => r.rsvpId)).size;
-  return { store, batches, rsvps };
+  return { store, batches, rsvps, units: store.writeUnits - unitsBefore };
 }
 
 export async function run(print: (line: string) => void): Promise<void> {
@@ -219,21 +161,24 @@ export async function run(print: (line: string) => void): Promise<void> {
       `${name.padEnd(27)} | ${String(rsvps).padStart(6)} | ${String(records.length).padStart(8)} | ${(store.writeUnits / rsvps).toFixed(2).padStart(8)} | ${(store.writeUnits / records.length).toFixed(2).padStart(11)} | ${String(store.largestItem).padStart(8)} B   | ${oldText}`,
     );
   }
-  const alone = await costOf(cityFeed(3_600, 1, "alone").slice(0, 1));
-  const changeAlone = await costOf(
-    cityFeed(3_600, 1, "alone")
-      .slice(0, 1)
-      .flatMap((r) => [
-        r,
-        {
-          ...r,
-          mtime: r.mtime + 5_000,
-          response: r.response === "yes" ? ("no" as const) : ("yes" as const),
-        },
-      ]),
+  // One container: its first RSVP of the day also writes the day's marker; the next RSVP, alone
+  // in its batch, and then a change of its answer, alone too, pay only their own writes.
+  const [first, second] = cityFeed(3_600, 1, "alone").filter(
+    (record, index, all) => all.findIndex((r) => r.rsvpId === record.rsvpId) === index,
   );
+  if (!first || !second) throw new Error("the feed has fewer than two RSVPs");
+  const container = { store: new CostModelStore(), markedDays: new Set<string>() };
+  const inContainer = (record: CountableRecord) =>
+    costOf([record], 1, container.store, container.markedDays);
+  const firstOfDay = await inContainer(first);
+  const alone = await inContainer(second);
+  const changeAlone = await inContainer({
+    ...second,
+    mtime: second.mtime + 5_000,
+    response: second.response === "yes" ? "no" : "yes",
+  });
   print(
-    `an RSVP alone in its batch: ${alone.store.writeUnits} WRU (its state, its day and all-time counters, each under 1 KB, doubled in the transaction); a change of answer alone: ${changeAlone.store.writeUnits - alone.store.writeUnits} WRU`,
+    `an RSVP alone in its batch: ${alone.units} WRU (its state, its day and all-time counters, each under 1 KB, doubled in the transaction); a change of answer alone: ${changeAlone.units} WRU; a container's first counts of a UTC day also mark the day (${firstOfDay.units - alone.units} WRU, once: ${firstOfDay.units} WRU for that batch)`,
   );
   print(
     "n RSVPs of one city in a batch share its two counters: 2 + 4/n WRU per RSVP, whatever the volume; New York's rate by batching window:",
@@ -272,6 +217,8 @@ async function hottestKeys(print: (line: string) => void): Promise<void> {
     mtime: start + Math.floor((i / usPerSecond) * 1000),
   }));
   const store = new CostModelStore();
+  // One container per partition (the event source's pollers), each keeping its day markers.
+  const markedDaysOf = Array.from({ length: 6 }, () => new Set<string>());
   const partitionOf = (cityKey: string) => {
     let hash = 0;
     for (const c of cityKey) hash = (hash * 31 + (c.codePointAt(0) ?? 0)) | 0;
@@ -292,6 +239,7 @@ async function hottestKeys(print: (line: string) => void): Promise<void> {
           tableName: "counts",
           stateTtlSeconds: 14 * 86_400,
           keepAliveSeconds: 170 * 3_600,
+          markedDays: markedDaysOf[partition],
         });
     }
   }
@@ -319,18 +267,22 @@ async function checkOnMoto(print: (line: string) => void): Promise<void> {
     const moto = dynamoCountsStore(dynamodb, tableName);
     const model = new CostModelStore();
     const records = cityFeed(3_600, 0.05, "moto-check");
+    // Each store as one container with its day markers, as the handler keeps them.
+    const [motoMarkedDays, modelMarkedDays] = [new Set<string>(), new Set<string>()];
     for (const batch of secondBatches(records)) {
       await processBatch(batch, {
         store: moto,
         tableName,
         stateTtlSeconds: 14 * 86_400,
         keepAliveSeconds: 170 * 3_600,
+        markedDays: motoMarkedDays,
       });
       await processBatch(batch, {
         store: model,
         tableName,
         stateTtlSeconds: 14 * 86_400,
         keepAliveSeconds: 170 * 3_600,
+        markedDays: modelMarkedDays,
       });
     }
     let compared = 0;
