@@ -22,7 +22,7 @@ async function bundleAndRun(entry: string, name: string) {
     bundle: true,
     platform: "node",
     format: "esm",
-    target: "node22",
+    target: "node24",
     outfile,
     banner: {
       js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",

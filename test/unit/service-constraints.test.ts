@@ -438,9 +438,12 @@ describe("the Lambda runtime", () => {
     for (const [, major] of dockerfile.matchAll(/^FROM node:(\d+)-/gm)) {
       expect(Number(major)).toBe(supported.node);
     }
-    const scripts = readFileSync(`${repoRoot}/package.json`, "utf8");
-    for (const [, major] of scripts.matchAll(/--target=node(\d+)/g)) {
-      expect(Number(major)).toBe(supported.node);
+    // Every esbuild target for Node: the npm scripts, the image's bundles, the site-content make.
+    for (const file of ["package.json", "tasks/Dockerfile", "functions/site-content/Makefile"]) {
+      const text = readFileSync(`${repoRoot}/${file}`, "utf8");
+      const majors = [...text.matchAll(/--target=node(\d+)/g)].map(([, major]) => Number(major));
+      expect(majors.length, file).toBeGreaterThan(0);
+      for (const major of majors) expect(major, file).toBe(supported.node);
     }
   });
 });

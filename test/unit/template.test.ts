@@ -349,7 +349,7 @@ describe("the daily batch in template.yaml", () => {
     }
     expect(properties("AtlasDataLayer")).toMatchObject({
       ContentUri: "layers/atlas-data/",
-      CompatibleRuntimes: ["nodejs22.x"],
+      CompatibleRuntimes: ["nodejs24.x"],
       CompatibleArchitectures: ["arm64"],
     });
   });
