@@ -10,12 +10,14 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const repoRoot = dirname(dirname(fileURLToPath(import.meta.url)));
 const lockFile = join(repoRoot, "package-lock.json");
+/** patch-package's patches of node_modules, applied by `npm ci`'s postinstall. */
+const patchesDir = join(repoRoot, "patches");
 const lockMarker = join(repoRoot, "node_modules", ".rsvp-atlas-lock.sha256");
 
 /** What each command needs from the machine beyond Node.js. */
@@ -108,11 +110,15 @@ function findPython() {
 }
 
 function installNodeModulesIfStale() {
-  const lockHash = createHash("sha256").update(readFileSync(lockFile)).digest("hex");
+  // The lock file and the patches: a changed patch needs a fresh install to apply it.
+  const hash = createHash("sha256").update(readFileSync(lockFile));
+  const patches = existsSync(patchesDir) ? readdirSync(patchesDir).sort() : [];
+  for (const patch of patches) hash.update(patch).update(readFileSync(join(patchesDir, patch)));
+  const lockHash = hash.digest("hex");
   const installed = existsSync(lockMarker) ? readFileSync(lockMarker, "utf8").trim() : "";
   if (installed === lockHash) return;
   const why = existsSync(join(repoRoot, "node_modules"))
-    ? "package-lock.json changed"
+    ? "package-lock.json or patches/ changed"
     : "first run";
   process.stderr.write(`[setup] npm packages: installing with \`npm ci\` (${why})...\n`);
   const result = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], {
@@ -132,7 +138,7 @@ function runTypeScriptCommand(name, argv, childEnv) {
   const child = spawn(process.execPath, ["--import", "tsx", script, ...argv], {
     cwd: repoRoot,
     // The AWS SDK warns at every start that its 2027 releases will need Node 22; Lambda runs
-    // Node 22 already and the local tools work on 20.19+, so the notice is switched off.
+    // Node 24 and the local tools work on 20.19+, so the notice is switched off.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...childEnv },
     stdio: "inherit",
   });
