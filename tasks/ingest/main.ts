@@ -78,6 +78,20 @@ async function whenKafkaAnswers<T>(what: string, attempt: () => Promise<T>): Pro
   }
 }
 
+/**
+ * Until the ingest starts, a stop (ECS stopping a task that still waits for Kafka) has nothing
+ * to drain: nothing has been read from the feed. It ends the task at once, with exit 0, where
+ * the default would end it by the signal. manageTask takes the signals over once it runs.
+ */
+const stopBeforeStart = (signal: NodeJS.Signals) => {
+  logger.info("stopped before the ingest started: nothing read from the feed yet", {
+    why: signal,
+  });
+  process.exit(0);
+};
+process.once("SIGTERM", stopBeforeStart);
+process.once("SIGINT", stopBeforeStart);
+
 const resumeFromMtime =
   config.FEED_RESUME === "since_mtime"
     ? await whenKafkaAnswers("reading the resume point", () =>
@@ -92,6 +106,8 @@ const producer = kafka.producer({
 });
 const firehose = new FirehoseClient({});
 await whenKafkaAnswers("connecting the producer", () => producer.connect());
+process.off("SIGTERM", stopBeforeStart);
+process.off("SIGINT", stopBeforeStart);
 
 const ingest = startIngest({
   feedUrl: config.FEED_URL,

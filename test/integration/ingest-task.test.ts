@@ -60,6 +60,31 @@ describe("ingest task process", () => {
       expect(emfSum(name), name).toBe(stopped?.[name]);
   });
 
+  it("on SIGTERM while it still waits for Kafka at start-up, exits 0 at once", async () => {
+    feed ??= await startReplayServer({
+      source: () => syntheticLines({ seed: "wait" }),
+      pacing: { kind: "rate", perSecond: 10 },
+    });
+    const task = spawnTask("tasks/ingest/main.ts", {
+      ...ingestTaskEnvironment(feed.url, "ingest-task-test-key-0123456789abcdef"),
+      // Nothing listens there: the task waits (up to five minutes) for Kafka to answer.
+      KAFKA_BROKERS: "127.0.0.1:1",
+    });
+    // kafkajs logs each refused connection through the task's logger (on stderr) while it retries.
+    await waitForTask(task, "a refused connection to Kafka", () =>
+      task.output().includes("connect ECONNREFUSED 127.0.0.1:1"),
+    );
+    const signalled = Date.now();
+    task.child.kill("SIGTERM");
+    expect(await task.exited, task.output()).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(5_000);
+    expect(
+      logLine(task, "stopped before the ingest started: nothing read from the feed yet"),
+      task.output(),
+    ).toBeDefined();
+    expect(logLine(task, "ingest started")).toBeUndefined();
+  });
+
   it("refuses to start without its configuration, naming what is missing", async () => {
     const task = spawnTask("tasks/ingest/main.ts", { KAFKA_BROKERS: "127.0.0.1:1" });
     expect(await task.exited).not.toBe(0);
