@@ -10,7 +10,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -112,8 +112,11 @@ function findPython() {
 function installNodeModulesIfStale() {
   // The lock file and the patches: a changed patch needs a fresh install to apply it.
   const hash = createHash("sha256").update(readFileSync(lockFile));
-  const patches = existsSync(patchesDir) ? readdirSync(patchesDir).sort() : [];
-  for (const patch of patches) hash.update(patch).update(readFileSync(join(patchesDir, patch)));
+  const patches = existsSync(patchesDir) ? readdirSync(patchesDir, { recursive: true }).sort() : [];
+  for (const patch of patches) {
+    const path = join(patchesDir, String(patch));
+    if (statSync(path).isFile()) hash.update(String(patch)).update(readFileSync(path));
+  }
   const lockHash = hash.digest("hex");
   const installed = existsSync(lockMarker) ? readFileSync(lockMarker, "utf8").trim() : "";
   if (installed === lockHash) return;

@@ -15,7 +15,18 @@
  * "npm-test: N passed, N failed, N skipped" counting the checks and the tests.
  */
 import { spawn } from "node:child_process";
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { createHash } from "node:crypto";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { delimiter, join } from "node:path";
 import { ensureChromium } from "../setup/chromium.js";
 import { ensureKafkaJars } from "../setup/kafka-jars.js";
@@ -47,6 +58,7 @@ const offlineAwsEnv: NodeJS.ProcessEnv = {
 const bin = (name: string) => join(repoRoot, "node_modules", ".bin", name);
 const samBuildDir = join(cacheDir, "sam-build");
 const samBuildContext = join(cacheDir, "sam-context");
+const samCacheDir = join(cacheDir, "sam-cache");
 
 /**
  * The repository as `sam build` should see it: every top-level entry linked, except `.cache`
@@ -57,6 +69,7 @@ const samBuildContext = join(cacheDir, "sam-context");
  * `.cache`.
  */
 function linkSamBuildContext(): void {
+  dropSamCacheOnNewDependencies();
   rmSync(samBuildContext, { recursive: true, force: true });
   mkdirSync(samBuildContext, { recursive: true });
   for (const entry of readdirSync(repoRoot)) {
@@ -65,6 +78,26 @@ function linkSamBuildContext(): void {
     if (entry === "template.yaml") copyFileSync(templatePath, join(samBuildContext, entry));
     else symlinkSync(join(repoRoot, entry), join(samBuildContext, entry));
   }
+}
+
+/**
+ * `sam build --cached` reinstalls a function's dependencies only when its package.json changes,
+ * so a changed lock file or patch (patches/, applied by the install's postinstall) would leave
+ * the bundles built against the old node_modules: the cache goes when either changed.
+ */
+function dropSamCacheOnNewDependencies(): void {
+  const hash = createHash("sha256").update(readFileSync(join(repoRoot, "package-lock.json")));
+  const patches = join(repoRoot, "patches");
+  for (const entry of existsSync(patches) ? readdirSync(patches, { recursive: true }).sort() : []) {
+    const path = join(patches, String(entry));
+    if (statSync(path).isFile()) hash.update(String(entry)).update(readFileSync(path));
+  }
+  const key = hash.digest("hex");
+  const keyFile = join(samCacheDir, ".dependencies.sha256");
+  if (existsSync(keyFile) && readFileSync(keyFile, "utf8").trim() === key) return;
+  rmSync(samCacheDir, { recursive: true, force: true });
+  mkdirSync(samCacheDir, { recursive: true });
+  writeFileSync(keyFile, `${key}\n`);
 }
 
 const checks: Step[] = [
@@ -118,7 +151,7 @@ const checks: Step[] = [
       samBuildDir,
       "--cached",
       "--cache-dir",
-      join(cacheDir, "sam-cache"),
+      samCacheDir,
     ],
     env: {
       ...offlineAwsEnv,

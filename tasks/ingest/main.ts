@@ -45,6 +45,21 @@ const config = readConfig(
 );
 
 const logger = createLogger("ingest");
+/**
+ * Until the ingest starts, a stop (ECS stopping a task that still asks MSK for its brokers or
+ * waits for Kafka) has nothing to drain: nothing has been read from the feed. It ends the task
+ * at once, with exit 0, where the default would end it by the signal. manageTask takes the
+ * signals over once it runs.
+ */
+const stopBeforeStart = (signal: NodeJS.Signals) => {
+  logger.info("stopped before the ingest started: nothing read from the feed yet", {
+    why: signal,
+  });
+  process.exit(0);
+};
+process.once("SIGTERM", stopBeforeStart);
+process.once("SIGINT", stopBeforeStart);
+
 // Without KAFKA_BROKERS, the brokers are asked of MSK (../shared/kafka-client.ts).
 const kafkaConfig = await kafkaClientConfig({
   brokers: config.KAFKA_BROKERS,
@@ -77,20 +92,6 @@ async function whenKafkaAnswers<T>(what: string, attempt: () => Promise<T>): Pro
     }
   }
 }
-
-/**
- * Until the ingest starts, a stop (ECS stopping a task that still waits for Kafka) has nothing
- * to drain: nothing has been read from the feed. It ends the task at once, with exit 0, where
- * the default would end it by the signal. manageTask takes the signals over once it runs.
- */
-const stopBeforeStart = (signal: NodeJS.Signals) => {
-  logger.info("stopped before the ingest started: nothing read from the feed yet", {
-    why: signal,
-  });
-  process.exit(0);
-};
-process.once("SIGTERM", stopBeforeStart);
-process.once("SIGINT", stopBeforeStart);
 
 const resumeFromMtime =
   config.FEED_RESUME === "since_mtime"

@@ -70,6 +70,14 @@ describe("the sam build output (.cache/sam-build)", () => {
     },
   );
 
+  it("bundles kafkajs with its patch (patches/kafkajs+2.2.4.patch) into the topics Lambda", () => {
+    const bundle = readFileSync(join(buildDir, "KafkaTopicsFunction", "handler.mjs"), "utf8");
+    // The throttle check's delay, minified: setTimeout(() => {...}, Math.max(1, scheduleAt)).
+    expect(bundle).toMatch(
+      /throttleCheckTimeoutId=null,this\.checkPendingRequests\(\)\},Math\.max\(1,\w+\)\)/,
+    );
+  });
+
   it("builds the layer with the packages the batch bundles leave External", () => {
     const layer = join(buildDir, "AtlasDataLayer", "nodejs", "node_modules");
     for (const id of ["ClusteringFunction", "RenderMapFunction"]) {
