@@ -9,15 +9,12 @@
  * installs the rest (Kafka jars, the Python venv) itself.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { dependenciesHash } from "./setup/dependencies-hash.mjs";
 
 const repoRoot = dirname(dirname(fileURLToPath(import.meta.url)));
-const lockFile = join(repoRoot, "package-lock.json");
-/** patch-package's patches of node_modules, applied by `npm ci`'s postinstall. */
-const patchesDir = join(repoRoot, "patches");
 const lockMarker = join(repoRoot, "node_modules", ".rsvp-atlas-lock.sha256");
 
 /** What each command needs from the machine beyond Node.js. */
@@ -111,13 +108,7 @@ function findPython() {
 
 function installNodeModulesIfStale() {
   // The lock file and the patches: a changed patch needs a fresh install to apply it.
-  const hash = createHash("sha256").update(readFileSync(lockFile));
-  const patches = existsSync(patchesDir) ? readdirSync(patchesDir, { recursive: true }).sort() : [];
-  for (const patch of patches) {
-    const path = join(patchesDir, String(patch));
-    if (statSync(path).isFile()) hash.update(String(patch)).update(readFileSync(path));
-  }
-  const lockHash = hash.digest("hex");
+  const lockHash = dependenciesHash(repoRoot);
   const installed = existsSync(lockMarker) ? readFileSync(lockMarker, "utf8").trim() : "";
   if (installed === lockHash) return;
   const why = existsSync(join(repoRoot, "node_modules"))

@@ -15,7 +15,6 @@
  * "npm-test: N passed, N failed, N skipped" counting the checks and the tests.
  */
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
 import {
   copyFileSync,
   existsSync,
@@ -23,12 +22,12 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
-  statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { delimiter, join } from "node:path";
 import { ensureChromium } from "../setup/chromium.js";
+import { dependenciesHash } from "../setup/dependencies-hash.mjs";
 import { ensureKafkaJars } from "../setup/kafka-jars.js";
 import { cacheDir, repoRoot, templatePath, venvBin } from "../setup/paths.js";
 import { checkovBin, ensureCheckovVenv, ensurePythonVenv } from "../setup/python-venv.js";
@@ -86,13 +85,7 @@ function linkSamBuildContext(): void {
  * the bundles built against the old node_modules: the cache goes when either changed.
  */
 function dropSamCacheOnNewDependencies(): void {
-  const hash = createHash("sha256").update(readFileSync(join(repoRoot, "package-lock.json")));
-  const patches = join(repoRoot, "patches");
-  for (const entry of existsSync(patches) ? readdirSync(patches, { recursive: true }).sort() : []) {
-    const path = join(patches, String(entry));
-    if (statSync(path).isFile()) hash.update(String(entry)).update(readFileSync(path));
-  }
-  const key = hash.digest("hex");
+  const key = dependenciesHash(repoRoot);
   const keyFile = join(samCacheDir, ".dependencies.sha256");
   if (existsSync(keyFile) && readFileSync(keyFile, "utf8").trim() === key) return;
   rmSync(samCacheDir, { recursive: true, force: true });
