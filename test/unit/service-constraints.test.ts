@@ -429,10 +429,15 @@ describe("the Lambda runtime", () => {
       const own = (resource.Properties as { Runtime?: string } | undefined)?.Runtime;
       if (resource.Type === "AWS::Serverless::Function" && own) expect(own, id).toBe(runtime);
     }
-    expect(
-      ((template.Resources.AtlasDataLayer?.Properties ?? {}) as { CompatibleRuntimes: string[] })
-        .CompatibleRuntimes,
-    ).toEqual([runtime]);
+    // The layer: CompatibleRuntimes takes runtime identifiers, nodejs24.x among them (Lambda API
+    // Reference, PublishLayerVersion / LayerVersionsListItem, "Valid Values"); SAM builds a layer
+    // with the runtime named as its BuildMethod (SAM Developer Guide, "Building Lambda layers").
+    const layer = template.Resources.AtlasDataLayer as {
+      Metadata?: { BuildMethod?: string };
+      Properties?: { CompatibleRuntimes?: string[] };
+    };
+    expect(layer.Properties?.CompatibleRuntimes).toEqual([runtime]);
+    expect(layer.Metadata?.BuildMethod).toBe(runtime);
     // The Fargate tasks run the same Node.js major (their image and their bundles' target).
     const dockerfile = readFileSync(`${repoRoot}/tasks/Dockerfile`, "utf8");
     for (const [, major] of dockerfile.matchAll(/^FROM node:(\d+)-/gm)) {
