@@ -11,11 +11,53 @@ const TRANSIENT_ERRORS = new Set([
   "ServiceUnavailable",
 ]);
 
-/** An AWS SDK error that says "try again": throttling, or the service's own 5xx. */
+/**
+ * An AWS SDK error that says "try again": throttling, or the service's own 5xx, or a DynamoDB
+ * transaction cancelled only because it was throttled ({@link isThrottledTransaction}).
+ */
 export function isTransientAwsError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const metadata = (error as { $metadata?: { httpStatusCode?: number } }).$metadata;
-  return TRANSIENT_ERRORS.has(error.name) || (metadata?.httpStatusCode ?? 0) >= 500;
+  return (
+    TRANSIENT_ERRORS.has(error.name) ||
+    (metadata?.httpStatusCode ?? 0) >= 500 ||
+    isThrottledTransaction(error)
+  );
+}
+
+/** Reason codes that cancel a transaction for throughput: another try can succeed. */
+const THROTTLED_REASONS = new Set(["ThrottlingError", "ProvisionedThroughputExceeded"]);
+/**
+ * Reason codes that may stand beside a throttled one: the item had no error ("None", or no code
+ * at all), or another transaction held it for a moment (running the work again re-reads it).
+ */
+const HARMLESS_REASONS = new Set(["None", "NONE", "TransactionConflict", ...THROTTLED_REASONS]);
+
+/**
+ * A TransactWriteItems (or TransactGetItems) that DynamoDB throttled. DynamoDB does not answer
+ * a throttled transaction with ThrottlingException but with TransactionCanceledException (HTTP
+ * 400, which the SDK does not retry), its `CancellationReasons` holding `ThrottlingError` for
+ * the throttled item on an on-demand table (a hot partition key, or the table still scaling) or
+ * `ProvisionedThroughputExceeded` on a provisioned one, and `None` for every item that had no
+ * error: the reasons come in the order of the request's items. A transaction with any other
+ * reason (ConditionalCheckFailed, ValidationError, ...) would fail again the same way, so it
+ * is not transient. Read structurally, so this module needs no DynamoDB client. Source: the
+ * DynamoDB API Reference, TransactWriteItems, Errors, TransactionCanceledException,
+ * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html.
+ */
+function isThrottledTransaction(error: Error): boolean {
+  if (error.name !== "TransactionCanceledException") return false;
+  const reasons = (error as { CancellationReasons?: unknown }).CancellationReasons;
+  if (!Array.isArray(reasons)) return false;
+  const codes = reasons.map((reason: unknown) =>
+    typeof reason === "object" && reason !== null ? (reason as { Code?: unknown }).Code : undefined,
+  );
+  return (
+    codes.some((code) => typeof code === "string" && THROTTLED_REASONS.has(code)) &&
+    codes.every(
+      (code) => code === undefined || code === null || HARMLESS_REASONS.has(code as string),
+    )
+  );
 }
 
 export interface RetryTransientOptions {

@@ -1,6 +1,7 @@
 /**
- * Faults in the local AWS emulator, for the chaos tests: DynamoDB throttling or 500 errors and
- * Firehose PutRecordBatch failed entries "for a while", while the pipeline runs, then recovery.
+ * Faults in the local AWS emulator, for the chaos tests: DynamoDB throttling (of every request,
+ * or of transactions only, as DynamoDB cancels them) or 500 errors and Firehose PutRecordBatch
+ * failed entries "for a while", while the pipeline runs, then recovery.
  *
  * moto runs in a process of its own (moto_server.py, started by moto-server.ts with
  * `faultsFile`), so the faults travel in a file it reads on every DynamoDB request and Firehose
@@ -13,18 +14,27 @@
  */
 import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 
-export type DynamoDbFaultMode = "throttle" | "error500";
+export type DynamoDbFaultMode = "throttle" | "error500" | "transaction-throttle";
 
 export interface DynamoDbFault {
   /**
    * `throttle`: HTTP 400, `com.amazonaws.dynamodb.v20120810#ThrottlingException` (the SDK's
    * `ThrottlingException`, which it retries as throttling); `error500`: HTTP 500,
-   * `InternalServerError`. The request itself is not run.
+   * `InternalServerError`; `transaction-throttle`: TransactWriteItems only (other operations
+   * run), answered as DynamoDB answers a throttled transaction: HTTP 400,
+   * `com.amazonaws.dynamodb.v20120810#TransactionCanceledException` (which the SDK does not
+   * retry), one `CancellationReasons` entry per item of the request, the first `ThrottlingError`
+   * and the others `None` (DynamoDB API Reference, TransactWriteItems, Errors:
+   * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html).
+   * The request itself is not run.
    */
   mode: DynamoDbFaultMode;
   /** The end of the window, in epoch seconds ({@link faultWindowEnd}). */
   until: number;
-  /** Only these operations (`TransactWriteItems`, `PutItem`, ...); all when absent. */
+  /**
+   * Only these operations (`TransactWriteItems`, `PutItem`, ...); all when absent (all that the
+   * mode faults: `transaction-throttle` faults TransactWriteItems alone).
+   */
   operations?: string[];
 }
 
@@ -66,8 +76,8 @@ export type InjectedAwsFault =
     };
 
 export interface InjectedAwsFaults {
-  /** DynamoDB requests answered with an injected error. */
-  dynamodb: { throttle: number; error500: number; byOperation: Record<string, number> };
+  /** DynamoDB requests answered with an injected error, by mode and by operation. */
+  dynamodb: Record<DynamoDbFaultMode, number> & { byOperation: Record<string, number> };
   /** PutRecordBatch calls with injected failed entries, and how many entries failed in all. */
   firehose: { batches: number; failedEntries: number };
   entries: InjectedAwsFault[];
@@ -117,7 +127,7 @@ export function injectedAwsFaults(file: string): InjectedAwsFaults {
     log = "";
   }
   const counts: InjectedAwsFaults = {
-    dynamodb: { throttle: 0, error500: 0, byOperation: {} },
+    dynamodb: { throttle: 0, error500: 0, "transaction-throttle": 0, byOperation: {} },
     firehose: { batches: 0, failedEntries: 0 },
     entries: [],
   };

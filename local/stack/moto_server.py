@@ -26,12 +26,21 @@ inert unless the environment variable RSVP_ATLAS_FAULTS_FILE names a JSON file. 
 DynamoDB request and every Firehose PutRecordBatch consults that file (re-read when it
 changes; no file, no faults):
 
-  {"dynamodb": {"mode": "throttle" | "error500", "until": <epoch seconds>,
+  {"dynamodb": {"mode": "throttle" | "error500" | "transaction-throttle",
+                "until": <epoch seconds>,
                 "operations": ["TransactWriteItems"]},      <- optional: only these
    "firehose": {"mode": "failed-entries", "until": <epoch seconds>, "every": 2}}
 
 Until `until`, DynamoDB answers as DynamoDB does: HTTP 400 ThrottlingException (which the AWS
-SDKs retry as throttling) or HTTP 500 InternalServerError, without running the request.
+SDKs retry as throttling) or HTTP 500 InternalServerError, without running the request. With
+"transaction-throttle" only TransactWriteItems is refused (every other operation runs), the
+way DynamoDB refuses a throttled transaction: HTTP 400 TransactionCanceledException (which the
+AWS SDKs do not retry), its CancellationReasons one per TransactItems entry, in their order,
+the first {"Code": "ThrottlingError", "Message": "Throughput exceeds the current capacity of
+your table or index. ..."} (an on-demand table throttling a hot key), the others
+{"Code": "None"} (DynamoDB API Reference, TransactWriteItems, Errors,
+TransactionCanceledException: https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/
+API_TransactWriteItems.html).
 PutRecordBatch stores every entry of the batch but each `every`-th (with 2: the 2nd, 4th, ...;
 with 1, the default: all), answered as failed, ErrorCode ServiceUnavailableException, and
 counted in FailedPutCount (PutRecord is left alone). Each injected fault appends one
@@ -150,8 +159,10 @@ def call_action(self):
     fault = _faults.active("dynamodb")
     if fault is not None:
         operation = self._get_action()
-        if operation in fault.get("operations", (operation,)):
-            return _dynamodb_fault_response(self, fault["mode"], operation)
+        mode = fault["mode"]
+        faulted = fault.get("operations", (operation,))
+        if operation in faulted and operation in _FAULTED_OPERATIONS.get(mode, faulted):
+            return _dynamodb_fault_response(self, mode, operation)
     with _dynamodb_requests:
         return _moto_call_action(self)
 
@@ -162,7 +173,10 @@ class _Faults:
     A change is a new (mtime, inode, size): aws-faults.ts replaces the file by a rename, so a
     rewrite within the file system's mtime granularity still shows as a new inode."""
 
-    MODES = {"dynamodb": ("throttle", "error500"), "firehose": ("failed-entries",)}
+    MODES = {
+        "dynamodb": ("throttle", "error500", "transaction-throttle"),
+        "firehose": ("failed-entries",),
+    }
 
     def __init__(self, path):
         self.path = path
@@ -247,14 +261,45 @@ _DYNAMODB_FAULTS = {
         "Rate of requests exceeds the allowed throughput.",
     ),
     "error500": (500, "InternalServerError", "Internal server error"),
+    # The transaction cancelled; the message is DynamoDB's, its reasons in _cancellation_reasons.
+    "transaction-throttle": (
+        400,
+        "TransactionCanceledException",
+        "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
+    ),
 }
+# Modes that fault only some operations (within "operations", when the file names them).
+_FAULTED_OPERATIONS = {"transaction-throttle": ("TransactWriteItems",)}
+# DynamoDB's reason for an item of a transaction it throttled on an on-demand table.
+_THROTTLING_ERROR = {
+    "Code": "ThrottlingError",
+    "Message": "Throughput exceeds the current capacity of your table or index. DynamoDB is "
+    "automatically scaling your table or index so please try again shortly. If exceptions "
+    "persist, check if you have a hot key: https://docs.aws.amazon.com/amazondynamodb/latest/"
+    "developerguide/bp-partition-key-design.html.",
+}
+
+
+def _cancellation_reasons(handler):
+    """One reason per item of the request, in its order: the first throttled, the others none
+    (DynamoDB's "None" code, without a message)."""
+    items = handler._get_param("TransactItems") or [None]
+    return [dict(_THROTTLING_ERROR)] + [{"Code": "None"} for _ in items[1:]]
 
 
 @amz_crc32
 def _dynamodb_fault_response(handler, mode, operation):
     """The response moto gives to any DynamoDB error it raises, for the injected one."""
     status, name, message = _DYNAMODB_FAULTS[mode]
+    if mode == "transaction-throttle":
+        reasons = _cancellation_reasons(handler)
+        message = message.format(", ".join(reason["Code"] for reason in reasons))
     error = DynamodbException(ERROR_TYPE_PREFIX + name, f"{message} ({_INJECTED})")
+    if mode == "transaction-throttle":
+        # The body of moto's own TransactionCanceledException, and of DynamoDB's.
+        error.description = json.dumps(
+            {"__type": error.error_type, "CancellationReasons": reasons, "Message": error.message}
+        )
     headers = {**handler.response_headers, **dict(error.get_headers()), "status": status}
     headers, body = handler._enrich_response(headers, error.get_body())
     _faults.record(

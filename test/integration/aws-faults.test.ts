@@ -1,7 +1,8 @@
 /**
  * Fault injection in the local AWS emulator (moto_server.py, driven by local/stack/aws-faults.ts),
  * on a moto of its own started with a faults file: DynamoDB answers ThrottlingException or a 500
- * for a window and serves again after it, Firehose PutRecordBatch fails every n-th entry (which
+ * for a window (or cancels every transaction as throttled, as DynamoDB does) and serves again
+ * after it, Firehose PutRecordBatch fails every n-th entry (which
  * then does not land in S3) and delivers all again after it, moto logs what it injected, and a
  * moto started without a faults file injects nothing.
  */
@@ -15,11 +16,13 @@ import {
   InternalServerError,
   PutItemCommand,
   ThrottlingException,
+  TransactionCanceledException,
   TransactWriteItemsCommand,
 } from "@aws-sdk/client-dynamodb";
 import { FirehoseClient, PutRecordBatchCommand } from "@aws-sdk/client-firehose";
 import { S3Client } from "@aws-sdk/client-s3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { isTransientAwsError } from "../../functions/shared/aws-errors.js";
 import { awsClientConfig, LOCAL_REGION } from "../../local/stack/aws-endpoint.js";
 import {
   type AwsFaults,
@@ -110,6 +113,8 @@ function injectedSince(before: ReturnType<typeof injectedAwsFaults>) {
   return {
     throttle: now.dynamodb.throttle - before.dynamodb.throttle,
     error500: now.dynamodb.error500 - before.dynamodb.error500,
+    transactionThrottle:
+      now.dynamodb["transaction-throttle"] - before.dynamodb["transaction-throttle"],
     batches: now.firehose.batches - before.firehose.batches,
     failedEntries: now.firehose.failedEntries - before.firehose.failedEntries,
     entries: now.entries.slice(before.entries.length),
@@ -227,6 +232,59 @@ describe("DynamoDB faults", () => {
     expect(injected.entries).toMatchObject([
       { service: "dynamodb", mode: "throttle", operation: "TransactWriteItems", status: 400 },
       { service: "dynamodb", mode: "error500", operation: "PutItem", status: 500 },
+    ]);
+  });
+
+  it("cancels every transaction as throttled in a transaction-throttle window, as DynamoDB does, runs the other operations, and runs transactions again after it", async () => {
+    const { dynamodb, faultsFile } = local;
+    const TableName = await createCountsTable(dynamodb, "aws-faults");
+    const before = injectedAwsFaults(faultsFile);
+    const transaction = new TransactWriteItemsCommand({
+      TransactItems: ["t1", "t2", "t3"].map((pk) => ({
+        Put: { TableName, Item: { ...key(pk), n: { N: "1" } } },
+      })),
+    });
+    const until = faultWindowEnd(3000);
+    writeAwsFaults(faultsFile, { dynamodb: { mode: "transaction-throttle", until } });
+
+    const cancelled = (await failure(dynamodb.send(transaction))) as TransactionCanceledException;
+    expect(cancelled).toBeInstanceOf(TransactionCanceledException);
+    expect(cancelled.name).toBe("TransactionCanceledException");
+    expect(cancelled.$metadata.httpStatusCode).toBe(400);
+    expect(cancelled.$fault).toBe("client");
+    expect(cancelled.message).toMatch(
+      /^Transaction cancelled, please refer cancellation reasons for specific reasons \[ThrottlingError, None, None\]/,
+    );
+    // One reason per item, in the request's order; "None" for the items that had no error.
+    expect(cancelled.CancellationReasons).toEqual([
+      {
+        Code: "ThrottlingError",
+        Message: expect.stringMatching(
+          /^Throughput exceeds the current capacity of your table or index\. /,
+        ),
+      },
+      { Code: "None" },
+      { Code: "None" },
+    ]);
+    expect(isTransientAwsError(cancelled)).toBe(true);
+    await putItem(dynamodb, TableName, "p"); // not a transaction: served
+    expect(await itemExists(dynamodb, TableName, "p")).toBe(true);
+
+    await windowOver(until);
+    expect(await itemExists(dynamodb, TableName, "t1")).toBe(false); // the cancelled one never ran
+    await dynamodb.send(transaction);
+    for (const pk of ["t1", "t2", "t3"])
+      expect(await itemExists(dynamodb, TableName, pk)).toBe(true);
+
+    const injected = injectedSince(before);
+    expect(injected).toMatchObject({ transactionThrottle: 1, throttle: 0, error500: 0 });
+    expect(injected.entries).toMatchObject([
+      {
+        service: "dynamodb",
+        mode: "transaction-throttle",
+        operation: "TransactWriteItems",
+        status: 400,
+      },
     ]);
   });
 

@@ -1,6 +1,6 @@
 /**
- * Passing AWS failures (throttling, 5xx) are retried within a budget; anything else is a bug and
- * goes up at once.
+ * Passing AWS failures (throttling, 5xx, DynamoDB transactions cancelled for throughput) are
+ * retried within a budget; anything else is a bug and goes up at once.
  */
 import { describe, expect, it } from "vitest";
 import { isTransientAwsError, retryTransient } from "../../functions/shared/aws-errors.js";
@@ -18,6 +18,60 @@ describe("isTransientAwsError", () => {
     expect(isTransientAwsError(awsError("ConditionalCheckFailedException", 400))).toBe(false);
     expect(isTransientAwsError(new TypeError("x is undefined"))).toBe(false);
     expect(isTransientAwsError("ThrottlingException")).toBe(false);
+  });
+
+  // DynamoDB answers a throttled transaction with TransactionCanceledException (HTTP 400), its
+  // reasons in the order of the request's items (API Reference, TransactWriteItems, Errors).
+  const cancelled = (...reasons: { Code?: string; Message?: string }[]) =>
+    Object.assign(awsError("TransactionCanceledException", 400), {
+      CancellationReasons: reasons,
+    });
+  const throttled = {
+    Code: "ThrottlingError",
+    Message: "Throughput exceeds the current capacity of your table or index.",
+  };
+
+  it("knows a transaction cancelled because an on-demand table throttled it", () => {
+    expect(isTransientAwsError(cancelled(throttled, { Code: "None" }, { Code: "None" }))).toBe(
+      true,
+    );
+    expect(isTransientAwsError(cancelled({ Code: "NONE" }, throttled, {}))).toBe(true);
+    expect(isTransientAwsError(cancelled(throttled, { Code: "TransactionConflict" }))).toBe(true);
+  });
+
+  it("knows a transaction cancelled because a provisioned table's throughput was exceeded", () => {
+    const exceeded = { Code: "ProvisionedThroughputExceeded", Message: "The level of ..." };
+    expect(isTransientAwsError(cancelled({ Code: "None" }, exceeded))).toBe(true);
+    expect(isTransientAwsError(cancelled(exceeded, throttled))).toBe(true);
+  });
+
+  it("does not retry a throttled transaction that also failed validation", () => {
+    const invalid = {
+      Code: "ValidationError",
+      Message: "One or more parameter values were invalid.",
+    };
+    expect(isTransientAwsError(cancelled(throttled, invalid))).toBe(false);
+    expect(isTransientAwsError(cancelled(invalid, { Code: "None" }))).toBe(false);
+  });
+
+  it("does not retry a transaction whose condition failed, throttled or not", () => {
+    const failed = { Code: "ConditionalCheckFailed", Message: "The conditional request failed." };
+    expect(isTransientAwsError(cancelled(failed, { Code: "None" }))).toBe(false);
+    expect(isTransientAwsError(cancelled({ Code: "None" }, throttled, failed))).toBe(false);
+  });
+
+  it("does not retry a cancelled transaction without a throttled reason, or without reasons", () => {
+    expect(isTransientAwsError(cancelled({ Code: "None" }, { Code: "TransactionConflict" }))).toBe(
+      false,
+    );
+    expect(isTransientAwsError(cancelled())).toBe(false);
+    expect(isTransientAwsError(awsError("TransactionCanceledException", 400))).toBe(false);
+    // The reasons of an error of another name prove nothing.
+    expect(
+      isTransientAwsError(
+        Object.assign(awsError("ValidationException", 400), { CancellationReasons: [throttled] }),
+      ),
+    ).toBe(false);
   });
 });
 
