@@ -3,7 +3,8 @@
 Submitted with spark-submit on EMR (the release in template.yaml ships Spark 3.5); runs the
 same on a local pyspark for tests. Reads the newline-delimited normalized RSVP records that
 Firehose landed under <input>/dt=YYYY-MM-DD/ (by arrival day), keeps the records whose mtime
-falls in the date range (UTC), de-duplicates by (rsvpId, mtime), keeps the latest state of
+falls in the date range (UTC), de-duplicates by (rsvpId, mtime) keeping the first to arrive
+at the ingest (its arrival stamp), keeps the latest state of
 each RSVP, and writes the tables rsvp, event, group, venue and errors under <output>/<table>/,
 partitioned by date. Partitions are overwritten, never appended to: a rerun gives the same
 tables.
@@ -23,7 +24,8 @@ from pyspark.sql import functions as F
 
 # The normalized record the ingest writes (functions/shared/rsvp/record.ts), version 1.
 RECORD_SCHEMA = """
-  v INT, rsvpId BIGINT, mtime BIGINT, response STRING, guests INT, visibility STRING, member STRING,
+  v INT, rsvpId BIGINT, mtime BIGINT, response STRING, guests INT, arrival BIGINT,
+  visibility STRING, member STRING,
   city STRUCT<key: STRING, country: STRING, state: STRING, name: STRING>,
   event STRUCT<id: STRING, name: STRING, time: BIGINT, url: STRING>,
   `group` STRUCT<id: BIGINT, name: STRING, urlname: STRING,
@@ -136,7 +138,11 @@ def curate(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
     if start is not None and end is not None:
         records = records.where(F.col("date").between(start.isoformat(), end.isoformat()))
 
-    messages = records.dropDuplicates(["rsvpId", "mtime"])
+    # The counting rule's (functions/city-counts/rsvp-state.ts): the greatest mtime, and among
+    # equal mtimes the first to arrive at the ingest (its `arrival` stamp; none ranks last).
+    # Firehose keeps no order, so the stamp, not the landing, says which came first.
+    first_arrived = Window.partitionBy("rsvpId", "mtime").orderBy(F.col("arrival").asc_nulls_last())
+    messages = records.withColumn("n", F.row_number().over(first_arrived)).where("n = 1").drop("n")
     newest_first = Window.partitionBy("rsvpId").orderBy(F.col("mtime").desc())
     latest = messages.withColumn("n", F.row_number().over(newest_first)).where("n = 1").drop("n")
     latest = latest.withColumn("date", F.to_date(F.from_unixtime(F.col("mtime") / 1000)).cast("string")).cache()

@@ -114,7 +114,15 @@ export const itemKeys = {
   rsvp: (rsvpId: number) => ({ pk: `RSVP#${rsvpId}`, sk: "STATE" }),
   /** One item per day a country has counts on: the counts API finds the latest with one Query. */
   countedDay: (day: string, country: string) => ({ pk: `DAYS#${country}`, sk: day }),
-  deadLetter: (source: string) => ({ pk: "DEADLETTER", sk: source }),
+  /**
+   * Dead letters of one topic-partition share a partition key: one partition is read by one
+   * invocation at a time, so a flood of poison records cannot push one key past DynamoDB's
+   * 1,000 WRU/s while the other partitions' letters wait (one key for all used to).
+   */
+  deadLetter: (source: string) => ({
+    pk: `DEADLETTER#${source.slice(0, source.lastIndexOf("@"))}`,
+    sk: source,
+  }),
 };
 
 export interface ItemKey {
@@ -357,6 +365,7 @@ export function stateItem(
     state: state.city.state === null ? { NULL: true } : { S: state.city.state },
     city: { S: state.city.name },
     eventTime: state.eventTime === null ? { NULL: true } : { N: String(state.eventTime) },
+    ...(state.arrival === null ? {} : { arrival: { N: String(state.arrival) } }),
     version: { N: String(version) },
     expiresAt: { N: String(expiresAt) },
   };
@@ -381,6 +390,7 @@ export function storedStateOf(item: Record<string, AttributeValue>): StoredState
     guests: number("guests"),
     city,
     eventTime: item.eventTime?.N === undefined ? null : Number(item.eventTime.N),
+    arrival: item.arrival?.N === undefined ? null : Number(item.arrival.N),
   };
   const version = number("version");
   const expiresAt = number("expiresAt");
@@ -389,6 +399,7 @@ export function storedStateOf(item: Record<string, AttributeValue>): StoredState
     (response === "yes" || response === "no") &&
     [state.mtime, state.firstMtime, state.guests, version, expiresAt].every(Number.isSafeInteger) &&
     (state.eventTime === null || Number.isSafeInteger(state.eventTime)) &&
+    (state.arrival === null || Number.isSafeInteger(state.arrival)) &&
     city.key !== "" &&
     city.country !== "";
   return valid ? { state, version, expiresAt } : null;

@@ -3,7 +3,12 @@
  * stream holds messages, and the table must hold RSVPs:
  *
  * - An RSVP is one `rsvpId`. Its state is its message with the greatest `mtime`; among equal
- *   mtimes the first to arrive wins (a later copy is a duplicate, not a change).
+ *   mtimes the first to arrive wins (a later copy is a duplicate, not a change). "Arrive" is
+ *   arrival at the ingest, which stamps each record (`arrival`, see tasks/ingest/arrival-clock.ts):
+ *   the topic is keyed by city, so two versions of one RSVP that name different cities travel
+ *   on different partitions, which the counting reads side by side, in no order between them.
+ *   A record without a stamp (another producer) ranks after every stamped one of its mtime,
+ *   and among unstamped ones the first the counting sees wins.
  * - It counts once, on the UTC day of the earliest `mtime` seen for it, in the city of its
  *   group (as its current state has it): `rsvps = yes + no` of the RSVPs whose current answer
  *   is that, and `guests` sums the guests of current yes answers. The all-time row of a city
@@ -32,6 +37,8 @@ export interface RsvpState {
   city: CountedCity;
   /** When the event starts (epoch ms), as the current version has it; null when unknown. */
   eventTime: number | null;
+  /** The current version's arrival stamp from the ingest; null when it came without one. */
+  arrival: number | null;
 }
 
 /** The state after one more message of the same RSVP arrives (`state` null: its first). */
@@ -44,15 +51,25 @@ export function foldMessage(state: RsvpState | null, record: CountableRecord): R
     guests: record.guests,
     city: record.city,
     eventTime: record.event?.time ?? null,
+    arrival: record.arrival ?? null,
   };
   return state === null ? arrived : mergeStates(state, arrived);
 }
 
-/** `earlier` folded with everything `later` folded; `earlier` arrived first, so it wins ties. */
+/**
+ * `earlier` folded with everything `later` folded, where `earlier` was seen first. The greater
+ * mtime wins; among equal mtimes the smaller arrival stamp (none ranks last), and among equal
+ * stamps `earlier`. A maximum under one order, so merging is associative.
+ */
 export function mergeStates(earlier: RsvpState, later: RsvpState): RsvpState {
-  const current = later.mtime > earlier.mtime ? later : earlier;
+  const laterWins =
+    later.mtime > earlier.mtime ||
+    (later.mtime === earlier.mtime && arrivalRank(later) < arrivalRank(earlier));
+  const current = laterWins ? later : earlier;
   return { ...current, firstMtime: Math.min(earlier.firstMtime, later.firstMtime) };
 }
+
+const arrivalRank = (state: RsvpState) => state.arrival ?? Number.POSITIVE_INFINITY;
 
 /** UTC day (`YYYY-MM-DD`) an RSVP counts on. */
 export function countDay(state: Pick<RsvpState, "firstMtime">): string {
@@ -67,6 +84,7 @@ export function sameState(a: RsvpState, b: RsvpState): boolean {
     a.response === b.response &&
     a.guests === b.guests &&
     a.eventTime === b.eventTime &&
+    a.arrival === b.arrival &&
     a.city.key === b.city.key &&
     a.city.country === b.city.country &&
     a.city.state === b.city.state &&

@@ -83,6 +83,22 @@ def test_curates_one_day(spark, landed):
     assert reasons == ["invalid_response", "missing_id", "not_a_record"]
 
 
+def test_among_equal_mtimes_the_first_to_arrive_at_the_ingest_wins(spark, tmp_path):
+    raw = tmp_path / "raw"
+    first = {**record(1, 10, response="yes"), "arrival": 2_000}
+    second = {**record(1, 10, response="no", city=("us/wa/seattle", "us", "WA", "Seattle")), "arrival": 3_000}
+    unstamped = record(1, 10, response="no")
+    # Landed in another order than they arrived: Firehose keeps none.
+    land(raw, "2018-05-20", [json.dumps(second), json.dumps(unstamped), json.dumps(first)])
+    out = tmp_path / "curated"
+    counts = run(spark, raw, out, "--start", "2018-05-20")
+    assert counts["messages"] == 1
+    [rsvp] = table(spark, out, "rsvp").collect()
+    assert rsvp.response == "yes"
+    [group] = table(spark, out, "group").collect()
+    assert group.city_key == "us/or/portland"
+
+
 def test_rerun_overwrites_instead_of_appending(spark, landed):
     raw, out = landed
     first = run(spark, raw, out, "--start", "2018-05-20")

@@ -9,6 +9,7 @@
 import { CompressionTypes, type Producer } from "kafkajs";
 import type { RsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { redactPersonalData } from "../../functions/shared/rsvp/redact.js";
+import { type ArrivalClock, createArrivalClock } from "./arrival-clock.js";
 import { BufferedSender } from "./buffered-sender.js";
 import { connectFeed, type FeedClient, type FeedEvent } from "./feed-client.js";
 import { feedUrlSince, RESUME_HEADER, ResumePoint } from "./resume-point.js";
@@ -41,6 +42,8 @@ export interface IngestOptions {
    * feed for what changed after it. Undefined: the feed's live messages only.
    */
   resumeFromMtime?: number;
+  /** Stamps each record's arrival (arrival-clock.ts); tests pass a clock of their own. */
+  arrivalClock?: ArrivalClock;
 }
 
 export interface IngestCounters {
@@ -75,6 +78,7 @@ export function startIngest(options: IngestOptions): Ingest {
   let paused = 0;
   let feed: FeedClient | undefined;
   const resume = new ResumePoint(options.resumeFromMtime);
+  const arrival = options.arrivalClock ?? createArrivalClock();
 
   const kafka = new BufferedSender<KafkaItem>({
     name: "kafka",
@@ -134,7 +138,7 @@ export function startIngest(options: IngestOptions): Ingest {
       received += 1;
       const result = options.parse(raw);
       if (result.ok) {
-        const line = JSON.stringify(result.record);
+        const line = JSON.stringify({ ...result.record, arrival: arrival() });
         const seq = resume.received(result.record.mtime, 2);
         kafka.push({ seq, topic: options.rsvpTopic, key: result.record.city.key, value: line });
         firehose.push({ seq, line });

@@ -69,6 +69,28 @@ describe("the counting rule (rsvp-state.ts)", () => {
     expect(fold(record(1, DAY1, "yes"), record(1, DAY1, "no"))?.response).toBe("yes");
   });
 
+  it("among equal mtimes, the smaller arrival stamp wins whatever the order the counting sees them in", () => {
+    const stamped = (r: ReturnType<typeof record>, arrival: number) => ({ ...r, arrival });
+    const first = stamped(record(1, DAY1, "yes", "us/or/portland"), 1_000);
+    const second = stamped(record(1, DAY1, "no", "us/wa/seattle"), 2_000);
+    for (const order of [
+      [first, second],
+      [second, first],
+    ]) {
+      const state = order.reduce<RsvpState | null>((s, r) => foldMessage(s, r), null);
+      expect(state).toMatchObject({ response: "yes", city: { key: "us/or/portland" } });
+      expect(state?.arrival).toBe(1_000);
+    }
+    // A record without a stamp (another producer) ranks after every stamped one of its mtime;
+    // between unstamped ones the first seen stays.
+    const unstamped = record(1, DAY1, "no", "us/wa/seattle");
+    expect(fold(unstamped, first)?.response).toBe("yes");
+    expect(fold(first, unstamped)?.response).toBe("yes");
+    expect(fold(record(1, DAY1, "no"), record(1, DAY1, "yes"))?.response).toBe("no");
+    // A greater mtime still wins over any stamp.
+    expect(fold(first, stamped(record(1, DAY1 + 1, "no"), 9_000))?.response).toBe("no");
+  });
+
   it("counts on the UTC day of the earliest mtime seen, in whatever order the versions come", () => {
     expect(countDay(fold(record(1, DAY2), record(1, DAY1)) as RsvpState)).toBe("2026-01-01");
     expect(countDay(fold(record(1, DAY1), record(1, DAY2, "no")) as RsvpState)).toBe("2026-01-01");
@@ -366,12 +388,30 @@ describe("items stay small whatever the traffic", () => {
         guests: maxNumber,
         city: longest,
         eventTime: maxNumber,
+        arrival: maxNumber,
       },
       maxNumber,
       maxNumber,
     );
     expect(itemSizeBytes(item)).toBeLessThanOrEqual(1024);
     expect(storedStateOf(item)?.state.city).toEqual(longest);
+    expect(storedStateOf(item)?.state.arrival).toBe(maxNumber);
+  });
+
+  it("a state without an arrival stamp is stored without one and read back as null", () => {
+    const state = fold(record(7, DAY1)) as RsvpState;
+    expect(state.arrival).toBe(null);
+    const item = stateItem(state, 1, 2);
+    expect(item.arrival).toBeUndefined();
+    expect(storedStateOf(item)?.state).toEqual(state);
+  });
+
+  it("keys dead letters by their topic-partition, so no one key takes every partition's", () => {
+    expect(itemKeys.deadLetter("meetup-3@1207")).toEqual({
+      pk: "DEADLETTER#meetup-3",
+      sk: "meetup-3@1207",
+    });
+    expect(itemKeys.deadLetter("rsvps-v2-0@5").pk).toBe("DEADLETTER#rsvps-v2-0");
   });
 
   it("a counter item at its largest is under 1 KB", () => {

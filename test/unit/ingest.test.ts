@@ -1,7 +1,7 @@
 /**
  * The ingest's memory bound, with a Kafka producer that is slow on purpose (the normal path runs
  * on a real broker in test/integration/ingest.test.ts): above maxInFlight the feed is paused,
- * and everything still arrives, in order.
+ * and everything still arrives, in order, stamped with its arrival.
  */
 import type { Producer, ProducerBatch } from "kafkajs";
 import { afterEach, describe, expect, it } from "vitest";
@@ -57,5 +57,10 @@ describe("ingest backpressure", () => {
     expect(delivered.map((value) => JSON.parse(value).rsvpId)).toEqual(
       lines.map((line) => JSON.parse(line).rsvp_id),
     );
+    // Each record carries its arrival stamp, rising strictly in the order the feed sent them:
+    // what ranks versions of equal mtime that the topic's partitions deliver out of order.
+    const stamps = delivered.map((value) => JSON.parse(value).arrival as number);
+    expect(stamps.every((stamp, i) => i === 0 || stamp > (stamps[i - 1] as number))).toBe(true);
+    expect(Math.abs((stamps[0] ?? 0) / 1000 - Date.now())).toBeLessThan(60_000);
   }, 60_000);
 });

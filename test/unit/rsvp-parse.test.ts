@@ -7,6 +7,7 @@ import {
   countableRecordSchema,
   MAX_CITY_KEY_BYTES,
 } from "../../functions/shared/rsvp/record-schema.js";
+import { MAX_GUESTS } from "../../functions/shared/rsvp/stream-message.js";
 import { MAX_DISPLAY_NAME_BYTES } from "../../functions/shared/rsvp/text.js";
 import { syntheticMessages } from "../../local/feed/synthetic/generator.js";
 import {
@@ -226,6 +227,12 @@ describe("parse: rejections carry a reason code", () => {
     ["mtime in seconds", withChanges((m) => (m.mtime = 1526811900)), "invalid_field"],
     ["an unknown response", withChanges((m) => (m.response = "maybe")), "invalid_field"],
     ["negative guests", withChanges((m) => (m.guests = -1)), "invalid_field"],
+    [
+      "more guests than MAX_GUESTS",
+      withChanges((m) => (m.guests = MAX_GUESTS + 1)),
+      "invalid_field",
+    ],
+    ["2^53 - 1 guests", withChanges((m) => (m.guests = Number.MAX_SAFE_INTEGER)), "invalid_field"],
     [
       "a three-letter country",
       withChanges((m) => (m.group.group_country = "usa")),

@@ -4,7 +4,7 @@
  * survive a poison record (another producer, an old version, a corrupted value).
  */
 import { z } from "zod";
-import { EARLIEST_MTIME_MS, LATEST_MTIME_MS } from "./stream-message.js";
+import { EARLIEST_MTIME_MS, LATEST_MTIME_MS, MAX_GUESTS } from "./stream-message.js";
 import { MAX_DISPLAY_NAME_BYTES, MAX_KEY_PART_BYTES } from "./text.js";
 
 /** `country/state/city`, each part within the ingest's caps (parse.ts): 2 + 2 separators + 2 parts. */
@@ -17,7 +17,9 @@ export const countableRecordSchema = z.object({
   rsvpId: z.number().int().positive(),
   mtime: z.number().int().min(EARLIEST_MTIME_MS).max(LATEST_MTIME_MS),
   response: z.enum(["yes", "no"]),
-  guests: z.number().int().min(0),
+  guests: z.number().int().min(0).max(MAX_GUESTS),
+  /** The ingest's arrival stamp (tasks/ingest/arrival-clock.ts); absent from other producers. */
+  arrival: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
   // Bounded, as the ingest caps them: a record from elsewhere with longer ones is a dead
   // letter, not an item over DynamoDB's key limits or a counter that costs more per write.
   /** When the event starts (epoch ms), or null: an RSVP's state is kept past it (counting.ts). */

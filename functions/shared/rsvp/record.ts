@@ -41,6 +41,12 @@ export interface RsvpRecord {
   mtime: number;
   response: "yes" | "no";
   guests: number;
+  /**
+   * When the ingest received the message: microseconds since the epoch, strictly increasing
+   * within one ingest task (tasks/ingest/arrival-clock.ts). Set by the ingest, not by the parser;
+   * counting ranks versions of equal mtime by it.
+   */
+  arrival?: number;
   visibility: string | null;
   /** Keyed HMAC-SHA256 pseudonym of the member id (hex); null when the feed sent no member. */
   member: string | null;

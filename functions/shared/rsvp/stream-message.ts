@@ -12,6 +12,14 @@ import { z } from "zod";
 export const EARLIEST_MTIME_MS = Date.UTC(2002, 0, 1);
 export const LATEST_MTIME_MS = Date.UTC(2100, 0, 1);
 
+/**
+ * The most guests one RSVP may bring. Meetup documents an event's `guest_limit` only as "0 or
+ * more" (API v2, Event Create), and the recorded feed's largest is 5; a thousand is beyond any
+ * real answer, rejects garbage that would swamp a city's guests, and keeps every sum of guests
+ * the counting makes (a batch's deltas, a city's totals) an exact integer in a double.
+ */
+export const MAX_GUESTS = 1000;
+
 /** Latitude / longitude in decimal degrees; range-checked later, not here, so a bad venue
  * position makes the location unknown instead of rejecting a countable RSVP. */
 const coordinate = z.number().finite();
@@ -98,7 +106,7 @@ export const streamMessageSchema = z.looseObject({
   /** The answer. */
   response: z.enum(["yes", "no"]),
   /** Extra people the member brings. */
-  guests: z.number().int().min(0).optional(),
+  guests: z.number().int().min(0).max(MAX_GUESTS, `more than ${MAX_GUESTS}`).optional(),
   /** Who may see the RSVP ("public", "members"). */
   visibility: z.string().optional(),
   member: streamMemberSchema.optional(),
