@@ -147,6 +147,164 @@ describe("names the services limit", () => {
   });
 });
 
+describe("EC2 security group descriptions", () => {
+  // EC2 API Reference, CreateSecurityGroup Description (GroupDescription in CloudFormation):
+  // "Up to 255 characters in length. Valid characters: a-z, A-Z, 0-9, spaces, and
+  // ._-:/()#,@[]+=&;{}!$*". A rule's Description: IpRange allows the same set, while
+  // UserIdGroupPair (a rule naming a security group) and CloudFormation's
+  // AWS::EC2::SecurityGroupEgress Description list it without "&": "Up to 255 characters in
+  // length. Allowed characters are a-z, A-Z, 0-9, spaces, and ._-:/()#,@[]+=;{}!$*". cfn-lint
+  // checks GroupDescription only; a rule EC2 refuses fails the stack's first deploy.
+  const GROUP = /^[a-zA-Z0-9 ._\-:/()#,@[\]+=&;{}!$*]{0,255}$/;
+  const RULE = /^[a-zA-Z0-9 ._\-:/()#,@[\]+=;{}!$*]{0,255}$/;
+  /** Every value a property may take: both branches of an Fn::If, none for AWS::NoValue. */
+  const branches = (value: unknown): unknown[] => {
+    if (value === undefined) return [];
+    const node = value as { Ref?: string; "Fn::If"?: [string, unknown, unknown] };
+    if (node?.Ref === "AWS::NoValue") return [];
+    const branch = node?.["Fn::If"];
+    return branch ? [...branches(branch[1]), ...branches(branch[2])] : [value];
+  };
+  /** A description's text: a literal (an Fn::Sub's text would need evaluating first). */
+  const text = (where: string, value: unknown): string => {
+    if (typeof value !== "string") throw new Error(`${where}: not a literal, check it by hand`);
+    return value;
+  };
+
+  it("keeps every group's and every rule's description to what EC2 accepts", () => {
+    const checked: string[] = [];
+    for (const [id, resource] of Object.entries(template.Resources)) {
+      const properties = (resource.Properties ?? {}) as Record<string, unknown>;
+      if (resource.Type === "AWS::EC2::SecurityGroup") {
+        for (const value of branches(properties.GroupDescription)) {
+          expect(text(id, value), `${id} GroupDescription`).toMatch(GROUP);
+          checked.push(`${id} GroupDescription`);
+        }
+        for (const list of ["SecurityGroupIngress", "SecurityGroupEgress"]) {
+          const rules = branches(properties[list]).flatMap((l) => (Array.isArray(l) ? l : []));
+          rules.flatMap(branches).forEach((rule, i) => {
+            for (const value of branches((rule as { Description?: unknown }).Description)) {
+              expect(text(`${id} ${list}[${i}]`, value), `${id} ${list}[${i}]`).toMatch(RULE);
+              checked.push(`${id} ${list}[${i}]`);
+            }
+          });
+        }
+      }
+      if (
+        resource.Type === "AWS::EC2::SecurityGroupIngress" ||
+        resource.Type === "AWS::EC2::SecurityGroupEgress"
+      ) {
+        for (const value of branches(properties.Description)) {
+          expect(text(id, value), `${id} Description`).toMatch(RULE);
+          checked.push(`${id} Description`);
+        }
+      }
+    }
+    // The walk found the groups and their rules, inline and standalone.
+    expect(checked).toEqual(
+      expect.arrayContaining([
+        "KafkaBrokerSecurityGroup GroupDescription",
+        "KafkaBrokerSecurityGroup SecurityGroupIngress[0]",
+        "KafkaBrokerSecurityGroup SecurityGroupEgress[0]",
+        "KafkaBrokerSelfIngress Description",
+        "KafkaBrokerSelfEgress Description",
+      ]),
+    );
+  });
+});
+
+describe("KMS keys", () => {
+  it("are deleted 7 days after the stack, the least KMS allows", () => {
+    // CloudFormation reference, AWS::KMS::Key PendingWindowInDays: "the number of days in the
+    // waiting period before KMS deletes a KMS key that has been removed from a CloudFormation
+    // stack. Enter a value between 7 and 30 days. The default value is 30 days" (Minimum 7,
+    // Maximum 30). AWS KMS pricing: "There is no charge for customer managed KMS keys that are
+    // scheduled for deletion."
+    const keys = Object.entries(template.Resources).filter(([, r]) => r.Type === "AWS::KMS::Key");
+    expect(keys.map(([id]) => id)).toContain("AlarmTopicKey");
+    for (const [id, key] of keys) expect(key.Properties?.PendingWindowInDays, id).toBe(7);
+  });
+});
+
+describe("log groups the services write to", () => {
+  const stackName = "s".repeat(128);
+  const pseudo = {
+    "AWS::StackName": stackName,
+    "AWS::StackId": `arn:aws:cloudformation:us-east-1:123456789012:stack/${stackName}/8d1e2f30-9a4b-11f0-b6c7-0e2d4f6a8b10`,
+  };
+  const resource = (id: string) =>
+    template.Resources[id] as {
+      Type: string;
+      DeletionPolicy?: string;
+      DependsOn?: string | string[];
+      Properties: Record<string, unknown>;
+    };
+
+  it("names the groups of vended logs under /aws/vendedlogs/, within CloudWatch Logs' limits", () => {
+    // CloudWatch Logs User Guide, "Enabling logging from AWS services": Amazon API Gateway
+    // access logs, Amazon MSK broker logs and Step Functions logs sent to CloudWatch Logs are
+    // listed in the account's resource policy, "limited to 5120 characters"; near that limit
+    // CloudWatch Logs "automatically enables /aws/vendedlogs/* in the resource policy for that
+    // service". Step Functions Developer Guide, "Avoiding Amazon CloudWatch Logs resource
+    // policy size restrictions": "prefix your CloudWatch Logs log group names with
+    // /aws/vendedlogs/". CloudFormation reference, AWS::Logs::LogGroup LogGroupName: 1-512
+    // characters of [.\-_/#A-Za-z0-9].
+    const msk = (
+      resource("RsvpKafkaCluster").Properties.LoggingInfo as {
+        BrokerLogs: { CloudWatchLogs: { LogGroup: { Ref: string } } };
+      }
+    ).BrokerLogs.CloudWatchLogs.LogGroup.Ref;
+    const api = (
+      resource("CountsHttpApi").Properties.AccessLogSettings as {
+        DestinationArn: { "Fn::GetAtt": [string, string] };
+      }
+    ).DestinationArn["Fn::GetAtt"][0];
+    const machine = (
+      resource("DailyBatchStateMachine").Properties.Logging as {
+        Destinations: { CloudWatchLogsLogGroup: { LogGroupArn: { "Fn::GetAtt": [string] } } }[];
+      }
+    ).Destinations.map((d) => d.CloudWatchLogsLogGroup.LogGroupArn["Fn::GetAtt"][0]);
+    const groups = { msk: [msk], apigateway: [api], states: machine };
+    for (const [service, ids] of Object.entries(groups)) {
+      for (const id of ids) {
+        const name = String(evaluate(resource(id).Properties.LogGroupName, pseudo));
+        expect(name, id).toMatch(new RegExp(`^/aws/vendedlogs/${service}/${stackName}-`));
+        expect(name, id).toContain("8d1e2f30-9a4b-11f0-b6c7-0e2d4f6a8b10");
+        expect(name, id).toMatch(/^[.\-_/#A-Za-z0-9]{1,512}$/);
+      }
+    }
+  });
+
+  it("declares Container Insights' log group of the ECS cluster, so it expires and goes with the stack", () => {
+    // CloudWatch User Guide, "Container Insights performance log events for Amazon ECS": the
+    // events are "in a log group named /aws/ecs/containerinsights/CLUSTER_NAME/performance",
+    // which Container Insights creates itself when none exists ("Container Insights
+    // performance log reference"); undeclared, it never expires and outlives the stack.
+    expect(resource("IngestCluster").Properties.ClusterSettings).toContainEqual({
+      Name: "containerInsights",
+      Value: "enabled",
+    });
+    const group = resource("IngestClusterPerformanceLogGroup");
+    expect(group.Type).toBe("AWS::Logs::LogGroup");
+    expect(group.Properties.LogGroupName).toEqual({
+      "Fn::Sub": "/aws/ecs/containerinsights/${IngestCluster}/performance",
+    });
+    expect(group.Properties.RetentionInDays).toEqual({ Ref: "LogRetentionDays" });
+    expect(group.DeletionPolicy).toBe("Delete");
+    // Every service of the cluster waits for it: it exists before a task runs (Container
+    // Insights then writes to it rather than making its own), and is deleted after the tasks.
+    const services = Object.entries(template.Resources).filter(
+      ([, r]) =>
+        r.Type === "AWS::ECS::Service" &&
+        JSON.stringify(r.Properties?.Cluster) === JSON.stringify({ Ref: "IngestCluster" }),
+    );
+    expect(services.map(([id]) => id).sort()).toEqual(["IngestService", "ReplayFeedService"]);
+    for (const [id] of services) {
+      expect([resource(id).DependsOn].flat(), id).toContain("IngestClusterPerformanceLogGroup");
+    }
+  });
+});
+
 describe("the MSK cluster", () => {
   // MSK Developer Guide, "Supported Apache Kafka versions", and the strings CreateCluster takes
   // (`aws kafka list-kafka-versions`; AWS CDK's KafkaVersion.V3_9_X, V3_9_X_KRAFT, V4_0_X_KRAFT,

@@ -17,6 +17,38 @@ const template = readTemplate();
 const HOSTINGS = ["cloudfront", "s3-website"] as const;
 const model = loadTemplateModel(template);
 
+/**
+ * The only composed names a log group may have: ones the service writing to it dictates, made of
+ * nothing but the stack's own values, so that they stay unique per stack like a generated name.
+ * - Container Insights writes an ECS cluster's performance events to
+ *   /aws/ecs/containerinsights/<cluster name>/performance and nowhere else (CloudWatch User
+ *   Guide, "Container Insights performance log events for Amazon ECS"): the template declares
+ *   that group, for the stack's retention and delete, naming it from its own cluster's Ref.
+ * - MSK broker logs, API Gateway access logs and Step Functions logs go through CloudWatch
+ *   Logs' log delivery, whose account resource policy only /aws/vendedlogs/ names keep within
+ *   its 5,120 characters (CloudWatch Logs User Guide, "Enabling logging from AWS services"):
+ *   /aws/vendedlogs/<service>/<stack name>-<purpose>-<the stack id's UUID>.
+ */
+function serviceDictatedLogGroupName(name: unknown): boolean {
+  const sub = (name as { "Fn::Sub"?: unknown } | undefined)?.["Fn::Sub"];
+  if (typeof sub === "string") {
+    const cluster = /^\/aws\/ecs\/containerinsights\/\$\{(\w+)\}\/performance$/.exec(sub)?.[1];
+    return cluster !== undefined && template.Resources[cluster]?.Type === "AWS::ECS::Cluster";
+  }
+  if (!Array.isArray(sub)) return false;
+  const [text, variables] = sub as [unknown, unknown];
+  return (
+    typeof text === "string" &&
+    /^\/aws\/vendedlogs\/(msk|apigateway|states)\/\$\{AWS::StackName\}-[a-z]+(-[a-z]+)*-\$\{StackUuid\}$/.test(
+      text,
+    ) &&
+    JSON.stringify(variables) ===
+      JSON.stringify({
+        StackUuid: { "Fn::Select": [2, { "Fn::Split": ["/", { Ref: "AWS::StackId" }] }] },
+      })
+  );
+}
+
 describe("template.yaml as the local stack's source of truth", () => {
   it("declares the topics, the counts table, the raw bucket and its delivery stream", () => {
     expect(model.topics).toEqual([
@@ -170,8 +202,16 @@ describe("template.yaml as the local stack's source of truth", () => {
         "LogGroupName",
       ]) {
         // Absent (CloudFormation names it), or a reference to a resource that is (a metric
-        // filter's LogGroupName, say); never a literal or a composed name.
+        // filter's LogGroupName, say); never a literal or a composed name, except a log group
+        // name a service dictates (serviceDictatedLogGroupName).
         const name = properties[nameProperty];
+        if (
+          resource.Type === "AWS::Logs::LogGroup" &&
+          nameProperty === "LogGroupName" &&
+          serviceDictatedLogGroupName(name)
+        ) {
+          continue;
+        }
         if (name !== undefined) {
           expect(Object.keys(name as object), `${logicalId}.${nameProperty}`).toEqual(["Ref"]);
           const target = (name as { Ref: string }).Ref;
@@ -189,6 +229,41 @@ describe("template.yaml as the local stack's source of truth", () => {
         expect(properties.DeliveryStreamEncryptionConfigurationInput, logicalId).toBeDefined();
       }
     }
+  });
+  it("lets a log group have a composed name only as its service dictates it", () => {
+    expect(serviceDictatedLogGroupName({ Ref: "IngestLogGroup" })).toBe(false);
+    expect(serviceDictatedLogGroupName("/aws/ecs/containerinsights/x/performance")).toBe(false);
+    expect(
+      serviceDictatedLogGroupName({
+        "Fn::Sub": "/aws/ecs/containerinsights/${IngestLogGroup}/performance",
+      }),
+    ).toBe(false);
+    expect(
+      serviceDictatedLogGroupName({
+        "Fn::Sub": "/aws/ecs/containerinsights/${IngestCluster}/performance",
+      }),
+    ).toBe(true);
+    const stackUuid = {
+      StackUuid: { "Fn::Select": [2, { "Fn::Split": ["/", { Ref: "AWS::StackId" }] }] },
+    };
+    expect(
+      serviceDictatedLogGroupName({
+        "Fn::Sub": ["/aws/vendedlogs/states/${AWS::StackName}-daily-batch-${StackUuid}", stackUuid],
+      }),
+    ).toBe(true);
+    expect(
+      serviceDictatedLogGroupName({
+        "Fn::Sub": ["/aws/vendedlogs/states/fixed-name-${StackUuid}", stackUuid],
+      }),
+    ).toBe(false);
+    expect(
+      serviceDictatedLogGroupName({
+        "Fn::Sub": [
+          "/aws/vendedlogs/states/${AWS::StackName}-daily-batch-${StackUuid}",
+          { StackUuid: "fixed" },
+        ],
+      }),
+    ).toBe(false);
   });
 });
 
