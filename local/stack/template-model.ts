@@ -318,7 +318,7 @@ export function eventSourceControls(
     // Lambda's MSK default window is 500 ms.
     batchingWindowMs: number("MaximumBatchingWindowInSeconds", 0.5) * 1000,
     maximumRetryAttempts: retries < 0 ? Number.POSITIVE_INFINITY : retries,
-    bisectOnError: event.Properties.BisectBatchOnFunctionError === true,
+    bisectOnError: withDefaults(event.Properties.BisectBatchOnFunctionError, template) === true,
     onFailureBucket: destination?.[1] === "Arn" ? destination[0] : null,
   };
 }

@@ -19,7 +19,13 @@ const resource = (logicalId: string) => {
 const parameter = (name: string) => {
   const found = template.Parameters?.[name];
   if (!found) throw new Error(`no parameter ${name}`);
-  return found as { Default?: string | number; MinValue?: number; MaxValue?: number };
+  return found as {
+    Type: string;
+    Default?: string | number;
+    MinValue?: number;
+    MaxValue?: number;
+    AllowedValues?: string[];
+  };
 };
 const eventSource = () => {
   const fn = resource("CityCountsFunction").Properties as {
@@ -84,11 +90,22 @@ describe("the city-counts event source in template.yaml", () => {
     const { Properties } = eventSource();
     expect(Properties).toMatchObject({
       MaximumRetryAttempts: { Ref: "CityCountsMaximumRetryAttempts" },
-      BisectBatchOnFunctionError: true,
+      BisectBatchOnFunctionError: { "Fn::If": ["CityCountsBisect", true, false] },
     });
     expect(Properties.MaximumRecordAgeInSeconds).toBeUndefined();
     const retries = parameter("CityCountsMaximumRetryAttempts");
     expect([retries.MinValue, retries.MaxValue]).toEqual([0, 10000]);
+    // Both are parameters (issue 11), bisect on by default: a boolean the mapping takes, from
+    // a string parameter through a condition (CloudFormation parameters have no Boolean type).
+    const bisect = parameter("CityCountsBisectBatchOnError");
+    expect([bisect.Type, bisect.Default, bisect.AllowedValues]).toEqual([
+      "String",
+      "true",
+      ["true", "false"],
+    ]);
+    expect(template.Conditions?.CityCountsBisect).toEqual({
+      "Fn::Equals": [{ Ref: "CityCountsBisectBatchOnError" }, "true"],
+    });
   });
 
   it("sends what it gives up on to an S3 bucket the function's role may write to", () => {
