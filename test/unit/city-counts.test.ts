@@ -135,6 +135,25 @@ describe("decodeBatch (events/msk-city-counts.json)", () => {
     ).toBe("no_value");
   });
 
+  it("dead-letters a record from elsewhere with a lone surrogate or more guests than any RSVP has", () => {
+    // JSON can escape a lone surrogate, which UTF-8 (and so DynamoDB) cannot store.
+    const surrogate = JSON.stringify(record(5, DAY1)).replace(
+      '"name":"portland"',
+      '"name":"port\\ud800land"',
+    );
+    expect(surrogate).toContain("\\ud800");
+    const tooManyGuests = JSON.stringify(record(6, DAY1, "yes", "us/or/portland", 1001));
+    const { poison, messages } = decodeBatch([
+      { topic: "meetup", partition: 0, offset: 1, value: surrogate },
+      { topic: "meetup", partition: 0, offset: 2, value: tooManyGuests },
+    ]);
+    expect(messages).toBe(0);
+    expect(poison.map((p) => [p.source, p.reason, p.detail])).toEqual([
+      ["meetup-0@1", "invalid_record", "city.name: not well-formed Unicode (a lone surrogate)"],
+      ["meetup-0@2", "invalid_record", expect.stringMatching(/^guests: /)],
+    ]);
+  });
+
   it("caps a dead letter's raw text so the item stays small, whatever the record", () => {
     const value = `{"x":"${"é".repeat(40_000)}`;
     const { poison } = decodeBatch([{ topic: "meetup", partition: 0, offset: 1, value }]);

@@ -11,6 +11,13 @@ import { MAX_DISPLAY_NAME_BYTES, MAX_KEY_PART_BYTES } from "./text.js";
 export const MAX_CITY_KEY_BYTES = 2 + 2 + 2 * MAX_KEY_PART_BYTES;
 
 const withinBytes = (max: number) => (text: string) => Buffer.byteLength(text, "utf8") <= max;
+/**
+ * DynamoDB stores strings as UTF-8, which a lone surrogate (`"\ud800"` in JSON) has none of:
+ * the ingest removes them (text.ts), a record from elsewhere with one is a dead letter here
+ * rather than a write DynamoDB may refuse or alter into another key.
+ */
+const wellFormed = (text: string) => text.isWellFormed();
+const WELL_FORMED = "not well-formed Unicode (a lone surrogate)";
 
 export const countableRecordSchema = z.object({
   v: z.literal(1),
@@ -28,16 +35,19 @@ export const countableRecordSchema = z.object({
     key: z
       .string()
       .min(1)
-      .refine(withinBytes(MAX_CITY_KEY_BYTES), `longer than ${MAX_CITY_KEY_BYTES} bytes`),
+      .refine(withinBytes(MAX_CITY_KEY_BYTES), `longer than ${MAX_CITY_KEY_BYTES} bytes`)
+      .refine(wellFormed, WELL_FORMED),
     country: z.string().regex(/^[a-z]{2}$/),
     state: z
       .string()
       .refine(withinBytes(MAX_DISPLAY_NAME_BYTES), `longer than ${MAX_DISPLAY_NAME_BYTES} bytes`)
+      .refine(wellFormed, WELL_FORMED)
       .nullable(),
     name: z
       .string()
       .min(1)
-      .refine(withinBytes(MAX_DISPLAY_NAME_BYTES), `longer than ${MAX_DISPLAY_NAME_BYTES} bytes`),
+      .refine(withinBytes(MAX_DISPLAY_NAME_BYTES), `longer than ${MAX_DISPLAY_NAME_BYTES} bytes`)
+      .refine(wellFormed, WELL_FORMED),
   }),
 });
 
