@@ -312,6 +312,39 @@ describe("the counting rule, case by case", () => {
     expect(counts.get("ALL#us us/or/portland")).toEqual({ rsvps: 41, yes: 1, no: 40, guests: 1 });
   });
 
+  it("an exact duplicate a week later changes no count, and keeps the state alive as long as the topic could send it again", async () => {
+    const TableName = await freshTable();
+    const day0 = Date.UTC(2026, 0, 1, 12);
+    const at = (ms: number) => ({ ...dependencies(TableName), now: () => ms });
+    const a = rsvp(5, DAY1_2350, "yes", 2);
+    await processBatch(toMessages([a]), at(day0));
+    const before = await tableCounts(TableName);
+    const stateKey = { pk: { S: "RSVP#5" }, sk: { S: "STATE" } };
+    const state = async () =>
+      (await dynamodb.send(new GetItemCommand({ TableName, Key: stateKey, ConsistentRead: true })))
+        .Item;
+    const first = await state();
+    // Expires 14 days after its write (the horizon), in epoch seconds.
+    expect(Number(first?.expiresAt?.N)).toBe(day0 / 1000 + 14 * 86_400);
+
+    // A week later the feed sends it again: still within the horizon, so nothing is counted;
+    // but the topic keeps that copy 170 hours more, past the state's expiry, so the state is
+    // written again, unchanged, with a later expiry (no counter moves).
+    const week = day0 + 7 * 86_400_000;
+    const result = await processBatch(toMessages([a]), at(week));
+    expect(result).toMatchObject({ counted: 0, changed: 0, refreshed: 1 });
+    expect(await tableCounts(TableName)).toEqual(before);
+    const refreshed = await state();
+    expect(Number(refreshed?.expiresAt?.N)).toBe(week / 1000 + 14 * 86_400);
+    expect(refreshed?.response).toEqual(first?.response);
+    expect(Number(refreshed?.version?.N)).toBe(Number(first?.version?.N) + 1);
+
+    // The day after, another copy: the state outlives what the topic holds, nothing is written.
+    const next = await processBatch(toMessages([a]), at(week + 86_400_000));
+    expect(next).toMatchObject({ counted: 0, changed: 0, refreshed: 0, transactions: 0 });
+    expect(await tableCounts(TableName)).toEqual(before);
+  });
+
   it("a batch retried with other boundaries, and a crash between two transactions, lose and double nothing", async () => {
     // 120 RSVPs in 60 cities: more than one transaction's 100 actions.
     const records = Array.from({ length: 120 }, (_, i) =>
