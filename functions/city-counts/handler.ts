@@ -16,35 +16,34 @@ import { readConfig } from "../shared/config.js";
 import { createLogger } from "../shared/logger.js";
 import { messagesOf, mskEventSchema } from "../shared/msk-event.js";
 import { parseEvent } from "../shared/parse-event.js";
+import { RETENTION_CHECK_HOURS, topicKeepsRecordsHours } from "../shared/topic-retention.js";
 import { dynamoCountsStore } from "./counts-store.js";
 import { type BatchResult, type ProcessBatchDependencies, processBatch } from "./process-batch.js";
 
-const config = readConfig(
-  z
-    .object({
-      TABLE_NAME: z.string().min(1),
-      /**
-       * Days an RSVP's state lives after its last write (and after its event): the dedup
-       * horizon. It must outlive how long the topic keeps a record, so that no redelivery from
-       * the topic can find the state gone.
-       */
-      RSVP_STATE_TTL_DAYS: z.coerce.number().int().positive().default(14),
-      /** The RSVP topic's retention.ms, in hours, and its segment.ms (segments go whole). */
-      RSVP_TOPIC_RETENTION_HOURS: z.coerce.number().positive().default(168),
-      RSVP_TOPIC_SEGMENT_HOURS: z.coerce.number().positive().default(1),
-    })
-    .refine(
-      (c) => c.RSVP_TOPIC_RETENTION_HOURS + c.RSVP_TOPIC_SEGMENT_HOURS < c.RSVP_STATE_TTL_DAYS * 24,
-      {
-        path: ["RSVP_STATE_TTL_DAYS"],
-        message: "must outlive the topic's retention plus its segment roll",
-      },
-    ),
-);
+/** Hours after a record was written that the topic may still deliver it (topic-retention.ts). */
+const topicKeeps = (c: { RSVP_TOPIC_RETENTION_HOURS: number; RSVP_TOPIC_SEGMENT_HOURS: number }) =>
+  topicKeepsRecordsHours(c.RSVP_TOPIC_RETENTION_HOURS, c.RSVP_TOPIC_SEGMENT_HOURS);
 
-/** A record stays readable for its retention plus, at most, the roll of its segment. */
-const TOPIC_KEEPS_RECORDS_HOURS =
-  config.RSVP_TOPIC_RETENTION_HOURS + config.RSVP_TOPIC_SEGMENT_HOURS;
+/** The function's environment (exported for tests). */
+export const configSchema = z
+  .object({
+    TABLE_NAME: z.string().min(1),
+    /**
+     * Days an RSVP's state lives after its last write (and after its event): the dedup
+     * horizon. It must outlive how long the topic keeps a record, so that no redelivery from
+     * the topic can find the state gone.
+     */
+    RSVP_STATE_TTL_DAYS: z.coerce.number().int().positive().default(14),
+    /** The RSVP topic's retention.ms, in hours, and its segment.ms (segments go whole). */
+    RSVP_TOPIC_RETENTION_HOURS: z.coerce.number().positive().default(168),
+    RSVP_TOPIC_SEGMENT_HOURS: z.coerce.number().positive().default(1),
+  })
+  .refine((c) => topicKeeps(c) < c.RSVP_STATE_TTL_DAYS * 24, {
+    path: ["RSVP_STATE_TTL_DAYS"],
+    message: `must outlive the topic's retention, its segment roll and ${RETENTION_CHECK_HOURS} h for the broker's retention check (RSVP_TOPIC_RETENTION_HOURS + RSVP_TOPIC_SEGMENT_HOURS + ${RETENTION_CHECK_HOURS} < RSVP_STATE_TTL_DAYS x 24)`,
+  });
+
+const config = readConfig(configSchema);
 
 export const logger = createLogger("city-counts");
 /**
@@ -62,8 +61,8 @@ export const defaultDependencies: ProcessBatchDependencies = {
   store: dynamoCountsStore(dynamodb, config.TABLE_NAME),
   tableName: config.TABLE_NAME,
   stateTtlSeconds: config.RSVP_STATE_TTL_DAYS * 86_400,
-  // An hour more for the broker's retention check, which runs every few minutes.
-  keepAliveSeconds: (TOPIC_KEEPS_RECORDS_HOURS + 1) * 3_600,
+  // Retention, segment roll and the broker's retention check (RETENTION_CHECK_HOURS).
+  keepAliveSeconds: topicKeeps(config) * 3_600,
   // Days this container has marked as having counts: a marker is written once per day.
   markedDays: new Set<string>(),
 };

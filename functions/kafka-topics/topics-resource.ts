@@ -14,6 +14,7 @@ import {
   type CustomResourceResult,
   InvalidPropertiesError,
 } from "../shared/custom-resource.js";
+import { RETENTION_CHECK_HOURS, topicKeepsRecordsHours } from "../shared/topic-retention.js";
 import { type DesiredTopic, ensureTopics, type TopicsAdmin } from "./topics.js";
 
 /** The admin a request uses: ensureTopics's calls, plus connect and disconnect. */
@@ -64,12 +65,12 @@ const propertiesSchema = z
     Topics.forEach((topic, index) => {
       if (topic.RetentionHours === undefined) return;
       // Without an explicit segment roll, Kafka's default of a week is what a record may add.
-      const keeps = topic.RetentionHours + (topic.SegmentHours ?? 168);
-      if (keeps >= DedupHorizonDays * 24) {
+      const segment = topic.SegmentHours ?? 168;
+      if (topicKeepsRecordsHours(topic.RetentionHours, segment) >= DedupHorizonDays * 24) {
         context.addIssue({
           code: "custom",
           path: ["Topics", index, "RetentionHours"],
-          message: `${topic.RetentionHours} h (+ ${topic.SegmentHours ?? 168} h of segment roll) must be shorter than DedupHorizonDays (${DedupHorizonDays} days = ${DedupHorizonDays * 24} h), or a redelivery could be counted twice`,
+          message: `${topic.RetentionHours} h (+ ${segment} h of segment roll + ${RETENTION_CHECK_HOURS} h for the broker's retention check) must be shorter than DedupHorizonDays (${DedupHorizonDays} days = ${DedupHorizonDays * 24} h), or a redelivery could be counted twice`,
         });
       }
     });

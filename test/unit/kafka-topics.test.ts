@@ -258,15 +258,19 @@ describe("readProperties", () => {
       Topics: [{ ...topic, SegmentHours: "8" }],
     };
     expect(() => readProperties(properties)).toThrow(
-      "✖ 160 h (+ 8 h of segment roll) must be shorter than DedupHorizonDays (7 days = 168 h), or a redelivery could be counted twice\n  → at Topics[0].RetentionHours",
+      "✖ 160 h (+ 8 h of segment roll + 1 h for the broker's retention check) must be shorter than DedupHorizonDays (7 days = 168 h), or a redelivery could be counted twice\n  → at Topics[0].RetentionHours",
     );
+    // The hour of the broker's retention check counts too, as the counting's own check has it.
+    expect(() =>
+      readProperties({ ...properties, Topics: [{ ...topic, SegmentHours: "7" }] }),
+    ).toThrow(/160 h \(\+ 7 h of segment roll \+ 1 h/);
     expect(
-      readProperties({ ...properties, Topics: [{ ...topic, SegmentHours: "7" }] })[0]?.configs,
-    ).toEqual({ "retention.ms": String(160 * 3_600_000), "segment.ms": String(7 * 3_600_000) });
+      readProperties({ ...properties, Topics: [{ ...topic, SegmentHours: "6" }] })[0]?.configs,
+    ).toEqual({ "retention.ms": String(160 * 3_600_000), "segment.ms": String(6 * 3_600_000) });
     // Without a segment roll of its own, Kafka's default of a week counts.
     expect(() =>
       readProperties({ ...properties, DedupHorizonDays: "13", Topics: [topic] }),
-    ).toThrow(/160 h \(\+ 168 h of segment roll\)/);
+    ).toThrow(/160 h \(\+ 168 h of segment roll \+ 1 h/);
   });
 
   it("names every problem at once", () => {
