@@ -42,6 +42,16 @@ export interface Counted {
   deadLettered: number;
 }
 
+/** What the city-counts event source did with the records it read. */
+export interface EventSourceDone {
+  /** Records read: counted, dead-lettered by the handler, or set aside. */
+  read: number;
+  /** Records of batches given up on after their retries (MskEventSourceStats.failedRecords). */
+  setAside: number;
+  /** Where each of those batches went: an object of the local CountsFailedBatchesBucket. */
+  setAsideIn: readonly string[];
+}
+
 export interface LocalPipeline {
   stack: LocalStack;
   aws: AwsEndpoint;
@@ -52,6 +62,8 @@ export interface LocalPipeline {
   tableName: string;
   /** Whether city-counts has read every record the ingest produced, waiting up to `timeoutMs`. */
   drained(timeoutMs: number, everyMs: number): Promise<boolean>;
+  /** The city-counts event source so far: read, and set aside after retries. */
+  eventSource(): EventSourceDone;
   /** The progress line's counters and text. */
   progress(topUs: string): {
     counters: { sent: number; counted: number };
@@ -123,6 +135,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   // Batching and error controls as the template gives the deployed event source.
   const controls = eventSourceControls("CityCountsFunction", "RsvpTopic");
   const failedBatches = new S3Client({ ...awsClientConfig(aws), forcePathStyle: true });
+  const setAsideIn: string[] = [];
   const setAside = failedBatchesBucket(
     failedBatches,
     stack.resources.buckets[controls.onFailureBucket ?? ""] as string,
@@ -137,6 +150,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     bisectOnError: controls.bisectOnError,
     onFailure: async (event, error) => {
       const where = await setAside(event, error);
+      setAsideIn.push(where);
       say(`city-counts gave up on a batch after its retries (${error.message}): ${where}`);
     },
     handler: async (event) => {
@@ -191,6 +205,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     // The counts API's environment, the last one set: its table.
     tableName: process.env.TABLE_NAME as string,
     drained,
+    eventSource: () => ({
+      read: cityCounts.stats.records,
+      setAside: cityCounts.stats.failedRecords,
+      setAsideIn: [...setAsideIn],
+    }),
     progress: (topUs) => {
       const stats = ingest.counters();
       return {
@@ -227,7 +246,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       const rejected = Object.entries(final.rejected)
         .map(([why, n]) => `${why} ${n}`)
         .join(", ");
-      return `summary: ${final.received} received, ${final.produced} produced to ${rsvpTopic}, ${final.sentToFirehose} sent to Firehose, ${final.deadLettered} dead-lettered${rejected ? ` (${rejected})` : ""}, ${cityCounts.stats.records} read by city-counts: ${counted.rsvps} RSVPs counted, ${counted.changed} changed by a later version, ${counted.unchanged} messages changed nothing (duplicates, stale versions)`;
+      const { failedRecords } = cityCounts.stats;
+      return `summary: ${final.received} received, ${final.produced} produced to ${rsvpTopic}, ${final.sentToFirehose} sent to Firehose, ${final.deadLettered} dead-lettered${rejected ? ` (${rejected})` : ""}, ${cityCounts.stats.records} read by city-counts: ${counted.rsvps} RSVPs counted, ${counted.changed} changed by a later version, ${counted.unchanged} messages changed nothing (duplicates, stale versions)${counted.deadLettered > 0 ? `, ${counted.deadLettered} dead-lettered by city-counts` : ""}${failedRecords > 0 ? `, ${failedRecords} set aside uncounted after their retries` : ""}`;
     },
   };
 }
@@ -240,4 +260,41 @@ async function startFeed(options: LocalPipelineOptions): Promise<ReplayServer> {
     `feed: ${options.input ? `replaying ${options.input}` : `synthetic (seed ${options.seed})`} on ${feed.url}, ${describePacing(pacing)}`,
   );
   return feed;
+}
+
+/** What a `--once` run knows when the ingest has finished and city-counts has been waited for. */
+export interface OnceRun extends EventSourceDone {
+  /** Whether city-counts read every record the ingest produced in time. */
+  drained: boolean;
+  /** Records the ingest produced to the RSVP topic. */
+  produced: number;
+  /** Lines the ingest rejected, and those it dead-lettered (each rejected one must be). */
+  rejected: number;
+  ingestDeadLettered: number;
+}
+
+/**
+ * Whether a `--once` replay was fully counted: every valid record (produced to the topic) read
+ * by city-counts and none of them set aside uncounted after the event source's retries, every
+ * rejected line dead-lettered by the ingest. Records city-counts itself dead-letters (not valid
+ * RSVP records: no value, not JSON, not the record schema) are reported, not a failure.
+ */
+export function onceVerdict(run: OnceRun): { ok: true } | { ok: false; reason: string } {
+  const problems: string[] = [];
+  if (!run.drained)
+    problems.push(`city-counts read ${run.read} of the ${run.produced} records produced`);
+  if (run.ingestDeadLettered !== run.rejected)
+    problems.push(
+      `the ingest rejected ${run.rejected} lines but dead-lettered ${run.ingestDeadLettered}`,
+    );
+  if (run.setAside > 0) {
+    const shown = run.setAsideIn.slice(0, 3).join(", ");
+    const more = run.setAsideIn.length > 3 ? ` and ${run.setAsideIn.length - 3} more` : "";
+    problems.push(
+      `city-counts set ${run.setAside} record${run.setAside === 1 ? "" : "s"} aside uncounted after their retries, in the local CountsFailedBatchesBucket (${shown || "no object written"}${more}; the bucket goes with the local stack, the error of each batch is in the line said when it was set aside)`,
+    );
+  }
+  return problems.length === 0
+    ? { ok: true }
+    : { ok: false, reason: `the replay was not fully counted: ${problems.join("; ")}` };
 }

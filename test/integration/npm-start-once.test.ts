@@ -26,6 +26,8 @@ interface OnceResult {
   received: number;
   counted: number;
   deadLettered: Record<string, number>;
+  /** The city-counts event source: read, set aside uncounted after retries, dead-lettered. */
+  cityCounts: { read: number; setAside: number; deadLettered: number };
   counts: DayCount[];
   batch?: { status: string; error?: { error: string; cause: string }; copied?: { files: number } };
 }
@@ -65,13 +67,33 @@ function expectedFor(lines: string[]) {
 }
 
 describe("npm start -- --input FILE --once --json", () => {
-  it("counts a replayed recording by the counting rule (updates, duplicates, stale versions), with every rejected line dead-lettered", async () => {
+  it("counts a replayed recording by the counting rule (updates, duplicates, stale versions, ties across partitions), with every rejected line dead-lettered", async () => {
     const lines: string[] = [];
     for (const line of syntheticLines({ seed: "once", malformedShare: 0.08 })) {
       lines.push(line);
       if (lines.length % 9 === 0) lines.push(line); // the feed sent this one twice
       // ... and, late, an earlier line again: a stale version when its RSVP changed since.
       if (lines.length % 13 === 0) lines.push(lines[lines.length - 20] ?? line);
+      // A hostile tie: the same RSVP and mtime, the other answer, in another city (so on
+      // another partition of the topic): the first to arrive must win, whichever partition
+      // the counting reads first.
+      if (lines.length % 11 === 0) {
+        let tie: { response?: unknown; group?: { group_city?: unknown } } | null = null;
+        try {
+          tie = JSON.parse(line);
+        } catch {
+          // a malformed line: no tie of it
+        }
+        if (
+          tie?.group &&
+          typeof tie.group.group_city === "string" &&
+          (tie.response === "yes" || tie.response === "no")
+        ) {
+          tie.response = tie.response === "yes" ? "no" : "yes";
+          tie.group.group_city = `${tie.group.group_city} Heights`;
+          lines.push(JSON.stringify(tie));
+        }
+      }
       if (lines.length >= 250) break;
     }
     const file = join(mkdtempSync(join(tmpdir(), "rsvp-atlas-once-")), "feed.jsonl");
@@ -83,6 +105,13 @@ describe("npm start -- --input FILE --once --json", () => {
     expect(result.received).toBe(lines.length);
     expect(result.counted).toBe(expected.rsvps);
     expect(result.deadLettered).toEqual(expected.rejected);
+    // Every valid line reached city-counts and was counted: none set aside, none dead-lettered.
+    const rejected = Object.values(expected.rejected).reduce((sum, n) => sum + n, 0);
+    expect(result.cityCounts).toEqual({
+      read: lines.length - rejected,
+      setAside: 0,
+      deadLettered: 0,
+    });
     expect(expected.sort(result.counts)).toEqual(expected.counts);
     // --once also runs the daily batch over what landed.
     expect(result.batch?.status, JSON.stringify(result.batch)).toBe("SUCCEEDED");
@@ -98,7 +127,12 @@ describe("npm start -- --input FILE --once --json", () => {
       expect(code, stderr).toBe(0);
       const result = JSON.parse(stdout) as OnceResult;
       const expected = expectedFor(lines);
-      expect(result).toMatchObject({ received: 1247, counted: 1247, deadLettered: {} });
+      expect(result).toMatchObject({
+        received: 1247,
+        counted: 1247,
+        deadLettered: {},
+        cityCounts: { read: 1247, setAside: 0, deadLettered: 0 },
+      });
       expect(expected.sort(result.counts)).toEqual(expected.counts);
       // Every US count carries its state, so same-named cities of different states stay apart.
       expect(result.counts.filter((c) => c.country === "us" && c.state === null)).toEqual([]);

@@ -152,6 +152,28 @@ describe("the network in template.yaml", () => {
   });
 });
 
+/** The replay feed container's environment in `t`: each variable's name to its value. */
+function replayFeedEnvironment(t: CfnTemplate): Record<string, unknown> {
+  const definition = t.Resources.ReplayFeedTaskDefinition?.Properties ?? {};
+  const [container] = (definition.ContainerDefinitions ?? []) as Props[];
+  return Object.fromEntries(
+    ((container?.Environment ?? []) as { Name: string; Value: unknown }[]).map((e) => [
+      e.Name,
+      e.Value,
+    ]),
+  );
+}
+
+/**
+ * The replay feed loops, and each pass is new traffic (LIVE): a replay that is not live re-sends
+ * the same RSVPs every pass, which the counts absorb, or count again past the dedup horizon.
+ * Both default to what the template must not rely on (tasks/replay-feed/config.ts: LIVE false).
+ */
+function expectLiveLoops(environment: Record<string, unknown>): void {
+  expect(environment.LIVE, "LIVE").toBe("true");
+  expect(environment.LOOP, "LOOP").toBe("true");
+}
+
 describe("the ingest and replay services in template.yaml", () => {
   it("keeps one ingest task running on Fargate arm64, replaced without a gap", () => {
     const service = resource("IngestService");
@@ -177,16 +199,13 @@ describe("the ingest and replay services in template.yaml", () => {
     const [container] = definition.ContainerDefinitions as Props[];
     expect(container?.Image).toEqual({ Ref: "IngestImageUri" });
     expect(container?.Command).toEqual(["node", "--enable-source-maps", "replay-feed.mjs"]);
-    const environment = Object.fromEntries(
-      ((container?.Environment ?? []) as { Name: string; Value: unknown }[]).map((e) => [
-        e.Name,
-        e.Value,
-      ]),
-    );
+    const environment = replayFeedEnvironment(template);
     expect(environment.SOURCE_URI).toEqual({
       "Fn::Sub": "s3://${ArtifactsBucket}/${ReplaySourceKey}",
     });
     expect(environment.PORT).toBe("8080");
+    expect(environment.PACING).toEqual({ Ref: "ReplayPacing" });
+    expectLiveLoops(environment);
     // The ingest's default feed is the replay service's name in the namespace.
     // (Its name's length: service-constraints.test.ts.)
     const [namespace, names] = (props("FeedNamespace").Name as { "Fn::Sub": [string, unknown] })[
@@ -210,6 +229,29 @@ describe("the ingest and replay services in template.yaml", () => {
         SourceSecurityGroupId: { Ref: "FeedClientSecurityGroup" },
       }),
     ]);
+  });
+
+  it("would catch a replay feed that is not live, or does not loop", () => {
+    /** A copy of the template whose replay container's `name` is `value` (undefined: no line). */
+    const withReplayVariable = (name: string, value: string | undefined) => {
+      const copy = structuredClone(template);
+      const [container] = (copy.Resources.ReplayFeedTaskDefinition?.Properties
+        ?.ContainerDefinitions ?? []) as { Environment: { Name: string; Value: unknown }[] }[];
+      if (!container) throw new Error("no replay feed container");
+      container.Environment = container.Environment.flatMap((e) =>
+        e.Name !== name ? [e] : value === undefined ? [] : [{ ...e, Value: value }],
+      );
+      return copy;
+    };
+    for (const name of ["LIVE", "LOOP"]) {
+      for (const value of ["false", undefined]) {
+        expect(
+          () => expectLiveLoops(replayFeedEnvironment(withReplayVariable(name, value))),
+          `${name} ${value ?? "removed"}`,
+        ).toThrow(name);
+      }
+    }
+    expect(() => expectLiveLoops(replayFeedEnvironment(template))).not.toThrow();
   });
 });
 
