@@ -462,24 +462,38 @@ describe("the counting rule, case by case", () => {
   });
 });
 
-describe("any interleaving of a generated feed, any delivery: the table equals the rule", () => {
-  const parse = createRsvpParser({ pseudonymKey: "exactly-once-test-key-0123456789abc" });
-  /**
-   * A synthetic feed with updates, exact copies, versions with the same mtime and another
-   * answer (first to arrive wins), and versions that move an RSVP to another city; shuffled by
-   * the property, so older versions also come late.
-   */
+/**
+ * About 80 records of a synthetic feed (30 % updates) as the ingest parses them, each followed
+ * by what `vary` adds to the feed after it (copies, ties, moves).
+ */
+function generatedFeed(
+  seed: string,
+  vary: (record: RuleRecord, feed: RuleRecord[]) => void,
+): RuleRecord[] {
+  const parse = createRsvpParser({ pseudonymKey: `${seed}-test-key-0123456789abcdef` });
   const feed: RuleRecord[] = [];
   for (const synthetic of syntheticMessages({
-    seed: "exactly-once",
+    seed,
     malformedShare: 0,
     updateShare: 0.3,
     meanIntervalMs: 40 * 60_000,
   })) {
     const result = parse(synthetic.text);
     if (!result.ok) continue;
-    const record: RuleRecord = result.record;
-    feed.push(record);
+    feed.push(result.record);
+    vary(result.record, feed);
+    if (feed.length >= 80) break;
+  }
+  return feed;
+}
+
+describe("any interleaving of a generated feed, any delivery: the table equals the rule", () => {
+  /**
+   * A synthetic feed with updates, exact copies, versions with the same mtime and another
+   * answer (first to arrive wins), and versions that move an RSVP to another city; shuffled by
+   * the property, so older versions also come late.
+   */
+  const feed = generatedFeed("exactly-once", (record, feed) => {
     if (feed.length % 7 === 0) feed.push(record); // the feed sent it twice
     if (feed.length % 5 === 0)
       feed.push({ ...record, response: record.response === "yes" ? "no" : "yes" }); // a tie
@@ -487,8 +501,7 @@ describe("any interleaving of a generated feed, any delivery: the table equals t
       const elsewhere = feed[feed.length - 3]?.city ?? record.city;
       feed.push({ ...record, mtime: record.mtime + 60_000, city: elsewhere }); // moved
     }
-    if (feed.length >= 80) break;
-  }
+  });
   const ids = new Set(feed.map((r) => r.rsvpId));
 
   it("holds for random orders, redeliveries reaching back, re-cut batches and crashes", async () => {
@@ -540,24 +553,13 @@ describe("any interleaving of a generated feed, any delivery: the table equals t
 });
 
 describe("the topic split by city over partitions read side by side: the table equals the rule", () => {
-  const parse = createRsvpParser({ pseudonymKey: "partitions-test-key-0123456789abcdef" });
   /**
    * A synthetic feed with updates and exact copies, and hostile ties: a version with the same
    * mtime, the other answer and another city, which the ingest's keying puts on another
    * partition. Only the ingest's arrival stamps can tell which came first.
    */
-  const feed: RuleRecord[] = [];
   const cities: RuleRecord["city"][] = [];
-  for (const synthetic of syntheticMessages({
-    seed: "partitions",
-    malformedShare: 0,
-    updateShare: 0.3,
-    meanIntervalMs: 40 * 60_000,
-  })) {
-    const result = parse(synthetic.text);
-    if (!result.ok) continue;
-    const record: RuleRecord = result.record;
-    feed.push(record);
+  const feed = generatedFeed("partitions", (record, feed) => {
     if (!cities.some((city) => city.key === record.city.key)) cities.push(record.city);
     if (feed.length % 6 === 0) feed.push(record); // the feed sent it twice
     if (feed.length % 4 === 0) {
@@ -565,8 +567,7 @@ describe("the topic split by city over partitions read side by side: the table e
       const other = record.response === "yes" ? "no" : "yes";
       feed.push({ ...record, response: other, city: elsewhere }); // a tie in another city
     }
-    if (feed.length >= 80) break;
-  }
+  });
   const partitionOf = (key: string, partitions: number) =>
     [...key].reduce((hash, char) => (hash * 31 + (char.codePointAt(0) ?? 0)) >>> 0, 7) % partitions;
 
