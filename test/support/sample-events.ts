@@ -9,3 +9,19 @@ import { repoRoot } from "../../local/setup/paths.js";
 export function sampleEvent<T = Record<string, unknown>>(file: string): T {
   return JSON.parse(readFileSync(join(repoRoot, "events", file), "utf8")) as T;
 }
+
+/**
+ * What the city-counts handler answers to events/msk-city-counts.json on an empty table: three
+ * RSVPs counted in one transaction, an exact copy unchanged, a record that is not JSON
+ * dead-lettered.
+ */
+export const mskCityCountsFirstResult = {
+  records: 5,
+  counted: 3,
+  changed: 0,
+  refreshed: 0,
+  unchanged: 1,
+  deadLettered: 1,
+  transactions: 1,
+  conflicts: 0,
+} as const;
