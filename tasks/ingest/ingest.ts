@@ -8,6 +8,7 @@
  */
 import { CompressionTypes, type Producer } from "kafkajs";
 import type { RsvpParser } from "../../functions/shared/rsvp/parse.js";
+import type { RsvpRecord } from "../../functions/shared/rsvp/record.js";
 import { redactPersonalData } from "../../functions/shared/rsvp/redact.js";
 import { type ArrivalClock, createArrivalClock } from "./arrival-clock.js";
 import { BufferedSender } from "./buffered-sender.js";
@@ -65,6 +66,14 @@ export interface Ingest {
   finished: Promise<void>;
   /** Closes the feed and sends everything received; rejects naming what could not be sent. */
   stop(): Promise<void>;
+}
+
+/**
+ * The line the ingest sends for a valid message, to the topic and to Firehose alike: the
+ * normalized record with its arrival stamp (arrival-clock.ts).
+ */
+export function recordLine(record: RsvpRecord, arrival: number): string {
+  return JSON.stringify({ ...record, arrival });
 }
 
 type KafkaItem = { seq: number; topic: string; key?: string; value: string };
@@ -138,7 +147,7 @@ export function startIngest(options: IngestOptions): Ingest {
       received += 1;
       const result = options.parse(raw);
       if (result.ok) {
-        const line = JSON.stringify({ ...result.record, arrival: arrival() });
+        const line = recordLine(result.record, arrival());
         const seq = resume.received(result.record.mtime, 2);
         kafka.push({ seq, topic: options.rsvpTopic, key: result.record.city.key, value: line });
         firehose.push({ seq, line });

@@ -24,6 +24,7 @@ import { deleteKeys, listKeys } from "../../local/batch/s3-folders.js";
 import { runSparkStepLocally } from "../../local/batch/spark-step.js";
 import { templatePath } from "../../local/setup/paths.js";
 import { loadTemplateModel, readTemplate } from "../../local/stack/template-model.js";
+import { recordLine } from "../../tasks/ingest/ingest.js";
 import { stackS3 } from "../support/stack-clients.js";
 import { syntheticLinesFrom } from "../support/synthetic-days.js";
 
@@ -506,7 +507,7 @@ beforeAll(async () => {
     const result = parse(message);
     if (!result.ok) throw new Error(`fixture rejected: ${result.rejection.detail}`);
     if (new Date(result.record.mtime).toISOString().startsWith(DAY)) {
-      lines.push(JSON.stringify(result.record)); // exactly what the ingest hands Firehose
+      lines.push(recordLine(result.record, result.record.mtime * 1000)); // what the ingest sends
     }
   }
   expect(lines.length).toBeGreaterThan(200);

@@ -342,8 +342,17 @@ describe("the ingest task on the MSK path", () => {
     await consumer.disconnect();
     consumer = undefined;
 
-    // A city's RSVPs share a key, hence a partition, so their order is the feed's.
-    expect(Object.fromEntries(byCity)).toEqual(Object.fromEntries(expectedByCity));
+    // A city's RSVPs share a key, hence a partition, so their order is the feed's; each carries
+    // the ingest's arrival stamp, rising with it (the rest is the record the parser made).
+    const unstamped = new Map(
+      [...byCity].map(([key, values]) => {
+        const records = values.map((value) => JSON.parse(value) as { arrival?: number });
+        const stamps = records.map((record) => record.arrival ?? 0);
+        expect(stamps.every((stamp, i) => stamp > (i === 0 ? 0 : (stamps[i - 1] ?? 0)))).toBe(true);
+        return [key, records.map(({ arrival: _, ...record }) => JSON.stringify(record))];
+      }),
+    );
+    expect(Object.fromEntries(unstamped)).toEqual(Object.fromEntries(expectedByCity));
     expect(rejections.sort()).toEqual(expectedRejections.sort());
   });
 });
