@@ -125,7 +125,7 @@ def split_records(raw: DataFrame) -> tuple[DataFrame, DataFrame]:
         F.substring("value", 1, MAX_ERROR_TEXT).alias("text"),
         F.col("dt").alias("date"),
     )
-    records = checked.where(F.col("reason").isNull()).select("r.*").withColumn(
+    records = checked.where(F.col("reason").isNull()).select("r.*", F.col("value").alias("line")).withColumn(
         "date", F.to_date(F.from_unixtime(F.col("mtime") / 1000)).cast("string")
     )
     return records, errors
@@ -141,8 +141,10 @@ def curate(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
     # The counting rule's (functions/city-counts/rsvp-state.ts): the greatest mtime, and among
     # equal mtimes the first to arrive at the ingest (its `arrival` stamp; none ranks last).
     # Firehose keeps no order, so the stamp, not the landing, says which came first.
-    first_arrived = Window.partitionBy("rsvpId", "mtime").orderBy(F.col("arrival").asc_nulls_last())
-    messages = records.withColumn("n", F.row_number().over(first_arrived)).where("n = 1").drop("n")
+    # Lines without a stamp (landed before stamps existed) tie on it: the line itself decides,
+    # so a rerun keeps the same version.
+    first_arrived = Window.partitionBy("rsvpId", "mtime").orderBy(F.col("arrival").asc_nulls_last(), "line")
+    messages = records.withColumn("n", F.row_number().over(first_arrived)).where("n = 1").drop("n", "line")
     newest_first = Window.partitionBy("rsvpId").orderBy(F.col("mtime").desc())
     latest = messages.withColumn("n", F.row_number().over(newest_first)).where("n = 1").drop("n")
     latest = latest.withColumn("date", F.to_date(F.from_unixtime(F.col("mtime") / 1000)).cast("string")).cache()

@@ -146,8 +146,9 @@ export interface PlanOptions {
   /** The dedup horizon: how long a state lives after its last write (and after its event). */
   stateTtlSeconds: number;
   /**
-   * How long after a message is read the topic may deliver it again (retention plus segment
-   * roll): a state that would expire sooner is written again with a later expiry.
+   * How long after a message is read the topic may deliver it again (retention, segment roll
+   * and the broker's retention check: topic-retention.ts): a state that would expire sooner is
+   * written again with a later expiry.
    */
   keepAliveSeconds: number;
   /**
@@ -178,7 +179,7 @@ export function expiresAtOf(state: RsvpState, nowMs: number, ttlSeconds: number)
 export interface StateChange {
   before: StoredState | null;
   after: RsvpState;
-  /** Written only to expire later: nothing counted changes. */
+  /** Written only to expire later, or to keep an earlier arrival stamp: nothing counted changes. */
   refresh?: true;
 }
 
@@ -212,8 +213,12 @@ export function stateChanges(
       continue;
     }
     const after = mergeStates(before.state, folded);
-    if (!sameState(before.state, after)) changes.push({ before, after });
-    else if (before.expiresAt < Math.floor(nowMs / 1000) + keepAliveSeconds)
+    if (!sameState(before.state, after)) {
+      // Only the arrival stamp moved (a state stored without one, before stamps existed, meets
+      // a stamped copy): kept, so a later tie ranks against it, but nothing counted changes.
+      const stampOnly = sameState({ ...before.state, arrival: after.arrival }, after);
+      changes.push(stampOnly ? { before, after, refresh: true } : { before, after });
+    } else if (before.expiresAt < Math.floor(nowMs / 1000) + keepAliveSeconds)
       changes.push({ before, after, refresh: true });
   }
   return changes;

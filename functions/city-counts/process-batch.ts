@@ -17,7 +17,7 @@ export interface ProcessBatchDependencies {
   tableName: string;
   /** Lifetime of an RSVP's state (and of a dead letter) after its last write: the dedup horizon. */
   stateTtlSeconds: number;
-  /** How long after reading a message the topic may deliver it again (retention + segment roll). */
+  /** How long after reading a message the topic may deliver it again (topic-retention.ts). */
   keepAliveSeconds: number;
   now?: () => number;
   /** Re-reads after a lost race on a state item, before giving the batch back to Lambda's retry. */

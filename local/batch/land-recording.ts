@@ -6,7 +6,9 @@
 import { randomBytes } from "node:crypto";
 import { FirehoseClient } from "@aws-sdk/client-firehose";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
+import { createArrivalClock } from "../../tasks/ingest/arrival-clock.js";
 import { createFirehoseWriter } from "../../tasks/ingest/firehose-writer.js";
+import { recordLine } from "../../tasks/ingest/ingest.js";
 import { jsonlLines } from "../feed/jsonl.js";
 import { type AwsEndpoint, awsClientConfig } from "../stack/aws-endpoint.js";
 
@@ -25,6 +27,7 @@ export async function landRecording(
   const firehose = new FirehoseClient(awsClientConfig(aws));
   const write = createFirehoseWriter({ client: firehose, deliveryStreamName });
   const parse = createRsvpParser({ pseudonymKey: randomBytes(32).toString("hex") });
+  const arrival = createArrivalClock();
   const landed: Landed = { lines: 0, records: 0, rejected: {} };
   let pending: string[] = [];
   const flush = async () => {
@@ -37,7 +40,7 @@ export async function landRecording(
     for await (const line of jsonlLines(file)) {
       landed.lines++;
       const result = parse(line);
-      if (result.ok) pending.push(JSON.stringify(result.record));
+      if (result.ok) pending.push(recordLine(result.record, arrival()));
       else
         landed.rejected[result.rejection.reason] =
           (landed.rejected[result.rejection.reason] ?? 0) + 1;

@@ -221,6 +221,34 @@ describe("stateChanges and planTransactions", () => {
     expect(updates(plan).some((u) => u.Key?.pk?.S === "DAY#2026-01-02#us")).toBe(false);
   });
 
+  it("a state stored without a stamp meeting a stamped copy keeps the stamp, counting nothing", () => {
+    const held = stored(fold(record(1, DAY1, "yes")) as RsvpState);
+    expect(held.state.arrival).toBe(null);
+    const stamped = { ...record(1, DAY1, "yes"), arrival: 1_700_000_000_000_000 };
+    const changes = stateChanges(
+      new Map([[1, foldMessage(null, stamped)]]),
+      new Map([[1, held]]),
+      options,
+    );
+    expect(changes).toHaveLength(1);
+    expect(changes[0]?.refresh).toBe(true);
+    const plan = planTransactions(changes, options);
+    expect(plan[0]).toMatchObject({ newRsvps: 0, changedRsvps: 0, refreshedRsvps: 1 });
+    expect(updates(plan)).toEqual([]);
+    expect(puts(plan)[0]?.Item?.arrival).toEqual({ N: "1700000000000000" });
+    // A stamp of null is no stamp (another producer may send one).
+    const nullStamp = decodeBatch([
+      {
+        topic: "meetup",
+        partition: 0,
+        offset: 1,
+        value: JSON.stringify({ ...record(2, DAY1), arrival: null }),
+      },
+    ]);
+    expect(nullStamp.poison).toEqual([]);
+    expect(nullStamp.rsvps.get(2)?.arrival).toBe(null);
+  });
+
   it("changes nothing for an exact duplicate or an older version of the same day", () => {
     const held = stored(fold(record(1, DAY1 + 5_000, "no")) as RsvpState);
     expect(

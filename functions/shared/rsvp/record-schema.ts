@@ -25,8 +25,8 @@ export const countableRecordSchema = z.object({
   mtime: z.number().int().min(EARLIEST_MTIME_MS).max(LATEST_MTIME_MS),
   response: z.enum(["yes", "no"]),
   guests: z.number().int().min(0).max(MAX_GUESTS),
-  /** The ingest's arrival stamp (tasks/ingest/arrival-clock.ts); absent from other producers. */
-  arrival: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+  /** The ingest's arrival stamp (tasks/ingest/arrival-clock.ts); absent (or null) from others. */
+  arrival: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).nullish(),
   // Bounded, as the ingest caps them: a record from elsewhere with longer ones is a dead
   // letter, not an item over DynamoDB's key limits or a counter that costs more per write.
   /** When the event starts (epoch ms), or null: an RSVP's state is kept past it (counting.ts). */
