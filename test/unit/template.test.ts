@@ -23,7 +23,9 @@ const model = loadTemplateModel(template);
  * - Container Insights writes an ECS cluster's performance events to
  *   /aws/ecs/containerinsights/<cluster name>/performance and nowhere else (CloudWatch User
  *   Guide, "Container Insights performance log events for Amazon ECS"): the template declares
- *   that group, for the stack's retention and delete, naming it from its own cluster's Ref.
+ *   that group, for the stack's retention and delete, under the name of one of its clusters,
+ *   which is <stack name>-<purpose>-<the stack id's UUID> and depends on the group (so the
+ *   group is created before it and deleted after it).
  * - MSK broker logs, API Gateway access logs and Step Functions logs go through CloudWatch
  *   Logs' log delivery, whose account resource policy only /aws/vendedlogs/ names keep within
  *   its 5,120 characters (CloudWatch Logs User Guide, "Enabling logging from AWS services"):
@@ -31,23 +33,26 @@ const model = loadTemplateModel(template);
  */
 function serviceDictatedLogGroupName(name: unknown): boolean {
   const sub = (name as { "Fn::Sub"?: unknown } | undefined)?.["Fn::Sub"];
-  if (typeof sub === "string") {
-    const cluster = /^\/aws\/ecs\/containerinsights\/\$\{(\w+)\}\/performance$/.exec(sub)?.[1];
-    return cluster !== undefined && template.Resources[cluster]?.Type === "AWS::ECS::Cluster";
-  }
   if (!Array.isArray(sub)) return false;
   const [text, variables] = sub as [unknown, unknown];
-  return (
-    typeof text === "string" &&
-    /^\/aws\/vendedlogs\/(msk|apigateway|states)\/\$\{AWS::StackName\}-[a-z]+(-[a-z]+)*-\$\{StackUuid\}$/.test(
-      text,
-    ) &&
-    JSON.stringify(variables) ===
-      JSON.stringify({
-        StackUuid: { "Fn::Select": [2, { "Fn::Split": ["/", { Ref: "AWS::StackId" }] }] },
-      })
+  if (typeof text !== "string" || JSON.stringify(variables) !== JSON.stringify(STACK_UUID))
+    return false;
+  const insights = /^\/aws\/ecs\/containerinsights\/(.+)\/performance$/.exec(text)?.[1];
+  if (insights !== undefined)
+    return Object.values(template.Resources).some(
+      (resource) =>
+        resource.Type === "AWS::ECS::Cluster" &&
+        JSON.stringify(resource.Properties?.ClusterName) ===
+          JSON.stringify({ "Fn::Sub": [insights, STACK_UUID] }) &&
+        /^\$\{AWS::StackName\}-[a-z]+-\$\{StackUuid\}$/.test(insights),
+    );
+  return /^\/aws\/vendedlogs\/(msk|apigateway|states)\/\$\{AWS::StackName\}-[a-z]+(-[a-z]+)*-\$\{StackUuid\}$/.test(
+    text,
   );
 }
+const STACK_UUID = {
+  StackUuid: { "Fn::Select": [2, { "Fn::Split": ["/", { Ref: "AWS::StackId" }] }] },
+};
 
 describe("template.yaml as the local stack's source of truth", () => {
   it("declares the topics, the counts table, the raw bucket and its delivery stream", () => {
@@ -235,14 +240,29 @@ describe("template.yaml as the local stack's source of truth", () => {
     expect(serviceDictatedLogGroupName("/aws/ecs/containerinsights/x/performance")).toBe(false);
     expect(
       serviceDictatedLogGroupName({
-        "Fn::Sub": "/aws/ecs/containerinsights/${IngestLogGroup}/performance",
+        "Fn::Sub": "/aws/ecs/containerinsights/${IngestCluster}/performance",
       }),
     ).toBe(false);
     expect(
       serviceDictatedLogGroupName({
-        "Fn::Sub": "/aws/ecs/containerinsights/${IngestCluster}/performance",
+        "Fn::Sub": [
+          "/aws/ecs/containerinsights/${AWS::StackName}-other-${StackUuid}/performance",
+          STACK_UUID,
+        ],
+      }),
+    ).toBe(false);
+    expect(
+      serviceDictatedLogGroupName({
+        "Fn::Sub": [
+          "/aws/ecs/containerinsights/${AWS::StackName}-ingest-${StackUuid}/performance",
+          STACK_UUID,
+        ],
       }),
     ).toBe(true);
+    // The cluster it names depends on it: created before the cluster, deleted after it.
+    expect(
+      (template.Resources.IngestCluster as { DependsOn?: unknown } | undefined)?.DependsOn,
+    ).toBe("IngestClusterPerformanceLogGroup");
     const stackUuid = {
       StackUuid: { "Fn::Select": [2, { "Fn::Split": ["/", { Ref: "AWS::StackId" }] }] },
     };
