@@ -15,7 +15,7 @@
  */
 import { S3Client } from "@aws-sdk/client-s3";
 import { Kafka, logLevel } from "kafkajs";
-import { failedBatchesBucket } from "../pipeline/failed-batches.js";
+import { setAsideTo } from "../pipeline/failed-batches.js";
 import { startMskEventSource } from "../pipeline/msk-event-source.js";
 import {
   eventSourceControls,
@@ -51,10 +51,6 @@ const dependencies = {
   },
 };
 const controls = eventSourceControls("CityCountsFunction", "RsvpTopic");
-const setAside = failedBatchesBucket(
-  new S3Client({ forcePathStyle: true }),
-  resources[controls.onFailureBucket ?? ""] ?? "",
-);
 const topic = model.topics.find((t) => t.parameter === "RsvpTopicName")?.name ?? "meetup";
 
 const kafka = new Kafka({
@@ -63,6 +59,15 @@ const kafka = new Kafka({
   logLevel: logLevel.NOTHING,
   // Outlives a broker restart: the consumer reconnects instead of crashing.
   retry: { retries: 30, initialRetryTime: 300, maxRetryTime: 5000 },
+});
+const setAside = setAsideTo(controls.onFailure, {
+  s3: new S3Client({ forcePathStyle: true }),
+  buckets: resources,
+  producer: async () => {
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    return producer;
+  },
 });
 const source = await startMskEventSource({
   kafka,

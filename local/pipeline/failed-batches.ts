@@ -1,15 +1,28 @@
 /**
- * The local on-failure destination of the city-counts event source: a batch whose retries are
- * spent becomes one JSON object in the local CountsFailedBatchesBucket, as Lambda writes one to
- * the bucket on AWS (the batch's records and why), so it can be read and replayed the same way.
+ * The local on-failure destination of the city-counts event source, as template.yaml names it
+ * (CityCountsFailureDestination): a batch whose retries are spent goes to the local
+ * CountsFailedBatchesBucket as one JSON object (its records and why), as Lambda writes one to
+ * the bucket on AWS, or, record by record, to the local failed-records topic, as Lambda
+ * produces failed records to a `kafka://` destination. Either way it can be read and replayed
+ * as on AWS.
  */
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import type { MskEvent } from "../../functions/shared/msk-event.js";
+import type { IHeaders, Producer } from "kafkajs";
+import type { MskEvent, MskRecord } from "../../functions/shared/msk-event.js";
+import type { OnFailureDestination } from "../stack/template-model.js";
 
-export function failedBatchesBucket(
-  s3: S3Client,
-  bucket: string,
-): (event: MskEvent, error: Error) => Promise<string> {
+/** Sends a batch to the destination; answers where it went, for the terminal. */
+export type SetAside = (event: MskEvent, error: Error) => Promise<string>;
+
+/**
+ * The header the local topic destination adds to each record: JSON of why and where from.
+ * Lambda's own failure metadata on AWS has its own form ("Using a Kafka topic as an on-failure
+ * destination": "the actual failed records along with failure metadata"); a replay reads only
+ * the records' keys and values, which are the same.
+ */
+export const LOCAL_FAILURE_HEADER = "rsvp-atlas-failure";
+
+export function failedBatchesBucket(s3: S3Client, bucket: string): SetAside {
   return async (event, error) => {
     const records = Object.values(event.records).flat();
     const first = records[0];
@@ -29,4 +42,71 @@ export function failedBatchesBucket(
     );
     return `s3://${bucket}/${key}`;
   };
+}
+
+/**
+ * Each record of the batch, with its own key, value and headers, to `topic`, plus the failure
+ * header. `producer` must be connected; acks from all in-sync replicas, as for the stream.
+ */
+export function failedRecordsTopic(producer: Producer, topic: string): SetAside {
+  return async (event, error) => {
+    const records = Object.values(event.records).flat();
+    const failedAt = new Date().toISOString();
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: records.map((record) => ({
+        key: decoded(record.key),
+        value: decoded(record.value),
+        headers: {
+          ...originalHeaders(record),
+          [LOCAL_FAILURE_HEADER]: JSON.stringify({
+            condition: "RetryAttemptsExhausted",
+            errorMessage: error.message,
+            topic: record.topic,
+            partition: record.partition,
+            offset: record.offset,
+            failedAt,
+          }),
+        },
+      })),
+    });
+    const first = records[0];
+    const last = records.at(-1);
+    return `kafka://${topic} (${records.length} record${records.length === 1 ? "" : "s"} of ${first?.topic}-${first?.partition}@${first?.offset}-${last?.offset})`;
+  };
+}
+
+/** The destination template.yaml names, with the clients it needs. */
+export function setAsideTo(
+  destination: OnFailureDestination | null,
+  clients: { s3: S3Client; producer: () => Promise<Producer>; buckets: Record<string, string> },
+): SetAside {
+  // Lambda would drop such a batch; the template always names a destination, so this is a bug.
+  if (destination === null) throw new Error("template.yaml names no on-failure destination");
+  if (destination.kind === "s3") {
+    const bucket = clients.buckets[destination.bucketLogicalId];
+    if (!bucket) throw new Error(`no local bucket for ${destination.bucketLogicalId}`);
+    return failedBatchesBucket(clients.s3, bucket);
+  }
+  let send: SetAside | undefined;
+  return async (event, error) => {
+    send ??= failedRecordsTopic(await clients.producer(), destination.topic);
+    return send(event, error);
+  };
+}
+
+function decoded(base64: string | null | undefined): Buffer | null {
+  return base64 == null ? null : Buffer.from(base64, "base64");
+}
+
+/** The MSK event's headers ([{name: bytes}]) as kafkajs takes them. */
+function originalHeaders(record: MskRecord): IHeaders {
+  const headers: Record<string, Buffer[]> = {};
+  for (const header of record.headers ?? []) {
+    for (const [name, bytes] of Object.entries(header)) {
+      headers[name] = [...(headers[name] ?? []), Buffer.from(bytes)];
+    }
+  }
+  return headers;
 }

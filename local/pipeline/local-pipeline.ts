@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { FirehoseClient } from "@aws-sdk/client-firehose";
 import { S3Client } from "@aws-sdk/client-s3";
-import { Kafka, logLevel, Partitioners } from "kafkajs";
+import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
 import { kafkaLogCreator } from "../../functions/shared/kafka-log.js";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { createFirehoseWriter } from "../../tasks/ingest/firehose-writer.js";
@@ -21,7 +21,7 @@ import { publishSite } from "../site/publish-site.js";
 import { type AwsEndpoint, awsClientConfig } from "../stack/aws-endpoint.js";
 import { type LocalStack, startLocalStack, useFunctionEnvironment } from "../stack/stack.js";
 import { eventSourceControls, siteResponseHeaders } from "../stack/template-model.js";
-import { failedBatchesBucket } from "./failed-batches.js";
+import { setAsideTo } from "./failed-batches.js";
 import { type LocalHttpApi, startLocalHttpApi } from "./http-api.js";
 import { lagMs, startMskEventSource } from "./msk-event-source.js";
 import { waitFor } from "./shutdown.js";
@@ -48,7 +48,8 @@ export interface EventSourceDone {
   read: number;
   /** Records of batches given up on after their retries (MskEventSourceStats.failedRecords). */
   setAside: number;
-  /** Where each of those batches went: an object of the local CountsFailedBatchesBucket. */
+  /** Where each of those batches went: an object of the local CountsFailedBatchesBucket, or
+   * the local failed-records topic (template.yaml's CityCountsFailureDestination). */
   setAsideIn: readonly string[];
 }
 
@@ -136,10 +137,17 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   const controls = eventSourceControls("CityCountsFunction", "RsvpTopic");
   const failedBatches = new S3Client({ ...awsClientConfig(aws), forcePathStyle: true });
   const setAsideIn: string[] = [];
-  const setAside = failedBatchesBucket(
-    failedBatches,
-    stack.resources.buckets[controls.onFailureBucket ?? ""] as string,
-  );
+  // Its own producer, made on first use (a kafka:// destination): the ingest's is closed first.
+  let failedRecordsProducer: Producer | undefined;
+  const setAside = setAsideTo(controls.onFailure, {
+    s3: failedBatches,
+    buckets: stack.resources.buckets,
+    producer: async () => {
+      failedRecordsProducer ??= kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await failedRecordsProducer.connect();
+      return failedRecordsProducer;
+    },
+  });
   const cityCounts = await startMskEventSource({
     kafka,
     topic: rsvpTopic,
@@ -232,6 +240,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       // Let city-counts read what was produced last, so the summary adds up.
       await drained(10_000, 100);
       await cityCounts.stop();
+      await failedRecordsProducer?.disconnect();
       await api.close();
       siteS3.destroy();
       failedBatches.destroy();
@@ -291,7 +300,7 @@ export function onceVerdict(run: OnceRun): { ok: true } | { ok: false; reason: s
     const shown = run.setAsideIn.slice(0, 3).join(", ");
     const more = run.setAsideIn.length > 3 ? ` and ${run.setAsideIn.length - 3} more` : "";
     problems.push(
-      `city-counts set ${run.setAside} record${run.setAside === 1 ? "" : "s"} aside uncounted after their retries, in the local CountsFailedBatchesBucket (${shown || "no object written"}${more}; the bucket goes with the local stack, the error of each batch is in the line said when it was set aside)`,
+      `city-counts set ${run.setAside} record${run.setAside === 1 ? "" : "s"} aside uncounted after their retries, in the local on-failure destination (${shown || "nothing written"}${more}; it goes with the local stack, the error of each batch is in the line said when it was set aside)`,
     );
   }
   return problems.length === 0

@@ -234,9 +234,14 @@ export interface EventSourceControls {
   batchingWindowMs: number;
   maximumRetryAttempts: number;
   bisectOnError: boolean;
-  /** Logical id of the on-failure destination's bucket, if it is one. */
-  onFailureBucket: string | null;
+  /** Where a batch goes once its retries are spent: a bucket (its logical id) or a topic. */
+  onFailure: OnFailureDestination | null;
 }
+
+/** The event source's on-failure destination, as template.yaml resolves it. */
+export type OnFailureDestination =
+  | { kind: "s3"; bucketLogicalId: string }
+  | { kind: "kafka"; topic: string };
 
 /**
  * The headers the site's CloudFront response headers policy (SiteResponseHeadersPolicy) adds to
@@ -269,14 +274,24 @@ interface SecurityHeadersConfig {
 }
 
 /**
- * A property value with parameters at their defaults: `Ref`, and `Fn::If` on a condition made
- * of `Fn::Equals` (what the template's event source uses). `AWS::NoValue` is undefined.
+ * A property value with parameters at their defaults: `Ref`, `Fn::Sub` of parameters, and
+ * `Fn::If` on a condition made of `Fn::Equals` (what the template's event source uses).
+ * `AWS::NoValue` is undefined; `Fn::GetAtt` stays as it is, for the caller to read.
  */
 function withDefaults(value: unknown, template: CfnTemplate): unknown {
   if (value === null || typeof value !== "object") return value;
   const ref = (value as { Ref?: string }).Ref;
   if (ref === "AWS::NoValue") return undefined;
   if (ref !== undefined) return template.Parameters?.[ref]?.Default;
+  if ("Fn::GetAtt" in value) return value;
+  const sub = (value as { "Fn::Sub"?: unknown })["Fn::Sub"];
+  if (typeof sub === "string") {
+    return sub.replace(/\$\{([^}]+)\}/g, (_, name: string) => {
+      const parameter = template.Parameters?.[name];
+      if (parameter === undefined) throw new Error(`cannot resolve \${${name}} locally`);
+      return String(parameter.Default);
+    });
+  }
   const equals = (value as { "Fn::Equals"?: [unknown, unknown] })["Fn::Equals"];
   if (equals)
     return String(withDefaults(equals[0], template)) === String(withDefaults(equals[1], template));
@@ -308,17 +323,33 @@ export function eventSourceControls(
     return parsed;
   };
   const retries = number("MaximumRetryAttempts", -1);
-  const destination = (
-    event.Properties.DestinationConfig as
-      | { OnFailure?: { Destination?: { "Fn::GetAtt"?: [string, string] } } }
-      | undefined
-  )?.OnFailure?.Destination?.["Fn::GetAtt"];
+  const destination = withDefaults(
+    (event.Properties.DestinationConfig as { OnFailure?: { Destination?: unknown } } | undefined)
+      ?.OnFailure?.Destination,
+    template,
+  );
   return {
     batchSize: number("BatchSize", 100),
     // Lambda's MSK default window is 500 ms.
     batchingWindowMs: number("MaximumBatchingWindowInSeconds", 0.5) * 1000,
     maximumRetryAttempts: retries < 0 ? Number.POSITIVE_INFINITY : retries,
     bisectOnError: withDefaults(event.Properties.BisectBatchOnFunctionError, template) === true,
-    onFailureBucket: destination?.[1] === "Arn" ? destination[0] : null,
+    onFailure: onFailureDestination(destination, `${functionId} ${eventId}`),
   };
+}
+
+/**
+ * A resolved on-failure destination: `!GetAtt <Bucket>.Arn` or `kafka://<topic>` (Lambda API
+ * reference, OnFailure: Destination); anything else (SQS, SNS) has no local counterpart.
+ */
+function onFailureDestination(destination: unknown, where: string): OnFailureDestination | null {
+  if (destination === undefined) return null;
+  if (typeof destination === "string" && destination.startsWith("kafka://")) {
+    return { kind: "kafka", topic: destination.slice("kafka://".length) };
+  }
+  const bucket = getAttTarget(destination, "Arn");
+  if (bucket) return { kind: "s3", bucketLogicalId: bucket };
+  throw new Error(
+    `${where}: on-failure destination ${JSON.stringify(destination)} is not a bucket or a kafka:// topic`,
+  );
 }

@@ -11,10 +11,18 @@ import { mskEventSchema } from "../../functions/shared/msk-event.js";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import type { RsvpRecord } from "../../functions/shared/rsvp/record.js";
 import { syntheticMessages } from "../../local/feed/synthetic/generator.js";
-import { failedBatchesBucket } from "../../local/pipeline/failed-batches.js";
+import {
+  LOCAL_FAILURE_HEADER,
+  type SetAside,
+  setAsideTo,
+} from "../../local/pipeline/failed-batches.js";
 import { startMskEventSource } from "../../local/pipeline/msk-event-source.js";
 import { awsClientConfig, localAwsEnvironment } from "../../local/stack/aws-endpoint.js";
-import { eventSourceControls, functionEnvironment } from "../../local/stack/template-model.js";
+import {
+  eventSourceControls,
+  functionEnvironment,
+  readTemplate,
+} from "../../local/stack/template-model.js";
 import { countsByRule } from "../support/counting-rule.js";
 import { createCountsTable } from "../support/counts-table.js";
 
@@ -130,9 +138,11 @@ describe("local MSK event source -> city-counts handler", () => {
       expect(await allTime(key.slice(key.indexOf(" ") + 1))).toBe(count.rsvps);
   });
 
-  it("with the template's error controls, bisects a failing batch and sets aside only the record that keeps failing", async () => {
-    // A topic of its own: 40 records, one of which the handler can never get through.
-    const ownTopic = `${topic}-controls`;
+  /**
+   * A topic of its own with 40 records, one of which the handler can never get through, read
+   * with the template's error controls until all 40 are done; what the destination was given.
+   */
+  async function runWithStuckRecord(ownTopic: string, setAside: SetAside) {
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({
@@ -144,22 +154,16 @@ describe("local MSK event source -> city-counts handler", () => {
     await producer.connect();
     await producer.send({
       topic: ownTopic,
-      messages: Array.from({ length: 40 }, (_, i) => ({ value: i === 17 ? "stuck" : `ok-${i}` })),
+      messages: Array.from({ length: 40 }, (_, i) => ({
+        key: `key-${i}`,
+        value: i === 17 ? "stuck" : `ok-${i}`,
+        headers: { origin: `producer-${i}` },
+      })),
     });
     await producer.disconnect();
     const handled: string[] = [];
     const controls = eventSourceControls("CityCountsFunction", "RsvpTopic");
-    expect(controls).toMatchObject({
-      maximumRetryAttempts: 5,
-      bisectOnError: true,
-      onFailureBucket: "CountsFailedBatchesBucket",
-    });
-    const bucket = stack.resources.buckets.CountsFailedBatchesBucket as string;
-    const s3 = new S3Client({
-      ...awsClientConfig({ endpoint: stack.awsEndpoint, region: stack.region }),
-      forcePathStyle: true,
-    });
-    const setAside = failedBatchesBucket(s3, bucket);
+    expect(controls).toMatchObject({ maximumRetryAttempts: 5, bisectOnError: true });
     const written: string[] = [];
     const source = await startMskEventSource({
       kafka,
@@ -184,25 +188,109 @@ describe("local MSK event source -> city-counts handler", () => {
     while (source.stats.records < 40 && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 100));
     await source.stop();
-    // The one record that kept failing, in the local CountsFailedBatchesBucket, with why.
-    expect(written).toEqual([`s3://${bucket}/failed-batches/${ownTopic}-0/17-17.json`]);
-    const object = await s3.send(
-      new GetObjectCommand({ Bucket: bucket, Key: `failed-batches/${ownTopic}-0/17-17.json` }),
-    );
-    const failure = JSON.parse(await (object.Body?.transformToString() ?? "{}"));
-    s3.destroy();
-    expect(failure.requestContext).toEqual({
-      condition: "RetryAttemptsExhausted",
-      errorMessage: "DynamoDB unreachable for this one",
-    });
-    const [record] = Object.values(failure.payload.records).flat() as { value: string }[];
-    expect(Buffer.from(record?.value ?? "", "base64").toString()).toBe("stuck");
     expect(handled.sort()).toEqual(
       Array.from({ length: 40 }, (_, i) => `ok-${i}`)
         .filter((v) => v !== "ok-17")
         .sort(),
     );
     expect(source.stats).toMatchObject({ records: 40, failedRecords: 1 });
+    return written;
+  }
+
+  const s3 = () =>
+    new S3Client({
+      ...awsClientConfig({ endpoint: stack.awsEndpoint, region: stack.region }),
+      forcePathStyle: true,
+    });
+  const noProducer = async (): Promise<never> => {
+    throw new Error("an S3 destination needs no producer");
+  };
+
+  it("with the template's error controls, bisects a failing batch and sets aside only the record that keeps failing, in the bucket by default", async () => {
+    const ownTopic = `${topic}-controls`;
+    const { onFailure } = eventSourceControls("CityCountsFunction", "RsvpTopic");
+    expect(onFailure).toEqual({ kind: "s3", bucketLogicalId: "CountsFailedBatchesBucket" });
+    const bucket = stack.resources.buckets.CountsFailedBatchesBucket as string;
+    const client = s3();
+    const written = await runWithStuckRecord(
+      ownTopic,
+      setAsideTo(onFailure, { s3: client, buckets: stack.resources.buckets, producer: noProducer }),
+    );
+    // The one record that kept failing, in the local CountsFailedBatchesBucket, with why.
+    expect(written).toEqual([`s3://${bucket}/failed-batches/${ownTopic}-0/17-17.json`]);
+    const object = await client.send(
+      new GetObjectCommand({ Bucket: bucket, Key: `failed-batches/${ownTopic}-0/17-17.json` }),
+    );
+    const failure = JSON.parse(await (object.Body?.transformToString() ?? "{}"));
+    client.destroy();
+    expect(failure.requestContext).toEqual({
+      condition: "RetryAttemptsExhausted",
+      errorMessage: "DynamoDB unreachable for this one",
+    });
+    const [record] = Object.values(failure.payload.records).flat() as { value: string }[];
+    expect(Buffer.from(record?.value ?? "", "base64").toString()).toBe("stuck");
+  });
+
+  it("with CityCountsFailureDestination kafka, sets that record aside in the failed-records topic, key, value and headers kept", async () => {
+    // The template deployed with the parameter at kafka: the destination is kafka://<topic>.
+    const template = readTemplate();
+    const choice = template.Parameters?.CityCountsFailureDestination;
+    if (!choice) throw new Error("template.yaml has no CityCountsFailureDestination");
+    choice.Default = "kafka";
+    const { onFailure } = eventSourceControls("CityCountsFunction", "RsvpTopic", template);
+    const failedTopic = stack.resources.topics.CountsFailedTopicName as string;
+    expect(onFailure).toEqual({ kind: "kafka", topic: failedTopic });
+
+    const ownTopic = `${topic}-controls-kafka`;
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const written = await runWithStuckRecord(
+      ownTopic,
+      setAsideTo(onFailure, {
+        s3: s3(),
+        buckets: stack.resources.buckets,
+        producer: async () => {
+          await producer.connect();
+          return producer;
+        },
+      }),
+    );
+    await producer.disconnect();
+    expect(written).toEqual([`kafka://${failedTopic} (1 record of ${ownTopic}-0@17-17)`]);
+
+    // Read back from the topic (the local stack's, shared by this file's runs: ours by source).
+    const consumer = kafka.consumer({ groupId: `${ownTopic}-reader` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: failedTopic, fromBeginning: true });
+    const found: { key: string; value: string; headers: Record<string, string> }[] = [];
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const headers = Object.fromEntries(
+          Object.entries(message.headers ?? {}).map(([name, value]) => [name, String(value)]),
+        );
+        const failure = JSON.parse(headers[LOCAL_FAILURE_HEADER] ?? "{}");
+        if (failure.topic !== ownTopic) return;
+        found.push({
+          key: String(message.key),
+          value: String(message.value),
+          headers,
+        });
+      },
+    });
+    const deadline = Date.now() + 30_000;
+    while (found.length === 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    await consumer.disconnect();
+    expect(found).toHaveLength(1);
+    const [record] = found;
+    expect(record).toMatchObject({ key: "key-17", value: "stuck" });
+    expect(record?.headers.origin).toBe("producer-17");
+    expect(JSON.parse(record?.headers[LOCAL_FAILURE_HEADER] ?? "{}")).toMatchObject({
+      condition: "RetryAttemptsExhausted",
+      errorMessage: "DynamoDB unreachable for this one",
+      topic: ownTopic,
+      partition: 0,
+      offset: 17,
+    });
   });
 
   it("resumes after the committed offset: a new consumer of the same group reads nothing again", async () => {

@@ -32,7 +32,7 @@ describe("onceVerdict: whether a --once replay was fully counted", () => {
     const reason = verdict.ok ? "" : verdict.reason;
     expect(reason).toMatch(/^the replay was not fully counted: /);
     expect(reason).toContain("city-counts set 1 record aside uncounted after their retries");
-    expect(reason).toContain(`in the local CountsFailedBatchesBucket (${where}`);
+    expect(reason).toContain(`in the local on-failure destination (${where}`);
   });
 
   it("names at most three of the batches set aside, and how many more there are", () => {

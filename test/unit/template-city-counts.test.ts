@@ -110,22 +110,134 @@ describe("the city-counts event source in template.yaml", () => {
     });
   });
 
-  it("sends what it gives up on to an S3 bucket the function's role may write to", () => {
-    // Lambda Developer Guide, "Capturing discarded batches for a Kafka event source"
-    // (kafka-on-failure): an S3 destination needs s3:PutObject and s3:ListBucket on the
-    // execution role, and an S3 endpoint in the cluster's VPC (the stack's S3 gateway endpoint).
+  it("sends what it gives up on to the bucket or, as chosen, a topic of the same cluster", () => {
+    // Lambda API reference, OnFailure: Destination is an ARN or kafka://<topic>, the topic
+    // matching [^.][a-zA-Z0-9\-_.]{0,248} (the destination at most 350 characters). Lambda
+    // Developer Guide, "Using a Kafka topic as an on-failure destination": the topic must be in
+    // the same cluster as the source topic and must not be the source topic.
     expect(eventSource().Properties.DestinationConfig).toEqual({
-      OnFailure: { Destination: { "Fn::GetAtt": ["CountsFailedBatchesBucket", "Arn"] } },
+      OnFailure: {
+        Destination: {
+          "Fn::If": [
+            "CityCountsFailuresToKafka",
+            { "Fn::Sub": "kafka://${CountsFailedTopicName}" },
+            { "Fn::GetAtt": ["CountsFailedBatchesBucket", "Arn"] },
+          ],
+        },
+      },
     });
-    const bySid = new Map(statements().map((s) => [s.Sid, s]));
-    expect(bySid.get("FailedBatchesDestination")).toMatchObject({
-      Action: ["s3:PutObject"],
-      Resource: { "Fn::Sub": "${CountsFailedBatchesBucket.Arn}/*" },
+    const choice = parameter("CityCountsFailureDestination");
+    expect([choice.Type, choice.Default, choice.AllowedValues]).toEqual([
+      "String",
+      "s3",
+      ["s3", "kafka"],
+    ]);
+    expect(template.Conditions?.CityCountsFailuresToKafka).toEqual({
+      "Fn::Equals": [{ Ref: "CityCountsFailureDestination" }, "kafka"],
     });
-    expect(bySid.get("FailedBatchesDestinationList")).toMatchObject({
-      Action: ["s3:ListBucket"],
-      Resource: { "Fn::GetAtt": ["CountsFailedBatchesBucket", "Arn"] },
+    expect(template.Conditions?.CityCountsFailuresToS3).toEqual({
+      "Fn::Equals": [{ Ref: "CityCountsFailureDestination" }, "s3"],
     });
+    // CloudFormation matches AllowedPattern against the whole value; Lambda's pattern, anchored
+    // the same way, must accept exactly what the parameter accepts.
+    const topicName = parameter("CountsFailedTopicName") as {
+      Default?: string;
+      AllowedPattern?: string;
+    };
+    const allowed = new RegExp(`^(?:${topicName.AllowedPattern})$`);
+    const lambdas = /^kafka:\/\/([^.]([a-zA-Z0-9\-_.]{0,248}))$/;
+    const kafkaNames = /^[a-zA-Z0-9._-]{1,249}$/;
+    for (const name of [
+      String(topicName.Default),
+      "a",
+      "_x",
+      "-x",
+      "x.y",
+      ".hidden",
+      "a".repeat(249),
+      "a".repeat(250),
+      "with space",
+      "ü",
+      "",
+    ]) {
+      const accepted = allowed.test(name);
+      expect(accepted, name).toBe(lambdas.test(`kafka://${name}`) && kafkaNames.test(name));
+    }
+    expect(allowed.test(String(topicName.Default))).toBe(true);
+    expect(topicName.Default).not.toBe(parameter("RsvpTopicName").Default);
+  });
+
+  it("lets the function's role write only to the destination chosen", () => {
+    // Lambda Developer Guide, "Capturing discarded batches for Amazon MSK and self-managed
+    // Apache Kafka event sources" (kafka-on-failure): an S3 destination needs s3:PutObject and
+    // s3:ListBucket on the execution role, a Kafka one kafka-cluster:WriteData; MSK Developer
+    // Guide, "Semantics of IAM authorization policy actions and resources": WriteData requires
+    // Connect (cluster) and DescribeTopic (topic).
+    const all = (
+      resource("CityCountsFunction").Properties as { Policies: { Statement: unknown[] }[] }
+    ).Policies.flatMap((policy) => policy.Statement);
+    const conditional = (condition: string) =>
+      all
+        .map((s) => (s as { "Fn::If"?: [string, Record<string, unknown>, unknown] })["Fn::If"])
+        .filter((branch) => branch?.[0] === condition)
+        .map((branch) => {
+          expect(branch?.[2]).toEqual({ Ref: "AWS::NoValue" });
+          return branch?.[1] as { Sid: string; Action: string[]; Resource: unknown };
+        });
+    expect(conditional("CityCountsFailuresToS3")).toEqual([
+      {
+        Sid: "FailedBatchesDestination",
+        Effect: "Allow",
+        Action: ["s3:PutObject"],
+        Resource: { "Fn::Sub": "${CountsFailedBatchesBucket.Arn}/*" },
+      },
+      {
+        Sid: "FailedBatchesDestinationList",
+        Effect: "Allow",
+        Action: ["s3:ListBucket"],
+        Resource: { "Fn::GetAtt": ["CountsFailedBatchesBucket", "Arn"] },
+      },
+    ]);
+    const [topicGrant, ...others] = conditional("CityCountsFailuresToKafka");
+    expect(others).toEqual([]);
+    expect(topicGrant?.Action).toEqual(["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"]);
+    expect(JSON.stringify(topicGrant?.Resource)).toContain(
+      ":topic/${Name}/${Uuid}/${CountsFailedTopicName}",
+    );
+    // Connect on the cluster, unconditionally (the event source reads with it).
+    expect(new Map(statements().map((s) => [s.Sid, s])).get("ReadRsvpTopic")?.Action).toContain(
+      "kafka-cluster:Connect",
+    );
+    // No S3 grant outside those conditions.
+    expect(JSON.stringify(statements().filter((s) => s.Sid !== undefined))).not.toContain("s3:");
+  });
+
+  it("creates the failed-records topic only when it is the destination, kept as long as the RSVP topic", () => {
+    const topics = (resource("KafkaTopics").Properties as { Topics: unknown[] }).Topics;
+    const failed = topics
+      .map((t) => (t as { "Fn::If"?: [string, Record<string, unknown>, unknown] })["Fn::If"])
+      .find((branch) => branch !== undefined);
+    expect(failed).toEqual([
+      "CityCountsFailuresToKafka",
+      {
+        Name: { Ref: "CountsFailedTopicName" },
+        Partitions: { Ref: "TopicPartitions" },
+        ReplicationFactor: 2,
+        // Under the dedup horizon (KafkaTopics checks it): a replay of what it keeps counts once.
+        RetentionHours: { Ref: "RsvpTopicRetentionHours" },
+        SegmentHours: 1,
+      },
+      { Ref: "AWS::NoValue" },
+    ]);
+    const manage = (
+      resource("KafkaTopicsFunction").Properties as {
+        Policies: { Statement: { Sid: string; Resource: unknown[] }[] }[];
+      }
+    ).Policies.flatMap((p) => p.Statement).find((s) => s.Sid === "ManageTopics");
+    expect(JSON.stringify(manage?.Resource)).toContain('["CityCountsFailuresToKafka"');
+    const output = (template as { Outputs?: Record<string, { Condition?: string }> }).Outputs
+      ?.CountsFailedTopic;
+    expect(output?.Condition).toBe("CityCountsFailuresToKafka");
   });
 
   it("alarms when the counts fall behind and when anything reaches the failed-batches bucket", () => {
@@ -209,7 +321,15 @@ describe("the city-counts event source in template.yaml", () => {
       batchingWindowMs: 500,
       maximumRetryAttempts: 5,
       bisectOnError: true,
-      onFailureBucket: "CountsFailedBatchesBucket",
+      onFailure: { kind: "s3", bucketLogicalId: "CountsFailedBatchesBucket" },
+    });
+    // Deployed with CityCountsFailureDestination kafka, it writes to that topic instead.
+    const withKafka = readTemplate();
+    const choice = withKafka.Parameters?.CityCountsFailureDestination;
+    if (choice) choice.Default = "kafka";
+    expect(eventSourceControls("CityCountsFunction", "RsvpTopic", withKafka).onFailure).toEqual({
+      kind: "kafka",
+      topic: parameter("CountsFailedTopicName").Default,
     });
   });
 });

@@ -293,6 +293,15 @@ describe("the Kafka topics in template.yaml", () => {
       Topics: [
         { Name: { Ref: "RsvpTopicName" }, Partitions: { Ref: "TopicPartitions" } },
         { Name: { Ref: "DeadLetterTopicName" }, Partitions: { Ref: "TopicPartitions" } },
+        // The failed-records topic, when it is the counts' on-failure destination
+        // (template-city-counts.test.ts).
+        {
+          "Fn::If": [
+            "CityCountsFailuresToKafka",
+            { Name: { Ref: "CountsFailedTopicName" } },
+            { Ref: "AWS::NoValue" },
+          ],
+        },
       ],
     });
     // SAM makes the event source mapping from CityCountsFunction's events; it references the
