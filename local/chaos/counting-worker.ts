@@ -14,7 +14,7 @@
  * {"event":"set-aside","where":...} when a batch's retries are spent. SIGTERM stops it cleanly.
  */
 import { S3Client } from "@aws-sdk/client-s3";
-import { Kafka, logLevel } from "kafkajs";
+import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { setAsideTo } from "../pipeline/failed-batches.js";
 import { startMskEventSource } from "../pipeline/msk-event-source.js";
 import {
@@ -64,7 +64,11 @@ const setAside = setAsideTo(controls.onFailure, {
   s3: new S3Client({ forcePathStyle: true }),
   buckets: resources,
   producer: async () => {
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     await producer.connect();
     return producer;
   },

@@ -16,9 +16,9 @@ export type SetAside = (event: MskEvent, error: Error) => Promise<string>;
 
 /**
  * The header the local topic destination adds to each record: JSON of why and where from.
- * Lambda's own failure metadata on AWS has its own form ("Using a Kafka topic as an on-failure
- * destination": "the actual failed records along with failure metadata"); a replay reads only
- * the records' keys and values, which are the same.
+ * Lambda documents what it writes to a topic only as "the actual failed records along with
+ * failure metadata" ("Using a Kafka topic as an on-failure destination"); this keeps each
+ * record's key, value and headers and adds the metadata here. Its form on AWS is Lambda's.
  */
 export const LOCAL_FAILURE_HEADER = "rsvp-atlas-failure";
 
@@ -79,20 +79,25 @@ export function failedRecordsTopic(producer: Producer, topic: string): SetAside 
 
 /** The destination template.yaml names, with the clients it needs. */
 export function setAsideTo(
-  destination: OnFailureDestination | null,
+  destination: OnFailureDestination,
   clients: { s3: S3Client; producer: () => Promise<Producer>; buckets: Record<string, string> },
 ): SetAside {
-  // Lambda would drop such a batch; the template always names a destination, so this is a bug.
-  if (destination === null) throw new Error("template.yaml names no on-failure destination");
   if (destination.kind === "s3") {
     const bucket = clients.buckets[destination.bucketLogicalId];
     if (!bucket) throw new Error(`no local bucket for ${destination.bucketLogicalId}`);
     return failedBatchesBucket(clients.s3, bucket);
   }
-  let send: SetAside | undefined;
+  // One producer, even when several partitions give up at once; asked again if it failed.
+  let sending: Promise<SetAside> | undefined;
   return async (event, error) => {
-    send ??= failedRecordsTopic(await clients.producer(), destination.topic);
-    return send(event, error);
+    sending ??= clients.producer().then(
+      (producer) => failedRecordsTopic(producer, destination.topic),
+      (cause: unknown) => {
+        sending = undefined;
+        throw cause;
+      },
+    );
+    return (await sending)(event, error);
   };
 }
 

@@ -143,7 +143,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     s3: failedBatches,
     buckets: stack.resources.buckets,
     producer: async () => {
-      failedRecordsProducer ??= kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      failedRecordsProducer ??= kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
       await failedRecordsProducer.connect();
       return failedRecordsProducer;
     },

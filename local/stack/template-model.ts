@@ -235,7 +235,7 @@ export interface EventSourceControls {
   maximumRetryAttempts: number;
   bisectOnError: boolean;
   /** Where a batch goes once its retries are spent: a bucket (its logical id) or a topic. */
-  onFailure: OnFailureDestination | null;
+  onFailure: OnFailureDestination;
 }
 
 /** The event source's on-failure destination, as template.yaml resolves it. */
@@ -286,10 +286,12 @@ function withDefaults(value: unknown, template: CfnTemplate): unknown {
   if ("Fn::GetAtt" in value) return value;
   const sub = (value as { "Fn::Sub"?: unknown })["Fn::Sub"];
   if (typeof sub === "string") {
-    return sub.replace(/\$\{([^}]+)\}/g, (_, name: string) => {
-      const parameter = template.Parameters?.[name];
-      if (parameter === undefined) throw new Error(`cannot resolve \${${name}} locally`);
-      return String(parameter.Default);
+    return sub.replace(/\$\{(!?)([^}]+)\}/g, (_, literal: string, name: string) => {
+      // ${!Name} is the literal text ${Name} (Fn::Sub's escape).
+      if (literal) return `\${${name}}`;
+      const given = template.Parameters?.[name]?.Default;
+      if (given === undefined) throw new Error(`cannot resolve \${${name}} locally`);
+      return String(given);
     });
   }
   const equals = (value as { "Fn::Equals"?: [unknown, unknown] })["Fn::Equals"];
@@ -342,8 +344,9 @@ export function eventSourceControls(
  * A resolved on-failure destination: `!GetAtt <Bucket>.Arn` or `kafka://<topic>` (Lambda API
  * reference, OnFailure: Destination); anything else (SQS, SNS) has no local counterpart.
  */
-function onFailureDestination(destination: unknown, where: string): OnFailureDestination | null {
-  if (destination === undefined) return null;
+function onFailureDestination(destination: unknown, where: string): OnFailureDestination {
+  // Without one, Lambda drops what it gives up on: the template must always name one.
+  if (destination === undefined) throw new Error(`${where}: no on-failure destination`);
   if (typeof destination === "string" && destination.startsWith("kafka://")) {
     return { kind: "kafka", topic: destination.slice("kafka://".length) };
   }

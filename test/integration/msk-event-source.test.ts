@@ -242,11 +242,16 @@ describe("local MSK event source -> city-counts handler", () => {
     expect(onFailure).toEqual({ kind: "kafka", topic: failedTopic });
 
     const ownTopic = `${topic}-controls-kafka`;
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    const client = s3();
     const written = await runWithStuckRecord(
       ownTopic,
       setAsideTo(onFailure, {
-        s3: s3(),
+        s3: client,
         buckets: stack.resources.buckets,
         producer: async () => {
           await producer.connect();
@@ -255,6 +260,7 @@ describe("local MSK event source -> city-counts handler", () => {
       }),
     );
     await producer.disconnect();
+    client.destroy();
     expect(written).toEqual([`kafka://${failedTopic} (1 record of ${ownTopic}-0@17-17)`]);
 
     // Read back from the topic (the local stack's, shared by this file's runs: ours by source).
@@ -279,6 +285,8 @@ describe("local MSK event source -> city-counts handler", () => {
     const deadline = Date.now() + 30_000;
     while (found.length === 0 && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 100));
+    // A little longer, so that a second copy would be seen too.
+    await new Promise((r) => setTimeout(r, 2000));
     await consumer.disconnect();
     expect(found).toHaveLength(1);
     const [record] = found;

@@ -42,6 +42,17 @@ const statements = () =>
     }
   ).Policies.flatMap((policy) => policy.Statement);
 
+/** The failed-records topic's ARN, as the template builds it from the cluster's. */
+const topicArn = {
+  "Fn::Sub": [
+    "arn:${AWS::Partition}:kafka:${AWS::Region}:${AWS::AccountId}:topic/${Name}/${Uuid}/${CountsFailedTopicName}",
+    {
+      Name: { "Fn::Select": [1, { "Fn::Split": ["/", { Ref: "RsvpKafkaCluster" }] }] },
+      Uuid: { "Fn::Select": [2, { "Fn::Split": ["/", { Ref: "RsvpKafkaCluster" }] }] },
+    },
+  ],
+};
+
 describe("the city-counts event source in template.yaml", () => {
   it("uses provisioned mode, which the error controls need", () => {
     // Lambda Developer Guide, "Configuring error handling controls for Kafka event sources"
@@ -112,7 +123,9 @@ describe("the city-counts event source in template.yaml", () => {
 
   it("sends what it gives up on to the bucket or, as chosen, a topic of the same cluster", () => {
     // Lambda API reference, OnFailure: Destination is an ARN or kafka://<topic>, the topic
-    // matching [^.][a-zA-Z0-9\-_.]{0,248} (the destination at most 350 characters). Lambda
+    // matching [^.][a-zA-Z0-9\-_.]{0,248} (the destination at most 350 characters); the
+    // CloudFormation reference, AWS::Lambda::EventSourceMapping OnFailure: Destination at
+    // least 12 characters (so a topic name of at least 4 after "kafka://"). Lambda
     // Developer Guide, "Using a Kafka topic as an on-failure destination": the topic must be in
     // the same cluster as the source topic and must not be the source topic.
     expect(eventSource().Properties.DestinationConfig).toEqual({
@@ -147,12 +160,16 @@ describe("the city-counts event source in template.yaml", () => {
     const allowed = new RegExp(`^(?:${topicName.AllowedPattern})$`);
     const lambdas = /^kafka:\/\/([^.]([a-zA-Z0-9\-_.]{0,248}))$/;
     const kafkaNames = /^[a-zA-Z0-9._-]{1,249}$/;
+    const deployable = (name: string) =>
+      lambdas.test(`kafka://${name}`) && `kafka://${name}`.length >= 12 && kafkaNames.test(name);
     for (const name of [
       String(topicName.Default),
       "a",
-      "_x",
-      "-x",
-      "x.y",
+      "abc",
+      "abcd",
+      "_x.y",
+      "-x-y",
+      "x.y.",
       ".hidden",
       "a".repeat(249),
       "a".repeat(250),
@@ -160,11 +177,33 @@ describe("the city-counts event source in template.yaml", () => {
       "ü",
       "",
     ]) {
-      const accepted = allowed.test(name);
-      expect(accepted, name).toBe(lambdas.test(`kafka://${name}`) && kafkaNames.test(name));
+      expect(allowed.test(name), name).toBe(deployable(name));
     }
     expect(allowed.test(String(topicName.Default))).toBe(true);
     expect(topicName.Default).not.toBe(parameter("RsvpTopicName").Default);
+  });
+
+  it("reads a topic whose name the event source mapping accepts", () => {
+    // CloudFormation resource schema of AWS::Lambda::EventSourceMapping (as cfn-lint ships it):
+    // Topics items match ^[^.]([a-zA-Z0-9\-_.]+) with 1-249 characters, so at least two and
+    // not starting with "."; Kafka allows [a-zA-Z0-9._-]{1,249}.
+    expect(eventSource().Properties.Topics).toEqual([{ Ref: "RsvpTopicName" }]);
+    const rsvpTopic = parameter("RsvpTopicName") as { Default?: string; AllowedPattern?: string };
+    const allowed = new RegExp(`^(?:${rsvpTopic.AllowedPattern})$`);
+    const mapping = /^[^.]([a-zA-Z0-9\-_.]+)/;
+    const kafkaNames = /^[a-zA-Z0-9._-]{1,249}$/;
+    for (const name of [
+      String(rsvpTopic.Default),
+      "m",
+      "mx",
+      ".m",
+      "m.",
+      "a".repeat(249),
+      "a".repeat(250),
+      "a b",
+    ]) {
+      expect(allowed.test(name), name).toBe(mapping.test(name) && kafkaNames.test(name));
+    }
   });
 
   it("lets the function's role write only to the destination chosen", () => {
@@ -198,18 +237,31 @@ describe("the city-counts event source in template.yaml", () => {
         Resource: { "Fn::GetAtt": ["CountsFailedBatchesBucket", "Arn"] },
       },
     ]);
-    const [topicGrant, ...others] = conditional("CityCountsFailuresToKafka");
-    expect(others).toEqual([]);
-    expect(topicGrant?.Action).toEqual(["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"]);
-    expect(JSON.stringify(topicGrant?.Resource)).toContain(
-      ":topic/${Name}/${Uuid}/${CountsFailedTopicName}",
-    );
+    // MSK Developer Guide, "Create authorization policies for the IAM role": with Kafka 2.8
+    // and later clients idempotent by default, WriteData on a topic alone does not allow an
+    // idempotent write; that takes WriteDataIdempotently on the cluster ("Produce data
+    // idempotently": Connect, DescribeTopic, WriteData, WriteDataIdempotently).
+    expect(conditional("CityCountsFailuresToKafka")).toEqual([
+      {
+        Sid: "FailedRecordsTopic",
+        Effect: "Allow",
+        Action: ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"],
+        Resource: topicArn,
+      },
+      {
+        Sid: "FailedRecordsTopicIdempotent",
+        Effect: "Allow",
+        Action: ["kafka-cluster:WriteDataIdempotently"],
+        Resource: { Ref: "RsvpKafkaCluster" },
+      },
+    ]);
     // Connect on the cluster, unconditionally (the event source reads with it).
     expect(new Map(statements().map((s) => [s.Sid, s])).get("ReadRsvpTopic")?.Action).toContain(
       "kafka-cluster:Connect",
     );
     // No S3 grant outside those conditions.
-    expect(JSON.stringify(statements().filter((s) => s.Sid !== undefined))).not.toContain("s3:");
+    const unconditional = all.filter((s) => !("Fn::If" in (s as object)));
+    expect(JSON.stringify(unconditional)).not.toContain("s3:");
   });
 
   it("creates the failed-records topic only when it is the destination, kept as long as the RSVP topic", () => {
@@ -234,7 +286,9 @@ describe("the city-counts event source in template.yaml", () => {
         Policies: { Statement: { Sid: string; Resource: unknown[] }[] }[];
       }
     ).Policies.flatMap((p) => p.Statement).find((s) => s.Sid === "ManageTopics");
-    expect(JSON.stringify(manage?.Resource)).toContain('["CityCountsFailuresToKafka"');
+    expect(manage?.Resource).toContainEqual({
+      "Fn::If": ["CityCountsFailuresToKafka", topicArn, { Ref: "AWS::NoValue" }],
+    });
     const output = (template as { Outputs?: Record<string, { Condition?: string }> }).Outputs
       ?.CountsFailedTopic;
     expect(output?.Condition).toBe("CityCountsFailuresToKafka");
