@@ -2,7 +2,8 @@
  * The faults of the suite, and what injecting each one does: kill and restart the Kafka broker,
  * drop the feed's connections and refuse reconnects, stop the ingest task (SIGTERM as ECS does,
  * SIGKILL as a crash does), kill the counting process mid-batch, make moto throttle or fail
- * DynamoDB or fail Firehose entries, and ask the counts API for garbage (api-probe.ts).
+ * DynamoDB (every request, or its transactions as a hot key does) or fail Firehose entries, and
+ * ask the counts API for garbage (api-probe.ts).
  */
 
 import { sleep } from "../../functions/shared/backoff.js";
@@ -23,6 +24,7 @@ export const FAULTS = [
   "ingest-sigkill",
   "counting-kill",
   "dynamodb-throttle",
+  "dynamodb-transaction-throttle",
   "dynamodb-500",
   "firehose-failures",
   "api-garbage",
@@ -30,10 +32,12 @@ export const FAULTS = [
 export type FaultName = (typeof FAULTS)[number];
 /**
  * The short form npm test runs: every kind of process and service fails once (the ingest by
- * SIGKILL; SIGTERM is its gentler form).
+ * SIGKILL; SIGTERM is its gentler form; DynamoDB by throttling every request, of which a
+ * throttled transaction is a narrower form, held in npm test by
+ * test/integration/city-counts-throttle.test.ts).
  */
 export const SHORT_FAULTS: readonly FaultName[] = FAULTS.filter(
-  (fault) => fault !== "ingest-sigterm",
+  (fault) => fault !== "ingest-sigterm" && fault !== "dynamodb-transaction-throttle",
 );
 
 export interface FaultTargets {
@@ -116,14 +120,25 @@ export function faultInjector({
         return;
       }
       case "dynamodb-throttle":
+      case "dynamodb-transaction-throttle":
       case "dynamodb-500": {
-        const mode = fault === "dynamodb-throttle" ? "throttle" : "error500";
+        const mode = (
+          {
+            "dynamodb-throttle": "throttle",
+            "dynamodb-transaction-throttle": "transaction-throttle",
+            "dynamodb-500": "error500",
+          } as const
+        )[fault];
         const before = injectedAwsFaults(faultsFile).dynamodb[mode];
         await awsFault("dynamodb", { mode, until: Date.now() / 1000 + 8 }, 8000);
         const answered = injectedAwsFaults(faultsFile).dynamodb[mode] - before;
-        notes.push(
-          `DynamoDB answered ${answered} requests with ${mode === "throttle" ? "ThrottlingException" : "500"}`,
-        );
+        const answer = {
+          throttle: "requests with ThrottlingException",
+          "transaction-throttle":
+            "transactions with TransactionCanceledException (ThrottlingError)",
+          error500: "requests with 500",
+        }[mode];
+        notes.push(`DynamoDB answered ${answered} ${answer}`);
         return;
       }
       case "firehose-failures": {
