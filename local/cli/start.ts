@@ -11,6 +11,9 @@
  *   npm start -- --input FILE.jsonl --once --out DIR
  *                                              replay as fast as possible, count, run the daily
  *                                              batch over what landed, copy the site to DIR, exit
+ *   npm start -- --parameter-overrides "CityCountsBatchingWindowSeconds=4 CityCountsFailureDestination=kafka"
+ *                                              run with the template parameters a deploy would
+ *                                              have (sam deploy's Name=Value form)
  *
  * The daily batch (statemachines/daily-batch.asl.json on local Spark) runs once a recording has
  * been replayed, or --batch-after seconds into a synthetic feed, then every --batch-every
@@ -26,6 +29,11 @@ import { dayCounts } from "../pipeline/day-counts.js";
 import { onceVerdict, startLocalPipeline } from "../pipeline/local-pipeline.js";
 import { createShutdown, shutdownOnSignalsAndCrash } from "../pipeline/shutdown.js";
 import { describeCities, TopCitiesPoller, topUsCities } from "../pipeline/top-cities-poller.js";
+import {
+  PARAMETER_OVERRIDES_VARIABLE,
+  parseParameterOverrides,
+  readTemplate,
+} from "../stack/template-model.js";
 import { parseCliArgs } from "./args.js";
 import { ProgressLine } from "./progress-line.js";
 import { routeStructuredLogs } from "./run-log.js";
@@ -45,14 +53,28 @@ const args = parseCliArgs(
     out: { type: "string" },
     "batch-after": { type: "string", default: "120" },
     "batch-every": { type: "string", default: "15" },
+    "parameter-overrides": { type: "string" },
   },
   `  npm start [-- --rate N] [--seed S] [--malformed SHARE] [--duration SECONDS] [--api-port P]
   npm start -- --input FILE.jsonl [--speedup X | --rate N] [--once [--json]] [--out DIR]
   --verbose: the components' structured logs here too (else in .cache/logs/start-*.log)
+  --parameter-overrides "Name=Value ...": template.yaml parameters, as sam deploy takes them
   batch: [--batch-after SECONDS (synthetic feed)] [--batch-every MINUTES, 0 = only once]`,
 );
 if ((args.once && !args.input) || (args.json && !args.once)) {
   process.stderr.write("--once needs --input FILE.jsonl, and --json needs --once\n");
+  process.exit(2);
+}
+// Every part of the run (child processes too) reads template.yaml with these values.
+if (args["parameter-overrides"] !== undefined) {
+  process.env[PARAMETER_OVERRIDES_VARIABLE] = args["parameter-overrides"];
+}
+let overridden: Record<string, string>;
+try {
+  overridden = parseParameterOverrides(process.env[PARAMETER_OVERRIDES_VARIABLE] ?? "");
+  readTemplate();
+} catch (error) {
+  process.stderr.write(`${(error as Error).message}\n`);
   process.exit(2);
 }
 // The terminal gets progress and summaries (stderr); the components' JSON logs go to a file of
@@ -62,6 +84,10 @@ const runLog = routeStructuredLogs({ verbose: args.verbose, name: "start" });
 const clearLine = process.stderr.isTTY ? "\r\x1b[2K" : "";
 const say = (line: string) => process.stderr.write(`${clearLine}[start] ${line}\n`);
 if (runLog.path) say(`structured logs: ${runLog.path} (--verbose shows them here)`);
+if (Object.keys(overridden).length > 0) {
+  const given = Object.entries(overridden).map(([name, value]) => `${name}=${value}`);
+  say(`template parameters: ${given.join(" ")} (the others at their defaults)`);
+}
 const number = (name: string, value: string | undefined): number | undefined => {
   if (value === undefined) return undefined;
   const parsed = Number(value);

@@ -90,16 +90,123 @@ interface CfnResource {
   Properties?: Record<string, unknown>;
 }
 
+export interface CfnParameter {
+  Type: string;
+  Default?: unknown;
+  AllowedValues?: unknown[];
+  AllowedPattern?: string;
+  MinValue?: number;
+  MaxValue?: number;
+  MinLength?: number;
+  MaxLength?: number;
+}
+
 export interface CfnTemplate {
   Globals?: { Function?: unknown };
-  Parameters?: Record<string, { Type: string; Default?: unknown }>;
+  Parameters?: Record<string, CfnParameter>;
   Conditions?: Record<string, unknown>;
   Mappings?: Record<string, Record<string, Record<string, unknown>>>;
   Resources: Record<string, CfnResource>;
 }
 
-export function readTemplate(path = templatePath): CfnTemplate {
-  return parse(readFileSync(path, "utf8"), { customTags: cloudFormationTags }) as CfnTemplate;
+/**
+ * The environment variable that carries `npm start -- --parameter-overrides` to every part of
+ * a local run (child processes too): the template is read with those values as its defaults.
+ */
+export const PARAMETER_OVERRIDES_VARIABLE = "RSVP_ATLAS_PARAMETER_OVERRIDES";
+
+/**
+ * template.yaml, with the parameters given in `overrides` (by default the run's
+ * --parameter-overrides) in place of their defaults: the local stack then provisions and runs
+ * with what `sam deploy --parameter-overrides` would deploy.
+ */
+export function readTemplate(
+  path = templatePath,
+  overrides = process.env[PARAMETER_OVERRIDES_VARIABLE] ?? "",
+): CfnTemplate {
+  const template = parse(readFileSync(path, "utf8"), {
+    customTags: cloudFormationTags,
+  }) as CfnTemplate;
+  return withParameterValues(template, parseParameterOverrides(overrides));
+}
+
+/** `sam deploy`'s short form: `Name=Value` pairs apart by spaces, a value "quoted" if it has any. */
+export function parseParameterOverrides(text: string): Record<string, string> {
+  const values: Record<string, string> = {};
+  const pair = /\s*([^=\s]+)=(?:"([^"]*)"|(\S*))/y;
+  let rest = text.trim();
+  while (rest.length > 0) {
+    pair.lastIndex = 0;
+    const match = pair.exec(rest);
+    if (!match?.[1]) {
+      throw new InvalidParameterError(`parameter overrides: expected Name=Value at "${rest}"`);
+    }
+    values[match[1]] = match[2] ?? match[3] ?? "";
+    rest = rest.slice(match[0].length).trim();
+  }
+  return values;
+}
+
+/** A parameter value the template would refuse, said as CloudFormation would check it. */
+export class InvalidParameterError extends Error {
+  override name = "InvalidParameterError";
+}
+
+/**
+ * The template with `values` as its parameters' defaults, each checked as CloudFormation checks
+ * a parameter value (AllowedValues, AllowedPattern against the whole value, MinValue/MaxValue
+ * and a number for Type Number, MinLength/MaxLength), so a local run takes only what a deploy
+ * would.
+ */
+export function withParameterValues(
+  template: CfnTemplate,
+  values: Record<string, string>,
+): CfnTemplate {
+  const problems: string[] = [];
+  for (const [name, value] of Object.entries(values)) {
+    const parameter = template.Parameters?.[name];
+    if (!parameter) {
+      problems.push(`${name}: template.yaml has no such parameter`);
+      continue;
+    }
+    const problem = parameterProblem(parameter, value);
+    if (problem) {
+      problems.push(`${name}=${value}: ${problem}`);
+      continue;
+    }
+    parameter.Default = parameter.Type === "Number" ? Number(value) : value;
+  }
+  if (problems.length > 0) throw new InvalidParameterError(problems.join("; "));
+  return template;
+}
+
+function parameterProblem(parameter: CfnParameter, value: string): string | undefined {
+  if (parameter.AllowedValues && !parameter.AllowedValues.map(String).includes(value)) {
+    return `must be one of ${parameter.AllowedValues.join(", ")}`;
+  }
+  if (
+    parameter.AllowedPattern !== undefined &&
+    !new RegExp(`^(?:${parameter.AllowedPattern})$`).test(value)
+  ) {
+    return `must match ${parameter.AllowedPattern}`;
+  }
+  if (parameter.MinLength !== undefined && value.length < parameter.MinLength) {
+    return `must be at least ${parameter.MinLength} characters`;
+  }
+  if (parameter.MaxLength !== undefined && value.length > parameter.MaxLength) {
+    return `must be at most ${parameter.MaxLength} characters`;
+  }
+  if (parameter.Type === "Number") {
+    const number = Number(value);
+    if (value.trim() === "" || !Number.isFinite(number)) return "must be a number";
+    if (parameter.MinValue !== undefined && number < parameter.MinValue) {
+      return `must be at least ${parameter.MinValue}`;
+    }
+    if (parameter.MaxValue !== undefined && number > parameter.MaxValue) {
+      return `must be at most ${parameter.MaxValue}`;
+    }
+  }
+  return undefined;
 }
 
 export function loadTemplateModel(template: CfnTemplate = readTemplate()): TemplateModel {
