@@ -6,43 +6,19 @@
  */
 import { FirehoseClient } from "@aws-sdk/client-firehose";
 import { Kafka, Partitioners } from "kafkajs";
-import { z } from "zod";
 import { backoffPause } from "../../functions/shared/backoff.js";
 import { readConfig } from "../../functions/shared/config.js";
 import { kafkaClientConfig } from "../../functions/shared/kafka-client.js";
 import { createLogger } from "../../functions/shared/logger.js";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { manageTask } from "../task-lifecycle.js";
+import { ingestConfigSchema } from "./config.js";
 import { createEmfReporter, flatten } from "./counters.js";
 import { createFirehoseWriter } from "./firehose-writer.js";
 import { startIngest } from "./ingest.js";
 import { readResumePoint } from "./resume-point.js";
 
-const config = readConfig(
-  z.object({
-    FEED_URL: z.url({ protocol: /^wss?$/ }),
-    /** Comma-separated host:port; or leave empty and give KAFKA_CLUSTER_ARN (MSK). */
-    KAFKA_BROKERS: z.string().default(""),
-    KAFKA_CLUSTER_ARN: z.string().default(""),
-    /** "iam" on MSK (TLS + SASL/OAUTHBEARER signed with the task role), "none" locally. */
-    KAFKA_AUTH: z.enum(["iam", "none"]).default("iam"),
-    RSVP_TOPIC: z.string().min(1).default("meetup"),
-    DEAD_LETTER_TOPIC: z.string().min(1).default("meetup-dlq"),
-    DELIVERY_STREAM_NAME: z.string().min(1),
-    MEMBER_PSEUDONYM_KEY: z.string().min(32),
-    AWS_REGION: z.string().min(1).default("us-east-1"),
-    COUNTERS_INTERVAL_SECONDS: z.coerce.number().positive().default(10),
-    /** "emf" on AWS (the counters become CloudWatch metrics), "json" locally. */
-    METRICS_FORMAT: z.enum(["emf", "json"]).default("emf"),
-    /** "false" plays a feed once (a recording) and exits when it ends. */
-    RECONNECT_AFTER_NORMAL_CLOSE: z.enum(["true", "false"]).default("true"),
-    /**
-     * "since_mtime": at start, ask the feed again for what changed after the durable point the
-     * topic holds (resume-point.ts), so a killed task loses nothing; "off": live messages only.
-     */
-    FEED_RESUME: z.enum(["since_mtime", "off"]).default("since_mtime"),
-  }),
-);
+const config = readConfig(ingestConfigSchema);
 
 const logger = createLogger("ingest");
 /**

@@ -86,7 +86,7 @@ describe("the city-counts event source in template.yaml", () => {
       ],
     });
     expect(readTemplate().Conditions?.CityCountsLambdaDefaultWindow).toEqual({
-      "Fn::Equals": [{ Ref: "CityCountsBatchingWindowSeconds" }, -1],
+      "Fn::Equals": [{ Ref: "CityCountsBatchingWindowSeconds" }, "-1"],
     });
     const window = parameter("CityCountsBatchingWindowSeconds");
     expect([window.Default, window.MinValue, window.MaxValue]).toEqual([-1, -1, 300]);

@@ -1,0 +1,168 @@
+/**
+ * What template.yaml's parameters accept, against what takes their values: a value a parameter
+ * lets through but the code or the service behind it refuses fails a deploy halfway (a task
+ * that stops at start fails its service's circuit breaker, a custom resource answers FAILED).
+ * CloudFormation matches AllowedPattern against the whole value (AWS CloudFormation User Guide,
+ * "Parameters section syntax"); cfn-lint cannot see these, the values being parameters.
+ */
+import { describe, expect, it } from "vitest";
+import { readProperties } from "../../functions/kafka-topics/topics-resource.js";
+import { readTemplate, withParameterValues } from "../../local/stack/template-model.js";
+import { ingestConfigSchema } from "../../tasks/ingest/config.js";
+import { parsePacing } from "../../tasks/replay-feed/config.js";
+
+const template = readTemplate(undefined, "");
+/** Whether CloudFormation would take `value` for `name`, by the parameter's own constraints. */
+const accepts = (name: string, value: string): boolean => {
+  try {
+    withParameterValues(readTemplate(undefined, ""), { [name]: value });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe("template.yaml's parameters", () => {
+  it("each accept their own default", () => {
+    for (const [name, parameter] of Object.entries(template.Parameters ?? {})) {
+      expect(accepts(name, String(parameter.Default ?? "")), name).toBe(true);
+    }
+  });
+
+  it("FeedUrl: only URLs the ingest task takes (else it stops at start)", () => {
+    const taskTakes = (url: string) => ingestConfigSchema.shape.FEED_URL.safeParse(url).success;
+    const good = [
+      "",
+      "wss://stream.example.com/2/rsvps",
+      "ws://10.0.1.7:8080/",
+      "ws://replay.rsvp-atlas.local:8080",
+      "wss://feed.example.org:443/path?since=1#x",
+    ];
+    const bad = [
+      "http://example.com/",
+      "ws://exa mple.com/",
+      "ws://host:99999/",
+      "ws://host:0/",
+      "wss://:443/",
+      "ws://",
+      " wss://example.com/",
+    ];
+    for (const url of good) expect(accepts("FeedUrl", url), url).toBe(true);
+    for (const url of bad) expect(accepts("FeedUrl", url), url).toBe(false);
+    for (const url of [...good, ...bad].filter((u) => u !== "" && accepts("FeedUrl", u))) {
+      expect(taskTakes(url), url).toBe(true);
+    }
+  });
+
+  it("ReplayPacing: only what the replay task's parsePacing takes", () => {
+    const taskTakes = (value: string) => {
+      try {
+        parsePacing(value);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const good = ["recorded:60", "recorded:0.5", "rate:25", "rate:.5", "rate:2.", "asap"];
+    const bad = ["rate:0", "recorded:0.0", "rate:.", "recorded:1.2.3", "rate:-1", "fast"];
+    for (const value of good) expect(accepts("ReplayPacing", value), value).toBe(true);
+    for (const value of bad) expect(accepts("ReplayPacing", value), value).toBe(false);
+    for (const value of [...good, ...bad, "rate: 5", "recorded:1e3"]) {
+      if (accepts("ReplayPacing", value)) expect(taskTakes(value), value).toBe(true);
+    }
+    for (const value of bad) expect(taskTakes(value), value).toBe(false);
+  });
+
+  it("topic names: only what the topics resource creates, each at most 249 characters", () => {
+    const created = (name: string) => {
+      try {
+        readProperties({
+          ServiceToken: "arn",
+          Topics: [{ Name: name, Partitions: "1", ReplicationFactor: "2" }],
+        });
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (const parameter of ["RsvpTopicName", "DeadLetterTopicName", "CountsFailedTopicName"]) {
+      for (const name of ["meetup-x", ".", "..", ".x", "a".repeat(249), "a".repeat(250), "a b"]) {
+        if (accepts(parameter, name)) expect(created(name), `${parameter}=${name}`).toBe(true);
+      }
+      expect(accepts(parameter, "a".repeat(250)), parameter).toBe(false);
+      expect(accepts(parameter, "."), parameter).toBe(false);
+    }
+  });
+
+  it("keeps the topics' names apart (the topics resource refuses a name twice)", () => {
+    // CloudFormation Rules: checked before any resource is made.
+    const rules = (template as { Rules?: Record<string, unknown> }).Rules ?? {};
+    expect(rules.TopicsHaveTheirOwnNames).toEqual({
+      Assertions: [
+        {
+          Assert: {
+            "Fn::Not": [
+              { "Fn::Equals": [{ Ref: "RsvpTopicName" }, { Ref: "DeadLetterTopicName" }] },
+            ],
+          },
+          AssertDescription: "RsvpTopicName and DeadLetterTopicName must differ.",
+        },
+      ],
+    });
+    expect(rules.FailedRecordsTopicHasItsOwnName).toMatchObject({
+      RuleCondition: { "Fn::Equals": [{ Ref: "CityCountsFailureDestination" }, "kafka"] },
+      Assertions: [
+        {
+          Assert: {
+            "Fn::Not": [
+              {
+                "Fn::Or": [
+                  { "Fn::Equals": [{ Ref: "CountsFailedTopicName" }, { Ref: "RsvpTopicName" }] },
+                  {
+                    "Fn::Equals": [
+                      { Ref: "CountsFailedTopicName" },
+                      { Ref: "DeadLetterTopicName" },
+                    ],
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      ],
+    });
+  });
+
+  it("IngestImageUri: an ECR image by tag or digest, no space, at most 255 characters", () => {
+    // Amazon ECS API reference, ContainerDefinition image: up to 255 letters, numbers, hyphens,
+    // underscores, colons, periods, forward slashes and number signs.
+    const repo = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/rsvp-atlas-ingest";
+    expect(accepts("IngestImageUri", "")).toBe(true);
+    expect(accepts("IngestImageUri", `${repo}:v1.2_3`)).toBe(true);
+    expect(accepts("IngestImageUri", `${repo}@sha256:${"a".repeat(64)}`)).toBe(true);
+    expect(accepts("IngestImageUri", `${repo}:v 1`)).toBe(false);
+    expect(accepts("IngestImageUri", ` ${repo}:v1`)).toBe(false);
+    expect(accepts("IngestImageUri", repo)).toBe(false);
+    // ECR image tags: at most 128 characters.
+    expect(accepts("IngestImageUri", `${repo}:${"t".repeat(128)}`)).toBe(true);
+    expect(accepts("IngestImageUri", `${repo}:${"t".repeat(129)}`)).toBe(false);
+    expect(accepts("IngestImageUri", `${repo}/${"x".repeat(200)}:v1`)).toBe(false);
+  });
+
+  it("ExistingVpcId and the EMR instance types: only values of their forms", () => {
+    // EC2 ids: 8 or 17 hexadecimal digits after the prefix; EMR instance types (family.size)
+    // go into the state machine's JSON through DefinitionSubstitutions.
+    expect(accepts("ExistingVpcId", `vpc-${"a".repeat(8)}`)).toBe(true);
+    expect(accepts("ExistingVpcId", `vpc-${"a".repeat(17)}`)).toBe(true);
+    expect(accepts("ExistingVpcId", `vpc-${"a".repeat(12)}`)).toBe(false);
+    for (const parameter of [
+      "EmrPrimaryInstanceType",
+      "EmrCoreInstanceType",
+      "EmrTaskInstanceType",
+    ]) {
+      expect(accepts(parameter, "r7gd.2xlarge"), parameter).toBe(true);
+      expect(accepts(parameter, "M7G.XLARGE"), parameter).toBe(false);
+      expect(accepts(parameter, 'm7g.xlarge"'), parameter).toBe(false);
+    }
+  });
+});
