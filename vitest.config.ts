@@ -12,6 +12,8 @@ export default defineConfig({
     env: {
       POWERTOOLS_LOG_LEVEL: "ERROR",
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+      // The tests hold template.yaml's defaults, whatever a shell exported for npm start.
+      RSVP_ATLAS_PARAMETER_OVERRIDES: "",
     },
     projects: [
       {

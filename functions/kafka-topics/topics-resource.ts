@@ -58,6 +58,14 @@ const propertiesSchema = z
       .refine(
         (topics) => new Set(topics.map((topic) => topic.Name)).size === topics.length,
         "must not name a topic twice",
+      )
+      // Kafka refuses a topic whose name equals another's with "." read as "_" (they would
+      // share metric names: InvalidTopicException "collides with existing topics").
+      .refine(
+        (topics) =>
+          new Set(topics.map((topic) => topic.Name.replaceAll(".", "_"))).size ===
+          new Set(topics.map((topic) => topic.Name)).size,
+        'must not name two topics that differ only in "." and "_" (Kafka takes them as one)',
       ),
   })
   .superRefine(({ DedupHorizonDays, Topics }, context) => {

@@ -74,6 +74,14 @@ export function faultInjector({
     if (Object.keys(activeAws).length === 0) clearAwsFaults(faultsFile);
     else writeAwsFaults(faultsFile, activeAws);
   };
+  // moto plays one DynamoDB fault at a time: faults injected at once (the all-at-once phase)
+  // take turns, each its whole window, instead of one ending the other's early.
+  let dynamoDbTurn: Promise<unknown> = Promise.resolve();
+  const inTurn = (inject: () => Promise<void>): Promise<void> => {
+    const turn = dynamoDbTurn.then(inject);
+    dynamoDbTurn = turn.catch(() => undefined);
+    return turn;
+  };
 
   return async (fault, notes) => {
     switch (fault) {
@@ -129,9 +137,12 @@ export function faultInjector({
             "dynamodb-500": "error500",
           } as const
         )[fault];
-        const before = injectedAwsFaults(faultsFile).dynamodb[mode];
-        await awsFault("dynamodb", { mode, until: Date.now() / 1000 + 8 }, 8000);
-        const answered = injectedAwsFaults(faultsFile).dynamodb[mode] - before;
+        let answered = 0;
+        await inTurn(async () => {
+          const before = injectedAwsFaults(faultsFile).dynamodb[mode];
+          await awsFault("dynamodb", { mode, until: Date.now() / 1000 + 8 }, 8000);
+          answered = injectedAwsFaults(faultsFile).dynamodb[mode] - before;
+        });
         const answer = {
           throttle: "requests with ThrottlingException",
           "transaction-throttle":

@@ -1,7 +1,7 @@
 /**
  * Reads template.yaml, the single source of truth for the resources the pipeline uses, into the
- * small model the local stack provisions from: Kafka topics (parameters named `*TopicName`,
- * partitions from `TopicPartitions`), DynamoDB tables, S3 buckets and Firehose delivery streams.
+ * small model the local stack provisions from: Kafka topics (those the Custom::KafkaTopics
+ * resource makes under the parameters' values, partitions from `TopicPartitions`), DynamoDB tables, S3 buckets and Firehose delivery streams.
  * Local names are derived from logical ids, because the template itself names nothing.
  */
 import { readFileSync } from "node:fs";
@@ -130,18 +130,27 @@ export function readTemplate(
   return withParameterValues(template, parseParameterOverrides(overrides));
 }
 
-/** `sam deploy`'s short form: `Name=Value` pairs apart by spaces, a value "quoted" if it has any. */
+/**
+ * `sam deploy --parameter-overrides` text: `Name=Value` or `ParameterKey=Name,ParameterValue=Value`
+ * apart by spaces, a value with spaces in "double" or 'single' quotes (no backslash escapes).
+ */
 export function parseParameterOverrides(text: string): Record<string, string> {
   const values: Record<string, string> = {};
-  const pair = /\s*([^=\s]+)=(?:"([^"]*)"|(\S*))/y;
+  const value = `(?:"([^"]*)"|'([^']*)'|(\\S*))`;
+  const pair = new RegExp(
+    `(?:ParameterKey=([^,\\s]+),ParameterValue=${value}|([^=\\s]+)=${value})`,
+    "y",
+  );
   let rest = text.trim();
   while (rest.length > 0) {
     pair.lastIndex = 0;
     const match = pair.exec(rest);
-    if (!match?.[1]) {
+    const name = match?.[1] ?? match?.[5];
+    if (!match || !name) {
       throw new InvalidParameterError(`parameter overrides: expected Name=Value at "${rest}"`);
     }
-    values[match[1]] = match[2] ?? match[3] ?? "";
+    const [, , ...given] = match;
+    values[name] = given.find((part, index) => index !== 3 && part !== undefined) ?? "";
     rest = rest.slice(match[0].length).trim();
   }
   return values;
@@ -174,10 +183,84 @@ export function withParameterValues(
       problems.push(`${name}=${value}: ${problem}`);
       continue;
     }
-    parameter.Default = parameter.Type === "Number" ? Number(value) : value;
+    // As Ref gives it: the value as given, a string even for a Number parameter.
+    parameter.Default = value;
   }
+  if (problems.length === 0) problems.push(...brokenRules(template));
   if (problems.length > 0) throw new InvalidParameterError(problems.join("; "));
   return template;
+}
+
+/**
+ * The template's Rules that its parameters' values break, by their AssertDescription
+ * (CloudFormation checks them before it makes anything). Rule functions: Fn::Equals, Fn::Not,
+ * Fn::And, Fn::Or, Fn::Contains, and Ref to a parameter (a CommaDelimitedList as its members).
+ */
+function brokenRules(template: CfnTemplate): string[] {
+  const evaluate = (expression: unknown): unknown => {
+    if (expression === null || typeof expression !== "object") return expression;
+    const [name, argument] = Object.entries(expression)[0] ?? [];
+    const args = Array.isArray(argument) ? argument.map(evaluate) : [];
+    switch (name) {
+      case "Ref": {
+        const parameter = template.Parameters?.[String(argument)];
+        if (!parameter) throw new Error(`Rules: no parameter ${String(argument)}`);
+        const given = String(parameter.Default ?? "");
+        return parameter.Type === "CommaDelimitedList"
+          ? given.split(",").map((member) => member.trim())
+          : given;
+      }
+      case "Fn::Equals":
+        return String(args[0]) === String(args[1]);
+      case "Fn::Not":
+        return args[0] !== true;
+      case "Fn::And":
+        return args.every((arg) => arg === true);
+      case "Fn::Or":
+        return args.some((arg) => arg === true);
+      case "Fn::Contains":
+        return Array.isArray(args[0]) && args[0].map(String).includes(String(args[1]));
+      default:
+        throw new Error(`Rules: ${name} is not evaluated locally`);
+    }
+  };
+  const rules = (template as { Rules?: Record<string, TemplateRule> }).Rules ?? {};
+  return Object.entries(rules).flatMap(([name, rule]) =>
+    rule.RuleCondition === undefined || evaluate(rule.RuleCondition) === true
+      ? rule.Assertions.filter((assertion) => evaluate(assertion.Assert) !== true).map(
+          (assertion) => `${name}: ${assertion.AssertDescription ?? "assertion failed"}`,
+        )
+      : [],
+  );
+}
+
+interface TemplateRule {
+  RuleCondition?: unknown;
+  Assertions: { Assert: unknown; AssertDescription?: string }[];
+}
+
+/**
+ * The parameters naming the topics the Custom::KafkaTopics resource makes, with the template's
+ * conditions at the parameters' values: a topic under a false condition is not made.
+ */
+function deployedTopics(template: CfnTemplate): string[] {
+  const [resource] = Object.values(template.Resources).filter(
+    (candidate) => candidate.Type === "Custom::KafkaTopics",
+  );
+  const listed = (resource?.Properties?.Topics ?? []) as unknown[];
+  return listed.flatMap((entry) => {
+    let topic = entry as { Name?: { Ref?: string }; "Fn::If"?: [string, unknown, unknown] };
+    const branch = topic["Fn::If"];
+    if (branch) {
+      const condition = template.Conditions?.[branch[0]];
+      if (condition === undefined) throw new Error(`no condition ${branch[0]} in the template`);
+      topic = (withDefaults(condition, template) ? branch[1] : branch[2]) as typeof topic;
+      if ((topic as { Ref?: string }).Ref === "AWS::NoValue") return [];
+    }
+    const parameter = topic.Name?.Ref;
+    if (!parameter) throw new Error("Custom::KafkaTopics: each topic's Name must be a parameter");
+    return [parameter];
+  });
 }
 
 function parameterProblem(parameter: CfnParameter, value: string): string | undefined {
@@ -198,7 +281,7 @@ function parameterProblem(parameter: CfnParameter, value: string): string | unde
   }
   if (parameter.Type === "Number") {
     const number = Number(value);
-    if (value.trim() === "" || !Number.isFinite(number)) return "must be a number";
+    if (!/^-?([0-9]+(\.[0-9]*)?|\.[0-9]+)$/.test(value)) return "must be a number";
     if (parameter.MinValue !== undefined && number < parameter.MinValue) {
       return `must be at least ${parameter.MinValue}`;
     }
@@ -233,14 +316,13 @@ export function loadTemplateModel(template: CfnTemplate = readTemplate()): Templ
   if (!Number.isInteger(partitions) || partitions < 1) {
     throw new Error("template.yaml parameter TopicPartitions needs a positive integer Default");
   }
-  const topics = Object.entries(parameters)
-    .filter(([name]) => name.endsWith("TopicName"))
-    .map(([parameter, spec]) => {
-      if (typeof spec.Default !== "string") {
-        throw new Error(`template.yaml parameter ${parameter} needs a Default topic name`);
-      }
-      return { parameter, name: spec.Default, partitions };
-    });
+  const topics = deployedTopics(template).map((parameter) => {
+    const name = parameters[parameter]?.Default;
+    if (typeof name !== "string") {
+      throw new Error(`template.yaml parameter ${parameter} needs a Default topic name`);
+    }
+    return { parameter, name, partitions };
+  });
 
   const tables = ofType("AWS::DynamoDB::Table").map(([logicalId, resource]) => {
     const properties = resource.Properties ?? {};

@@ -236,6 +236,14 @@ describe("readProperties", () => {
       ],
       /✖ must not name a topic twice\n {2}→ at Topics$/,
     ],
+    [
+      "two topics Kafka takes as one (Kafka: a name with '.' collides with the same with '_')",
+      [
+        { Name: "meetup.dlq", Partitions: 6, ReplicationFactor: 2 },
+        { Name: "meetup_dlq", Partitions: 6, ReplicationFactor: 2 },
+      ],
+      /✖ must not name two topics that differ only in "." and "_" \(Kafka takes them as one\)\n {2}→ at Topics$/,
+    ],
   ])("refuses %s, naming the property", (_what, topics, reason) => {
     const properties = {
       ServiceToken: "token",

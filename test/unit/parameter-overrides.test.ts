@@ -10,14 +10,20 @@ import {
   functionEnvironment,
   InvalidParameterError,
   loadTemplateModel,
+  PARAMETER_OVERRIDES_VARIABLE,
   parseParameterOverrides,
   readTemplate,
   withParameterValues,
 } from "../../local/stack/template-model.js";
 
 describe("parameter overrides for local runs", () => {
-  it("reads sam deploy's Name=Value form, quoted values with spaces included", () => {
+  it("reads sam deploy's forms, quoted values with spaces included", () => {
     expect(parseParameterOverrides("")).toEqual({});
+    expect(
+      parseParameterOverrides(
+        "ParameterKey=A,ParameterValue=1 B='single quoted' ParameterKey=C,ParameterValue=\"x y\"",
+      ),
+    ).toEqual({ A: "1", B: "single quoted", C: "x y" });
     expect(parseParameterOverrides(' A=1  B=kafka C="two words" D= E=x=y ' as string)).toEqual({
       A: "1",
       B: "kafka",
@@ -43,7 +49,15 @@ describe("parameter overrides for local runs", () => {
     expect(
       functionEnvironment("CityCountsFunction", { CityCountsTable: "t" }, template),
     ).toMatchObject({ RSVP_STATE_TTL_DAYS: "30" });
-    expect(loadTemplateModel(template).topics.map((topic) => topic.name)).toContain("rsvps");
+    // The topics the deploy would make: the failed-records topic only with kafka.
+    expect(loadTemplateModel(template).topics.map((topic) => topic.name)).toEqual([
+      "rsvps",
+      "meetup-dlq",
+      "meetup-counts-failed",
+    ]);
+    expect(
+      loadTemplateModel(readTemplate(undefined, "RsvpTopicName=rsvps")).topics.map((t) => t.name),
+    ).toEqual(["rsvps", "meetup-dlq"]);
     // Without overrides: the defaults, as every test and npm start without the flag use them.
     expect(
       eventSourceControls("CityCountsFunction", "RsvpTopic", readTemplate(undefined, "")),
@@ -51,6 +65,19 @@ describe("parameter overrides for local runs", () => {
       batchingWindowMs: 500,
       onFailure: { kind: "s3" },
     });
+  });
+
+  it("reaches every reader of the template through the environment (npm start sets it)", () => {
+    const before = process.env[PARAMETER_OVERRIDES_VARIABLE];
+    process.env[PARAMETER_OVERRIDES_VARIABLE] = "CityCountsBatchSize=7 RsvpTopicName=rsvps";
+    try {
+      expect(eventSourceControls("CityCountsFunction", "RsvpTopic").batchSize).toBe(7);
+      expect(loadTemplateModel().topics[0]?.name).toBe("rsvps");
+    } finally {
+      process.env[PARAMETER_OVERRIDES_VARIABLE] = before ?? "";
+    }
+    // vitest.config.ts keeps the tests on the defaults whatever the shell exported.
+    expect(eventSourceControls("CityCountsFunction", "RsvpTopic").batchSize).toBe(100);
   });
 
   it("refuses what CloudFormation would refuse, naming each problem", () => {
@@ -80,5 +107,22 @@ describe("parameter overrides for local runs", () => {
       "NoSuchParameter: template.yaml has no such parameter; DedupHorizonDays=1: must be at least 2",
     );
     expect(refused({ DedupHorizonDays: "21", RsvpTopicName: "rsvps" })).toBe("accepted");
+    expect(refused({ CityCountsBatchSize: "0x10" })).toBe(
+      "CityCountsBatchSize=0x10: must be a number",
+    );
+    // The template's Rules too, as CloudFormation checks them before making anything.
+    expect(refused({ RsvpTopicName: "meetup-dlq" })).toBe(
+      "TopicsHaveTheirOwnNames: RsvpTopicName and DeadLetterTopicName must differ.",
+    );
+    expect(refused({ CountsFailedTopicName: "meetup" })).toBe("accepted");
+    expect(
+      refused({ CountsFailedTopicName: "meetup", CityCountsFailureDestination: "kafka" }),
+    ).toMatch(/^FailedRecordsTopicHasItsOwnName: CountsFailedTopicName must differ/);
+    expect(refused({ ExistingVpcId: "vpc-0123abcd" })).toMatch(
+      /^ExistingVpcNeedsTwoSubnets: ExistingVpcId needs ExistingPrivateSubnetIds/,
+    );
+    expect(
+      refused({ ExistingVpcId: "vpc-0123abcd", ExistingPrivateSubnetIds: "subnet-1,subnet-2" }),
+    ).toBe("accepted");
   });
 });

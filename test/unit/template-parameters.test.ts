@@ -12,10 +12,10 @@ import { ingestConfigSchema } from "../../tasks/ingest/config.js";
 import { parsePacing } from "../../tasks/replay-feed/config.js";
 
 const template = readTemplate(undefined, "");
-/** Whether CloudFormation would take `value` for `name`, by the parameter's own constraints. */
-const accepts = (name: string, value: string): boolean => {
+/** Whether CloudFormation would take `value` for `name` (with `others`, for the Rules). */
+const accepts = (name: string, value: string, others: Record<string, string> = {}): boolean => {
   try {
-    withParameterValues(readTemplate(undefined, ""), { [name]: value });
+    withParameterValues(readTemplate(undefined, ""), { ...others, [name]: value });
     return true;
   } catch {
     return false;
@@ -37,6 +37,10 @@ describe("template.yaml's parameters", () => {
       "ws://10.0.1.7:8080/",
       "ws://replay.rsvp-atlas.local:8080",
       "wss://feed.example.org:443/path?since=1#x",
+      "ws://[::1]:8080/",
+      "wss://[2001:db8::1]/rsvps",
+      "wss://user:pw@feed.example.com/x",
+      "ws://1.2.3.4:8080/",
     ];
     const bad = [
       "http://example.com/",
@@ -46,6 +50,11 @@ describe("template.yaml's parameters", () => {
       "wss://:443/",
       "ws://",
       " wss://example.com/",
+      "ws://a<b/",
+      "ws://a%zz/",
+      "ws://999.1.1.1/",
+      "ws://host\u00a0x/",
+      "ws://host/\u00a0",
     ];
     for (const url of good) expect(accepts("FeedUrl", url), url).toBe(true);
     for (const url of bad) expect(accepts("FeedUrl", url), url).toBe(false);
@@ -137,24 +146,36 @@ describe("template.yaml's parameters", () => {
     // Amazon ECS API reference, ContainerDefinition image: up to 255 letters, numbers, hyphens,
     // underscores, colons, periods, forward slashes and number signs.
     const repo = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/rsvp-atlas-ingest";
-    expect(accepts("IngestImageUri", "")).toBe(true);
-    expect(accepts("IngestImageUri", `${repo}:v1.2_3`)).toBe(true);
-    expect(accepts("IngestImageUri", `${repo}@sha256:${"a".repeat(64)}`)).toBe(true);
-    expect(accepts("IngestImageUri", `${repo}:v 1`)).toBe(false);
-    expect(accepts("IngestImageUri", ` ${repo}:v1`)).toBe(false);
-    expect(accepts("IngestImageUri", repo)).toBe(false);
+    // An image needs a feed (Rule IngestNeedsAFeed).
+    const withFeed = { FeedUrl: "wss://feed.example.com/" };
+    expect(accepts("IngestImageUri", "", withFeed)).toBe(true);
+    expect(accepts("IngestImageUri", `${repo}:v1.2_3`, withFeed)).toBe(true);
+    expect(accepts("IngestImageUri", `${repo}@sha256:${"a".repeat(64)}`, withFeed)).toBe(true);
+    expect(accepts("IngestImageUri", `${repo}:v1@sha256:${"a".repeat(64)}`, withFeed)).toBe(true);
+    // Untagged: ECS pulls latest. Other ECR endpoints: China, FIPS, dual-stack (on.aws).
+    expect(accepts("IngestImageUri", repo, withFeed)).toBe(true);
+    for (const registry of [
+      "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn",
+      "123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com",
+      "123456789012.dkr-ecr.eu-west-1.on.aws",
+    ]) {
+      expect(accepts("IngestImageUri", `${registry}/ingest:v1`, withFeed), registry).toBe(true);
+    }
+    expect(accepts("IngestImageUri", `${repo}:v 1`, withFeed)).toBe(false);
+    expect(accepts("IngestImageUri", ` ${repo}:v1`, withFeed)).toBe(false);
     // ECR image tags: at most 128 characters.
-    expect(accepts("IngestImageUri", `${repo}:${"t".repeat(128)}`)).toBe(true);
-    expect(accepts("IngestImageUri", `${repo}:${"t".repeat(129)}`)).toBe(false);
-    expect(accepts("IngestImageUri", `${repo}/${"x".repeat(200)}:v1`)).toBe(false);
+    expect(accepts("IngestImageUri", `${repo}:${"t".repeat(128)}`, withFeed)).toBe(true);
+    expect(accepts("IngestImageUri", `${repo}:${"t".repeat(129)}`, withFeed)).toBe(false);
+    expect(accepts("IngestImageUri", `${repo}/${"x".repeat(200)}:v1`, withFeed)).toBe(false);
   });
 
   it("ExistingVpcId and the EMR instance types: only values of their forms", () => {
     // EC2 ids: 8 or 17 hexadecimal digits after the prefix; EMR instance types (family.size)
     // go into the state machine's JSON through DefinitionSubstitutions.
-    expect(accepts("ExistingVpcId", `vpc-${"a".repeat(8)}`)).toBe(true);
-    expect(accepts("ExistingVpcId", `vpc-${"a".repeat(17)}`)).toBe(true);
-    expect(accepts("ExistingVpcId", `vpc-${"a".repeat(12)}`)).toBe(false);
+    const subnets = { ExistingPrivateSubnetIds: "subnet-1,subnet-2" };
+    expect(accepts("ExistingVpcId", `vpc-${"a".repeat(8)}`, subnets)).toBe(true);
+    expect(accepts("ExistingVpcId", `vpc-${"a".repeat(17)}`, subnets)).toBe(true);
+    expect(accepts("ExistingVpcId", `vpc-${"a".repeat(12)}`, subnets)).toBe(false);
     for (const parameter of [
       "EmrPrimaryInstanceType",
       "EmrCoreInstanceType",

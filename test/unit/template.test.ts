@@ -59,8 +59,8 @@ describe("template.yaml as the local stack's source of truth", () => {
     expect(model.topics).toEqual([
       { parameter: "RsvpTopicName", name: "meetup", partitions: 6 },
       { parameter: "DeadLetterTopicName", name: "meetup-dlq", partitions: 6 },
-      // Made on AWS only with CityCountsFailureDestination kafka; locally always, unused by default.
-      { parameter: "CountsFailedTopicName", name: "meetup-counts-failed", partitions: 6 },
+      // Not the failed-records topic: made, on AWS as locally, only with
+      // CityCountsFailureDestination kafka (parameter-overrides.test.ts).
     ]);
     expect(model.tables).toEqual([
       {
