@@ -15,7 +15,7 @@ import { FAULTS, type FaultName, SHORT_FAULTS } from "../chaos/faults.js";
 import { runChaos } from "../chaos/run.js";
 import { chaosTable } from "../chaos/table.js";
 import { repoRoot } from "../setup/paths.js";
-import { PARAMETER_OVERRIDES_VARIABLE } from "../stack/template-model.js";
+import { ignoreInheritedParameterOverrides } from "../stack/template-model.js";
 import { parseCliArgs } from "./args.js";
 import { routeStructuredLogs } from "./run-log.js";
 
@@ -37,12 +37,7 @@ const args = parseCliArgs(
 
 // The suite runs the template's defaults (its counting worker does not see npm start's
 // --parameter-overrides either).
-if (process.env[PARAMETER_OVERRIDES_VARIABLE]) {
-  process.stderr.write(
-    `[chaos] ignoring ${PARAMETER_OVERRIDES_VARIABLE} (the suite runs the template's defaults)\n`,
-  );
-  delete process.env[PARAMETER_OVERRIDES_VARIABLE];
-}
+ignoreInheritedParameterOverrides("chaos");
 const faults = (args.faults?.split(",") ?? (args.short ? SHORT_FAULTS : FAULTS)) as FaultName[];
 for (const fault of faults) {
   if (!FAULTS.includes(fault)) {

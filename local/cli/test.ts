@@ -31,16 +31,11 @@ import { dependenciesHash } from "../setup/dependencies-hash.mjs";
 import { ensureKafkaJars } from "../setup/kafka-jars.js";
 import { cacheDir, repoRoot, templatePath, venvBin } from "../setup/paths.js";
 import { checkovBin, ensureCheckovVenv, ensurePythonVenv } from "../setup/python-venv.js";
-import { PARAMETER_OVERRIDES_VARIABLE } from "../stack/template-model.js";
+import { ignoreInheritedParameterOverrides } from "../stack/template-model.js";
 
 const vitestArgs = process.argv.slice(2);
 // The tests hold the template's defaults: a shell's `npm start` parameter overrides stay out.
-if (process.env[PARAMETER_OVERRIDES_VARIABLE]) {
-  process.stderr.write(
-    `[test] ignoring ${PARAMETER_OVERRIDES_VARIABLE} (the tests use the template's defaults)\n`,
-  );
-  delete process.env[PARAMETER_OVERRIDES_VARIABLE];
-}
+ignoreInheritedParameterOverrides("test");
 const say = (line: string) => process.stderr.write(`[test] ${line}\n`);
 
 interface Step {

@@ -1,7 +1,8 @@
 /**
  * Reads template.yaml, the single source of truth for the resources the pipeline uses, into the
  * small model the local stack provisions from: Kafka topics (those the Custom::KafkaTopics
- * resource makes under the parameters' values, partitions from `TopicPartitions`), DynamoDB tables, S3 buckets and Firehose delivery streams.
+ * resource makes under the parameters' values, partitions from `TopicPartitions`), DynamoDB
+ * tables, S3 buckets and Firehose delivery streams.
  * Local names are derived from logical ids, because the template itself names nothing.
  */
 import { readFileSync } from "node:fs";
@@ -116,6 +117,18 @@ export interface CfnTemplate {
 export const PARAMETER_OVERRIDES_VARIABLE = "RSVP_ATLAS_PARAMETER_OVERRIDES";
 
 /**
+ * For a command that runs the template's defaults (npm test, the fault suite): drops overrides
+ * a shell exported for `npm start`, saying so.
+ */
+export function ignoreInheritedParameterOverrides(command: string): void {
+  if (!process.env[PARAMETER_OVERRIDES_VARIABLE]) return;
+  process.stderr.write(
+    `[${command}] ignoring ${PARAMETER_OVERRIDES_VARIABLE} (it runs the template's defaults)\n`,
+  );
+  delete process.env[PARAMETER_OVERRIDES_VARIABLE];
+}
+
+/**
  * template.yaml, with the parameters given in `overrides` (by default the run's
  * --parameter-overrides) in place of their defaults: the local stack then provisions and runs
  * with what `sam deploy --parameter-overrides` would deploy.
@@ -193,22 +206,43 @@ export function withParameterValues(
 
 /**
  * The template's Rules that its parameters' values break, by their AssertDescription
- * (CloudFormation checks them before it makes anything). Rule functions: Fn::Equals, Fn::Not,
- * Fn::And, Fn::Or, Fn::Contains, and Ref to a parameter (a CommaDelimitedList as its members).
+ * (CloudFormation checks them before it makes anything).
  */
 function brokenRules(template: CfnTemplate): string[] {
-  const evaluate = (expression: unknown): unknown => {
-    if (expression === null || typeof expression !== "object") return expression;
-    const [name, argument] = Object.entries(expression)[0] ?? [];
-    const args = Array.isArray(argument) ? argument.map(evaluate) : [];
+  const rules = (template as { Rules?: Record<string, TemplateRule> }).Rules ?? {};
+  return Object.entries(rules).flatMap(([name, rule]) =>
+    rule.RuleCondition === undefined || holds(rule.RuleCondition, template)
+      ? rule.Assertions.filter((assertion) => !holds(assertion.Assert, template)).map(
+          (assertion) => `${name}: ${assertion.AssertDescription ?? "assertion failed"}`,
+        )
+      : [],
+  );
+}
+
+/**
+ * Whether a condition (of Conditions, or a Rule's) holds with the parameters' values:
+ * Fn::Equals, Fn::Not, Fn::And, Fn::Or, Fn::Contains, Condition (a named one), and Ref to a
+ * parameter (a CommaDelimitedList as its members).
+ */
+function holds(expression: unknown, template: CfnTemplate): boolean {
+  const value = (node: unknown): unknown => {
+    if (node === null || typeof node !== "object") return node;
+    const [name, argument] = Object.entries(node)[0] ?? [];
+    const args = Array.isArray(argument) ? argument.map(value) : [];
     switch (name) {
       case "Ref": {
         const parameter = template.Parameters?.[String(argument)];
-        if (!parameter) throw new Error(`Rules: no parameter ${String(argument)}`);
+        if (!parameter) throw new Error(`no parameter ${String(argument)} in the template`);
         const given = String(parameter.Default ?? "");
         return parameter.Type === "CommaDelimitedList"
           ? given.split(",").map((member) => member.trim())
           : given;
+      }
+      case "Condition": {
+        const condition = template.Conditions?.[String(argument)];
+        if (condition === undefined)
+          throw new Error(`no condition ${String(argument)} in the template`);
+        return value(condition);
       }
       case "Fn::Equals":
         return String(args[0]) === String(args[1]);
@@ -221,17 +255,15 @@ function brokenRules(template: CfnTemplate): string[] {
       case "Fn::Contains":
         return Array.isArray(args[0]) && args[0].map(String).includes(String(args[1]));
       default:
-        throw new Error(`Rules: ${name} is not evaluated locally`);
+        throw new Error(`cannot evaluate ${name} locally`);
     }
   };
-  const rules = (template as { Rules?: Record<string, TemplateRule> }).Rules ?? {};
-  return Object.entries(rules).flatMap(([name, rule]) =>
-    rule.RuleCondition === undefined || evaluate(rule.RuleCondition) === true
-      ? rule.Assertions.filter((assertion) => evaluate(assertion.Assert) !== true).map(
-          (assertion) => `${name}: ${assertion.AssertDescription ?? "assertion failed"}`,
-        )
-      : [],
-  );
+  return value(expression) === true;
+}
+
+/** The named condition of the template, with the parameters' values. */
+function conditionHolds(name: string, template: CfnTemplate): boolean {
+  return holds({ Condition: name }, template);
 }
 
 interface TemplateRule {
@@ -252,9 +284,7 @@ function deployedTopics(template: CfnTemplate): string[] {
     let topic = entry as { Name?: { Ref?: string }; "Fn::If"?: [string, unknown, unknown] };
     const branch = topic["Fn::If"];
     if (branch) {
-      const condition = template.Conditions?.[branch[0]];
-      if (condition === undefined) throw new Error(`no condition ${branch[0]} in the template`);
-      topic = (withDefaults(condition, template) ? branch[1] : branch[2]) as typeof topic;
+      topic = (conditionHolds(branch[0], template) ? branch[1] : branch[2]) as typeof topic;
       if ((topic as { Ref?: string }).Ref === "AWS::NoValue") return [];
     }
     const parameter = topic.Name?.Ref;
@@ -464,7 +494,7 @@ interface SecurityHeadersConfig {
 
 /**
  * A property value with parameters at their defaults: `Ref`, `Fn::Sub` of parameters, and
- * `Fn::If` on a condition made of `Fn::Equals` (what the template's event source uses).
+ * `Fn::If` on a condition of the template (what the template's event source uses).
  * `AWS::NoValue` is undefined; `Fn::GetAtt` stays as it is, for the caller to read.
  */
 function withDefaults(value: unknown, template: CfnTemplate): unknown {
@@ -483,14 +513,9 @@ function withDefaults(value: unknown, template: CfnTemplate): unknown {
       return String(given);
     });
   }
-  const equals = (value as { "Fn::Equals"?: [unknown, unknown] })["Fn::Equals"];
-  if (equals)
-    return String(withDefaults(equals[0], template)) === String(withDefaults(equals[1], template));
   const branch = (value as { "Fn::If"?: [string, unknown, unknown] })["Fn::If"];
   if (branch) {
-    const condition = template.Conditions?.[branch[0]];
-    if (condition === undefined) throw new Error(`no condition ${branch[0]} in the template`);
-    return withDefaults(withDefaults(condition, template) ? branch[1] : branch[2], template);
+    return withDefaults(conditionHolds(branch[0], template) ? branch[1] : branch[2], template);
   }
   throw new Error(`cannot resolve ${JSON.stringify(value)} locally`);
 }
