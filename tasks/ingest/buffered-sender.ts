@@ -1,6 +1,11 @@
 /**
- * A queue in front of a sink (Kafka, Firehose) that sends in bounded batches and puts a failed
- * batch back in front: nothing is lost by a failure. With `concurrency` 1 (Kafka: one producer
+ * A queue in front of a sink (Kafka, Firehose) that sends in bounded batches and sends a failed
+ * batch again, first and as it was: nothing is lost by a failure. As it was, because a failed
+ * send may have reached the sink all the same (a broker that appended a Produce request and
+ * died before answering): Kafka's idempotent producer has the broker recognise the same records
+ * sent again as a duplicate, but the failed records batched with newer ones are a batch with
+ * the same first sequence and another last, which the broker refuses for good
+ * (OUT_OF_ORDER_SEQUENCE_NUMBER), and the sender would stall. With `concurrency` 1 (Kafka: one producer
  * request at a time keeps each partition in order) nothing is reordered either; a sink without
  * order (Firehose) may take several batches at once, since one call's round trip, not the CPU,
  * is what limits it. An idle sender wakes when an item arrives and waits `lingerMs` for more
@@ -25,6 +30,8 @@ export interface BufferedSenderOptions<T> {
 
 export class BufferedSender<T> {
   private queue: T[] = [];
+  /** Batches whose send failed, in order: sent again first, each as it was. */
+  private failed: T[][] = [];
   private draining = false;
   private wake: (() => void) | undefined;
   private readonly done: Promise<void>;
@@ -38,7 +45,7 @@ export class BufferedSender<T> {
   }
 
   get queued(): number {
-    return this.queue.length;
+    return this.queue.length + this.failed.reduce((sum, batch) => sum + batch.length, 0);
   }
 
   push(item: T): void {
@@ -67,22 +74,23 @@ export class BufferedSender<T> {
   }
 
   private async sendRound(): Promise<void> {
-    const batches: T[][] = [];
-    while (batches.length < (this.options.concurrency ?? 1) && this.queue.length > 0)
+    const concurrency = this.options.concurrency ?? 1;
+    const batches: T[][] = this.failed.splice(0, concurrency);
+    while (batches.length < concurrency && this.queue.length > 0)
       batches.push(this.queue.splice(0, this.options.maxBatch));
     const results = await Promise.allSettled(batches.map((batch) => this.options.send(batch)));
-    const unsent: T[] = [];
+    const unsent: T[][] = [];
     let firstError: unknown;
     results.forEach((result, index) => {
       const batch = batches[index] as T[];
       if (result.status === "fulfilled") this.sent += batch.length;
       else {
-        unsent.push(...batch);
+        unsent.push(batch);
         firstError ??= result.reason;
       }
     });
     if (unsent.length > 0) {
-      this.queue.unshift(...unsent);
+      this.failed.unshift(...unsent);
       throw firstError;
     }
   }
@@ -94,19 +102,19 @@ export class BufferedSender<T> {
       const draining = this.draining;
       let failed = false;
       try {
-        while (this.queue.length > 0) await this.sendRound();
+        while (this.queued > 0) await this.sendRound();
         failuresWhileDraining = 0;
       } catch (error) {
         failed = true;
         this.failures += 1;
-        this.options.onFailure?.(error as Error, this.queue.length);
+        this.options.onFailure?.(error as Error, this.queued);
         if (draining && ++failuresWhileDraining >= maxFailures) {
           throw new Error(
-            `${this.options.name}: ${this.queue.length} items could not be sent: ${(error as Error).message}`,
+            `${this.options.name}: ${this.queued} items could not be sent: ${(error as Error).message}`,
           );
         }
       }
-      if (draining && this.queue.length === 0) return;
+      if (draining && this.queued === 0) return;
       if (failed)
         await new Promise((resolve) => setTimeout(resolve, this.options.retryDelayMs ?? 100));
       else await this.nextItems();

@@ -158,6 +158,12 @@ export function startIngest(options: IngestOptions): Ingest {
         kafka.push({
           seq: resume.received(undefined, 1),
           topic: options.deadLetterTopic,
+          // Keyed, so that a send made again puts it on the same partition: without a key the
+          // producer picks partitions round-robin, and a failed send that the broker had in fact
+          // appended, made again, wrote these copies to other partitions and left the first
+          // partition's sequence ahead of the producer's, whose next batch there the broker then
+          // took for a duplicate and dropped without a word.
+          key: reason,
           value: JSON.stringify({
             reason,
             detail,

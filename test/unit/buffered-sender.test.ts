@@ -36,6 +36,38 @@ describe("BufferedSender", () => {
     expect(sender.sent).toBe(100);
   });
 
+  it("sends a failed batch again as it was, not joined by items that arrived meanwhile", async () => {
+    // Kafka's idempotent producer: a failed send the broker had appended is recognised when the
+    // same records come again, and refused for good when newer ones come with them.
+    const attempts: number[][] = [];
+    let failuresLeft = 2;
+    const sender = new BufferedSender<number>({
+      name: "test",
+      send: async (items) => {
+        attempts.push([...items]);
+        if (failuresLeft-- > 0) {
+          // Newer items arrive while the failing send is under way.
+          sender.push(100 + attempts.length);
+          throw new Error("answer lost");
+        }
+      },
+      maxBatch: 10,
+      lingerMs: 0,
+      retryDelayMs: 1,
+    });
+    sender.push(1);
+    sender.push(2);
+    while (sender.sent < 4) await new Promise((resolve) => setTimeout(resolve, 1));
+    await sender.drain();
+    expect(attempts).toEqual([
+      [1, 2],
+      [1, 2],
+      [1, 2],
+      [101, 102],
+    ]);
+    expect(sender.sent).toBe(4);
+  });
+
   it("sends several batches at once when asked, and still loses and doubles nothing", async () => {
     let inFlight = 0;
     let mostInFlight = 0;

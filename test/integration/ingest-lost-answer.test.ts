@@ -1,0 +1,113 @@
+/**
+ * The ingest when the broker appended a Produce request and its answer was lost (a broker
+ * killed between the two, a connection reset): the send fails although the records are on the
+ * topic. The ingest sends them again, and the topic must end up with every message exactly once
+ * and the ingest must go on: the idempotent producer's retry of the same records is recognised
+ * by the broker as a duplicate. Found by the fault suite (broker-kill): the ingest re-sent the
+ * failed records batched with newer ones, which the broker refuses for good
+ * (OUT_OF_ORDER_SEQUENCE_NUMBER: same first sequence, another last), and the ingest stalled on
+ * Kafka until the task was replaced.
+ *
+ * The producer here retries a send once, and both answers are lost: the send fails, as one
+ * does on AWS once its retries ran out while a broker restarted. The broker is the shared
+ * local one.
+ */
+import { FirehoseClient } from "@aws-sdk/client-firehose";
+import { Kafka, logLevel, Partitioners } from "kafkajs";
+import { afterAll, describe, expect, inject, it } from "vitest";
+import { sleep } from "../../functions/shared/backoff.js";
+import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
+import { redactPersonalData } from "../../functions/shared/rsvp/redact.js";
+import { syntheticMessages } from "../../local/feed/synthetic/generator.js";
+import { take } from "../../local/feed/synthetic/sample.js";
+import { awsClientConfig } from "../../local/stack/aws-endpoint.js";
+import { createFirehoseWriter } from "../../tasks/ingest/firehose-writer.js";
+import { MAX_DEAD_LETTER_RAW_CHARS, startIngest } from "../../tasks/ingest/ingest.js";
+import { startReplayServer } from "../../tasks/replay-feed/replay-server.js";
+import { endOffsets, recordsSince } from "../support/kafka-records.js";
+import { lossyProduceSockets } from "../support/lossy-kafka-socket.js";
+import { stackAws, stackKafka } from "../support/stack-clients.js";
+
+const stack = inject("stack");
+const rsvpTopic = stack.resources.topics.RsvpTopicName as string;
+const deadLetterTopic = stack.resources.topics.DeadLetterTopicName as string;
+const firehose = new FirehoseClient(awsClientConfig(stackAws()));
+afterAll(() => firehose.destroy());
+
+describe("ingest: a Produce appended whose answer was lost", () => {
+  it("sends the same records again, so the topic holds each message once and the ingest goes on", async () => {
+    const messages = take(syntheticMessages({ seed: "lost-answer", malformedShare: 0.25 }), 600);
+    const lossy = lossyProduceSockets();
+    const kafka = new Kafka({
+      clientId: "ingest-lost-answer-test",
+      brokers: [stack.kafkaBootstrapServer],
+      logLevel: logLevel.NOTHING,
+      socketFactory: lossy.socketFactory,
+    });
+    const reader = stackKafka("ingest-lost-answer-reader");
+    const before = await endOffsets(reader, [rsvpTopic, deadLetterTopic]);
+    const feed = await startReplayServer({
+      source: () => messages.map((message) => message.text),
+      pacing: { kind: "rate", perSecond: 300 },
+    });
+    const producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      // One retry: the send fails when its answer and its retry's are lost.
+      retry: { retries: 1 },
+    });
+    await producer.connect();
+    const failures: string[] = [];
+    const ingest = startIngest({
+      feedUrl: feed.url,
+      parse: createRsvpParser({ pseudonymKey: "ingest-lost-answer-key-0123456789" }),
+      producer,
+      rsvpTopic,
+      deadLetterTopic,
+      writeFirehose: createFirehoseWriter({
+        client: firehose,
+        deliveryStreamName: stack.resources.deliveryStreams.RawDeliveryStream as string,
+      }),
+      reconnectAfterNormalClose: false,
+      onSinkFailure: (sink, error) => failures.push(`${sink}: ${error.message}`),
+    });
+    try {
+      // Some records through first, then a send's answers lost while the feed goes on: the records
+      // received meanwhile queue behind the failed send.
+      while (ingest.counters().produced < 100) await sleep(10);
+      lossy.loseProduceAnswers(2, deadLetterTopic);
+      await ingest.finished;
+    } finally {
+      await producer.disconnect();
+      await feed.close();
+    }
+
+    expect(lossy.lost).toBe(2);
+    expect(failures.length).toBeGreaterThan(0); // the lost answer was a failed send
+    const got = await recordsSince(reader, before, 30_000);
+    const valid = (records: { rsvpId: number; mtime: number }[]) =>
+      records.map(({ rsvpId, mtime }) => `${rsvpId}:${mtime}`).sort();
+    const sentValid = messages.filter((message) => message.kind !== "malformed");
+    const onTopic = got.filter((record) => record.topic === rsvpTopic);
+    expect(onTopic).toHaveLength(sentValid.length);
+    expect(
+      valid(onTopic.map((record) => JSON.parse(record.value) as { rsvpId: number; mtime: number })),
+    ).toEqual(valid(sentValid));
+    // Each malformed message's dead letter once: no copy on another partition, none dropped.
+    const rawTexts = (texts: string[]) => texts.sort();
+    expect(
+      rawTexts(
+        got
+          .filter((record) => record.topic === deadLetterTopic)
+          .map((record) => (JSON.parse(record.value) as { raw: string }).raw),
+      ),
+    ).toEqual(
+      rawTexts(
+        messages
+          .filter((message) => message.kind === "malformed")
+          .map((message) => redactPersonalData(message.text).slice(0, MAX_DEAD_LETTER_RAW_CHARS)),
+      ),
+    );
+  });
+});
