@@ -26,8 +26,11 @@ const FIREHOSE_CONCURRENCY = 4;
 export interface IngestOptions {
   feedUrl: string;
   parse: RsvpParser;
-  /** A connected kafkajs producer (idempotent, acks=all); the owner disconnects it. */
-  producer: Producer;
+  /**
+   * A connected kafkajs producer (idempotent, acks=all), or one that renews itself
+   * (renewable-producer.ts); the owner disconnects it.
+   */
+  producer: Pick<Producer, "sendBatch">;
   rsvpTopic: string;
   deadLetterTopic: string;
   /** Delivers lines to Firehose (see firehose-writer.ts) or throws FirehoseDeliveryError. */

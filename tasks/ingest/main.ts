@@ -16,6 +16,7 @@ import { ingestConfigSchema } from "./config.js";
 import { createEmfReporter, flatten } from "./counters.js";
 import { createFirehoseWriter } from "./firehose-writer.js";
 import { startIngest } from "./ingest.js";
+import { renewableProducer } from "./renewable-producer.js";
 import { readResumePoint } from "./resume-point.js";
 
 const config = readConfig(ingestConfigSchema);
@@ -75,12 +76,18 @@ const resumeFromMtime =
         readResumePoint(kafka, config.RSVP_TOPIC),
       )
     : undefined;
-const producer = kafka.producer({
-  // Exactly one copy per send on the broker even when a send is retried, in order per partition.
-  idempotent: true,
-  maxInFlightRequests: 1,
-  createPartitioner: Partitioners.DefaultPartitioner,
-});
+const producer = renewableProducer(
+  () =>
+    kafka.producer({
+      // Exactly one copy per send on the broker even when a send is retried, in order per
+      // partition.
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    }),
+  (why) =>
+    logger.warn("the broker ended the producer's session; sending with a new producer", { why }),
+);
 const firehose = new FirehoseClient({});
 await whenKafkaAnswers("connecting the producer", () => producer.connect());
 process.off("SIGTERM", stopBeforeStart);

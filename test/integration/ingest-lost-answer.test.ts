@@ -23,6 +23,7 @@ import { take } from "../../local/feed/synthetic/sample.js";
 import { awsClientConfig } from "../../local/stack/aws-endpoint.js";
 import { createFirehoseWriter } from "../../tasks/ingest/firehose-writer.js";
 import { MAX_DEAD_LETTER_RAW_CHARS, startIngest } from "../../tasks/ingest/ingest.js";
+import { renewableProducer } from "../../tasks/ingest/renewable-producer.js";
 import { startReplayServer } from "../../tasks/replay-feed/replay-server.js";
 import { endOffsets, recordsSince } from "../support/kafka-records.js";
 import { lossyProduceSockets } from "../support/lossy-kafka-socket.js";
@@ -34,7 +35,7 @@ const deadLetterTopic = stack.resources.topics.DeadLetterTopicName as string;
 const firehose = new FirehoseClient(awsClientConfig(stackAws()));
 afterAll(() => firehose.destroy());
 
-describe("ingest: a Produce appended whose answer was lost", () => {
+describe("ingest: a Produce the broker appended and whose answer was lost", () => {
   it("sends the same records again, so the topic holds each message once and the ingest goes on", async () => {
     const messages = take(syntheticMessages({ seed: "lost-answer", malformedShare: 0.25 }), 600);
     const lossy = lossyProduceSockets();
@@ -109,5 +110,56 @@ describe("ingest: a Produce appended whose answer was lost", () => {
           .map((message) => redactPersonalData(message.text).slice(0, MAX_DEAD_LETTER_RAW_CHARS)),
       ),
     );
+  });
+
+  it("replaces a producer whose session the broker ended, so that sending goes on", async () => {
+    const topic = "renewable-producer-it";
+    const reader = stackKafka("renewable-producer-reader");
+    const admin = reader.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+    await admin.disconnect();
+    const before = await endOffsets(reader, [topic]);
+    const lossy = lossyProduceSockets();
+    const kafka = new Kafka({
+      clientId: "renewable-producer-test",
+      brokers: [stack.kafkaBootstrapServer],
+      logLevel: logLevel.NOTHING,
+      socketFactory: lossy.socketFactory,
+    });
+    const renewed: string[] = [];
+    const producer = renewableProducer(
+      () =>
+        kafka.producer({
+          idempotent: true,
+          maxInFlightRequests: 1,
+          createPartitioner: Partitioners.DefaultPartitioner,
+          retry: { retries: 1 },
+        }),
+      (why) => renewed.push(why),
+    );
+    await producer.connect();
+    const send = (values: string[]) =>
+      producer.sendBatch({
+        acks: -1,
+        topicMessages: [{ topic, messages: values.map((value) => ({ key: "k", value })) }],
+      });
+    try {
+      await send(["a"]);
+      lossy.loseProduceAnswers(2);
+      await expect(send(["b"])).rejects.toThrow(); // appended, both answers lost
+      // Sent again unlike itself (the first sequence again, another last): the broker ends the
+      // producer's session, as it does an id it expired.
+      await expect(send(["b", "c"])).rejects.toThrow(/out of order sequence/);
+      expect(renewed).toEqual(["OUT_OF_ORDER_SEQUENCE_NUMBER"]);
+      await send(["b", "c"]);
+      await send(["d"]);
+    } finally {
+      await producer.disconnect();
+    }
+    expect(producer.renewals).toBe(1);
+    // b twice: appended under the ended session, sent again under the new one.
+    const got = await recordsSince(reader, before, 30_000);
+    expect(got.map((record) => record.value)).toEqual(["a", "b", "b", "c", "d"]);
   });
 });
