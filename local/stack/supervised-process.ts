@@ -9,12 +9,16 @@
  *   from the manager close and stops the engine itself;
  * - kill(signal), for fault tests: the manager writes the signal's name on that pipe and the
  *   watchdog sends it to the engine alone, as an outside `kill <pid>` would, then reaps it.
+ *   A read that times out mid-line (a loaded machine) keeps what it read for the next: bash
+ *   hands the partial line over, and "SIGK" then "ILL" sent SIGILL to the Kafka JVM, which
+ *   survives it (the fault suite's broker-kill then waited 60 s for an exit that never came).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { constants } from "node:os";
 
-const WATCHDOG = `
+/** Exported for its test (test/unit/supervised-watchdog.test.ts). */
+export const WATCHDOG = `
 "$@" </dev/null &
 child=$!
 stop() {
@@ -23,11 +27,19 @@ stop() {
   kill -KILL "$child" 2>/dev/null
 }
 trap 'stop; wait "$child" 2>/dev/null; exit 143' TERM INT HUP
+partial=""
 while kill -0 "$child" 2>/dev/null; do
+  request=""
   read -r -t 0.25 request
   status=$?
-  if [ "$status" -eq 0 ] && [ -n "$request" ]; then kill -s "$request" "$child" 2>/dev/null; continue; fi
-  if [ "$status" -ne 0 ] && [ "$status" -le 128 ]; then stop; wait "$child" 2>/dev/null; exit 0; fi
+  if [ "$status" -gt 128 ]; then partial="$partial$request"; continue; fi
+  request="$partial$request"
+  partial=""
+  if [ "$status" -eq 0 ]; then
+    if [ -n "$request" ]; then kill -s "$request" "$child" 2>/dev/null; fi
+    continue
+  fi
+  stop; wait "$child" 2>/dev/null; exit 0
 done
 wait "$child"
 `;
