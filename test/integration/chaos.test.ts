@@ -5,6 +5,8 @@
  * message, and the counts API answered the garbage with 4xx, never a 5xx or a hang. Raw
  * duplicates are allowed (at-least-once, reported); the feed's own loss is reported apart.
  */
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SHORT_FAULTS } from "../../local/chaos/faults.js";
 import { runChaos } from "../../local/chaos/run.js";
@@ -16,43 +18,81 @@ describe("the pipeline under faults (short form)", () => {
     // The handlers running in this process log their expected warnings (a 503 under throttling)
     // as JSON: not into the test output.
     process.env.POWERTOOLS_LOG_LEVEL = "ERROR";
-    const report = await runChaos({
-      seed: 20261205,
-      faults: SHORT_FAULTS,
-      allAtOnce: false,
-      messagesPerPhase: 300,
-      ratePerSecond: 100,
-      // The recorded sample plays in the baseline when ../shared is there.
-      ...(hasSharedData ? { prelude: sharedLines("rsvps-sample.jsonl") } : {}),
-      progress: (line) => process.stdout.write(`[chaos test] ${line}\n`),
-    });
-    process.stdout.write(`${chaosTable(report.phases)}\n`);
-    expect(report.phases.map((phase) => phase.phase)).toEqual(["baseline", ...SHORT_FAULTS]);
-    for (const phase of report.phases) {
-      const { rsvpsLost, rsvpsCountedTwice, rowsWrong, rawLost, apiDisagreements } = phase.delta;
-      expect(
-        { rsvpsLost, rsvpsCountedTwice, rowsWrong, rawLost, apiDisagreements },
-        phase.phase,
-      ).toEqual({
-        rsvpsLost: 0,
-        rsvpsCountedTwice: 0,
-        rowsWrong: 0,
-        rawLost: 0,
-        apiDisagreements: 0,
+    // The run's directory is kept until the test passes: a failure prints what the ingest and
+    // the counting logged at WARN and above (a CI run leaves nothing else to look at).
+    let runDir: string | undefined;
+    try {
+      await runAndCheck((dir) => {
+        runDir = dir;
       });
-      if (phase.injectedAt.length > 0) expect(phase.recoveredAfter, phase.phase).not.toBeNull();
+      if (runDir) rmSync(runDir, { recursive: true, force: true });
+    } catch (error) {
+      if (runDir) process.stdout.write(warningsLogged(runDir));
+      throw error;
     }
-    // Every fault was really there: the pipeline had something to ride out.
-    const notes = report.phases.flatMap((phase) => phase.notes).join("; ");
-    expect(notes).toContain("counting killed mid-batch");
-    const api = report.phases.find((phase) => phase.phase === "api-garbage")?.api;
-    expect(api?.requests).toBeGreaterThanOrEqual(40); // at least one burst of 40 at once
-    expect(api?.clientErrors).toBeGreaterThan(0);
-    expect({ serverErrors: api?.serverErrors, hangs: api?.hangs, unclear: api?.unclear }).toEqual({
-      serverErrors: 0,
-      hangs: 0,
-      unclear: 0,
-    });
-    expect(report.final.rsvps).toBeGreaterThan(1000);
   }, 600_000);
 });
+
+/** The last WARN and ERROR lines of the ingest's and the counting's logs in `runDir`. */
+function warningsLogged(runDir: string): string {
+  return ["ingest.log", "counting.log"]
+    .map((name) => {
+      const path = join(runDir, name);
+      const lines = existsSync(path)
+        ? readFileSync(path, "utf8")
+            .split("\n")
+            .filter((line) => /"level":"(WARN|ERROR|CRITICAL)"/.test(line))
+            .slice(-40)
+            .map((line) => line.slice(0, 600))
+        : [];
+      return `[chaos test] ${path}, its last warnings and errors:\n${lines.join("\n")}\n`;
+    })
+    .join("");
+}
+
+/** Runs the short form and asserts what the file's comment says. */
+async function runAndCheck(onRunDir: (runDir: string) => void): Promise<void> {
+  const report = await runChaos({
+    seed: 20261205,
+    faults: SHORT_FAULTS,
+    allAtOnce: false,
+    messagesPerPhase: 300,
+    ratePerSecond: 100,
+    // The recorded sample plays in the baseline when ../shared is there.
+    ...(hasSharedData ? { prelude: sharedLines("rsvps-sample.jsonl") } : {}),
+    progress: (line) => {
+      const logs = /logs in (\S+)$/.exec(line)?.[1];
+      if (logs) onRunDir(logs);
+      process.stdout.write(`[chaos test] ${line}\n`);
+    },
+    keepRunDir: true,
+  });
+  process.stdout.write(`${chaosTable(report.phases)}\n`);
+  expect(report.phases.map((phase) => phase.phase)).toEqual(["baseline", ...SHORT_FAULTS]);
+  for (const phase of report.phases) {
+    const { rsvpsLost, rsvpsCountedTwice, rowsWrong, rawLost, apiDisagreements } = phase.delta;
+    expect(
+      { rsvpsLost, rsvpsCountedTwice, rowsWrong, rawLost, apiDisagreements },
+      phase.phase,
+    ).toEqual({
+      rsvpsLost: 0,
+      rsvpsCountedTwice: 0,
+      rowsWrong: 0,
+      rawLost: 0,
+      apiDisagreements: 0,
+    });
+    if (phase.injectedAt.length > 0) expect(phase.recoveredAfter, phase.phase).not.toBeNull();
+  }
+  // Every fault was really there: the pipeline had something to ride out.
+  const notes = report.phases.flatMap((phase) => phase.notes).join("; ");
+  expect(notes).toContain("counting killed mid-batch");
+  const api = report.phases.find((phase) => phase.phase === "api-garbage")?.api;
+  expect(api?.requests).toBeGreaterThanOrEqual(40); // at least one burst of 40 at once
+  expect(api?.clientErrors).toBeGreaterThan(0);
+  expect({ serverErrors: api?.serverErrors, hangs: api?.hangs, unclear: api?.unclear }).toEqual({
+    serverErrors: 0,
+    hangs: 0,
+    unclear: 0,
+  });
+  expect(report.final.rsvps).toBeGreaterThan(1000);
+}
