@@ -7,21 +7,18 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FirehoseClient } from "@aws-sdk/client-firehose";
-import { type Kafka, Partitioners } from "kafkajs";
+import type { Kafka } from "kafkajs";
 import type { RsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { repoRoot } from "../../local/setup/paths.js";
 import { type AwsEndpoint, awsClientConfig } from "../../local/stack/aws-endpoint.js";
 import { freePorts } from "../../local/stack/ports.js";
 import { createFirehoseWriter } from "../../tasks/ingest/firehose-writer.js";
 import { startIngest } from "../../tasks/ingest/ingest.js";
+import { INGEST_PRODUCER_CONFIG } from "../../tasks/ingest/renewable-producer.js";
 
 /** The Fargate task's producer (tasks/ingest/main.ts). */
 export function ingestProducer(kafka: Kafka) {
-  return kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  return kafka.producer(INGEST_PRODUCER_CONFIG);
 }
 
 export async function ingestThroughput(options: {

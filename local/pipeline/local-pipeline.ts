@@ -13,6 +13,7 @@ import { kafkaLogCreator } from "../../functions/shared/kafka-log.js";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { createFirehoseWriter } from "../../tasks/ingest/firehose-writer.js";
 import { type Ingest, startIngest } from "../../tasks/ingest/ingest.js";
+import { ingestProducer } from "../../tasks/ingest/renewable-producer.js";
 import { type ReplayServer, startReplayServer } from "../../tasks/replay-feed/replay-server.js";
 import { siteBucketOf } from "../batch/run-batch.js";
 import { bucketFiles } from "../batch/s3-folders.js";
@@ -105,10 +106,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   });
   // The ingest task's own code, as on Fargate: an idempotent producer, Firehose into the raw
   // bucket.
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
+  const producer = ingestProducer(kafka, {
+    onRenewed: (why) =>
+      options.logger.warn("the broker ended the producer's session; sending with a new producer", {
+        why,
+      }),
   });
   await producer.connect();
   const firehose = new FirehoseClient(awsClientConfig(aws));

@@ -5,7 +5,7 @@
  * exit 1 naming it.
  */
 import { FirehoseClient } from "@aws-sdk/client-firehose";
-import { Kafka, Partitioners } from "kafkajs";
+import { Kafka } from "kafkajs";
 import { backoffPause } from "../../functions/shared/backoff.js";
 import { readConfig } from "../../functions/shared/config.js";
 import { kafkaClientConfig } from "../../functions/shared/kafka-client.js";
@@ -16,7 +16,7 @@ import { ingestConfigSchema } from "./config.js";
 import { createEmfReporter, flatten } from "./counters.js";
 import { createFirehoseWriter } from "./firehose-writer.js";
 import { startIngest } from "./ingest.js";
-import { renewableProducer } from "./renewable-producer.js";
+import { ingestProducer } from "./renewable-producer.js";
 import { readResumePoint } from "./resume-point.js";
 
 const config = readConfig(ingestConfigSchema);
@@ -76,18 +76,10 @@ const resumeFromMtime =
         readResumePoint(kafka, config.RSVP_TOPIC),
       )
     : undefined;
-const producer = renewableProducer(
-  () =>
-    kafka.producer({
-      // Exactly one copy per send on the broker even when a send is retried, in order per
-      // partition.
-      idempotent: true,
-      maxInFlightRequests: 1,
-      createPartitioner: Partitioners.DefaultPartitioner,
-    }),
-  (why) =>
+const producer = ingestProducer(kafka, {
+  onRenewed: (why) =>
     logger.warn("the broker ended the producer's session; sending with a new producer", { why }),
-);
+});
 const firehose = new FirehoseClient({});
 await whenKafkaAnswers("connecting the producer", () => producer.connect());
 process.off("SIGTERM", stopBeforeStart);

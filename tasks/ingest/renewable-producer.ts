@@ -3,15 +3,30 @@
  * its id or sequence for good. kafkajs's idempotent producer never recovers from those errors by
  * itself: every later send fails the same way, and the ingest would stall on Kafka until the
  * task is replaced. They come when the broker's state of the producer and the producer's own
- * part ways: the producer's id expired on the broker (`producer.id.expiration.ms`, a day without
- * a write from it), or a send the broker appended was made again unlike itself (the ingest
- * sends a failed batch again as it was, see buffered-sender.ts, so that one should not happen).
+ * part ways: the broker forgot the producer's id (it expires producer state after a while
+ * without a write from it; by Kafka version the next send is then refused as
+ * UNKNOWN_PRODUCER_ID or OUT_OF_ORDER_SEQUENCE_NUMBER), or a send the broker appended was made
+ * again unlike itself (the ingest sends a failed batch again as it was, see buffered-sender.ts,
+ * so that one should not happen).
  *
  * The failed send still fails: its sender sends the same records again, with the new producer.
  * Those the broker had appended under the old id are then on the topic twice, which the
  * counting takes once (an exact duplicate of an RSVP's version changes nothing).
  */
-import type { Producer } from "kafkajs";
+import { type Kafka, Partitioners, type Producer, type ProducerConfig } from "kafkajs";
+
+/**
+ * The ingest's producer settings: idempotence (kafkajs sends with acks -1; a request sent again,
+ * by kafkajs's retries or by the ingest's, is appended once), in order per partition (one request
+ * in flight), a city always on the same partition (Java-compatible murmur2 of the key). A send
+ * that failed on one broker after another had appended its part, sent again whole, is appended
+ * twice on the partitions of the broker that had answered (the counting takes them once).
+ */
+export const INGEST_PRODUCER_CONFIG = {
+  idempotent: true,
+  maxInFlightRequests: 1,
+  createPartitioner: Partitioners.DefaultPartitioner,
+} satisfies ProducerConfig;
 
 /** Kafka's errors that end an idempotent producer's session (retriable: false in kafkajs). */
 const SESSION_ENDING_ERRORS = new Set([
@@ -41,37 +56,72 @@ export function renewableProducer(
   let renewals = 0;
   /** A new producer whose connect failed (Kafka down): connected before its first send. */
   let unconnected = false;
+  /** A renewal under way: sends and disconnect wait for it. */
+  let renewing: Promise<void> | undefined;
+  let closed = false;
+
+  /** Replaces `ended` (if it still is the current producer: once per ended session). */
+  const renew = async (ended: Producer, why: string) => {
+    if (current !== ended || closed) return;
+    current = create();
+    renewals += 1;
+    unconnected = true;
+    const next = current;
+    await ended.disconnect().catch(() => {});
+    if (!closed)
+      await next.connect().then(
+        () => {
+          if (current === next) unconnected = false;
+        },
+        () => {},
+      );
+    onRenewed?.(why);
+  };
+
   return {
     get renewals() {
       return renewals;
     },
     connect: () => current.connect(),
-    disconnect: () => current.disconnect(),
+    async disconnect() {
+      closed = true;
+      await renewing;
+      await current.disconnect();
+    },
     async sendBatch(batch) {
+      await renewing;
       if (unconnected) {
         await current.connect();
         unconnected = false;
       }
+      const used = current;
       try {
-        return await current.sendBatch(batch);
+        return await used.sendBatch(batch);
       } catch (error) {
         const type = kafkaErrorType(error);
-        if (type && SESSION_ENDING_ERRORS.has(type)) {
-          const ended = current;
-          current = create();
-          renewals += 1;
-          await ended.disconnect().catch(() => {});
-          unconnected = true;
-          await current.connect().then(
-            () => {
-              unconnected = false;
-            },
-            () => {},
-          );
-          onRenewed?.(type);
-        }
+        if (type && SESSION_ENDING_ERRORS.has(type) && !renewing) {
+          renewing = renew(used, type).finally(() => {
+            renewing = undefined;
+          });
+          await renewing;
+        } else await renewing;
         throw error;
       }
     },
   };
+}
+
+/** The ingest task's producer: its settings, renewed when the broker ends its session. */
+export function ingestProducer(
+  kafka: Kafka,
+  options: { onRenewed?: (why: string) => void; retry?: ProducerConfig["retry"] } = {},
+): ReturnType<typeof renewableProducer> {
+  return renewableProducer(
+    () =>
+      kafka.producer({
+        ...INGEST_PRODUCER_CONFIG,
+        ...(options.retry ? { retry: options.retry } : {}),
+      }),
+    options.onRenewed,
+  );
 }

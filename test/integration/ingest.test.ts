@@ -5,7 +5,6 @@
  * (personal data removed); nothing is dropped.
  */
 import { FirehoseClient } from "@aws-sdk/client-firehose";
-import { Partitioners } from "kafkajs";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import type { RsvpRecord } from "../../functions/shared/rsvp/record.js";
@@ -15,6 +14,7 @@ import { take } from "../../local/feed/synthetic/sample.js";
 import { awsClientConfig } from "../../local/stack/aws-endpoint.js";
 import { createFirehoseWriter } from "../../tasks/ingest/firehose-writer.js";
 import { type IngestCounters, startIngest } from "../../tasks/ingest/ingest.js";
+import { ingestProducer } from "../../tasks/ingest/renewable-producer.js";
 import { startReplayServer } from "../../tasks/replay-feed/replay-server.js";
 import { endOffsets, recordsSince, type TopicRecord } from "../support/kafka-records.js";
 import { bucketLines } from "../support/s3-lines.js";
@@ -40,11 +40,7 @@ async function playThrough(
 ): Promise<{ valid: TopicRecord[]; dead: TopicRecord[]; stats: IngestCounters }> {
   const before = await endOffsets(kafka, [rsvpTopic, deadLetterTopic]);
   const feed = await startReplayServer({ source: () => lines, pacing: { kind: "asap" } });
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  const producer = ingestProducer(kafka);
   await producer.connect();
   const ingest = startIngest({
     feedUrl: feed.url,

@@ -19,20 +19,13 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer, connect as tcpConnect } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import {
-  type Admin,
-  type Consumer,
-  Kafka,
-  type LogEntry,
-  logLevel,
-  Partitioners,
-  type Producer,
-} from "kafkajs";
+import { type Admin, type Consumer, Kafka, type LogEntry, logLevel, type Producer } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureKafkaJars } from "../../local/setup/kafka-jars.js";
 import { runsDir } from "../../local/setup/paths.js";
 import { type KafkaBroker, startKafkaBroker } from "../../local/stack/kafka-broker.js";
 import { isPortFree } from "../../local/stack/ports.js";
+import { INGEST_PRODUCER_CONFIG } from "../../tasks/ingest/renewable-producer.js";
 
 const TOPIC = "broker-restart-it";
 const PARTITIONS = 6;
@@ -85,13 +78,8 @@ beforeAll(async () => {
   admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: PARTITIONS }] });
-  producer = kafka.producer({
-    // As the ingest task's producer (tasks/ingest/main.ts): exactly one copy per record
-    // however often a send is retried, in order per partition. kafkajs sends with acks -1.
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  // The ingest task's producer settings (kafkajs's own producer: its recovery is what is tested).
+  producer = kafka.producer(INGEST_PRODUCER_CONFIG);
   await producer.connect();
 });
 

@@ -27,18 +27,20 @@ export function lossyProduceSockets(): LossyProduceSockets {
   let lost = 0;
   const socketFactory: ISocketFactory = ({ host, port, onConnect }) => {
     const socket: Socket = connect({ host, port }, onConnect);
-    let answerToLose = false;
+    /** The correlation id of the Produce request whose answer is to be lost. */
+    let answerToLose: number | undefined;
     const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
     socket.write = ((chunk: unknown, ...rest: unknown[]) => {
-      // kafkajs writes each request as one buffer: size (int32), then the API key (int16).
-      if (toLose > 0 && Buffer.isBuffer(chunk) && chunk.length >= 6) {
+      // kafkajs writes each request as one buffer: size (int32), API key (int16), API version
+      // (int16), correlation id (int32).
+      if (toLose > 0 && Buffer.isBuffer(chunk) && chunk.length >= 12) {
         if (
           chunk.readInt16BE(4) === PRODUCE_API_KEY &&
           (!firstNaming || chunk.includes(firstNaming))
         ) {
           firstNaming = undefined;
           toLose -= 1;
-          answerToLose = true;
+          answerToLose = chunk.readInt32BE(8);
         }
       }
       return write(chunk, ...rest);
@@ -48,9 +50,17 @@ export function lossyProduceSockets(): LossyProduceSockets {
       ...args: unknown[]
     ) => boolean;
     socket.emit = ((event: string | symbol, ...args: unknown[]) => {
-      // The producer has one request in flight per connection: the next bytes are its answer.
-      if (event === "data" && answerToLose) {
-        answerToLose = false;
+      // An answer begins with its size (int32) and its request's correlation id (int32); the
+      // producer has one request in flight per connection, so its answer starts a chunk.
+      const chunk = args[0];
+      if (
+        event === "data" &&
+        answerToLose !== undefined &&
+        Buffer.isBuffer(chunk) &&
+        chunk.length >= 8 &&
+        chunk.readInt32BE(4) === answerToLose
+      ) {
+        answerToLose = undefined;
         lost += 1;
         socket.destroy(Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" }));
         return true;

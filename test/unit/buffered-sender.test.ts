@@ -68,6 +68,31 @@ describe("BufferedSender", () => {
     expect(sender.sent).toBe(4);
   });
 
+  it("with several batches at once, sends a failed one again as it was, beside newer ones", async () => {
+    const attempts: number[][] = [];
+    let failed = false;
+    const sender = new BufferedSender<number>({
+      name: "test",
+      send: async (items) => {
+        attempts.push([...items]);
+        if (items.includes(3) && !failed) {
+          failed = true;
+          sender.push(4); // arrives while the failing send is under way
+          throw new Error("answer lost");
+        }
+      },
+      maxBatch: 2,
+      concurrency: 2,
+      lingerMs: 0,
+      retryDelayMs: 1,
+    });
+    for (const item of [1, 2, 3]) sender.push(item);
+    while (sender.sent < 4) await new Promise((resolve) => setTimeout(resolve, 1));
+    await sender.drain();
+    expect(attempts).toEqual([[1, 2], [3], [3], [4]]);
+    expect(sender.sent).toBe(4);
+  });
+
   it("sends several batches at once when asked, and still loses and doubles nothing", async () => {
     let inFlight = 0;
     let mostInFlight = 0;

@@ -65,4 +65,18 @@ describe("renewableProducer", () => {
     await expect(producer.sendBatch({ topicMessages: [] })).resolves.toEqual([]);
     expect(producer.renewals).toBe(1);
   });
+
+  it("renews once when sends made side by side fail on the same ended session", async () => {
+    const producers = fakeProducers([{ send: wrapped("OUT_OF_ORDER_SEQUENCE_NUMBER") }]);
+    const producer = renewableProducer(producers.create);
+    await producer.connect();
+    const results = await Promise.allSettled([
+      producer.sendBatch({ topicMessages: [] }),
+      producer.sendBatch({ topicMessages: [] }),
+    ]);
+    expect(results.map((result) => result.status)).toEqual(["rejected", "rejected"]);
+    expect(producer.renewals).toBe(1);
+    expect(producers.made).toHaveLength(2);
+    await expect(producer.sendBatch({ topicMessages: [] })).resolves.toEqual([]);
+  });
 });
