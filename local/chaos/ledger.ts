@@ -9,7 +9,10 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/
 import type { Kafka } from "kafkajs";
 import type { CityCount } from "../../functions/counts-api/top-cities.js";
 import type { RsvpParser } from "../../functions/shared/rsvp/parse.js";
+import { redactPersonalData } from "../../functions/shared/rsvp/redact.js";
+import { MAX_DEAD_LETTER_RAW_CHARS } from "../../tasks/ingest/ingest.js";
 import { countsByRule, type RuleRecord } from "../../test/support/counting-rule.js";
+import { recordsSince } from "../../test/support/kafka-records.js";
 import { type DayCount, dayCounts } from "../pipeline/day-counts.js";
 import type { FeedMessage } from "./feed-server.js";
 
@@ -24,7 +27,10 @@ export interface Ledger {
   rawLost: number;
   /** Raw records of an (rsvpId, mtime) beyond the copies the feed delivered of it. */
   rawDuplicated: number;
-  /** Malformed messages delivered minus dead letters on the topic (never below 0). */
+  /**
+   * Malformed messages delivered without their dead letter on the topic, text by text (a copy
+   * of one dead letter does not stand in for another that is missing).
+   */
   deadLettersLost: number;
   /** Rows where the counts API and the table disagree. */
   apiDisagreements: number;
@@ -55,11 +61,11 @@ export async function takeLedger(
   const records: RuleRecord[] = [];
   /** (rsvpId:mtime) → copies the feed delivered (a feed re-sends some messages verbatim). */
   const validKeys = new Map<string, number>();
-  let malformed = 0;
+  const malformedTexts: string[] = [];
   for (const message of delivered) {
     const result = sources.parse(message.text);
     if (!result.ok) {
-      malformed += 1;
+      malformedTexts.push(message.text);
       continue;
     }
     const { rsvpId, mtime, response, guests, city } = result.record;
@@ -120,14 +126,30 @@ export async function takeLedger(
     rawDuplicated += Math.max(0, copies - sent);
   }
 
-  const deadLetters = await topicSize(sources.kafka, sources.deadLetterTopic);
+  // What the ingest puts in a dead letter of each malformed message, and what the topic holds.
+  const deadLetterRaw = new Map<string, number>();
+  for (const text of malformedTexts) {
+    const raw = redactPersonalData(text).slice(0, MAX_DEAD_LETTER_RAW_CHARS);
+    deadLetterRaw.set(raw, (deadLetterRaw.get(raw) ?? 0) + 1);
+  }
+  const held = new Map<string, number>();
+  for (const record of await recordsSince(
+    sources.kafka,
+    new Map([[sources.deadLetterTopic, new Map()]]),
+  )) {
+    const raw = (JSON.parse(record.value) as { raw: string }).raw;
+    held.set(raw, (held.get(raw) ?? 0) + 1);
+  }
+  let deadLettersLost = 0;
+  for (const [raw, sent] of deadLetterRaw)
+    deadLettersLost += Math.max(0, sent - (held.get(raw) ?? 0));
   return {
     rsvpsLost,
     rsvpsCountedTwice,
     rowsWrong,
     rawLost,
     rawDuplicated,
-    deadLettersLost: Math.max(0, malformed - deadLetters),
+    deadLettersLost,
     apiDisagreements,
     rsvps: rule.rsvps,
   };

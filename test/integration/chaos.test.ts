@@ -2,8 +2,9 @@
  * The fault suite's short form (`npm run chaos -- --short`): each kind of fault once, on its own
  * engines, with a fixed seed. After every fault the counts equal the counting rule over what the
  * feed delivered (nothing lost, nothing counted twice), the raw landing holds every valid
- * message, and the counts API answered the garbage with 4xx, never a 5xx or a hang. Raw
- * duplicates are allowed (at-least-once, reported); the feed's own loss is reported apart.
+ * message, the dead-letter topic every malformed one, and the counts API answered the garbage
+ * with 4xx, never a 5xx or a hang. Raw and dead-letter duplicates are allowed (at-least-once,
+ * reported); the feed's own loss is reported apart.
  */
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -70,15 +71,17 @@ async function runAndCheck(onRunDir: (runDir: string) => void): Promise<void> {
   process.stdout.write(`${chaosTable(report.phases)}\n`);
   expect(report.phases.map((phase) => phase.phase)).toEqual(["baseline", ...SHORT_FAULTS]);
   for (const phase of report.phases) {
-    const { rsvpsLost, rsvpsCountedTwice, rowsWrong, rawLost, apiDisagreements } = phase.delta;
+    const { rsvpsLost, rsvpsCountedTwice, rowsWrong, rawLost, deadLettersLost, apiDisagreements } =
+      phase.delta;
     expect(
-      { rsvpsLost, rsvpsCountedTwice, rowsWrong, rawLost, apiDisagreements },
+      { rsvpsLost, rsvpsCountedTwice, rowsWrong, rawLost, deadLettersLost, apiDisagreements },
       phase.phase,
     ).toEqual({
       rsvpsLost: 0,
       rsvpsCountedTwice: 0,
       rowsWrong: 0,
       rawLost: 0,
+      deadLettersLost: 0,
       apiDisagreements: 0,
     });
     if (phase.injectedAt.length > 0) expect(phase.recoveredAfter, phase.phase).not.toBeNull();
