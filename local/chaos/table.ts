@@ -15,6 +15,7 @@ export function chaosTable(phases: readonly PhaseResult[]): string {
     String(phase.delta.rsvpsCountedTwice),
     String(phase.delta.rawLost),
     String(phase.delta.rawDuplicated),
+    String(phase.delta.deadLettersLost),
     String(phase.feedMissed),
     phase.api
       ? `${phase.api.requests} asked: ${phase.api.clientErrors} 4xx, ${phase.api.unavailable} 503, ${phase.api.serverErrors} 500, ${phase.api.hangs} hung, slowest ${(phase.api.slowestMs / 1000).toFixed(1)} s`
@@ -29,6 +30,7 @@ export function chaosTable(phases: readonly PhaseResult[]): string {
     "RSVPs counted twice",
     "raw lost",
     "raw duplicated",
+    "dead letters lost",
     "feed's own loss",
     "counts API",
     "notes",

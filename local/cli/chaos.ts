@@ -102,6 +102,7 @@ const missed = report.phases
       phase.delta.rsvpsCountedTwice !== 0 ||
       phase.delta.rowsWrong !== 0 ||
       phase.delta.rawLost !== 0 ||
+      phase.delta.deadLettersLost !== 0 ||
       phase.delta.apiDisagreements !== 0 ||
       (phase.api?.serverErrors ?? 0) + (phase.api?.hangs ?? 0) !== 0,
   )
