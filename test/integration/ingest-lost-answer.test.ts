@@ -22,13 +22,13 @@ import { redactPersonalData } from "../../functions/shared/rsvp/redact.js";
 import { syntheticMessages } from "../../local/feed/synthetic/generator.js";
 import { take } from "../../local/feed/synthetic/sample.js";
 import { awsClientConfig } from "../../local/stack/aws-endpoint.js";
-import { createFirehoseWriter } from "../../tasks/ingest/firehose-writer.js";
-import { MAX_DEAD_LETTER_RAW_CHARS, startIngest } from "../../tasks/ingest/ingest.js";
+import { MAX_DEAD_LETTER_RAW_CHARS } from "../../tasks/ingest/ingest.js";
 import { ingestProducer } from "../../tasks/ingest/renewable-producer.js";
 import { startReplayServer } from "../../tasks/replay-feed/replay-server.js";
 import { endOffsets, recordsSince } from "../support/kafka-records.js";
 import { lossyProduceSockets } from "../support/lossy-kafka-socket.js";
 import { stackAws, stackKafka } from "../support/stack-clients.js";
+import { startStackIngest } from "../support/stack-ingest.js";
 
 const stack = inject("stack");
 const rsvpTopic = stack.resources.topics.RsvpTopicName as string;
@@ -57,17 +57,11 @@ describe("ingest: a Produce the broker appended and whose answer was lost", () =
     const producer = ingestProducer(kafka, { retry: { retries: 1 } });
     await producer.connect();
     const failures: string[] = [];
-    const ingest = startIngest({
+    const ingest = startStackIngest({
       feedUrl: feed.url,
       parse: createRsvpParser({ pseudonymKey: "ingest-lost-answer-key-0123456789" }),
       producer,
-      rsvpTopic,
-      deadLetterTopic,
-      writeFirehose: createFirehoseWriter({
-        client: firehose,
-        deliveryStreamName: stack.resources.deliveryStreams.RawDeliveryStream as string,
-      }),
-      reconnectAfterNormalClose: false,
+      firehose,
       onSinkFailure: (sink, error) => failures.push(`${sink}: ${error.message}`),
     });
     try {

@@ -12,14 +12,14 @@ import { redactPersonalData } from "../../functions/shared/rsvp/redact.js";
 import { syntheticMessages } from "../../local/feed/synthetic/generator.js";
 import { take } from "../../local/feed/synthetic/sample.js";
 import { awsClientConfig } from "../../local/stack/aws-endpoint.js";
-import { createFirehoseWriter } from "../../tasks/ingest/firehose-writer.js";
-import { type IngestCounters, startIngest } from "../../tasks/ingest/ingest.js";
+import type { IngestCounters } from "../../tasks/ingest/ingest.js";
 import { ingestProducer } from "../../tasks/ingest/renewable-producer.js";
 import { startReplayServer } from "../../tasks/replay-feed/replay-server.js";
 import { endOffsets, recordsSince, type TopicRecord } from "../support/kafka-records.js";
 import { bucketLines } from "../support/s3-lines.js";
 import { hasSharedData, oddExamples, SKIPPED_WITHOUT_SHARED_DATA } from "../support/shared-data.js";
 import { stackAws, stackKafka, stackS3 } from "../support/stack-clients.js";
+import { startStackIngest } from "../support/stack-ingest.js";
 
 const stack = inject("stack");
 const kafka = stackKafka("feed-to-kafka-test");
@@ -42,18 +42,7 @@ async function playThrough(
   const feed = await startReplayServer({ source: () => lines, pacing: { kind: "asap" } });
   const producer = ingestProducer(kafka);
   await producer.connect();
-  const ingest = startIngest({
-    feedUrl: feed.url,
-    parse,
-    producer,
-    rsvpTopic,
-    deadLetterTopic,
-    writeFirehose: createFirehoseWriter({
-      client: firehose,
-      deliveryStreamName: stack.resources.deliveryStreams.RawDeliveryStream as string,
-    }),
-    reconnectAfterNormalClose: false,
-  });
+  const ingest = startStackIngest({ feedUrl: feed.url, parse, producer, firehose });
   await ingest.finished;
   await producer.disconnect();
   await feed.close();
