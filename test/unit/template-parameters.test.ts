@@ -152,12 +152,15 @@ describe("template.yaml's parameters", () => {
     expect(accepts("IngestImageUri", `${repo}:v1.2_3`, withFeed)).toBe(true);
     expect(accepts("IngestImageUri", `${repo}@sha256:${"a".repeat(64)}`, withFeed)).toBe(true);
     expect(accepts("IngestImageUri", `${repo}:v1@sha256:${"a".repeat(64)}`, withFeed)).toBe(true);
-    // Untagged: ECS pulls latest. Other ECR endpoints: China, FIPS, dual-stack (on.aws).
+    // Untagged: ECS pulls latest. Other ECR registry endpoints (AWS General Reference, "Amazon
+    // ECR endpoints and quotas": dkr.ecr and dkr.ecr-fips under amazonaws.com, dkr-ecr and
+    // dkr-ecr-fips dual-stack under on.aws; China under amazonaws.com.cn).
     expect(accepts("IngestImageUri", repo, withFeed)).toBe(true);
     for (const registry of [
       "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn",
       "123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com",
       "123456789012.dkr-ecr.eu-west-1.on.aws",
+      "123456789012.dkr-ecr-fips.us-east-2.on.aws",
     ]) {
       expect(accepts("IngestImageUri", `${registry}/ingest:v1`, withFeed), registry).toBe(true);
     }
@@ -170,12 +173,17 @@ describe("template.yaml's parameters", () => {
   });
 
   it("ExistingVpcId and the EMR instance types: only values of their forms", () => {
-    // EC2 ids: 8 or 17 hexadecimal digits after the prefix; EMR instance types (family.size)
+    // EC2 ids: 8 or 17 hexadecimal digits after the prefix (Amazon EC2 User Guide, "Resource
+    // IDs": 8 characters before 2016, 17 since); EMR instance types (family.size)
     // go into the state machine's JSON through DefinitionSubstitutions.
     const subnets = { ExistingPrivateSubnetIds: "subnet-1,subnet-2" };
     expect(accepts("ExistingVpcId", `vpc-${"a".repeat(8)}`, subnets)).toBe(true);
     expect(accepts("ExistingVpcId", `vpc-${"a".repeat(17)}`, subnets)).toBe(true);
     expect(accepts("ExistingVpcId", `vpc-${"a".repeat(12)}`, subnets)).toBe(false);
+    for (const digits of [8, 17])
+      expect(accepts("EmrSubnetId", `subnet-${"0".repeat(digits)}`)).toBe(true);
+    for (const digits of [7, 12, 18])
+      expect(accepts("EmrSubnetId", `subnet-${"0".repeat(digits)}`)).toBe(false);
     for (const parameter of [
       "EmrPrimaryInstanceType",
       "EmrCoreInstanceType",
