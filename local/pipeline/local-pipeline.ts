@@ -106,12 +106,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   });
   // The ingest task's own code, as on Fargate: an idempotent producer, Firehose into the raw
   // bucket.
-  const producer = ingestProducer(kafka, {
-    onRenewed: (why) =>
-      options.logger.warn("the broker ended the producer's session; sending with a new producer", {
-        why,
-      }),
-  });
+  const producer = ingestProducer(kafka, { logger: options.logger });
   await producer.connect();
   const firehose = new FirehoseClient(awsClientConfig(aws));
   const deliveryStreamName = stack.resources.deliveryStreams.RawDeliveryStream as string;

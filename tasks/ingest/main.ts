@@ -76,10 +76,7 @@ const resumeFromMtime =
         readResumePoint(kafka, config.RSVP_TOPIC),
       )
     : undefined;
-const producer = ingestProducer(kafka, {
-  onRenewed: (why) =>
-    logger.warn("the broker ended the producer's session; sending with a new producer", { why }),
-});
+const producer = ingestProducer(kafka, { logger });
 const firehose = new FirehoseClient({});
 await whenKafkaAnswers("connecting the producer", () => producer.connect());
 process.off("SIGTERM", stopBeforeStart);

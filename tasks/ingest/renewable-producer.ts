@@ -111,10 +111,17 @@ export function renewableProducer(
   };
 }
 
-/** The ingest task's producer: its settings, renewed when the broker ends its session. */
+/**
+ * The ingest task's producer: its settings, renewed when the broker ends its session (a
+ * warning to `logger` then, and `onRenewed` called).
+ */
 export function ingestProducer(
   kafka: Kafka,
-  options: { onRenewed?: (why: string) => void; retry?: ProducerConfig["retry"] } = {},
+  options: {
+    logger?: { warn: (message: string, attributes: { why: string }) => void };
+    onRenewed?: (why: string) => void;
+    retry?: ProducerConfig["retry"];
+  } = {},
 ): ReturnType<typeof renewableProducer> {
   return renewableProducer(
     () =>
@@ -122,6 +129,11 @@ export function ingestProducer(
         ...INGEST_PRODUCER_CONFIG,
         ...(options.retry ? { retry: options.retry } : {}),
       }),
-    options.onRenewed,
+    (why) => {
+      options.logger?.warn("the broker ended the producer's session; sending with a new producer", {
+        why,
+      });
+      options.onRenewed?.(why);
+    },
   );
 }

@@ -14,7 +14,6 @@
  * is the shared local one.
  */
 import { FirehoseClient } from "@aws-sdk/client-firehose";
-import { Kafka, logLevel } from "kafkajs";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { sleep } from "../../functions/shared/backoff.js";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
@@ -25,8 +24,8 @@ import { awsClientConfig } from "../../local/stack/aws-endpoint.js";
 import { MAX_DEAD_LETTER_RAW_CHARS } from "../../tasks/ingest/ingest.js";
 import { ingestProducer } from "../../tasks/ingest/renewable-producer.js";
 import { startReplayServer } from "../../tasks/replay-feed/replay-server.js";
-import { endOffsets, recordsSince } from "../support/kafka-records.js";
-import { lossyProduceSockets } from "../support/lossy-kafka-socket.js";
+import { createTestTopics, endOffsets, recordsSince } from "../support/kafka-records.js";
+import { lossyKafka } from "../support/lossy-kafka-socket.js";
 import { stackAws, stackKafka } from "../support/stack-clients.js";
 import { startStackIngest } from "../support/stack-ingest.js";
 
@@ -39,13 +38,7 @@ afterAll(() => firehose.destroy());
 describe("ingest: a Produce the broker appended and whose answer was lost", () => {
   it("sends the same records again, so the topic holds each message once and the ingest goes on", async () => {
     const messages = take(syntheticMessages({ seed: "lost-answer", malformedShare: 0.25 }), 600);
-    const lossy = lossyProduceSockets();
-    const kafka = new Kafka({
-      clientId: "ingest-lost-answer-test",
-      brokers: [stack.kafkaBootstrapServer],
-      logLevel: logLevel.NOTHING,
-      socketFactory: lossy.socketFactory,
-    });
+    const { kafka, lossy } = lossyKafka("ingest-lost-answer-test", [stack.kafkaBootstrapServer]);
     const reader = stackKafka("ingest-lost-answer-reader");
     const before = await endOffsets(reader, [rsvpTopic, deadLetterTopic]);
     const feed = await startReplayServer({
@@ -107,18 +100,9 @@ describe("ingest: a Produce the broker appended and whose answer was lost", () =
   it("replaces a producer whose session the broker ended, so that sending goes on", async () => {
     const topic = "renewable-producer-it";
     const reader = stackKafka("renewable-producer-reader");
-    const admin = reader.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
-    await admin.disconnect();
+    await createTestTopics(reader, { [topic]: 1 });
     const before = await endOffsets(reader, [topic]);
-    const lossy = lossyProduceSockets();
-    const kafka = new Kafka({
-      clientId: "renewable-producer-test",
-      brokers: [stack.kafkaBootstrapServer],
-      logLevel: logLevel.NOTHING,
-      socketFactory: lossy.socketFactory,
-    });
+    const { kafka, lossy } = lossyKafka("renewable-producer-test", [stack.kafkaBootstrapServer]);
     const renewed: string[] = [];
     const producer = ingestProducer(kafka, {
       retry: { retries: 1 },

@@ -38,6 +38,7 @@ import { localAwsEnvironment } from "../../local/stack/aws-endpoint.js";
 import { type KafkaBroker, startKafkaBroker } from "../../local/stack/kafka-broker.js";
 import { readTemplate } from "../../local/stack/template-model.js";
 import { type ReplayServer, startReplayServer } from "../../tasks/replay-feed/replay-server.js";
+import { createTestTopics } from "../support/kafka-records.js";
 import { type CollectedProcess, spawnNode } from "../support/processes.js";
 import { generateAuthToken, unsecuredJwt } from "../support/unsecured-msk-token/signer.mjs";
 
@@ -259,16 +260,7 @@ describe("the ingest task on the MSK path", () => {
   const LINES = [...takeLines(300)];
 
   it("produces the feed's RSVPs, in order per city, and dead-letters the rest", async () => {
-    const admin = plaintext.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [
-        { topic: rsvpTopic, numPartitions: 3 },
-        { topic: deadLetterTopic, numPartitions: 2 },
-      ],
-      waitForLeaders: true,
-    });
-    await admin.disconnect();
+    await createTestTopics(plaintext, { [rsvpTopic]: 3, [deadLetterTopic]: 2 });
 
     // What the ingest must send: the same parser, same key, in-process.
     const parse = createRsvpParser({ pseudonymKey });

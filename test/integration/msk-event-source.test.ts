@@ -25,6 +25,7 @@ import {
 } from "../../local/stack/template-model.js";
 import { countsByRule } from "../support/counting-rule.js";
 import { createCountsTable } from "../support/counts-table.js";
+import { createTestTopics } from "../support/kafka-records.js";
 
 const stack = inject("stack");
 const kafka = new Kafka({
@@ -49,10 +50,7 @@ for (const message of syntheticMessages({ seed: "event-source", malformedShare: 
 let countCityRsvps: typeof import("../../functions/city-counts/handler.js").countCityRsvps;
 
 beforeAll(async () => {
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
-  await admin.disconnect();
+  await createTestTopics(kafka, { [topic]: 3 });
   TableName = await createCountsTable(dynamodb, "city-counts-it");
   // The handler gets the environment template.yaml gives it; only the endpoint is local.
   const environment = functionEnvironment("CityCountsFunction", { CityCountsTable: TableName });
@@ -143,13 +141,7 @@ describe("local MSK event source -> city-counts handler", () => {
    * with the template's error controls until all 40 are done; what the destination was given.
    */
   async function runWithStuckRecord(ownTopic: string, setAside: SetAside) {
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [{ topic: ownTopic, numPartitions: 1 }],
-      waitForLeaders: true,
-    });
-    await admin.disconnect();
+    await createTestTopics(kafka, { [ownTopic]: 1 });
     const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     await producer.send({
@@ -241,13 +233,7 @@ describe("local MSK event source -> city-counts handler", () => {
     const failedTopic = template.Parameters?.CountsFailedTopicName?.Default as string;
     expect(onFailure).toEqual({ kind: "kafka", topic: failedTopic });
     // The deploy makes that topic with this choice (the shared test stack has the default).
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [{ topic: failedTopic, numPartitions: 1 }],
-      waitForLeaders: true,
-    });
-    await admin.disconnect();
+    await createTestTopics(kafka, { [failedTopic]: 1 });
 
     const ownTopic = `${topic}-controls-kafka`;
     const producer = kafka.producer({

@@ -90,3 +90,20 @@ export async function recordsSince(
   }
   return records;
 }
+
+/** Makes `topics` (name → partitions) on the broker of `kafka` and waits for their leaders. */
+export async function createTestTopics(
+  kafka: Kafka,
+  topics: Record<string, number>,
+): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: Object.entries(topics).map(([topic, numPartitions]) => ({ topic, numPartitions })),
+      waitForLeaders: true,
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}

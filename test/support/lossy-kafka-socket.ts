@@ -5,7 +5,7 @@
  * does to a client, made to happen at a chosen moment instead of by luck.
  */
 import { connect, type Socket } from "node:net";
-import type { ISocketFactory } from "kafkajs";
+import { type ISocketFactory, Kafka, logLevel } from "kafkajs";
 
 /** Kafka's API key of Produce (the int16 after a request's size). */
 const PRODUCE_API_KEY = 0;
@@ -80,4 +80,19 @@ export function lossyProduceSockets(): LossyProduceSockets {
       return lost;
     },
   };
+}
+
+/** A kafkajs client of `brokers` whose connections are lossy sockets, and their control. */
+export function lossyKafka(
+  clientId: string,
+  brokers: string[],
+): { kafka: Kafka; lossy: LossyProduceSockets } {
+  const lossy = lossyProduceSockets();
+  const kafka = new Kafka({
+    clientId,
+    brokers,
+    logLevel: logLevel.NOTHING,
+    socketFactory: lossy.socketFactory,
+  });
+  return { kafka, lossy };
 }
