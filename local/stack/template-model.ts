@@ -96,6 +96,8 @@ export interface CfnParameter {
   Default?: unknown;
   AllowedValues?: unknown[];
   AllowedPattern?: string;
+  /** What CloudFormation says instead of the bare pattern when a value breaks a constraint. */
+  ConstraintDescription?: string;
   MinValue?: number;
   MaxValue?: number;
   MinLength?: number;
@@ -293,15 +295,29 @@ function deployedTopics(template: CfnTemplate): string[] {
   });
 }
 
-function parameterProblem(parameter: CfnParameter, value: string): string | undefined {
+const wholeValuePatterns = new Map<string, RegExp>();
+/** An AllowedPattern as CloudFormation applies it, to the whole value. */
+function wholeValuePattern(pattern: string): RegExp {
+  let compiled = wholeValuePatterns.get(pattern);
+  if (!compiled) {
+    compiled = new RegExp(`^(?:${pattern})$`);
+    wholeValuePatterns.set(pattern, compiled);
+  }
+  return compiled;
+}
+
+/** What is wrong with `value` for `parameter`, as CloudFormation checks it; undefined if nothing. */
+export function parameterProblem(parameter: CfnParameter, value: string): string | undefined {
   if (parameter.AllowedValues && !parameter.AllowedValues.map(String).includes(value)) {
     return `must be one of ${parameter.AllowedValues.join(", ")}`;
   }
   if (
     parameter.AllowedPattern !== undefined &&
-    !new RegExp(`^(?:${parameter.AllowedPattern})$`).test(value)
+    !wholeValuePattern(parameter.AllowedPattern).test(value)
   ) {
-    return `must match ${parameter.AllowedPattern}`;
+    return parameter.ConstraintDescription === undefined
+      ? `must match ${parameter.AllowedPattern}`
+      : `must be ${parameter.ConstraintDescription}`;
   }
   if (parameter.MinLength !== undefined && value.length < parameter.MinLength) {
     return `must be at least ${parameter.MinLength} characters`;

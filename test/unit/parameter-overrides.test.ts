@@ -2,7 +2,7 @@
  * `npm start -- --parameter-overrides`: the local run takes template parameters as `sam deploy`
  * does, and only values CloudFormation would take (AWS CloudFormation User Guide, "Parameters
  * section syntax": AllowedPattern, AllowedValues, MinValue/MaxValue for Number, MinLength/
- * MaxLength for String).
+ * MaxLength for String; a broken constraint is said by the parameter's ConstraintDescription).
  */
 import { describe, expect, it } from "vitest";
 import {
@@ -94,22 +94,31 @@ describe("parameter overrides for local runs", () => {
       "CityCountsFailureDestination=sqs: must be one of s3, kafka",
     );
     expect(refused({ RsvpTopicName: "m" })).toMatch(/^RsvpTopicName=m: must match /);
+    // Whole-number parameters are Strings with a pattern, refused with their
+    // ConstraintDescription as CloudFormation says it; a Number parameter by its bounds.
     expect(refused({ CityCountsBatchingWindowSeconds: "301" })).toBe(
-      "CityCountsBatchingWindowSeconds=301: must be at most 300",
+      "CityCountsBatchingWindowSeconds=301: must be -1 or a whole number of seconds from 0 to 300",
     );
     expect(refused({ CityCountsMaximumRetryAttempts: "-2" })).toBe(
-      "CityCountsMaximumRetryAttempts=-2: must be at least 0",
+      "CityCountsMaximumRetryAttempts=-2: must be a whole number from 0 to 10000",
     );
-    expect(refused({ CityCountsBatchSize: "many" })).toBe(
-      "CityCountsBatchSize=many: must be a number",
+    expect(refused({ CityCountsBatchSize: "2.5" })).toBe(
+      "CityCountsBatchSize=2.5: must be a whole number from 1 to 10000",
     );
     expect(refused({ NoSuchParameter: "1", DedupHorizonDays: "1" })).toBe(
-      "NoSuchParameter: template.yaml has no such parameter; DedupHorizonDays=1: must be at least 2",
+      "NoSuchParameter: template.yaml has no such parameter; DedupHorizonDays=1: must be a whole number of days, at least 2",
     );
     expect(refused({ DedupHorizonDays: "21", RsvpTopicName: "rsvps" })).toBe("accepted");
-    expect(refused({ CityCountsBatchSize: "0x10" })).toBe(
-      "CityCountsBatchSize=0x10: must be a number",
+    expect(refused({ CountsApiRateLimit: "many" })).toBe(
+      "CountsApiRateLimit=many: must be a number",
     );
+    expect(refused({ CountsApiRateLimit: "0x10" })).toBe(
+      "CountsApiRateLimit=0x10: must be a number",
+    );
+    expect(refused({ CountsApiRateLimit: "0.5" })).toBe(
+      "CountsApiRateLimit=0.5: must be at least 1",
+    );
+    expect(refused({ CountsApiRateLimit: "2.5" })).toBe("accepted");
     // The template's Rules too, as CloudFormation checks them before making anything.
     expect(refused({ RsvpTopicName: "meetup-dlq" })).toBe(
       "TopicsHaveTheirOwnNames: RsvpTopicName and DeadLetterTopicName must differ.",

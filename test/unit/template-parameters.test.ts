@@ -10,6 +10,7 @@ import { readProperties } from "../../functions/kafka-topics/topics-resource.js"
 import { readTemplate, withParameterValues } from "../../local/stack/template-model.js";
 import { ingestConfigSchema } from "../../tasks/ingest/config.js";
 import { parsePacing } from "../../tasks/replay-feed/config.js";
+import { wholeNumberRange } from "../support/whole-number-range.js";
 
 const template = readTemplate(undefined, "");
 /** Whether CloudFormation would take `value` for `name` (with `others`, for the Rules). */
@@ -170,6 +171,57 @@ describe("template.yaml's parameters", () => {
     expect(accepts("IngestImageUri", `${repo}:${"t".repeat(128)}`, withFeed)).toBe(true);
     expect(accepts("IngestImageUri", `${repo}:${"t".repeat(129)}`, withFeed)).toBe(false);
     expect(accepts("IngestImageUri", `${repo}/${"x".repeat(200)}:v1`, withFeed)).toBe(false);
+  });
+
+  it("counts, sizes and durations: whole numbers in range, written plainly", () => {
+    // A CloudFormation Number is "an integer or float" (User Guide, "Parameters section
+    // syntax"): 2.5 or -1.0 would pass it and fail halfway, at the resource (an Integer
+    // property), in a Lambda's config (z.int()) or, for the daily batch, only when the state
+    // machine hands States.StringToJson's 3600.5 to EMR. So each is a String whose
+    // AllowedPattern spells its range. Bounds from the services: Lambda Developer Guide, "All
+    // Amazon MSK event source configuration parameters" and CreateEventSourceMapping (BatchSize
+    // 1-10,000; MaximumBatchingWindowInSeconds 0-300; MaximumRetryAttempts 0-10,000 or -1,
+    // left out; pollers 1-200 and 1-2,000); EMR API reference, AutoTerminationPolicy
+    // (IdleTimeout 60-604,800 s). The rest are this stack's own choices.
+    const ranges: Record<string, [number, number]> = {
+      TopicPartitions: [1, Infinity],
+      DedupHorizonDays: [2, Infinity],
+      RsvpTopicRetentionHours: [1, Infinity],
+      CityCountsBatchingWindowSeconds: [-1, 300],
+      CityCountsMaximumRetryAttempts: [0, 10000],
+      CityCountsMinimumPollers: [1, 200],
+      CityCountsMaximumPollers: [1, 2000],
+      CityCountsLagAlarmRecords: [1, Infinity],
+      CityCountsBatchSize: [1, 10000],
+      CountsApiEdgeCacheSeconds: [1, 60],
+      RawDataRetentionDays: [1, Infinity],
+      BatchOutputRetentionDays: [1, Infinity],
+      EmrCoreInstanceCount: [1, 50],
+      EmrTaskInstanceCount: [0, 100],
+      EmrIdleTimeoutSeconds: [60, 604800],
+      ClusteringKMin: [2, Infinity],
+      ClusteringKMax: [2, Infinity],
+      ClusteringSeed: [-Infinity, Infinity],
+      DeadLetterAlarmThreshold: [1, Infinity],
+      EmrClusterMaxAgeMinutes: [30, Infinity],
+    };
+    for (const [name, range] of Object.entries(ranges)) {
+      expect(wholeNumberRange(name), name).toEqual(range);
+    }
+    // The seed stays a safe JavaScript integer (the clustering Lambda reads it with zod).
+    expect(accepts("ClusteringSeed", "-999999999999999")).toBe(true);
+    expect(accepts("ClusteringSeed", "9999999999999999")).toBe(false);
+    // The one Number left takes a fraction where it goes: an HTTP API stage's
+    // ThrottlingRateLimit is a Number, a double in the API (CloudFormation Template Reference,
+    // AWS::ApiGatewayV2::Stage RouteSettings).
+    const numbers = Object.entries(template.Parameters ?? {}).filter(
+      ([, parameter]) => parameter.Type === "Number",
+    );
+    expect(numbers.map(([name]) => name)).toEqual(["CountsApiRateLimit"]);
+    expect(accepts("CountsApiRateLimit", "2.5")).toBe(true);
+    // LogRetentionDays: the values CloudWatch Logs takes, listed as strings.
+    expect(accepts("LogRetentionDays", "30")).toBe(true);
+    expect(accepts("LogRetentionDays", "30.0")).toBe(false);
   });
 
   it("ExistingVpcId and the EMR instance types: only values of their forms", () => {
