@@ -12,6 +12,7 @@ import { repoRoot } from "../setup/paths.js";
 import { type AwsEndpoint, awsClientConfig, localAwsEnvironment } from "../stack/aws-endpoint.js";
 import {
   type CfnTemplate,
+  conditionHolds,
   functionEnvironment,
   localResourceName,
   readTemplate,
@@ -121,22 +122,8 @@ export function localSubstitutions(
     if (name === "AWS::URLSuffix") return "amazonaws.com";
     throw new Error(`cannot resolve ${name} locally`);
   };
-  /** A condition of the template, evaluated with the parameters' defaults (as a default deploy). */
-  const condition = (name: string): boolean => {
-    const definition = template.Conditions?.[name];
-    if (definition === undefined) throw new Error(`no condition ${name} in the template`);
-    return truth(definition);
-  };
-  const truth = (value: unknown): boolean => {
-    const node = value as Record<string, unknown[] | string>;
-    if (typeof node.Condition === "string") return condition(node.Condition);
-    const [first, second] = (node["Fn::Equals"] ?? []) as unknown[];
-    if (node["Fn::Equals"]) return resolveAny(first) === resolveAny(second);
-    if (node["Fn::Not"]) return !truth((node["Fn::Not"] as unknown[])[0]);
-    if (node["Fn::And"]) return (node["Fn::And"] as unknown[]).every(truth);
-    if (node["Fn::Or"]) return (node["Fn::Or"] as unknown[]).some(truth);
-    throw new Error(`cannot evaluate ${JSON.stringify(value)} locally`);
-  };
+  /** A condition of the template, with the parameters' values (defaults unless overridden). */
+  const condition = (name: string): boolean => conditionHolds(name, template);
   /** Like `resolve`, but lists (a CommaDelimitedList parameter, a literal list) stay lists. */
   const resolveAny = (value: unknown): string | string[] => {
     if (Array.isArray(value)) return value.map((item) => resolve(item));

@@ -223,8 +223,9 @@ function brokenRules(template: CfnTemplate): string[] {
 
 /**
  * Whether a condition (of Conditions, or a Rule's) holds with the parameters' values:
- * Fn::Equals, Fn::Not, Fn::And, Fn::Or, Fn::Contains, Condition (a named one), and Ref to a
- * parameter (a CommaDelimitedList as its members).
+ * Fn::Equals, Fn::Not, Fn::And, Fn::Or, Fn::Contains, Fn::Join, Condition (a named one), and Ref
+ * to a parameter (a CommaDelimitedList as its members). The one evaluator of conditions for
+ * local runs and tests.
  */
 function holds(expression: unknown, template: CfnTemplate): boolean {
   const value = (node: unknown): unknown => {
@@ -256,6 +257,8 @@ function holds(expression: unknown, template: CfnTemplate): boolean {
         return args.some((arg) => arg === true);
       case "Fn::Contains":
         return Array.isArray(args[0]) && args[0].map(String).includes(String(args[1]));
+      case "Fn::Join":
+        return (Array.isArray(args[1]) ? args[1] : [args[1]]).map(String).join(String(args[0]));
       default:
         throw new Error(`cannot evaluate ${name} locally`);
     }
@@ -264,7 +267,7 @@ function holds(expression: unknown, template: CfnTemplate): boolean {
 }
 
 /** The named condition of the template, with the parameters' values. */
-function conditionHolds(name: string, template: CfnTemplate): boolean {
+export function conditionHolds(name: string, template: CfnTemplate): boolean {
   return holds({ Condition: name }, template);
 }
 

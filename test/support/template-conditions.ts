@@ -4,7 +4,10 @@
  * those values creates instead of matching the conditional structure that produces it. Other
  * intrinsics are left as they are.
  */
-import type { CfnTemplate } from "../../local/stack/template-model.js";
+import {
+  type CfnTemplate,
+  conditionHolds as templateConditionHolds,
+} from "../../local/stack/template-model.js";
 
 type Parameters = Record<string, string>;
 
@@ -41,9 +44,11 @@ export function conditionHolds(
   template: CfnTemplate,
   parameters: Parameters = {},
 ): boolean {
-  const condition = template.Conditions?.[name];
-  if (condition === undefined) throw new Error(`no condition ${name} in the template`);
-  return Boolean(evaluate(condition, template, parameters));
+  const given = Object.entries(template.Parameters ?? {}).map(([parameter, declared]) => [
+    parameter,
+    parameter in parameters ? { ...declared, Default: parameters[parameter] } : declared,
+  ]);
+  return templateConditionHolds(name, { ...template, Parameters: Object.fromEntries(given) });
 }
 
 /** A template resource with its conditions decided, or undefined where its Condition fails. */
@@ -64,31 +69,4 @@ export function resolvedResource(
     Properties: (resolveConditions(resource.Properties ?? {}, template, parameters) ??
       {}) as Record<string, unknown>,
   };
-}
-
-/** The condition functions the template uses, over parameters. */
-function evaluate(value: unknown, template: CfnTemplate, parameters: Parameters): unknown {
-  if (value === null || typeof value !== "object") return value;
-  const node = value as Record<string, unknown>;
-  if (typeof node.Ref === "string") {
-    const parameter = template.Parameters?.[node.Ref];
-    if (!parameter) throw new Error(`a condition refers to ${node.Ref}, not a parameter`);
-    return parameters[node.Ref] ?? parameter.Default ?? "";
-  }
-  if (typeof node.Condition === "string")
-    return conditionHolds(node.Condition, template, parameters);
-  const args = (name: string) => node[name] as unknown[];
-  if ("Fn::Equals" in node) {
-    const [a, b] = args("Fn::Equals").map((arg) => evaluate(arg, template, parameters));
-    return String(a) === String(b);
-  }
-  if ("Fn::Not" in node) return !evaluate(args("Fn::Not")[0], template, parameters);
-  if ("Fn::And" in node) return args("Fn::And").every((arg) => evaluate(arg, template, parameters));
-  if ("Fn::Or" in node) return args("Fn::Or").some((arg) => evaluate(arg, template, parameters));
-  if ("Fn::Join" in node) {
-    const [separator, list] = args("Fn::Join") as [string, unknown];
-    const items = evaluate(list, template, parameters);
-    return (Array.isArray(items) ? items : String(items).split(",")).join(separator);
-  }
-  throw new Error(`cannot evaluate ${JSON.stringify(value)} in a condition`);
 }
