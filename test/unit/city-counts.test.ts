@@ -154,6 +154,36 @@ describe("decodeBatch (events/msk-city-counts.json)", () => {
     ]);
   });
 
+  it("dead-letters a record from elsewhere whose city text the ingest would have cleaned", () => {
+    // Control characters in a city name would reach the terminal that shows the counts
+    // (npm start) as escape sequences: the ingest removes them (cleanText), so a record
+    // holding them came from another producer.
+    const hostile = [
+      '"name":"\\u001b]0;owned\\u0007\\u001b[2JNYC"',
+      '"name":"port\\u202eland"',
+      '"name":"port  land"',
+    ];
+    const values = hostile.map((name) =>
+      JSON.stringify(record(7, DAY1)).replace('"name":"portland"', name),
+    );
+    for (const value of values) expect(value).not.toContain('"name":"portland"');
+    const { poison, messages } = decodeBatch(
+      values.map((value, offset) => ({ topic: "meetup", partition: 0, offset, value })),
+    );
+    expect(messages).toBe(0);
+    expect(poison.map((p) => [p.reason, p.detail])).toEqual(
+      hostile.map(() => [
+        "invalid_record",
+        "city.name: holds control, invisible or repeated space characters the ingest removes",
+      ]),
+    );
+    // Ingest-written names, accents and emoji included, still count.
+    const clean = JSON.stringify(record(8, DAY1)).replace('"name":"portland"', '"name":"Zürich 🏔"');
+    expect(decodeBatch([{ topic: "meetup", partition: 0, offset: 9, value: clean }]).messages).toBe(
+      1,
+    );
+  });
+
   it("caps a dead letter's raw text so the item stays small, whatever the record", () => {
     const value = `{"x":"${"é".repeat(40_000)}`;
     const { poison } = decodeBatch([{ topic: "meetup", partition: 0, offset: 1, value }]);

@@ -150,7 +150,8 @@ function toCity(group: StreamMessage["group"]): City | Rejection {
       ),
     };
   }
-  const state = cleanOptionalText(group.group_state)?.toUpperCase() ?? null;
+  // Uppercasing can undo NFC (cleanText's form), so the state is normalized again.
+  const state = cleanOptionalText(group.group_state)?.toUpperCase().normalize("NFC") ?? null;
   // Capped here, once, so every later stage (Kafka key, counter keys, Spark, the site) sees
   // bounded names: a key part keeps a prefix and a hash of the whole, a name an ellipsis.
   return {

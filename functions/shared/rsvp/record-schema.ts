@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { EARLIEST_MTIME_MS, LATEST_MTIME_MS, MAX_GUESTS } from "./stream-message.js";
-import { MAX_DISPLAY_NAME_BYTES, MAX_KEY_PART_BYTES } from "./text.js";
+import { cleanText, MAX_DISPLAY_NAME_BYTES, MAX_KEY_PART_BYTES } from "./text.js";
 
 /** `country/state/city`, each part within the ingest's caps (parse.ts): 2 + 2 separators + 2 parts. */
 export const MAX_CITY_KEY_BYTES = 2 + 2 + 2 * MAX_KEY_PART_BYTES;
@@ -18,6 +18,13 @@ const withinBytes = (max: number) => (text: string) => Buffer.byteLength(text, "
  */
 const wellFormed = (text: string) => text.isWellFormed();
 const WELL_FORMED = "not well-formed Unicode (a lone surrogate)";
+/**
+ * Text as the ingest writes it (cleanText): no control characters, which would reach a
+ * terminal that shows the counts (`npm start`) as escape sequences, no invisible format
+ * characters, no runs of spaces. Checked after WELL_FORMED, which names a lone surrogate.
+ */
+const asIngestWrites = (text: string) => !text.isWellFormed() || cleanText(text) === text;
+const NOT_CLEAN = "holds control, invisible or repeated space characters the ingest removes";
 
 export const countableRecordSchema = z.object({
   v: z.literal(1),
@@ -36,18 +43,21 @@ export const countableRecordSchema = z.object({
       .string()
       .min(1)
       .refine(withinBytes(MAX_CITY_KEY_BYTES), `longer than ${MAX_CITY_KEY_BYTES} bytes`)
-      .refine(wellFormed, WELL_FORMED),
+      .refine(wellFormed, WELL_FORMED)
+      .refine(asIngestWrites, NOT_CLEAN),
     country: z.string().regex(/^[a-z]{2}$/),
     state: z
       .string()
       .refine(withinBytes(MAX_DISPLAY_NAME_BYTES), `longer than ${MAX_DISPLAY_NAME_BYTES} bytes`)
       .refine(wellFormed, WELL_FORMED)
+      .refine(asIngestWrites, NOT_CLEAN)
       .nullable(),
     name: z
       .string()
       .min(1)
       .refine(withinBytes(MAX_DISPLAY_NAME_BYTES), `longer than ${MAX_DISPLAY_NAME_BYTES} bytes`)
-      .refine(wellFormed, WELL_FORMED),
+      .refine(wellFormed, WELL_FORMED)
+      .refine(asIngestWrites, NOT_CLEAN),
   }),
 });
 

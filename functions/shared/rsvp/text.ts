@@ -41,10 +41,11 @@ export function cleanOptionalText(value: string | undefined): string | null {
 
 /**
  * The comparison form of a name: cleaned, lowercased and with "/" (the city key separator)
- * replaced, so "  PORTLAND " and "Portland" fold to the same key part.
+ * replaced, so "  PORTLAND " and "Portland" fold to the same key part. Normalized again after
+ * lowercasing, which can undo NFC ("Α͂" lowercases to "ᾶ", whose NFC is "ᾶ").
  */
 export function foldForKey(value: string): string {
-  return cleanText(value).toLocaleLowerCase("en-US").replace(/\//g, "-");
+  return cleanText(value).toLocaleLowerCase("en-US").normalize("NFC").replace(/\//g, "-");
 }
 
 /**
