@@ -33,6 +33,44 @@ describe("redactPersonalData", () => {
     );
   });
 
+  it("finds personal fields however a JSON frame spells or shapes them, at any depth", () => {
+    const hostile = [
+      // A key spelled with escapes, the accounts object beside the member's fields.
+      '{"\\u006dember":{"member_id":5,"member_name":"Alice","other_services":{"twitter":{"identifier":"@alice"}}}}',
+      // A member that is a string, names in a list, a nested copy.
+      '{"member":"Alice Smith","mtime":"soon"}',
+      '{"member_name":["Alice"],"rsvp_id":3}',
+      '{"rsvp":{"payload":[{"member":{"member_name":"Alice"}}]}}',
+      '{"other_services":{"facebook":{"identifier":"alice"}},"mtime":1}',
+    ];
+    for (const raw of hostile) {
+      expect(JSON.parse(raw), raw).toBeDefined();
+      const redacted = redactPersonalData(raw);
+      expect(redacted, raw).not.toMatch(/alice|Alice/);
+      expect(redacted, raw).toContain(MARK);
+      expect(() => JSON.parse(redacted), raw).not.toThrow();
+    }
+    expect(JSON.parse(redactPersonalData(hostile[1] as string))).toEqual({
+      member: MARK,
+      mtime: "soon",
+    });
+  });
+
+  it("finds them in text that is not JSON too: escaped keys, string members, lists, accounts", () => {
+    const cut = [
+      '{"\\u006dember":{"member_name":"Alice","other_se',
+      '{"member":"Alice Smith","mtime":',
+      "{'member_name': ['Alice'], 'rsvp_id': 3",
+      '{"rsvp_id":1,"other_services":{"twitter":{"identifier":"@alice"}},"mti',
+    ];
+    for (const raw of cut) {
+      expect(() => JSON.parse(raw), raw).toThrow();
+      const redacted = redactPersonalData(raw);
+      expect(redacted, raw).not.toMatch(/alice|Alice/);
+      expect(redacted, raw).toContain(MARK);
+    }
+  });
+
   it("leaves text without personal fields unchanged", () => {
     fc.assert(
       fc.property(fc.string(), (text) => {
