@@ -42,7 +42,15 @@ export async function startLocalHttpApi(
     const handler = routes[url.pathname];
     if (!handler && staticFiles && !url.pathname.startsWith("/api/") && request.method === "GET") {
       const path = url.pathname.endsWith("/") ? `${url.pathname}index.html` : url.pathname;
-      staticFiles(decodeURIComponent(path.slice(1)))
+      let file: string;
+      try {
+        file = decodeURIComponent(path.slice(1));
+      } catch {
+        // A malformed escape (`/%E0`) from any page the browser has open must not end npm start.
+        response.writeHead(400, { "content-type": "text/plain; charset=utf-8" }).end("bad request");
+        return;
+      }
+      staticFiles(file)
         .then((file) => {
           if (!file) {
             response

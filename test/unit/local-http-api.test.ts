@@ -1,0 +1,39 @@
+/**
+ * The local stand-in for the HTTP API and the website (`npm start` serves both on localhost,
+ * where any page the browser has open can send it requests).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LocalHttpApi, startLocalHttpApi } from "../../local/pipeline/http-api.js";
+
+describe("the local HTTP API", () => {
+  let api: LocalHttpApi;
+  const asked: string[] = [];
+  beforeAll(async () => {
+    api = await startLocalHttpApi(
+      { "/api/counts": async () => ({ statusCode: 200, body: "{}" }) },
+      0,
+      async (path) => {
+        asked.push(path);
+        return path === "index.html"
+          ? { contentType: "text/html", body: new TextEncoder().encode("<p>map</p>") }
+          : undefined;
+      },
+      { "x-content-type-options": "nosniff" },
+    );
+  });
+  afterAll(() => api.close());
+
+  it("answers a malformed escape with 400 and keeps serving", async () => {
+    const bad = await fetch(`${api.url}/%E0`);
+    expect(bad.status).toBe(400);
+    const page = await fetch(`${api.url}/`);
+    expect([page.status, await page.text()]).toEqual([200, "<p>map</p>"]);
+    expect(page.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(asked).toEqual(["index.html"]);
+  });
+
+  it("decodes an escaped path for the site's files", async () => {
+    expect((await fetch(`${api.url}/caf%C3%A9.json`)).status).toBe(404);
+    expect(asked.at(-1)).toBe("café.json");
+  });
+});
