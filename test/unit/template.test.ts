@@ -237,6 +237,37 @@ describe("template.yaml as the local stack's source of truth", () => {
       }
     }
   });
+  it("keeps the member pseudonym no longer than the raw stream, wherever a table holds it", () => {
+    // The ingest keeps only a keyed pseudonym of a member (never a name or photo); it is still
+    // personal data, so every table with a member column lives in a bucket whose lifecycle
+    // expires that table's prefix after RawDataRetentionDays (S3 User Guide, "Lifecycle
+    // configuration elements": a rule's Prefix filter and ExpirationInDays).
+    const withMember = Object.entries(template.Resources).filter(
+      ([, resource]) =>
+        resource.Type === "AWS::Glue::Table" &&
+        JSON.stringify(resource.Properties).includes('"Name":"member"'),
+    );
+    expect(withMember.map(([id]) => id).sort()).toEqual(["AtlasRawRsvpsTable", "AtlasRsvpTable"]);
+    for (const [id, resource] of withMember) {
+      const location = (
+        resource.Properties as {
+          TableInput: { StorageDescriptor: { Location: { "Fn::Sub": string } } };
+        }
+      ).TableInput.StorageDescriptor.Location["Fn::Sub"];
+      const [, bucket, prefix] = /^s3:\/\/\$\{(\w+)\}\/(.*)$/.exec(location) ?? [];
+      const { LifecycleConfiguration } = (template.Resources[bucket ?? ""]?.Properties ?? {}) as {
+        LifecycleConfiguration?: { Rules: { Prefix?: string; ExpirationInDays?: unknown }[] };
+      };
+      const rules = LifecycleConfiguration?.Rules ?? [];
+      const expiring = rules.filter(
+        (rule) =>
+          prefix?.startsWith(rule.Prefix ?? "") &&
+          JSON.stringify(rule.ExpirationInDays) === JSON.stringify({ Ref: "RawDataRetentionDays" }),
+      );
+      expect(expiring, `${id} at ${location}`).toHaveLength(1);
+    }
+  });
+
   it("lets a log group have a composed name only as its service dictates it", () => {
     expect(serviceDictatedLogGroupName({ Ref: "IngestLogGroup" })).toBe(false);
     expect(serviceDictatedLogGroupName("/aws/ecs/containerinsights/x/performance")).toBe(false);
