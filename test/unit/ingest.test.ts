@@ -63,4 +63,48 @@ describe("ingest backpressure", () => {
     expect(stamps.every((stamp, i) => i === 0 || stamp > (stamps[i - 1] as number))).toBe(true);
     expect(Math.abs((stamps[0] ?? 0) / 1000 - Date.now())).toBeLessThan(60_000);
   }, 60_000);
+
+  it("dead-letters hostile frames with their personal data redacted, and keeps reading", async () => {
+    const lines: string[] = [];
+    for (const line of syntheticLines({ seed: "hostile-frames", malformedShare: 0 })) {
+      lines.push(line);
+      if (lines.length === 2) break;
+    }
+    const [first, last] = lines;
+    const deep = `${"[".repeat(2000)}${"]".repeat(2000)}`;
+    const wrapped = JSON.stringify({
+      payload: JSON.stringify({ member: { member_name: "Alice" } }),
+    });
+    feed = await startReplayServer({
+      source: () => [first as string, deep, wrapped, last as string],
+      pacing: { kind: "asap" },
+    });
+    const sent: { topic: string; value: string }[] = [];
+    const producer = {
+      sendBatch: async (batch: ProducerBatch) => {
+        for (const { topic, messages } of batch.topicMessages ?? [])
+          for (const m of messages) sent.push({ topic, value: String(m.value) });
+        return [];
+      },
+    } as unknown as Producer;
+    const ingest = startIngest({
+      feedUrl: feed.url,
+      parse: createRsvpParser({ pseudonymKey: "hostile-frames-test-key-0123456789abc" }),
+      producer,
+      rsvpTopic: "meetup",
+      deadLetterTopic: "meetup-dlq",
+      writeFirehose: async () => {},
+      reconnectAfterNormalClose: false,
+    });
+    await ingest.finished;
+    expect(ingest.counters()).toMatchObject({ received: 4, deadLettered: 2 });
+    expect(sent.filter((m) => m.topic === "meetup")).toHaveLength(2);
+    const letters = sent.filter((m) => m.topic === "meetup-dlq").map((m) => JSON.parse(m.value));
+    expect(letters.map((letter) => letter.raw.length)).toEqual([
+      expect.any(Number),
+      expect.any(Number),
+    ]);
+    expect(JSON.stringify(letters)).not.toContain("Alice");
+    expect(JSON.stringify(letters)).toContain("[personal data removed]");
+  }, 60_000);
 });

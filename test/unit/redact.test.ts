@@ -71,6 +71,34 @@ describe("redactPersonalData", () => {
     }
   });
 
+  it("never throws, however deep a small message nests (the ingest calls it in its feed listener)", () => {
+    for (const depth of [2_000, 50_000]) {
+      const arrays = `${"[".repeat(depth)}${"]".repeat(depth)}`;
+      expect(redactPersonalData(arrays)).toBe(arrays);
+      const objects = `${'{"a":'.repeat(depth)}{"member":{"member_name":"Alice"}}${"}".repeat(depth)}`;
+      const redacted = redactPersonalData(objects);
+      expect(redacted).not.toContain("Alice");
+      expect(redacted).toContain(MARK);
+    }
+  });
+
+  it("looks into JSON held in strings, and into text scans for every personal key and shape", () => {
+    const inner = JSON.stringify({ member: { member_name: "Alice Smith" } });
+    for (const raw of [
+      JSON.stringify(inner),
+      JSON.stringify({ payload: inner }),
+      JSON.stringify({ payload: JSON.stringify({ wrapped: inner }) }),
+      '{"rsvp_id":1,"other_services": ["@alice"], "mti',
+      '{"rsvp_id":1,"photo": {"photo_link": "https://x/alice.jpg"}, "mti',
+      "{u'member_name': u'Alice', 'rsvp_id': 1",
+      "{'member_name': 'Alice \\'Al\\' Smith', 'rsvp_id': 1",
+    ]) {
+      const redacted = redactPersonalData(raw);
+      expect(redacted, raw).not.toMatch(/alice/i);
+      expect(redacted, raw).toContain(MARK);
+    }
+  });
+
   it("leaves text without personal fields unchanged", () => {
     fc.assert(
       fc.property(fc.string(), (text) => {

@@ -1,58 +1,91 @@
 /**
  * Personal data must not be stored, not even in the dead-letter topic, which keeps the raw text
  * of rejected messages for diagnosis. A rejected frame that is JSON is redacted on its parsed
- * form, so no spelling of a key (`"\u006dember"`) or shape of a value hides a personal field. A
- * frame that is not JSON (truncated, a Python dict repr) is redacted by scanning its text.
+ * form, so no spelling of a key (`"\u006dember"`) or shape of a value hides a personal field,
+ * and JSON held in its strings is redacted too. A frame that is not JSON (truncated, a Python
+ * dict repr) is redacted by scanning its text.
  */
 
 /** Keys whose values are personal: the member object, its fields met flattened, its accounts. */
 const PERSONAL_KEYS = new Set(["member", "member_id", "member_name", "photo", "other_services"]);
-/** `"member"` or `'other_services'` (either quote), a colon, then the opening brace of its object. */
-const PERSONAL_OBJECT = /(["'])(member|other_services)\1\s*:\s*\{/g;
-/** A personal key with a scalar, a string or a (possibly cut) list as its value. */
-const PERSONAL_SCALAR =
-  /(["'])(member|member_id|member_name|photo)\1(\s*:\s*)("(?:[^"\\]|\\.)*"?|'[^']*'?|-?\d[\d.eE+-]*|\[[^\]]*\]?|true|false|null|None|True|False)/g;
+const PERSONAL_KEY = "(member|member_id|member_name|photo|other_services)";
+/** A personal key (either quote), a colon, then the opening brace or bracket of its value. */
+const PERSONAL_CONTAINER = new RegExp(`(["'])${PERSONAL_KEY}\\1\\s*:\\s*[{[]`, "g");
+/** A personal key with a scalar as its value: a (possibly cut, Python-prefixed) string, a number, a literal. */
+const PERSONAL_SCALAR = new RegExp(
+  `(["'])${PERSONAL_KEY}\\1(\\s*:\\s*)([uUbBrR]?"(?:[^"\\\\]|\\\\.)*"?|[uUbBrR]?'(?:[^'\\\\]|\\\\.)*'?|-?\\d[\\d.eE+-]*|true|false|null|None|True|False)`,
+  "g",
+);
 /** A JSON escape of a letter, digit or underscore, which a key may be spelled with. */
 const ESCAPED_WORD_CHARACTER = /\\u00(3[0-9]|4[1-9a-fA-F]|5[0-9aAfF]|6[1-9a-fA-F]|7[0-9aA])/g;
+/** Text that could hold a personal field; strings that do are redacted as messages of their own. */
+const MENTIONS_PERSONAL_KEY = /member|photo|other_services/i;
+/** How deep JSON held in strings (in strings...) is looked into. */
+const MAX_NESTED_TEXT = 3;
 const REDACTED = "[personal data removed]";
+/** What is kept of a text that could not be checked: nothing of it. */
+export const WITHHELD = "[raw text withheld: it could not be checked for personal data]";
 
 /**
- * Returns `raw` with the value of every `member` or `other_services` field, and of any
- * `member_id`, `member_name` or `photo` field, replaced by a marker, at any depth. A JSON text
- * that holds one is written again as compact JSON; text without personal fields is unchanged.
- * An unterminated member object (a truncated frame) is cut to the end of the text.
+ * Returns `raw` with the value of every `member`, `other_services`, `member_id`, `member_name`
+ * or `photo` field replaced by a marker, at any depth. A JSON text that holds one is written
+ * again as compact JSON; text without personal fields is returned unchanged. An unterminated
+ * member object (a truncated frame) is cut to the end of the text. Never throws: a text it
+ * cannot check is withheld whole.
  */
 export function redactPersonalData(raw: string): string {
-  const parsed = parsedJson(raw);
-  if (parsed !== undefined) {
-    const found = { personal: false };
-    const redacted = withoutPersonalFields(parsed.value, found);
-    return found.personal ? JSON.stringify(redacted) : raw;
-  }
-  return redactText(raw);
-}
-
-function parsedJson(raw: string): { value: unknown } | undefined {
   try {
-    return { value: JSON.parse(raw) };
+    return redact(raw, 0);
   } catch {
-    return undefined;
+    return WITHHELD;
   }
 }
 
-function withoutPersonalFields(value: unknown, found: { personal: boolean }): unknown {
-  if (Array.isArray(value)) return value.map((item) => withoutPersonalFields(item, found));
-  if (value === null || typeof value !== "object") return value;
-  const kept: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) {
-    if (PERSONAL_KEYS.has(key)) {
-      found.personal = true;
-      kept[key] = REDACTED;
-    } else {
-      kept[key] = withoutPersonalFields(item, found);
+function redact(raw: string, nesting: number): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return redactText(raw);
+  }
+  const root: Record<string, unknown> = { value: parsed };
+  if (!redactTree(root, nesting)) return raw;
+  try {
+    return JSON.stringify(root.value);
+  } catch {
+    // Nested too deep for JSON.stringify: the text scan finds the same fields in valid JSON.
+    return redactText(raw);
+  }
+}
+
+/**
+ * Replaces the personal values under `root` in place and says whether it found any. Walks with
+ * a stack of its own, not by recursion: a hostile message of a few KB nests thousands deep.
+ */
+function redactTree(root: Record<string, unknown>, nesting: number): boolean {
+  let found = false;
+  const pending: Record<string, unknown>[] = [root];
+  for (let container = pending.pop(); container !== undefined; container = pending.pop()) {
+    const named = container !== root && !Array.isArray(container);
+    for (const key of Object.keys(container)) {
+      const item = container[key];
+      if (named && PERSONAL_KEYS.has(key)) {
+        container[key] = REDACTED;
+        found = true;
+      } else if (typeof item === "string") {
+        if (nesting < MAX_NESTED_TEXT && MENTIONS_PERSONAL_KEY.test(item)) {
+          const redacted = redact(item, nesting + 1);
+          if (redacted !== item) {
+            container[key] = redacted;
+            found = true;
+          }
+        }
+      } else if (item !== null && typeof item === "object") {
+        pending.push(item as Record<string, unknown>);
+      }
     }
   }
-  return kept;
+  return found;
 }
 
 function redactText(raw: string): string {
@@ -61,17 +94,21 @@ function redactText(raw: string): string {
   );
   let result = "";
   let copiedUpTo = 0;
-  PERSONAL_OBJECT.lastIndex = 0;
-  for (let match = PERSONAL_OBJECT.exec(text); match !== null; match = PERSONAL_OBJECT.exec(text)) {
+  PERSONAL_CONTAINER.lastIndex = 0;
+  for (
+    let match = PERSONAL_CONTAINER.exec(text);
+    match !== null;
+    match = PERSONAL_CONTAINER.exec(text)
+  ) {
     const [, quote, key] = match as unknown as [string, string, string];
-    const valueStart = match.index + match[0].length - 1; // at "{"
-    const valueEnd = endOfObject(text, valueStart);
+    const valueStart = match.index + match[0].length - 1; // at "{" or "["
+    const valueEnd = endOfValue(text, valueStart);
     result += `${text.slice(copiedUpTo, match.index)}${quote}${key}${quote}: ${quote}${REDACTED}${quote}`;
     copiedUpTo = valueEnd;
-    PERSONAL_OBJECT.lastIndex = valueEnd;
+    PERSONAL_CONTAINER.lastIndex = valueEnd;
   }
-  const withoutObjects = copiedUpTo === 0 ? text : result + text.slice(copiedUpTo);
-  const redacted = withoutObjects.replace(
+  const withoutContainers = copiedUpTo === 0 ? text : result + text.slice(copiedUpTo);
+  const redacted = withoutContainers.replace(
     PERSONAL_SCALAR,
     (_match, quote: string, key: string, colon: string) =>
       `${quote}${key}${quote}${colon}${quote}${REDACTED}${quote}`,
@@ -79,8 +116,8 @@ function redactText(raw: string): string {
   return redacted === text ? raw : redacted;
 }
 
-/** Index just past the brace that closes the object opened at `start`, or the text's end. */
-function endOfObject(text: string, start: number): number {
+/** Index just past the brace or bracket that closes the one at `start`, or the text's end. */
+function endOfValue(text: string, start: number): number {
   let depth = 0;
   let quote: string | null = null;
   for (let i = start; i < text.length; i++) {
@@ -90,9 +127,9 @@ function endOfObject(text: string, start: number): number {
       else if (char === quote) quote = null;
     } else if (char === '"' || char === "'") {
       quote = char;
-    } else if (char === "{") {
+    } else if (char === "{" || char === "[") {
       depth += 1;
-    } else if (char === "}") {
+    } else if (char === "}" || char === "]") {
       depth -= 1;
       if (depth === 0) return i + 1;
     }
