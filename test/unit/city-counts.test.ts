@@ -177,7 +177,15 @@ describe("decodeBatch (events/msk-city-counts.json)", () => {
         "city.name: holds control, invisible or repeated space characters the ingest removes",
       ]),
     );
-    // Ingest-written names, accents and emoji included, still count.
+    // Ingest-written names, accents and emoji included, still count, as do names in another
+    // Unicode form (an earlier ingest's "Α͂" lowercased: "\u03B1\u0342").
+    const decomposed = JSON.stringify(record(9, DAY1)).replace(
+      '"name":"portland"',
+      '"name":"\\u03b1\\u0342thens"',
+    );
+    expect(
+      decodeBatch([{ topic: "meetup", partition: 0, offset: 10, value: decomposed }]).messages,
+    ).toBe(1);
     const clean = JSON.stringify(record(8, DAY1)).replace('"name":"portland"', '"name":"Zürich 🏔"');
     expect(decodeBatch([{ topic: "meetup", partition: 0, offset: 9, value: clean }]).messages).toBe(
       1,
