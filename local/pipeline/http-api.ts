@@ -4,7 +4,7 @@
  * the one deployed, handler for handler.
  */
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 
@@ -38,7 +38,13 @@ export async function startLocalHttpApi(
 ): Promise<LocalHttpApi> {
   const server = createServer((request, response) => {
     for (const [name, value] of Object.entries(responseHeaders)) response.setHeader(name, value);
-    const url = new URL(request.url ?? "/", "http://localhost");
+    let url: URL;
+    try {
+      url = new URL(request.url ?? "/", "http://localhost");
+    } catch {
+      badRequest(response); // "//" alone is no URL: answered, not thrown out of the server
+      return;
+    }
     const handler = routes[url.pathname];
     if (!handler && staticFiles && !url.pathname.startsWith("/api/") && request.method === "GET") {
       const path = url.pathname.endsWith("/") ? `${url.pathname}index.html` : url.pathname;
@@ -47,7 +53,7 @@ export async function startLocalHttpApi(
         file = decodeURIComponent(path.slice(1));
       } catch {
         // A malformed escape (`/%E0`) from any page the browser has open must not end npm start.
-        response.writeHead(400, { "content-type": "text/plain; charset=utf-8" }).end("bad request");
+        badRequest(response);
         return;
       }
       staticFiles(file)
@@ -144,4 +150,9 @@ function toEvent(request: IncomingMessage, url: URL): APIGatewayProxyEventV2 {
     },
     isBase64Encoded: false,
   };
+}
+
+/** A request no route can take (a malformed path): answered 400, so the run goes on. */
+function badRequest(response: ServerResponse): void {
+  response.writeHead(400, { "content-type": "text/plain; charset=utf-8" }).end("bad request");
 }

@@ -2,6 +2,7 @@
  * The local stand-in for the HTTP API and the website (`npm start` serves both on localhost,
  * where any page the browser has open can send it requests).
  */
+import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalHttpApi, startLocalHttpApi } from "../../local/pipeline/http-api.js";
 
@@ -22,10 +23,22 @@ describe("the local HTTP API", () => {
     );
   });
   afterAll(() => api.close());
+  /** The status of a request for `path` exactly as written (fetch would normalize it). */
+  const rawStatus = (path: string) =>
+    new Promise<number | undefined>((resolve, reject) => {
+      const { hostname, port } = new URL(api.url);
+      request({ hostname, port, path }, (answer) => {
+        answer.resume();
+        resolve(answer.statusCode);
+      })
+        .on("error", reject)
+        .end();
+    });
 
   it("answers a malformed escape with 400 and keeps serving", async () => {
     const bad = await fetch(`${api.url}/%E0`);
     expect(bad.status).toBe(400);
+    expect(await rawStatus("//")).toBe(400);
     const page = await fetch(`${api.url}/`);
     expect([page.status, await page.text()]).toEqual([200, "<p>map</p>"]);
     expect(page.headers.get("x-content-type-options")).toBe("nosniff");
