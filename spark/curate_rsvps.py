@@ -34,6 +34,9 @@ RECORD_SCHEMA = """
   venue STRUCT<id: BIGINT, name: STRING, position: STRUCT<lat: DOUBLE, lon: DOUBLE>>
 """
 MAX_ERROR_TEXT = 4096
+# The member pseudonym stays in the raw stream, which expires (RawDataRetentionDays): the
+# curated tables live on, so none of them keeps it, not even in an error's text.
+MEMBER_FIELD = r'"member"\s*:\s*"[^"]*"'
 TABLES = ("rsvp", "event", "group", "venue", "errors")
 
 
@@ -122,7 +125,7 @@ def split_records(raw: DataFrame) -> tuple[DataFrame, DataFrame]:
     checked = parsed.withColumn("reason", reason)
     errors = checked.where(F.col("reason").isNotNull()).select(
         F.col("reason"),
-        F.substring("value", 1, MAX_ERROR_TEXT).alias("text"),
+        F.substring(F.regexp_replace("value", MEMBER_FIELD, '"member":null'), 1, MAX_ERROR_TEXT).alias("text"),
         F.col("dt").alias("date"),
     )
     records = checked.where(F.col("reason").isNull()).select("r.*", F.col("value").alias("line")).withColumn(
@@ -150,7 +153,7 @@ def curate(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
     latest = latest.withColumn("date", F.to_date(F.from_unixtime(F.col("mtime") / 1000)).cast("string")).cache()
 
     rsvp = latest.select(
-        F.col("rsvpId").alias("rsvp_id"), "mtime", "response", "guests", "member",
+        F.col("rsvpId").alias("rsvp_id"), "mtime", "response", "guests",
         F.col("event.id").alias("event_id"), F.col("group.id").alias("group_id"),
         F.col("venue.id").alias("venue_id"), F.col("city.key").alias("city_key"), "date",
     )

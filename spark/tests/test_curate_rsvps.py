@@ -81,6 +81,11 @@ def test_curates_one_day(spark, landed):
 
     reasons = sorted(e.reason for e in table(spark, out, "errors").collect())
     assert reasons == ["invalid_response", "missing_id", "not_a_record"]
+    # The member pseudonym stays in the raw stream, which expires; the curated tables do not.
+    assert "member" not in table(spark, out, "rsvp").columns
+    texts = [e.text for e in table(spark, out, "errors").collect()]
+    assert not any("ab" * 16 in text for text in texts)
+    assert any('"member":null' in text for text in texts)
 
 
 def test_among_equal_mtimes_the_first_to_arrive_at_the_ingest_wins(spark, tmp_path):
