@@ -4,31 +4,30 @@ import {
   readTemplate,
 } from "../../local/stack/template-model.js";
 
-/** Whole numbers are tried from -BELOW to ABOVE; a parameter taking an end has no bound there. */
+/** Every whole number from -BELOW to ABOVE is tried; beyond, the bound is searched for. */
 const BELOW = 1_000;
 const ABOVE = 1_000_000;
+/** Past this magnitude (10^18) a parameter is taken to have no bound on that side. */
+const FARTHEST = 10n ** 18n;
 
 /**
- * The whole numbers template.yaml's parameter `name` takes, as [least, most], found by trying
- * every one from -1,000 to 1,000,000 as CloudFormation checks a value (±Infinity: it takes that
- * end and 10^12 beyond it). Throws if what it takes is not one unbroken run of whole numbers
- * written plainly, so a pattern with a gap, or one taking a fraction, a sign, a leading zero or
- * a space, fails the test that asks.
+ * The whole numbers template.yaml's parameter `name` takes, as [least, most] (±Infinity: no
+ * bound within 10^18), found by trying each as CloudFormation checks a value: every one from
+ * -1,000 to 1,000,000, and past those a search for the bound with spot checks. Throws if what
+ * it takes is not one unbroken run of whole numbers written plainly, so a pattern with a gap,
+ * or one taking a fraction, a sign, a leading zero or a space, fails the test that asks.
  */
 export function wholeNumberRange(name: string): [number, number] {
   const parameter = readTemplate(undefined, "").Parameters?.[name];
   if (!parameter) throw new Error(`template.yaml has no parameter ${name}`);
-  const takes = (value: string) => parameterProblem(parameter as CfnParameter, value) === undefined;
+  const takes = (value: bigint | number | string) =>
+    parameterProblem(parameter as CfnParameter, String(value)) === undefined;
   const taken: number[] = [];
-  for (let n = -BELOW; n <= ABOVE; n += 1) if (takes(String(n))) taken.push(n);
+  for (let n = -BELOW; n <= ABOVE; n += 1) if (takes(n)) taken.push(n);
   const least = taken[0];
   const most = taken.at(-1);
   if (least === undefined || most === undefined) throw new Error(`${name} takes no whole number`);
   if (taken.length !== most - least + 1) throw new Error(`${name} takes whole numbers with gaps`);
-  const endless = (end: number, far: string) => {
-    if (takes(String(end)) !== takes(far)) throw new Error(`${name}: no clear bound near ${end}`);
-    return takes(far);
-  };
   const mid = String(Math.max(least, Math.min(most, 5)));
   for (const odd of [
     `${mid}.0`,
@@ -43,8 +42,28 @@ export function wholeNumberRange(name: string): [number, number] {
   ]) {
     if (takes(odd)) throw new Error(`${name} takes ${JSON.stringify(odd)}`);
   }
+  const beyond = (from: bigint, sign: 1n | -1n): number => {
+    // The last taken number counting away from `from` (taken), checked to be unbroken.
+    let inside = from;
+    let outside = from * 10n;
+    while (takes(outside)) {
+      if (outside * sign >= FARTHEST) return sign > 0n ? Infinity : -Infinity;
+      inside = outside;
+      outside *= 10n;
+    }
+    while ((outside - inside) * sign > 1n) {
+      const middle = (inside + outside) / 2n;
+      if (takes(middle)) inside = middle;
+      else outside = middle;
+    }
+    const distance = (inside - from) * sign;
+    for (let step = 1n; step < distance; step = step * 3n + 1n) {
+      if (!takes(inside - step * sign)) throw new Error(`${name}: a gap before ${inside}`);
+    }
+    return Number(inside);
+  };
   return [
-    endless(-BELOW, "-1000000000000") ? Number.NEGATIVE_INFINITY : least,
-    endless(ABOVE, "1000000000000") ? Number.POSITIVE_INFINITY : most,
+    least === -BELOW ? beyond(BigInt(-BELOW), -1n) : least,
+    most === ABOVE ? beyond(BigInt(ABOVE), 1n) : most,
   ];
 }

@@ -106,7 +106,7 @@ describe("parameter overrides for local runs", () => {
       "CityCountsBatchSize=2.5: must be a whole number from 1 to 10000",
     );
     expect(refused({ NoSuchParameter: "1", DedupHorizonDays: "1" })).toBe(
-      "NoSuchParameter: template.yaml has no such parameter; DedupHorizonDays=1: must be a whole number of days, at least 2",
+      "NoSuchParameter: template.yaml has no such parameter; DedupHorizonDays=1: must be a whole number of days from 2 to 999999999",
     );
     expect(refused({ DedupHorizonDays: "21", RsvpTopicName: "rsvps" })).toBe("accepted");
     expect(refused({ CountsApiRateLimit: "many" })).toBe(

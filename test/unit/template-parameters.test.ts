@@ -184,26 +184,26 @@ describe("template.yaml's parameters", () => {
     // left out; pollers 1-200 and 1-2,000); EMR API reference, AutoTerminationPolicy
     // (IdleTimeout 60-604,800 s). The rest are this stack's own choices.
     const ranges: Record<string, [number, number]> = {
-      TopicPartitions: [1, Infinity],
-      DedupHorizonDays: [2, Infinity],
-      RsvpTopicRetentionHours: [1, Infinity],
+      TopicPartitions: [1, 999999999],
+      DedupHorizonDays: [2, 999999999],
+      RsvpTopicRetentionHours: [1, 999999999],
       CityCountsBatchingWindowSeconds: [-1, 300],
       CityCountsMaximumRetryAttempts: [0, 10000],
       CityCountsMinimumPollers: [1, 200],
       CityCountsMaximumPollers: [1, 2000],
-      CityCountsLagAlarmRecords: [1, Infinity],
+      CityCountsLagAlarmRecords: [1, 999999999],
       CityCountsBatchSize: [1, 10000],
       CountsApiEdgeCacheSeconds: [1, 60],
-      RawDataRetentionDays: [1, Infinity],
-      BatchOutputRetentionDays: [1, Infinity],
+      RawDataRetentionDays: [1, 999999999],
+      BatchOutputRetentionDays: [1, 999999999],
       EmrCoreInstanceCount: [1, 50],
       EmrTaskInstanceCount: [0, 100],
       EmrIdleTimeoutSeconds: [60, 604800],
-      ClusteringKMin: [2, Infinity],
-      ClusteringKMax: [2, Infinity],
-      ClusteringSeed: [-Infinity, Infinity],
-      DeadLetterAlarmThreshold: [1, Infinity],
-      EmrClusterMaxAgeMinutes: [30, Infinity],
+      ClusteringKMin: [2, 999999999],
+      ClusteringKMax: [2, 999999999],
+      ClusteringSeed: [-999999999999999, 999999999999999],
+      DeadLetterAlarmThreshold: [1, 999999999],
+      EmrClusterMaxAgeMinutes: [30, 999999999],
     };
     for (const [name, range] of Object.entries(ranges)) {
       expect(wholeNumberRange(name), name).toEqual(range);
