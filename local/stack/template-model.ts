@@ -230,6 +230,7 @@ function brokenRules(template: CfnTemplate): string[] {
 function holds(expression: unknown, template: CfnTemplate): boolean {
   const value = (node: unknown): unknown => {
     if (node === null || typeof node !== "object") return node;
+    if (Array.isArray(node)) return node.map(value); // a literal list (Fn::Join's, Fn::Contains')
     const [name, argument] = Object.entries(node)[0] ?? [];
     const args = Array.isArray(argument) ? argument.map(value) : [];
     switch (name) {

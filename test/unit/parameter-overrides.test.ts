@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import {
+  conditionHolds,
   eventSourceControls,
   functionEnvironment,
   InvalidParameterError,
@@ -133,5 +134,25 @@ describe("parameter overrides for local runs", () => {
     expect(
       refused({ ExistingVpcId: "vpc-0123abcd", ExistingPrivateSubnetIds: "subnet-1,subnet-2" }),
     ).toBe("accepted");
+  });
+
+  it("evaluates conditions as CloudFormation does, literal lists included", () => {
+    const template = {
+      Parameters: {
+        Zones: { Type: "CommaDelimitedList", Default: " a , b" },
+        Name: { Type: "String", Default: "b" },
+      },
+      Conditions: {
+        Joined: { "Fn::Equals": [{ "Fn::Join": ["-", ["a", { Ref: "Name" }]] }, "a-b"] },
+        ListedZone: { "Fn::Contains": [{ Ref: "Zones" }, "b"] },
+        LiteralList: { "Fn::Contains": [["x", { Ref: "Name" }], "b"] },
+        NoZones: { "Fn::Equals": [{ "Fn::Join": ["", { Ref: "Zones" }] }, ""] },
+        Both: { "Fn::And": [{ Condition: "Joined" }, { "Fn::Not": [{ Condition: "NoZones" }] }] },
+      },
+      Resources: {},
+    };
+    for (const name of ["Joined", "ListedZone", "LiteralList", "Both"])
+      expect(conditionHolds(name, template), name).toBe(true);
+    expect(conditionHolds("NoZones", template)).toBe(false);
   });
 });
