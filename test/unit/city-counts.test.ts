@@ -174,7 +174,7 @@ describe("decodeBatch (events/msk-city-counts.json)", () => {
     expect(poison.map((p) => [p.reason, p.detail])).toEqual(
       hostile.map(() => [
         "invalid_record",
-        "city.name: holds control, invisible or repeated space characters the ingest removes",
+        "city.name: not as the ingest cleans text: control, invisible or replacement characters, or spaces other than single ones between words",
       ]),
     );
     // Ingest-written names, accents and emoji included, still count, as do names in another

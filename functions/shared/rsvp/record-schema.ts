@@ -20,14 +20,15 @@ const wellFormed = (text: string) => text.isWellFormed();
 const WELL_FORMED = "not well-formed Unicode (a lone surrogate)";
 /**
  * Text as the ingest writes it (cleanText): no control characters, which would reach a
- * terminal that shows the counts (`npm start`) as escape sequences, no invisible format
- * characters, no runs of spaces. Its Unicode form is not checked: ingests before the NFC fix
+ * terminal that shows the counts (`npm start`) as escape sequences, no invisible format or
+ * replacement characters, no spaces but single ASCII ones between words. Its Unicode form is not checked: ingests before the NFC fix
  * of case changes wrote a few names in another form, and those records still count. Checked
  * after WELL_FORMED, which names a lone surrogate.
  */
 const asIngestWrites = (text: string) =>
   !text.isWellFormed() || cleanText(text) === text.normalize("NFC");
-const NOT_CLEAN = "holds control, invisible or repeated space characters the ingest removes";
+const NOT_CLEAN =
+  "not as the ingest cleans text: control, invisible or replacement characters, or spaces other than single ones between words";
 
 export const countableRecordSchema = z.object({
   v: z.literal(1),

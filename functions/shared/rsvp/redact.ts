@@ -20,8 +20,15 @@ const PERSONAL_SCALAR = new RegExp(
 const ESCAPED_WORD_CHARACTER = /\\u00(3[0-9]|4[1-9a-fA-F]|5[0-9aAfF]|6[1-9a-fA-F]|7[0-9aA])/g;
 /** Text that could hold a personal field; strings that do are redacted as messages of their own. */
 const MENTIONS_PERSONAL_KEY = /member|photo|other_services/i;
-/** How deep JSON held in strings (in strings...) is looked into. */
+/** How deep JSON held in strings (in strings...) is parsed; deeper, its text is scanned. */
 const MAX_NESTED_TEXT = 3;
+/** Escaped quotes and backslashes unescaped, a level at a time, to scan quoted JSON in text. */
+const ESCAPED_QUOTE_OR_BACKSLASH = /\\(["\\])/g;
+/**
+ * Characters of a text that are read (64 KiB, the largest message the parser takes): a dead
+ * letter keeps far less, and a frame of many MB must not hold the ingest's event loop.
+ */
+export const MAX_REDACTED_CHARS = 64 * 1024;
 const REDACTED = "[personal data removed]";
 /** What is kept of a text that could not be checked: nothing of it. */
 export const WITHHELD = "[raw text withheld: it could not be checked for personal data]";
@@ -31,11 +38,11 @@ export const WITHHELD = "[raw text withheld: it could not be checked for persona
  * or `photo` field replaced by a marker, at any depth. A JSON text that holds one is written
  * again as compact JSON; text without personal fields is returned unchanged. An unterminated
  * member object (a truncated frame) is cut to the end of the text. Never throws: a text it
- * cannot check is withheld whole.
+ * cannot check is withheld whole. Reads at most MAX_REDACTED_CHARS of it.
  */
 export function redactPersonalData(raw: string): string {
   try {
-    return redact(raw, 0);
+    return redact(raw.length > MAX_REDACTED_CHARS ? raw.slice(0, MAX_REDACTED_CHARS) : raw, 0);
   } catch {
     return WITHHELD;
   }
@@ -73,8 +80,8 @@ function redactTree(root: Record<string, unknown>, nesting: number): boolean {
         container[key] = REDACTED;
         found = true;
       } else if (typeof item === "string") {
-        if (nesting < MAX_NESTED_TEXT && MENTIONS_PERSONAL_KEY.test(item)) {
-          const redacted = redact(item, nesting + 1);
+        if (MENTIONS_PERSONAL_KEY.test(withWordEscapesDecoded(item))) {
+          const redacted = nesting < MAX_NESTED_TEXT ? redact(item, nesting + 1) : redactText(item);
           if (redacted !== item) {
             container[key] = redacted;
             found = true;
@@ -88,10 +95,30 @@ function redactTree(root: Record<string, unknown>, nesting: number): boolean {
   return found;
 }
 
-function redactText(raw: string): string {
-  const text = raw.replace(ESCAPED_WORD_CHARACTER, (_match, code: string) =>
+function withWordEscapesDecoded(text: string): string {
+  return text.replace(ESCAPED_WORD_CHARACTER, (_match, code: string) =>
     String.fromCharCode(Number.parseInt(code, 16)),
   );
+}
+
+/**
+ * Scans the text, then the text with one level of escaped quotes and backslashes undone, and
+ * so on: a JSON message quoted inside another (`"{\"member\": ...`) is found at its level. The
+ * text is returned in its least escaped form if anything was found.
+ */
+function redactText(raw: string): string {
+  const text = withWordEscapesDecoded(raw);
+  let redacted = redactScan(text);
+  // Each level of quoting doubles the backslashes before a quote: 64 KiB holds under 17.
+  for (let level = 0; level < 17; level++) {
+    const unescaped = redacted.replace(ESCAPED_QUOTE_OR_BACKSLASH, "$1");
+    if (unescaped === redacted) break;
+    redacted = redactScan(unescaped);
+  }
+  return redacted === text ? raw : redacted;
+}
+
+function redactScan(text: string): string {
   let result = "";
   let copiedUpTo = 0;
   PERSONAL_CONTAINER.lastIndex = 0;
@@ -108,12 +135,11 @@ function redactText(raw: string): string {
     PERSONAL_CONTAINER.lastIndex = valueEnd;
   }
   const withoutContainers = copiedUpTo === 0 ? text : result + text.slice(copiedUpTo);
-  const redacted = withoutContainers.replace(
+  return withoutContainers.replace(
     PERSONAL_SCALAR,
     (_match, quote: string, key: string, colon: string) =>
       `${quote}${key}${quote}${colon}${quote}${REDACTED}${quote}`,
   );
-  return redacted === text ? raw : redacted;
 }
 
 /** Index just past the brace or bracket that closes the one at `start`, or the text's end. */
