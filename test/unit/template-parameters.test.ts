@@ -184,7 +184,10 @@ describe("template.yaml's parameters", () => {
     // left out; pollers 1-200 and 1-2,000); EMR API reference, AutoTerminationPolicy
     // (IdleTimeout 60-604,800 s). The rest are this stack's own choices.
     const ranges: Record<string, [number, number]> = {
-      TopicPartitions: [1, 999999999],
+      // MSK Developer Guide, "Best practices for Standard brokers": a kafka.t3.small broker
+      // holds at most 300 partitions (leaders and followers) for update operations to work;
+      // three topics, replication factor 2 on two brokers, plus 50 of consumer offsets.
+      TopicPartitions: [1, 64],
       DedupHorizonDays: [2, 999999999],
       RsvpTopicRetentionHours: [1, 999999999],
       CityCountsBatchingWindowSeconds: [-1, 300],
