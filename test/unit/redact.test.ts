@@ -80,6 +80,13 @@ describe("redactPersonalData", () => {
       expect(redacted).not.toContain("Alice");
       expect(redacted).toContain(MARK);
     }
+    // Deeper than the 64 KiB it reads: the cut text is scanned, the member still found.
+    const deepest = `${'{"a":'.repeat(50_000)}{"member":{"member_name":"Alice"}}`;
+    const cut = `{"member":{"member_name":"Alice"}}${'{"a":'.repeat(50_000)}`;
+    for (const raw of [deepest.slice(-60_000), cut]) {
+      expect(redactPersonalData(raw)).not.toContain("Alice");
+      expect(redactPersonalData(raw)).toContain(MARK);
+    }
   });
 
   it("looks into JSON held in strings, and into text scans for every personal key and shape", () => {
@@ -121,12 +128,10 @@ describe("redactPersonalData", () => {
 
   it("reads at most 64 KiB of a text, however large the frame", () => {
     const huge = `{"member_name":"Alice","pad":"${"x".repeat(4_000_000)}","end":"END"}`;
-    const started = performance.now();
     const redacted = redactPersonalData(huge);
     expect(redacted.length).toBeLessThan(65 * 1024);
     expect(redacted).not.toContain("END");
     expect(redacted).not.toContain("Alice");
-    expect(performance.now() - started).toBeLessThan(5_000); // a bound on work, not a benchmark
   });
 
   it("leaves text without personal fields unchanged", () => {

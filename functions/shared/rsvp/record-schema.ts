@@ -21,9 +21,9 @@ const WELL_FORMED = "not well-formed Unicode (a lone surrogate)";
 /**
  * Text as the ingest writes it (cleanText): no control characters, which would reach a
  * terminal that shows the counts (`npm start`) as escape sequences, no invisible format or
- * replacement characters, no spaces but single ASCII ones between words. Its Unicode form is not checked: ingests before the NFC fix
- * of case changes wrote a few names in another form, and those records still count. Checked
- * after WELL_FORMED, which names a lone surrogate.
+ * replacement characters, no spaces but single ASCII ones between words. Its Unicode form is
+ * not checked: ingests before the NFC fix of case changes wrote a few names in another form,
+ * and those records still count. Checked after WELL_FORMED, which names a lone surrogate.
  */
 const asIngestWrites = (text: string) =>
   !text.isWellFormed() || cleanText(text) === text.normalize("NFC");

@@ -24,6 +24,8 @@ const MENTIONS_PERSONAL_KEY = /member|photo|other_services/i;
 const MAX_NESTED_TEXT = 3;
 /** Escaped quotes and backslashes unescaped, a level at a time, to scan quoted JSON in text. */
 const ESCAPED_QUOTE_OR_BACKSLASH = /\\(["\\])/g;
+/** Each level of quoting doubles the backslashes before a quote: 64 KiB holds under 17. */
+const MAX_QUOTING_LEVELS = 17;
 /**
  * Characters of a text that are read (64 KiB, the largest message the parser takes): a dead
  * letter keeps far less, and a frame of many MB must not hold the ingest's event loop.
@@ -109,8 +111,7 @@ function withWordEscapesDecoded(text: string): string {
 function redactText(raw: string): string {
   const text = withWordEscapesDecoded(raw);
   let redacted = redactScan(text);
-  // Each level of quoting doubles the backslashes before a quote: 64 KiB holds under 17.
-  for (let level = 0; level < 17; level++) {
+  for (let level = 0; level < MAX_QUOTING_LEVELS; level++) {
     const unescaped = redacted.replace(ESCAPED_QUOTE_OR_BACKSLASH, "$1");
     if (unescaped === redacted) break;
     redacted = redactScan(unescaped);
