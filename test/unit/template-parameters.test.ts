@@ -222,7 +222,14 @@ describe("template.yaml's parameters", () => {
     );
     expect(numbers.map(([name]) => name)).toEqual(["CountsApiRateLimit"]);
     expect(accepts("CountsApiRateLimit", "2.5")).toBe(true);
-    // LogRetentionDays: the values CloudWatch Logs takes, listed as strings.
+    // LogRetentionDays: the values CloudWatch Logs takes (CloudWatch Logs API Reference,
+    // PutRetentionPolicy, retentionInDays: "Possible values are ..."), listed as strings.
+    expect(template.Parameters?.LogRetentionDays?.AllowedValues).toEqual(
+      [
+        1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+        3288, 3653,
+      ].map(String),
+    );
     expect(accepts("LogRetentionDays", "30")).toBe(true);
     expect(accepts("LogRetentionDays", "30.0")).toBe(false);
   });
