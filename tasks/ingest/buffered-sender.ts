@@ -18,6 +18,13 @@ export interface BufferedSenderOptions<T> {
   /** Sends one batch; throws when nothing of it was sent. */
   send: (items: T[]) => Promise<void>;
   maxBatch: number;
+  /**
+   * A bound on a batch's size as `sizeOf` measures it, for a sink that refuses a request over a
+   * size (a Kafka broker refuses a record batch over message.max.bytes, for good): a batch is cut
+   * before the item that would take it over. An item over the bound alone goes alone.
+   */
+  maxBatchBytes?: number;
+  sizeOf?: (item: T) => number;
   /** Batches sent at once (default 1: in order). */
   concurrency?: number;
   /** After the first item reaches an idle sender, how long to wait for more (default 5 ms). */
@@ -73,11 +80,25 @@ export class BufferedSender<T> {
       await new Promise((resolve) => setTimeout(resolve, lingerMs));
   }
 
+  /** How many of the queue's first items make the next batch: maxBatch, or fewer by size. */
+  private nextBatchLength(): number {
+    const { maxBatch, maxBatchBytes, sizeOf } = this.options;
+    if (maxBatchBytes === undefined || sizeOf === undefined) return maxBatch;
+    let length = 0;
+    let bytes = 0;
+    while (length < maxBatch && length < this.queue.length) {
+      bytes += sizeOf(this.queue[length] as T);
+      if (length > 0 && bytes > maxBatchBytes) break;
+      length += 1;
+    }
+    return length;
+  }
+
   private async sendRound(): Promise<void> {
     const concurrency = this.options.concurrency ?? 1;
     const batches: T[][] = this.failed.splice(0, concurrency);
     while (batches.length < concurrency && this.queue.length > 0)
-      batches.push(this.queue.splice(0, this.options.maxBatch));
+      batches.push(this.queue.splice(0, this.nextBatchLength()));
     const results = await Promise.allSettled(batches.map((batch) => this.options.send(batch)));
     const unsent: T[][] = [];
     let firstError: unknown;

@@ -17,9 +17,22 @@ import { feedUrlSince, RESUME_HEADER, ResumePoint } from "./resume-point.js";
 
 /** The dead-letter entry keeps the raw frame for diagnosis, capped (UTF-16 units). */
 export const MAX_DEAD_LETTER_RAW_CHARS = 8 * 1024;
-/** One producer request (idempotence allows one in flight): 1,000 records of ~0.8 KB stay under
- * the broker's 1 MB batch limit even on one partition; larger gained little (bench:stream). */
+/** One producer request (idempotence allows one in flight): 1,000 records of ~0.8 KB; larger
+ * gained little (bench:stream). */
 const KAFKA_BATCH = 1000;
+/**
+ * And at most this many bytes of keys and values (before compression). A broker refuses a record
+ * batch over message.max.bytes, 1,048,588 by default (Apache Kafka documentation, "Broker
+ * Configs"; MSK keeps Kafka's default for what its default configuration does not list: MSK
+ * Developer Guide, "Default Amazon MSK configuration"), after compression, and for good
+ * (MESSAGE_TOO_LARGE, not retried): a batch of valid RSVPs of up to 64 KiB each, or of dead
+ * letters, sent again as it was, would stall the topic's sends. Counted over the whole request,
+ * not per partition, and with room for the batch's header and gzip's growth on what does not
+ * compress (a few bytes a block). No single record comes near it: a frame is at most 64 KiB.
+ */
+export const KAFKA_BATCH_BYTES = 900_000;
+/** A record's bytes beyond its key and value: the resume header and the record's own fields. */
+const KAFKA_RECORD_OVERHEAD_BYTES = RESUME_HEADER.length + 16 + 32;
 const FIREHOSE_BATCH = 500;
 const FIREHOSE_CONCURRENCY = 4;
 
@@ -80,6 +93,14 @@ export function recordLine(record: RsvpRecord, arrival: number): string {
 }
 
 type KafkaItem = { seq: number; topic: string; key?: string; value: string };
+
+function kafkaItemBytes(item: KafkaItem): number {
+  return (
+    Buffer.byteLength(item.value, "utf8") +
+    (item.key === undefined ? 0 : Buffer.byteLength(item.key, "utf8")) +
+    KAFKA_RECORD_OVERHEAD_BYTES
+  );
+}
 type FirehoseItem = { seq: number; line: string };
 
 export function startIngest(options: IngestOptions): Ingest {
@@ -95,6 +116,8 @@ export function startIngest(options: IngestOptions): Ingest {
   const kafka = new BufferedSender<KafkaItem>({
     name: "kafka",
     maxBatch: KAFKA_BATCH,
+    maxBatchBytes: KAFKA_BATCH_BYTES,
+    sizeOf: kafkaItemBytes,
     send: async (items) => {
       // The durable point as of this request: a task started after this one dies reads it back.
       const headers = { [RESUME_HEADER]: String(resume.durableMtime) };

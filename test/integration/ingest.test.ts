@@ -4,7 +4,9 @@
  * and the raw bucket; every bad one reaches the dead-letter topic with its reason and raw text
  * (personal data removed); nothing is dropped.
  */
+import { createHash } from "node:crypto";
 import { FirehoseClient } from "@aws-sdk/client-firehose";
+import { CompressionTypes } from "kafkajs";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import type { RsvpRecord } from "../../functions/shared/rsvp/record.js";
@@ -12,7 +14,7 @@ import { redactPersonalData } from "../../functions/shared/rsvp/redact.js";
 import { syntheticMessages } from "../../local/feed/synthetic/generator.js";
 import { take } from "../../local/feed/synthetic/sample.js";
 import { awsClientConfig } from "../../local/stack/aws-endpoint.js";
-import type { IngestCounters } from "../../tasks/ingest/ingest.js";
+import { type Ingest, type IngestCounters, KAFKA_BATCH_BYTES } from "../../tasks/ingest/ingest.js";
 import { ingestProducer } from "../../tasks/ingest/renewable-producer.js";
 import { startReplayServer } from "../../tasks/replay-feed/replay-server.js";
 import { endOffsets, recordsSince, type TopicRecord } from "../support/kafka-records.js";
@@ -37,12 +39,26 @@ afterAll(() => {
 /** Plays `lines` through the replay server and the ingest; returns what each topic got since. */
 async function playThrough(
   lines: string[],
+  options: { holdFirstSend?: boolean } = {},
 ): Promise<{ valid: TopicRecord[]; dead: TopicRecord[]; stats: IngestCounters }> {
   const before = await endOffsets(kafka, [rsvpTopic, deadLetterTopic]);
   const feed = await startReplayServer({ source: () => lines, pacing: { kind: "asap" } });
   const producer = ingestProducer(kafka);
   await producer.connect();
-  const ingest = startStackIngest({ feedUrl: feed.url, parse, producer, firehose });
+  let ingest: Ingest | undefined;
+  if (options.holdFirstSend) {
+    // Kafka answers slowly at first (a broker restarting, say): the ingest's queue fills up
+    // with the whole feed before its first send goes.
+    const send = producer.sendBatch.bind(producer);
+    let held = true;
+    (producer as { sendBatch: typeof send }).sendBatch = async (batch) => {
+      while (held && (ingest?.counters().received ?? 0) < lines.length)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      held = false;
+      return send(batch);
+    };
+  }
+  ingest = startStackIngest({ feedUrl: feed.url, parse, producer, firehose });
   await ingest.finished;
   await producer.disconnect();
   await feed.close();
@@ -111,6 +127,61 @@ describe("feed -> ingest -> Kafka and Firehose", () => {
     // Keyed by their reason: a send made again puts each on the same partition (see
     // ingest-lost-answer.test.ts for what round-robin did).
     expect(dead.map((m) => m.key)).toEqual(letters.map((l) => l.reason));
+  });
+
+  it("sends large frames (64 KiB RSVPs, 8 KiB dead letters) in batches the broker takes, with nothing lost", async () => {
+    // The broker refuses a record batch over message.max.bytes (1,048,588 by default) for good;
+    // gzip does little for text that is already dense.
+    const dense = (seed: string, chars: number) => {
+      let text = "";
+      for (let block = 0; text.length < chars; block++)
+        text += createHash("sha512").update(`${seed}/${block}`).digest("base64");
+      return text.slice(0, chars);
+    };
+    const producer = ingestProducer(kafka);
+    await producer.connect();
+    try {
+      await expect(
+        producer.sendBatch({
+          acks: -1,
+          compression: CompressionTypes.GZIP,
+          topicMessages: [
+            {
+              topic: deadLetterTopic,
+              messages: [{ key: "too-large", value: dense("one", 2_000_000) }],
+            },
+          ],
+        }),
+      ).rejects.toThrow(/larger than the max message size/i);
+    } finally {
+      await producer.disconnect();
+    }
+    expect(KAFKA_BATCH_BYTES).toBeLessThan(1_048_588);
+
+    const rsvps = take(syntheticMessages({ seed: "large-frames", malformedShare: 0 }), 150).map(
+      (message, index) => {
+        const fields = JSON.parse(message.text) as Record<string, Record<string, unknown>>;
+        fields.event = { ...fields.event, event_name: dense(`rsvp-${index}`, 60_000) };
+        // One city, so one partition: 17 of them are a record batch over the broker's limit.
+        fields.group = {
+          ...fields.group,
+          group_city: "Portland",
+          group_state: "OR",
+          group_country: "us",
+        };
+        return { ...message, text: JSON.stringify(fields) };
+      },
+    );
+    // Not JSON: each a dead letter of the 8 KiB the ingest keeps.
+    const garbage = Array.from({ length: 150 }, (_, index) => `<${dense(`bad-${index}`, 20_000)}`);
+    const lines = rsvps.flatMap((rsvp, index) => [rsvp.text, garbage[index] as string]);
+    const { valid, dead, stats } = await playThrough(lines, { holdFirstSend: true });
+    expect(stats.retried.kafka).toBe(0);
+    expect(valid.map((m) => (JSON.parse(m.value) as RsvpRecord).rsvpId).sort()).toEqual(
+      rsvps.map((m) => m.rsvpId).sort(),
+    );
+    expect(dead).toHaveLength(garbage.length);
+    expect(stats.sentToFirehose).toBe(rsvps.length);
   });
 
   it.skipIf(!hasSharedData)(

@@ -143,6 +143,24 @@ describe("BufferedSender", () => {
     await sender.drain();
   });
 
+  it("cuts a batch before the item that would take it over maxBatchBytes, sends one over it alone, and sends a failed one again as it was", async () => {
+    // A Kafka broker refuses a record batch over message.max.bytes for good: a batch too big,
+    // sent again as it was, would never go.
+    const sink = flakySink(1);
+    const sender = new BufferedSender<number>({
+      name: "test",
+      send: sink.send,
+      maxBatch: 4,
+      maxBatchBytes: 100,
+      sizeOf: (size) => size,
+      retryDelayMs: 1,
+    });
+    for (const size of [30, 30, 30, 30, 250, 10, 60, 60, 1, 1, 1, 1, 1]) sender.push(size);
+    await sender.drain();
+    expect(sink.delivered).toEqual([[30, 30, 30], [30], [250], [10, 60], [60, 1, 1, 1], [1, 1]]);
+    expect(sink.attempts()).toBe(7); // the first batch twice
+  });
+
   it("says how much it could not send when the sink never recovers", async () => {
     const sink = flakySink(Number.POSITIVE_INFINITY);
     const sender = new BufferedSender<number>({
