@@ -52,6 +52,8 @@ export function connectFeed(options: FeedClientOptions): FeedClient {
   const stats: FeedClientStats = { connects: 0, reconnects: 0, heartbeatTimeouts: 0, frames: 0 };
   let socket: WebSocket | undefined;
   let paused = false;
+  /** When reading last resumed: a paused connection's silence before it does not count. */
+  let resumedAt = 0;
   let closing = false;
   let attempt = 0;
   let reconnectTimer: NodeJS.Timeout | undefined;
@@ -73,13 +75,18 @@ export function connectFeed(options: FeedClientOptions): FeedClient {
       attempt = 0;
       if (paused) current.pause();
       heartbeat = setInterval(() => {
-        if (Date.now() - lastHeard > heartbeatIntervalMs + heartbeatTimeoutMs) {
+        // Paused, the socket is not read, so no frame or pong can be heard: silence then says
+        // nothing of the connection, and ending it would only make the feed connect again
+        // (paused again) for as long as the sinks are slow. Its clock starts again on resume.
+        if (paused) return;
+        const heard = Math.max(lastHeard, resumedAt);
+        if (Date.now() - heard > heartbeatIntervalMs + heartbeatTimeoutMs) {
           stats.heartbeatTimeouts += 1;
           emit({ type: "heartbeat-timeout" });
           current.terminate(); // "close" follows, and with it a reconnect
           return;
         }
-        if (!paused) current.ping();
+        current.ping();
       }, heartbeatIntervalMs);
       heartbeat.unref();
     });
@@ -115,6 +122,7 @@ export function connectFeed(options: FeedClientOptions): FeedClient {
     },
     resume() {
       paused = false;
+      resumedAt = Date.now();
       socket?.resume();
     },
     ended,

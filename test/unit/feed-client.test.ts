@@ -108,6 +108,30 @@ describe("feed client", () => {
     await until("a new connection", () => connections === 2 && client.stats.connects === 2);
   });
 
+  it("keeps a paused connection however long the pause (no frame or pong can be heard), and after resuming still replaces a silent one", async () => {
+    // Backpressure: the ingest stops reading while its sinks are slow (a broker restart takes
+    // minutes). Ending the connection then only connects again, paused again, every 25 s.
+    const { wss, url } = await server({ autoPong: false });
+    let connections = 0;
+    wss.on("connection", () => {
+      connections += 1;
+    });
+    fakeClientTime();
+    const client = connectFeed({ url, onMessage: () => {} });
+    clients.push(client);
+    await until("the connection", () => client.stats.connects === 1);
+    client.pause();
+    await vi.advanceTimersByTimeAsync(5 * 60_000);
+    expect(client.stats.heartbeatTimeouts).toBe(0);
+    expect(connections).toBe(1);
+    client.resume();
+    // Silence is counted from the resume: the tick 15 s on pings, the one at 30 s gives up.
+    await vi.advanceTimersByTimeAsync(15_000);
+    expect(client.stats.heartbeatTimeouts).toBe(0);
+    await vi.advanceTimersByTimeAsync(15_000);
+    expect(client.stats.heartbeatTimeouts).toBe(1);
+  });
+
   it("keeps trying while the feed is down, each try after its pause, and connects once it is up", async () => {
     const { wss, url } = await server();
     const port = (wss.address() as AddressInfo).port;
