@@ -22,12 +22,16 @@ export interface FirehoseWriterOptions {
 
 export class FirehoseDeliveryError extends Error {
   override readonly name = "FirehoseDeliveryError";
-  constructor(
-    message: string,
-    /** The lines that could not be delivered. */
-    readonly undelivered: string[],
-  ) {
+  /** The lines that could not be delivered. */
+  declare readonly undelivered: string[];
+  /** How many: what a log of the error says of them. */
+  readonly undeliveredCount: number;
+  constructor(message: string, undelivered: string[]) {
     super(message);
+    this.undeliveredCount = undelivered.length;
+    // Not enumerable: the logger writes an error's enumerable properties, and this one holds up
+    // to 500 records, logged again at every retry of the batch.
+    Object.defineProperty(this, "undelivered", { value: undelivered, enumerable: false });
   }
 }
 

@@ -2,6 +2,8 @@
  * Firehose's limits and partial failures (error paths, with aws-sdk-client-mock); delivery to
  * a real engine is in test/integration/ingest.test.ts.
  */
+import { LogFormatter, LogItem } from "@aws-lambda-powertools/logger";
+import type { UnformattedAttributes } from "@aws-lambda-powertools/logger/types";
 import {
   FirehoseClient,
   PutRecordBatchCommand,
@@ -23,6 +25,13 @@ const client = new FirehoseClient({ region: "us-east-1" });
 const noSleep = async () => {};
 const text = (input: PutRecordBatchCommandInput) =>
   (input.Records ?? []).map((r) => Buffer.from(r.Data as Uint8Array).toString());
+
+/** Powertools' own formatting of an error, as every logger of the project writes one. */
+class ErrorFormatter extends LogFormatter {
+  formatAttributes(attributes: UnformattedAttributes): LogItem {
+    return new LogItem({ attributes });
+  }
+}
 
 describe("toCalls", () => {
   it("keeps every call within 500 records and 4 MiB, in order, each line with its newline", () => {
@@ -108,6 +117,10 @@ describe("Firehose writer", () => {
     const error = await write(["ok", "stuck"]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FirehoseDeliveryError);
     expect((error as FirehoseDeliveryError).undelivered).toEqual(["stuck"]);
+    // What the shared logger writes of it: the count, not the records.
+    const logged = new ErrorFormatter().formatError(error as Error);
+    expect(logged).toMatchObject({ name: "FirehoseDeliveryError", undeliveredCount: 1 });
+    expect(JSON.stringify(logged)).not.toContain("stuck");
     expect(firehose.commandCalls(PutRecordBatchCommand)).toHaveLength(3);
   });
 });
