@@ -12,51 +12,237 @@ import { distanceKm } from "../shared/geo.js";
 
 export interface TopicCategoryRule {
   category: string;
-  /** Matched against the topic's key and name, lowercased. */
+  /**
+   * Matched against the topic's key and name, lowercased, by whole words: each alternative is
+   * anchored at a word's start and end (a stem, ending in `*`, may go on), since a stem matched
+   * anywhere put "parties" and "smartphones" under Arts ("art"), "fundraising" under Social
+   * ("fun") and "political-campaigns" under Outdoors ("camp").
+   */
   pattern: RegExp;
 }
 
 /**
+ * A rule's pattern: each alternative (a regex) as a whole word or words of the text, or as a
+ * word's start where it ends in `*` ("hik*": hiking), or its end where it begins with `*`
+ * ("*yoga": acroyoga), or anywhere in a word with both. Letters and digits make words; "-", "_"
+ * and spaces part them.
+ */
+function words(...alternatives: string[]): RegExp {
+  const WORD_CHAR = "[\\p{L}\\p{N}]";
+  const body = alternatives
+    .map((alternative) => {
+      const start = alternative.startsWith("*") ? `${WORD_CHAR}*` : "";
+      const end = alternative.endsWith("*") ? `${WORD_CHAR}*` : "";
+      return `${start}(?:${alternative.replace(/^\*|\*$/g, "")})${end}`;
+    })
+    .join("|");
+  return new RegExp(`(?<!${WORD_CHAR})(?:${body})(?!${WORD_CHAR})`, "u");
+}
+
+/**
  * Topic categories by keyword. Meetup topics are free-form (thousands of keys), so categories
- * are assigned by what their key or name says; the first matching rule wins.
+ * are assigned by what their key or name says; the first matching rule wins. Short or common
+ * stems match whole words only ("art" is not in "parties", "fun" not in "fundraising", "camp"
+ * not in "campaigns"); stems that compounds end in match there too ("*yoga*", "*music*").
  */
 export const TOPIC_CATEGORY_RULES: readonly TopicCategoryRule[] = [
   {
     category: "Tech",
-    pattern:
-      /tech|software|programming|python|javascript|java\b|data|machine-learning|machine learning|\bai\b|artificial|cloud|devops|web|developer|coding|blockchain|crypto|startup|security|ux|product/,
+    pattern: words(
+      "tech*",
+      "*technolog*",
+      "biotech*",
+      "software*",
+      "programm*",
+      "python*",
+      "javascript",
+      "typescript",
+      "coffeescript",
+      "java",
+      "data*",
+      "*databases?",
+      "machine[- ]learning",
+      "ai",
+      "artificial",
+      "cloud*",
+      "devops",
+      "web*",
+      "*developers?",
+      "linux",
+      "redux",
+      "cod(e|ing|ers?)",
+      "blockchain",
+      "crypto*",
+      "startups?",
+      "*security",
+      "cyber*",
+      "ux",
+      "product",
+    ),
   },
   // Before Business: "Social Networking" is social, "Professional Networking" business.
   {
     category: "Social",
-    pattern: /social|friends|singles|newintown|new in town|nightlife|fun|meet new|expat|20s|30s/,
+    pattern: words(
+      "social*",
+      "*friends?",
+      "*friendships?",
+      "singles",
+      "newintown",
+      "new[- ]in[- ]town",
+      "nightlife",
+      "fun",
+      "meet[- ]new",
+      "expats?",
+      "20s",
+      "30s",
+      // A political party is not a social one.
+      "(?<!(democratic|republican|libertarian|political|green|tea)[- ])part(y|ies|ying)",
+    ),
   },
   {
     category: "Business",
-    pattern:
-      /business|entrepreneur|marketing|invest|real-estate|real estate|finance|career|professional|network|sales|leadership/,
+    pattern: words(
+      "business*",
+      "entrepreneur*",
+      "marketing",
+      "invest*",
+      "real[- ]estate",
+      "financ*",
+      "careers?",
+      "professional*",
+      "network*",
+      "sales",
+      "leadership*",
+      "stocks?",
+    ),
   },
   {
     category: "Outdoors",
-    pattern: /hik|outdoor|camp|cycl|bike|climb|kayak|backpack|trail|ski|surf|sail|adventure|nature/,
+    pattern: words(
+      "*hik(e|es|ing|ers?)",
+      "outdoor*",
+      "camping",
+      "campers?",
+      "cycl*",
+      "bicycl*",
+      "motorcycl*",
+      "*bik(e|es|ing|ers?)*",
+      "*climb*",
+      "kayak*",
+      "backpack*",
+      "trails?",
+      "ski",
+      "*skiing",
+      "skiers?",
+      "*surf(ing|ers?)?",
+      "sail*",
+      "adventur*",
+      "nature",
+      "mountain*",
+      "*boarding",
+      "paddl*",
+      "rafting",
+      "fishing",
+    ),
   },
   {
     category: "Wellness",
-    pattern:
-      /yoga|meditat|fitness|wellness|mindful|nutrition|running|health|self-improvement|spiritual|healing/,
+    pattern: words(
+      "*yoga*",
+      "meditat*",
+      "*fitness",
+      "wellness",
+      "mindful*",
+      "nutrition*",
+      "running",
+      "runners?",
+      "health*",
+      "self[- ]improvement",
+      "spiritual*",
+      "healing",
+      "boot[- ]?camps?",
+      "workouts?",
+      "pilates",
+    ),
   },
   // Before Arts: "Craft Beer" is a drink, not a craft.
-  { category: "Food & Drink", pattern: /food|wine|beer|cook|dining|coffee|restaurant|brew/ },
+  {
+    category: "Food & Drink",
+    pattern: words(
+      "food*",
+      "wine*",
+      "*beers?",
+      "cook*",
+      "dining",
+      "coffee",
+      "restaurants?",
+      "*brew*",
+      "cocktails?",
+      "vegan*",
+    ),
+  },
   {
     category: "Arts",
-    pattern: /photo|writ|film|theat|paint|art|music|danc|poetry|book|craft|design/,
+    pattern: words(
+      "photo*",
+      "writ*",
+      "*writers?",
+      "film*",
+      "theat*",
+      "paint*",
+      "arts?",
+      "artists?",
+      "artistic*",
+      "*music*",
+      "danc*",
+      "poetry",
+      "books?",
+      "*book[- ]?clubs?",
+      "crafts?",
+      "crafting",
+      "design*",
+      "singers?",
+      "singing",
+      "choir*",
+      "comedy",
+      "improv",
+    ),
   },
   {
     category: "Language",
-    pattern:
-      /language|spanish|french|german|english|esl|italian|japanese|chinese|culture-exchange|cultural exchange/,
+    pattern: words(
+      "languages?",
+      "spanish",
+      "french",
+      "german",
+      "english",
+      "esl",
+      "italian*",
+      "espa[ñn]ol",
+      "japanese",
+      "chinese",
+      "russian",
+      "portuguese",
+      "korean",
+      "mandarin",
+      "culture[- ]exchange",
+      "*cultural[- ]exchange",
+    ),
   },
-  { category: "Games", pattern: /game|chess|trivia|tabletop|rpg|puzzle/ },
+  {
+    category: "Games",
+    pattern: words(
+      "*games?",
+      "*gaming",
+      "gamers?",
+      "chess",
+      "trivia",
+      "tabletop",
+      "rpgs?",
+      "puzzles?",
+    ),
+  },
 ];
 
 export function topicCategory(topic: { key: string; name: string }): string {

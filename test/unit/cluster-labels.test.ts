@@ -40,6 +40,55 @@ describe("topic categories", () => {
     expect(topicCategory({ key: "hiking", name: "Hiking" })).toBe("Outdoors");
     expect(topicCategory({ key: "metaphysics", name: "Metaphysics" })).toBe("Other");
   });
+
+  it("matches words, not letters inside other words", () => {
+    // Each was mislabelled when a stem matched anywhere: "art" in parties and smartphones, "fun"
+    // in fundraising, "ux" in luxury, "product" in productivity, "camp" in campaigns, "ski" in
+    // skincare and skills, "fun" in hedge-fund.
+    const cases: [key: string, name: string, category: string][] = [
+      ["parties", "Parties", "Social"],
+      ["dinner-parties", "Dinner Parties", "Social"],
+      ["smartphones", "Smartphones", "Other"],
+      ["fundraising", "Fundraising", "Other"],
+      ["hedge-fund", "Hedge Fund", "Other"],
+      ["luxury-travel", "Luxury Travel", "Other"],
+      ["productivity", "Productivity", "Other"],
+      ["political-campaigns", "Political Campaigns", "Other"],
+      ["democrat", "Democratic Party", "Other"],
+      ["skincare", "Skincare", "Other"],
+      ["life-skills", "Life Skills", "Other"],
+      ["cartography", "Cartography", "Other"],
+      ["facebook", "Facebook", "Other"],
+      ["lgbt-friendly", "LGBT Friendly", "Other"],
+      ["coffeescript", "CoffeeScript", "Tech"],
+      ["frenchies", "Frenchies", "Other"],
+    ];
+    for (const [key, name, category] of cases)
+      expect(topicCategory({ key, name }), key).toBe(category);
+  });
+
+  it("still reads the words compounds are made of", () => {
+    const cases: [key: string, name: string, category: string][] = [
+      ["acroyoga", "AcroYoga", "Wellness"],
+      ["indiemusic", "Indie Music", "Arts"],
+      ["dirtbikes", "Dirt Bikes", "Outdoors"],
+      ["bikepacking", "Bikepacking", "Outdoors"],
+      ["stairclimbing", "Stair Climbing", "Outdoors"],
+      ["dayhikes", "Dayhikes", "Outdoors"],
+      ["graph-databases", "Graph Databases", "Tech"],
+      ["biotechnology", "Biotechnology", "Tech"],
+      ["bigdatadevelopers", "BigDataDevelopers", "Tech"],
+      ["girlfriends-doing-cool-stuff", "Girlfriends Doing Cool Stuff", "Social"],
+      ["intercultural-exchange", "Intercultural Exchange", "Language"],
+      ["conversazione-in-italiano", "Conversazione in italiano", "Language"],
+      ["london-board-gaming", "London Board Gaming", "Games"],
+      ["craft-beer", "Craft Beer", "Food & Drink"],
+      ["social-networking", "Social Networking", "Social"],
+      ["professional-networking", "Professional Networking", "Business"],
+    ];
+    for (const [key, name, category] of cases)
+      expect(topicCategory({ key, name }), key).toBe(category);
+  });
 });
 
 describe("ranking topics against the global mix (TF-IDF)", () => {
