@@ -1,22 +1,29 @@
 /**
- * stack-cleanup Lambda, the service token of the two cleanup custom resources in template.yaml
+ * stack-cleanup Lambda, the service token of the three cleanup custom resources in template.yaml
  * (what `sam delete` needs done before CloudFormation can delete the rest):
+ * - StopDailyBatchOnDelete (Custom::StopDailyBatch): stops a running daily batch and terminates
+ *   its EMR clusters, first of all (./daily-batch.ts);
  * - EmptyBucketsOnDelete (Custom::EmptyBuckets): empties the stack's buckets, every version,
  *   after their writers are gone (./empty-buckets.ts);
  * - EmrSecurityGroupRules (Custom::EmrSecurityGroupRules): revokes the rules EMR added to the
  *   daily batch's security groups, which refer to each other (./security-group-rules.ts).
  */
 import { EC2Client } from "@aws-sdk/client-ec2";
+import { EMRClient } from "@aws-sdk/client-emr";
 import { S3Client } from "@aws-sdk/client-s3";
+import { SFNClient } from "@aws-sdk/client-sfn";
 import type { CloudFormationCustomResourceEvent, Context } from "aws-lambda";
 import { answerCustomResource, logCustomResourceExchange } from "../shared/custom-resource.js";
 import { createLogger } from "../shared/logger.js";
+import { applyStopDailyBatchEvent } from "./daily-batch.js";
 import { applyEvent as applyBucketsEvent } from "./empty-buckets.js";
 import { applySecurityGroupsEvent } from "./security-group-rules.js";
 
 export const logger = createLogger("stack-cleanup");
 const s3 = new S3Client({});
 const ec2 = new EC2Client({});
+const emr = new EMRClient({});
+const sfn = new SFNClient({});
 
 /** Quiet for 5 minutes: past Firehose's 300 s buffer and a flow log's last 60 s interval. */
 export const QUIET_MS = 300_000;
@@ -27,16 +34,24 @@ export const handler = (event: CloudFormationCustomResourceEvent, context: Conte
       event,
       context,
       () =>
-        event.ResourceType === "Custom::EmrSecurityGroupRules"
-          ? applySecurityGroupsEvent(event, { ec2, log })
-          : applyBucketsEvent(event, {
-              s3,
+        event.ResourceType === "Custom::StopDailyBatch"
+          ? applyStopDailyBatchEvent(event, {
+              sfn,
+              emr,
               log,
-              quietMs: QUIET_MS,
-              passIntervalMs: 20_000,
-              // Leave time to answer before the function's 15 minutes are up.
-              deadlineMs: context.getRemainingTimeInMillis() - 60_000,
-            }),
+              pollMs: 15_000,
+              deadline: Date.now() + context.getRemainingTimeInMillis() - 60_000,
+            })
+          : event.ResourceType === "Custom::EmrSecurityGroupRules"
+            ? applySecurityGroupsEvent(event, { ec2, log })
+            : applyBucketsEvent(event, {
+                s3,
+                log,
+                quietMs: QUIET_MS,
+                passIntervalMs: 20_000,
+                // Leave time to answer before the function's 15 minutes are up.
+                deadlineMs: context.getRemainingTimeInMillis() - 60_000,
+              }),
       { fetch, log },
     ),
   );

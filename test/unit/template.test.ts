@@ -644,6 +644,14 @@ describe("the daily batch in template.yaml", () => {
         actions: ["ec2:DescribeSecurityGroups"],
         why: "EC2 Describe* actions have no resource-level permissions",
       },
+      "StackCleanupFunction FindDailyBatchClusters": {
+        actions: ["elasticmapreduce:ListClusters"],
+        why: "ListClusters has no resource-level permissions",
+      },
+      "StackCleanupFunction TerminateDailyBatchClusters": {
+        actions: ["elasticmapreduce:TerminateJobFlows"],
+        why: "the cluster ids exist only at run time (cluster/*, narrowed by an aws:ResourceTag condition)",
+      },
       "ClusterWatchFunction ListClusters": {
         actions: ["elasticmapreduce:ListClusters"],
         why: "ListClusters has no resource-level permissions",

@@ -1,0 +1,117 @@
+/**
+ * The daily batch stopped on stack delete, its error paths against mocked Step Functions and
+ * EMR (aws-sdk-client-mock); the whole of it on moto in test/integration/stop-daily-batch.test.ts.
+ */
+import {
+  type ClusterState,
+  EMRClient,
+  ListClustersCommand,
+  TerminateJobFlowsCommand,
+} from "@aws-sdk/client-emr";
+import {
+  ExecutionDoesNotExist,
+  ListExecutionsCommand,
+  SFNClient,
+  StopExecutionCommand,
+} from "@aws-sdk/client-sfn";
+import { mockClient } from "aws-sdk-client-mock";
+import { describe, expect, it } from "vitest";
+import { InvalidPropertiesError } from "../../functions/shared/custom-resource.js";
+import {
+  readDailyBatch,
+  stopRunningExecutions,
+  terminateClusters,
+} from "../../functions/stack-cleanup/daily-batch.js";
+import { resetAfterEach } from "../support/aws-mock.js";
+
+const emrMock = resetAfterEach(mockClient(EMRClient));
+const sfnMock = resetAfterEach(mockClient(SFNClient));
+const emr = new EMRClient({ region: "us-east-1" });
+const sfn = new SFNClient({ region: "us-east-1" });
+const NAME = "rsvp-atlas-daily-batch";
+const MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:DailyBatchStateMachine-AbC123";
+
+const listing = (clusters: [id: string, state: ClusterState][]) => ({
+  Clusters: clusters.map(([Id, State]) => ({
+    Id,
+    Name: NAME,
+    Status: { State, Timeline: { CreationDateTime: new Date(0) } },
+  })),
+});
+
+/** A clock that each sleep moves on. */
+function fakeTime() {
+  let now = 0;
+  return {
+    now: () => now,
+    sleep: async (ms: number) => {
+      now += ms;
+    },
+  };
+}
+
+describe("stopping the daily batch on stack delete", () => {
+  it("ends a cluster that appears after the first look (its creation was under way)", async () => {
+    emrMock
+      .on(ListClustersCommand)
+      .resolvesOnce(listing([["j-1", "RUNNING"]]))
+      .resolvesOnce(
+        listing([
+          ["j-1", "TERMINATING"],
+          ["j-2", "STARTING"],
+        ]),
+      )
+      .resolvesOnce(listing([["j-2", "TERMINATING"]]))
+      .resolves(listing([]));
+    const terminated = await terminateClusters(NAME, {
+      sfn,
+      emr,
+      pollMs: 1_000,
+      deadline: 60_000,
+      ...fakeTime(),
+    });
+    expect(terminated).toEqual(["j-1", "j-2"]);
+    expect(
+      emrMock.commandCalls(TerminateJobFlowsCommand).map((call) => call.args[0].input.JobFlowIds),
+    ).toEqual([["j-1"], ["j-2"]]);
+  });
+
+  it("fails, naming the clusters, when they are still terminating at the deadline", async () => {
+    emrMock.on(ListClustersCommand).resolves(listing([["j-9", "TERMINATING"]]));
+    await expect(
+      terminateClusters(NAME, { sfn, emr, pollMs: 15_000, deadline: 60_000, ...fakeTime() }),
+    ).rejects.toThrow(/still terminating: j-9 \(TERMINATING\); once they are TERMINATED/);
+    // Already on its way out: not asked again.
+    expect(emrMock.commandCalls(TerminateJobFlowsCommand)).toHaveLength(0);
+  });
+
+  it("stops every page's running executions, and passes over one that ended meanwhile", async () => {
+    sfnMock
+      .on(ListExecutionsCommand)
+      .resolvesOnce({
+        executions: [{ executionArn: "e1" }, { executionArn: "e2" }] as never,
+        nextToken: "t",
+      })
+      .resolvesOnce({ executions: [{ executionArn: "e3" }] as never });
+    sfnMock.on(StopExecutionCommand).resolves({});
+    sfnMock
+      .on(StopExecutionCommand, { executionArn: "e2" })
+      .rejects(new ExecutionDoesNotExist({ message: "gone", $metadata: {} }));
+    expect(await stopRunningExecutions(sfn, MACHINE)).toBe(2);
+    expect(sfnMock.commandCalls(ListExecutionsCommand).map((call) => call.args[0].input)).toEqual([
+      { stateMachineArn: MACHINE, statusFilter: "RUNNING", nextToken: undefined },
+      { stateMachineArn: MACHINE, statusFilter: "RUNNING", nextToken: "t" },
+    ]);
+  });
+
+  it("refuses properties that are not a state machine's ARN and a cluster name", () => {
+    expect(readDailyBatch({ StateMachineArn: MACHINE, ClusterName: NAME })).toEqual({
+      stateMachineArn: MACHINE,
+      clusterName: NAME,
+    });
+    expect(() => readDailyBatch({ StateMachineArn: "DailyBatch", ClusterName: NAME })).toThrow(
+      InvalidPropertiesError,
+    );
+    expect(() => readDailyBatch({ StateMachineArn: MACHINE })).toThrow(/ClusterName/);
+  });
+});
