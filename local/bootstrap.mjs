@@ -20,7 +20,8 @@ const lockMarker = join(repoRoot, "node_modules", ".rsvp-atlas-lock.sha256");
 /** What each command needs from the machine beyond Node.js. */
 const needs = {
   start: ["java", "maven", "python"],
-  test: ["java", "maven", "python"],
+  // make: `sam build` builds the site-content function with its Makefile.
+  test: ["java", "maven", "python", "make"],
   stack: ["java", "maven", "python"],
   synth: [],
   replay: [],
@@ -43,6 +44,7 @@ const env = { ...process.env };
 for (const need of needs[/** @type {keyof typeof needs} */ (command)]) {
   if (need === "java") checkJava();
   if (need === "maven") checkMaven();
+  if (need === "make") checkMake();
   if (need === "python") env.RSVP_ATLAS_PYTHON = findPython();
 }
 installNodeModulesIfStale();
@@ -85,6 +87,14 @@ function checkMaven() {
   if (!probe("mvn", ["-v"])) {
     fail(
       "Maven is required (it fetches the Kafka broker's jars from Maven Central), but `mvn` was not found. Install it, e.g. `apt-get install maven`.",
+    );
+  }
+}
+
+function checkMake() {
+  if (!probe("make", ["--version"])) {
+    fail(
+      "GNU make is required (`sam build` builds the site-content function with its Makefile), but `make` was not found. Install it, e.g. `apt-get install make`.",
     );
   }
 }
