@@ -9,7 +9,12 @@
  * left running, every cluster of the batch's name terminated, and waited for until it is.
  */
 import { type EMRClient, TerminateJobFlowsCommand } from "@aws-sdk/client-emr";
-import { ListExecutionsCommand, type SFNClient, StopExecutionCommand } from "@aws-sdk/client-sfn";
+import {
+  DescribeExecutionCommand,
+  ListExecutionsCommand,
+  type SFNClient,
+  StopExecutionCommand,
+} from "@aws-sdk/client-sfn";
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
 import { oldestClusterAge } from "../cluster-watch/cluster-age.js";
 import {
@@ -58,12 +63,12 @@ export interface StopDailyBatchDeps {
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** Stops every running execution of the state machine; returns how many. */
+/** Stops every running execution of the state machine; returns the ones it stopped. */
 export async function stopRunningExecutions(
   sfn: Pick<SFNClient, "send">,
   stateMachineArn: string,
-): Promise<number> {
-  let stopped = 0;
+): Promise<string[]> {
+  const stopped: string[] = [];
   let nextToken: string | undefined;
   do {
     const page = await sfn.send(
@@ -78,7 +83,7 @@ export async function stopRunningExecutions(
             cause: "The stack is being deleted; its EMR cluster is terminated by the delete.",
           }),
         );
-        stopped += 1;
+        stopped.push(execution.executionArn as string);
       } catch (error) {
         // Ended on its own between the listing and the stop: nothing left to do.
         if ((error as { name?: string }).name !== "ExecutionDoesNotExist") throw error;
@@ -90,9 +95,29 @@ export async function stopRunningExecutions(
 }
 
 /**
+ * Waits until each of `executions` no longer runs: StopExecution returns before the execution
+ * has ended, and one stopped in its CreateCluster task may still have a cluster on its way.
+ */
+export async function awaitStopped(executions: string[], deps: StopDailyBatchDeps): Promise<void> {
+  const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)));
+  for (const executionArn of executions) {
+    for (;;) {
+      const { status } = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
+      if (status !== "RUNNING") break;
+      if (now() + deps.pollMs > deps.deadline)
+        throw new Error(`execution ${executionArn} still running after it was stopped`);
+      await sleep(deps.pollMs);
+    }
+  }
+}
+
+/**
  * Terminates every live cluster named `clusterName` and waits until none is left (TERMINATING
  * counts as live: its instances still hold their network interfaces). Each look ends what it
- * finds, so a cluster whose creation was on its way when its execution stopped is ended too.
+ * finds, and "none" must hold for two looks `pollMs` apart (ListClusters may not yet show a
+ * cluster created a moment before), so a cluster whose creation was on its way when its
+ * execution stopped is ended too.
  */
 export async function terminateClusters(
   clusterName: string,
@@ -101,6 +126,7 @@ export async function terminateClusters(
   const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)));
   const asked = new Set<string>();
+  let emptyLooks = 0;
   for (;;) {
     const live = (await oldestClusterAge({ emr: deps.emr, clusterName, now: now() })).clusters;
     for (const cluster of live) {
@@ -108,14 +134,16 @@ export async function terminateClusters(
       await deps.emr.send(new TerminateJobFlowsCommand({ JobFlowIds: [cluster.id] }));
       asked.add(cluster.id);
     }
-    if (live.length === 0) return [...asked];
+    emptyLooks = live.length === 0 ? emptyLooks + 1 : 0;
+    if (emptyLooks === 2) return [...asked];
     if (now() + deps.pollMs > deps.deadline)
       throw new Error(
         `EMR clusters of the daily batch still terminating: ${live.map((c) => `${c.id} (${c.state})`).join(", ")}; once they are TERMINATED, delete the stack again`,
       );
-    deps.log?.("waiting for the daily batch's clusters to terminate", {
-      clusters: live.map((c) => c.id),
-    });
+    if (live.length > 0)
+      deps.log?.("waiting for the daily batch's clusters to terminate", {
+        clusters: live.map((c) => c.id),
+      });
     await sleep(deps.pollMs);
   }
 }
@@ -131,9 +159,13 @@ export function applyStopDailyBatchEvent(
     cleanup: async ({ stateMachineArn, clusterName }) => {
       // Executions first: a running one could otherwise still create a cluster after the look.
       const stopped = await stopRunningExecutions(deps.sfn, stateMachineArn);
+      await awaitStopped(stopped, deps);
       const clusters = await terminateClusters(clusterName, deps);
       deps.log?.("daily batch stopped", { stoppedExecutions: stopped, clusters });
-      return { StoppedExecutions: String(stopped), TerminatedClusters: clusters.join(",") };
+      return {
+        StoppedExecutions: String(stopped.length),
+        TerminatedClusters: clusters.join(","),
+      };
     },
   });
 }

@@ -4,25 +4,18 @@
  * clusters here carry a name unique to this run and the assertions look only at that name.
  */
 import { randomUUID } from "node:crypto";
-import {
-  DescribeClusterCommand,
-  EMRClient,
-  RunJobFlowCommand,
-  TerminateJobFlowsCommand,
-} from "@aws-sdk/client-emr";
+import { DescribeClusterCommand, TerminateJobFlowsCommand } from "@aws-sdk/client-emr";
 import {
   CreateStateMachineCommand,
-  SFNClient,
   StartExecutionCommand,
   StopExecutionCommand,
 } from "@aws-sdk/client-sfn";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LIVE_CLUSTER_STATES } from "../../functions/cluster-watch/cluster-age.js";
-import { awsClientConfig } from "../../local/stack/aws-endpoint.js";
+import { runBatchLikeCluster, stackEmr, stackSfn } from "../support/stack-clients.js";
 
-const stack = inject("stack");
-const emr = new EMRClient(awsClientConfig({ endpoint: stack.awsEndpoint, region: stack.region }));
-const sfn = new SFNClient(awsClientConfig({ endpoint: stack.awsEndpoint, region: stack.region }));
+const emr = stackEmr();
+const sfn = stackSfn();
 const CLUSTER_NAME = `cluster-watch-${randomUUID().slice(0, 8)}-daily-batch`;
 const started: string[] = [];
 
@@ -38,28 +31,14 @@ afterAll(async () => {
   if (started.length > 0) await emr.send(new TerminateJobFlowsCommand({ JobFlowIds: started }));
 });
 
-/** A cluster shaped like the daily batch's (kept alive with no steps, as CreateCluster does). */
 async function runCluster(name: string, executionArn?: string): Promise<string> {
-  const { JobFlowId } = await emr.send(
-    new RunJobFlowCommand({
-      Name: name,
-      ReleaseLabel: "emr-7.12.0",
-      Applications: [{ Name: "Spark" }],
-      ServiceRole: "EMR_DefaultRole",
-      JobFlowRole: "EMR_EC2_DefaultRole",
-      VisibleToAllUsers: true,
-      ...(executionArn ? { Tags: [{ Key: "rsvp-atlas-execution", Value: executionArn }] } : {}),
-      Instances: {
-        KeepJobFlowAliveWhenNoSteps: true,
-        MasterInstanceType: "m7g.xlarge",
-        SlaveInstanceType: "m7g.xlarge",
-        InstanceCount: 3,
-      },
-    }),
+  const id = await runBatchLikeCluster(
+    emr,
+    name,
+    executionArn ? [{ Key: "rsvp-atlas-execution", Value: executionArn }] : [],
   );
-  if (!JobFlowId) throw new Error(`RunJobFlow of ${name} returned no id`);
-  started.push(JobFlowId);
-  return JobFlowId;
+  started.push(id);
+  return id;
 }
 
 function watch() {

@@ -4,27 +4,20 @@
  * nothing else touched. The test stack's moto is shared, so names here are this run's own.
  */
 import { randomUUID } from "node:crypto";
-import {
-  DescribeClusterCommand,
-  EMRClient,
-  RunJobFlowCommand,
-  TerminateJobFlowsCommand,
-} from "@aws-sdk/client-emr";
+import { DescribeClusterCommand, TerminateJobFlowsCommand } from "@aws-sdk/client-emr";
 import {
   CreateStateMachineCommand,
   DescribeExecutionCommand,
-  SFNClient,
   StartExecutionCommand,
 } from "@aws-sdk/client-sfn";
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { LIVE_CLUSTER_STATES } from "../../functions/cluster-watch/cluster-age.js";
 import { applyStopDailyBatchEvent } from "../../functions/stack-cleanup/daily-batch.js";
-import { awsClientConfig } from "../../local/stack/aws-endpoint.js";
+import { runBatchLikeCluster, stackEmr, stackSfn } from "../support/stack-clients.js";
 
-const stack = inject("stack");
-const emr = new EMRClient(awsClientConfig({ endpoint: stack.awsEndpoint, region: stack.region }));
-const sfn = new SFNClient(awsClientConfig({ endpoint: stack.awsEndpoint, region: stack.region }));
+const emr = stackEmr();
+const sfn = stackSfn();
 const RUN = randomUUID().slice(0, 8);
 const CLUSTER_NAME = `stop-batch-${RUN}-daily-batch`;
 const started: string[] = [];
@@ -35,25 +28,11 @@ afterAll(async () => {
 });
 
 async function runCluster(name: string): Promise<string> {
-  const { JobFlowId } = await emr.send(
-    new RunJobFlowCommand({
-      Name: name,
-      ReleaseLabel: "emr-7.12.0",
-      Applications: [{ Name: "Spark" }],
-      ServiceRole: "EMR_DefaultRole",
-      JobFlowRole: "EMR_EC2_DefaultRole",
-      Tags: [{ Key: "rsvp-atlas-stack", Value: `stop-batch-${RUN}` }],
-      Instances: {
-        KeepJobFlowAliveWhenNoSteps: true,
-        MasterInstanceType: "m7g.xlarge",
-        SlaveInstanceType: "m7g.xlarge",
-        InstanceCount: 3,
-      },
-    }),
-  );
-  if (!JobFlowId) throw new Error(`RunJobFlow of ${name} returned no id`);
-  started.push(JobFlowId);
-  return JobFlowId;
+  const id = await runBatchLikeCluster(emr, name, [
+    { Key: "rsvp-atlas-stack", Value: `stop-batch-${RUN}` },
+  ]);
+  started.push(id);
+  return id;
 }
 
 const stateOf = async (id: string) =>

@@ -4,7 +4,9 @@
  * theirs. Each call makes a new client, which the test destroys or disconnects when done.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EMRClient, RunJobFlowCommand, type Tag } from "@aws-sdk/client-emr";
 import { S3Client } from "@aws-sdk/client-s3";
+import { SFNClient } from "@aws-sdk/client-sfn";
 import { Kafka, logLevel } from "kafkajs";
 import { inject } from "vitest";
 import { type AwsEndpoint, awsClientConfig } from "../../local/stack/aws-endpoint.js";
@@ -31,4 +33,42 @@ export function stackKafka(clientId: string): Kafka {
     brokers: [inject("stack").kafkaBootstrapServer],
     logLevel: logLevel.NOTHING,
   });
+}
+
+export function stackEmr(): EMRClient {
+  return new EMRClient(awsClientConfig(stackAws()));
+}
+
+export function stackSfn(): SFNClient {
+  return new SFNClient(awsClientConfig(stackAws()));
+}
+
+/**
+ * A cluster shaped like the daily batch's on moto's EMR (API stubs: states and times, no
+ * instances), kept alive with no steps as the workflow's CreateCluster does; its id.
+ */
+export async function runBatchLikeCluster(
+  emr: EMRClient,
+  name: string,
+  tags: Tag[] = [],
+): Promise<string> {
+  const { JobFlowId } = await emr.send(
+    new RunJobFlowCommand({
+      Name: name,
+      ReleaseLabel: "emr-7.12.0",
+      Applications: [{ Name: "Spark" }],
+      ServiceRole: "EMR_DefaultRole",
+      JobFlowRole: "EMR_EC2_DefaultRole",
+      VisibleToAllUsers: true,
+      Tags: tags,
+      Instances: {
+        KeepJobFlowAliveWhenNoSteps: true,
+        MasterInstanceType: "m7g.xlarge",
+        SlaveInstanceType: "m7g.xlarge",
+        InstanceCount: 3,
+      },
+    }),
+  );
+  if (!JobFlowId) throw new Error(`RunJobFlow of ${name} returned no id`);
+  return JobFlowId;
 }

@@ -9,6 +9,7 @@ import {
   TerminateJobFlowsCommand,
 } from "@aws-sdk/client-emr";
 import {
+  DescribeExecutionCommand,
   ExecutionDoesNotExist,
   ListExecutionsCommand,
   SFNClient,
@@ -18,6 +19,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { describe, expect, it } from "vitest";
 import { InvalidPropertiesError } from "../../functions/shared/custom-resource.js";
 import {
+  awaitStopped,
   readDailyBatch,
   stopRunningExecutions,
   terminateClusters,
@@ -76,6 +78,36 @@ describe("stopping the daily batch on stack delete", () => {
     ).toEqual([["j-1"], ["j-2"]]);
   });
 
+  it("ends a cluster that appears only on a later look, and needs two empty looks in a row", async () => {
+    emrMock
+      .on(ListClustersCommand)
+      .resolvesOnce(listing([]))
+      .resolvesOnce(listing([["j-late", "STARTING"]]))
+      .resolvesOnce(listing([["j-late", "TERMINATING"]]))
+      .resolvesOnce(listing([]))
+      .resolves(listing([]));
+    const terminated = await terminateClusters(NAME, {
+      sfn,
+      emr,
+      pollMs: 1_000,
+      deadline: 60_000,
+      ...fakeTime(),
+    });
+    expect(terminated).toEqual(["j-late"]);
+    expect(emrMock.commandCalls(ListClustersCommand)).toHaveLength(5);
+  });
+
+  it("waits until a stopped execution has ended before it looks for clusters", async () => {
+    sfnMock
+      .on(DescribeExecutionCommand)
+      .resolvesOnce({ status: "RUNNING" })
+      .resolves({ status: "ABORTED" });
+    const time = fakeTime();
+    await awaitStopped(["e1"], { sfn, emr, pollMs: 1_000, deadline: 60_000, ...time });
+    expect(sfnMock.commandCalls(DescribeExecutionCommand)).toHaveLength(2);
+    expect(time.now()).toBe(1_000);
+  });
+
   it("fails, naming the clusters, when they are still terminating at the deadline", async () => {
     emrMock.on(ListClustersCommand).resolves(listing([["j-9", "TERMINATING"]]));
     await expect(
@@ -97,7 +129,7 @@ describe("stopping the daily batch on stack delete", () => {
     sfnMock
       .on(StopExecutionCommand, { executionArn: "e2" })
       .rejects(new ExecutionDoesNotExist({ message: "gone", $metadata: {} }));
-    expect(await stopRunningExecutions(sfn, MACHINE)).toBe(2);
+    expect(await stopRunningExecutions(sfn, MACHINE)).toEqual(["e1", "e3"]);
     expect(sfnMock.commandCalls(ListExecutionsCommand).map((call) => call.args[0].input)).toEqual([
       { stateMachineArn: MACHINE, statusFilter: "RUNNING", nextToken: undefined },
       { stateMachineArn: MACHINE, statusFilter: "RUNNING", nextToken: "t" },

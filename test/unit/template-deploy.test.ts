@@ -432,6 +432,81 @@ describe("sam delete in template.yaml", () => {
   });
 });
 
+/**
+ * What `logicalId` waits for at create, hence what is deleted after it: its DependsOn and the
+ * resources its properties name (Ref, Fn::GetAtt, ${...} of Fn::Sub), all the way down.
+ */
+function dependenciesOf(logicalId: string): Set<string> {
+  const found = new Set<string>();
+  const visit = (id: string) => {
+    const declared = template.Resources[id] as
+      | { DependsOn?: string | string[]; Properties?: unknown }
+      | undefined;
+    if (!declared) return; // a parameter or a pseudo parameter
+    const direct = new Set<string>([declared.DependsOn ?? []].flat());
+    const walk = (value: unknown): void => {
+      if (Array.isArray(value)) value.forEach(walk);
+      else if (value && typeof value === "object")
+        for (const [key, inner] of Object.entries(value)) {
+          if (key === "Ref" && typeof inner === "string") direct.add(inner);
+          else if (key === "Fn::GetAtt")
+            direct.add(
+              Array.isArray(inner) ? String(inner[0]) : (String(inner).split(".")[0] ?? ""),
+            );
+          else if (key === "Fn::Sub") {
+            const text = Array.isArray(inner) ? inner[0] : inner;
+            for (const [, name] of String(text).matchAll(/\$\{([^}.!]+)/g)) direct.add(name ?? "");
+            walk(inner);
+          } else walk(inner);
+        }
+    };
+    walk(declared.Properties);
+    for (const next of direct)
+      if (!found.has(next) && template.Resources[next]) {
+        found.add(next);
+        visit(next);
+      }
+  };
+  visit(logicalId);
+  return found;
+}
+
+describe("a daily batch running during sam delete", () => {
+  it("is stopped, and its clusters ended, before anything they use is deleted", () => {
+    // CloudFormation deletes a resource only after whatever depends on it; Step Functions does
+    // not terminate a cluster when its execution stops (Step Functions Developer Guide,
+    // "Create and manage Amazon EMR clusters with Step Functions").
+    expect(resource("StopDailyBatchOnDelete").Type).toBe("Custom::StopDailyBatch");
+    expect(props("StopDailyBatchOnDelete")).toMatchObject({
+      ServiceToken: { "Fn::GetAtt": ["StackCleanupFunction", "Arn"] },
+      StateMachineArn: { Ref: "DailyBatchStateMachine" },
+      ClusterName: { "Fn::Sub": "${AWS::StackName}-daily-batch" },
+    });
+    const after = dependenciesOf("StopDailyBatchOnDelete");
+    for (const used of [
+      "DailyBatchStateMachine",
+      "EmptyBucketsOnDelete",
+      "EmrSecurityGroupRules",
+      "EmrPrimarySecurityGroup",
+      "EmrCoreSecurityGroup",
+      "EmrServiceAccessSecurityGroup",
+      "EmrServiceRole",
+      "EmrInstanceRole",
+      "EmrInstanceProfile",
+      "PrivateSubnetA",
+      "CuratedBucket",
+      "LogsBucket",
+    ])
+      expect(after, used).toContain(used);
+    // The schedule goes first, so it cannot start another batch meanwhile.
+    expect(dependenciesOf("DailyBatchDailySchedule")).toContain("StopDailyBatchOnDelete");
+    // The state machine's cluster name is the one the resource ends.
+    expect((props("DailyBatchStateMachine").DefinitionSubstitutions as Props).ClusterName).toEqual(
+      props("StopDailyBatchOnDelete").ClusterName,
+    );
+  });
+});
+
 describe("the daily batch's security groups in template.yaml", () => {
   it("are the stack's own, given to EMR, tagged for its policy, and emptied of EMR's rules on delete", () => {
     // EMR Management Guide, "Working with Amazon EMR-managed security groups": a cluster in a
