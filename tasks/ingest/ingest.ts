@@ -28,7 +28,8 @@ const KAFKA_BATCH = 1000;
  * (MESSAGE_TOO_LARGE, not retried): a batch of valid RSVPs of up to 64 KiB each, or of dead
  * letters, sent again as it was, would stall the topic's sends. Counted over the whole request,
  * not per partition, and with room for the batch's header and gzip's growth on what does not
- * compress (a few bytes a block). No single record comes near it: a frame is at most 64 KiB.
+ * compress (a few bytes a block). No single record comes near it: the parser refuses a message
+ * over 64 KiB (MAX_MESSAGE_BYTES), and a dead letter keeps 8 KiB of its frame.
  */
 export const KAFKA_BATCH_BYTES = 900_000;
 /** A record's bytes beyond its key and value: the resume header and the record's own fields. */

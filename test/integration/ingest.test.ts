@@ -47,8 +47,8 @@ async function playThrough(
   await producer.connect();
   let ingest: Ingest | undefined;
   if (options.holdFirstSend) {
-    // Kafka answers slowly at first (a broker restarting, say): the ingest's queue fills up
-    // with the whole feed before its first send goes.
+    // Kafka answers slowly at first (a broker restarting, say): the first send is held until the
+    // ingest has received the whole feed, which then waits in its queue for the sends after it.
     const send = producer.sendBatch.bind(producer);
     let held = true;
     (producer as { sendBatch: typeof send }).sendBatch = async (batch) => {
@@ -162,7 +162,8 @@ describe("feed -> ingest -> Kafka and Firehose", () => {
       (message, index) => {
         const fields = JSON.parse(message.text) as Record<string, Record<string, unknown>>;
         fields.event = { ...fields.event, event_name: dense(`rsvp-${index}`, 60_000) };
-        // One city, so one partition: 17 of them are a record batch over the broker's limit.
+        // One city, so one partition: a few dozen of them, gzipped, are a record batch over the
+        // broker's limit.
         fields.group = {
           ...fields.group,
           group_city: "Portland",

@@ -62,6 +62,9 @@ describe("topic categories", () => {
       ["lgbt-friendly", "LGBT Friendly", "Other"],
       ["coffeescript", "CoffeeScript", "Tech"],
       ["frenchies", "Frenchies", "Other"],
+      ["hebrew", "Hebrew Language", "Language"],
+      ["meditation-techniques", "Meditation Techniques", "Wellness"],
+      ["couchsurfing", "Couchsurfing", "Other"],
     ];
     for (const [key, name, category] of cases)
       expect(topicCategory({ key, name }), key).toBe(category);
@@ -77,6 +80,9 @@ describe("topic categories", () => {
       ["dayhikes", "Dayhikes", "Outdoors"],
       ["graph-databases", "Graph Databases", "Tech"],
       ["biotechnology", "Biotechnology", "Tech"],
+      ["blockchains", "Blockchains", "Tech"],
+      ["data_science", "data_science", "Tech"],
+      ["machine_learning", "machine_learning", "Tech"],
       ["bigdatadevelopers", "BigDataDevelopers", "Tech"],
       ["girlfriends-doing-cool-stuff", "Girlfriends Doing Cool Stuff", "Social"],
       ["intercultural-exchange", "Intercultural Exchange", "Language"],
