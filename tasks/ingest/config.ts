@@ -27,4 +27,11 @@ export const ingestConfigSchema = z.object({
    * topic holds (resume-point.ts), so a killed task loses nothing; "off": live messages only.
    */
   FEED_RESUME: z.enum(["since_mtime", "off"]).default("since_mtime"),
+  /**
+   * How long a stop may take to send what is queued. ECS kills the container its StopTimeout
+   * after SIGTERM (template: 60 s); past this the task gives up, says how much it holds unsent
+   * and exits 1 while it still can. What it held is not lost: the next task asks the feed again
+   * from the durable point (resume-point.ts).
+   */
+  DRAIN_TIMEOUT_SECONDS: z.coerce.number().positive().default(50),
 });

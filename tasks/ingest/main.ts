@@ -120,15 +120,31 @@ const shutdown = manageTask({
   stopping: "draining the feed's messages to Kafka and Firehose",
   stop: async (stopReports) => {
     let code = 0;
-    try {
-      await ingest.stop();
-    } catch (error) {
-      logger.error("ingest stopped with messages it could not send", { error: error as Error });
+    let deadline: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      ingest.stop().then(
+        () => "drained" as const,
+        (error: unknown) => error as Error,
+      ),
+      new Promise<"late">((resolve) => {
+        deadline = setTimeout(() => resolve("late"), config.DRAIN_TIMEOUT_SECONDS * 1000);
+      }),
+    ]);
+    clearTimeout(deadline);
+    if (outcome === "late") {
+      logger.error(
+        `not drained within ${config.DRAIN_TIMEOUT_SECONDS} s: exiting with messages unsent, before ECS's stop timeout; the next task asks the feed for them again from the durable point`,
+        { ...flatten(ingest.counters()), durableMtime: ingest.durableMtime() },
+      );
+      code = 1;
+    } else if (outcome instanceof Error) {
+      logger.error("ingest stopped with messages it could not send", { error: outcome });
       code = 1;
     }
     stopReports();
     report(); // the last increase: the EMF increases add up to the totals of "stopped"
-    await producer.disconnect();
+    // A producer still sending would hold its disconnect up: not waited for when late.
+    if (outcome !== "late") await producer.disconnect();
     firehose.destroy();
     logger.info("stopped", { ...flatten(ingest.counters()) });
     return code;

@@ -7,6 +7,7 @@ import { syntheticLines } from "../../local/feed/synthetic/generator.js";
 import { type ReplayServer, startReplayServer } from "../../tasks/replay-feed/replay-server.js";
 import {
   ingestTaskEnvironment,
+  jsonLogLines,
   killLeftoverTasks,
   logLine,
   spawnTask,
@@ -58,6 +59,43 @@ describe("ingest task process", () => {
     // The last report is written after the drain: the EMF increases add up to the final totals.
     for (const name of ["received", "produced", "sentToFirehose", "deadLettered"])
       expect(emfSum(name), name).toBe(stopped?.[name]);
+  });
+
+  it("on SIGTERM with a sink that does not answer, gives up its drain at DRAIN_TIMEOUT_SECONDS and exits 1, saying so", async () => {
+    // Firehose unreachable (a closed port): every PutRecordBatch fails, so the drain cannot end.
+    // ECS would kill the task its stop timeout after SIGTERM; the task speaks before that.
+    feed ??= await startReplayServer({
+      source: () => syntheticLines({ seed: "ingest-task", malformedShare: 0.05 }),
+      pacing: { kind: "rate", perSecond: 400 },
+    });
+    const task = spawnTask("tasks/ingest/main.ts", {
+      ...ingestTaskEnvironment(feed.url, "ingest-task-test-key-0123456789abcdef"),
+      AWS_ENDPOINT_URL_FIREHOSE: "http://127.0.0.1:9",
+      METRICS_FORMAT: "json",
+      COUNTERS_INTERVAL_SECONDS: "1",
+      DRAIN_TIMEOUT_SECONDS: "2",
+    });
+    const received = () =>
+      Math.max(
+        0,
+        ...task
+          .logs()
+          .filter((line) => line.message === "ingest counters")
+          .map((line) => Number(line.received)),
+      );
+    await waitForTask(task, "over 50 messages received", () => received() > 50, {
+      timeoutMs: 60_000,
+    });
+    task.child.kill("SIGTERM");
+    expect(await task.exited, task.output()).toBe(1);
+    // Logged at ERROR, which goes to stderr.
+    const late = jsonLogLines(task.output()).find((line) =>
+      String(line.message).startsWith("not drained within 2 s"),
+    ) as Record<string, number> | undefined;
+    expect(late, task.output()).toBeDefined();
+    expect(late?.received).toBeGreaterThan(0);
+    expect(late?.sentToFirehose).toBe(0);
+    expect(logLine(task, "stopped"), task.output()).toBeDefined();
   });
 
   it("on SIGTERM while it still waits for Kafka at start-up, exits 0 at once", async () => {

@@ -432,6 +432,22 @@ describe("sam delete in template.yaml", () => {
   });
 });
 
+describe("the ingest task's stop", () => {
+  it("gives up its drain in time to say so, before ECS kills it", () => {
+    // ECS API Reference, ContainerDefinition stopTimeout: "For tasks that use the Fargate launch
+    // type, the max stop timeout value is 120 seconds"; after it the container is killed.
+    const [container] = props("IngestTaskDefinition").ContainerDefinitions as {
+      StopTimeout: number;
+      Environment: { Name: string; Value: unknown }[];
+    }[];
+    expect(container?.StopTimeout).toBeLessThanOrEqual(120);
+    const drain = container?.Environment.find((v) => v.Name === "DRAIN_TIMEOUT_SECONDS");
+    expect(Number(drain?.Value)).toBeGreaterThan(0);
+    // The rest: the last report, the log line, the exit.
+    expect((container?.StopTimeout ?? 0) - Number(drain?.Value)).toBeGreaterThanOrEqual(10);
+  });
+});
+
 /**
  * What `logicalId` waits for at create, hence what is deleted after it: its DependsOn and the
  * resources its properties name (Ref, Fn::GetAtt, ${...} of Fn::Sub), all the way down.
