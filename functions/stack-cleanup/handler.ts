@@ -8,6 +8,7 @@
  * - EmrSecurityGroupRules (Custom::EmrSecurityGroupRules): revokes the rules EMR added to the
  *   daily batch's security groups, which refer to each other (./security-group-rules.ts).
  */
+import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { EMRClient } from "@aws-sdk/client-emr";
 import { S3Client } from "@aws-sdk/client-s3";
@@ -18,12 +19,14 @@ import { createLogger } from "../shared/logger.js";
 import { applyStopDailyBatchEvent } from "./daily-batch.js";
 import { applyEvent as applyBucketsEvent } from "./empty-buckets.js";
 import { applySecurityGroupsEvent } from "./security-group-rules.js";
+import { statusKeepingTheStack } from "./stack-going.js";
 
 export const logger = createLogger("stack-cleanup");
 const s3 = new S3Client({});
 const ec2 = new EC2Client({});
 const emr = new EMRClient({});
 const sfn = new SFNClient({});
+const cloudformation = new CloudFormationClient({});
 
 /** Quiet for 5 minutes: past Firehose's 300 s buffer and a flow log's last 60 s interval. */
 export const QUIET_MS = 300_000;
@@ -33,8 +36,16 @@ export const handler = (event: CloudFormationCustomResourceEvent, context: Conte
     answerCustomResource(
       event,
       context,
-      () =>
-        event.ResourceType === "Custom::StopDailyBatch"
+      async () => {
+        // A Delete while the stack stays (a replacement, an update's rollback) cleans nothing.
+        if (event.RequestType === "Delete") {
+          const kept = await statusKeepingTheStack(cloudformation, event.StackId, log);
+          if (kept !== undefined) {
+            log("not the stack's delete: nothing cleaned up", { stackStatus: kept });
+            return { PhysicalResourceId: event.PhysicalResourceId, Data: { Skipped: kept } };
+          }
+        }
+        return event.ResourceType === "Custom::StopDailyBatch"
           ? applyStopDailyBatchEvent(event, {
               sfn,
               emr,
@@ -51,7 +62,8 @@ export const handler = (event: CloudFormationCustomResourceEvent, context: Conte
                 passIntervalMs: 20_000,
                 // Leave time to answer before the function's 15 minutes are up.
                 deadlineMs: context.getRemainingTimeInMillis() - 60_000,
-              }),
+              });
+      },
       { fetch, log },
     ),
   );

@@ -430,6 +430,24 @@ describe("sam delete in template.yaml", () => {
     // ECR, AWS::ECR::Repository EmptyOnDelete: the delete removes the images with the repository.
     expect(props("IngestRepository").EmptyOnDelete).toBe(true);
   });
+
+  it("lets the cleanups read their own stack's status, and no other's", () => {
+    // stack-going.ts: a Delete cleans up only while the stack itself is deleted.
+    const statements = (
+      props("StackCleanupFunction").Policies as { Statement: Record<string, unknown>[] }[]
+    ).flatMap((policy) => policy.Statement);
+    const reads = statements.filter((s) =>
+      [s.Action].flat().includes("cloudformation:DescribeStacks"),
+    );
+    expect(reads).toEqual([
+      {
+        Sid: "ReadOwnStackStatus",
+        Effect: "Allow",
+        Action: "cloudformation:DescribeStacks",
+        Resource: { Ref: "AWS::StackId" },
+      },
+    ]);
+  });
 });
 
 describe("the ingest task's stop", () => {
