@@ -52,6 +52,10 @@ function fakeTime() {
   };
 }
 
+/** terminateClusters with a look each second (fake time) and a minute to finish. */
+const terminateWithinAMinute = () =>
+  terminateClusters(NAME, { sfn, emr, pollMs: 1_000, deadline: 60_000, ...fakeTime() });
+
 describe("stopping the daily batch on stack delete", () => {
   it("ends a cluster that appears after the first look (its creation was under way)", async () => {
     emrMock
@@ -65,13 +69,7 @@ describe("stopping the daily batch on stack delete", () => {
       )
       .resolvesOnce(listing([["j-2", "TERMINATING"]]))
       .resolves(listing([]));
-    const terminated = await terminateClusters(NAME, {
-      sfn,
-      emr,
-      pollMs: 1_000,
-      deadline: 60_000,
-      ...fakeTime(),
-    });
+    const terminated = await terminateWithinAMinute();
     expect(terminated).toEqual(["j-1", "j-2"]);
     expect(
       emrMock.commandCalls(TerminateJobFlowsCommand).map((call) => call.args[0].input.JobFlowIds),
@@ -86,13 +84,7 @@ describe("stopping the daily batch on stack delete", () => {
       .resolvesOnce(listing([["j-late", "TERMINATING"]]))
       .resolvesOnce(listing([]))
       .resolves(listing([]));
-    const terminated = await terminateClusters(NAME, {
-      sfn,
-      emr,
-      pollMs: 1_000,
-      deadline: 60_000,
-      ...fakeTime(),
-    });
+    const terminated = await terminateWithinAMinute();
     expect(terminated).toEqual(["j-late"]);
     expect(emrMock.commandCalls(ListClustersCommand)).toHaveLength(5);
   });
