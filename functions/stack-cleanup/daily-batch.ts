@@ -76,13 +76,10 @@ export async function stopRunningExecutions(
     );
     for (const execution of page.executions ?? []) {
       try {
-        await sfn.send(
-          new StopExecutionCommand({
-            executionArn: execution.executionArn,
-            error: "StackDeleted",
-            cause: "The stack is being deleted; its EMR cluster is terminated by the delete.",
-          }),
-        );
+        // No error or cause: with them, StopExecution of an execution encrypted with a
+        // customer key needs that key (Step Functions API Reference, StopExecution), and the
+        // history goes with the state machine anyway.
+        await sfn.send(new StopExecutionCommand({ executionArn: execution.executionArn }));
         stopped.push(execution.executionArn as string);
       } catch (error) {
         // Ended on its own between the listing and the stop: nothing left to do.

@@ -55,6 +55,14 @@ export class BufferedSender<T> {
     return this.queue.length + this.failed.reduce((sum, batch) => sum + batch.length, 0);
   }
 
+  /** Items not sent yet: those queued and those of the sends under way. */
+  get unsent(): number {
+    return this.queued + this.sending;
+  }
+
+  /** Items of the sends under way. */
+  private sending = 0;
+
   push(item: T): void {
     if (this.draining) throw new Error(`${this.options.name}: push after drain`);
     this.queue.push(item);
@@ -99,7 +107,9 @@ export class BufferedSender<T> {
     const batches: T[][] = this.failed.splice(0, concurrency);
     while (batches.length < concurrency && this.queue.length > 0)
       batches.push(this.queue.splice(0, this.nextBatchLength()));
+    this.sending = batches.reduce((sum, batch) => sum + batch.length, 0);
     const results = await Promise.allSettled(batches.map((batch) => this.options.send(batch)));
+    this.sending = 0;
     const unsent: T[][] = [];
     let firstError: unknown;
     results.forEach((result, index) => {

@@ -79,6 +79,8 @@ export interface Ingest {
   counters(): IngestCounters;
   /** Every message received up to this mtime is held by Kafka and Firehose (resume-point.ts). */
   durableMtime(): number;
+  /** Items not yet sent to each sink (queued, failed or being sent): what a stop given up leaves. */
+  unsent(): { kafka: number; firehose: number };
   /** Settles when the feed ended for good (only with reconnectAfterNormalClose false) and all was sent. */
   finished: Promise<void>;
   /** Closes the feed and sends everything received; rejects naming what could not be sent. */
@@ -229,6 +231,7 @@ export function startIngest(options: IngestOptions): Ingest {
       paused,
     }),
     durableMtime: () => resume.durableMtime,
+    unsent: () => ({ kafka: kafka.unsent, firehose: firehose.unsent }),
     finished,
     async stop() {
       await feed?.close();

@@ -134,7 +134,11 @@ const shutdown = manageTask({
     if (outcome === "late") {
       logger.error(
         `not drained within ${config.DRAIN_TIMEOUT_SECONDS} s: exiting with messages unsent, before ECS's stop timeout; the next task asks the feed for them again from the durable point`,
-        { ...flatten(ingest.counters()), durableMtime: ingest.durableMtime() },
+        {
+          unsent: ingest.unsent(),
+          durableMtime: ingest.durableMtime(),
+          ...flatten(ingest.counters()),
+        },
       );
       code = 1;
     } else if (outcome instanceof Error) {

@@ -95,6 +95,13 @@ describe("ingest task process", () => {
     expect(late, task.output()).toBeDefined();
     expect(late?.received).toBeGreaterThan(0);
     expect(late?.sentToFirehose).toBe(0);
+    // What it holds unsent: every valid message, for Firehose (its writer is still trying).
+    const rejected = Object.entries(late ?? {})
+      .filter(([key]) => key.startsWith("rejected."))
+      .reduce((sum, [, count]) => sum + Number(count), 0);
+    expect((late as unknown as { unsent: { firehose: number } }).unsent.firehose).toBe(
+      (late?.received ?? 0) - rejected,
+    );
     expect(logLine(task, "stopped"), task.output()).toBeDefined();
   });
 

@@ -161,6 +161,29 @@ describe("BufferedSender", () => {
     expect(sink.attempts()).toBe(7); // the first batch twice
   });
 
+  it("counts the items of a send under way as unsent, and none once it is through", async () => {
+    let release: () => void = () => {};
+    const sender = new BufferedSender<number>({
+      name: "test",
+      send: () =>
+        new Promise<void>((resolve) => {
+          release = resolve;
+        }),
+      maxBatch: 3,
+      lingerMs: 0,
+    });
+    for (let i = 0; i < 5; i++) sender.push(i);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(sender.queued).toBe(2); // the first three are being sent
+    expect(sender.unsent).toBe(5);
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    release();
+    await sender.drain();
+    expect(sender.unsent).toBe(0);
+    expect(sender.sent).toBe(5);
+  });
+
   it("says how much it could not send when the sink never recovers", async () => {
     const sink = flakySink(Number.POSITIVE_INFINITY);
     const sender = new BufferedSender<number>({
