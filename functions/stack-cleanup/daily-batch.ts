@@ -17,6 +17,7 @@ import {
 } from "@aws-sdk/client-sfn";
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
 import { oldestClusterAge } from "../cluster-watch/cluster-age.js";
+import { sleep as realSleep } from "../shared/backoff.js";
 import {
   type CustomResourceLog,
   type CustomResourceResult,
@@ -63,6 +64,12 @@ export interface StopDailyBatchDeps {
   sleep?: (ms: number) => Promise<void>;
 }
 
+/** The deps' clock, or the real one. */
+const clockOf = (deps: StopDailyBatchDeps) => ({
+  now: deps.now ?? Date.now,
+  sleep: deps.sleep ?? realSleep,
+});
+
 /** Stops every running execution of the state machine; returns the ones it stopped. */
 export async function stopRunningExecutions(
   sfn: Pick<SFNClient, "send">,
@@ -96,8 +103,7 @@ export async function stopRunningExecutions(
  * has ended, and one stopped in its CreateCluster task may still have a cluster on its way.
  */
 export async function awaitStopped(executions: string[], deps: StopDailyBatchDeps): Promise<void> {
-  const now = deps.now ?? Date.now;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)));
+  const { now, sleep } = clockOf(deps);
   for (const executionArn of executions) {
     for (;;) {
       const { status } = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
@@ -120,8 +126,7 @@ export async function terminateClusters(
   clusterName: string,
   deps: StopDailyBatchDeps,
 ): Promise<string[]> {
-  const now = deps.now ?? Date.now;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)));
+  const { now, sleep } = clockOf(deps);
   const asked = new Set<string>();
   let emptyLooks = 0;
   for (;;) {
