@@ -534,6 +534,36 @@ describe("a daily batch running during sam delete", () => {
       expect(after, used).toContain(used);
     // The schedule goes first, so it cannot start another batch meanwhile.
     expect(dependenciesOf("DailyBatchDailySchedule")).toContain("StopDailyBatchOnDelete");
+    // What its Delete calls, each on the resource type the Service Authorization Reference
+    // names for it ("Actions, resources, and condition keys for AWS Step Functions":
+    // ListExecutions on stateMachine, StopExecution and DescribeExecution on execution,
+    // arn:...:execution:<state machine name>:<execution id>; "... for Amazon Elastic MapReduce":
+    // ListClusters on no resource, TerminateJobFlows on cluster, with aws:ResourceTag).
+    const statements = (
+      props("StackCleanupFunction").Policies as { Statement: Record<string, unknown>[] }[]
+    ).flatMap((policy) => policy.Statement);
+    const bySid = (sid: string) => statements.find((statement) => statement.Sid === sid);
+    expect(bySid("StopDailyBatchExecutions")).toMatchObject({
+      Action: "states:ListExecutions",
+      Resource: { Ref: "DailyBatchStateMachine" },
+    });
+    expect(bySid("StopDailyBatchExecution")).toMatchObject({
+      Action: ["states:StopExecution", "states:DescribeExecution"],
+      Resource: {
+        "Fn::Sub":
+          "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${DailyBatchStateMachine.Name}:*",
+      },
+    });
+    expect(bySid("FindDailyBatchClusters")).toMatchObject({
+      Action: "elasticmapreduce:ListClusters",
+      Resource: "*",
+    });
+    expect(bySid("TerminateDailyBatchClusters")).toMatchObject({
+      Action: "elasticmapreduce:TerminateJobFlows",
+      Condition: {
+        StringEquals: { "aws:ResourceTag/rsvp-atlas-stack": { Ref: "AWS::StackName" } },
+      },
+    });
     // The state machine's cluster name is the one the resource ends.
     expect((props("DailyBatchStateMachine").DefinitionSubstitutions as Props).ClusterName).toEqual(
       props("StopDailyBatchOnDelete").ClusterName,
