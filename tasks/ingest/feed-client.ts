@@ -6,12 +6,23 @@
  */
 import WebSocket from "ws";
 import { type Backoff, backoffDelay } from "../../functions/shared/backoff.js";
+import { MAX_MESSAGE_BYTES } from "../../functions/shared/rsvp/parse.js";
+
+/**
+ * The largest frame read, 16 times the largest message the parser takes (a larger one up to
+ * here still becomes a `too_large` dead letter). ws's own default is 100 MiB, which a hostile
+ * feed could send and the 512 MiB task hold twice (bytes, then text) until it is killed. A
+ * frame over this closes the connection (1009) unread, and the client reconnects.
+ */
+export const MAX_FRAME_BYTES = 16 * MAX_MESSAGE_BYTES;
 
 export type FeedEvent =
   | { type: "open"; url: string; attempt: number }
   | { type: "closed"; code: number; reason: string }
   | { type: "error"; message: string }
   | { type: "heartbeat-timeout" }
+  /** The feed sent a frame over the limit: the connection closes unread (ws answers 1009). */
+  | { type: "frame-too-large"; limitBytes: number }
   | { type: "reconnecting"; inMs: number; attempt: number };
 
 export interface FeedClientOptions {
@@ -25,6 +36,8 @@ export interface FeedClientOptions {
   backoff?: Backoff;
   /** A feed that closes normally (1000) is reconnected too, unless this is false (a replay run once). */
   reconnectAfterNormalClose?: boolean;
+  /** The largest frame read (default {@link MAX_FRAME_BYTES}). */
+  maxFrameBytes?: number;
 }
 
 export interface FeedClientStats {
@@ -32,6 +45,8 @@ export interface FeedClientStats {
   reconnects: number;
   heartbeatTimeouts: number;
   frames: number;
+  /** Frames over the limit, each ending its connection unread. */
+  oversizedFrames: number;
 }
 
 export interface FeedClient {
@@ -44,12 +59,22 @@ export interface FeedClient {
   close(): Promise<void>;
 }
 
+/** ws's error code for a frame over maxPayload (it then closes the connection with 1009). */
+const FRAME_TOO_LARGE = "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH";
+
 export function connectFeed(options: FeedClientOptions): FeedClient {
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 15_000;
   const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 10_000;
   const backoff = options.backoff ?? { baseMs: 500, capMs: 30_000 };
   const emit = options.onEvent ?? (() => {});
-  const stats: FeedClientStats = { connects: 0, reconnects: 0, heartbeatTimeouts: 0, frames: 0 };
+  const maxFrameBytes = options.maxFrameBytes ?? MAX_FRAME_BYTES;
+  const stats: FeedClientStats = {
+    connects: 0,
+    reconnects: 0,
+    heartbeatTimeouts: 0,
+    frames: 0,
+    oversizedFrames: 0,
+  };
   let socket: WebSocket | undefined;
   let paused = false;
   /** When reading last resumed: a paused connection's silence before it does not count. */
@@ -64,7 +89,7 @@ export function connectFeed(options: FeedClientOptions): FeedClient {
 
   const connect = () => {
     const url = typeof options.url === "function" ? options.url() : options.url;
-    const current = new WebSocket(url);
+    const current = new WebSocket(url, { maxPayload: maxFrameBytes });
     socket = current;
     let lastHeard = Date.now();
     let heartbeat: NodeJS.Timeout | undefined;
@@ -98,7 +123,14 @@ export function connectFeed(options: FeedClientOptions): FeedClient {
     current.on("pong", () => {
       lastHeard = Date.now();
     });
-    current.on("error", (error) => emit({ type: "error", message: error.message }));
+    current.on("error", (error) => {
+      if ((error as NodeJS.ErrnoException).code === FRAME_TOO_LARGE) {
+        stats.oversizedFrames += 1;
+        emit({ type: "frame-too-large", limitBytes: maxFrameBytes });
+        return;
+      }
+      emit({ type: "error", message: error.message });
+    });
     current.on("close", (code, reason) => {
       clearInterval(heartbeat);
       emit({ type: "closed", code, reason: reason.toString() });

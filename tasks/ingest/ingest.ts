@@ -72,6 +72,8 @@ export interface IngestCounters {
   rejected: Record<string, number>;
   retried: { kafka: number; firehose: number };
   reconnects: number;
+  /** Frames over the feed client's limit: each closed its connection unread. */
+  oversizedFrames: number;
   paused: number;
 }
 
@@ -228,6 +230,7 @@ export function startIngest(options: IngestOptions): Ingest {
       rejected: { ...rejected },
       retried: { kafka: kafka.failures, firehose: firehose.failures },
       reconnects: feed?.stats.reconnects ?? 0,
+      oversizedFrames: feed?.stats.oversizedFrames ?? 0,
       paused,
     }),
     durableMtime: () => resume.durableMtime,

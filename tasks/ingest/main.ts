@@ -94,7 +94,13 @@ const ingest = startIngest({
   }),
   reconnectAfterNormalClose: config.RECONNECT_AFTER_NORMAL_CLOSE === "true",
   ...(resumeFromMtime ? { resumeFromMtime } : {}),
-  onFeedEvent: (event) => logger.info("feed", { ...event }),
+  // A frame over the limit is data the feed sent and nobody will read: said as a warning.
+  onFeedEvent: (event) =>
+    event.type === "frame-too-large"
+      ? logger.warn("feed sent a frame over the limit; the connection closes unread", {
+          ...event,
+        })
+      : logger.info("feed", { ...event }),
   onSinkFailure: (sink, error, queued) =>
     logger.warn("sending failed; retrying", { sink, queued, error }),
 });

@@ -1,7 +1,13 @@
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { WebSocketServer } from "ws";
-import { connectFeed, type FeedClient, type FeedEvent } from "../../tasks/ingest/feed-client.js";
+import { MAX_MESSAGE_BYTES } from "../../functions/shared/rsvp/parse.js";
+import {
+  connectFeed,
+  type FeedClient,
+  type FeedEvent,
+  MAX_FRAME_BYTES,
+} from "../../tasks/ingest/feed-client.js";
 
 const servers: WebSocketServer[] = [];
 const clients: FeedClient[] = [];
@@ -75,6 +81,39 @@ describe("feed client", () => {
     expect(received).toEqual(["hello 1", "hello 2"]);
     expect(client.stats).toMatchObject({ connects: 2, reconnects: 1 });
     expect(events).toEqual(expect.arrayContaining(["open", "closed", "reconnecting"]));
+  });
+
+  it("reads frames up to 16 times the largest message; a larger one ends its connection unread, said once as frame-too-large, and the feed goes on", async () => {
+    expect(MAX_FRAME_BYTES).toBe(16 * MAX_MESSAGE_BYTES);
+    const { wss, url } = await server();
+    let connection = 0;
+    wss.on("connection", (socket) => {
+      connection += 1;
+      // The first connection: a frame at the limit (read, so a too_large dead letter can be
+      // made of it), then one byte over (not read); later ones: an ordinary message.
+      if (connection === 1) {
+        socket.send("a".repeat(MAX_FRAME_BYTES));
+        socket.send("b".repeat(MAX_FRAME_BYTES + 1));
+      } else socket.send(`hello ${connection}`);
+    });
+    const received: string[] = [];
+    const events: FeedEvent[] = [];
+    const client = connectFeed({
+      url,
+      onMessage: (data) => received.push(String(data)),
+      onEvent: (event) => events.push(event),
+      backoff: { baseMs: 20, capMs: 100 },
+    });
+    clients.push(client);
+    await until("the second connection's message", () => received.includes("hello 2"));
+    expect(received.map((text) => text.slice(0, 8))).toEqual(["aaaaaaaa", "hello 2"]);
+    expect(received[0]).toHaveLength(MAX_FRAME_BYTES);
+    expect(client.stats).toMatchObject({ oversizedFrames: 1, connects: 2, reconnects: 1 });
+    expect(events.filter((event) => event.type === "frame-too-large")).toEqual([
+      { type: "frame-too-large", limitBytes: MAX_FRAME_BYTES },
+    ]);
+    // Said once, as what it is: not also as a generic error.
+    expect(events.filter((event) => event.type === "error")).toEqual([]);
   });
 
   it("pings every 15 s, gives a silent connection (no pong) 10 s more, then replaces it", async () => {

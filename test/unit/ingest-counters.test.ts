@@ -16,6 +16,7 @@ function counters(overrides: Partial<IngestCounters> = {}): IngestCounters {
     rejected: {},
     retried: { kafka: 0, firehose: 0 },
     reconnects: 0,
+    oversizedFrames: 0,
     paused: 0,
     ...overrides,
   };
@@ -58,6 +59,7 @@ describe("flatten", () => {
       "retried.kafka": 1,
       "retried.firehose": 0,
       reconnects: 0,
+      oversizedFrames: 0,
       paused: 0,
     });
   });
@@ -146,6 +148,7 @@ describe("createEmfReporter", () => {
         "sentToFirehose",
         "deadLettered",
         "reconnects",
+        "oversizedFrames",
         "paused",
         "rejected.empty",
         "retried.kafka",

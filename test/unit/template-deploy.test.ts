@@ -10,6 +10,8 @@ import { describe, expect, it } from "vitest";
 import { localSubstitutions } from "../../local/batch/local-workflow.js";
 import { repoRoot } from "../../local/setup/paths.js";
 import { type CfnTemplate, readTemplate } from "../../local/stack/template-model.js";
+import { flatten } from "../../tasks/ingest/counters.js";
+import type { IngestCounters } from "../../tasks/ingest/ingest.js";
 import { RESUME_GROUP_PREFIX } from "../../tasks/ingest/resume-point.js";
 
 const template = readTemplate();
@@ -333,6 +335,19 @@ describe("the Kafka topics in template.yaml", () => {
   });
 });
 
+/** Every counter the ingest reports (the type lists them all), at zero. */
+const ingestCountersAtZero: IngestCounters = {
+  received: 0,
+  produced: 0,
+  sentToFirehose: 0,
+  deadLettered: 0,
+  rejected: {},
+  retried: { kafka: 0, firehose: 0 },
+  reconnects: 0,
+  oversizedFrames: 0,
+  paused: 0,
+};
+
 describe("the alarms in template.yaml", () => {
   const alarms = ofType("AWS::CloudWatch::Alarm");
 
@@ -345,6 +360,7 @@ describe("the alarms in template.yaml", () => {
       "DeadLetterGrowthAlarm",
       "EmrClusterTooOldAlarm",
       "IngestNotRunningAlarm",
+      "IngestOversizedFramesAlarm",
       "IngestSilentAlarm",
     ]);
     for (const [logicalId, alarm] of alarms) {
@@ -382,6 +398,9 @@ describe("the alarms in template.yaml", () => {
       "AWS/States/ExecutionsFailed",
       "AWS/States/ExecutionsTimedOut",
     ]);
+    // The ingest's EMF metrics are its counters' names (tasks/ingest/counters.ts, flatten).
+    expect(metricsOf("IngestOversizedFramesAlarm")).toEqual(["RsvpAtlas/Ingest/oversizedFrames"]);
+    expect(Object.keys(flatten(ingestCountersAtZero))).toContain("oversizedFrames");
     expect(metricsOf("EmrClusterTooOldAlarm")).toEqual(["RsvpAtlas/Batch/OldestClusterAgeSeconds"]);
     expect(props("EmrClusterTooOldAlarm").Threshold).toEqual({ Ref: "EmrClusterMaxAgeMinutes" });
     // The cluster watch looks for the name the workflow gives its clusters.
