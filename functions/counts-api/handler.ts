@@ -21,8 +21,14 @@ export { countsQuerySchema };
 const config = readConfig(
   z.object({
     TABLE_NAME: z.string().min(1),
-    /** CORS origin of the local API; on AWS, API Gateway answers CORS for the website origin. */
-    ALLOWED_ORIGIN: z.string().min(1).default("*"),
+    /**
+     * The origin this function itself allows (CORS), where nothing in front answers CORS; unset,
+     * it sends no CORS header. On AWS it stays unset: API Gateway answers CORS for the website
+     * origin when the template configures it, and passes the function's headers on when it does
+     * not (SiteHosting cloudfront, where the page asks its own origin), so a "*" here would let
+     * any site read the API there.
+     */
+    ALLOWED_ORIGIN: z.string().min(1).optional(),
   }),
 );
 
@@ -77,7 +83,7 @@ function json(
     statusCode,
     headers: {
       "content-type": "application/json; charset=utf-8",
-      "access-control-allow-origin": config.ALLOWED_ORIGIN,
+      ...(config.ALLOWED_ORIGIN ? { "access-control-allow-origin": config.ALLOWED_ORIGIN } : {}),
       ...headers,
     },
     body: JSON.stringify(body),

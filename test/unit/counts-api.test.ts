@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import type { TopCities } from "../../functions/counts-api/top-cities.js";
 
 const fixture = JSON.parse(
@@ -32,6 +32,26 @@ function recordingQuery(latest: string | null = null) {
   };
   return { calls, latestCalls, query, latestDay };
 }
+
+describe("counts API: CORS", () => {
+  it("sends no CORS header unless ALLOWED_ORIGIN names an origin (as deployed: API Gateway answers CORS where configured, and passes a function's header on where not)", async () => {
+    const before = process.env.ALLOWED_ORIGIN;
+    delete process.env.ALLOWED_ORIGIN;
+    vi.resetModules();
+    try {
+      const deployed = await import("../../functions/counts-api/handler.js");
+      const { query, latestDay } = recordingQuery();
+      const response = await deployed.getCounts(fixture, { query, latestDay });
+      expect(response.statusCode).toBe(200);
+      expect(
+        Object.keys(response.headers ?? {}).filter((name) => /^access-control-/i.test(name)),
+      ).toEqual([]);
+    } finally {
+      process.env.ALLOWED_ORIGIN = before;
+      vi.resetModules();
+    }
+  });
+});
 
 describe("counts API: GET /counts (events/http-get-counts.json)", () => {
   it("passes the parameters of the sample event to the query and answers JSON with CORS", async () => {

@@ -138,8 +138,10 @@ describe("template.yaml as the local stack's source of truth", () => {
   it("gives the counts API Lambda its settings and a GET /counts route on a throttled HTTP API", () => {
     const environment = functionEnvironment("CountsApiFunction", { CityCountsTable: "t" });
     expect(environment).toMatchObject({ TABLE_NAME: "t" });
-    // API Gateway answers CORS (CorsConfiguration) and ignores the Lambda's CORS headers; the
-    // handler's own "*" serves the local API only (npm start), where nothing else answers.
+    // API Gateway Developer Guide, "Configuring CORS for an HTTP API": with CORS configured it
+    // ignores the integration's CORS headers; without (cloudfront and no SiteOrigin) it passes
+    // them on. So the function sends none (ALLOWED_ORIGIN unset), and the only CORS answer is
+    // the configured one, for the website's origin.
     expect(environment).not.toHaveProperty("ALLOWED_ORIGIN");
     const fn = template.Resources.CountsApiFunction?.Properties as {
       Events: {
