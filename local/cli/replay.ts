@@ -6,7 +6,7 @@
  */
 
 import { startReplayServer } from "../../tasks/replay-feed/replay-server.js";
-import { type FeedChoice, feedPacing, feedSource } from "../feed/feed-source.js";
+import { type FeedChoice, feedChoiceProblem, feedPacing, feedSource } from "../feed/feed-source.js";
 import { parseCliArgs } from "./args.js";
 
 const usage =
@@ -40,10 +40,20 @@ const choice: FeedChoice = {
   speedup: args.speedup === undefined ? undefined : Number(args.speedup),
   asap: args.asap,
 };
+const problem = await feedChoiceProblem(choice);
+if (problem) {
+  process.stderr.write(`${problem}\n`);
+  process.exit(2);
+}
 const pacing = feedPacing(choice);
 const server = await startReplayServer({
   source: feedSource(choice),
   pacing,
+  // The server ends that connection and serves on; said here, or nobody would know why.
+  onError: (error) =>
+    process.stderr.write(
+      `[replay] a connection ended: ${error instanceof Error ? error.message : String(error)}\n`,
+    ),
   loop: args.loop || args.synthetic,
   host: args.host,
   port: Number(args.port),

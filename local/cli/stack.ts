@@ -7,12 +7,17 @@
  * the exit hook alone leaves nothing behind.
  */
 import { startLocalStack } from "../stack/stack.js";
+import { orExit } from "./args.js";
 
 const json = process.argv.includes("--json");
 const exitWhenReady = process.argv.includes("--exit-when-ready");
 const progress = (line: string) => process.stderr.write(`[stack] ${line}\n`);
 
-const stack = await startLocalStack({ progress, keepRunDir: process.argv.includes("--keep") });
+const stack = await orExit(
+  startLocalStack({ progress, keepRunDir: process.argv.includes("--keep") }),
+  progress,
+  "could not start the engines",
+);
 const ready = {
   kafkaBootstrapServer: stack.kafkaBootstrapServer,
   awsEndpoint: stack.aws?.endpoint,

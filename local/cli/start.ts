@@ -24,6 +24,7 @@
  */
 import { createLogger } from "../../functions/shared/logger.js";
 import { describeBatch, type LocalBatchResult, runLocalBatch } from "../batch/run-batch.js";
+import { feedChoiceProblem } from "../feed/feed-source.js";
 import { BatchScheduler } from "../pipeline/batch-scheduler.js";
 import { dayCounts } from "../pipeline/day-counts.js";
 import { onceVerdict, startLocalPipeline } from "../pipeline/local-pipeline.js";
@@ -34,7 +35,7 @@ import {
   parseParameterOverrides,
   readTemplate,
 } from "../stack/template-model.js";
-import { parseCliArgs } from "./args.js";
+import { orExit, parseCliArgs } from "./args.js";
 import { ProgressLine } from "./progress-line.js";
 import { routeStructuredLogs } from "./run-log.js";
 
@@ -104,23 +105,39 @@ const durationSeconds = number("duration", args.duration);
 const apiPort = number("api-port", args["api-port"]);
 const batchAfterSeconds = number("batch-after", args["batch-after"]) ?? 120;
 const batchEveryMinutes = number("batch-every", args["batch-every"]) ?? 15;
+const feedProblem = await feedChoiceProblem({ input: args.input, seed: args.seed, rate, speedup });
+if (feedProblem) {
+  say(feedProblem);
+  process.exit(2);
+}
 // The local code's own structured log, made before the functions' environments are set.
 const logger = createLogger("rsvp-atlas-local");
 
 say(
   "rsvp-atlas local pipeline: replay feed -> ingest -> Kafka + Firehose -> city-counts -> DynamoDB",
 );
-const pipeline = await startLocalPipeline({
-  input: args.input,
-  seed: args.seed,
-  rate,
-  speedup,
-  malformedShare,
-  asap: args.once,
-  apiPort: apiPort ?? 3000,
+// Until the shutdown exists, a feed failure waits for it (the stack is still coming up).
+let feedError: Error | undefined;
+let feedFailed = (error: Error) => {
+  feedError ??= error;
+};
+const pipeline = await orExit(
+  startLocalPipeline({
+    input: args.input,
+    seed: args.seed,
+    rate,
+    speedup,
+    malformedShare,
+    asap: args.once,
+    apiPort: apiPort ?? 3000,
+    say,
+    logger,
+    onFeedError: (error) => feedFailed(error),
+  }),
   say,
-  logger,
-});
+  "could not start the local pipeline",
+  (error) => logger.error("could not start the local pipeline", { error }),
+);
 const { api, ingest, stack } = pipeline;
 
 // The daily batch: one at a time, over everything landed so far (locally every run starts empty).
@@ -205,6 +222,8 @@ const shutdown = createShutdown(
   { say },
 );
 shutdownOnSignalsAndCrash(shutdown, { crashed: stack.crashed, say });
+feedFailed = (error) => void shutdown(`the feed failed: ${error.message}`, 1);
+if (feedError) feedFailed(feedError);
 
 void ingest.finished.then(
   async () => {

@@ -32,6 +32,7 @@ import { ensureKafkaJars } from "../setup/kafka-jars.js";
 import { cacheDir, repoRoot, templatePath, venvBin } from "../setup/paths.js";
 import { checkovBin, ensureCheckovVenv, ensurePythonVenv } from "../setup/python-venv.js";
 import { ignoreInheritedParameterOverrides } from "../stack/template-model.js";
+import { orExit } from "./args.js";
 
 const vitestArgs = process.argv.slice(2);
 // The tests hold the template's defaults: a shell's `npm start` parameter overrides stay out.
@@ -187,10 +188,16 @@ interface VitestReport {
   testResults: { assertionResults: { fullName: string; status: string }[] }[];
 }
 
-await ensurePythonVenv();
-await ensureCheckovVenv();
-await ensureKafkaJars();
-await ensureChromium();
+await orExit(
+  (async () => {
+    await ensurePythonVenv();
+    await ensureCheckovVenv();
+    await ensureKafkaJars();
+    await ensureChromium();
+  })(),
+  say,
+  "could not install what the tests need",
+);
 
 let checksPassed = 0;
 let checksFailed = 0;

@@ -33,6 +33,8 @@ export interface LocalPipelineOptions extends FeedChoice {
   say: (line: string) => void;
   /** The structured log of the local code (kafkajs logs through it). */
   logger: Parameters<typeof kafkaLogCreator>[0];
+  /** The feed could not play its source (a file gone or unreadable mid-run): the run is over. */
+  onFeedError?: (error: Error) => void;
 }
 
 /** What the city-counts handler reported: RSVPs counted for the first time, changed, and not. */
@@ -269,7 +271,13 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
 /** The replay server with the feed asked for, said in one line. */
 async function startFeed(options: LocalPipelineOptions): Promise<ReplayServer> {
   const pacing = feedPacing(options);
-  const feed = await startReplayServer({ source: feedSource(options), pacing });
+  const feed = await startReplayServer({
+    source: feedSource(options),
+    pacing,
+    // The server only ends the connection; the ingest would reconnect to the same failure.
+    onError: (error) =>
+      options.onFeedError?.(error instanceof Error ? error : new Error(String(error))),
+  });
   options.say(
     `feed: ${options.input ? `replaying ${options.input}` : `synthetic (seed ${options.seed})`} on ${feed.url}, ${describePacing(pacing)}`,
   );

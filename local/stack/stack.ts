@@ -80,7 +80,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const startKafka = async () => {
       if (!kafkaInstall) return;
       progress(`starting Kafka ${kafkaInstall.version} (KRaft, single node)...`);
-      broker = await withRetries(() => startKafkaBroker(kafkaInstall, runDir));
+      broker = await withRetries(
+        () => startKafkaBroker(kafkaInstall, runDir),
+        (line) => progress(`Kafka: ${line}`),
+      );
       // The broker's process view, not one JVM: stop() ends a restarted JVM too, and a kill()
       // for a fault test is not reported as a crash (see KafkaBroker.process).
       started.push(broker.process);
@@ -92,7 +95,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const startAws = async () => {
       if (!withAws) return;
       progress("starting moto (S3, DynamoDB, Firehose)...");
-      moto = await withRetries(() => startMotoServer(runDir));
+      moto = await withRetries(
+        () => startMotoServer(runDir),
+        (line) => progress(`moto: ${line}`),
+      );
       started.push(moto.process);
       await provisionAwsResources(model, { endpoint: moto.endpoint, region: LOCAL_REGION });
       progress(
@@ -140,12 +146,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
  * Free ports are picked, released, then bound by the engine: another process can take one in
  * between. An engine that fails to start is stopped by its starter, so trying again is safe.
  */
-async function withRetries<T>(start: () => Promise<T>, attempts = 3): Promise<T> {
+async function withRetries<T>(
+  start: () => Promise<T>,
+  retrying: (line: string) => void,
+  attempts = 3,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await start();
     } catch (error) {
       if (attempt >= attempts) throw error;
+      retrying(
+        `${(error as Error).message.split("\n")[0]}; trying again (${attempt + 1} of ${attempts})`,
+      );
     }
   }
 }

@@ -1,11 +1,13 @@
 /**
  * `npm start -- --input FILE.jsonl --once --json`: a recording replayed through the whole
  * streaming path, ending with exactly the counts a perfect counter would hold, then the daily
- * batch over what landed (the map of the recorded sample sits over real metro areas).
+ * batch over what landed (the map of the recorded sample sits over real metro areas). Run
+ * through npm itself, as a user does (`--silent`, without which npm's own banner comes first
+ * on stdout), so what reaches stdout is the one JSON object.
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ClustersDocument } from "../../functions/clustering/build-clusters.js";
 import type { CitiesDocument } from "../../functions/clustering/city-topics.js";
@@ -32,13 +34,18 @@ interface OnceResult {
   batch?: { status: string; error?: { error: string; cause: string }; copied?: { files: number } };
 }
 
+/** npm's own script, as `npm test` (or npx) names it, else where Node's installer puts it. */
+const npmCli =
+  process.env.npm_execpath ??
+  join(dirname(process.execPath), "../lib/node_modules/npm/bin/npm-cli.js");
+
 async function runOnce(
   file: string,
   out?: string,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const outArgs = out ? ["--out", out] : [];
   const run = spawnNode(
-    ["local/bootstrap.mjs", "start", "--input", file, "--once", "--json", ...outArgs],
+    [npmCli, "start", "--silent", "--", "--input", file, "--once", "--json", ...outArgs],
     { cwd: repoRoot },
   );
   const code = await run.exited;

@@ -1,6 +1,14 @@
 /** The feed `npm start` and `npm run replay` play, and its pace (local/feed/feed-source.ts). */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { describePacing, feedPacing, feedSource } from "../../local/feed/feed-source.js";
+import {
+  describePacing,
+  feedChoiceProblem,
+  feedPacing,
+  feedSource,
+} from "../../local/feed/feed-source.js";
 import { syntheticLines } from "../../local/feed/synthetic/generator.js";
 import { take } from "../../local/feed/synthetic/sample.js";
 
@@ -47,5 +55,48 @@ describe("feedSource", () => {
       malformedShare: 0.5,
     });
     expect(take(played, 30)).toEqual(take(expected, 30));
+  });
+});
+
+describe("feedChoiceProblem", () => {
+  const dir = mkdtempSync(join(tmpdir(), "feed-choice-"));
+  const file = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+
+  it("takes a recording with a line, and the synthetic feed at a positive rate", async () => {
+    expect(await feedChoiceProblem({ seed: "1" })).toBeNull();
+    expect(await feedChoiceProblem({ seed: "1", rate: 0.5 })).toBeNull();
+    // A blank start is fine as long as a line follows (a replay skips nothing itself).
+    const input = file("one.jsonl", `\n  \n${"x".repeat(70_000)}\n{"rsvp_id":1}\n`);
+    expect(await feedChoiceProblem({ seed: "1", input, speedup: 600 })).toBeNull();
+  });
+
+  it("says in one sentence what would otherwise end every connection unseen", async () => {
+    expect(await feedChoiceProblem({ seed: "1", rate: 0 })).toBe(
+      "--rate must be above 0 messages/s, not 0",
+    );
+    expect(await feedChoiceProblem({ seed: "1", input: "x", speedup: 0 })).toBe(
+      "--speedup must be above 0, not 0",
+    );
+    expect(await feedChoiceProblem({ seed: "1", rate: Number.POSITIVE_INFINITY })).toMatch(
+      /^--rate must be above 0/,
+    );
+    const missing = join(dir, "missing.jsonl");
+    expect(await feedChoiceProblem({ seed: "1", input: missing })).toBe(
+      `--input ${missing}: no such file`,
+    );
+    expect(await feedChoiceProblem({ seed: "1", input: dir })).toBe(`--input ${dir}: not a file`);
+    const empty = file("empty.jsonl", "");
+    expect(await feedChoiceProblem({ seed: "1", input: empty })).toBe(
+      `--input ${empty}: no lines to replay (it is empty or blank)`,
+    );
+    // Blank past one read's chunk too: the whole file is looked at, not its start.
+    const blank = file("blank.jsonl", `${" \n".repeat(40_000)}\r\n`);
+    expect(await feedChoiceProblem({ seed: "1", input: blank })).toBe(
+      `--input ${blank}: no lines to replay (it is empty or blank)`,
+    );
   });
 });
