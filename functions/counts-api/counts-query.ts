@@ -49,10 +49,15 @@ export interface CountsSource {
 /** The answer to a query: the top cities, and the API's UTC day. */
 export type CountsAnswer = TopCities & { today: string };
 
+/** Marked days looked at, newest first, for one with cities left (see {@link countsFor}). */
+export const MARKED_DAYS_TRIED = 3;
+
 /**
  * The counts `query` asks for. Without a day: the latest with counts (today while the feed is
  * live; a recording's own days otherwise), never one ahead of `nowMs`. `today` in the answer
- * tells them apart.
+ * tells them apart. A day stays marked once it had counts, but its RSVPs can all move to an
+ * earlier day (an earlier version arriving late): then the marked day before it answers, up
+ * to {@link MARKED_DAYS_TRIED} marked days.
  */
 export async function countsFor(
   query: CountsQuery,
@@ -60,6 +65,21 @@ export async function countsFor(
   nowMs: number,
 ): Promise<CountsAnswer> {
   const today = new Date(nowMs).toISOString().slice(0, 10);
-  const day = query.day ?? (await source.latestDay(query.country, today)) ?? today;
-  return { ...(await source.query({ ...query, day })), today };
+  if (query.day !== undefined)
+    return { ...(await source.query({ ...query, day: query.day })), today };
+  let notAfter = today;
+  let first: TopCities | undefined;
+  for (let tried = 0; tried < MARKED_DAYS_TRIED; tried++) {
+    const day = await source.latestDay(query.country, notAfter);
+    if (day === null) break;
+    const answer = await source.query({ ...query, day });
+    if (answer.totalCities > 0) return { ...answer, today };
+    first ??= answer;
+    notAfter = dayBefore(day);
+  }
+  return { ...(first ?? (await source.query({ ...query, day: today }))), today };
+}
+
+function dayBefore(day: string): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
 }

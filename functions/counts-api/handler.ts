@@ -13,7 +13,13 @@ import { isTransientAwsError } from "../shared/aws-errors.js";
 import { readConfig } from "../shared/config.js";
 import { createLogger } from "../shared/logger.js";
 import { type CountsSource, countsFor, countsQuerySchema } from "./counts-query.js";
-import { latestCountedDay, queryTopCities } from "./top-cities.js";
+import {
+  cachedPartitions,
+  latestCountedDay,
+  PARTITION_CACHE_MS,
+  readRankedPartition,
+  topOf,
+} from "./top-cities.js";
 
 // The query's schema, for the tests of the sample event and of the template's constraints.
 export { countsQuerySchema };
@@ -40,8 +46,13 @@ export interface CountsApiDependencies extends CountsSource {
   now?: () => number;
 }
 
+const rankedPartition = cachedPartitions(
+  (query) => readRankedPartition(dynamodb, config.TABLE_NAME, query),
+  PARTITION_CACHE_MS,
+);
+
 const defaultDependencies: CountsApiDependencies = {
-  query: (query) => queryTopCities(dynamodb, config.TABLE_NAME, query),
+  query: async (query) => topOf(await rankedPartition(query), query.limit),
   latestDay: (country, notAfter) =>
     latestCountedDay(dynamodb, config.TABLE_NAME, country, notAfter),
 };
@@ -60,7 +71,7 @@ export async function getCounts(
   }
   try {
     const answer = await countsFor(parsed.data, dependencies, (dependencies.now ?? Date.now)());
-    return json(200, answer, { "cache-control": "max-age=2" });
+    return json(200, answer, { "cache-control": `max-age=${PARTITION_CACHE_MS / 1000}` });
   } catch (error) {
     // DynamoDB throttling or failing for a moment (its retries spent) is no bug of this API:
     // a 503 the page retries, not a 500. Anything else is, and stays a 500.

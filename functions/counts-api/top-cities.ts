@@ -63,6 +63,36 @@ export async function queryTopCities(
   tableName: string,
   query: { country: string; day: string; limit: number },
 ): Promise<TopCities> {
+  return topOf(await readRankedPartition(dynamodb, tableName, query), query.limit);
+}
+
+/** A partition's cities with counts, ranked, and the time of its newest update. */
+export interface RankedPartition {
+  country: string;
+  day: string;
+  /** Every city with counts, most RSVPs first (ties by key). */
+  ranked: CityCount[];
+  /** Epoch ms of the newest update, 0 when there is none. */
+  newest: number;
+}
+
+/** The first `limit` cities of a ranked partition, as the API answers them. */
+export function topOf(partition: RankedPartition, limit: number): TopCities {
+  return {
+    country: partition.country,
+    day: partition.day,
+    cities: partition.ranked.slice(0, limit),
+    totalCities: partition.ranked.length,
+    updatedAt: partition.newest > 0 ? new Date(partition.newest).toISOString() : null,
+  };
+}
+
+/** Reads one counters partition, every page, and ranks it. */
+export async function readRankedPartition(
+  dynamodb: DynamoDBClient,
+  tableName: string,
+  query: { country: string; day: string },
+): Promise<RankedPartition> {
   const all: CityCount[] = [];
   let ExclusiveStartKey: Record<string, AttributeValue> | undefined;
   do {
@@ -83,12 +113,40 @@ export async function queryTopCities(
   } while (ExclusiveStartKey);
   all.sort((a, b) => b.rsvps - a.rsvps || a.key.localeCompare(b.key));
   const newest = all.reduce((max, city) => Math.max(max, city.updatedAt), 0);
-  return {
-    country: query.country,
-    day: query.day,
-    cities: all.slice(0, query.limit),
-    totalCities: all.length,
-    updatedAt: newest > 0 ? new Date(newest).toISOString() : null,
+  return { country: query.country, day: query.day, ranked: all, newest };
+}
+
+/** How long a container keeps a ranked partition: the answers' own max-age (handler.ts). */
+export const PARTITION_CACHE_MS = 2000;
+
+/**
+ * Keeps each ranked partition `ttlMs` in the container, and lets concurrent requests for one
+ * share a single read. Ranking needs the whole partition (a Query of every city of the country
+ * and day), so without this every poll of every viewer reads it all; with it, a container reads
+ * a partition at most once per `ttlMs`, whatever the limit asked. The answer says
+ * `cache-control: max-age=2`, so 2 s here adds nothing a viewer would not already see. A
+ * failed read is not kept.
+ */
+export function cachedPartitions(
+  read: (query: { country: string; day: string }) => Promise<RankedPartition>,
+  ttlMs: number,
+  now: () => number = Date.now,
+): (query: { country: string; day: string }) => Promise<RankedPartition> {
+  const kept = new Map<string, { at: number; partition: Promise<RankedPartition> }>();
+  return (query) => {
+    const key = `${query.country}|${query.day}`;
+    const at = now();
+    const hit = kept.get(key);
+    if (hit && at - hit.at < ttlMs) return hit.partition;
+    // Entries past their time are dropped as they are met, so the map stays as small as the
+    // set of partitions asked for within ttlMs.
+    for (const [other, entry] of kept) if (at - entry.at >= ttlMs) kept.delete(other);
+    const partition = read(query);
+    kept.set(key, { at, partition });
+    partition.catch(() => {
+      if (kept.get(key)?.partition === partition) kept.delete(key);
+    });
+    return partition;
   };
 }
 

@@ -1,7 +1,13 @@
 import { readFileSync } from "node:fs";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import type { TopCities } from "../../functions/counts-api/top-cities.js";
+import {
+  cachedPartitions,
+  PARTITION_CACHE_MS,
+  type RankedPartition,
+  type TopCities,
+  topOf,
+} from "../../functions/counts-api/top-cities.js";
 
 const fixture = JSON.parse(
   readFileSync(new URL("../../events/http-get-counts.json", import.meta.url), "utf8"),
@@ -18,17 +24,34 @@ function withQuery(query: Record<string, string> | undefined): APIGatewayProxyEv
   return { ...fixture, queryStringParameters: query };
 }
 
-/** A query that records its calls; `latest` is the latest day with counts it knows of. */
-function recordingQuery(latest: string | null = null) {
+/**
+ * A query that records its calls. `marked` are the days marked as having had counts (the
+ * newest not after the asked day is the latest), and `withCities` those whose partition still
+ * has a city (all of them unless given).
+ */
+function recordingQuery(marked: string | null | string[] = null, withCities?: string[]) {
+  const days = marked === null ? [] : typeof marked === "string" ? [marked] : marked;
   const calls: { country: string; day: string; limit: number }[] = [];
   const latestCalls: [string, string][] = [];
   const query = async (q: { country: string; day: string; limit: number }): Promise<TopCities> => {
     calls.push(q);
-    return { country: q.country, day: q.day, cities: [], totalCities: 0, updatedAt: null };
+    const counted = days.includes(q.day) && (withCities ?? days).includes(q.day);
+    return {
+      country: q.country,
+      day: q.day,
+      cities: [],
+      totalCities: counted ? 1 : 0,
+      updatedAt: null,
+    };
   };
   const latestDay = async (country: string, notAfter: string) => {
     latestCalls.push([country, notAfter]);
-    return latest;
+    return (
+      [...days]
+        .sort()
+        .reverse()
+        .find((day) => day <= notAfter) ?? null
+    );
   };
   return { calls, latestCalls, query, latestDay };
 }
@@ -110,6 +133,28 @@ describe("counts API: GET /counts (events/http-get-counts.json)", () => {
     const none = recordingQuery(null);
     await getCounts(withQuery(undefined), { ...none, now: () => Date.UTC(2026, 11, 4, 12) });
     expect(none.calls).toEqual([{ country: "us", day: "2026-12-04", limit: 10 }]);
+
+    // The latest marked day lost all its RSVPs to an earlier day (an earlier version came
+    // late): the marked day before it answers; past three marked days, the latest, empty.
+    const moved = recordingQuery(["2018-05-18", "2018-05-20", "2018-05-21"], ["2018-05-18"]);
+    const earlier = await getCounts(withQuery(undefined), {
+      ...moved,
+      now: () => Date.UTC(2026, 11, 4, 12),
+    });
+    expect(moved.latestCalls).toEqual([
+      ["us", "2026-12-04"],
+      ["us", "2018-05-20"],
+      ["us", "2018-05-19"],
+    ]);
+    expect(JSON.parse(earlier.body ?? "")).toMatchObject({ day: "2018-05-18", totalCities: 1 });
+    const emptied = recordingQuery(["2018-05-17", "2018-05-18", "2018-05-20", "2018-05-21"], []);
+    const latestEmpty = await getCounts(withQuery(undefined), emptied);
+    expect(emptied.calls.map((call) => call.day)).toEqual([
+      "2018-05-21",
+      "2018-05-20",
+      "2018-05-18",
+    ]);
+    expect(JSON.parse(latestEmpty.body ?? "")).toMatchObject({ day: "2018-05-21", totalCities: 0 });
 
     // A day asked for is answered as asked, without looking for the latest.
     const asked = recordingQuery("2018-05-20");
@@ -196,5 +241,67 @@ describe("countsFor (the query, without HTTP)", () => {
       country: "ca",
       day: "2026-12-04",
     });
+  });
+});
+
+describe("counts API: ranked partitions kept in the container (cachedPartitions)", () => {
+  const partition = (day: string, n: number): RankedPartition => ({
+    country: "us",
+    day,
+    ranked: Array.from({ length: n }, (_, i) => ({
+      key: `us/xx/city-${i}`,
+      city: `City ${i}`,
+      state: "XX",
+      country: "us",
+      rsvps: n - i,
+      yes: n - i,
+      no: 0,
+      guests: 0,
+      updatedAt: 1000 + i,
+    })),
+    newest: 1000 + n - 1,
+  });
+
+  it("reads a partition once per 2 s (the answers' max-age) whatever the limit, and shares a read in flight", async () => {
+    expect(PARTITION_CACHE_MS).toBe(2000);
+    let clock = 0;
+    const reads: string[] = [];
+    let release: () => void = () => {};
+    const read = async (query: { country: string; day: string }) => {
+      reads.push(query.day);
+      if (reads.length === 1) await new Promise<void>((resolve) => (release = resolve));
+      return partition(query.day, 5);
+    };
+    const cached = cachedPartitions(read, PARTITION_CACHE_MS, () => clock);
+    const first = cached({ country: "us", day: "2018-05-20" });
+    const second = cached({ country: "us", day: "2018-05-20" }); // while the first is in flight
+    release();
+    expect(topOf(await first, 2).cities.map((c) => c.rsvps)).toEqual([5, 4]);
+    expect(topOf(await second, 10)).toMatchObject({ totalCities: 5, day: "2018-05-20" });
+    clock = 1999;
+    await cached({ country: "us", day: "2018-05-20" });
+    await cached({ country: "us", day: "all" }); // another partition: its own read
+    expect(reads).toEqual(["2018-05-20", "all"]);
+    clock = 2000;
+    await cached({ country: "us", day: "2018-05-20" });
+    expect(reads).toEqual(["2018-05-20", "all", "2018-05-20"]);
+  });
+
+  it("keeps no failed read: the next request reads again", async () => {
+    let fail = true;
+    let reads = 0;
+    const cached = cachedPartitions(
+      async (query) => {
+        reads += 1;
+        if (fail) throw new Error("throttled");
+        return partition(query.day, 1);
+      },
+      PARTITION_CACHE_MS,
+      () => 0,
+    );
+    await expect(cached({ country: "us", day: "all" })).rejects.toThrow("throttled");
+    fail = false;
+    expect((await cached({ country: "us", day: "all" })).ranked).toHaveLength(1);
+    expect(reads).toBe(2);
   });
 });
