@@ -81,6 +81,16 @@ function checkJava() {
     );
   if (major < 17)
     fail(`Java 17+ is required (it runs the local Kafka broker); found Java ${major}.`);
+  // Spark 3.5 (the pinned pyspark, EMR's Spark) runs on Java 8/11/17 (spark.apache.org/docs/3.5.6);
+  // from Java 23 its Hadoop client fails at start (Subject.getSubject needs a security manager).
+  if (major >= 23)
+    fail(
+      `Java ${major} is too new for the local Spark 3.5 (it runs on Java 17; Hadoop's client fails on Java 23+). Put a Java 17 first on PATH, e.g. \`apt-get install openjdk-17-jre-headless\`.`,
+    );
+  if (major > 17)
+    process.stderr.write(
+      `rsvp-atlas: Java ${major} found; the local Spark 3.5 is made for Java 17, so the daily batch may fail on it.\n`,
+    );
 }
 
 function checkMaven() {

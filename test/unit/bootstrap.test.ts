@@ -3,9 +3,9 @@
  * naming it, exit code 2, nothing installed. And on a set-up machine: no reinstall.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../../local/setup/paths.js";
 
@@ -51,6 +51,19 @@ describe("bootstrap prerequisites", () => {
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/Java 17\+ is required .*`java` was not found/);
     expect(result.stderr).not.toMatch(/Maven|Python/);
+  });
+
+  it("refuses a Java too new for Spark 3.5, naming the one it needs", () => {
+    // A stand-in `java` first on PATH, answering as Java 24 does.
+    const dir = mkdtempSync(join(tmpdir(), "java-24-"));
+    writeFileSync(
+      join(dir, "java"),
+      `#!/bin/sh\necho 'openjdk version "24.0.1" 2025-04-15' >&2\n`,
+      { mode: 0o755 },
+    );
+    const result = bootstrap("test", `${dir}${delimiter}${process.env.PATH ?? ""}`);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/Java 24 is too new for the local Spark 3\.5 .*Java 17/);
   });
 
   it("names Maven when it is missing", () => {
