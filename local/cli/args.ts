@@ -1,12 +1,25 @@
+import { resolve } from "node:path";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 
-/** parseArgs with a usage message instead of a stack trace on a wrong flag. */
+/**
+ * parseArgs with a usage message instead of a stack trace on a wrong flag. The options named in
+ * `paths` are files or folders the user named: relative ones are taken from where the user ran
+ * npm (INIT_CWD), not from the repository root npm runs scripts in.
+ */
 export function parseCliArgs<Options extends NonNullable<ParseArgsConfig["options"]>>(
   options: Options,
   usage: string,
+  paths: readonly (keyof Options & string)[] = [],
 ) {
   try {
-    return parseArgs({ options, allowPositionals: false, strict: true }).values;
+    const values = parseArgs({ options, allowPositionals: false, strict: true }).values;
+    const base = process.env.INIT_CWD ?? process.cwd();
+    const record = values as Record<string, unknown>;
+    for (const name of paths) {
+      const value = record[name];
+      if (typeof value === "string") record[name] = resolve(base, value);
+    }
+    return values;
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n\nusage:\n${usage}\n`);
     process.exit(2);

@@ -32,6 +32,7 @@ const args = parseCliArgs(
     json: { type: "boolean", default: false },
   },
   usage,
+  ["input", "out"],
 );
 const say = (line: string) => process.stderr.write(`[batch] ${line}\n`);
 const fail = (message: string): never => {

@@ -33,6 +33,7 @@ const args = parseCliArgs(
     verbose: { type: "boolean", default: false },
   },
   USAGE,
+  ["input"],
 );
 
 // The suite runs the template's defaults (its counting worker does not see npm start's

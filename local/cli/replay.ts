@@ -24,6 +24,7 @@ const args = parseCliArgs(
     host: { type: "string", default: "127.0.0.1" },
   },
   usage,
+  ["input"],
 );
 
 if (!args.input === !args.synthetic) {

@@ -61,6 +61,7 @@ const args = parseCliArgs(
   --verbose: the components' structured logs here too (else in .cache/logs/start-*.log)
   --parameter-overrides "Name=Value ...": template.yaml parameters, as sam deploy takes them
   batch: [--batch-after SECONDS (synthetic feed)] [--batch-every MINUTES, 0 = only once]`,
+  ["input", "out"],
 );
 if ((args.once && !args.input) || (args.json && !args.once)) {
   process.stderr.write("--once needs --input FILE.jsonl, and --json needs --once\n");

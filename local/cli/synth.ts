@@ -18,6 +18,7 @@ const args = parseCliArgs(
     out: { type: "string" },
   },
   "  npm run synth -- --count N [--seed S] [--start ISO-TIME] [--rate PER_SECOND] [--malformed SHARE] [--out FILE.jsonl]",
+  ["out"],
 );
 
 const count = Number(args.count);

@@ -20,6 +20,8 @@ export type StaticFiles = (
 export interface LocalHttpApi {
   /** `http://127.0.0.1:<port>` */
   url: string;
+  /** Why the preferred port was not taken (`EADDRINUSE`, `EACCES`), when a free one was used. */
+  preferredPortRefused?: string;
   close(): Promise<void>;
 }
 
@@ -94,10 +96,15 @@ export async function startLocalHttpApi(
           .end(JSON.stringify({ message: "Internal Server Error" }));
       });
   });
-  await listen(server, port).catch(() => listen(server, 0));
+  let preferredPortRefused: string | undefined;
+  await listen(server, port).catch((error: NodeJS.ErrnoException) => {
+    preferredPortRefused = error.code ?? error.message;
+    return listen(server, 0);
+  });
   const { port: bound } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${bound}`,
+    ...(preferredPortRefused ? { preferredPortRefused } : {}),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -196,6 +196,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     bucketFiles(siteS3, siteBucketOf(stack.resources.buckets)),
     siteResponseHeaders(),
   );
+  if (api.preferredPortRefused)
+    say(
+      `port ${options.apiPort} could not be used (${api.preferredPortRefused}): serving on ${new URL(api.url).port} instead`,
+    );
   say(`counts API: ${api.url}/api/counts?country=us&day=all&limit=10`);
   const site = await publishSite(siteS3, siteBucketOf(stack.resources.buckets), {
     countsApiUrl: "/api",

@@ -50,3 +50,19 @@ describe("the local HTTP API", () => {
     expect(asked.at(-1)).toBe("café.json");
   });
 });
+
+describe("the local HTTP API's port", () => {
+  it("uses a free port when the preferred one is taken, and says why", async () => {
+    const first = await startLocalHttpApi({}, 0);
+    const takenPort = Number(new URL(first.url).port);
+    const second = await startLocalHttpApi({}, takenPort);
+    try {
+      expect(first.preferredPortRefused).toBeUndefined();
+      expect(second.preferredPortRefused).toBe("EADDRINUSE");
+      expect(Number(new URL(second.url).port)).not.toBe(takenPort);
+      expect((await fetch(`${second.url}/api/nothing`)).status).toBe(404);
+    } finally {
+      await Promise.all([first.close(), second.close()]);
+    }
+  });
+});
