@@ -30,6 +30,9 @@ const needs = {
   batch: ["java", "python"],
   // Starts the deployed workflow on AWS: Step Functions calls only.
   "batch-aws": [],
+  // A dev tool of node_modules/.bin (biome, tsc, tsx, esbuild): `npm run lint` and the like,
+  // which on a fresh clone would otherwise fail with "biome: not found".
+  tool: [],
 };
 
 const [command, ...rest] = process.argv.slice(2);
@@ -48,7 +51,8 @@ for (const need of needs[/** @type {keyof typeof needs} */ (command)]) {
   if (need === "python") env.RSVP_ATLAS_PYTHON = findPython();
 }
 installNodeModulesIfStale();
-runTypeScriptCommand(command, args, env);
+if (command === "tool") runTool(args, env);
+else runTypeScriptCommand(command, args, env);
 
 /** @param {string} message @returns {never} */
 function fail(message) {
@@ -143,6 +147,17 @@ function installNodeModulesIfStale() {
   if (result.status !== 0) fail("`npm ci` failed; see its output above.");
   writeFileSync(lockMarker, `${lockHash}\n`);
   process.stderr.write("[setup] npm packages: done\n");
+}
+
+/** @param {string[]} argv the tool's name in node_modules/.bin, then its arguments @param {NodeJS.ProcessEnv} childEnv */
+function runTool(argv, childEnv) {
+  const [name, ...toolArgs] = argv;
+  const bin = join(repoRoot, "node_modules", ".bin", name ?? "");
+  if (!name || !existsSync(bin)) fail(`no tool ${JSON.stringify(name ?? "")} in node_modules/.bin`);
+  const child = spawn(bin, toolArgs, { cwd: repoRoot, env: childEnv, stdio: "inherit" });
+  process.on("SIGINT", () => child.kill("SIGINT"));
+  process.on("SIGTERM", () => child.kill("SIGTERM"));
+  child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
 
 /** @param {string} name @param {string[]} argv @param {NodeJS.ProcessEnv} childEnv */

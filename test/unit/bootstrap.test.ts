@@ -3,7 +3,14 @@
  * naming it, exit code 2, nothing installed. And on a set-up machine: no reinstall.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -37,8 +44,8 @@ function pathWithout(...hidden: string[]): string {
 
 const PYTHONS = ["python3", "python3.11", "python3.12", "python"];
 
-function bootstrap(command: string, path: string) {
-  return spawnSync(process.execPath, ["local/bootstrap.mjs", command], {
+function bootstrap(command: string, path: string, args: string[] = []) {
+  return spawnSync(process.execPath, ["local/bootstrap.mjs", command, ...args], {
     cwd: repoRoot,
     env: { ...process.env, PATH: path },
     encoding: "utf8",
@@ -64,6 +71,29 @@ describe("bootstrap prerequisites", () => {
     const result = bootstrap("test", `${dir}${delimiter}${process.env.PATH ?? ""}`);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/Java 24 is too new for the local Spark 3\.5 .*Java 17/);
+  });
+
+  it("runs the dev tools of npm run lint and typecheck through it (npm ci first on a fresh clone), and names a tool it does not have", () => {
+    const scripts = (
+      JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as {
+        scripts: Record<string, string>;
+      }
+    ).scripts;
+    for (const name of [
+      "lint",
+      "format",
+      "typecheck",
+      "build:site",
+      "bundle:ingest",
+      "bundle:replay",
+    ])
+      expect(scripts[name], name).toMatch(/^node local\/bootstrap\.mjs tool /);
+    const version = bootstrap("tool", process.env.PATH ?? "", ["tsc", "--version"]);
+    expect(version.status).toBe(0);
+    expect(version.stdout).toMatch(/^Version \d+\.\d+/);
+    const missing = bootstrap("tool", process.env.PATH ?? "", ["no-such-tool"]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('no tool "no-such-tool" in node_modules/.bin');
   });
 
   it("names Maven when it is missing", () => {
@@ -94,7 +124,7 @@ describe("bootstrap prerequisites", () => {
     const result = bootstrap("deploy", process.env.PATH ?? "");
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(
-      /usage: node local\/bootstrap\.mjs <start\|test\|stack\|synth\|replay\|bench\|chaos\|batch\|batch-aws>/,
+      /usage: node local\/bootstrap\.mjs <start\|test\|stack\|synth\|replay\|bench\|chaos\|batch\|batch-aws\|tool>/,
     );
   });
 });
