@@ -46,3 +46,21 @@ export async function orExit<T>(
     process.exit(1);
   }
 }
+
+/**
+ * Until a command has its own signal handling (its services up), Ctrl-C or SIGTERM exits at
+ * once but through process.exit, so the exit hooks run: the engines started so far are signalled
+ * and the run's folder removed (Node's default for a signal runs none). Returns the remover.
+ */
+export function exitOnSignalsWhileStarting(say: (line: string) => void): () => void {
+  const exit = (signal: NodeJS.Signals) => {
+    say(`${signal} while starting: stopping what has started`);
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  };
+  process.on("SIGINT", exit);
+  process.on("SIGTERM", exit);
+  return () => {
+    process.off("SIGINT", exit);
+    process.off("SIGTERM", exit);
+  };
+}

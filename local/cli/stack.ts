@@ -7,12 +7,13 @@
  * the exit hook alone leaves nothing behind.
  */
 import { startLocalStack } from "../stack/stack.js";
-import { orExit } from "./args.js";
+import { exitOnSignalsWhileStarting, orExit } from "./args.js";
 
 const json = process.argv.includes("--json");
 const exitWhenReady = process.argv.includes("--exit-when-ready");
 const progress = (line: string) => process.stderr.write(`[stack] ${line}\n`);
 
+const startingSignals = exitOnSignalsWhileStarting(progress);
 const stack = await orExit(
   startLocalStack({ progress, keepRunDir: process.argv.includes("--keep") }),
   progress,
@@ -45,6 +46,7 @@ const shutdown = async (code: number) => {
   progress("stopped");
   process.exit(code);
 };
+startingSignals();
 process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
 void stack.crashed.then((error) => {

@@ -35,7 +35,7 @@ import {
   parseParameterOverrides,
   readTemplate,
 } from "../stack/template-model.js";
-import { orExit, parseCliArgs } from "./args.js";
+import { exitOnSignalsWhileStarting, orExit, parseCliArgs } from "./args.js";
 import { ProgressLine } from "./progress-line.js";
 import { routeStructuredLogs } from "./run-log.js";
 
@@ -122,6 +122,7 @@ let feedError: Error | undefined;
 let feedFailed = (error: Error) => {
   feedError ??= error;
 };
+const startingSignals = exitOnSignalsWhileStarting(say);
 const pipeline = await orExit(
   startLocalPipeline({
     input: args.input,
@@ -222,6 +223,7 @@ const shutdown = createShutdown(
   },
   { say },
 );
+startingSignals();
 shutdownOnSignalsAndCrash(shutdown, { crashed: stack.crashed, say });
 feedFailed = (error) => void shutdown(`the feed failed: ${error.message}`, 1);
 if (feedError) feedFailed(feedError);

@@ -4,10 +4,10 @@
  * is killed without a chance to run any code.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
-import { repoRoot } from "../../local/setup/paths.js";
+import { repoRoot, runsDir } from "../../local/setup/paths.js";
 import { isPortFree } from "../../local/stack/ports.js";
 import { descendantsOf, membersOfGroups, waitUntilGone } from "../support/processes.js";
 
@@ -127,6 +127,44 @@ describe("local stack: no process and no port left behind", () => {
       (command) => command.startsWith("bash") && command.includes("kafka.Kafka"),
     );
     await expectNothingLeft(running);
+  });
+
+  it("on Ctrl-C while the engines are still starting: exits 130, leaves no process and no run folder", async () => {
+    const runsBefore = new Set(existsSync(runsDir) ? readdirSync(runsDir) : []);
+    const child = spawn(process.execPath, ["--import", "tsx", "local/cli/stack.ts", "--json"], {
+      cwd: repoRoot,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr?.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    let stdout = "";
+    child.stdout?.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) =>
+      child.once("exit", (code) => resolve(code)),
+    );
+    // An engine is up (its JVM runs), the stack is not ready: the moment Ctrl-C used to leave
+    // the run's folder behind, and Node's default for SIGINT ran no exit hook.
+    const deadline = Date.now() + 60_000;
+    let below: { pid: number; command: string }[] = [];
+    while (Date.now() < deadline) {
+      below = descendantsOf(child.pid as number);
+      if (below.some((p) => p.command.includes("kafka.Kafka") || p.command.includes("moto_server")))
+        break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(stdout, "not ready yet when interrupted").toBe("");
+    expect(below.length).toBeGreaterThan(0);
+    child.kill("SIGINT");
+    expect(await exited, stderr).toBe(130);
+    expect(stderr).toMatch(/SIGINT while starting: stopping what has started/);
+    const left = await waitUntilGone(below.map((p) => p.pid));
+    expect(left.map((p) => p.command.slice(0, 150))).toEqual([]);
+    const runsAfter = existsSync(runsDir) ? readdirSync(runsDir) : [];
+    expect(runsAfter.filter((name) => !runsBefore.has(name))).toEqual([]);
   });
 
   it("when the manager itself is killed with SIGKILL (no code of it runs)", async () => {
