@@ -65,6 +65,16 @@ export function escapeHtml(text: string): string {
 export const MAP_ALT_TEXT =
   "World map of where Meetup RSVPs cluster: each cluster's area shaded in its colour, a dot at its centre sized by its RSVPs, its name (city and leading topic category), and a legend of all clusters with their RSVP counts.";
 
+/**
+ * The first index.html's only style, the same for every run: the site's CloudFront response
+ * headers allow an inline style by its hash alone (style-src 'self' 'sha256-...' in
+ * template.yaml, pinned by a test), so it may not vary with the page.
+ */
+export const FALLBACK_PAGE_CSS = `
+body { margin: 0 auto; max-width: 100rem; padding: 1rem; font-family: system-ui, sans-serif; color: #1f2a36; background: #fbfaf7; }
+img { display: block; max-width: 100%; height: auto; }
+`;
+
 /** The first index.html: the map, what it shows, and links to the data files. */
 export function indexHtml(page: {
   range: string;
@@ -79,10 +89,7 @@ export function indexHtml(page: {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>rsvp-atlas: where Meetup RSVPs cluster</title>
-<style>
-body { margin: 0 auto; max-width: ${page.width}px; padding: 1rem; font-family: system-ui, sans-serif; color: #1f2a36; background: #fbfaf7; }
-img { display: block; width: 100%; height: auto; }
-</style>
+<style>${FALLBACK_PAGE_CSS}</style>
 </head>
 <body>
 <main>

@@ -190,10 +190,12 @@ interface VitestReport {
 
 await orExit(
   (async () => {
+    // Chromium first: on a machine where it cannot be installed, say so before minutes of
+    // installing the rest.
+    await ensureChromium();
     await ensurePythonVenv();
     await ensureCheckovVenv();
     await ensureKafkaJars();
-    await ensureChromium();
   })(),
   say,
   "could not install what the tests need",

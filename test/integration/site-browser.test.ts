@@ -12,6 +12,7 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { buildClusters } from "../../functions/clustering/build-clusters.js";
 import type { Venue } from "../../functions/clustering/venue-table.js";
+import { indexHtml } from "../../functions/render-map/site-files.js";
 import { loadGazetteer } from "../../functions/shared/atlas-data.js";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { bucketFiles } from "../../local/batch/s3-folders.js";
@@ -282,6 +283,44 @@ describe("the website in headless Chromium", () => {
     await shoot(page, "api-down");
     await page.close();
   }, 60_000);
+
+  it("shows the render-map Lambda's fallback page styled under the CloudFront headers (its one inline style allowed by hash)", async () => {
+    const fallback = await startLocalHttpApi(
+      {},
+      0,
+      async (path) =>
+        path === "index.html"
+          ? {
+              contentType: "text/html; charset=utf-8",
+              body: new TextEncoder().encode(
+                indexHtml({
+                  range: "yesterday",
+                  dates: { first: "2018-05-20", last: "2018-05-20" },
+                  width: 1600,
+                  height: 900,
+                }),
+              ),
+            }
+          : undefined,
+      siteResponseHeaders(),
+    );
+    const page = await browser.newPage();
+    const refused: string[] = [];
+    page.on("console", (message) => {
+      if (/Content Security Policy/i.test(message.text())) refused.push(message.text());
+    });
+    try {
+      await page.goto(`${fallback.url}/`);
+      // #fbfaf7, the style's background: applied, so the policy let the style in.
+      expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe(
+        "rgb(251, 250, 247)",
+      );
+      expect(refused).toEqual([]);
+    } finally {
+      await page.close();
+      await fallback.close();
+    }
+  }, 30_000);
 
   it("cannot be framed by another page (frame-ancestors of the CloudFront headers)", async () => {
     const framing = await browser.newPage();

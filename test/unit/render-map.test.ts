@@ -19,7 +19,11 @@ import {
   InvalidRenderEventError,
   type RenderDependencies,
 } from "../../functions/render-map/render-site.js";
-import { escapeHtml, MAP_ALT_TEXT } from "../../functions/render-map/site-files.js";
+import {
+  escapeHtml,
+  FALLBACK_PAGE_CSS,
+  MAP_ALT_TEXT,
+} from "../../functions/render-map/site-files.js";
 import type { MapFonts } from "../../functions/render-map/text.js";
 import {
   type Basemap,
@@ -224,7 +228,7 @@ describe("render Lambda (events/render-map.json)", () => {
     expect(puts().map((put) => put.Key)).not.toContain("run.json");
   });
 
-  it("escapes hostile text in the page", async () => {
+  it("escapes the run's hostile text (range, dates) in the page, which never shows the clusters' labels (they are drawn into map.png)", async () => {
     const hostile = {
       ...clustersDocument,
       clusters: clustersDocument.clusters.map((c) => ({ ...c, label: `${HOSTILE}: Tech` })),
@@ -241,7 +245,14 @@ describe("render Lambda (events/render-map.json)", () => {
     expect(html).toContain("&lt;img src=x onerror=alert(1)&gt;");
     expect(html).toContain("&quot;&#39;&amp;&lt;img");
     expect(html.match(/<img /g)).toHaveLength(1);
+    expect(html).not.toContain(": Tech");
     expect(escapeHtml(`a<b>"c'&`)).toBe("a&lt;b&gt;&quot;c&#39;&amp;");
+    // The one inline style the CloudFront headers allow by its hash, whatever the run; no
+    // script, no style attribute.
+    expect([...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => m[1])).toEqual([
+      FALLBACK_PAGE_CSS,
+    ]);
+    expect(html).not.toMatch(/<script|\sstyle=/i);
   });
 
   it("fails with ClusteringOutputError when clusters.json is missing, and publishes nothing", async () => {

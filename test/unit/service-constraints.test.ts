@@ -4,8 +4,10 @@
  * template relies on, with the document it comes from. A change to the template that breaks
  * one fails here, before a first `sam deploy` in a fresh account would.
  */
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { FALLBACK_PAGE_CSS } from "../../functions/render-map/site-files.js";
 import { pythonRequirementsPath, repoRoot } from "../../local/setup/paths.js";
 import { readTemplate } from "../../local/stack/template-model.js";
 import { resolvedResource } from "../support/template-conditions.js";
@@ -504,8 +506,13 @@ describe("CloudFront in front of the site (SiteHosting cloudfront, the default)"
     };
     const csp = headers.SecurityHeadersConfig.ContentSecurityPolicy;
     expect(csp.Override).toBe(true);
+    // The one inline style the header allows: the render-map Lambda's fallback page's, by its
+    // hash (CSP Level 3, "hash-source": base64 of the SHA-256 of the style element's text).
+    const fallbackStyle = `'sha256-${createHash("sha256").update(FALLBACK_PAGE_CSS, "utf8").digest("base64")}'`;
     expect(csp.ContentSecurityPolicy).toBe(
-      `${meta.replace("connect-src 'self' https:", "connect-src 'self'")}; frame-ancestors 'none'`,
+      `${meta
+        .replace("connect-src 'self' https:", "connect-src 'self'")
+        .replace("style-src 'self'", `style-src 'self' ${fallbackStyle}`)}; frame-ancestors 'none'`,
     );
     expect(headers.SecurityHeadersConfig.FrameOptions.FrameOption).toBe("DENY");
     for (const behavior of [distribution.DefaultCacheBehavior, ...distribution.CacheBehaviors]) {
