@@ -76,8 +76,17 @@ def test_curates_one_day(spark, landed):
     assert venues[200].rsvp_count == 1
     assert (venues[100].lat, venues[100].lon) == (45.5, -122.6)
 
+    # A group's row of the day is its newest message's: RSVP 5 at 23:50, in Portland, OR (RSVP 3
+    # at 00:30 named Portland, ME).
     groups = table(spark, out, "group").collect()
-    assert [(g.group_id, g.city_key) for g in groups] in ([(7, "us/or/portland")], [(7, "us/me/portland")])
+    assert [(g.group_id, g.city_key) for g in groups] == [(7, "us/or/portland")]
+    # An event's row likewise: e1's newest message is RSVP 1's update at 00:50, e2's RSVP 5's.
+    events = {e.event_id: e for e in table(spark, out, "event").collect()}
+    assert sorted(events) == ["e0", "e1", "e2"]
+    mtime = lambda minutes: int((DAY + dt.timedelta(minutes=minutes)).timestamp() * 1000)  # noqa: E731
+    assert events["e1"].start_time == mtime(50) + 86_400_000
+    assert events["e2"].start_time == mtime(60 * 23 + 50) + 86_400_000
+    assert {e.group_id for e in events.values()} == {7}
 
     reasons = sorted(e.reason for e in table(spark, out, "errors").collect())
     assert reasons == ["invalid_response", "missing_id", "not_a_record"]

@@ -88,8 +88,10 @@ describe("EMR's security groups on stack delete", () => {
       ResourceType: "Custom::EmrSecurityGroupRules",
       ResourceProperties: { ServiceToken: "arn", SecurityGroups: groups },
     } as unknown as CloudFormationCustomResourceEvent;
+    const before = await Promise.all(groups.map(rulesOf));
+    expect(before.flat().length).toBe(5 + 3);
     await applySecurityGroupsEvent(event, { ec2 });
-    expect((await rulesOf(groups[0])).length).toBeGreaterThan(0);
+    expect(await Promise.all(groups.map(rulesOf))).toEqual(before);
     const result = await applySecurityGroupsEvent(
       {
         ...event,

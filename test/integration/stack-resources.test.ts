@@ -23,10 +23,16 @@ import {
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { awsClientConfig } from "../../local/stack/aws-endpoint.js";
-import { loadTemplateModel } from "../../local/stack/template-model.js";
+import { loadTemplateModel, readTemplate } from "../../local/stack/template-model.js";
 
 const stack = inject("stack");
 const model = loadTemplateModel();
+/** The logical ids of a resource type in template.yaml itself, not through the model. */
+const templateResourcesOf = (type: string) =>
+  Object.entries(readTemplate().Resources)
+    .filter(([, resource]) => resource.Type === type)
+    .map(([logicalId]) => logicalId)
+    .sort();
 const aws = awsClientConfig({ endpoint: stack.awsEndpoint, region: stack.region });
 const dynamodb = new DynamoDBClient(aws);
 const s3 = new S3Client({ ...aws, forcePathStyle: true });
@@ -69,11 +75,19 @@ describe("Kafka topics match template.yaml", () => {
       createPartitioner: Partitioners.DefaultPartitioner,
     });
     await producer.connect();
+    const admin = kafka.admin();
+    await admin.connect();
     try {
-      await expect(
-        producer.send({ topic: "not-in-template", messages: [{ value: "x" }] }),
-      ).rejects.toThrow();
+      // Refused as an unknown topic (not a connection failure), and not created by the attempt.
+      const sent = producer.send({ topic: "not-in-template", messages: [{ value: "x" }] });
+      await expect(sent).rejects.toThrow();
+      const error = await sent.catch((failure: Error) => failure);
+      expect(String((error as Error & { cause?: unknown }).cause ?? error)).toMatch(
+        /does not host this topic-partition|UNKNOWN_TOPIC_OR_PARTITION/,
+      );
+      expect(await admin.listTopics()).not.toContain("not-in-template");
     } finally {
+      await admin.disconnect();
       await producer.disconnect();
     }
   });
@@ -125,6 +139,9 @@ describe("Kafka topics match template.yaml", () => {
 
 describe("AWS resources in moto match template.yaml", () => {
   it("creates every table with the template's key schema, attributes and TTL", async () => {
+    expect(model.tables.map((table) => table.logicalId).sort()).toEqual(
+      templateResourcesOf("AWS::DynamoDB::Table"),
+    );
     for (const table of model.tables) {
       const TableName = stack.resources.tables[table.logicalId];
       const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName }));
@@ -170,6 +187,9 @@ describe("AWS resources in moto match template.yaml", () => {
   });
 
   it("creates every bucket", async () => {
+    expect(model.buckets.map((bucket) => bucket.logicalId).sort()).toEqual(
+      templateResourcesOf("AWS::S3::Bucket"),
+    );
     for (const bucket of model.buckets) {
       await expect(
         s3.send(new HeadBucketCommand({ Bucket: stack.resources.buckets[bucket.logicalId] })),

@@ -230,12 +230,28 @@ describe("template.yaml as the local stack's source of truth", () => {
           ).toHaveProperty([target]);
         }
       }
-      if (resource.Type === "AWS::S3::Bucket")
-        expect(properties.BucketEncryption, logicalId).toBeDefined();
+      // S3 User Guide, "Setting default server-side encryption behavior": AES256 (SSE-S3) or
+      // aws:kms / aws:kms:dsse; Firehose API Reference, DeliveryStreamEncryptionConfigurationInput
+      // KeyType: AWS_OWNED_CMK or CUSTOMER_MANAGED_CMK.
+      if (resource.Type === "AWS::S3::Bucket") {
+        const rules = (
+          properties.BucketEncryption as {
+            ServerSideEncryptionConfiguration?: {
+              ServerSideEncryptionByDefault?: { SSEAlgorithm?: string };
+            }[];
+          }
+        )?.ServerSideEncryptionConfiguration;
+        expect(rules, logicalId).toHaveLength(1);
+        expect(["AES256", "aws:kms", "aws:kms:dsse"], logicalId).toContain(
+          rules?.[0]?.ServerSideEncryptionByDefault?.SSEAlgorithm,
+        );
+      }
       if (resource.Type === "AWS::DynamoDB::Table")
         expect(properties.SSESpecification, logicalId).toEqual({ SSEEnabled: true });
       if (resource.Type === "AWS::KinesisFirehose::DeliveryStream") {
-        expect(properties.DeliveryStreamEncryptionConfigurationInput, logicalId).toBeDefined();
+        expect(["AWS_OWNED_CMK", "CUSTOMER_MANAGED_CMK"], logicalId).toContain(
+          (properties.DeliveryStreamEncryptionConfigurationInput as { KeyType?: string })?.KeyType,
+        );
       }
     }
   });
