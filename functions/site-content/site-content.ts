@@ -188,6 +188,23 @@ export async function siteKeysToRemove(s3: S3Client, bucket: string): Promise<st
   return [INDEX_KEY, CONFIG_KEY, ...(await listOwnedKeys(s3, bucket))];
 }
 
+/**
+ * Puts the built site and its config.json (index.html last), then removes the hashed files of
+ * earlier deploys: what a deploy does, and what `npm start` does to the local site bucket.
+ */
+export async function publishSiteFiles(
+  s3: S3Client,
+  bucket: string,
+  countsApiUrl: string,
+  files: readonly SiteFile[],
+): Promise<{ puts: SitePut[]; stale: string[] }> {
+  const puts = planPuts(files, countsApiUrl);
+  await uploadSite(s3, bucket, puts);
+  const stale = await staleKeys(s3, bucket, new Set(puts.map((p) => p.key)));
+  await deleteKeys(s3, bucket, stale);
+  return { puts, stale };
+}
+
 export interface SiteContentDependencies {
   s3: S3Client;
   /** The packaged site's files (read only for Create and Update). */
@@ -227,10 +244,7 @@ export async function applyEvent(
   }
 
   const { bucket, countsApiUrl } = readProperties(event.ResourceProperties);
-  const puts = planPuts(await deps.files(), countsApiUrl);
-  await uploadSite(deps.s3, bucket, puts);
-  const stale = await staleKeys(deps.s3, bucket, new Set(puts.map((p) => p.key)));
-  await deleteKeys(deps.s3, bucket, stale);
+  const { puts, stale } = await publishSiteFiles(deps.s3, bucket, countsApiUrl, await deps.files());
   deps.log?.("published the site", {
     bucket,
     countsApiUrl,

@@ -1,13 +1,15 @@
 /**
- * The website into the local site bucket, as a deploy puts it into the real one: the built
- * page (site/build.ts) and a config.json that tells it where the counts API is. The daily batch
- * adds map.png and the JSON documents beside it.
+ * The website into the local site bucket, as a deploy puts it into the real one, by the same
+ * code: the built page (site/build.ts) and a config.json that tells it where the counts API is,
+ * with the headers and order the site-content Lambda gives them. The daily batch adds map.png
+ * and the JSON documents beside it.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { publishSiteFiles } from "../../functions/site-content/site-content.js";
+import { readSiteFolder } from "../../functions/site-content/site-folder.js";
 import { buildSite } from "../../site/build.js";
-import { uploadFolder } from "../batch/s3-folders.js";
 import { runsDir } from "../setup/paths.js";
 
 export interface PublishedSite {
@@ -15,6 +17,7 @@ export interface PublishedSite {
   gzipBytes: number;
 }
 
+/** The site-content Lambda's own publishing (functions/site-content/), on the built folder. */
 export async function publishSite(
   s3: S3Client,
   bucket: string,
@@ -23,16 +26,13 @@ export async function publishSite(
   const dir = mkdtempSync(join(runsDir, "site-"));
   try {
     const built = await buildSite(dir);
-    const keys = await uploadFolder(s3, dir, bucket, "", (path) => path.endsWith(".map"));
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: "config.json",
-        Body: JSON.stringify(config),
-        ContentType: "application/json; charset=utf-8",
-      }),
+    const { puts } = await publishSiteFiles(
+      s3,
+      bucket,
+      config.countsApiUrl,
+      await readSiteFolder(dir),
     );
-    return { files: keys.length + 1, gzipBytes: built.gzipBytes };
+    return { files: puts.length, gzipBytes: built.gzipBytes };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
