@@ -428,6 +428,21 @@ describe("what the stack tells its user", () => {
 });
 
 describe("sam delete in template.yaml", () => {
+  it("keeps nothing on purpose: no resource is retained, and the counts table leaves a free 35-day backup", () => {
+    // CloudFormation User Guide, "DeletionPolicy attribute": Retain (and RetainExceptOnCreate,
+    // Snapshot) keep a resource past the stack's delete. None may: sam delete leaves nothing.
+    for (const [logicalId, resource] of Object.entries(template.Resources)) {
+      const kept = resource as { DeletionPolicy?: string; UpdateReplacePolicy?: string };
+      expect(kept.DeletionPolicy ?? "Delete", logicalId).toBe("Delete");
+      expect(kept.UpdateReplacePolicy ?? "Delete", logicalId).toBe("Delete");
+    }
+    // DynamoDB Developer Guide, "Delete a table with PITR enabled": a system backup of the
+    // deleted table is kept 35 days at no additional cost.
+    expect(props("CityCountsTable").PointInTimeRecoverySpecification).toMatchObject({
+      PointInTimeRecoveryEnabled: true,
+    });
+  });
+
   it("empties every bucket of the stack once their writers are gone", () => {
     // CloudFormation User Guide, AWS::S3::Bucket: "You can only delete empty buckets";
     // CloudFormation deletes a resource only after whatever depends on it is deleted.
