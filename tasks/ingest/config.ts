@@ -5,6 +5,9 @@
  */
 import { z } from "zod";
 
+/** The namespace outside a stack (npm start, tests). */
+export const DEFAULT_METRICS_NAMESPACE = "RsvpAtlas/Ingest";
+
 export const ingestConfigSchema = z.object({
   FEED_URL: z.url({ protocol: /^wss?$/ }),
   /** Comma-separated host:port; or leave empty and give KAFKA_CLUSTER_ARN (MSK). */
@@ -20,6 +23,15 @@ export const ingestConfigSchema = z.object({
   COUNTERS_INTERVAL_SECONDS: z.coerce.number().positive().default(10),
   /** "emf" on AWS (the counters become CloudWatch metrics), "json" locally. */
   METRICS_FORMAT: z.enum(["emf", "json"]).default("emf"),
+  /**
+   * The counters' CloudWatch namespace. A metric is its namespace, name and dimensions alone,
+   * so the template gives each stack its own (`RsvpAtlas/<stack>/Ingest`): two stacks in one
+   * account and Region would otherwise feed each other's alarms.
+   */
+  METRICS_NAMESPACE: z
+    .string()
+    .regex(/^[A-Za-z0-9._\-/#: ]{1,255}$/, "a CloudWatch namespace")
+    .default(DEFAULT_METRICS_NAMESPACE),
   /** "false" plays a feed once (a recording) and exits when it ends. */
   RECONNECT_AFTER_NORMAL_CLOSE: z.enum(["true", "false"]).default("true"),
   /**

@@ -16,8 +16,6 @@ import {
 } from "../../functions/shared/metrics.js";
 import type { IngestCounters } from "./ingest.js";
 
-export const METRICS_NAMESPACE = "RsvpAtlas/Ingest";
-
 /** Flat counter values: rejected.<reason>, retried.<sink>, and the rest as they are. */
 export function flatten(counters: IngestCounters): Record<string, number> {
   const { rejected, retried, ...plain } = counters;
@@ -38,9 +36,9 @@ export type EmfReporter = (counters: IngestCounters, now?: number) => EmfOutput;
  * Counters seen before keep being reported, with 0, so a quiet period has data, not a gap. A
  * counter that went down (it was reset) reports its current value.
  */
-export function createEmfReporter(service: string): EmfReporter {
-  // The alarms read the metrics of METRICS_NAMESPACE by `service` alone.
-  const toEmf = createEmfSerializer({ namespace: METRICS_NAMESPACE, dimensions: { service } });
+export function createEmfReporter(service: string, namespace: string): EmfReporter {
+  // The alarms read the metrics of the stack's namespace by `service` alone.
+  const toEmf = createEmfSerializer({ namespace, dimensions: { service } });
   const previous = new Map<string, number>();
   return (counters, now = Date.now()) => {
     const deltas: EmfMetrics = {};

@@ -112,7 +112,7 @@ logger.info("ingest started", {
 });
 
 // EMF: the increase since the previous report (Sum per period = events); JSON: totals since start.
-const toEmf = createEmfReporter("ingest");
+const toEmf = createEmfReporter("ingest", config.METRICS_NAMESPACE);
 const report = () => {
   const counters = ingest.counters();
   if (config.METRICS_FORMAT === "emf") process.stdout.write(`${JSON.stringify(toEmf(counters))}\n`);

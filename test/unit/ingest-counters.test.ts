@@ -4,7 +4,11 @@
  * the number of events in that period.
  */
 import { describe, expect, it } from "vitest";
-import { createEmfReporter, flatten, METRICS_NAMESPACE } from "../../tasks/ingest/counters.js";
+import { DEFAULT_METRICS_NAMESPACE } from "../../tasks/ingest/config.js";
+import { createEmfReporter, flatten } from "../../tasks/ingest/counters.js";
+
+const METRICS_NAMESPACE = "RsvpAtlas/my-stack/Ingest";
+
 import type { IngestCounters } from "../../tasks/ingest/ingest.js";
 
 function counters(overrides: Partial<IngestCounters> = {}): IngestCounters {
@@ -67,7 +71,7 @@ describe("flatten", () => {
 
 describe("createEmfReporter", () => {
   it("reports since start first, then the increase since the previous report", () => {
-    const report = createEmfReporter("ingest");
+    const report = createEmfReporter("ingest", METRICS_NAMESPACE);
     const first = report(counters({ received: 100, produced: 90, deadLettered: 10 }), NOW);
     expect(first).toMatchObject({ received: 100, produced: 90, deadLettered: 10 });
     const second = report(
@@ -83,7 +87,7 @@ describe("createEmfReporter", () => {
   });
 
   it("adds up, over successive reports, to the totals since start", () => {
-    const report = createEmfReporter("ingest");
+    const report = createEmfReporter("ingest", METRICS_NAMESPACE);
     const totals = [3, 3, 17, 40, 41];
     let sum = 0;
     for (const received of totals) sum += Number(report(counters({ received }))?.received);
@@ -91,7 +95,7 @@ describe("createEmfReporter", () => {
   });
 
   it("reports a rejected.<reason> that appears later since start, then its increase", () => {
-    const report = createEmfReporter("ingest");
+    const report = createEmfReporter("ingest", METRICS_NAMESPACE);
     const first = report(counters({ rejected: { not_json: 2 } })) as unknown as EmfDoc;
     expect(first["rejected.not_json"]).toBe(2);
     expect(first).not.toHaveProperty("rejected.missing_field");
@@ -113,22 +117,22 @@ describe("createEmfReporter", () => {
   });
 
   it("keeps one reporter's state to itself", () => {
-    const a = createEmfReporter("ingest");
-    const b = createEmfReporter("ingest");
+    const a = createEmfReporter("ingest", METRICS_NAMESPACE);
+    const b = createEmfReporter("ingest", METRICS_NAMESPACE);
     a(counters({ received: 10 }));
     expect(a(counters({ received: 15 })).received).toBe(5);
     expect(b(counters({ received: 15 })).received).toBe(15);
   });
 
   it("reports a counter that went down (reset) with its current value, never negative", () => {
-    const report = createEmfReporter("ingest");
+    const report = createEmfReporter("ingest", METRICS_NAMESPACE);
     report(counters({ reconnects: 4 }));
     expect(report(counters({ reconnects: 1 })).reconnects).toBe(1);
     expect(report(counters({ reconnects: 3 })).reconnects).toBe(2);
   });
 
   it("writes an EMF document: namespace, service dimension, a Count metric per value", () => {
-    const report = createEmfReporter("ingest");
+    const report = createEmfReporter("ingest", METRICS_NAMESPACE);
     const doc = report(
       counters({ received: 7, deadLettered: 1, rejected: { empty: 1 } }),
       NOW,
@@ -137,7 +141,7 @@ describe("createEmfReporter", () => {
     expect(doc._aws.CloudWatchMetrics).toHaveLength(1);
     const [directive] = doc._aws.CloudWatchMetrics;
     expect(directive?.Namespace).toBe(METRICS_NAMESPACE);
-    expect(METRICS_NAMESPACE).toBe("RsvpAtlas/Ingest");
+    expect(DEFAULT_METRICS_NAMESPACE).toBe("RsvpAtlas/Ingest");
     expect(directive?.Dimensions).toEqual([["service"]]);
     expect(doc.service).toBe("ingest");
     expect(doc.message).toBe("ingest counters");

@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { localSubstitutions } from "../../local/batch/local-workflow.js";
 import { repoRoot } from "../../local/setup/paths.js";
 import { type CfnTemplate, readTemplate } from "../../local/stack/template-model.js";
+import { ingestConfigSchema } from "../../tasks/ingest/config.js";
 import { flatten } from "../../tasks/ingest/counters.js";
 import type { IngestCounters } from "../../tasks/ingest/ingest.js";
 import { RESUME_GROUP_PREFIX } from "../../tasks/ingest/resume-point.js";
@@ -335,6 +336,10 @@ describe("the Kafka topics in template.yaml", () => {
   });
 });
 
+/** A namespace as written in the template: a plain string, or the text of its !Sub. */
+const namespaceOf = (value: unknown): string =>
+  typeof value === "string" ? value : String((value as { "Fn::Sub"?: unknown })?.["Fn::Sub"]);
+
 /** Every counter the ingest reports (the type lists them all), at zero. */
 const ingestCountersAtZero: IngestCounters = {
   received: 0,
@@ -373,33 +378,56 @@ describe("the alarms in template.yaml", () => {
   it("watch the ingest task, dead letters, the batch's executions and its EMR cluster", () => {
     const metricsOf = (logicalId: string): string[] => {
       const p = props(logicalId);
-      if (p.MetricName) return [`${p.Namespace}/${p.MetricName}`];
+      if (p.MetricName) return [`${namespaceOf(p.Namespace)}/${p.MetricName}`];
       return (p.Metrics as { MetricStat?: { Metric: Props } }[])
         .filter((m) => m.MetricStat)
-        .map((m) => `${m.MetricStat?.Metric.Namespace}/${m.MetricStat?.Metric.MetricName}`);
+        .map(
+          (m) =>
+            `${namespaceOf(m.MetricStat?.Metric.Namespace)}/${m.MetricStat?.Metric.MetricName}`,
+        );
     };
     expect(metricsOf("IngestNotRunningAlarm")).toEqual(["ECS/ContainerInsights/RunningTaskCount"]);
     expect(props("IngestCluster").ClusterSettings).toContainEqual({
       Name: "containerInsights",
       Value: "enabled",
     });
+    // CloudWatch User Guide, "Metrics concepts": a metric is its namespace, name and
+    // dimensions; the stack's name in the namespace keeps two stacks' alarms apart.
     expect(metricsOf("DeadLetterGrowthAlarm").sort()).toEqual([
-      "RsvpAtlas/CityCounts/deadLettered",
-      "RsvpAtlas/Ingest/deadLettered",
+      "RsvpAtlas/${AWS::StackName}/CityCounts/deadLettered",
+      "RsvpAtlas/${AWS::StackName}/Ingest/deadLettered",
     ]);
     expect(props("CityCountsDeadLetterMetric")).toMatchObject({
       LogGroupName: { Ref: "CityCountsLogGroup" },
       MetricTransformations: [
-        { MetricNamespace: "RsvpAtlas/CityCounts", MetricName: "deadLettered" },
+        {
+          MetricNamespace: { "Fn::Sub": "RsvpAtlas/${AWS::StackName}/CityCounts" },
+          MetricName: "deadLettered",
+        },
       ],
     });
+    // The ingest task writes its metrics where its alarms read them.
+    const ingestEnvironment = (
+      props("IngestTaskDefinition").ContainerDefinitions as {
+        Environment: { Name: string; Value: unknown }[];
+      }[]
+    )[0]?.Environment;
+    const ingestNamespace = ingestEnvironment?.find((e) => e.Name === "METRICS_NAMESPACE")?.Value;
+    expect(ingestNamespace).toEqual({ "Fn::Sub": "RsvpAtlas/${AWS::StackName}/Ingest" });
+    expect(
+      ingestConfigSchema.shape.METRICS_NAMESPACE.safeParse(`RsvpAtlas/${"s".repeat(128)}/Ingest`)
+        .success,
+    ).toBe(true);
+    expect(metricsOf("IngestSilentAlarm")).toEqual(["RsvpAtlas/${AWS::StackName}/Ingest/received"]);
     expect(metricsOf("DailyBatchFailedAlarm").sort()).toEqual([
       "AWS/States/ExecutionsAborted",
       "AWS/States/ExecutionsFailed",
       "AWS/States/ExecutionsTimedOut",
     ]);
     // The ingest's EMF metrics are its counters' names (tasks/ingest/counters.ts, flatten).
-    expect(metricsOf("IngestOversizedFramesAlarm")).toEqual(["RsvpAtlas/Ingest/oversizedFrames"]);
+    expect(metricsOf("IngestOversizedFramesAlarm")).toEqual([
+      "RsvpAtlas/${AWS::StackName}/Ingest/oversizedFrames",
+    ]);
     expect(Object.keys(flatten(ingestCountersAtZero))).toContain("oversizedFrames");
     expect(metricsOf("EmrClusterTooOldAlarm")).toEqual(["RsvpAtlas/Batch/OldestClusterAgeSeconds"]);
     expect(props("EmrClusterTooOldAlarm").Threshold).toEqual({ Ref: "EmrClusterMaxAgeMinutes" });
