@@ -104,6 +104,22 @@ describe("label placement", () => {
     b: { x: number; y: number; width: number; height: number },
   ) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 
+  it("places every label when nothing competes for the room (placing none would pass the rest)", () => {
+    // Dots on a wide grid, each label's room free of other labels and dots.
+    const requests: LabelRequest[] = Array.from({ length: 12 }, (_, id) => ({
+      id,
+      x: 100 + (id % 4) * 230,
+      y: 80 + Math.floor(id / 4) * 150,
+      r: 6,
+      width: 120,
+      height: 16,
+    }));
+    const placed = placeLabels(requests, viewport);
+    expect(placed.map((label) => label.id).sort((a, b) => a - b)).toEqual(
+      requests.map((request) => request.id),
+    );
+  });
+
   it("never overlaps labels, keeps them on screen and off other dots", () => {
     const request = fc.record({
       x: fc.double({ min: 0, max: 900, noNaN: true }),
