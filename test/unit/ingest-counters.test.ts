@@ -6,25 +6,10 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_METRICS_NAMESPACE } from "../../tasks/ingest/config.js";
 import { createEmfReporter, flatten } from "../../tasks/ingest/counters.js";
+import { ingestCounters } from "../support/ingest-counters.js";
 
 const METRICS_NAMESPACE = "RsvpAtlas/my-stack/Ingest";
-
-import type { IngestCounters } from "../../tasks/ingest/ingest.js";
-
-function counters(overrides: Partial<IngestCounters> = {}): IngestCounters {
-  return {
-    received: 0,
-    produced: 0,
-    sentToFirehose: 0,
-    deadLettered: 0,
-    rejected: {},
-    retried: { kafka: 0, firehose: 0 },
-    reconnects: 0,
-    oversizedFrames: 0,
-    paused: 0,
-    ...overrides,
-  };
-}
+const counters = ingestCounters;
 
 // CloudWatch takes EMF timestamps from 14 days back to 2 hours ahead (Powertools warns outside).
 const NOW = Date.now() - 60_000;

@@ -12,8 +12,8 @@ import { repoRoot } from "../../local/setup/paths.js";
 import { type CfnTemplate, readTemplate } from "../../local/stack/template-model.js";
 import { ingestConfigSchema } from "../../tasks/ingest/config.js";
 import { flatten } from "../../tasks/ingest/counters.js";
-import type { IngestCounters } from "../../tasks/ingest/ingest.js";
 import { RESUME_GROUP_PREFIX } from "../../tasks/ingest/resume-point.js";
+import { ingestCounters } from "../support/ingest-counters.js";
 
 const template = readTemplate();
 type Props = Record<string, unknown>;
@@ -340,19 +340,6 @@ describe("the Kafka topics in template.yaml", () => {
 const namespaceOf = (value: unknown): string =>
   typeof value === "string" ? value : String((value as { "Fn::Sub"?: unknown })?.["Fn::Sub"]);
 
-/** Every counter the ingest reports (the type lists them all), at zero. */
-const ingestCountersAtZero: IngestCounters = {
-  received: 0,
-  produced: 0,
-  sentToFirehose: 0,
-  deadLettered: 0,
-  rejected: {},
-  retried: { kafka: 0, firehose: 0 },
-  reconnects: 0,
-  oversizedFrames: 0,
-  paused: 0,
-};
-
 describe("the alarms in template.yaml", () => {
   const alarms = ofType("AWS::CloudWatch::Alarm");
 
@@ -428,7 +415,7 @@ describe("the alarms in template.yaml", () => {
     expect(metricsOf("IngestOversizedFramesAlarm")).toEqual([
       "RsvpAtlas/${AWS::StackName}/Ingest/oversizedFrames",
     ]);
-    expect(Object.keys(flatten(ingestCountersAtZero))).toContain("oversizedFrames");
+    expect(Object.keys(flatten(ingestCounters()))).toContain("oversizedFrames");
     expect(metricsOf("EmrClusterTooOldAlarm")).toEqual(["RsvpAtlas/Batch/OldestClusterAgeSeconds"]);
     expect(props("EmrClusterTooOldAlarm").Threshold).toEqual({ Ref: "EmrClusterMaxAgeMinutes" });
     // The cluster watch looks for the name the workflow gives its clusters.
