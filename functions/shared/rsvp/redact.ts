@@ -106,17 +106,21 @@ function withWordEscapesDecoded(text: string): string {
 /**
  * Scans the text, then the text with one level of escaped quotes and backslashes undone, and
  * so on: a JSON message quoted inside another (`"{\"member\": ...`) is found at its level. The
- * text is returned in its least escaped form if anything was found.
+ * text is returned in its least escaped form if anything was found, else exactly as it came
+ * (unescaping alone is no reason to change it: `\"` stays `\"`).
  */
 function redactText(raw: string): string {
-  const text = withWordEscapesDecoded(raw);
-  let redacted = redactScan(text);
-  for (let level = 0; level < MAX_QUOTING_LEVELS; level++) {
-    const unescaped = redacted.replace(ESCAPED_QUOTE_OR_BACKSLASH, "$1");
-    if (unescaped === redacted) break;
-    redacted = redactScan(unescaped);
+  let redacted = withWordEscapesDecoded(raw);
+  let found = false;
+  for (let level = 0; level <= MAX_QUOTING_LEVELS; level++) {
+    const scanned = redactScan(redacted);
+    if (scanned !== redacted) found = true;
+    const unescaped = scanned.replace(ESCAPED_QUOTE_OR_BACKSLASH, "$1");
+    redacted = scanned;
+    if (unescaped === scanned || level === MAX_QUOTING_LEVELS) break;
+    redacted = unescaped;
   }
-  return redacted === text ? raw : redacted;
+  return found ? redacted : raw;
 }
 
 function redactScan(text: string): string {
