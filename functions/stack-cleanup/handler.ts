@@ -1,12 +1,14 @@
 /**
- * stack-cleanup Lambda, the service token of the three cleanup custom resources in template.yaml
+ * stack-cleanup Lambda, the service token of the four cleanup custom resources in template.yaml
  * (what `sam delete` needs done before CloudFormation can delete the rest):
  * - StopDailyBatchOnDelete (Custom::StopDailyBatch): stops a running daily batch and terminates
  *   its EMR clusters, first of all (./daily-batch.ts);
  * - EmptyBucketsOnDelete (Custom::EmptyBuckets): empties the stack's buckets, every version,
  *   after their writers are gone (./empty-buckets.ts);
  * - EmrSecurityGroupRules (Custom::EmrSecurityGroupRules): revokes the rules EMR added to the
- *   daily batch's security groups, which refer to each other (./security-group-rules.ts).
+ *   daily batch's security groups, which refer to each other (./security-group-rules.ts);
+ * - KafkaNetworkInterfacesGone (Custom::KafkaNetworkInterfacesGone): waits until the MSK event
+ *   source's network interfaces have left the brokers' group (./network-interfaces.ts).
  */
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { EC2Client } from "@aws-sdk/client-ec2";
@@ -18,6 +20,7 @@ import { answerCustomResource, logCustomResourceExchange } from "../shared/custo
 import { createLogger } from "../shared/logger.js";
 import { applyStopDailyBatchEvent } from "./daily-batch.js";
 import { applyEvent as applyBucketsEvent } from "./empty-buckets.js";
+import { applyNetworkInterfacesEvent } from "./network-interfaces.js";
 import { applySecurityGroupsEvent } from "./security-group-rules.js";
 import { statusKeepingTheStack } from "./stack-going.js";
 
@@ -55,14 +58,21 @@ export const handler = (event: CloudFormationCustomResourceEvent, context: Conte
             })
           : event.ResourceType === "Custom::EmrSecurityGroupRules"
             ? applySecurityGroupsEvent(event, { ec2, log })
-            : applyBucketsEvent(event, {
-                s3,
-                log,
-                quietMs: QUIET_MS,
-                passIntervalMs: 20_000,
-                // Leave time to answer before the function's 15 minutes are up.
-                deadlineMs: context.getRemainingTimeInMillis() - 60_000,
-              });
+            : event.ResourceType === "Custom::KafkaNetworkInterfacesGone"
+              ? applyNetworkInterfacesEvent(event, {
+                  ec2,
+                  log,
+                  pollMs: 15_000,
+                  deadline: Date.now() + context.getRemainingTimeInMillis() - 60_000,
+                })
+              : applyBucketsEvent(event, {
+                  s3,
+                  log,
+                  quietMs: QUIET_MS,
+                  passIntervalMs: 20_000,
+                  // Leave time to answer before the function's 15 minutes are up.
+                  deadlineMs: context.getRemainingTimeInMillis() - 60_000,
+                });
       },
       { fetch, log },
     ),

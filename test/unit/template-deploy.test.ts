@@ -659,4 +659,43 @@ describe("the daily batch's security groups in template.yaml", () => {
       SecurityGroups: groups.map((id) => ({ Ref: id })),
     });
   });
+
+  it("waits, after the MSK event source and the cluster are gone, for their network interfaces to leave the brokers' group, before the group and subnets go", () => {
+    // Lambda Developer Guide, "Creating a Lambda event source mapping for an Amazon MSK event
+    // source": its network interfaces use the cluster's subnets and security group. While one
+    // is left, EC2 refuses to delete the group or a subnet (DependencyViolation).
+    expect(resource("KafkaNetworkInterfacesGone").Type).toBe("Custom::KafkaNetworkInterfacesGone");
+    expect(props("KafkaNetworkInterfacesGone")).toEqual({
+      ServiceToken: { "Fn::GetAtt": ["StackCleanupFunction", "Arn"] },
+      ServiceTimeout: 900,
+      SecurityGroups: [{ Ref: "KafkaBrokerSecurityGroup" }],
+      Subnets: {
+        "Fn::If": [
+          "CreateNetwork",
+          [{ Ref: "PrivateSubnetA" }, { Ref: "PrivateSubnetB" }],
+          { Ref: "AWS::NoValue" },
+        ],
+      },
+    });
+    // The cluster's own group is the one the wait watches, and its deletion comes first, as
+    // the function's (and with it its event source's, which names the function).
+    expect(props("RsvpKafkaCluster").BrokerNodeGroupInfo).toMatchObject({
+      SecurityGroups: [{ Ref: "KafkaBrokerSecurityGroup" }],
+    });
+    expect(dependenciesOf("RsvpKafkaCluster")).toContain("KafkaNetworkInterfacesGone");
+    expect(dependenciesOf("CityCountsFunction")).toContain("KafkaNetworkInterfacesGone");
+    expect(dependenciesOf("KafkaNetworkInterfacesGone")).not.toContain("RsvpKafkaCluster");
+    expect(dependenciesOf("KafkaNetworkInterfacesGone")).not.toContain("CityCountsFunction");
+    const statements = (
+      props("StackCleanupFunction").Policies as { Statement: Record<string, unknown>[] }[]
+    ).flatMap((policy) => policy.Statement);
+    expect(statements.find((statement) => statement.Sid === "WatchKafkaNetworkInterfaces")).toEqual(
+      {
+        Sid: "WatchKafkaNetworkInterfaces",
+        Effect: "Allow",
+        Action: "ec2:DescribeNetworkInterfaces",
+        Resource: "*",
+      },
+    );
+  });
 });

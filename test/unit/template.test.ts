@@ -662,6 +662,10 @@ describe("the daily batch in template.yaml", () => {
         actions: ["ec2:DescribeSecurityGroups"],
         why: "EC2 Describe* actions have no resource-level permissions",
       },
+      "StackCleanupFunction WatchKafkaNetworkInterfaces": {
+        actions: ["ec2:DescribeNetworkInterfaces"],
+        why: "EC2 Describe* actions have no resource-level permissions",
+      },
       "StackCleanupFunction FindDailyBatchClusters": {
         actions: ["elasticmapreduce:ListClusters"],
         why: "ListClusters has no resource-level permissions",
