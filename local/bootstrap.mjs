@@ -168,7 +168,13 @@ function runTypeScriptCommand(name, argv, childEnv) {
     cwd: repoRoot,
     // The AWS SDK warns at every start that its 2027 releases will need Node 22; Lambda runs
     // Node 24 and the local tools work on 20.19+, so the notice is switched off.
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...childEnv },
+    // INIT_CWD: where the user ran the command (npm sets it; run directly, this is it), which
+    // relative --input/--out paths are taken from (cli/args.ts), not the repository root.
+    env: {
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+      ...childEnv,
+      INIT_CWD: childEnv.INIT_CWD ?? process.cwd(),
+    },
     stdio: "inherit",
   });
   // Signals are passed on, so the child always gets to shut its services down. On Ctrl-C the

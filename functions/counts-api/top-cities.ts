@@ -120,12 +120,13 @@ export async function readRankedPartition(
 export const PARTITION_CACHE_MS = 2000;
 
 /**
- * Keeps each ranked partition `ttlMs` in the container, and lets concurrent requests for one
- * share a single read. Ranking needs the whole partition (a Query of every city of the country
- * and day), so without this every poll of every viewer reads it all; with it, a container reads
- * a partition at most once per `ttlMs`, whatever the limit asked. The answer says
- * `cache-control: max-age=2`, so 2 s here adds nothing a viewer would not already see. A
- * failed read is not kept.
+ * Keeps each ranked partition `ttlMs` in the container (and lets concurrent requests for one
+ * share a single read, which matters where one process serves many, as the local API does; a
+ * Lambda container serves one at a time). Ranking needs the whole partition (a Query of every
+ * city of the country and day), so without this every poll of every viewer reads it all; with
+ * it, a container reads a partition at most once per `ttlMs`, whatever the limit asked. An
+ * answer may so be up to `ttlMs` older than the table, on top of its own `max-age` in the
+ * browser and, behind CloudFront, the edge's cache time. A failed read is not kept.
  */
 export function cachedPartitions(
   read: (query: { country: string; day: string }) => Promise<RankedPartition>,

@@ -4,6 +4,7 @@
  */
 import { spawnSync } from "node:child_process";
 import {
+  existsSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -94,6 +95,19 @@ describe("bootstrap prerequisites", () => {
     const missing = bootstrap("tool", process.env.PATH ?? "", ["no-such-tool"]);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain('no tool "no-such-tool" in node_modules/.bin');
+  });
+
+  it("takes relative paths from where it is run, npm or not (INIT_CWD, else its own directory)", () => {
+    const here = mkdtempSync(join(tmpdir(), "bootstrap-cwd-"));
+    const { INIT_CWD: _unset, ...environment } = process.env;
+    const direct = spawnSync(
+      process.execPath,
+      [join(repoRoot, "local", "bootstrap.mjs"), "synth", "--count", "1", "--out", "feed.jsonl"],
+      { cwd: here, env: environment, encoding: "utf8" },
+    );
+    expect(direct.status, direct.stderr).toBe(0);
+    expect(readFileSync(join(here, "feed.jsonl"), "utf8").trim().split("\n")).toHaveLength(1);
+    expect(existsSync(join(repoRoot, "feed.jsonl"))).toBe(false);
   });
 
   it("names Maven when it is missing", () => {
