@@ -211,7 +211,10 @@ async function defaultFunctions(
   const clustering = await import("../../functions/clustering/handler.js");
   Object.assign(process.env, functionEnvironment("RenderMapFunction", buckets, template));
   const render = await import("../../functions/render-map/handler.js");
+  Object.assign(process.env, functionEnvironment("BatchRangeFunction", buckets, template));
+  const batchRange = await import("../../functions/batch-range/handler.js");
   return {
+    BatchRangeFunction: async (payload) => batchRange.checkBatchRange(payload),
     ClusteringFunction: (payload) => clustering.clusterVenuesHandler(payload),
     RenderMapFunction: (payload) => render.renderMapHandler(payload),
   };

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
+import { checkBatchRange } from "../../functions/batch-range/handler.js";
 import { executionContext, loadInterpreter } from "../../local/batch/local-workflow.js";
 
 type Handler = (input: Record<string, unknown>) => Promise<unknown>;
@@ -46,6 +47,7 @@ const SUBSTITUTIONS: Record<string, string> = {
   SparkScriptUri: "s3://artifacts/spark/curate_rsvps-0123456789ab.py",
   RawDataUri: "s3://raw/rsvps",
   CuratedDataUri: "s3://curated",
+  BatchRangeFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:batch-range",
   ClusteringFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:clustering",
   RenderFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:render",
 };
@@ -85,6 +87,11 @@ function harness(failAt?: string, machine: unknown = definition) {
       return result;
     };
   const taskResourceLocalHandlers = {
+    // The real check, as Lambda runs it: its error's name is what Step Functions sees.
+    CheckRange: async (input: Record<string, unknown>) => {
+      calls.push({ state: "CheckRange", input });
+      return { Payload: checkBatchRange(input.Payload) };
+    },
     CreateCluster: handler("CreateCluster", { ClusterId: "j-TESTCLUSTER" }),
     CurateWithSpark: handler("CurateWithSpark", {}),
     ClusterVenues: handler("ClusterVenues", { Payload: { clusters: 7 } }),
@@ -139,6 +146,7 @@ describe("daily batch workflow", () => {
     const { calls, run, inputOf } = harness();
     await run({});
     expect(calls.map((c) => c.state)).toEqual([
+      "CheckRange",
       "CreateCluster",
       "CurateWithSpark",
       "ClusterVenues",
@@ -272,6 +280,24 @@ describe("daily batch workflow", () => {
       expect(calls.filter((c) => c.state === state).length).toBeGreaterThanOrEqual(1);
     },
   );
+
+  it("checks the range before any cluster exists: a range that is none fails at once, with the reason", async () => {
+    const { calls, run, inputOf } = harness();
+    await expect(run({ range: "2018-05-26..2018-05-20" })).rejects.toThrow(
+      "range ends before it starts: 2018-05-26..2018-05-20",
+    );
+    expect(calls.map((c) => c.state)).toEqual(["CheckRange"]);
+    expect(inputOf<LambdaInput>("CheckRange").FunctionName).toBe(
+      SUBSTITUTIONS.BatchRangeFunctionArn,
+    );
+    // A good one goes on, with the execution's start to resolve "yesterday" against.
+    const good = harness();
+    await good.run({});
+    expect(good.inputOf<LambdaInput>("CheckRange").Payload).toEqual({
+      range: "yesterday",
+      startedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+    });
+  });
 
   it("fails without terminating anything when the cluster could not be created", async () => {
     const { calls, run } = harness("CreateCluster");

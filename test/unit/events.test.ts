@@ -77,6 +77,19 @@ const events: Record<string, [string, (value: unknown) => Promise<void> | void]>
     },
   ],
   RenderMapFunction: ["render-map.json", (value) => void renderEventSchema.parse(value)],
+  BatchRangeFunction: [
+    "batch-range.json",
+    async (value) => {
+      templateEnvironment("BatchRangeFunction");
+      const { checkBatchRange } = await import("../../functions/batch-range/handler.js");
+      expect(checkBatchRange(value)).toEqual({
+        range: "2018-05-20..2018-05-26",
+        all: false,
+        first: "2018-05-20",
+        last: "2018-05-26",
+      });
+    },
+  ],
   DeployArtifactsFunction: [
     "deploy-artifacts-create.json",
     (value) => {

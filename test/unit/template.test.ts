@@ -804,7 +804,7 @@ describe("the daily batch in template.yaml", () => {
     ]);
   });
 
-  it("lets the workflow create and touch only clusters tagged with its stack, and invoke only its two Lambdas", () => {
+  it("lets the workflow create and touch only clusters tagged with its stack, and invoke only its three Lambdas", () => {
     const statements = machine.Policies.flatMap((p) => p.Statement);
     const emr = statements.filter((s) =>
       list(s.Action).some((a) => a.startsWith("elasticmapreduce:")),
@@ -838,6 +838,7 @@ describe("the daily batch in template.yaml", () => {
     });
     const invoke = statements.find((s) => list(s.Action).includes("lambda:InvokeFunction"));
     expect(invoke?.Resource).toEqual([
+      { "Fn::GetAtt": ["BatchRangeFunction", "Arn"] },
       { "Fn::GetAtt": ["ClusteringFunction", "Arn"] },
       { "Fn::GetAtt": ["RenderMapFunction", "Arn"] },
     ]);
