@@ -69,6 +69,7 @@ describe("the daily batch, locally", () => {
     expect(result.error).toBeUndefined();
     expect(result.status).toBe("SUCCEEDED");
     expect(result.trace.map((step) => step.state)).toEqual([
+      "CheckRange",
       "CreateCluster",
       "CurateWithSpark",
       "ClusterVenues",
@@ -139,6 +140,14 @@ describe("the daily batch, locally", () => {
     ).toBe(true);
   }, 600_000);
 
+  it("refuses a range that is none before any cluster or Spark, with the reason", async () => {
+    const result = await runLocalBatch({ aws, buckets, range: "2018-05-26..2018-05-20", progress });
+    expect(result.status).toBe("FAILED");
+    expect(result.error?.error).toBe("InvalidBatchRangeError");
+    expect(result.error?.cause).toMatch(/range ends before it starts: 2018-05-26\.\.2018-05-20/);
+    expect(result.trace.map((step) => step.state)).toEqual(["CheckRange"]);
+  });
+
   it("terminates the cluster and fails with the cause when the clustering step fails", async () => {
     const before = await siteObject("run.json");
     // A day without data: Spark curates nothing, the clustering step has nothing to cluster.
@@ -147,6 +156,7 @@ describe("the daily batch, locally", () => {
     expect(result.error?.error).toBe("NoVenuesInRangeError");
     expect(result.error?.cause).toMatch(/2001-01-01/);
     expect(result.trace.map((step) => step.state)).toEqual([
+      "CheckRange",
       "CreateCluster",
       "CurateWithSpark",
       "ClusterVenues",
