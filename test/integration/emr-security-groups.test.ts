@@ -4,37 +4,25 @@
  */
 import {
   AuthorizeSecurityGroupIngressCommand,
-  CreateSecurityGroupCommand,
   CreateVpcCommand,
   DeleteSecurityGroupCommand,
   DescribeSecurityGroupRulesCommand,
-  EC2Client,
 } from "@aws-sdk/client-ec2";
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import {
   applySecurityGroupsEvent,
   revokeAllRules,
 } from "../../functions/stack-cleanup/security-group-rules.js";
-import { awsClientConfig } from "../../local/stack/aws-endpoint.js";
+import { newSecurityGroup, stackEc2 } from "../support/stack-clients.js";
 
-const stack = inject("stack");
-const ec2 = new EC2Client(awsClientConfig({ endpoint: stack.awsEndpoint, region: stack.region }));
+const ec2 = stackEc2();
 afterAll(() => ec2.destroy());
 
 /** Three groups with the rules EMR adds to its managed groups in a private subnet. */
 async function emrLikeGroups(): Promise<[string, string, string]> {
   const { Vpc } = await ec2.send(new CreateVpcCommand({ CidrBlock: "10.42.0.0/16" }));
-  const group = async (name: string) =>
-    (
-      await ec2.send(
-        new CreateSecurityGroupCommand({
-          GroupName: `${name}-${Math.random().toString(36).slice(2, 8)}`,
-          Description: name,
-          VpcId: Vpc?.VpcId,
-        }),
-      )
-    ).GroupId as string;
+  const group = (name: string) => newSecurityGroup(ec2, Vpc?.VpcId, name);
   const [primary, core, serviceAccess] = [
     await group("primary"),
     await group("core"),

@@ -5,19 +5,16 @@
  */
 import {
   CreateNetworkInterfaceCommand,
-  CreateSecurityGroupCommand,
   CreateSubnetCommand,
   CreateVpcCommand,
   DeleteNetworkInterfaceCommand,
-  EC2Client,
 } from "@aws-sdk/client-ec2";
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { applyNetworkInterfacesEvent } from "../../functions/stack-cleanup/network-interfaces.js";
-import { awsClientConfig } from "../../local/stack/aws-endpoint.js";
+import { newSecurityGroup, stackEc2 } from "../support/stack-clients.js";
 
-const stack = inject("stack");
-const ec2 = new EC2Client(awsClientConfig({ endpoint: stack.awsEndpoint, region: stack.region }));
+const ec2 = stackEc2();
 afterAll(() => ec2.destroy());
 
 /** A group with one interface in it (as the event source leaves), and another group's. */
@@ -26,16 +23,7 @@ async function groupWithInterface(): Promise<{ group: string; eni: string; other
   const { Subnet } = await ec2.send(
     new CreateSubnetCommand({ VpcId: Vpc?.VpcId, CidrBlock: "10.43.1.0/24" }),
   );
-  const group = async (name: string) =>
-    (
-      await ec2.send(
-        new CreateSecurityGroupCommand({
-          GroupName: `${name}-${Math.random().toString(36).slice(2, 8)}`,
-          Description: name,
-          VpcId: Vpc?.VpcId,
-        }),
-      )
-    ).GroupId as string;
+  const group = (name: string) => newSecurityGroup(ec2, Vpc?.VpcId, name);
   const [brokers, others] = [await group("brokers"), await group("others")];
   const eni = async (groupId: string) =>
     (

@@ -4,6 +4,7 @@
  * theirs. Each call makes a new client, which the test destroys or disconnects when done.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { CreateSecurityGroupCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { EMRClient, RunJobFlowCommand, type Tag } from "@aws-sdk/client-emr";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SFNClient } from "@aws-sdk/client-sfn";
@@ -33,6 +34,22 @@ export function stackKafka(clientId: string): Kafka {
     brokers: [inject("stack").kafkaBootstrapServer],
     logLevel: logLevel.NOTHING,
   });
+}
+
+export function stackEc2(): EC2Client {
+  return new EC2Client(awsClientConfig(stackAws()));
+}
+
+/** A security group of `vpcId` on moto's EC2, its name made unique; its id. */
+export async function newSecurityGroup(ec2: EC2Client, vpcId: string | undefined, name: string) {
+  const { GroupId } = await ec2.send(
+    new CreateSecurityGroupCommand({
+      GroupName: `${name}-${Math.random().toString(36).slice(2, 8)}`,
+      Description: name,
+      VpcId: vpcId,
+    }),
+  );
+  return GroupId as string;
 }
 
 export function stackEmr(): EMRClient {
