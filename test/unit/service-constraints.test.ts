@@ -121,6 +121,44 @@ describe("names the services limit", () => {
     }
   });
 
+  it("keeps every CloudWatch namespace the stack's metrics use within CloudWatch's limits", () => {
+    // CloudWatch API Reference, "Metric": Namespace 1-255 characters, pattern [^:].*; PutMetricData:
+    // a namespace may not begin with "AWS/" (reserved for AWS services' own metrics). The stack's
+    // name goes into its namespaces, so the longest name (128) is what must fit.
+    const stackName = "s".repeat(128);
+    const pseudo = { "AWS::StackName": stackName, "AWS::StackId": "arn:aws:cloudformation:x" };
+    const found: string[] = [];
+    const walk = (value: unknown, key?: string): void => {
+      if (Array.isArray(value)) value.forEach((item) => walk(item));
+      else if (value && typeof value === "object") {
+        if (
+          (key === "Namespace" || key === "MetricNamespace" || key === "Value") &&
+          "Fn::Sub" in value
+        ) {
+          const text = evaluate(value, pseudo);
+          if (typeof text === "string" && text.startsWith("RsvpAtlas/")) found.push(text);
+        }
+        for (const [inner, item] of Object.entries(value)) walk(item, inner);
+      } else if (typeof value === "string" && (key === "Namespace" || key === "MetricNamespace"))
+        found.push(value);
+    };
+    walk(template.Resources);
+    const own = found.filter((namespace) => namespace.startsWith("RsvpAtlas/"));
+    // The ingest's (task environment, alarms) and city-counts' (metric filter, alarm), per stack.
+    expect(new Set(own)).toEqual(
+      new Set([
+        `RsvpAtlas/${stackName}/Ingest`,
+        `RsvpAtlas/${stackName}/CityCounts`,
+        "RsvpAtlas/Batch",
+      ]),
+    );
+    for (const namespace of own) {
+      expect(namespace.length, namespace).toBeLessThanOrEqual(255);
+      expect(namespace).toMatch(/^[^:]/);
+      expect(namespace.startsWith("AWS/")).toBe(false);
+    }
+  });
+
   it("keeps the other names a stack name goes into within their services' limits", () => {
     // Lambda API Reference, PublishLayerVersion LayerName: 1-140 characters of [a-zA-Z0-9-_];
     // CreateEventSourceMapping ConsumerGroupId (AmazonManagedKafkaEventSourceConfig): 1-200;
