@@ -4,7 +4,29 @@
  * undo and must not fail too, or the stack's delete would stop at it.
  */
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
-import { type CustomResourceResult, InvalidPropertiesError } from "../shared/custom-resource.js";
+import { sleep as realSleep } from "../shared/backoff.js";
+import {
+  type CustomResourceLog,
+  type CustomResourceResult,
+  InvalidPropertiesError,
+} from "../shared/custom-resource.js";
+
+/** What a cleanup that waits for something to be gone needs: how often to look, and until when. */
+export interface PollingDeps {
+  log?: CustomResourceLog;
+  /** Between looks while what it waits for is still there. */
+  pollMs: number;
+  /** Epoch ms by which it must be gone; past it the delete fails and says what is left. */
+  deadline: number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** The deps' clock, or the real one. */
+export const clockOf = (deps: PollingDeps) => ({
+  now: deps.now ?? Date.now,
+  sleep: deps.sleep ?? realSleep,
+});
 
 export interface CleanupResource<Properties> {
   /** The physical id Create answers (Update and Delete keep the one they are given). */

@@ -17,13 +17,8 @@ import {
 } from "@aws-sdk/client-sfn";
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
 import { oldestClusterAge } from "../cluster-watch/cluster-age.js";
-import { sleep as realSleep } from "../shared/backoff.js";
-import {
-  type CustomResourceLog,
-  type CustomResourceResult,
-  InvalidPropertiesError,
-} from "../shared/custom-resource.js";
-import { applyCleanupEvent } from "./cleanup-resource.js";
+import { type CustomResourceResult, InvalidPropertiesError } from "../shared/custom-resource.js";
+import { applyCleanupEvent, clockOf, type PollingDeps } from "./cleanup-resource.js";
 
 export interface DailyBatchProperties {
   stateMachineArn: string;
@@ -52,23 +47,11 @@ export function readDailyBatch(
   return { stateMachineArn, clusterName };
 }
 
-export interface StopDailyBatchDeps {
+/** `pollMs` between looks at the executions and clusters, `deadline` for them to be gone. */
+export interface StopDailyBatchDeps extends PollingDeps {
   sfn: Pick<SFNClient, "send">;
   emr: Pick<EMRClient, "send">;
-  log?: CustomResourceLog;
-  /** Between looks at the clusters while they terminate. */
-  pollMs: number;
-  /** Epoch ms by which the clusters must be gone; past it the delete fails and says which. */
-  deadline: number;
-  now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
 }
-
-/** The deps' clock, or the real one. */
-const clockOf = (deps: StopDailyBatchDeps) => ({
-  now: deps.now ?? Date.now,
-  sleep: deps.sleep ?? realSleep,
-});
 
 /** Stops every running execution of the state machine; returns the ones it stopped. */
 export async function stopRunningExecutions(

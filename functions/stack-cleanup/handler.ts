@@ -48,23 +48,19 @@ export const handler = (event: CloudFormationCustomResourceEvent, context: Conte
             return { PhysicalResourceId: event.PhysicalResourceId, Data: { Skipped: kept } };
           }
         }
+        // The waits: a look every 15 s, and a minute left to answer before the function's 15
+        // minutes are up.
+        const polling = {
+          log,
+          pollMs: 15_000,
+          deadline: Date.now() + context.getRemainingTimeInMillis() - 60_000,
+        };
         return event.ResourceType === "Custom::StopDailyBatch"
-          ? applyStopDailyBatchEvent(event, {
-              sfn,
-              emr,
-              log,
-              pollMs: 15_000,
-              deadline: Date.now() + context.getRemainingTimeInMillis() - 60_000,
-            })
+          ? applyStopDailyBatchEvent(event, { sfn, emr, ...polling })
           : event.ResourceType === "Custom::EmrSecurityGroupRules"
             ? applySecurityGroupsEvent(event, { ec2, log })
             : event.ResourceType === "Custom::KafkaNetworkInterfacesGone"
-              ? applyNetworkInterfacesEvent(event, {
-                  ec2,
-                  log,
-                  pollMs: 15_000,
-                  deadline: Date.now() + context.getRemainingTimeInMillis() - 60_000,
-                })
+              ? applyNetworkInterfacesEvent(event, { ec2, ...polling })
               : applyBucketsEvent(event, {
                   s3,
                   log,

@@ -15,19 +15,17 @@ import {
   type NetworkInterface,
 } from "@aws-sdk/client-ec2";
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
-import { sleep as realSleep } from "../shared/backoff.js";
-import type { CustomResourceLog, CustomResourceResult } from "../shared/custom-resource.js";
-import { applyCleanupEvent, readListProperty } from "./cleanup-resource.js";
+import type { CustomResourceResult } from "../shared/custom-resource.js";
+import {
+  applyCleanupEvent,
+  clockOf,
+  type PollingDeps,
+  readListProperty,
+} from "./cleanup-resource.js";
 
-export interface NetworkInterfacesDeps {
+/** `pollMs` between looks while interfaces are left, `deadline` for them to be gone. */
+export interface NetworkInterfacesDeps extends PollingDeps {
   ec2: Pick<EC2Client, "send">;
-  log?: CustomResourceLog;
-  /** Between looks while interfaces are left. */
-  pollMs: number;
-  /** Epoch ms by which they must be gone; past it the delete fails and names them. */
-  deadline: number;
-  now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
 }
 
 /** Every network interface in any of `groupIds`, page after page. */
@@ -58,8 +56,7 @@ export async function awaitNoInterfaces(
   groupIds: string[],
   deps: NetworkInterfacesDeps,
 ): Promise<number> {
-  const now = deps.now ?? Date.now;
-  const sleep = deps.sleep ?? realSleep;
+  const { now, sleep } = clockOf(deps);
   for (let looks = 1; ; looks++) {
     const left = await interfacesInGroups(deps.ec2, groupIds);
     if (left.length === 0) return looks;
