@@ -129,7 +129,7 @@ describe("names the services limit", () => {
     const pseudo = { "AWS::StackName": stackName, "AWS::StackId": "arn:aws:cloudformation:x" };
     const found: string[] = [];
     const walk = (value: unknown, key?: string): void => {
-      if (Array.isArray(value)) value.forEach((item) => walk(item));
+      if (Array.isArray(value)) for (const item of value) walk(item);
       else if (value && typeof value === "object") {
         if (
           (key === "Namespace" || key === "MetricNamespace" || key === "Value") &&
