@@ -271,6 +271,40 @@ describe("the counting rule, case by case", () => {
     expect(await day("2026-01-01")).toMatchObject({ cities: [{ key: portland.key, rsvps: 1 }] });
   });
 
+  it("the counts API ranks a partition larger than one DynamoDB page (1 MB), every page read", async () => {
+    // 3,000 cities with 90-byte keys and 200-byte names: their day partition is over 1 MB, so a
+    // Query answers it in pages. The city with most RSVPs has the last key: on the last page.
+    const TableName = await freshTable();
+    const cities = Array.from({ length: 3_000 }, (_, i) => {
+      const slug = `c${String(i).padStart(4, "0")}`;
+      const name = slug.padEnd(200, "x");
+      return { key: `us/or/${slug.padEnd(90, "x")}`, country: "us", state: "OR", name };
+    });
+    const records = cities.map((city, i) => rsvp(1_000 + i, DAY1_2350, "yes", 0, city));
+    const last = cities[cities.length - 1] ?? portland;
+    records.push(rsvp(9_001, DAY1_2350, "yes", 0, last), rsvp(9_002, DAY1_2350, "no", 0, last));
+    await processBatch(toMessages(records), dependencies(TableName));
+    const onePage = await dynamodb.send(
+      new QueryCommand({
+        TableName,
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: { ":pk": { S: "DAY#2026-01-01#us" } },
+      }),
+    );
+    expect(onePage.LastEvaluatedKey).toBeDefined();
+    expect(onePage.Count ?? 0).toBeLessThan(cities.length);
+    const top = await queryTopCities(dynamodb, TableName, {
+      country: "us",
+      day: "2026-01-01",
+      limit: 2,
+    });
+    expect(top.totalCities).toBe(cities.length);
+    expect(top.cities.map((c) => [c.key, c.rsvps, c.yes, c.no])).toEqual([
+      [last.key, 3, 2, 1],
+      [`us/or/${"c0000".padEnd(90, "x")}`, 1, 1, 0],
+    ]);
+  });
+
   it("exact duplicates change nothing, in the same batch or many batches later", async () => {
     const a = rsvp(3, DAY1_2350, "yes", 1);
     const others = Array.from({ length: 40 }, (_, i) => rsvp(100 + i, DAY1_2350 - i * 1000, "no"));
