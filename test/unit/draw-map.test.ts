@@ -284,7 +284,40 @@ describe("drawMap: the sample map", () => {
     expect([image.width, image.height]).toEqual([1600, 900]);
   });
 
-  it("renders a map with no clusters, and small sizes", () => {
+  it("renders a map with no clusters: the world, the message in its middle, no cluster colour", () => {
+    const image = decode(drawMap(documentOf([]), basemap, options()));
+    const { map, projection } = mapLayout(DEFAULT_SIZE, 0);
+    const at = (lonLat: LonLat) => projection(lonLat) as [number, number];
+    expectColour(pixel(image, ...at([-140, 5])), rgb(MAP_COLOURS.ocean), 0);
+    expectColour(pixel(image, ...at([23, -3])), rgb(MAP_COLOURS.land), 0);
+    // "No clusters in this run" in text colour, centred on the map (its baseline at the middle).
+    const textColour = rgb(MAP_COLOURS.text);
+    const textXs: number[] = [];
+    for (let y = map.y + map.height / 2 - 14; y <= map.y + map.height / 2 + 4; y++) {
+      for (let x = 0; x < image.width; x++) {
+        const p = pixel(image, x, y);
+        if (p.every((value, i) => Math.abs(value - (textColour[i] ?? 0)) <= 2)) textXs.push(x);
+      }
+    }
+    expect(textXs.length).toBeGreaterThan(200);
+    const middle = (Math.min(...textXs) + Math.max(...textXs)) / 2;
+    expect(Math.abs(middle - (map.x + map.width / 2))).toBeLessThan(8);
+    expect(Math.max(...textXs) - Math.min(...textXs)).toBeGreaterThan(120);
+    // No pixel anywhere in a palette colour: no dot, hull or legend swatch was drawn.
+    const palette = PALETTE.map(rgb);
+    let paletteish = 0;
+    for (let y = 0; y < image.height; y++) {
+      for (let x = 0; x < image.width; x++) {
+        const p = pixel(image, x, y);
+        if (palette.some((c) => p.every((value, i) => Math.abs(value - (c[i] ?? 0)) <= 1))) {
+          paletteish++;
+        }
+      }
+    }
+    expect(paletteish).toBe(0);
+  });
+
+  it("renders small sizes, with and without clusters", () => {
     const empty = documentOf([]);
     expect(decode(drawMap(empty, basemap, { ...options(), width: 400, height: 225 })).width).toBe(
       400,
