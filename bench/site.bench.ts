@@ -13,7 +13,7 @@ import { buildClusters } from "../functions/clustering/build-clusters.js";
 import type { Venue } from "../functions/clustering/venue-table.js";
 import { loadGazetteer } from "../functions/shared/atlas-data.js";
 import { seededRandom } from "../functions/shared/seeded-random.js";
-import { CHROMIUM_PATH, ensureChromium } from "../local/setup/chromium.js";
+import { chromiumPath, ensureChromium } from "../local/setup/chromium.js";
 import { buildSite } from "../site/build.js";
 import { validationSizes } from "./site-validation-size.js";
 
@@ -111,7 +111,7 @@ export async function run(print: (line: string) => void): Promise<void> {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     const browser = await chromium.launch({
-      executablePath: CHROMIUM_PATH,
+      executablePath: chromiumPath(),
       args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
     });
     const times: number[] = [];

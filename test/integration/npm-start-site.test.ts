@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { syntheticLines } from "../../local/feed/synthetic/generator.js";
-import { CHROMIUM_PATH } from "../../local/setup/chromium.js";
+import { chromiumPath } from "../../local/setup/chromium.js";
 import { cacheDir, repoRoot } from "../../local/setup/paths.js";
 import { waitUntilGone } from "../support/processes.js";
 import { hasSharedData, sharedDataDir } from "../support/shared-data.js";
@@ -66,7 +66,7 @@ describe("npm start -- --input FILE", () => {
     try {
       const site = await mapped;
       const browser = await chromium.launch({
-        executablePath: CHROMIUM_PATH,
+        executablePath: chromiumPath(),
         args: [
           "--no-sandbox",
           "--disable-gpu",

@@ -4,7 +4,7 @@
  * own handler behind the local HTTP API, the city-counts handler counting into a fresh table.
  * Screenshots go to .cache/artifacts/screenshots/.
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
@@ -17,7 +17,7 @@ import { loadGazetteer } from "../../functions/shared/atlas-data.js";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { bucketFiles } from "../../local/batch/s3-folders.js";
 import { type LocalHttpApi, startLocalHttpApi } from "../../local/pipeline/http-api.js";
-import { CHROMIUM_PATH } from "../../local/setup/chromium.js";
+import { chromiumPath } from "../../local/setup/chromium.js";
 import { cacheDir, repoRoot } from "../../local/setup/paths.js";
 import { publishSite } from "../../local/site/publish-site.js";
 import { localAwsEnvironment } from "../../local/stack/aws-endpoint.js";
@@ -104,9 +104,6 @@ async function put(key: string, body: string | Uint8Array, type: string): Promis
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(`${CHROMIUM_PATH} is missing: npm test installs it (apt-get install chromium)`);
-  }
   bucket = `rsvp-atlas-browser-site-${process.pid}`;
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   await publishSite(s3, bucket, { countsApiUrl: "/api" });
@@ -130,7 +127,7 @@ beforeAll(async () => {
     siteResponseHeaders(),
   );
   browser = await chromium.launch({
-    executablePath: CHROMIUM_PATH,
+    executablePath: chromiumPath(),
     args: [
       "--no-sandbox",
       "--disable-gpu",
