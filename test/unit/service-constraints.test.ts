@@ -666,14 +666,16 @@ describe("the IAM actions of each Step Functions integration the workflow uses",
   // policies for AWS Lambda" (lambda:InvokeFunction on the function). For .sync, "How Step
   // Functions generates IAM policies for integrated services": the service's managed EventBridge
   // rule StepFunctionsGetEventFor<service><API>Rule needs events:PutTargets, PutRule and
-  // DescribeRule.
-  const NEEDS: Record<string, { actions: string[]; rule?: string }> = {
+  // DescribeRule. A cluster created with tags also needs elasticmapreduce:AddTags (EMR Management
+  // Guide, "IAM policies for tag-based access to clusters and EMR notebooks").
+  const NEEDS: Record<string, { actions: string[]; rule?: string; withTags?: string[] }> = {
     "elasticmapreduce:createCluster": {
       actions: [
         "elasticmapreduce:RunJobFlow",
         "elasticmapreduce:DescribeCluster",
         "elasticmapreduce:TerminateJobFlows",
       ],
+      withTags: ["elasticmapreduce:AddTags"],
     },
     "elasticmapreduce:addStep.sync": {
       actions: [
@@ -726,7 +728,8 @@ describe("the IAM actions of each Step Functions integration the workflow uses",
       const integration = task.Resource?.replace(/^arn:aws:states:::/, "") ?? "";
       const needs = NEEDS[integration];
       if (!needs) throw new Error(`${integration}: add its IAM needs (Step Functions guide) here`);
-      for (const action of needs.actions) {
+      const tagged = task.Parameters?.Tags !== undefined;
+      for (const action of [...needs.actions, ...(tagged ? (needs.withTags ?? []) : [])]) {
         expect(grants(action).length, `${integration} needs ${action}`).toBeGreaterThan(0);
       }
       if (needs.rule) {

@@ -715,6 +715,10 @@ describe("the daily batch in template.yaml", () => {
         ],
         why: "the cluster id exists only at run time (cluster/*, narrowed by an aws:ResourceTag condition)",
       },
+      "DailyBatchStateMachine TagClusterOnCreate": {
+        actions: ["elasticmapreduce:AddTags"],
+        why: "the cluster being created has no id yet (cluster/*, narrowed by an aws:RequestTag condition)",
+      },
       "DailyBatchStateMachine ExecutionLogs": {
         actions: [
           "logs:CreateLogDelivery",
@@ -811,6 +815,7 @@ describe("the daily batch in template.yaml", () => {
     );
     expect(emr.flatMap((s) => list(s.Action)).sort()).toEqual([
       "elasticmapreduce:AddJobFlowSteps",
+      "elasticmapreduce:AddTags",
       "elasticmapreduce:CancelSteps",
       "elasticmapreduce:DescribeCluster",
       "elasticmapreduce:DescribeStep",
