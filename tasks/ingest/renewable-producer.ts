@@ -14,11 +14,13 @@
  * counting takes once (an exact duplicate of an RSVP's version changes nothing).
  */
 import { type Kafka, Partitioners, type Producer, type ProducerConfig } from "kafkajs";
+import { type Placements, placingPartitioner, sendCompletely } from "./complete-send.js";
 
 /**
  * The ingest's producer settings: idempotence (kafkajs sends with acks -1; a request sent again,
  * by kafkajs's retries or by the ingest's, is appended once), in order per partition (one request
- * in flight), a city always on the same partition (Java-compatible murmur2 of the key). A send
+ * in flight), a city always on the same partition (Java-compatible murmur2 of the key; the
+ * ingest's producer places with the same partitioner, remembering where, complete-send.ts). A send
  * that failed on one broker after another had appended its part, sent again whole, is appended
  * twice on the partitions of the broker that had answered (the counting takes them once).
  */
@@ -113,20 +115,23 @@ export function renewableProducer(
 
 /**
  * The ingest task's producer: its settings, renewed when the broker ends its session (a
- * warning to `logger` then, and `onRenewed` called).
+ * warning to `logger` then, and `onRenewed` called), and each send complete: partitions that
+ * kafkajs left unwritten are sent again (complete-send.ts; a warning to `logger` then).
  */
 export function ingestProducer(
   kafka: Kafka,
   options: {
-    logger?: { warn: (message: string, attributes: { why: string }) => void };
+    logger?: { warn: (message: string, attributes: Record<string, unknown>) => void };
     onRenewed?: (why: string) => void;
     retry?: ProducerConfig["retry"];
   } = {},
-): ReturnType<typeof renewableProducer> {
-  return renewableProducer(
+): IngestProducer & { readonly renewals: number } {
+  const placements: Placements = new WeakMap();
+  const renewable = renewableProducer(
     () =>
       kafka.producer({
         ...INGEST_PRODUCER_CONFIG,
+        createPartitioner: placingPartitioner(placements),
         ...(options.retry ? { retry: options.retry } : {}),
       }),
     (why) => {
@@ -136,4 +141,21 @@ export function ingestProducer(
       options.onRenewed?.(why);
     },
   );
+  return {
+    get renewals() {
+      return renewable.renewals;
+    },
+    connect: () => renewable.connect(),
+    disconnect: () => renewable.disconnect(),
+    sendBatch: (batch) =>
+      sendCompletely((part) => renewable.sendBatch(part), batch, placements, {
+        onPartial: (partial) =>
+          options.logger?.warn(
+            "Kafka took a send but left partitions unwritten; sending those again",
+            {
+              ...partial,
+            },
+          ),
+      }),
+  };
 }
