@@ -8,9 +8,9 @@
  * task killed after its stop timeout) loses them unless the next task asks the feed for them
  * again. So every record the ingest produces carries, in a header, the mtime up to which every
  * message it received is held by both sinks (the durable point), and a starting task reads the
- * newest such header back from the topic's partitions and connects with `since_mtime` set just
- * below it. What it receives twice is counted once (the counting dedups by rsvp_id and mtime);
- * the raw landing may hold it twice, which the Spark job's dedup removes.
+ * header of the newest record back from the topic's partitions and connects with `since_mtime`
+ * set just below it. What it receives twice is counted once (the counting dedups by rsvp_id and
+ * mtime); the raw landing may hold it twice, which the Spark job's dedup removes.
  */
 import { randomUUID } from "node:crypto";
 import type { Kafka } from "kafkajs";
@@ -21,31 +21,51 @@ export const RESUME_HEADER = "rsvp-atlas-resume-mtime";
 export const RESUME_GROUP_PREFIX = "rsvp-atlas-ingest-resume-";
 
 /**
- * The messages of one ingest task on their way to the sinks, in the order received. A message
- * is done when every sink it goes to has it; the durable point is the newest mtime with every
- * message received up to it done.
+ * The messages of one ingest task on their way to the sinks. A message is done when every sink
+ * it goes to has it. The durable point is the greatest mtime such that every message received
+ * with an mtime up to it is done: one below the least mtime still in flight, whatever the order
+ * the feed sent them in (a message can come after one of a later mtime: a recording replayed
+ * out of order, or a live feed's own jitter), and the newest mtime received when nothing is in
+ * flight. So it can go back, when a message arrives below it; readResumePoint reads the point of
+ * the newest record for that reason, not the greatest point. A dead letter has no mtime: while it
+ * is in flight the point stays at the newest mtime received before it (the feed, asked from
+ * there, sends it again). What the point cannot cover is a message the feed sends after the
+ * point has passed its mtime and after the records carrying that point are written: a feed out
+ * of order by more than the ingest holds in flight.
  */
 export class ResumePoint {
   private nextSeq = 0;
-  private lowestOpen = 0;
-  private readonly open = new Map<number, { mtime: number | undefined; sinksLeft: number }>();
-  /** Every message received with an mtime up to this one is held by all its sinks. */
-  durableMtime: number;
+  private readonly open = new Map<number, { bound: number; sinksLeft: number }>();
+  /** The bounds of open messages, least first; entries of done messages are dropped lazily. */
+  private readonly bounds = new MinHeap();
   /** The newest mtime received (a reconnect within the task asks from here). */
   newestMtime: number;
 
   constructor(startMtime = 0) {
-    this.durableMtime = startMtime;
     this.newestMtime = startMtime;
+  }
+
+  /** Every message received with an mtime up to this one is held by all its sinks (0: none). */
+  get durableMtime(): number {
+    while (this.bounds.size > 0 && !this.open.has(this.bounds.peekSeq())) this.bounds.pop();
+    return this.bounds.size > 0
+      ? Math.min(this.newestMtime, this.bounds.peekBound())
+      : this.newestMtime;
   }
 
   /** A message received, going to `sinks` sinks; its sequence number for {@link done}. */
   received(mtime: number | undefined, sinks: number): number {
-    // Before a task's first message there is nothing it could lose: a task killed before
-    // anything was held must still leave its successor a point to ask from (just below it).
-    if (this.durableMtime === 0 && mtime !== undefined) this.durableMtime = mtime - 1;
     const seq = this.nextSeq++;
-    this.open.set(seq, { mtime, sinksLeft: sinks });
+    // A message is safe once the point is below its mtime; a dead letter, once the point is not
+    // above the newest mtime received before it (none before it: no point could ask for it).
+    const bound =
+      mtime !== undefined
+        ? mtime - 1
+        : this.newestMtime > 0
+          ? this.newestMtime
+          : Number.POSITIVE_INFINITY;
+    this.open.set(seq, { bound, sinksLeft: sinks });
+    this.bounds.push(bound, seq);
     if (mtime !== undefined) this.newestMtime = Math.max(this.newestMtime, mtime);
     return seq;
   }
@@ -55,12 +75,54 @@ export class ResumePoint {
     const entry = this.open.get(seq);
     if (!entry) return;
     entry.sinksLeft -= 1;
+    if (entry.sinksLeft <= 0) this.open.delete(seq);
+  }
+}
+
+/** A binary min-heap of (bound, seq), least bound first. */
+class MinHeap {
+  private readonly items: [bound: number, seq: number][] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  peekBound(): number {
+    return this.items[0]?.[0] ?? Number.POSITIVE_INFINITY;
+  }
+
+  peekSeq(): number {
+    return this.items[0]?.[1] ?? -1;
+  }
+
+  push(bound: number, seq: number): void {
+    const items = this.items;
+    items.push([bound, seq]);
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if ((items[parent]?.[0] ?? 0) <= bound) break;
+      [items[i], items[parent]] = [items[parent] as [number, number], items[i] as [number, number]];
+      i = parent;
+    }
+  }
+
+  pop(): void {
+    const items = this.items;
+    const last = items.pop();
+    if (last === undefined || items.length === 0) return;
+    items[0] = last;
+    let i = 0;
     while (true) {
-      const lowest = this.open.get(this.lowestOpen);
-      if (!lowest || lowest.sinksLeft > 0) break;
-      if (lowest.mtime !== undefined) this.durableMtime = Math.max(this.durableMtime, lowest.mtime);
-      this.open.delete(this.lowestOpen);
-      this.lowestOpen += 1;
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let least = i;
+      if (left < items.length && (items[left]?.[0] ?? 0) < (items[least]?.[0] ?? 0)) least = left;
+      if (right < items.length && (items[right]?.[0] ?? 0) < (items[least]?.[0] ?? 0))
+        least = right;
+      if (least === i) break;
+      [items[i], items[least]] = [items[least] as [number, number], items[i] as [number, number]];
+      i = least;
     }
   }
 }
@@ -76,10 +138,24 @@ export function feedUrlSince(feedUrl: string, sinceMtime: number | undefined): s
   return url.toString();
 }
 
+/** A record's durable point and the time its producer stamped it with (epoch ms). */
+export interface StampedPoint {
+  stamp: bigint;
+  point: number;
+}
+
+/** Of two records' points, the newer record's; among equal stamps the lower point. */
+export function newerPoint(a: StampedPoint | undefined, b: StampedPoint): StampedPoint {
+  if (a === undefined || b.stamp > a.stamp) return b;
+  return b.stamp === a.stamp && b.point < a.point ? b : a;
+}
+
 /**
- * The newest durable point any record on `topic` carries (the last record of each partition),
- * or undefined for a topic without one. Reads with a throwaway consumer group that commits
- * nothing.
+ * The durable point of the newest record on `topic` (of the last record of each partition, the
+ * one the producer stamped last; among equal stamps the lowest point), or undefined for a topic
+ * without one. The newest, not the greatest: a task's point goes back when a message arrives
+ * below it (ResumePoint), and the record written then carries the lower one. Reads with a
+ * throwaway consumer group that commits nothing.
  */
 export async function readResumePoint(
   kafka: Kafka,
@@ -101,7 +177,7 @@ export async function readResumePoint(
   );
   if (last.size === 0) return undefined;
   const consumer = kafka.consumer({ groupId: `${RESUME_GROUP_PREFIX}${randomUUID()}` });
-  let newest: number | undefined;
+  let newest: StampedPoint | undefined;
   try {
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: false });
@@ -117,7 +193,9 @@ export async function readResumePoint(
           eachMessage: async ({ partition, message }) => {
             const header = message.headers?.[RESUME_HEADER];
             const value = Number((Array.isArray(header) ? header[0] : header)?.toString());
-            if (Number.isFinite(value) && value > 0) newest = Math.max(newest ?? 0, value);
+            if (Number.isFinite(value) && value > 0) {
+              newest = newerPoint(newest, { stamp: BigInt(message.timestamp), point: value });
+            }
             if (BigInt(message.offset) >= (last.get(partition) ?? 0n)) seen.add(partition);
             if (seen.size === last.size) {
               clearTimeout(timer);
@@ -133,5 +211,5 @@ export async function readResumePoint(
   } finally {
     await consumer.disconnect();
   }
-  return newest;
+  return newest?.point;
 }
