@@ -5,9 +5,9 @@
  * Metric Format line on stdout (../shared/metrics.ts), so the function needs no CloudWatch
  * permission and makes no PutMetricData call. It publishes 0 when no cluster is alive: the
  * alarm treats a missing value as breaching, so silence means this function is broken, not
- * that all is well. A cluster older than MAX_CLUSTER_AGE_MINUTES whose execution no longer
- * runs is terminated (orphans.ts); the metric is that of the clusters it found, so the alarm
- * still tells that one was left over.
+ * that all is well. A cluster whose execution no longer runs is terminated, and one that names
+ * none once older than MAX_CLUSTER_AGE_MINUTES (orphans.ts); the metric is that of the clusters
+ * it found, so the alarm still tells that an old one was left over.
  */
 
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
@@ -26,7 +26,7 @@ const config = readConfig(
     /** The daily batch's cluster name, `${StackName}-daily-batch` on AWS. */
     CLUSTER_NAME: z.string().min(1),
     METRICS_NAMESPACE: z.string().min(1).default("RsvpAtlas/Batch"),
-    /** Older than this, a cluster whose execution no longer runs is terminated. */
+    /** Older than this, a cluster that names no execution is terminated. */
     MAX_CLUSTER_AGE_MINUTES: z.coerce.number().int().positive(),
   }),
 );

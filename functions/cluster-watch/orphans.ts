@@ -1,10 +1,13 @@
 /**
  * Ends a daily-batch cluster that has outlived its batch. The workflow terminates its cluster
- * on every path it takes, but an execution stopped by hand ends without taking any, and a
- * cluster whose Spark step hangs is never idle, so its idle auto-termination never fires. The
- * workflow tags each cluster with its execution's ARN; a cluster older than the limit whose
- * execution is no longer running (or that carries no execution at all) is terminated. One whose
- * execution still runs is left to the workflow's own timeouts.
+ * on every path it takes, but an execution stopped by hand (or timed out) ends without taking
+ * any: Step Functions then cancels the Spark step and terminates nothing, and a cluster with a
+ * YARN application still running is never idle, so its idle auto-termination never fires. The
+ * workflow tags each cluster with its execution's ARN; a cluster whose execution no longer runs
+ * is terminated at once, whatever its age (every path that ends an execution normally has
+ * terminated its cluster first, so one still alive was left behind). A cluster that carries no
+ * execution is terminated once older than the limit. One whose execution still runs is left to
+ * the workflow's own timeouts.
  */
 import {
   DescribeClusterCommand,
@@ -34,9 +37,10 @@ export interface TerminateOrphansOptions {
 export async function terminateOrphans(options: TerminateOrphansOptions): Promise<Terminated[]> {
   const terminated: Terminated[] = [];
   for (const cluster of options.clusters) {
-    if (cluster.ageSeconds <= options.maxAgeSeconds || cluster.state === "TERMINATING") continue;
+    if (cluster.state === "TERMINATING") continue;
     const described = await options.emr.send(new DescribeClusterCommand({ ClusterId: cluster.id }));
     const executionArn = described.Cluster?.Tags?.find((tag) => tag.Key === EXECUTION_TAG)?.Value;
+    if (!executionArn && cluster.ageSeconds <= options.maxAgeSeconds) continue;
     const reason = executionArn
       ? await executionEnded(options.sfn, executionArn)
       : "no execution tag (a cluster the workflow lost track of)";

@@ -536,7 +536,7 @@ beforeAll(async () => {
     [
       "spark-submit",
       "--deploy-mode",
-      "cluster",
+      "client",
       "s3://artifacts/spark/curate_rsvps.py",
       "--input",
       sparkInput,

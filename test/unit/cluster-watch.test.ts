@@ -215,6 +215,8 @@ describe("cluster-watch handler", () => {
         summary("j-3", "other", 999),
       ],
     });
+    // Neither names an execution, and both are younger than the limit: both are left alone.
+    emrMock.on(DescribeClusterCommand).resolves({ Cluster: { Tags: [] } });
     const { lines, dependencies } = recordingDependencies();
 
     const result = await watchClusters(fixture, dependencies);
@@ -330,7 +332,7 @@ describe("terminateOrphans", () => {
     Cluster: { Tags: execution ? [{ Key: EXECUTION_TAG, Value: execution }] : [] },
   });
 
-  it("terminates an old cluster whose execution ended or is gone, or that names none", async () => {
+  it("terminates a cluster whose execution ended or is gone at any age, and an old one that names none", async () => {
     emrMock
       .on(DescribeClusterCommand, { ClusterId: "j-stopped" })
       .resolves(tagged("arn:exec:stopped"))
@@ -339,7 +341,13 @@ describe("terminateOrphans", () => {
       .on(DescribeClusterCommand, { ClusterId: "j-expired" })
       .resolves(tagged("arn:exec:expired"))
       .on(DescribeClusterCommand, { ClusterId: "j-untagged" })
-      .resolves(tagged(undefined));
+      .resolves(tagged(undefined))
+      .on(DescribeClusterCommand, { ClusterId: "j-young-untagged" })
+      .resolves(tagged(undefined))
+      .on(DescribeClusterCommand, { ClusterId: "j-young-stopped" })
+      .resolves(tagged("arn:exec:stopped"))
+      .on(DescribeClusterCommand, { ClusterId: "j-young-running" })
+      .resolves(tagged("arn:exec:running"));
     sfnMock
       .on(DescribeExecutionCommand, { executionArn: "arn:exec:stopped" })
       .resolves({ status: "ABORTED" })
@@ -356,7 +364,9 @@ describe("terminateOrphans", () => {
         live("j-running", 300),
         live("j-expired", 300),
         live("j-untagged", 300),
-        live("j-young", 30),
+        live("j-young-untagged", 30),
+        live("j-young-stopped", 10),
+        live("j-young-running", 10),
         live("j-leaving", 900, "TERMINATING"),
       ],
     });
@@ -364,16 +374,16 @@ describe("terminateOrphans", () => {
       ["j-stopped", "execution ABORTED"],
       ["j-expired", "execution does not exist (expired from the history)"],
       ["j-untagged", "no execution tag (a cluster the workflow lost track of)"],
+      ["j-young-stopped", "execution ABORTED"],
     ]);
     const ended = emrMock
       .commandCalls(TerminateJobFlowsCommand)
       .map((c) => c.args[0].input.JobFlowIds);
-    expect(ended).toEqual([["j-stopped"], ["j-expired"], ["j-untagged"]]);
-    // Young and terminating clusters are not even described.
+    expect(ended).toEqual([["j-stopped"], ["j-expired"], ["j-untagged"], ["j-young-stopped"]]);
+    // A terminating cluster is not even described.
     const described = emrMock
       .commandCalls(DescribeClusterCommand)
       .map((c) => c.args[0].input.ClusterId);
-    expect(described).not.toContain("j-young");
     expect(described).not.toContain("j-leaving");
   });
 });

@@ -158,13 +158,15 @@ describe("daily batch workflow", () => {
     const args = step.Step.HadoopJarStep.Args;
     // A step that hangs ends itself (coreutils timeout), and a step that fails terminates its
     // cluster (EMR API reference, StepConfig.ActionOnFailure: TERMINATE_CLUSTER), whatever
-    // becomes of the execution.
+    // becomes of the execution. The driver runs in the step's own process (client mode): a step
+    // cancelled (an execution stopped) or timed out ends its application; in cluster mode the
+    // application would run on in YARN and keep the cluster busy.
     expect(args.slice(0, 6)).toEqual([
       "timeout",
       "4800",
       "spark-submit",
       "--deploy-mode",
-      "cluster",
+      "client",
       SUBSTITUTIONS.SparkScriptUri,
     ]);
     expect(step.Step.ActionOnFailure).toBe("TERMINATE_CLUSTER");
@@ -325,6 +327,24 @@ describe("daily batch workflow", () => {
       expect(state.TimeoutSeconds, name).toBeLessThanOrEqual(definition.TimeoutSeconds);
     }
     expect(definition.TimeoutSeconds).toBeGreaterThan(0);
+  });
+
+  it("waits for the Spark step longer than its own limit plus the cluster's start and a poll", () => {
+    // The step waits (PENDING) while the cluster starts, since createCluster does not wait; its
+    // `timeout` counts only from when it runs. Step Functions polls an EMR job every 60 s for
+    // the first 10 minutes, then every 300 s ("Create and manage Amazon EMR clusters with Step
+    // Functions"). So the task's timeout must cover the step's limit, a start-up allowance of
+    // 20 minutes and one late poll, or a healthy run near its limit fails as States.Timeout.
+    const spark = (
+      definition.States as Record<
+        string,
+        { TimeoutSeconds?: number; Parameters?: { Step?: { HadoopJarStep?: object } } }
+      >
+    ).CurateWithSpark;
+    const args = JSON.stringify(spark?.Parameters?.Step?.HadoopJarStep ?? {});
+    const limit = Number(/States\.Array\('timeout', '(\d+)'/.exec(args)?.[1]);
+    expect(limit).toBeGreaterThan(0);
+    expect(spark?.TimeoutSeconds ?? 0).toBeGreaterThanOrEqual(limit + 1200 + 300);
   });
 
   it("nests its timeouts: the execution outlasts the longest path of tasks, then the terminate", () => {

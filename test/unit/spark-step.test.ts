@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { splitSubmitArgs } from "../../local/batch/spark-step.js";
 
 describe("splitSubmitArgs (the EMR step's command, run locally)", () => {
-  const submit = ["spark-submit", "--deploy-mode", "cluster", "s3://a/curate_rsvps.py"];
+  const submit = ["spark-submit", "--deploy-mode", "client", "s3://a/curate_rsvps.py"];
   const job = ["--input", "s3://raw/rsvps", "--output", "s3://curated", "--range", "all"];
 
   it("reads the step's time limit from a leading coreutils timeout", () => {
