@@ -3,11 +3,11 @@
  * on every path it takes, but an execution stopped by hand (or timed out) ends without taking
  * any: Step Functions then cancels the Spark step and terminates nothing, and a cluster with a
  * YARN application still running is never idle, so its idle auto-termination never fires. The
- * workflow tags each cluster with its execution's ARN; a cluster whose execution no longer runs
- * is terminated at once, whatever its age (every path that ends an execution normally has
+ * workflow tags each cluster with its execution's ARN; a cluster whose execution has ended is
+ * terminated at once, whatever its age (every path that ends an execution normally has
  * terminated its cluster first, so one still alive was left behind). A cluster that carries no
- * execution is terminated once older than the limit. One whose execution still runs is left to
- * the workflow's own timeouts.
+ * execution, or one Step Functions does not know (yet), is terminated once older than the limit.
+ * One whose execution still runs, or waits to be redriven, is left to the workflow.
  */
 import {
   DescribeClusterCommand,
@@ -40,28 +40,42 @@ export async function terminateOrphans(options: TerminateOrphansOptions): Promis
     if (cluster.state === "TERMINATING") continue;
     const described = await options.emr.send(new DescribeClusterCommand({ ClusterId: cluster.id }));
     const executionArn = described.Cluster?.Tags?.find((tag) => tag.Key === EXECUTION_TAG)?.Value;
-    if (!executionArn && cluster.ageSeconds <= options.maxAgeSeconds) continue;
-    const reason = executionArn
+    const old = cluster.ageSeconds > options.maxAgeSeconds;
+    if (!executionArn && !old) continue;
+    const ended = executionArn
       ? await executionEnded(options.sfn, executionArn)
-      : "no execution tag (a cluster the workflow lost track of)";
-    if (reason === null) continue; // its execution still runs: the workflow's timeouts apply
+      : { reason: "no execution tag (a cluster the workflow lost track of)", certain: false };
+    // Its execution still runs (the workflow's timeouts apply), or its end is not certain and
+    // the cluster is younger than the limit.
+    if (ended === null || (!ended.certain && !old)) continue;
+    const { reason } = ended;
     await options.emr.send(new TerminateJobFlowsCommand({ JobFlowIds: [cluster.id] }));
     terminated.push({ id: cluster.id, ageSeconds: cluster.ageSeconds, reason });
   }
   return terminated;
 }
 
-/** Null while the execution runs, else why it no longer does. */
+/** Statuses of an execution that may still use its cluster: running, or stopped to be redriven. */
+const STILL_RUNNING = new Set(["RUNNING", "PENDING_REDRIVE"]);
+
+/**
+ * Null while the execution runs (or waits to be redriven), else why it no longer does, and
+ * whether that is certain. An execution Step Functions says it does not know is not certain:
+ * DescribeExecution is eventually consistent ("may not reflect very recent updates", API
+ * Reference), so an execution that started seconds ago may not be found yet; closed ones stay
+ * describable for 90 days.
+ */
 async function executionEnded(
   sfn: Pick<SFNClient, "send">,
   executionArn: string,
-): Promise<string | null> {
+): Promise<{ reason: string; certain: boolean } | null> {
   try {
     const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-    return execution.status === "RUNNING" ? null : `execution ${execution.status}`;
+    if (STILL_RUNNING.has(execution.status ?? "")) return null;
+    return { reason: `execution ${execution.status}`, certain: true };
   } catch (error) {
     if ((error as { name?: string }).name === "ExecutionDoesNotExist")
-      return "execution does not exist (expired from the history)";
+      return { reason: "execution does not exist (expired from the history)", certain: false };
     throw error;
   }
 }

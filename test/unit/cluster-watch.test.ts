@@ -332,7 +332,7 @@ describe("terminateOrphans", () => {
     Cluster: { Tags: execution ? [{ Key: EXECUTION_TAG, Value: execution }] : [] },
   });
 
-  it("terminates a cluster whose execution ended or is gone at any age, and an old one that names none", async () => {
+  it("terminates a cluster whose execution ended at any age, and an old one whose execution is unknown or that names none", async () => {
     emrMock
       .on(DescribeClusterCommand, { ClusterId: "j-stopped" })
       .resolves(tagged("arn:exec:stopped"))
@@ -347,12 +347,18 @@ describe("terminateOrphans", () => {
       .on(DescribeClusterCommand, { ClusterId: "j-young-stopped" })
       .resolves(tagged("arn:exec:stopped"))
       .on(DescribeClusterCommand, { ClusterId: "j-young-running" })
-      .resolves(tagged("arn:exec:running"));
+      .resolves(tagged("arn:exec:running"))
+      .on(DescribeClusterCommand, { ClusterId: "j-young-unknown" })
+      .resolves(tagged("arn:exec:expired"))
+      .on(DescribeClusterCommand, { ClusterId: "j-redrive" })
+      .resolves(tagged("arn:exec:redrive"));
     sfnMock
       .on(DescribeExecutionCommand, { executionArn: "arn:exec:stopped" })
       .resolves({ status: "ABORTED" })
       .on(DescribeExecutionCommand, { executionArn: "arn:exec:running" })
       .resolves({ status: "RUNNING" })
+      .on(DescribeExecutionCommand, { executionArn: "arn:exec:redrive" })
+      .resolves({ status: "PENDING_REDRIVE" })
       .on(DescribeExecutionCommand, { executionArn: "arn:exec:expired" })
       .rejects(new ExecutionDoesNotExist({ message: "gone", $metadata: {} }));
     const terminated = await terminateOrphans({
@@ -367,6 +373,9 @@ describe("terminateOrphans", () => {
         live("j-young-untagged", 30),
         live("j-young-stopped", 10),
         live("j-young-running", 10),
+        // Not found: eventually consistent, it may have started seconds ago; the age limit waits.
+        live("j-young-unknown", 10),
+        live("j-redrive", 300),
         live("j-leaving", 900, "TERMINATING"),
       ],
     });
