@@ -13,7 +13,7 @@ import { redactPersonalData } from "../../functions/shared/rsvp/redact.js";
 import { type ArrivalClock, createArrivalClock } from "./arrival-clock.js";
 import { BufferedSender } from "./buffered-sender.js";
 import { connectFeed, type FeedClient, type FeedEvent } from "./feed-client.js";
-import { feedUrlSince, RESUME_HEADER, ResumePoint } from "./resume-point.js";
+import { feedUrlSince, RESUME_HEADER, ResumePoint, resumeHeaders } from "./resume-point.js";
 
 /** The dead-letter entry keeps the raw frame for diagnosis, capped (UTF-16 units). */
 export const MAX_DEAD_LETTER_RAW_CHARS = 8 * 1024;
@@ -124,8 +124,9 @@ export function startIngest(options: IngestOptions): Ingest {
     maxBatchBytes: KAFKA_BATCH_BYTES,
     sizeOf: kafkaItemBytes,
     send: async (items) => {
-      // The durable point as of this request: a task started after this one dies reads it back.
-      const headers = { [RESUME_HEADER]: String(resume.durableMtime) };
+      // The durable point as of each record's encoding: a task started after this one dies
+      // reads it back.
+      const headers = resumeHeaders(resume);
       const byTopic = new Map<string, { key?: string; value: string; headers: typeof headers }[]>();
       for (const { topic, seq: _, ...message } of items) {
         const messages = byTopic.get(topic);

@@ -128,6 +128,21 @@ class MinHeap {
 }
 
 /**
+ * The header of the records a send carries, read when kafkajs encodes them (at each of its own
+ * tries and each resend, complete-send.ts), not when the send starts: a record then carries the
+ * point as of its own timestamp, which is how readResumePoint ranks records. A point taken when
+ * the send started could be higher than one a message received during the send's retries
+ * brings it down to, on a record stamped after that message arrived.
+ */
+export function resumeHeaders(point: Pick<ResumePoint, "durableMtime">): Record<string, string> {
+  return {
+    get [RESUME_HEADER]() {
+      return String(point.durableMtime);
+    },
+  };
+}
+
+/**
  * `feedUrl` asking for what changed after `sinceMtime`, or as it is when there is no point yet.
  * One millisecond earlier than the point: a message sharing its mtime may not be held yet.
  */

@@ -2,9 +2,16 @@
  * The ingest's durable point: the mtime up to which every received message is held by all its
  * sinks, whatever order the sinks finish in; and the feed URL that asks for what came after.
  */
+import { createRequire } from "node:module";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { feedUrlSince, newerPoint, ResumePoint } from "../../tasks/ingest/resume-point.js";
+import {
+  feedUrlSince,
+  newerPoint,
+  RESUME_HEADER,
+  ResumePoint,
+  resumeHeaders,
+} from "../../tasks/ingest/resume-point.js";
 
 describe("ResumePoint", () => {
   it("moves only past messages every sink holds, in the order they were received", () => {
@@ -132,6 +139,28 @@ describe("a feed out of mtime order", () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe("resumeHeaders (the point a record carries)", () => {
+  it("is read when kafkajs encodes the record, so a resend carries the point as of then", () => {
+    const point = new ResumePoint();
+    const headers = resumeHeaders(point);
+    const encodeHeaders = createRequire(import.meta.url)(
+      "kafkajs/src/protocol/recordBatch/record/v0/index.js",
+    ) as (record: { key: string; value: string; headers: object }) => { buffer: Buffer };
+    const encoded = () =>
+      encodeHeaders({ key: "k", value: "v", headers }).buffer.toString("latin1");
+    const a = point.received(200, 1);
+    expect(encoded()).toContain(RESUME_HEADER);
+    expect(encoded()).toContain("199");
+    point.done(a);
+    expect(headers[RESUME_HEADER]).toBe("200");
+    expect(encoded()).toContain("200");
+    point.received(150, 1); // out of order, while a send is retried: its next encoding says 149
+    expect(headers[RESUME_HEADER]).toBe("149");
+    expect(encoded()).toContain("149");
+    expect(encoded()).not.toContain("200");
   });
 });
 
