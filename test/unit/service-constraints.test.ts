@@ -770,3 +770,43 @@ describe("the IAM actions of each Step Functions integration the workflow uses",
     );
   });
 });
+
+describe("Firehose's buffering and EventBridge Scheduler's window", () => {
+  const ofType = (type: string) =>
+    Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
+
+  it("buffers every delivery stream within Firehose's ranges", () => {
+    // Firehose API Reference, "BufferingHints": IntervalInSeconds 0-900, SizeInMBs 1-128, and
+    // one given needs the other.
+    const streams = ofType("AWS::KinesisFirehose::DeliveryStream");
+    expect(streams.length).toBeGreaterThan(0);
+    for (const [name, stream] of streams) {
+      const destination = (stream.Properties ?? {}) as Record<
+        string,
+        { BufferingHints?: { IntervalInSeconds?: unknown; SizeInMBs?: unknown } } | undefined
+      >;
+      const hints = destination.ExtendedS3DestinationConfiguration?.BufferingHints;
+      expect(hints, name).toBeDefined();
+      const interval = Number(hints?.IntervalInSeconds);
+      const size = Number(hints?.SizeInMBs);
+      expect(Number.isInteger(interval) && interval >= 0 && interval <= 900, name).toBe(true);
+      expect(Number.isInteger(size) && size >= 1 && size <= 128, name).toBe(true);
+    }
+  });
+
+  it("gives every schedule a window mode the Scheduler knows, as a string, not YAML's boolean", () => {
+    // EventBridge Scheduler API Reference, "FlexibleTimeWindow": Mode is OFF or FLEXIBLE. Bare
+    // OFF is a boolean in YAML 1.1 (what CloudFormation's YAML parser follows), hence quoted.
+    const schedules = ofType("AWS::Scheduler::Schedule");
+    expect(schedules.length).toBeGreaterThan(0);
+    const lines = readFileSync(`${repoRoot}/template.yaml`, "utf8").split("\n");
+    const modes = lines.filter((line) => /^\s+Mode:/.test(line)).map((line) => line.trim());
+    expect(modes).toHaveLength(schedules.length);
+    for (const mode of modes) expect(mode).toMatch(/^Mode: "(OFF|FLEXIBLE)"$/);
+    for (const [name, schedule] of schedules) {
+      const window = (schedule.Properties as { FlexibleTimeWindow?: { Mode?: unknown } })
+        .FlexibleTimeWindow;
+      expect(["OFF", "FLEXIBLE"], name).toContain(window?.Mode);
+    }
+  });
+});
