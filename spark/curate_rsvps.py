@@ -103,11 +103,20 @@ def session(app: str = "rsvp-atlas-curate") -> SparkSession:
     )
 
 
+# Days after its mtime's day that a record may land: Firehose files a record by its arrival, so
+# one of 23:59 lands the next day, and one the ingest sends late (resumed with since_mtime after
+# an outage across midnight) a day or two later. A run reads that many landing days past its
+# range: the scheduled run of a day finds the next day's folder begun, and a day run again later
+# (its range given by hand) finds what landed late.
+LANDING_LAG_DAYS = 2
+
+
 def read_raw(spark: SparkSession, root: str, start: dt.date | None, end: dt.date | None) -> DataFrame:
-    """Lines with their arrival day; a record can land the day after its mtime, so one more day is read."""
+    """Lines with their arrival day, of the range's landing days and LANDING_LAG_DAYS after it."""
     raw = spark.read.option("basePath", root).text(root).withColumn("dt", F.col("dt").cast("string"))
     if start is not None and end is not None:
-        raw = raw.where(F.col("dt").between(start.isoformat(), (end + dt.timedelta(days=1)).isoformat()))
+        last = end + dt.timedelta(days=LANDING_LAG_DAYS)
+        raw = raw.where(F.col("dt").between(start.isoformat(), last.isoformat()))
     return raw
 
 

@@ -97,6 +97,20 @@ def test_curates_one_day(spark, landed):
     assert any('"member":null' in text for text in texts)
 
 
+def test_a_record_landed_two_days_late_is_curated_when_its_day_runs_again(spark, tmp_path):
+    # An RSVP of the 20th that the ingest sent on the 22nd (resumed after an outage), and one of
+    # the 20th landed three days late, past what a run reads.
+    raw = tmp_path / "raw"
+    land(raw, "2018-05-20", [json.dumps(record(1, 10))])
+    land(raw, "2018-05-22", [json.dumps(record(2, 20)), json.dumps(record(3, 60 * 48))])
+    land(raw, "2018-05-23", [json.dumps(record(4, 30))])
+    out = tmp_path / "curated"
+    counts = run(spark, raw, out, "--range", "2018-05-20")
+    assert sorted(r.rsvp_id for r in table(spark, out, "rsvp").collect()) == [1, 2]
+    assert counts["rsvp"] == 2
+    assert curate_rsvps.LANDING_LAG_DAYS == 2
+
+
 def test_among_equal_mtimes_the_first_to_arrive_at_the_ingest_wins(spark, tmp_path):
     raw = tmp_path / "raw"
     first = {**record(1, 10, response="yes"), "arrival": 2_000}
