@@ -810,3 +810,18 @@ describe("Firehose's buffering and EventBridge Scheduler's window", () => {
     }
   });
 });
+
+describe("the EMR instance profile", () => {
+  it("has its role's name, as EMR requires", () => {
+    // EMR Management Guide, "Customize IAM roles": instance profiles and roles with different
+    // names are "not supported" by EMR, an "invalid instance profile" error at cluster creation.
+    const profile = template.Resources.EmrInstanceProfile?.Properties as {
+      InstanceProfileName?: unknown;
+      Roles?: unknown[];
+    };
+    expect(profile.Roles).toEqual([{ Ref: "EmrInstanceRole" }]);
+    expect(profile.InstanceProfileName).toEqual({ Ref: "EmrInstanceRole" });
+    const role = (template.Resources.EmrInstanceRole?.Properties ?? {}) as { RoleName?: unknown };
+    expect(role.RoleName).toBeUndefined(); // generated: no physical name of ours
+  });
+});
