@@ -1,10 +1,15 @@
 /**
  * `npm run bench:stream`: the streaming path at full speed, in one run on one local broker.
  *
- * 1. Reference: Kafka's own ProducerPerformance, with the ingest's records as payloads, acks=all,
- *    idempotence and the ingest's compression (gzip).
- * 2. Ingest: the ingest task's code (startIngest, the Fargate task's producer settings) fed by the
- *    replay server in its own process as fast as it reads, into Kafka and Firehose (moto).
+ * 1. Reference: Kafka's own ProducerPerformance, with the ingest's lines as payloads and the
+ *    ingest's settings as far as the tool takes them (acks=all, idempotence, gzip, one request in
+ *    flight, batches of the ingest's request size over the partitions); the tool sends no keys
+ *    and no headers. Then the ingest's client alone (kafkajs, the task's producer, the same
+ *    lines keyed by city with the resume header, in the ingest's requests).
+ * 2. Ingest: the ingest task's code (startIngest, the Fargate task's producer) fed by the
+ *    replay server in its own process as fast as it reads, into Kafka and Firehose (moto). Then
+ *    reading what it wrote: Kafka's own ConsumerPerformance, and the local event source's
+ *    consumer (kafkajs, the stand-in for Lambda's poller) with nothing behind it.
  * 3. Counting: the city-counts handler's domain code on a table filled to 10^3, 10^4 and 10^5
  *    RSVPs (ms per transaction at each), then the handler behind the local MSK event source on
  *    the filled table (RSVPs/s counted).
@@ -30,8 +35,11 @@ import { ensureKafkaJars } from "../local/setup/kafka-jars.js";
 import { type AwsEndpoint, awsClientConfig } from "../local/stack/aws-endpoint.js";
 import { startLocalStack, useFunctionEnvironment } from "../local/stack/stack.js";
 import { eventSourceControls } from "../local/stack/template-model.js";
+import { KAFKA_BATCH_BYTES, recordLine } from "../tasks/ingest/ingest.js";
+import { eventSourceReadRate, runConsumerPerformance } from "./stream/consumer-performance.js";
 import { countedBehindEventSource, countingCost, TABLE_SIZES } from "./stream/counting.js";
 import { ingestThroughput } from "./stream/ingest.js";
+import { kafkajsProducerRate } from "./stream/kafkajs-producer.js";
 import { endToEndLatency } from "./stream/latency.js";
 import { runProducerPerformance } from "./stream/producer-performance.js";
 import { fmt, type Print, printTable, type Row } from "./stream/report.js";
@@ -71,10 +79,15 @@ export async function run(print: Print): Promise<void> {
       syntheticLines({ seed: "bench-stream", startTime: Date.now() }),
       INGEST_MESSAGES,
     );
-    const records = lines.flatMap((line) => {
+    // The lines the ingest sends (its record and arrival stamp), keyed by city as it keys them.
+    const arrival = Date.now();
+    const keyed = lines.flatMap((line, i) => {
       const result = parse(line);
-      return result.ok ? [JSON.stringify(result.record)] : [];
+      return result.ok
+        ? [{ key: result.record.city.key, value: recordLine(result.record, arrival + i) }]
+        : [];
     });
+    const records = keyed.map((message) => message.value);
     const recordBytes = records.reduce((sum, record) => sum + Buffer.byteLength(record), 0);
     print(
       `${records.length.toLocaleString("en-US")} valid records, ${Math.round(recordBytes / records.length)} bytes on average`,
@@ -88,11 +101,28 @@ export async function run(print: Print): Promise<void> {
       topic: await benchTopic("bench-reference"),
       records: INGEST_MESSAGES,
       payloads: records.slice(0, 10_000),
-      producerProps: { acks: "all", "enable.idempotence": "true", "compression.type": "gzip" },
+      producerProps: {
+        acks: "all",
+        "enable.idempotence": "true",
+        "compression.type": "gzip",
+        "max.in.flight.requests.per.connection": "1",
+        // The ingest's request (KAFKA_BATCH_BYTES) spread over the topic's partitions.
+        "batch.size": String(Math.ceil(KAFKA_BATCH_BYTES / rsvpTopic.partitions)),
+        "linger.ms": "0",
+      },
       workDir,
     });
     print(
-      `ProducerPerformance (acks=all, idempotent, gzip, the ingest's records): ${fmt(reference.recordsPerSecond)} records/s, ${reference.megabytesPerSecond.toFixed(1)} MB/s, latency p50 ${reference.p50Ms} ms, p99 ${reference.p99Ms} ms`,
+      `ProducerPerformance (acks=all, idempotent, gzip, 1 in flight, the ingest's lines; no keys or headers): ${fmt(reference.recordsPerSecond)} records/s, ${reference.megabytesPerSecond.toFixed(1)} MB/s, latency p50 ${reference.p50Ms} ms, p99 ${reference.p99Ms} ms`,
+    );
+    const client = await kafkajsProducerRate({
+      kafka,
+      topic: await benchTopic("bench-kafkajs"),
+      messages: keyed,
+    });
+    keyed.length = 0;
+    print(
+      `the ingest's client alone (kafkajs, the task's producer, keyed, with the resume header): ${fmt(client.perSecond)} records/s (${client.requests} requests in ${client.seconds.toFixed(1)} s), ${((client.perSecond / reference.recordsPerSecond) * 100).toFixed(0)}% of the reference`,
     );
 
     // 2. The ingest task's code.
@@ -113,10 +143,41 @@ export async function run(print: Print): Promise<void> {
     print(
       `ingest (replay server in its own process -> parse -> Kafka acks=all idempotent gzip + Firehose): ${fmt(ingest.perSecond)} RSVPs/s (${ingest.produced.toLocaleString("en-US")} RSVPs in ${ingest.seconds.toFixed(1)} s, ${ingest.firehose.toLocaleString("en-US")} lines to Firehose, ${ingest.deadLettered} dead letters), ${(share * 100).toFixed(0)}% of the reference`,
     );
+
+    // Reading back what the ingest wrote: Kafka's own consumer tool, then the event source's.
+    const controls = eventSourceControls("CityCountsFunction", "RsvpTopic");
+    const readReference = await runConsumerPerformance({
+      install,
+      bootstrapServer: stack.kafkaBootstrapServer as string,
+      topic: "bench-ingest",
+      messages: ingest.produced,
+      group: "bench-consumer-reference",
+      workDir,
+    });
+    print(
+      `ConsumerPerformance on the ingest's topic: ${fmt(readReference.messagesPerSecond)} records/s (${fmt(readReference.fetchMessagesPerSecond)}/s fetching, the group's join of ${readReference.rebalanceMs} ms aside), ${readReference.megabytesPerSecond.toFixed(1)} MB/s`,
+    );
+    const read = await eventSourceReadRate({
+      kafka,
+      topic: "bench-ingest",
+      messages: ingest.produced,
+      groupId: "bench-consumer-event-source",
+      batchSize: controls.batchSize,
+      batchingWindowMs: controls.batchingWindowMs,
+    });
+    print(
+      `the local event source's consumer on it, nothing behind it (batches of ${controls.batchSize}, window ${controls.batchingWindowMs} ms): ${fmt(read.perSecond)} records/s (${read.seconds.toFixed(1)} s, its join included), ${((read.perSecond / readReference.messagesPerSecond) * 100).toFixed(0)}% of the reference`,
+    );
     rows.push(
       {
         what: "reference: ProducerPerformance",
         figure: `${fmt(reference.recordsPerSecond)} records/s`,
+        target: "-",
+        met: null,
+      },
+      {
+        what: "the ingest's client alone (kafkajs)",
+        figure: `${fmt(client.perSecond)} records/s`,
         target: "-",
         met: null,
       },
@@ -131,6 +192,18 @@ export async function run(print: Print): Promise<void> {
         figure: `${(share * 100).toFixed(0)}%`,
         target: ">= 30%",
         met: share >= 0.3,
+      },
+      {
+        what: "reference: ConsumerPerformance",
+        figure: `${fmt(readReference.messagesPerSecond)} records/s`,
+        target: "-",
+        met: null,
+      },
+      {
+        what: "event source's consumer, nothing behind",
+        figure: `${fmt(read.perSecond)} records/s`,
+        target: "-",
+        met: null,
       },
     );
 
@@ -154,7 +227,6 @@ export async function run(print: Print): Promise<void> {
     if (rows.at(-1)) (rows.at(-1) as Row).met = flat < 1.5;
 
     const { countCityRsvps } = await import("../functions/city-counts/handler.js");
-    const controls = eventSourceControls("CityCountsFunction", "RsvpTopic");
     const behind = await countedBehindEventSource({
       kafka,
       topic: await benchTopic("bench-counting"),

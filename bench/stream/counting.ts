@@ -165,13 +165,17 @@ export async function countedBehindEventSource(options: {
   const producer = ingestProducer(options.kafka);
   await producer.connect();
   for (let start = 0; start < messages.length; start += 500)
-    await producer.send({
-      topic: options.topic,
+    await producer.sendBatch({
       acks: -1,
-      messages: messages.slice(start, start + 500).map((message) => {
-        const value = message.value as string;
-        return { key: (JSON.parse(value) as { city: { key: string } }).city.key, value };
-      }),
+      topicMessages: [
+        {
+          topic: options.topic,
+          messages: messages.slice(start, start + 500).map((message) => {
+            const value = message.value as string;
+            return { key: (JSON.parse(value) as { city: { key: string } }).city.key, value };
+          }),
+        },
+      ],
     });
   await producer.disconnect();
   let counted = 0;

@@ -1,6 +1,6 @@
 /**
  * The stream bench's ingest: the ingest task's code (startIngest with the Fargate task's
- * producer settings) reading a feed played by the replay server in its own process, as fast as
+ * producer) reading a feed played by the replay server in its own process, as fast as
  * it reads, into Kafka and Firehose (moto).
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -14,11 +14,14 @@ import { type AwsEndpoint, awsClientConfig } from "../../local/stack/aws-endpoin
 import { freePorts } from "../../local/stack/ports.js";
 import { createFirehoseWriter } from "../../tasks/ingest/firehose-writer.js";
 import { startIngest } from "../../tasks/ingest/ingest.js";
-import { INGEST_PRODUCER_CONFIG } from "../../tasks/ingest/renewable-producer.js";
+import { ingestProducer as taskProducer } from "../../tasks/ingest/renewable-producer.js";
 
-/** The Fargate task's producer (tasks/ingest/main.ts). */
+/**
+ * The Fargate task's producer, as tasks/ingest/main.ts makes it: its settings, renewal, and
+ * sends that write every partition (complete-send.ts).
+ */
 export function ingestProducer(kafka: Kafka) {
-  return kafka.producer(INGEST_PRODUCER_CONFIG);
+  return taskProducer(kafka);
 }
 
 export async function ingestThroughput(options: {

@@ -17,9 +17,9 @@ import { feedUrlSince, RESUME_HEADER, ResumePoint, resumeHeaders } from "./resum
 
 /** The dead-letter entry keeps the raw frame for diagnosis, capped (UTF-16 units). */
 export const MAX_DEAD_LETTER_RAW_CHARS = 8 * 1024;
-/** One producer request (idempotence allows one in flight): 1,000 records of ~0.8 KB; larger
- * gained little (bench:stream). */
-const KAFKA_BATCH = 1000;
+/** One producer request (the ingest keeps one in flight, renewable-producer.ts): 1,000 records
+ * of ~0.8 KB; larger gained little (bench:stream). */
+export const KAFKA_BATCH = 1000;
 /**
  * And at most this many bytes of keys and values (before compression). A broker refuses a record
  * batch over message.max.bytes, 1,048,588 by default (Apache Kafka documentation, "Broker
