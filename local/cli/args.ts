@@ -2,15 +2,21 @@ import { resolve } from "node:path";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 
 /**
- * parseArgs with a usage message instead of a stack trace on a wrong flag. The options named in
- * `paths` are files or folders the user named: relative ones are taken from where the user ran
- * npm (INIT_CWD), not from the repository root npm runs scripts in.
+ * parseArgs with a usage message instead of a stack trace on a wrong flag, and the usage on
+ * stdout with exit 0 for --help or -h. The options named in `paths` are files or folders the
+ * user named: relative ones are taken from where the user ran npm (INIT_CWD), not from the
+ * repository root npm runs scripts in.
  */
 export function parseCliArgs<Options extends NonNullable<ParseArgsConfig["options"]>>(
   options: Options,
   usage: string,
   paths: readonly (keyof Options & string)[] = [],
 ) {
+  const given = process.argv.slice(2);
+  if (given.includes("--help") || given.includes("-h")) {
+    process.stdout.write(`usage:\n${usage}\n`);
+    process.exit(0);
+  }
   try {
     const values = parseArgs({ options, allowPositionals: false, strict: true }).values;
     const base = process.env.INIT_CWD ?? process.cwd();

@@ -54,7 +54,15 @@ export class ProgressLine<Key extends string> {
     this.previous = { at: now, counters };
     const line = text(rates);
     if (this.tty)
-      process.stderr.write(`\r\x1b[2K${line.slice(0, (process.stderr.columns ?? 160) - 1)}`);
+      process.stderr.write(`\r\x1b[2K${fitTo(line, (process.stderr.columns ?? 160) - 1)}`);
     else process.stderr.write(`[progress] ${line}\n`);
   }
+}
+
+/** `line` within `width` columns: cut at a word, with an ellipsis, never inside a number. */
+export function fitTo(line: string, width: number): string {
+  if (line.length <= width) return line;
+  const room = line.slice(0, Math.max(0, width - 1));
+  const cut = room.lastIndexOf(" ");
+  return `${(cut > 0 ? room.slice(0, cut) : room).replace(/[,;:]$/, "")}…`;
 }

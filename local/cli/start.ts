@@ -56,15 +56,34 @@ const args = parseCliArgs(
     "batch-every": { type: "string", default: "15" },
     "parameter-overrides": { type: "string" },
   },
-  `  npm start [-- --rate N] [--seed S] [--malformed SHARE] [--duration SECONDS] [--api-port P]
-  npm start -- --input FILE.jsonl [--speedup X | --rate N] [--once [--json]] [--out DIR]
-  --verbose: the components' structured logs here too (else in .cache/logs/start-*.log)
-  --parameter-overrides "Name=Value ...": template.yaml parameters, as sam deploy takes them
-  batch: [--batch-after SECONDS (synthetic feed)] [--batch-every MINUTES, 0 = only once]`,
+  `  npm start [-- OPTIONS]                       a synthetic feed, until Ctrl-C
+  npm start -- --input FILE.jsonl [OPTIONS]     replay a recording (Meetup stream lines)
+
+  the synthetic feed:
+    --rate N             messages per second (default 25)
+    --seed S             another world of groups, venues and members (default 1)
+    --malformed SHARE    share of broken messages, 0 to 1 (default 0.02)
+  a recording:
+    --speedup X          its own timing, X times faster (default 60), or --rate N
+    --once               as fast as it reads; count, run the daily batch once, then exit
+    --json               with --once: one JSON object of the counts on stdout
+  either:
+    --duration SECONDS   stop by itself after SECONDS
+    --out DIR            copy the site (the map and its page) to DIR after each daily batch
+    --api-port P         the counts API and site's port (default 3000; another if taken)
+    --batch-after S      the first daily batch S seconds into a synthetic feed (default 120)
+    --batch-every M      then every M minutes (default 15; 0: only once)
+    --parameter-overrides "Name=Value ..."   template.yaml parameters, as sam deploy takes them
+    --verbose            the components' structured logs here too (else .cache/logs/start-*.log)
+    --help               this`,
   ["input", "out"],
 );
-if ((args.once && !args.input) || (args.json && !args.once)) {
-  process.stderr.write("--once needs --input FILE.jsonl, and --json needs --once\n");
+if (args.once && !args.input) {
+  process.stderr.write("--once replays a recording: it needs --input FILE.jsonl (see --help)\n");
+  process.exit(2);
+}
+if (args.json && !args.once) {
+  process.stderr.write("--json prints the result of a --once run: it needs --once (see --help)\n");
   process.exit(2);
 }
 // Every part of the run (child processes too) reads template.yaml with these values.
@@ -165,7 +184,13 @@ const batches = new BatchScheduler<LocalBatchResult>({
       }),
     );
     for (const line of describeBatch(result)) say(`batch: ${line}`);
-    if (result.status === "SUCCEEDED") say(`the map: ${api.url}/map.png (page: ${api.url}/)`);
+    if (result.status === "SUCCEEDED") {
+      // A --once run stops right after: its server's map goes with it, a copy in --out stays.
+      if (!args.once) say(`the map: ${api.url}/map.png (page: ${api.url}/)`);
+      if (args.out) say(`the map: ${args.out}/map.png (page: ${args.out}/index.html)`);
+      else if (args.once)
+        say("the map is drawn; add --out DIR to keep it (the site stops with the run)");
+    }
     progress.resume();
     return result;
   },

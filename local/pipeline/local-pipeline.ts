@@ -181,7 +181,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       ? `topic ${controls.onFailure.topic}`
       : `bucket ${controls.onFailure.bucketLogicalId}`;
   say(
-    `city-counts: ${rsvpTopic} -> local MSK event source (batches of up to ${controls.batchSize}, ${controls.batchingWindowMs} ms window, ${controls.maximumRetryAttempts} retries${controls.bisectOnError ? " halving" : ""}, then to the ${destination}) -> city-counts handler -> DynamoDB (moto). Ctrl-C stops.`,
+    `city-counts: ${rsvpTopic} -> local MSK event source (batches of up to ${controls.batchSize}, ${controls.batchingWindowMs} ms window, ${controls.maximumRetryAttempts} retries${controls.bisectOnError ? " halving" : ""}, then to the ${destination}) -> city-counts handler -> DynamoDB (moto).${options.asap ? "" : " Ctrl-C stops."}`,
   );
 
   // The counts API's own handler behind a local HTTP API, also with its template environment.

@@ -27,6 +27,35 @@ describe("parseCliArgs", () => {
   });
 });
 
+describe("parseCliArgs --help", () => {
+  const argv = process.argv;
+  afterEach(() => {
+    process.argv = argv;
+  });
+
+  it("prints the usage on stdout and exits 0, for --help and -h, whatever else is given", () => {
+    for (const flag of ["--help", "-h"]) {
+      process.argv = ["node", "cli", "--rate", "5", flag];
+      const written: string[] = [];
+      const write = vi
+        .spyOn(process.stdout, "write")
+        .mockImplementation(((text: string) => written.push(text)) as never);
+      const exit = vi.spyOn(process, "exit").mockImplementation(((code: number) => {
+        throw new Error(`exit ${code}`);
+      }) as never);
+      try {
+        expect(() => parseCliArgs({ rate: { type: "string" } }, "  npm start -- --rate N")).toThrow(
+          "exit 0",
+        );
+      } finally {
+        write.mockRestore();
+        exit.mockRestore();
+      }
+      expect(written.join("")).toBe("usage:\n  npm start -- --rate N\n");
+    }
+  });
+});
+
 describe("orExit", () => {
   it("passes a result through, and turns a failure into one sentence and exit 1", async () => {
     const said: string[] = [];
