@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { BufferedSender } from "../../tasks/ingest/buffered-sender.js";
 
 function flakySink(failures: number) {
@@ -122,25 +122,35 @@ describe("BufferedSender", () => {
   });
 
   it("sends an item pushed to an idle sender after the linger, not a polling interval", async () => {
-    const sentAt: number[] = [];
-    const sender = new BufferedSender<number>({
-      name: "kafka",
-      maxBatch: 100,
-      lingerMs: 5,
-      retryDelayMs: 10_000,
-      send: async () => {
-        sentAt.push(performance.now());
-      },
-    });
-    await new Promise((resolve) => setTimeout(resolve, 50)); // idle
-    const pushedAt = performance.now();
-    sender.push(1);
-    sender.push(2);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(sentAt).toHaveLength(1); // one batch of both
-    expect((sentAt[0] as number) - pushedAt).toBeGreaterThanOrEqual(4);
-    expect((sentAt[0] as number) - pushedAt).toBeLessThan(150);
-    await sender.drain();
+    // On a fake clock, so the test holds on a loaded machine: nothing at 4 ms, the batch at 5.
+    vi.useFakeTimers();
+    try {
+      const sentAt: number[] = [];
+      const sender = new BufferedSender<number>({
+        name: "kafka",
+        maxBatch: 100,
+        lingerMs: 5,
+        retryDelayMs: 10_000,
+        send: async () => {
+          sentAt.push(Date.now());
+        },
+      });
+      await vi.advanceTimersByTimeAsync(50); // idle
+      const pushedAt = Date.now();
+      sender.push(1);
+      sender.push(2);
+      await vi.advanceTimersByTimeAsync(4);
+      expect(sentAt).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(sentAt).toEqual([pushedAt + 5]); // one batch of both, at the linger
+      await vi.advanceTimersByTimeAsync(500);
+      expect(sentAt).toHaveLength(1);
+      const drained = sender.drain();
+      await vi.advanceTimersByTimeAsync(100);
+      await drained;
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("cuts a batch before the item that would take it over maxBatchBytes, sends one over it alone, and sends a failed one again as it was", async () => {
