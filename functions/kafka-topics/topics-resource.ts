@@ -85,6 +85,16 @@ const propertiesSchema = z
   });
 
 /**
+ * Set on every topic, whatever the cluster's default: a replica out of sync never becomes a
+ * partition's leader, so a record the ingest was told is written (acks=all) is never truncated
+ * away by one that had not copied it. MSK's default configuration has
+ * unclean.leader.election.enable true on clusters without tiered storage (MSK Developer Guide,
+ * "Default Amazon MSK configuration"; Kafka's own default is false). The price: while no in-sync
+ * replica is up, the partition waits for one instead of going on without the records.
+ */
+export const DURABLE_TOPIC_CONFIGS = { "unclean.leader.election.enable": "false" } as const;
+
+/**
  * The wanted topics from the resource's properties; every problem named, a line each with its
  * path, in the reason CloudFormation shows.
  */
@@ -99,18 +109,15 @@ export function readProperties(properties: unknown): DesiredTopic[] {
     name: topic.Name,
     partitions: topic.Partitions,
     replicationFactor: topic.ReplicationFactor,
-    ...(topic.RetentionHours === undefined && topic.SegmentHours === undefined
-      ? {}
-      : {
-          configs: {
-            ...(topic.RetentionHours === undefined
-              ? {}
-              : { "retention.ms": String(topic.RetentionHours * 3_600_000) }),
-            ...(topic.SegmentHours === undefined
-              ? {}
-              : { "segment.ms": String(topic.SegmentHours * 3_600_000) }),
-          },
-        }),
+    configs: {
+      ...(topic.RetentionHours === undefined
+        ? {}
+        : { "retention.ms": String(topic.RetentionHours * 3_600_000) }),
+      ...(topic.SegmentHours === undefined
+        ? {}
+        : { "segment.ms": String(topic.SegmentHours * 3_600_000) }),
+      ...DURABLE_TOPIC_CONFIGS,
+    },
   }));
 }
 

@@ -9,7 +9,7 @@ import type {
   CloudFormationCustomResourceEvent,
   CloudFormationCustomResourceResponse,
 } from "aws-lambda";
-import { ConfigResourceTypes, Partitioners } from "kafkajs";
+import { ConfigResourceTypes, ConfigSource, Partitioners } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { adminFromEnvironment, handleKafkaTopics } from "../../functions/kafka-topics/handler.js";
 import {
@@ -165,6 +165,35 @@ describe("Custom::KafkaTopics on the local Kafka broker", () => {
     );
     expect(updated.Status).toBe("SUCCESS");
     expect(await retention()).toBe(`${48 * 3_600_000} ${3_600_000}`);
+  });
+
+  it("turns unclean leader election off on every topic, also on one that existed without it", async () => {
+    // A topic override, not the broker's default: MSK's default configuration has it on.
+    const [made = "", existing = ""] = uniqueNames(2);
+    await admin.createTopics({ topics: [{ topic: existing, numPartitions: 1 }] });
+    const unclean = async (name: string) => {
+      const { resources } = await admin.describeConfigs({
+        resources: [
+          {
+            type: ConfigResourceTypes.TOPIC,
+            name,
+            configNames: ["unclean.leader.election.enable"],
+          },
+        ],
+        includeSynonyms: false,
+      });
+      const entry = resources[0]?.configEntries[0];
+      return { value: entry?.configValue, source: entry?.configSource };
+    };
+    expect((await unclean(existing)).source).not.toBe(ConfigSource.TOPIC_CONFIG);
+    const body = await send(request("Create", topicsOf({ [made]: 1, [existing]: 1 })));
+    expect(body.Status).toBe("SUCCESS");
+    for (const name of [made, existing]) {
+      expect(await unclean(name), name).toEqual({
+        value: "false",
+        source: ConfigSource.TOPIC_CONFIG,
+      });
+    }
   });
 
   it("Update with more partitions grows the topics, keeping the physical id", async () => {

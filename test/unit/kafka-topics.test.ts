@@ -192,9 +192,20 @@ describe("the fixture (events/kafka-topics-create.json)", () => {
         name: "meetup",
         partitions: 6,
         replicationFactor: 2,
-        configs: { "retention.ms": String(168 * 3_600_000), "segment.ms": String(3_600_000) },
+        configs: {
+          "retention.ms": String(168 * 3_600_000),
+          "segment.ms": String(3_600_000),
+          "unclean.leader.election.enable": "false",
+        },
       },
-      { name: "meetup-dlq", partitions: 6, replicationFactor: 2 },
+      {
+        name: "meetup-dlq",
+        partitions: 6,
+        replicationFactor: 2,
+        // Every topic: MSK's default configuration enables unclean leader election (MSK
+        // Developer Guide, "Default Amazon MSK configuration"), which can truncate acked records.
+        configs: { "unclean.leader.election.enable": "false" },
+      },
     ]);
   });
 });
@@ -274,7 +285,11 @@ describe("readProperties", () => {
     ).toThrow(/160 h \(\+ 7 h of segment roll \+ 1 h/);
     expect(
       readProperties({ ...properties, Topics: [{ ...topic, SegmentHours: "6" }] })[0]?.configs,
-    ).toEqual({ "retention.ms": String(160 * 3_600_000), "segment.ms": String(6 * 3_600_000) });
+    ).toEqual({
+      "retention.ms": String(160 * 3_600_000),
+      "segment.ms": String(6 * 3_600_000),
+      "unclean.leader.election.enable": "false",
+    });
     // Without a segment roll of its own, Kafka's default of a week counts.
     expect(() =>
       readProperties({ ...properties, DedupHorizonDays: "13", Topics: [topic] }),
