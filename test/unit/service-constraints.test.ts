@@ -825,3 +825,41 @@ describe("the EMR instance profile", () => {
     expect(role.RoleName).toBeUndefined(); // generated: no physical name of ours
   });
 });
+
+describe("the EMR roles, where the local engines check no IAM", () => {
+  type Policy = { PolicyName: string; PolicyDocument: { Statement: Statement[] } };
+  const inline = (role: string) =>
+    (
+      ((template.Resources[role]?.Properties ?? {}) as { Policies?: Policy[] }).Policies ?? []
+    ).flatMap((policy) => policy.PolicyDocument.Statement);
+
+  it("let the instances look the raw folder up as an object before listing it", () => {
+    // Hadoop's S3 file systems HEAD the input path itself (`rsvps`; EMRFS also `rsvps_$folder$`)
+    // before listing it. Amazon S3 API Reference, "HeadObject": "To use HEAD, you must have the
+    // s3:GetObject permission"; without it on that key the answer is 403, and the step fails.
+    const raw = inline("EmrInstanceRole").find((s) => s.Sid === "ReadRawStream");
+    expect(raw?.Action).toEqual(["s3:GetObject"]);
+    expect(raw?.Resource).toEqual([
+      { "Fn::Sub": "${RawBucket.Arn}/rsvps/*" },
+      { "Fn::Sub": "${RawBucket.Arn}/rsvps" },
+      { "Fn::Sub": "${RawBucket.Arn}/rsvps_$folder$" },
+    ]);
+  });
+
+  it("let EMR create EC2's Spot service-linked role, and no other", () => {
+    // EC2 creates AWSServiceRoleForEC2Spot on an account's first Spot launch, as the caller (EC2
+    // User Guide, "Service-linked role for Spot Instances"); AmazonEMRServicePolicy_v2 has no
+    // iam:CreateServiceLinkedRole.
+    const create = inline("EmrServiceRole").filter((s) =>
+      [s.Action].flat().includes("iam:CreateServiceLinkedRole"),
+    );
+    expect(create).toHaveLength(1);
+    expect(create[0]?.Resource).toEqual({
+      "Fn::Sub":
+        "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/spot.amazonaws.com/AWSServiceRoleForEC2Spot",
+    });
+    expect(create[0]?.Condition).toEqual({
+      StringEquals: { "iam:AWSServiceName": "spot.amazonaws.com" },
+    });
+  });
+});
