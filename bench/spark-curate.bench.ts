@@ -7,13 +7,21 @@
  * start to exit (JVM start included).
  */
 import { spawn, spawnSync } from "node:child_process";
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRsvpParser } from "../functions/shared/rsvp/parse.js";
 import { ProgressLine } from "../local/cli/progress-line.js";
 import { syntheticMessages } from "../local/feed/synthetic/generator.js";
-import { repoRoot, venvBin } from "../local/setup/paths.js";
+import { pythonRequirementsPath, repoRoot, venvBin } from "../local/setup/paths.js";
 import { ensurePythonVenv } from "../local/setup/python-venv.js";
 
 const RECORDS = 1_000_000;
@@ -42,7 +50,7 @@ export async function run(print: (line: string) => void): Promise<void> {
     const job = await runSpark(input, output);
     const submitArgs = process.env.PYSPARK_SUBMIT_ARGS;
     print(
-      `spark/curate_rsvps.py --all (pyspark 3.5.6, local[*] = ${cpus().length} cores, ${submitArgs ? `PYSPARK_SUBMIT_ARGS="${submitArgs}"` : "Spark's default 1 GiB driver memory"}): wall time ${job.seconds.toFixed(1)} s, JVM start included; load average at start ${loadAtStart}`,
+      `spark/curate_rsvps.py --all (pyspark ${pysparkVersion()}, local[*] = ${cpus().length} cores, ${submitArgs ? `PYSPARK_SUBMIT_ARGS="${submitArgs}"` : "Spark's default 1 GiB driver memory"}): wall time ${job.seconds.toFixed(1)} s, JVM start included; load average at start ${loadAtStart}`,
     );
     print(
       `rows written: ${Object.entries(job.counts)
@@ -162,4 +170,9 @@ function runSpark(
       resolve({ seconds, counts });
     });
   });
+}
+
+/** The pyspark the venv pins (local/python/requirements.txt), as the figure ran on. */
+function pysparkVersion(): string {
+  return readFileSync(pythonRequirementsPath, "utf8").match(/^pyspark==(\S+)/m)?.[1] ?? "?";
 }

@@ -24,10 +24,22 @@ if (unknown.length > 0) {
 }
 
 process.stdout.write(`machine: ${describeMachine()}\ndate: ${new Date().toISOString()}\n`);
+// One bench that cannot run (no Chromium, say) is said, and the others still run; the command
+// then exits 1 naming it.
+const failed: string[] = [];
 for (const name of chosen.length > 0 ? chosen : available) {
   process.stdout.write(`\n${name}.bench.ts\n`);
-  const module = (await import(pathToFileURL(join(benchDir, `${name}.bench.ts`)).href)) as {
-    run: (print: (line: string) => void) => Promise<void>;
-  };
-  await module.run((line) => process.stdout.write(`  ${line}\n`));
+  try {
+    const module = (await import(pathToFileURL(join(benchDir, `${name}.bench.ts`)).href)) as {
+      run: (print: (line: string) => void) => Promise<void>;
+    };
+    await module.run((line) => process.stdout.write(`  ${line}\n`));
+  } catch (error) {
+    failed.push(name);
+    process.stdout.write(`  did not run to the end: ${(error as Error).message}\n`);
+  }
+}
+if (failed.length > 0) {
+  process.stderr.write(`\nbench: ${failed.join(", ")} did not run to the end (above)\n`);
+  process.exit(1);
 }
