@@ -17,7 +17,7 @@ import {
   localResourceName,
   readTemplate,
 } from "../stack/template-model.js";
-import { runSparkStepLocally } from "./spark-step.js";
+import { runSparkStepLocally, splitSubmitArgs } from "./spark-step.js";
 
 type Json = Record<string, unknown>;
 type TaskHandler = (input: Json) => Promise<unknown>;
@@ -261,7 +261,7 @@ export async function runWorkflowLocally(
     if (resource.startsWith(`${EMR}addStep`)) {
       return async (input) => {
         const step = input.Step as { HadoopJarStep: { Args: string[] } };
-        say(`${state}: ${step.HadoopJarStep.Args.join(" ")}`);
+        say(`${state}: ${describeStep(step.HadoopJarStep.Args)}`);
         const result = await runSparkStepLocally(step.HadoopJarStep.Args, {
           s3,
           workDir: options.workDir,
@@ -279,7 +279,9 @@ export async function runWorkflowLocally(
         if (!invoke) throw new Error(`${state}: no local handler for ${arn}`);
         say(`${state}: ${logicalId} handler`);
         try {
-          const payload = await invoke(input.Payload);
+          const payload = await whileSaying(invoke(input.Payload), (seconds) =>
+            say(`${state}: ${logicalId} still running, ${seconds} s`),
+          );
           return { StatusCode: 200, ExecutedVersion: "$LATEST", Payload: payload };
         } catch (error) {
           // As Step Functions reports a Lambda's error: its type as the error name.
@@ -337,5 +339,35 @@ export async function runWorkflowLocally(
       };
     }
     throw error;
+  }
+}
+
+/**
+ * The EMR step's command for people: the job and its own arguments, in Spark's local mode,
+ * with the step's time limit; not the bucket URIs and the timeout wrapper of the full command.
+ */
+export function describeStep(args: readonly string[]): string {
+  try {
+    const step = splitSubmitArgs(args);
+    const script = step.script.split("/").at(-1);
+    const limit = step.timeoutSeconds === null ? "" : `, the step's limit ${step.timeoutSeconds} s`;
+    return `spark-submit ${script} ${step.jobArgs.join(" ")} (Spark in local mode${limit})`;
+  } catch {
+    return args.join(" ");
+  }
+}
+
+/** `work`, saying how long it has run every `everyMs` until it settles. */
+export async function whileSaying<T>(
+  work: Promise<T>,
+  say: (seconds: number) => void,
+  everyMs = 10_000,
+): Promise<T> {
+  const started = Date.now();
+  const timer = setInterval(() => say(Math.round((Date.now() - started) / 1000)), everyMs);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
   }
 }

@@ -60,8 +60,9 @@ async function fetchJars(
         ],
         {
           prefix: "[setup] mvn  |",
-          // One line per jar fetched (a fresh machine fetches about 50), plus the outcome.
-          show: (line) => /Downloaded from \S+: \S+\.jar|BUILD|ERROR/.test(line),
+          // One line per jar fetched (a fresh machine fetches about 50), and a failure; success
+          // is said by the step itself ("done in ...").
+          show: (line) => /Downloaded from \S+: \S+\.jar|BUILD FAILURE|ERROR/.test(line),
         },
       );
       markCurrent(marker, expected);
