@@ -4,12 +4,10 @@
  * consumer (kafkajs, local/pipeline/msk-event-source.ts, the stand-in for Lambda's poller) on the
  * same topic with nothing behind it: what reading costs before any counting.
  */
-import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Kafka } from "kafkajs";
 import { startMskEventSource } from "../../local/pipeline/msk-event-source.js";
 import type { KafkaInstall } from "../../local/setup/kafka-jars.js";
+import { runKafkaTool } from "./kafka-tool.js";
 
 export interface ConsumerPerformanceSummary {
   messages: number;
@@ -50,44 +48,23 @@ export async function runConsumerPerformance(run: {
   group: string;
   workDir: string;
 }): Promise<ConsumerPerformanceSummary> {
-  const log4j = join(run.workDir, "consumer-performance-log4j2.properties");
-  writeFileSync(
-    log4j,
-    "status = error\nappender.console.type = Console\nappender.console.name = STDERR\nappender.console.target = SYSTEM_ERR\nappender.console.layout.type = PatternLayout\nappender.console.layout.pattern = %p %m%n\nrootLogger.level = WARN\nrootLogger.appenderRef.stderr.ref = STDERR\n",
+  const output = await runKafkaTool(
+    run.install,
+    "ConsumerPerformance",
+    [
+      "--bootstrap-server",
+      run.bootstrapServer,
+      "--topic",
+      run.topic,
+      "--messages",
+      String(run.messages),
+      "--group",
+      run.group,
+      "--timeout",
+      "60000",
+    ],
+    run.workDir,
   );
-  const args = [
-    "-Xmx512m",
-    `-Dlog4j2.configurationFile=${log4j}`,
-    "-cp",
-    join(run.install.libDir, "*"),
-    "org.apache.kafka.tools.ConsumerPerformance",
-    "--bootstrap-server",
-    run.bootstrapServer,
-    "--topic",
-    run.topic,
-    "--messages",
-    String(run.messages),
-    "--group",
-    run.group,
-    "--timeout",
-    "60000",
-  ];
-  const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn("java", args, { stdio: ["ignore", "pipe", "pipe"] });
-    let text = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      text += chunk.toString("utf8");
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      text += chunk.toString("utf8");
-    });
-    child.on("error", reject);
-    child.on("exit", (code) =>
-      code === 0
-        ? resolve(text)
-        : reject(new Error(`ConsumerPerformance exited with ${code}:\n${text.slice(-2000)}`)),
-    );
-  });
   return parseConsumerPerformanceSummary(output);
 }
 

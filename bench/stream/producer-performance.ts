@@ -4,10 +4,10 @@
  * the reference line the ingest's throughput is read against. Its payloads come from a file of
  * the ingest's own records, so both send the same bytes.
  */
-import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { KafkaInstall } from "../../local/setup/kafka-jars.js";
+import { runKafkaTool } from "./kafka-tool.js";
 
 export interface ProducerPerformanceSummary {
   records: number;
@@ -63,44 +63,23 @@ export async function runProducerPerformance(
 ): Promise<ProducerPerformanceSummary> {
   const payloadFile = join(run.workDir, "producer-performance-payloads.txt");
   writeFileSync(payloadFile, `${run.payloads.join("\n")}\n`);
-  const log4j = join(run.workDir, "producer-performance-log4j2.properties");
-  writeFileSync(
-    log4j,
-    "status = error\nappender.console.type = Console\nappender.console.name = STDERR\nappender.console.target = SYSTEM_ERR\nappender.console.layout.type = PatternLayout\nappender.console.layout.pattern = %p %m%n\nrootLogger.level = WARN\nrootLogger.appenderRef.stderr.ref = STDERR\n",
-  );
   const props = Object.entries({ "bootstrap.servers": run.bootstrapServer, ...run.producerProps });
-  const args = [
-    "-Xmx512m",
-    `-Dlog4j2.configurationFile=${log4j}`,
-    "-cp",
-    join(run.install.libDir, "*"),
-    "org.apache.kafka.tools.ProducerPerformance",
-    "--topic",
-    run.topic,
-    "--num-records",
-    String(run.records),
-    "--throughput",
-    "-1",
-    "--payload-file",
-    payloadFile,
-    "--producer-props",
-    ...props.map(([name, value]) => `${name}=${value}`),
-  ];
-  const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn("java", args, { stdio: ["ignore", "pipe", "pipe"] });
-    let text = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      text += chunk.toString("utf8");
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      text += chunk.toString("utf8");
-    });
-    child.on("error", reject);
-    child.on("exit", (code) =>
-      code === 0
-        ? resolve(text)
-        : reject(new Error(`ProducerPerformance exited with ${code}:\n${text.slice(-2000)}`)),
-    );
-  });
+  const output = await runKafkaTool(
+    run.install,
+    "ProducerPerformance",
+    [
+      "--topic",
+      run.topic,
+      "--num-records",
+      String(run.records),
+      "--throughput",
+      "-1",
+      "--payload-file",
+      payloadFile,
+      "--producer-props",
+      ...props.map(([name, value]) => `${name}=${value}`),
+    ],
+    run.workDir,
+  );
   return parseProducerPerformanceSummary(output);
 }
