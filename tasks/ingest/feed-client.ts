@@ -15,14 +15,26 @@ import { MAX_MESSAGE_BYTES } from "../../functions/shared/rsvp/parse.js";
  * frame over this closes the connection (1009) unread, and the client reconnects.
  */
 export const MAX_FRAME_BYTES = 16 * MAX_MESSAGE_BYTES;
+/**
+ * The limit of the one connection after a frame over {@link MAX_FRAME_BYTES}: a feed that
+ * replays from `since_mtime` sends that frame again after the reconnect, and the ingest would
+ * stall on it for ever; read once up to here (16 MiB, held twice well within the task's
+ * memory), it reaches the parser, which sets it aside as a `too_large` dead letter, and the
+ * feed goes on. A frame over this too stays unread.
+ */
+export const SET_ASIDE_FRAME_BYTES = 16 * MAX_FRAME_BYTES;
 
 export type FeedEvent =
   | { type: "open"; url: string; attempt: number }
   | { type: "closed"; code: number; reason: string }
   | { type: "error"; message: string }
   | { type: "heartbeat-timeout" }
-  /** The feed sent a frame over the limit: the connection closes unread (ws answers 1009). */
-  | { type: "frame-too-large"; limitBytes: number }
+  /**
+   * The feed sent a frame over the connection's limit: the connection closes unread (ws
+   * answers 1009). `next`: the next connection reads frames up to the set-aside limit, to pass
+   * this one on to be set aside (`set-aside`), or it was that connection already (`unread`).
+   */
+  | { type: "frame-too-large"; limitBytes: number; next: "set-aside" | "unread" }
   | { type: "reconnecting"; inMs: number; attempt: number };
 
 export interface FeedClientOptions {
@@ -38,6 +50,8 @@ export interface FeedClientOptions {
   reconnectAfterNormalClose?: boolean;
   /** The largest frame read (default {@link MAX_FRAME_BYTES}). */
   maxFrameBytes?: number;
+  /** The limit of the connection after an oversized frame (default {@link SET_ASIDE_FRAME_BYTES}). */
+  setAsideFrameBytes?: number;
 }
 
 export interface FeedClientStats {
@@ -47,6 +61,8 @@ export interface FeedClientStats {
   frames: number;
   /** Frames over the limit, each ending its connection unread. */
   oversizedFrames: number;
+  /** Frames over {@link MAX_FRAME_BYTES} read by a set-aside connection and passed on. */
+  setAsideFrames: number;
 }
 
 export interface FeedClient {
@@ -68,13 +84,20 @@ export function connectFeed(options: FeedClientOptions): FeedClient {
   const backoff = options.backoff ?? { baseMs: 500, capMs: 30_000 };
   const emit = options.onEvent ?? (() => {});
   const maxFrameBytes = options.maxFrameBytes ?? MAX_FRAME_BYTES;
+  const setAsideFrameBytes = Math.max(
+    maxFrameBytes,
+    options.setAsideFrameBytes ?? SET_ASIDE_FRAME_BYTES,
+  );
   const stats: FeedClientStats = {
     connects: 0,
     reconnects: 0,
     heartbeatTimeouts: 0,
     frames: 0,
     oversizedFrames: 0,
+    setAsideFrames: 0,
   };
+  /** The next connection reads up to the set-aside limit (an oversized frame came before). */
+  let setAsideNext = false;
   let socket: WebSocket | undefined;
   let paused = false;
   /** When reading last resumed: a paused connection's silence before it does not count. */
@@ -89,7 +112,9 @@ export function connectFeed(options: FeedClientOptions): FeedClient {
 
   const connect = () => {
     const url = typeof options.url === "function" ? options.url() : options.url;
-    const current = new WebSocket(url, { maxPayload: maxFrameBytes });
+    const limit = setAsideNext ? setAsideFrameBytes : maxFrameBytes;
+    setAsideNext = false;
+    const current = new WebSocket(url, { maxPayload: limit });
     socket = current;
     let lastHeard = Date.now();
     let heartbeat: NodeJS.Timeout | undefined;
@@ -118,6 +143,7 @@ export function connectFeed(options: FeedClientOptions): FeedClient {
     current.on("message", (data, isBinary) => {
       lastHeard = Date.now();
       stats.frames += 1;
+      if ((data as Buffer).length > maxFrameBytes) stats.setAsideFrames += 1;
       options.onMessage(isBinary ? new Uint8Array(data as Buffer) : data.toString());
     });
     current.on("pong", () => {
@@ -126,7 +152,13 @@ export function connectFeed(options: FeedClientOptions): FeedClient {
     current.on("error", (error) => {
       if ((error as NodeJS.ErrnoException).code === FRAME_TOO_LARGE) {
         stats.oversizedFrames += 1;
-        emit({ type: "frame-too-large", limitBytes: maxFrameBytes });
+        const setAside = limit < setAsideFrameBytes;
+        setAsideNext = setAside;
+        emit({
+          type: "frame-too-large",
+          limitBytes: limit,
+          next: setAside ? "set-aside" : "unread",
+        });
         return;
       }
       emit({ type: "error", message: error.message });

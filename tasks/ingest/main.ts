@@ -94,12 +94,16 @@ const ingest = startIngest({
   }),
   reconnectAfterNormalClose: config.RECONNECT_AFTER_NORMAL_CLOSE === "true",
   ...(resumeFromMtime ? { resumeFromMtime } : {}),
-  // A frame over the limit is data the feed sent and nobody will read: said as a warning.
+  // A frame over the limit is data the feed sent that is read once more to be set aside, or
+  // (over the set-aside limit too) not at all: said as a warning.
   onFeedEvent: (event) =>
     event.type === "frame-too-large"
-      ? logger.warn("feed sent a frame over the limit; the connection closes unread", {
-          ...event,
-        })
+      ? logger.warn(
+          event.next === "set-aside"
+            ? "feed sent a frame over the limit; the connection closes, and the next one reads it to set it aside as a dead letter"
+            : "feed sent a frame over the set-aside limit too; the connection closes unread",
+          { ...event },
+        )
       : logger.info("feed", { ...event }),
   onSinkFailure: (sink, error, queued) =>
     logger.warn("sending failed; retrying", { sink, queued, error }),

@@ -7,6 +7,7 @@ import {
   type FeedClient,
   type FeedEvent,
   MAX_FRAME_BYTES,
+  SET_ASIDE_FRAME_BYTES,
 } from "../../tasks/ingest/feed-client.js";
 
 const servers: WebSocketServer[] = [];
@@ -110,10 +111,76 @@ describe("feed client", () => {
     expect(received[0]).toHaveLength(MAX_FRAME_BYTES);
     expect(client.stats).toMatchObject({ oversizedFrames: 1, connects: 2, reconnects: 1 });
     expect(events.filter((event) => event.type === "frame-too-large")).toEqual([
-      { type: "frame-too-large", limitBytes: MAX_FRAME_BYTES },
+      { type: "frame-too-large", limitBytes: MAX_FRAME_BYTES, next: "set-aside" },
     ]);
     // Said once, as what it is: not also as a generic error.
     expect(events.filter((event) => event.type === "error")).toEqual([]);
+  });
+
+  it("reads an oversized frame that a replaying feed sends again once, on the next connection, so it is set aside and the feed goes on", async () => {
+    expect(SET_ASIDE_FRAME_BYTES).toBe(16 * MAX_FRAME_BYTES);
+    const { wss, url } = await server();
+    // A feed asked `since_mtime` sends again everything after the point, the oversized frame
+    // included: every connection gets the same three frames, and a fourth later ones.
+    let connection = 0;
+    wss.on("connection", (socket) => {
+      connection += 1;
+      socket.send("m1");
+      socket.send("x".repeat(500));
+      socket.send("m2");
+      socket.send(`live ${connection}`);
+    });
+    const received: string[] = [];
+    const events: FeedEvent[] = [];
+    const client = connectFeed({
+      url,
+      onMessage: (data) => received.push(String(data)),
+      onEvent: (event) => events.push(event),
+      backoff: { baseMs: 20, capMs: 100 },
+      maxFrameBytes: 100,
+      setAsideFrameBytes: 1_000,
+    });
+    clients.push(client);
+    await until("the second connection's frames", () => received.includes("live 2"));
+    expect(received.map((text) => (text.length > 100 ? `${text.length} bytes` : text))).toEqual([
+      "m1",
+      "m1",
+      "500 bytes",
+      "m2",
+      "live 2",
+    ]);
+    expect(client.stats).toMatchObject({ oversizedFrames: 1, setAsideFrames: 1, connects: 2 });
+    expect(events.filter((event) => event.type === "frame-too-large")).toEqual([
+      { type: "frame-too-large", limitBytes: 100, next: "set-aside" },
+    ]);
+  });
+
+  it("leaves a frame over the set-aside limit too unread, and reads the next connection at the usual limit", async () => {
+    const { wss, url } = await server();
+    let connection = 0;
+    wss.on("connection", (socket) => {
+      connection += 1;
+      if (connection <= 2) socket.send("x".repeat(5_000));
+      else socket.send(`hello ${connection}`);
+    });
+    const events: FeedEvent[] = [];
+    const received: string[] = [];
+    const client = connectFeed({
+      url,
+      onMessage: (data) => received.push(String(data)),
+      onEvent: (event) => events.push(event),
+      backoff: { baseMs: 20, capMs: 100 },
+      maxFrameBytes: 100,
+      setAsideFrameBytes: 1_000,
+    });
+    clients.push(client);
+    await until("the third connection's message", () => received.includes("hello 3"));
+    expect(received).toEqual(["hello 3"]);
+    expect(events.filter((event) => event.type === "frame-too-large")).toEqual([
+      { type: "frame-too-large", limitBytes: 100, next: "set-aside" },
+      { type: "frame-too-large", limitBytes: 1_000, next: "unread" },
+    ]);
+    expect(client.stats).toMatchObject({ oversizedFrames: 2, setAsideFrames: 0 });
   });
 
   it("pings every 15 s, gives a silent connection (no pong) 10 s more, then replaces it", async () => {
