@@ -60,6 +60,22 @@ async function until(what: string, condition: () => boolean): Promise<void> {
   }
 }
 
+/** A client with limits of 100 bytes and, after an oversized frame, 1,000: small frames do. */
+function smallLimitsClient(url: string) {
+  const received: string[] = [];
+  const events: FeedEvent[] = [];
+  const client = connectFeed({
+    url,
+    onMessage: (data) => received.push(String(data)),
+    onEvent: (event) => events.push(event),
+    backoff: { baseMs: 20, capMs: 100 },
+    maxFrameBytes: 100,
+    setAsideFrameBytes: 1_000,
+  });
+  clients.push(client);
+  return { received, events, client };
+}
+
 describe("feed client", () => {
   it("reconnects after the server drops it, and keeps receiving", async () => {
     const { wss, url } = await server();
@@ -130,17 +146,7 @@ describe("feed client", () => {
       socket.send("m2");
       socket.send(`live ${connection}`);
     });
-    const received: string[] = [];
-    const events: FeedEvent[] = [];
-    const client = connectFeed({
-      url,
-      onMessage: (data) => received.push(String(data)),
-      onEvent: (event) => events.push(event),
-      backoff: { baseMs: 20, capMs: 100 },
-      maxFrameBytes: 100,
-      setAsideFrameBytes: 1_000,
-    });
-    clients.push(client);
+    const { received, events, client } = smallLimitsClient(url);
     await until("the second connection's frames", () => received.includes("live 2"));
     expect(received.map((text) => (text.length > 100 ? `${text.length} bytes` : text))).toEqual([
       "m1",
@@ -163,17 +169,7 @@ describe("feed client", () => {
       if (connection <= 2) socket.send("x".repeat(5_000));
       else socket.send(`hello ${connection}`);
     });
-    const events: FeedEvent[] = [];
-    const received: string[] = [];
-    const client = connectFeed({
-      url,
-      onMessage: (data) => received.push(String(data)),
-      onEvent: (event) => events.push(event),
-      backoff: { baseMs: 20, capMs: 100 },
-      maxFrameBytes: 100,
-      setAsideFrameBytes: 1_000,
-    });
-    clients.push(client);
+    const { received, events, client } = smallLimitsClient(url);
     await until("the third connection's message", () => received.includes("hello 3"));
     expect(received).toEqual(["hello 3"]);
     expect(events.filter((event) => event.type === "frame-too-large")).toEqual([
