@@ -35,7 +35,8 @@ export const RESUME_GROUP_PREFIX = "rsvp-atlas-ingest-resume-";
  */
 export class ResumePoint {
   private nextSeq = 0;
-  private readonly open = new Map<number, { bound: number; sinksLeft: number }>();
+  /** Messages in flight: seq → sinks that do not hold it yet. */
+  private readonly open = new Map<number, number>();
   /** The bounds of open messages, least first; entries of done messages are dropped lazily. */
   private readonly bounds = new MinHeap();
   /** The newest mtime received (a reconnect within the task asks from here). */
@@ -64,7 +65,7 @@ export class ResumePoint {
         : this.newestMtime > 0
           ? this.newestMtime
           : Number.POSITIVE_INFINITY;
-    this.open.set(seq, { bound, sinksLeft: sinks });
+    this.open.set(seq, sinks);
     this.bounds.push(bound, seq);
     if (mtime !== undefined) this.newestMtime = Math.max(this.newestMtime, mtime);
     return seq;
@@ -72,10 +73,10 @@ export class ResumePoint {
 
   /** One sink holds message `seq`. */
   done(seq: number): void {
-    const entry = this.open.get(seq);
-    if (!entry) return;
-    entry.sinksLeft -= 1;
-    if (entry.sinksLeft <= 0) this.open.delete(seq);
+    const sinksLeft = this.open.get(seq);
+    if (sinksLeft === undefined) return;
+    if (sinksLeft <= 1) this.open.delete(seq);
+    else this.open.set(seq, sinksLeft - 1);
   }
 }
 
