@@ -22,7 +22,7 @@ import type { RsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { syntheticRecords, take } from "../../local/feed/synthetic/sample.js";
 import { startMskEventSource } from "../../local/pipeline/msk-event-source.js";
 import type { eventSourceControls } from "../../local/stack/template-model.js";
-import { ingestProducer } from "./ingest.js";
+import { ingestProducer } from "../../tasks/ingest/renewable-producer.js";
 import { fmt, type Print, percentile } from "./report.js";
 
 export const TABLE_SIZES = [1_000, 10_000, 100_000] as const;

@@ -14,15 +14,7 @@ import { type AwsEndpoint, awsClientConfig } from "../../local/stack/aws-endpoin
 import { freePorts } from "../../local/stack/ports.js";
 import { createFirehoseWriter } from "../../tasks/ingest/firehose-writer.js";
 import { startIngest } from "../../tasks/ingest/ingest.js";
-import { ingestProducer as taskProducer } from "../../tasks/ingest/renewable-producer.js";
-
-/**
- * The Fargate task's producer, as tasks/ingest/main.ts makes it: its settings, renewal, and
- * sends that write every partition (complete-send.ts).
- */
-export function ingestProducer(kafka: Kafka) {
-  return taskProducer(kafka);
-}
+import { ingestProducer } from "../../tasks/ingest/renewable-producer.js";
 
 export async function ingestThroughput(options: {
   kafka: Kafka;

@@ -13,9 +13,10 @@ import { syntheticLines } from "../../local/feed/synthetic/generator.js";
 import { take } from "../../local/feed/synthetic/sample.js";
 import { startMskEventSource } from "../../local/pipeline/msk-event-source.js";
 import { type AwsEndpoint, awsClientConfig } from "../../local/stack/aws-endpoint.js";
+import { ingestProducer } from "../../tasks/ingest/renewable-producer.js";
 import { startReplayServer } from "../../tasks/replay-feed/replay-server.js";
 import type { Controls, Handler } from "./counting.js";
-import { ingestProducer, startBenchIngest } from "./ingest.js";
+import { startBenchIngest } from "./ingest.js";
 import { type Print, percentile } from "./report.js";
 
 const LATENCY_SECONDS = 60;
