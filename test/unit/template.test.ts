@@ -627,6 +627,28 @@ describe("the daily batch in template.yaml", () => {
     ).toEqual(asText(publicNames).sort());
   }
 
+  it("lets the render Lambda tell a missing object from a refusal in every bucket it reads", () => {
+    // S3 API Reference, GetObject and HeadObject: "If you don't have the s3:ListBucket
+    // permission, Amazon S3 returns an HTTP status code 403" for a missing key. render-site.ts
+    // turns a 404 into ClusteringOutputError ("does not exist") and tests index.html with HEAD.
+    const renderStatements = allStatements()
+      .filter((s) => s.where === "RenderMapFunction" && s.statement.Effect === "Allow")
+      .map((s) => s.statement);
+    const readBuckets = new Set(
+      renderStatements
+        .filter((s) => list(s.Action).includes("s3:GetObject"))
+        .flatMap((s) => list(s.Resource))
+        .map((r) => JSON.stringify(r).match(/\$\{(\w+)\.Arn\}/)?.[1]),
+    );
+    expect([...readBuckets].sort()).toEqual(["ArtifactsBucket", "SiteBucket"]);
+    const listed = renderStatements
+      .filter((s) => list(s.Action).includes("s3:ListBucket"))
+      .flatMap((s) => list(s.Resource));
+    for (const bucket of readBuckets) {
+      expect(listed, bucket).toContainEqual({ "Fn::GetAtt": [bucket, "Arn"] });
+    }
+  });
+
   it("grants no wildcard actions in any Allow statement (not *, not service:*, not a prefix*)", () => {
     for (const { where, statement } of allStatements()) {
       if (statement.Effect !== "Allow") continue;
