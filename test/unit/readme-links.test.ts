@@ -138,6 +138,20 @@ describe("the README and the docs", () => {
     expect(text.indexOf("npm start      #")).toBeLessThan(text.indexOf("\n## "));
   });
 
+  it.each(files.map((file) => [relative(repoRoot, file), file]))(
+    "%s: keeps prose within 100 columns (tables and unbreakable spans aside)",
+    (_name, file) => {
+      // A line longer than 100 columns is fine only when it cannot be broken: a table row, one
+      // code span (a command to copy whole), one image, or one token without spaces (a URL).
+      const unbreakable = /^(?:[-*+] |\d+\. )?(?:`[^`]*`|!\[[^\]]*\]\([^)]*\)|\S+)[.,;:)]*$/;
+      const long = proseLines(readFileSync(file, "utf8")).filter(
+        (line) =>
+          line.length > 100 && !line.trimStart().startsWith("|") && !unbreakable.test(line.trim()),
+      );
+      expect(long).toEqual([]);
+    },
+  );
+
   it("quote the name a test on recorded data gets when ../shared/data is absent", () => {
     const testing = readFileSync(join(repoRoot, "docs", "testing.md"), "utf8");
     expect(testing).toContain(`\`${SKIPPED_SUFFIX.trim()}\``);
