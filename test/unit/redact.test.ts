@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { redactPersonalData } from "../../functions/shared/rsvp/redact.js";
+import { redactPersonalData, WITHHELD } from "../../functions/shared/rsvp/redact.js";
 import { syntheticMessages } from "../../local/feed/synthetic/generator.js";
 
 const MARK = "[personal data removed]";
@@ -124,6 +124,37 @@ describe("redactPersonalData", () => {
       expect(redacted, raw.slice(0, 80)).not.toContain("Alice");
       expect(redacted, raw.slice(0, 80)).toContain(MARK);
     }
+  });
+
+  it("withholds a text it cannot read whole: other encodings, unquoted keys, quotes in names", () => {
+    const member = {
+      member: { member_id: 7, member_name: "Jane Secret", photo: "https://p/j.jpg" },
+    };
+    const json = JSON.stringify(member);
+    const unreadable = [
+      // UTF-16 read as text, HTML-escaped and URL-encoded JSON.
+      Buffer.from(json, "utf16le").toString("latin1"),
+      json.replaceAll('"', "&quot;"),
+      json.replaceAll('"', "&#34;"),
+      encodeURIComponent(json),
+      // Keys without quotes (JavaScript, YAML, a query string), a repr inside a repr.
+      "{member: {member_id: 7, member_name: 'Jane Secret'}}",
+      "member_name: Jane Secret\nrsvp_id: 1",
+      "rsvp_id=1&member_name=Jane+Secret",
+      "{'x': '{\\'member\\': {\\'member_name\\': \\'Jane Secret\\'}}'}",
+      // A quote inside a single-quoted name: the scan cannot tell where the value ends.
+      "{'member_name':'Jane O'Secret', 'rsvp_id': 1",
+    ];
+    for (const raw of unreadable) {
+      expect(() => JSON.parse(raw), raw).toThrow();
+      expect(redactPersonalData(raw), raw).toBe(WITHHELD);
+    }
+    // Inside a JSON message, only the string that cannot be read is withheld.
+    const nested = JSON.stringify({ rsvp_id: 1, note: json.replaceAll('"', "&quot;") });
+    expect(JSON.parse(redactPersonalData(nested))).toEqual({ rsvp_id: 1, note: WITHHELD });
+    // Text that only mentions the words keeps its diagnosis.
+    const mentions = "{'event_name': 'Photography: a photo walk for members', 'rsvp_id': 1";
+    expect(redactPersonalData(mentions)).toBe(mentions);
   });
 
   it("reads at most 64 KiB of a text, however large the frame", () => {

@@ -3,7 +3,10 @@
  * of rejected messages for diagnosis. A rejected frame that is JSON is redacted on its parsed
  * form, so no spelling of a key (`"\u006dember"`) or shape of a value hides a personal field,
  * and JSON held in its strings is redacted too. A frame that is not JSON (truncated, a Python
- * dict repr) is redacted by scanning its text.
+ * dict repr) is redacted by scanning its text. The scan fails closed: a text in which a personal
+ * key still seems to have a value after it (unquoted keys, HTML- or URL-encoded quotes, UTF-16,
+ * a quote inside a quoted name) is withheld whole, since a pattern that cannot read it cannot
+ * say where its value ends either.
  */
 
 /** Keys whose values are personal: the member object, its fields met flattened, its accounts. */
@@ -20,6 +23,16 @@ const PERSONAL_SCALAR = new RegExp(
 const ESCAPED_WORD_CHARACTER = /\\u00(3[0-9]|4[1-9a-fA-F]|5[0-9aAfF]|6[1-9a-fA-F]|7[0-9aA])/g;
 /** Text that could hold a personal field; strings that do are redacted as messages of their own. */
 const MENTIONS_PERSONAL_KEY = /member|photo|other_services/i;
+/**
+ * A personal key with what looks like a value after it (`member_name: x`, `\'member\':`,
+ * `member_name=x`), in a text decoded for the check and with its redacted pairs taken out.
+ */
+const PERSONAL_KEY_WITH_VALUE = new RegExp(`\\b${PERSONAL_KEY}[\\s"'\`\\\\]*[:=]`, "i");
+/** A personal field whose value was replaced, as the scan writes it. */
+const REDACTED_PAIR =
+  /(["']?)(member|member_id|member_name|photo|other_services)\1\s*:\s*(["']?)\[personal data removed\]\3/gi;
+/** What may follow a scalar value the scan replaced; anything else means it misread the value. */
+const AFTER_SCALAR = /[\s,}\])]/;
 /** How deep JSON held in strings (in strings...) is parsed; deeper, its text is scanned. */
 const MAX_NESTED_TEXT = 3;
 /** Escaped quotes and backslashes unescaped, a level at a time, to scan quoted JSON in text. */
@@ -82,7 +95,7 @@ function redactTree(root: Record<string, unknown>, nesting: number): boolean {
         container[key] = REDACTED;
         found = true;
       } else if (typeof item === "string") {
-        if (MENTIONS_PERSONAL_KEY.test(withWordEscapesDecoded(item))) {
+        if (MENTIONS_PERSONAL_KEY.test(decodedForCheck(item))) {
           const redacted = nesting < MAX_NESTED_TEXT ? redact(item, nesting + 1) : redactText(item);
           if (redacted !== item) {
             container[key] = redacted;
@@ -112,18 +125,62 @@ function withWordEscapesDecoded(text: string): string {
 function redactText(raw: string): string {
   let redacted = withWordEscapesDecoded(raw);
   let found = false;
+  let misread = false;
   for (let level = 0; level <= MAX_QUOTING_LEVELS; level++) {
-    const scanned = redactScan(redacted);
+    const { text: scanned, misread: misreadHere } = redactScan(redacted);
+    misread ||= misreadHere;
     if (scanned !== redacted) found = true;
     const unescaped = scanned.replace(ESCAPED_QUOTE_OR_BACKSLASH, "$1");
     redacted = scanned;
     if (unescaped === scanned || level === MAX_QUOTING_LEVELS) break;
     redacted = unescaped;
   }
-  return found ? redacted : raw;
+  const result = found ? redacted : raw;
+  return misread || leavesPersonalValue(result) ? WITHHELD : result;
 }
 
-function redactScan(text: string): string {
+/** Whether a personal key still seems to carry a value in `text`, however it is encoded. */
+function leavesPersonalValue(text: string): boolean {
+  return PERSONAL_KEY_WITH_VALUE.test(decodedForCheck(text).replace(REDACTED_PAIR, ""));
+}
+
+/**
+ * The text as far as it might spell a key in another encoding, for checks only: NULs dropped
+ * (UTF-16 read as text), `\uXXXX`, HTML character references and URL escapes decoded.
+ */
+function decodedForCheck(text: string): string {
+  return text
+    .replaceAll("\u0000", "")
+    .replace(/\\u([0-9a-fA-F]{4})/g, (_m, hex: string) =>
+      String.fromCharCode(Number.parseInt(hex, 16)),
+    )
+    .replace(
+      /&(quot|apos|amp|lt|gt|colon|equals);/gi,
+      (_m, name: string) => NAMED_REFERENCES[name.toLowerCase()] ?? "",
+    )
+    .replace(/&#(x[0-9a-fA-F]{1,6}|\d{1,7});/g, (_m, code: string) =>
+      fromCodePointSafe(code[0] === "x" ? Number.parseInt(code.slice(1), 16) : Number(code)),
+    )
+    .replace(/%([0-9a-fA-F]{2})/g, (_m, hex: string) =>
+      String.fromCharCode(Number.parseInt(hex, 16)),
+    );
+}
+
+const NAMED_REFERENCES: Record<string, string> = {
+  quot: '"',
+  apos: "'",
+  amp: "&",
+  lt: "<",
+  gt: ">",
+  colon: ":",
+  equals: "=",
+};
+
+function fromCodePointSafe(code: number): string {
+  return code <= 0x10ffff ? String.fromCodePoint(code) : "";
+}
+
+function redactScan(text: string): { text: string; misread: boolean } {
   let result = "";
   let copiedUpTo = 0;
   PERSONAL_CONTAINER.lastIndex = 0;
@@ -140,11 +197,24 @@ function redactScan(text: string): string {
     PERSONAL_CONTAINER.lastIndex = valueEnd;
   }
   const withoutContainers = copiedUpTo === 0 ? text : result + text.slice(copiedUpTo);
-  return withoutContainers.replace(
+  let misread = false;
+  const redacted = withoutContainers.replace(
     PERSONAL_SCALAR,
-    (_match, quote: string, key: string, colon: string) =>
-      `${quote}${key}${quote}${colon}${quote}${REDACTED}${quote}`,
+    (
+      match: string,
+      quote: string,
+      key: string,
+      colon: string,
+      _value: string,
+      offset: number,
+      whole: string,
+    ) => {
+      const next = whole[offset + match.length];
+      if (next !== undefined && !AFTER_SCALAR.test(next)) misread = true;
+      return `${quote}${key}${quote}${colon}${quote}${REDACTED}${quote}`;
+    },
   );
+  return { text: redacted, misread };
 }
 
 /** Index just past the brace or bracket that closes the one at `start`, or the text's end. */
