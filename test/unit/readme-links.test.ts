@@ -142,8 +142,9 @@ describe("the README and the docs", () => {
     "%s: keeps prose within 100 columns (tables and unbreakable spans aside)",
     (_name, file) => {
       // A line longer than 100 columns is fine only when it cannot be broken: a table row, one
-      // code span (a command to copy whole), one image, or one token without spaces (a URL).
-      const unbreakable = /^(?:[-*+] |\d+\. )?(?:`[^`]*`|!\[[^\]]*\]\([^)]*\)|\S+)[.,;:)]*$/;
+      // code span (a command to copy whole), one link or image (biome keeps them whole), or one token
+      // without spaces (a URL).
+      const unbreakable = /^(?:[-*+] |\d+\. )?\(?(?:`[^`]*`|!?\[[^\]]*\]\([^)]*\)|\S+)[.,;:)]*$/;
       const long = proseLines(readFileSync(file, "utf8")).filter(
         (line) =>
           line.length > 100 && !line.trimStart().startsWith("|") && !unbreakable.test(line.trim()),
