@@ -627,6 +627,30 @@ describe("the daily batch in template.yaml", () => {
     ).toEqual(asText(publicNames).sort());
   }
 
+  it("deploys with CAPABILITY_NAMED_IAM from samconfig.toml, since an IAM resource has a custom name", () => {
+    // CloudFormation API Reference, CreateStack/CreateChangeSet, Capabilities: "If you have IAM
+    // resources with custom names, you must specify CAPABILITY_NAMED_IAM", else the change set
+    // fails with InsufficientCapabilities. `sam deploy --guided` offers samconfig's list.
+    const nameProperty: Record<string, string> = {
+      "AWS::IAM::Role": "RoleName",
+      "AWS::IAM::InstanceProfile": "InstanceProfileName",
+      "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
+      "AWS::IAM::Group": "GroupName",
+      "AWS::IAM::User": "UserName",
+    };
+    const named = Object.entries(template.Resources)
+      .filter(([, r]) => {
+        const property = nameProperty[r.Type];
+        return property !== undefined && r.Properties?.[property] !== undefined;
+      })
+      .map(([id]) => id);
+    expect(named).toEqual(["EmrInstanceProfile"]);
+    const samconfig = readFileSync(`${repoRoot}/samconfig.toml`, "utf8");
+    const capabilities = samconfig.match(/^capabilities = "([^"]*)"$/m)?.[1]?.split(" ");
+    expect(capabilities).toContain("CAPABILITY_NAMED_IAM");
+    expect(capabilities).toContain("CAPABILITY_AUTO_EXPAND");
+  });
+
   it("lets the render Lambda tell a missing object from a refusal in every bucket it reads", () => {
     // S3 API Reference, GetObject and HeadObject: "If you don't have the s3:ListBucket
     // permission, Amazon S3 returns an HTTP status code 403" for a missing key. render-site.ts
