@@ -114,7 +114,11 @@ export function connectFeed(options: FeedClientOptions): FeedClient {
     const url = typeof options.url === "function" ? options.url() : options.url;
     const limit = setAsideNext ? setAsideFrameBytes : maxFrameBytes;
     setAsideNext = false;
-    const current = new WebSocket(url, { maxPayload: limit });
+    // skipUTF8Validation: a text frame that is not valid UTF-8 is read leniently (U+FFFD, which
+    // the parser's text cleaning drops), as a binary frame is. Validated, ws would end the
+    // connection (1007), and a feed that sends again from since_mtime would send it again after
+    // every reconnect: the ingest would read nothing more and set nothing aside.
+    const current = new WebSocket(url, { maxPayload: limit, skipUTF8Validation: true });
     socket = current;
     let lastHeard = Date.now();
     let heartbeat: NodeJS.Timeout | undefined;

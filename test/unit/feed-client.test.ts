@@ -100,6 +100,24 @@ describe("feed client", () => {
     expect(events).toEqual(expect.arrayContaining(["open", "closed", "reconnecting"]));
   });
 
+  it("reads a text frame that is not valid UTF-8 as text, without ending the connection", async () => {
+    // RFC 6455 has a client close such a connection (1007), and ws does unless told not to; a
+    // feed that sends again from since_mtime would then send it after every reconnect, and the
+    // ingest would read nothing more. Read leniently instead (U+FFFD), as a binary frame is.
+    const { wss, url } = await server();
+    wss.on("connection", (socket) => {
+      socket.send("before");
+      socket.send(Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]), {
+        binary: false,
+      });
+      socket.send("after");
+    });
+    const { received, client } = smallLimitsClient(url);
+    await until("the frame after the bad one", () => received.length === 3);
+    expect(received).toEqual(["before", '{"a":"\uFFFD\uFFFD"}', "after"]);
+    expect(client.stats).toMatchObject({ connects: 1, reconnects: 0 });
+  });
+
   it("reads frames up to 16 times the largest message; a larger one ends its connection unread, said once as frame-too-large, and the feed goes on", async () => {
     expect(MAX_FRAME_BYTES).toBe(16 * MAX_MESSAGE_BYTES);
     const { wss, url } = await server();
