@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { backoffDelay, backoffPause } from "../../functions/shared/backoff.js";
 
 describe("backoffDelay", () => {
@@ -27,9 +27,21 @@ describe("backoffDelay", () => {
 });
 
 describe("backoffPause", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it("waits the drawn delay", async () => {
-    const started = Date.now();
-    await backoffPause(1, { baseMs: 40, capMs: 1000 }, () => 0.999);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(70);
+    vi.useFakeTimers();
+    let settled = false;
+    // Attempt 2 of base 400: a ceiling of 1600 ms, half of which is drawn.
+    const pause = backoffPause(2, { baseMs: 400, capMs: 10_000 }, () => 0.5).then(() => {
+      settled = true;
+    });
+    await vi.advanceTimersByTimeAsync(799);
+    expect(settled).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(settled).toBe(true);
+    await pause;
   });
 });

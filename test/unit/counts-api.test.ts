@@ -101,11 +101,24 @@ describe("counts API: GET /counts (events/http-get-counts.json)", () => {
   });
 
   it("defaults to US, today (UTC) and 10 cities; reads the country case-blind", async () => {
-    const { calls, query, latestDay } = recordingQuery("2026-11-27");
-    await getCounts(withQuery(undefined), {
-      query,
-      latestDay,
-      now: () => Date.UTC(2026, 10, 27, 23, 59),
+    // No day has counts, so the answer is today's own. At 23:59 UTC on 27 November it is
+    // already the 28th in Tokyo: the API's "today" must be the UTC one wherever it runs.
+    const { calls, latestCalls, query, latestDay } = recordingQuery(null);
+    const now = Date.UTC(2026, 10, 27, 23, 59);
+    const zone = process.env.TZ;
+    process.env.TZ = "Asia/Tokyo";
+    let response: Awaited<ReturnType<typeof getCounts>>;
+    try {
+      expect(new Date(now).getDate(), "the local time zone is Tokyo's").toBe(28);
+      response = await getCounts(withQuery(undefined), { query, latestDay, now: () => now });
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+    expect(latestCalls).toEqual([["us", "2026-11-27"]]);
+    expect(JSON.parse(response.body ?? "")).toMatchObject({
+      day: "2026-11-27",
+      today: "2026-11-27",
     });
     await getCounts(withQuery({ country: "CA", day: "all" }), { query, latestDay });
     expect(calls).toEqual([

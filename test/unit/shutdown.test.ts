@@ -106,8 +106,14 @@ describe("waitFor", () => {
 
   it("gives up after the timeout", async () => {
     vi.useFakeTimers({ now: 0 });
-    const done = waitFor(() => false, { timeoutMs: 10_000, everyMs: 100 });
-    await vi.advanceTimersByTimeAsync(10_000);
+    let settled = false;
+    const done = waitFor(() => false, { timeoutMs: 10_000, everyMs: 100 }).finally(() => {
+      settled = true;
+    });
+    await vi.advanceTimersByTimeAsync(9_900);
+    expect(settled).toBe(false);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(settled).toBe(true);
     expect(await done).toBe(false);
   });
 

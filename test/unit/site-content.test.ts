@@ -274,7 +274,9 @@ describe("applyEvent", () => {
       .rejects(
         Object.assign(new Error("The specified bucket does not exist"), { name: "NoSuchBucket" }),
       );
-    await expect(applyEvent(event("Delete"), { s3, files })).resolves.toBeDefined();
+    await expect(applyEvent(event("Delete"), { s3, files })).resolves.toEqual({
+      PhysicalResourceId: `s3://${BUCKET}/`,
+    });
   });
 });
 
