@@ -4,13 +4,23 @@
  * versions and delete markers). The writers (the ingest and replay services, Firehose, the flow
  * log, the city-counts event source) depend on this resource, so CloudFormation deletes them
  * first; what they had in flight may still land for a few minutes (Firehose's buffer, the flow
- * log's last interval), so emptying repeats until every bucket has stayed empty for a quiet
+ * log's last file), so emptying repeats until every bucket has stayed empty for a quiet
  * period, or the time runs out and the answer says what is left.
+ *
+ * Some writers outlive any quiet period: a batch Lambda that was running when the delete began
+ * writes until its own timeout (15 minutes), and a flow log publishes its files every 5 minutes,
+ * some time after the interval they hold (VPC User Guide, "Flow log files"). One object landing
+ * after the last pass would leave a bucket CloudFormation cannot delete, and a second
+ * `sam delete` could not help (this resource is gone by then). So before emptying, each bucket
+ * gets a policy that refuses every new object, whoever writes it. The stack's own bucket
+ * policies depend on this resource, so CloudFormation deletes them before it, and nothing takes
+ * the refusal away again before the bucket goes.
  */
 import {
   DeleteObjectsCommand,
   ListObjectVersionsCommand,
   type ObjectIdentifier,
+  PutBucketPolicyCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
@@ -20,6 +30,35 @@ import { applyCleanupEvent, readListProperty } from "./cleanup-resource.js";
 
 /** DeleteObjects takes at most 1,000 keys (S3 API reference, DeleteObjects). */
 const DELETE_BATCH = 1000;
+
+/** The bucket policy that refuses every new object of `bucket` (in AWS partition `partition`). */
+export function refuseWritesPolicy(bucket: string, partition: string): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "StackDeletedRefuseNewObjects",
+        Effect: "Deny",
+        Principal: "*",
+        Action: "s3:PutObject",
+        Resource: `arn:${partition}:s3:::${bucket}/*`,
+      },
+    ],
+  });
+}
+
+/** Replaces the policy of each bucket with {@link refuseWritesPolicy}. */
+export async function refuseWrites(
+  s3: S3Client,
+  buckets: string[],
+  partition: string,
+): Promise<void> {
+  for (const bucket of buckets) {
+    await s3.send(
+      new PutBucketPolicyCommand({ Bucket: bucket, Policy: refuseWritesPolicy(bucket, partition) }),
+    );
+  }
+}
 
 /** Deletes every object version and delete marker of `bucket`; how many it deleted. */
 export async function emptyBucket(s3: S3Client, bucket: string): Promise<number> {
@@ -101,7 +140,10 @@ export async function emptyUntilQuiet(
 export const readProperties = (properties: Record<string, unknown> | undefined): string[] =>
   readListProperty(properties, "Buckets", /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "S3 bucket names");
 
-/** Create and Update: nothing to do but check the properties; Delete: empty the buckets. */
+/**
+ * Create and Update: nothing to do but check the properties; Delete: refuse new objects, then
+ * empty the buckets.
+ */
 export function applyEvent(
   event: CloudFormationCustomResourceEvent,
   deps: { s3: S3Client; log?: CustomResourceLog } & Omit<EmptyUntilQuietOptions, "log">,
@@ -110,6 +152,10 @@ export function applyEvent(
     createdId: "empty-buckets-on-delete",
     readProperties,
     cleanup: async (buckets) => {
+      // The stack's ARN names the partition (aws, aws-cn, aws-us-gov) the buckets' ARNs are in.
+      const partition = event.StackId.split(":")[1] || "aws";
+      await refuseWrites(deps.s3, buckets, partition);
+      deps.log?.("new objects refused", { buckets });
       const { deleted, passes } = await emptyUntilQuiet(deps.s3, buckets, deps);
       deps.log?.("buckets empty", { buckets, deleted, passes });
       return { Deleted: String(deleted) };

@@ -31,7 +31,10 @@ const emr = new EMRClient({});
 const sfn = new SFNClient({});
 const cloudformation = new CloudFormationClient({});
 
-/** Quiet for 5 minutes: past Firehose's 300 s buffer and a flow log's last 60 s interval. */
+/**
+ * Quiet for 5 minutes: past Firehose's 300 s buffer, for what was accepted before the buckets
+ * refused new objects (empty-buckets.ts).
+ */
 export const QUIET_MS = 300_000;
 
 export const handler = (event: CloudFormationCustomResourceEvent, context: Context) =>

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
+  GetBucketPolicyCommand,
   ListObjectVersionsCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
@@ -17,6 +18,7 @@ import {
   applyEvent,
   emptyBucket,
   emptyUntilQuiet,
+  refuseWritesPolicy,
 } from "../../functions/stack-cleanup/empty-buckets.js";
 import { requestOfType } from "../support/custom-resource-events.js";
 import { sampleEvent } from "../support/sample-events.js";
@@ -112,23 +114,55 @@ describe("emptying the stack's buckets on delete", () => {
     ).rejects.toThrow(/objects kept arriving in .+: something still writes to them/);
   });
 
-  it("empties the buckets of the Delete request in events/, and nothing on Create", async () => {
+  it("refuses new objects, then empties the buckets of the Delete request in events/; nothing on Create", async () => {
     const event = sampleEvent<CloudFormationCustomResourceDeleteEvent>("empty-buckets-delete.json");
     const buckets = [await bucket(true), await bucket(false)];
     for (const name of buckets) await put(name, "something");
-    const deps = { s3, quietMs: 0, passIntervalMs: 10, deadlineMs: 5_000 };
+    // The calls the cleanup makes, in order, to moto's S3.
+    const calls: string[] = [];
+    const recording = new Proxy(s3, {
+      get: (target, property, receiver) =>
+        property === "send"
+          ? (command: { constructor: { name: string } }) => {
+              calls.push(command.constructor.name);
+              return target.send(command as never);
+            }
+          : Reflect.get(target, property, receiver),
+    });
+    const policy = async (Bucket: string) => {
+      try {
+        return (await s3.send(new GetBucketPolicyCommand({ Bucket }))).Policy;
+      } catch (error) {
+        if ((error as Error).name === "NoSuchBucketPolicy") return undefined;
+        throw error;
+      }
+    };
+    const deps = { s3: recording, quietMs: 0, passIntervalMs: 10, deadlineMs: 5_000 };
     const request = {
       ...event,
       ResourceProperties: { ...event.ResourceProperties, Buckets: buckets },
     };
     const previous = { physicalResourceId: event.PhysicalResourceId };
     await applyEvent(requestOfType("Create", request, previous), deps);
-    for (const name of buckets) expect(await leftIn(name)).toBe(1);
+    for (const name of buckets) {
+      expect(await leftIn(name)).toBe(1);
+      expect(await policy(name)).toBeUndefined();
+    }
+    expect(calls).toEqual([]);
     const remove = requestOfType("Delete", request, previous);
     expect(await applyEvent(remove, deps)).toEqual({
       PhysicalResourceId: "empty-buckets-on-delete",
       Data: { Deleted: "2" },
     });
-    for (const name of buckets) expect(await leftIn(name)).toBe(0);
+    for (const name of buckets) {
+      expect(await leftIn(name)).toBe(0);
+      expect(JSON.parse((await policy(name)) ?? "{}")).toEqual(
+        JSON.parse(refuseWritesPolicy(name, "aws")),
+      );
+    }
+    // Every refusal before the first listing: nothing lands between a pass and the bucket's end.
+    expect(calls.slice(0, 2)).toEqual(["PutBucketPolicyCommand", "PutBucketPolicyCommand"]);
+    expect(calls.slice(2)).not.toContain("PutBucketPolicyCommand");
+    expect(calls).toContain("ListObjectVersionsCommand");
   });
 });

@@ -651,6 +651,36 @@ describe("the daily batch in template.yaml", () => {
     expect(capabilities).toContain("CAPABILITY_AUTO_EXPAND");
   });
 
+  it("refuses new objects in every bucket it empties on delete, after the stack's own bucket policies are gone", () => {
+    // empty-buckets.ts replaces each bucket's policy with one that refuses new objects before
+    // it empties it. A BucketPolicy resource deleted after that would take the refusal away, so
+    // each depends on the cleanup (CloudFormation deletes dependents first).
+    const emptied = (properties("EmptyBucketsOnDelete").Buckets as { Ref: string }[]).map(
+      (bucket) => bucket.Ref,
+    );
+    expect(emptied.length).toBe(6);
+    const policies = Object.entries(template.Resources).filter(
+      ([, resource]) => resource.Type === "AWS::S3::BucketPolicy",
+    );
+    expect(
+      policies.map(([, r]) => (r.Properties?.Bucket as { Ref?: string } | undefined)?.Ref).sort(),
+    ).toEqual([...emptied].sort());
+    for (const [id, resource] of policies) {
+      expect(list((resource as { DependsOn?: string | string[] }).DependsOn), id).toContain(
+        "EmptyBucketsOnDelete",
+      );
+    }
+    const mayRefuse = allStatements()
+      .filter(
+        (s) =>
+          s.where === "StackCleanupFunction" &&
+          s.statement.Effect === "Allow" &&
+          list(s.statement.Action).includes("s3:PutBucketPolicy"),
+      )
+      .flatMap((s) => list(s.statement.Resource));
+    expect(mayRefuse).toEqual(emptied.map((bucket) => ({ "Fn::GetAtt": [bucket, "Arn"] })));
+  });
+
   it("lets the render Lambda tell a missing object from a refusal in every bucket it reads", () => {
     // S3 API Reference, GetObject and HeadObject: "If you don't have the s3:ListBucket
     // permission, Amazon S3 returns an HTTP status code 403" for a missing key. render-site.ts
