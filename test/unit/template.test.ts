@@ -246,8 +246,11 @@ describe("template.yaml as the local stack's source of truth", () => {
           rules?.[0]?.ServerSideEncryptionByDefault?.SSEAlgorithm,
         );
       }
+      // DynamoDB encrypts every table at rest; SSEEnabled false is its AWS owned key (API
+      // Reference, SSESpecification), true the AWS managed key aws/dynamodb: KMS charges, and
+      // a key that stays in the account after the stack is deleted.
       if (resource.Type === "AWS::DynamoDB::Table")
-        expect(properties.SSESpecification, logicalId).toEqual({ SSEEnabled: true });
+        expect(properties.SSESpecification, logicalId).toEqual({ SSEEnabled: false });
       if (resource.Type === "AWS::KinesisFirehose::DeliveryStream") {
         expect(["AWS_OWNED_CMK", "CUSTOMER_MANAGED_CMK"], logicalId).toContain(
           (properties.DeliveryStreamEncryptionConfigurationInput as { KeyType?: string })?.KeyType,
