@@ -1,5 +1,5 @@
 /**
- * stack-cleanup Lambda, the service token of the four cleanup custom resources in template.yaml
+ * stack-cleanup Lambda, the service token of the five cleanup custom resources in template.yaml
  * (what `sam delete` needs done before CloudFormation can delete the rest):
  * - StopDailyBatchOnDelete (Custom::StopDailyBatch): stops a running daily batch and terminates
  *   its EMR clusters, first of all (./daily-batch.ts);
@@ -8,10 +8,13 @@
  * - EmrSecurityGroupRules (Custom::EmrSecurityGroupRules): revokes the rules EMR added to the
  *   daily batch's security groups, which refer to each other (./security-group-rules.ts);
  * - KafkaNetworkInterfacesGone (Custom::KafkaNetworkInterfacesGone): waits until the MSK event
- *   source's network interfaces have left the brokers' group (./network-interfaces.ts).
+ *   source's network interfaces have left the brokers' group (./network-interfaces.ts);
+ * - TaskDefinitionsOnDelete (Custom::DeleteTaskDefinitions): deletes the ingest and replay task
+ *   definitions' revisions, which CloudFormation only deregisters (./task-definitions.ts).
  */
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { EC2Client } from "@aws-sdk/client-ec2";
+import { ECSClient } from "@aws-sdk/client-ecs";
 import { EMRClient } from "@aws-sdk/client-emr";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SFNClient } from "@aws-sdk/client-sfn";
@@ -23,10 +26,12 @@ import { applyEvent as applyBucketsEvent } from "./empty-buckets.js";
 import { applyNetworkInterfacesEvent } from "./network-interfaces.js";
 import { applySecurityGroupsEvent } from "./security-group-rules.js";
 import { statusKeepingTheStack } from "./stack-going.js";
+import { applyTaskDefinitionsEvent } from "./task-definitions.js";
 
 export const logger = createLogger("stack-cleanup");
 const s3 = new S3Client({});
 const ec2 = new EC2Client({});
+const ecs = new ECSClient({});
 const emr = new EMRClient({});
 const sfn = new SFNClient({});
 const cloudformation = new CloudFormationClient({});
@@ -64,14 +69,16 @@ export const handler = (event: CloudFormationCustomResourceEvent, context: Conte
             ? applySecurityGroupsEvent(event, { ec2, log })
             : event.ResourceType === "Custom::KafkaNetworkInterfacesGone"
               ? applyNetworkInterfacesEvent(event, { ec2, ...polling })
-              : applyBucketsEvent(event, {
-                  s3,
-                  log,
-                  quietMs: QUIET_MS,
-                  passIntervalMs: 20_000,
-                  // Leave time to answer before the function's 15 minutes are up.
-                  deadlineMs: context.getRemainingTimeInMillis() - 60_000,
-                });
+              : event.ResourceType === "Custom::DeleteTaskDefinitions"
+                ? applyTaskDefinitionsEvent(event, { ecs, log })
+                : applyBucketsEvent(event, {
+                    s3,
+                    log,
+                    quietMs: QUIET_MS,
+                    passIntervalMs: 20_000,
+                    // Leave time to answer before the function's 15 minutes are up.
+                    deadlineMs: context.getRemainingTimeInMillis() - 60_000,
+                  });
       },
       { fetch, log },
     ),

@@ -660,6 +660,47 @@ describe("the daily batch's security groups in template.yaml", () => {
     });
   });
 
+  it("deletes the task definitions' revisions, which CloudFormation only deregisters, once they are deregistered", () => {
+    // ECS Developer Guide, "Deregistering an Amazon ECS task definition revision": INACTIVE
+    // revisions "remain discoverable in your account indefinitely"; only DeleteTaskDefinitions
+    // removes them, and only once deregistered (ECS API Reference). The task definitions depend
+    // on the cleanup, so CloudFormation deregisters them before its Delete.
+    expect(resource("TaskDefinitionsOnDelete").Type).toBe("Custom::DeleteTaskDefinitions");
+    const families = [
+      { "Fn::Sub": "${AWS::StackName}-ingest" },
+      { "Fn::Sub": "${AWS::StackName}-replay-feed" },
+    ];
+    expect(props("TaskDefinitionsOnDelete")).toEqual({
+      ServiceToken: { "Fn::GetAtt": ["StackCleanupFunction", "Arn"] },
+      ServiceTimeout: 300,
+      Families: families,
+    });
+    const definitions = Object.entries(template.Resources)
+      .filter(([, r]) => r.Type === "AWS::ECS::TaskDefinition")
+      .map(([id]) => id);
+    expect(definitions.sort()).toEqual(["IngestTaskDefinition", "ReplayFeedTaskDefinition"]);
+    expect(definitions.map((id) => props(id).Family)).toEqual(expect.arrayContaining(families));
+    for (const id of definitions)
+      expect(dependenciesOf(id), id).toContain("TaskDefinitionsOnDelete");
+    // Service Authorization Reference, "Actions, resources, and condition keys for Amazon
+    // Elastic Container Service": ListTaskDefinitions on no resource, DeleteTaskDefinitions on
+    // task-definition, arn:...:task-definition/<family>:<revision>.
+    const statements = (
+      props("StackCleanupFunction").Policies as { Statement: Record<string, unknown>[] }[]
+    ).flatMap((policy) => policy.Statement);
+    const bySid = (sid: string) => statements.find((statement) => statement.Sid === sid);
+    expect(bySid("FindTaskDefinitionRevisions")).toMatchObject({
+      Action: "ecs:ListTaskDefinitions",
+      Resource: "*",
+    });
+    expect(bySid("DeleteTaskDefinitionRevisions")).toMatchObject({
+      Action: "ecs:DeleteTaskDefinitions",
+      Resource: families.map((family) => ({
+        "Fn::Sub": `arn:\${AWS::Partition}:ecs:\${AWS::Region}:\${AWS::AccountId}:task-definition/${family["Fn::Sub"]}:*`,
+      })),
+    });
+  });
+
   it("waits, after the MSK event source and the cluster are gone, for their network interfaces to leave the brokers' group, before the group and subnets go", () => {
     // Lambda Developer Guide, "Creating a Lambda event source mapping for an Amazon MSK event
     // source": its network interfaces use the cluster's subnets and security group. While one

@@ -745,6 +745,10 @@ describe("the daily batch in template.yaml", () => {
         actions: ["ec2:DescribeNetworkInterfaces"],
         why: "EC2 Describe* actions have no resource-level permissions",
       },
+      "StackCleanupFunction FindTaskDefinitionRevisions": {
+        actions: ["ecs:ListTaskDefinitions"],
+        why: "ListTaskDefinitions has no resource-level permissions (Service Authorization Reference)",
+      },
       "StackCleanupFunction FindDailyBatchClusters": {
         actions: ["elasticmapreduce:ListClusters"],
         why: "ListClusters has no resource-level permissions",
