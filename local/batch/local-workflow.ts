@@ -1,7 +1,7 @@
 /**
  * statemachines/daily-batch.asl.json executed on this machine by aws-local-stepfunctions: the
  * same file `sam deploy` installs, its `${...}` placeholders filled with local values, every
- * Task mapped by its resource: EMR create and terminate to logged no-ops, the EMR step to
+ * Task mapped by its resource: EMR create, describe and terminate to logged no-ops, the EMR step to
  * spark-submit on local Spark (spark-step.ts), and `lambda:invoke` to the real handlers, run
  * in this process with the environment template.yaml gives them.
  */
@@ -53,6 +53,8 @@ export interface LocalWorkflowResult {
 
 const EMR = "arn:aws:states:::elasticmapreduce:";
 const LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke";
+/** The AWS SDK integration that reads a failed run's cluster status (ReadClusterStatus). */
+const DESCRIBE_CLUSTER = "arn:aws:states:::aws-sdk:emr:describeCluster";
 
 let interpreter: Promise<typeof import("aws-local-stepfunctions")> | undefined;
 
@@ -256,6 +258,19 @@ export async function runWorkflowLocally(
       return async (input) => {
         say(`${state}: nothing to terminate locally (cluster ${String(input.ClusterId)})`);
         return {};
+      };
+    }
+    if (resource === DESCRIBE_CLUSTER) {
+      return async (input) => {
+        say(`${state}: no EMR cluster locally to describe (cluster ${String(input.ClusterId)})`);
+        return {
+          Cluster: {
+            Id: input.ClusterId,
+            Status: {
+              StateChangeReason: { Message: "no EMR cluster locally: Spark ran in local mode" },
+            },
+          },
+        };
       };
     }
     if (resource.startsWith(`${EMR}addStep`)) {

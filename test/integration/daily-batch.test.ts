@@ -133,7 +133,14 @@ describe("the daily batch, locally", () => {
     expect(result.status).toBe("FAILED");
     expect(result.error?.error).toBe("SparkStepError");
     expect(result.error?.cause).toMatch(/spark-submit exited/);
-    expect(result.trace.map((step) => step.state).at(-1)).toBe("TerminateAfterFailure");
+    // Beside the step's error, the cluster's status (on AWS, why a cluster never started).
+    expect(result.error?.cause).toMatch(
+      /The cluster: \{"StateChangeReason":\{"Message":"no EMR cluster locally/,
+    );
+    expect(result.trace.map((step) => step.state).slice(-2)).toEqual([
+      "ReadClusterStatus",
+      "TerminateAfterFailure",
+    ]);
     expect(result.workDir).toBeDefined();
     expect(
       Buffer.from((await siteObject("run.json")).bytes).equals(Buffer.from(before.bytes)),

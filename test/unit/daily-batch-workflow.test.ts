@@ -76,13 +76,24 @@ beforeAll(async () => {
   });
 });
 
-function harness(failAt?: string, machine: unknown = definition) {
+/** EMR API Reference, ClusterStatus: a cluster that could not start. */
+const CLUSTER_STATUS = {
+  State: "TERMINATED_WITH_ERRORS",
+  StateChangeReason: {
+    Code: "VALIDATION_ERROR",
+    Message:
+      "The requested instance type m7g.xlarge is not supported in the requested Availability Zone.",
+  },
+};
+
+function harness(failAt?: string | string[], machine: unknown = definition) {
+  const failing = new Set(typeof failAt === "string" ? [failAt] : (failAt ?? []));
   const calls: { state: string; input: Record<string, unknown> }[] = [];
   const handler =
     (state: string, result: unknown): Handler =>
     async (input) => {
       calls.push({ state, input });
-      if (state === failAt)
+      if (failing.has(state))
         throw Object.assign(new Error(`${state} failed`), { name: "StepFailed" });
       return result;
     };
@@ -97,6 +108,8 @@ function harness(failAt?: string, machine: unknown = definition) {
     ClusterVenues: handler("ClusterVenues", { Payload: { clusters: 7 } }),
     RenderMap: handler("RenderMap", { Payload: { map: "s3://site/map.png" } }),
     TerminateCluster: handler("TerminateCluster", {}),
+    // What the aws-sdk:emr:describeCluster integration answers for a cluster that never started.
+    ReadClusterStatus: handler("ReadClusterStatus", { Cluster: { Status: CLUSTER_STATUS } }),
     TerminateAfterFailure: handler("TerminateAfterFailure", {}),
   };
   const retryIntervalOverrides = Object.fromEntries(
@@ -282,6 +295,39 @@ describe("daily batch workflow", () => {
       expect(calls.filter((c) => c.state === state).length).toBeGreaterThanOrEqual(1);
     },
   );
+
+  it("says why, when the Spark step fails: the cluster's status, read before the terminate, beside the step's error", async () => {
+    const { calls, run, inputOf } = harness("CurateWithSpark");
+    const failure = await run({}).then(
+      () => undefined,
+      (error: Error) => error,
+    );
+    expect(calls.map((c) => c.state).slice(-2)).toEqual([
+      "ReadClusterStatus",
+      "TerminateAfterFailure",
+    ]);
+    expect(inputOf("ReadClusterStatus")).toEqual({ ClusterId: "j-TESTCLUSTER" });
+    // The Fail state's error and cause, as the interpreter reports them (local-workflow.ts).
+    const failed = failure?.cause as { name: string; message: string };
+    expect(failed.name).toBe("StepFailed");
+    const [stepError, clusterStatus] = failed.message.split(" The cluster: ");
+    expect(JSON.parse(stepError ?? "")).toEqual({
+      Error: "StepFailed",
+      Cause: "CurateWithSpark failed",
+    });
+    expect(JSON.parse(clusterStatus ?? "")).toEqual(CLUSTER_STATUS);
+  });
+
+  it("still terminates and fails with the step's error when the cluster's status cannot be read", async () => {
+    const { calls, run } = harness(["CurateWithSpark", "ReadClusterStatus"]);
+    const failure = await run({}).then(
+      () => undefined,
+      (error: Error) => error,
+    );
+    expect(failure?.cause).toMatchObject({ name: "StepFailed", message: "CurateWithSpark failed" });
+    expect(calls.filter((c) => c.state === "ReadClusterStatus").length).toBe(3); // 1 + 2 retries
+    expect(calls.at(-1)?.state).toBe("TerminateAfterFailure");
+  });
 
   it("checks the range before any cluster exists: a range that is none fails at once, with the reason", async () => {
     const { calls, run, inputOf } = harness();

@@ -690,6 +690,9 @@ describe("the IAM actions of each Step Functions integration the workflow uses",
       rule: "StepFunctionsGetEventForEMRTerminateJobFlowsRule",
     },
     "lambda:invoke": { actions: ["lambda:InvokeFunction"] },
+    // An AWS SDK integration calls the API itself, as the execution role ("Integrating services
+    // with Step Functions", AWS SDK integrations): DescribeCluster's own action.
+    "aws-sdk:emr:describeCluster": { actions: ["elasticmapreduce:DescribeCluster"] },
   };
   interface TaskState {
     Type: string;
