@@ -47,18 +47,39 @@ export function refuseWritesPolicy(bucket: string, partition: string): string {
   });
 }
 
-/** Replaces the policy of each bucket with {@link refuseWritesPolicy}. */
+/**
+ * Replaces the policy of each bucket with {@link refuseWritesPolicy}; the buckets it could not
+ * (an organization's guardrail may deny s3:PutBucketPolicy; a bucket already gone) are emptied
+ * all the same, so the delete is no worse than without the refusal. Returns those buckets.
+ */
 export async function refuseWrites(
   s3: S3Client,
   buckets: string[],
   partition: string,
-): Promise<void> {
+  log?: CustomResourceLog,
+): Promise<string[]> {
+  const unrefused: string[] = [];
   for (const bucket of buckets) {
-    await s3.send(
-      new PutBucketPolicyCommand({ Bucket: bucket, Policy: refuseWritesPolicy(bucket, partition) }),
-    );
+    try {
+      await s3.send(
+        new PutBucketPolicyCommand({
+          Bucket: bucket,
+          Policy: refuseWritesPolicy(bucket, partition),
+        }),
+      );
+    } catch (error) {
+      unrefused.push(bucket);
+      log?.("new objects could not be refused; emptying it all the same", {
+        bucket,
+        error: (error as Error).message,
+      });
+    }
   }
+  return unrefused;
 }
+
+const listVersions = (s3: S3Client, bucket: string) =>
+  s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
 
 /** Deletes every object version and delete marker of `bucket`; how many it deleted. */
 export async function emptyBucket(s3: S3Client, bucket: string): Promise<number> {
@@ -67,7 +88,14 @@ export async function emptyBucket(s3: S3Client, bucket: string): Promise<number>
     // Always the first page: what this loop lists it deletes, so the next listing starts with
     // what is left (no paging markers to get wrong). ListObjectVersions also lists an
     // unversioned bucket's objects (version id "null").
-    const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+    let page: Awaited<ReturnType<typeof listVersions>>;
+    try {
+      page = await listVersions(s3, bucket);
+    } catch (error) {
+      // Deleted by hand after an earlier delete failed: nothing left to empty.
+      if ((error as Error).name === "NoSuchBucket") return deleted;
+      throw error;
+    }
     const objects: ObjectIdentifier[] = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]
       .filter((entry) => entry.Key !== undefined)
       .map((entry) => ({
@@ -146,16 +174,25 @@ export const readProperties = (properties: Record<string, unknown> | undefined):
  */
 export function applyEvent(
   event: CloudFormationCustomResourceEvent,
-  deps: { s3: S3Client; log?: CustomResourceLog } & Omit<EmptyUntilQuietOptions, "log">,
+  deps: {
+    s3: S3Client;
+    log?: CustomResourceLog;
+    /** Put the refusing policy first: only when the stack is surely being deleted. */
+    refuseNewObjects: boolean;
+  } & Omit<EmptyUntilQuietOptions, "log">,
 ): Promise<CustomResourceResult> {
   return applyCleanupEvent(event, {
     createdId: "empty-buckets-on-delete",
     readProperties,
     cleanup: async (buckets) => {
-      // The stack's ARN names the partition (aws, aws-cn, aws-us-gov) the buckets' ARNs are in.
-      const partition = event.StackId.split(":")[1] || "aws";
-      await refuseWrites(deps.s3, buckets, partition);
-      deps.log?.("new objects refused", { buckets });
+      if (deps.refuseNewObjects) {
+        // The stack's ARN names the partition (aws, aws-cn, aws-us-gov) of the buckets' ARNs.
+        const partition = event.StackId.split(":")[1] || "aws";
+        const unrefused = await refuseWrites(deps.s3, buckets, partition, deps.log);
+        deps.log?.("new objects refused", {
+          buckets: buckets.filter((bucket) => !unrefused.includes(bucket)),
+        });
+      }
       const { deleted, passes } = await emptyUntilQuiet(deps.s3, buckets, deps);
       deps.log?.("buckets empty", { buckets, deleted, passes });
       return { Deleted: String(deleted) };

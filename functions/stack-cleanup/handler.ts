@@ -25,7 +25,7 @@ import { applyStopDailyBatchEvent } from "./daily-batch.js";
 import { applyEvent as applyBucketsEvent } from "./empty-buckets.js";
 import { applyNetworkInterfacesEvent } from "./network-interfaces.js";
 import { applySecurityGroupsEvent } from "./security-group-rules.js";
-import { statusKeepingTheStack } from "./stack-going.js";
+import { stackFate } from "./stack-going.js";
 import { applyTaskDefinitionsEvent } from "./task-definitions.js";
 
 export const logger = createLogger("stack-cleanup");
@@ -37,8 +37,9 @@ const sfn = new SFNClient({});
 const cloudformation = new CloudFormationClient({});
 
 /**
- * Quiet for 5 minutes: past Firehose's 300 s buffer, for what was accepted before the buckets
- * refused new objects (empty-buckets.ts).
+ * Quiet for 5 minutes: for writes authorized before a bucket's refusal took effect (a policy
+ * may take a moment), and, where no refusal could be put, past Firehose's 300 s buffer
+ * (empty-buckets.ts).
  */
 export const QUIET_MS = 300_000;
 
@@ -49,12 +50,14 @@ export const handler = (event: CloudFormationCustomResourceEvent, context: Conte
       context,
       async () => {
         // A Delete while the stack stays (a replacement, an update's rollback) cleans nothing.
+        let stackGoingConfirmed = false;
         if (event.RequestType === "Delete") {
-          const kept = await statusKeepingTheStack(cloudformation, event.StackId, log);
-          if (kept !== undefined) {
-            log("not the stack's delete: nothing cleaned up", { stackStatus: kept });
-            return { PhysicalResourceId: event.PhysicalResourceId, Data: { Skipped: kept } };
+          const fate = await stackFate(cloudformation, event.StackId, log);
+          if (fate.kept !== undefined) {
+            log("not the stack's delete: nothing cleaned up", { stackStatus: fate.kept });
+            return { PhysicalResourceId: event.PhysicalResourceId, Data: { Skipped: fate.kept } };
           }
+          stackGoingConfirmed = fate.confirmed;
         }
         // The waits: a look every 15 s, and a minute left to answer before the function's 15
         // minutes are up.
@@ -74,6 +77,10 @@ export const handler = (event: CloudFormationCustomResourceEvent, context: Conte
                 : applyBucketsEvent(event, {
                     s3,
                     log,
+                    // Replacing the buckets' policies only when the stack is surely going: its
+                    // status unread, an update's replacement would lose the site's and the
+                    // flow log's grants.
+                    refuseNewObjects: stackGoingConfirmed,
                     quietMs: QUIET_MS,
                     passIntervalMs: 20_000,
                     // Leave time to answer before the function's 15 minutes are up.

@@ -16,26 +16,38 @@ export const STACK_GOING_STATUSES: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Undefined when the Delete should clean up, else the stack's status that says it should not.
- * If the stack's status cannot be read, it cleans up (as it did before this check): a `sam
- * delete` must not stop here for a status it could not read.
+ * What a Delete should do: `kept`, the stack's status that says it stays (clean nothing up);
+ * else clean up, `confirmed` when the status was read as the stack going. If the status cannot
+ * be read, it cleans up (as it did before this check): a `sam delete` must not stop here for a
+ * status it could not read. What must not happen to a stack that stays (a bucket's policy
+ * replaced) waits for `confirmed`.
  */
-export async function statusKeepingTheStack(
+export async function stackFate(
   cloudformation: Pick<CloudFormationClient, "send">,
   stackId: string,
   log?: CustomResourceLog,
-): Promise<string | undefined> {
+): Promise<{ kept: string } | { kept?: undefined; confirmed: boolean }> {
   try {
     const { Stacks = [] } = await cloudformation.send(
       new DescribeStacksCommand({ StackName: stackId }),
     );
     const status = Stacks[0]?.StackStatus;
-    if (status === undefined || STACK_GOING_STATUSES.has(status)) return undefined;
-    return status;
+    if (status === undefined) return { confirmed: false };
+    if (STACK_GOING_STATUSES.has(status)) return { confirmed: true };
+    return { kept: status };
   } catch (error) {
     log?.("the stack's status could not be read; cleaning up as for its delete", {
       error: (error as Error).message,
     });
-    return undefined;
+    return { confirmed: false };
   }
+}
+
+/** Undefined when the Delete should clean up, else the stack's status that says it should not. */
+export async function statusKeepingTheStack(
+  cloudformation: Pick<CloudFormationClient, "send">,
+  stackId: string,
+  log?: CustomResourceLog,
+): Promise<string | undefined> {
+  return (await stackFate(cloudformation, stackId, log)).kept;
 }

@@ -8,12 +8,21 @@
  */
 import { CompressionTypes, type Producer } from "kafkajs";
 import type { RsvpParser } from "../../functions/shared/rsvp/parse.js";
-import type { RsvpRecord } from "../../functions/shared/rsvp/record.js";
+import type { Rejection, RsvpRecord } from "../../functions/shared/rsvp/record.js";
 import { redactPersonalData } from "../../functions/shared/rsvp/redact.js";
 import { type ArrivalClock, createArrivalClock } from "./arrival-clock.js";
 import { BufferedSender } from "./buffered-sender.js";
 import { connectFeed, type FeedClient, type FeedEvent } from "./feed-client.js";
 import { feedUrlSince, RESUME_HEADER, ResumePoint, resumeHeaders } from "./resume-point.js";
+
+/**
+ * How far ahead of this task's clock a message's mtime may be. The counting keeps the version
+ * with the greatest mtime, so one copy dated 2099 (the parser's range allows it) would pin its
+ * RSVP's state: every real change after it looks older and is ignored until the state expires,
+ * and the RSVP counts on a day no one looks at. A day is room for any clock a feed may have; a
+ * synthetic feed read faster than its pace runs ahead by far less in a bench.
+ */
+export const MAX_MTIME_AHEAD_MS = 24 * 3_600_000;
 
 /** The dead-letter entry keeps the raw frame for diagnosis, capped (UTF-16 units). */
 export const MAX_DEAD_LETTER_RAW_CHARS = 8 * 1024;
@@ -87,6 +96,16 @@ export interface Ingest {
   finished: Promise<void>;
   /** Closes the feed and sends everything received; rejects naming what could not be sent. */
   stop(): Promise<void>;
+}
+
+/** A rejection for an mtime more than MAX_MTIME_AHEAD_MS past the arrival stamp (microseconds). */
+export function tooFarAhead(mtime: number, arrival: number): Rejection | undefined {
+  const clock = Math.floor(arrival / 1000);
+  if (mtime - clock <= MAX_MTIME_AHEAD_MS) return undefined;
+  return {
+    reason: "invalid_field",
+    detail: `mtime: ${new Date(mtime).toISOString()} is more than a day ahead of the ingest's clock (${new Date(clock).toISOString()})`,
+  };
 }
 
 /**
@@ -191,14 +210,19 @@ export function startIngest(options: IngestOptions): Ingest {
     onMessage: (raw) => {
       received += 1;
       const result = options.parse(raw);
+      let rejection = result.ok ? undefined : result.rejection;
       if (result.ok) {
         const stamp = arrival();
-        const line = recordLine(result.record, stamp);
-        const seq = resume.received(resumeBound(result.record.mtime, stamp), 2);
-        kafka.push({ seq, topic: options.rsvpTopic, key: result.record.city.key, value: line });
-        firehose.push({ seq, line });
-      } else {
-        const { reason, detail } = result.rejection;
+        rejection = tooFarAhead(result.record.mtime, stamp);
+        if (rejection === undefined) {
+          const line = recordLine(result.record, stamp);
+          const seq = resume.received(resumeBound(result.record.mtime, stamp), 2);
+          kafka.push({ seq, topic: options.rsvpTopic, key: result.record.city.key, value: line });
+          firehose.push({ seq, line });
+        }
+      }
+      if (rejection !== undefined) {
+        const { reason, detail } = rejection;
         rejected[reason] = (rejected[reason] ?? 0) + 1;
         const text = typeof raw === "string" ? raw : Buffer.from(raw).toString("utf8");
         kafka.push({

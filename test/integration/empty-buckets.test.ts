@@ -137,7 +137,13 @@ describe("emptying the stack's buckets on delete", () => {
         throw error;
       }
     };
-    const deps = { s3: recording, quietMs: 0, passIntervalMs: 10, deadlineMs: 5_000 };
+    const deps = {
+      s3: recording,
+      quietMs: 0,
+      passIntervalMs: 10,
+      deadlineMs: 5_000,
+      refuseNewObjects: true,
+    };
     const request = {
       ...event,
       ResourceProperties: { ...event.ResourceProperties, Buckets: buckets },

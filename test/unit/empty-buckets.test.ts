@@ -1,11 +1,78 @@
 /** Error paths of the stack-delete cleanup (the happy paths run on moto, in integration). */
-import { DeleteObjectsCommand, ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  DeleteObjectsCommand,
+  ListObjectVersionsCommand,
+  PutBucketPolicyCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { describe, expect, it } from "vitest";
 import { applyEvent, emptyBucket } from "../../functions/stack-cleanup/empty-buckets.js";
 
+const NO_WAIT = { quietMs: 0, passIntervalMs: 0, deadlineMs: 10_000 };
+
+const deleteOf = (buckets: string[]) =>
+  ({
+    RequestType: "Delete",
+    StackId: "arn:aws:cloudformation:us-east-1:123456789012:stack/rsvp-atlas/1",
+    PhysicalResourceId: "empty-buckets-on-delete",
+    ResourceProperties: { ServiceToken: "arn", Buckets: buckets },
+  }) as unknown as CloudFormationCustomResourceEvent;
+
+const NO_SUCH_BUCKET = Object.assign(new Error("The specified bucket does not exist"), {
+  name: "NoSuchBucket",
+});
+
 describe("emptying a bucket", () => {
+  it("empties a bucket whose policy it may not replace, and says so, instead of failing the delete", async () => {
+    // An organization's guardrail may deny s3:PutBucketPolicy: the delete must be no worse
+    // than without the refusal.
+    const s3 = mockClient(S3Client);
+    s3.on(PutBucketPolicyCommand, { Bucket: "raw" }).rejects(
+      Object.assign(new Error("explicit deny in a service control policy"), {
+        name: "AccessDenied",
+      }),
+    );
+    s3.on(PutBucketPolicyCommand, { Bucket: "logs" }).resolves({});
+    s3.on(ListObjectVersionsCommand)
+      .resolvesOnce({ Versions: [{ Key: "a", VersionId: "v1" }] })
+      .resolves({});
+    s3.on(DeleteObjectsCommand).resolves({});
+    const logged: { message: string; data?: Record<string, unknown> }[] = [];
+    await expect(
+      applyEvent(deleteOf(["raw", "logs"]), {
+        s3: new S3Client({}),
+        refuseNewObjects: true,
+        log: (message, data) => logged.push({ message, ...(data ? { data } : {}) }),
+        ...NO_WAIT,
+      }),
+    ).resolves.toEqual({ PhysicalResourceId: "empty-buckets-on-delete", Data: { Deleted: "1" } });
+    expect(logged.slice(0, 2)).toEqual([
+      {
+        message: "new objects could not be refused; emptying it all the same",
+        data: { bucket: "raw", error: "explicit deny in a service control policy" },
+      },
+      { message: "new objects refused", data: { buckets: ["logs"] } },
+    ]);
+    s3.restore();
+  });
+
+  it("replaces no policy when the stack's going is not confirmed, and takes a bucket already gone as empty", async () => {
+    const s3 = mockClient(S3Client);
+    s3.on(ListObjectVersionsCommand, { Bucket: "gone" }).rejects(NO_SUCH_BUCKET);
+    s3.on(ListObjectVersionsCommand, { Bucket: "site" }).resolves({});
+    await expect(
+      applyEvent(deleteOf(["gone", "site"]), {
+        s3: new S3Client({}),
+        refuseNewObjects: false,
+        ...NO_WAIT,
+      }),
+    ).resolves.toEqual({ PhysicalResourceId: "empty-buckets-on-delete", Data: { Deleted: "0" } });
+    expect(s3.commandCalls(PutBucketPolicyCommand)).toHaveLength(0);
+    s3.restore();
+  });
+
   it("fails naming the object S3 would not delete, instead of looping on it", async () => {
     const s3 = mockClient(S3Client);
     s3.on(ListObjectVersionsCommand).resolves({
@@ -28,16 +95,15 @@ describe("emptying a bucket", () => {
       ResourceProperties: { ServiceToken: "arn", Buckets: "not a list" },
     } as unknown as CloudFormationCustomResourceEvent;
     await expect(
-      applyEvent(event, { s3: new S3Client({}), quietMs: 0, passIntervalMs: 0, deadlineMs: 0 }),
+      applyEvent(event, { s3: new S3Client({}), refuseNewObjects: true, ...NO_WAIT }),
     ).resolves.toEqual({ PhysicalResourceId: "empty-buckets-on-delete" });
     expect(s3.calls()).toHaveLength(0);
     // ... while a Create with them fails, saying why.
     await expect(
       applyEvent({ ...event, RequestType: "Create" } as CloudFormationCustomResourceEvent, {
         s3: new S3Client({}),
-        quietMs: 0,
-        passIntervalMs: 0,
-        deadlineMs: 0,
+        refuseNewObjects: true,
+        ...NO_WAIT,
       }),
     ).rejects.toThrow(/property Buckets must list S3 bucket names/);
     s3.restore();

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { syntheticLines } from "../../local/feed/synthetic/generator.js";
 import { createArrivalClock } from "../../tasks/ingest/arrival-clock.js";
-import { resumeBound, startIngest } from "../../tasks/ingest/ingest.js";
+import { MAX_MTIME_AHEAD_MS, resumeBound, startIngest } from "../../tasks/ingest/ingest.js";
 import { type ReplayServer, startReplayServer } from "../../tasks/replay-feed/replay-server.js";
 
 let feed: ReplayServer | undefined;
@@ -65,9 +65,10 @@ describe("ingest backpressure", () => {
     expect(Math.abs((stamps[0] ?? 0) / 1000 - Date.now())).toBeLessThan(60_000);
   }, 60_000);
 
-  it("keeps its resume point at its own clock when a message comes from the future", async () => {
-    // The reconnect asks the feed for what changed after the newest mtime received: one mtime of
-    // 2099 would make every later reconnect (and the next task) ask for nothing it missed.
+  it("keeps its resume point at its own clock, and dead-letters a message from far in the future", async () => {
+    // The reconnect asks the feed for what changed after the newest mtime received: a message
+    // ahead of the clock must not move that point past what the feed sends meanwhile. One from
+    // 2099 would also pin its RSVP's state in the counting (the greatest mtime wins).
     const now = Date.UTC(2026, 11, 6, 12);
     const at = (mtime: number, seed: string) => {
       const [line] = syntheticLines({ seed, malformedShare: 0 });
@@ -75,15 +76,17 @@ describe("ingest backpressure", () => {
     };
     const lines = [
       at(now - 5_000, "past"),
+      at(now + 60_000, "a-minute-ahead"),
       at(Date.UTC(2099, 11, 31), "far-future"),
+      at(now + MAX_MTIME_AHEAD_MS + 1, "just-too-far"),
       at(now - 4_000, "past-again"),
     ];
     feed = await startReplayServer({ source: () => lines, pacing: { kind: "asap" } });
-    const sent: string[] = [];
+    const sent: { topic: string; value: string }[] = [];
     const producer = {
       sendBatch: async (batch: ProducerBatch) => {
-        for (const { messages } of batch.topicMessages ?? [])
-          for (const m of messages) sent.push(String(m.value));
+        for (const { topic, messages } of batch.topicMessages ?? [])
+          for (const m of messages) sent.push({ topic, value: String(m.value) });
         return [];
       },
     } as unknown as Producer;
@@ -98,12 +101,22 @@ describe("ingest backpressure", () => {
       arrivalClock: createArrivalClock(() => now),
     });
     await ingest.finished;
-    // Every message is sent as it came; only the point the feed is asked from stops at the clock.
-    expect(sent.map((value) => JSON.parse(value).mtime)).toEqual([
+    expect(ingest.counters()).toMatchObject({
+      received: 5,
+      deadLettered: 2,
+      rejected: { invalid_field: 2 },
+    });
+    expect(sent.filter((m) => m.topic === "meetup").map((m) => JSON.parse(m.value).mtime)).toEqual([
       now - 5_000,
-      Date.UTC(2099, 11, 31),
+      now + 60_000,
       now - 4_000,
     ]);
+    const letters = sent.filter((m) => m.topic === "meetup-dlq").map((m) => JSON.parse(m.value));
+    expect(letters.map((letter) => letter.detail)).toEqual([
+      "mtime: 2099-12-31T00:00:00.000Z is more than a day ahead of the ingest's clock (2026-12-06T12:00:00.000Z)",
+      "mtime: 2026-12-07T12:00:00.001Z is more than a day ahead of the ingest's clock (2026-12-06T12:00:00.000Z)",
+    ]);
+    // The point stops at the clock, not at the accepted message a minute ahead.
     expect(ingest.durableMtime()).toBe(now);
     expect(resumeBound(now + 1, now * 1000)).toBe(now);
     expect(resumeBound(now - 1, now * 1000)).toBe(now - 1);

@@ -10,7 +10,7 @@ import {
 } from "@aws-sdk/client-cloudformation";
 import { mockClient } from "aws-sdk-client-mock";
 import { describe, expect, it } from "vitest";
-import { statusKeepingTheStack } from "../../functions/stack-cleanup/stack-going.js";
+import { stackFate, statusKeepingTheStack } from "../../functions/stack-cleanup/stack-going.js";
 import { resetAfterEach } from "../support/aws-mock.js";
 
 const cfnMock = resetAfterEach(mockClient(CloudFormationClient));
@@ -48,5 +48,16 @@ describe("whether a cleanup resource's Delete cleans up", () => {
       await statusKeepingTheStack(cloudformation, STACK_ID, (message) => logged.push(message)),
     ).toBeUndefined();
     expect(logged).toEqual([expect.stringMatching(/could not be read; cleaning up/)]);
+    // ... but not as surely going: what must not happen to a stack that stays waits for that.
+    expect(await stackFate(cloudformation, STACK_ID)).toEqual({ confirmed: false });
+  });
+
+  it("confirms the stack's going only from a status read as going", async () => {
+    withStatus("DELETE_IN_PROGRESS");
+    expect(await stackFate(cloudformation, STACK_ID)).toEqual({ confirmed: true });
+    withStatus("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS");
+    expect(await stackFate(cloudformation, STACK_ID)).toEqual({
+      kept: "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+    });
   });
 });
