@@ -157,6 +157,34 @@ describe("redactPersonalData", () => {
     expect(redactPersonalData(mentions)).toBe(mentions);
   });
 
+  it("finds personal keys in any case or spelling, and in typographic, XML or twice-encoded text", () => {
+    // Valid JSON with keys spelled otherwise: the value goes, the rest stays.
+    const spelled = [
+      '{"Member_Name":"Jo Bloggs","mtime":1}',
+      '{"memberName":"Jo Bloggs","mtime":1}',
+      '{"MEMBER":{"name":"Jo Bloggs"},"mtime":1}',
+      '{"member_name ":"Jo Bloggs","mtime":1}',
+      '{"OtherServices":{"twitter":{"identifier":"@jo"}},"mtime":1}',
+    ];
+    for (const raw of spelled) {
+      const redacted = redactPersonalData(raw);
+      expect(redacted, raw).not.toMatch(/Jo Bloggs|@jo/);
+      expect(JSON.parse(redacted).mtime, raw).toBe(1);
+    }
+    // Text it cannot read whole: withheld.
+    const unreadable = [
+      '{“member_name”: “Jo Bloggs”, "mt',
+      "<rsvp><member_name>Jo Bloggs</member_name><mtime>1",
+      encodeURIComponent(encodeURIComponent('{"member_name":"Jo Bloggs"}')),
+      "{'Member Name'： 'Jo Bloggs'",
+    ];
+    for (const raw of unreadable) expect(redactPersonalData(raw), raw).toBe(WITHHELD);
+    // Words that only look alike stay: a members-only event, a photography group.
+    const alike =
+      "{'visibility': 'members', 'group_name': 'Photography Club', 'event': 'photo_walk>";
+    expect(redactPersonalData(alike)).toBe(alike);
+  });
+
   it("reads at most 64 KiB of a text, however large the frame", () => {
     const huge = `{"member_name":"Alice","pad":"${"x".repeat(4_000_000)}","end":"END"}`;
     const redacted = redactPersonalData(huge);

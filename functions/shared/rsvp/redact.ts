@@ -9,28 +9,36 @@
  * say where its value ends either.
  */
 
-/** Keys whose values are personal: the member object, its fields met flattened, its accounts. */
-const PERSONAL_KEYS = new Set(["member", "member_id", "member_name", "photo", "other_services"]);
-const PERSONAL_KEY = "(member|member_id|member_name|photo|other_services)";
+/**
+ * Keys whose values are personal: the member object, its fields met flattened, its accounts;
+ * compared in any case and with or without separators (`Member_Name`, `memberName`).
+ */
+const PERSONAL_KEYS = new Set(["member", "memberid", "membername", "photo", "otherservices"]);
+const normalizedKey = (key: string) => key.toLowerCase().replace(/[^a-z]/g, "");
+/** The same keys in text: any case, `_`, `-`, a space or nothing between their words. */
+const PERSONAL_KEY = "(member(?:[_\\s-]?(?:id|name))?|photo|other[_\\s-]?services)";
 /** A personal key (either quote), a colon, then the opening brace or bracket of its value. */
-const PERSONAL_CONTAINER = new RegExp(`(["'])${PERSONAL_KEY}\\1\\s*:\\s*[{[]`, "g");
+const PERSONAL_CONTAINER = new RegExp(`(["'])${PERSONAL_KEY}\\1\\s*:\\s*[{[]`, "gi");
 /** A personal key with a scalar as its value: a (possibly cut, Python-prefixed) string, a number, a literal. */
 const PERSONAL_SCALAR = new RegExp(
   `(["'])${PERSONAL_KEY}\\1(\\s*:\\s*)([uUbBrR]?"(?:[^"\\\\]|\\\\.)*"?|[uUbBrR]?'(?:[^'\\\\]|\\\\.)*'?|-?\\d[\\d.eE+-]*|true|false|null|None|True|False)`,
-  "g",
+  "gi",
 );
 /** A JSON escape of a letter, digit or underscore, which a key may be spelled with. */
 const ESCAPED_WORD_CHARACTER = /\\u00(3[0-9]|4[1-9a-fA-F]|5[0-9aAfF]|6[1-9a-fA-F]|7[0-9aA])/g;
 /** Text that could hold a personal field; strings that do are redacted as messages of their own. */
-const MENTIONS_PERSONAL_KEY = /member|photo|other_services/i;
+const MENTIONS_PERSONAL_KEY = /member|photo|other[_\s-]?services/i;
 /**
  * A personal key with what looks like a value after it (`member_name: x`, `\'member\':`,
- * `member_name=x`), in a text decoded for the check and with its redacted pairs taken out.
+ * `member_name=x`, `<member_name>x`), in a text decoded for the check and with its redacted
+ * pairs taken out.
  */
-const PERSONAL_KEY_WITH_VALUE = new RegExp(`\\b${PERSONAL_KEY}[\\s"'\`\\\\]*[:=]`, "i");
+const PERSONAL_KEY_WITH_VALUE = new RegExp(`\\b${PERSONAL_KEY}[\\s"'\`\\\\]*[:=>]`, "i");
 /** A personal field whose value was replaced, as the scan writes it. */
-const REDACTED_PAIR =
-  /(["']?)(member|member_id|member_name|photo|other_services)\1\s*:\s*(["']?)\[personal data removed\]\3/gi;
+const REDACTED_PAIR = new RegExp(
+  `(["']?)${PERSONAL_KEY}\\1\\s*:\\s*(["']?)\\[personal data removed\\]\\3`,
+  "gi",
+);
 /** What may follow a scalar value the scan replaced; anything else means it misread the value. */
 const AFTER_SCALAR = /[\s,}\])]/;
 /** How deep JSON held in strings (in strings...) is parsed; deeper, its text is scanned. */
@@ -91,7 +99,7 @@ function redactTree(root: Record<string, unknown>, nesting: number): boolean {
     const named = container !== root && !Array.isArray(container);
     for (const key of Object.keys(container)) {
       const item = container[key];
-      if (named && PERSONAL_KEYS.has(key)) {
+      if (named && PERSONAL_KEYS.has(normalizedKey(key))) {
         container[key] = REDACTED;
         found = true;
       } else if (typeof item === "string") {
@@ -149,21 +157,32 @@ function leavesPersonalValue(text: string): boolean {
  * (UTF-16 read as text), `\uXXXX`, HTML character references and URL escapes decoded.
  */
 function decodedForCheck(text: string): string {
-  return text
+  let decoded = text
     .replaceAll("\u0000", "")
     .replace(/\\u([0-9a-fA-F]{4})/g, (_m, hex: string) =>
       String.fromCharCode(Number.parseInt(hex, 16)),
-    )
-    .replace(
-      /&(quot|apos|amp|lt|gt|colon|equals);/gi,
-      (_m, name: string) => NAMED_REFERENCES[name.toLowerCase()] ?? "",
-    )
-    .replace(/&#(x[0-9a-fA-F]{1,6}|\d{1,7});/g, (_m, code: string) =>
-      fromCodePointSafe(code[0] === "x" ? Number.parseInt(code.slice(1), 16) : Number(code)),
-    )
-    .replace(/%([0-9a-fA-F]{2})/g, (_m, hex: string) =>
-      String.fromCharCode(Number.parseInt(hex, 16)),
     );
+  // URL escapes and character references, twice over at most (`%2522` is a quote, encoded twice).
+  for (let pass = 0; pass < 3; pass++) {
+    const again = decoded
+      .replace(
+        /&(quot|apos|amp|lt|gt|colon|equals);/gi,
+        (_m, name: string) => NAMED_REFERENCES[name.toLowerCase()] ?? "",
+      )
+      .replace(/&#(x[0-9a-fA-F]{1,6}|\d{1,7});/g, (_m, code: string) =>
+        fromCodePointSafe(code[0] === "x" ? Number.parseInt(code.slice(1), 16) : Number(code)),
+      )
+      .replace(/%([0-9a-fA-F]{2})/g, (_m, hex: string) =>
+        String.fromCharCode(Number.parseInt(hex, 16)),
+      );
+    if (again === decoded) break;
+    decoded = again;
+  }
+  // Typographic quotes and a full-width colon, as a word processor or another script writes them.
+  return decoded
+    .replace(/[“”„‟″]/g, '"')
+    .replace(/[‘’‚‛′]/g, "'")
+    .replace(/：/g, ":");
 }
 
 const NAMED_REFERENCES: Record<string, string> = {
