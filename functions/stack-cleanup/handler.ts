@@ -1,6 +1,8 @@
 /**
- * stack-cleanup Lambda, the service token of the five cleanup custom resources in template.yaml
- * (what `sam delete` needs done before CloudFormation can delete the rest):
+ * stack-cleanup Lambda, the code of the five cleanup custom resources in template.yaml (what `sam
+ * delete` needs done before CloudFormation can delete the rest), as two functions:
+ * BucketCleanupFunction for the buckets' cleanup, whose role names only the buckets so that it
+ * exists before anything writes to them, and StackCleanupFunction for the others:
  * - StopDailyBatchOnDelete (Custom::StopDailyBatch): stops a running daily batch and terminates
  *   its EMR clusters, first of all (./daily-batch.ts);
  * - EmptyBucketsOnDelete (Custom::EmptyBuckets): empties the stack's buckets, every version,

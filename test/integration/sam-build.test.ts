@@ -46,6 +46,7 @@ describe("the sam build output (.cache/sam-build)", () => {
   it("lists every function of template.yaml", () => {
     expect(functions.map((f) => f.logicalId).sort()).toEqual([
       "BatchRangeFunction",
+      "BucketCleanupFunction",
       "CityCountsFunction",
       "ClusterWatchFunction",
       "ClusteringFunction",

@@ -12,6 +12,7 @@ import { renderEventSchema } from "../../functions/shared/batch-contract.js";
 import { mskEventSchema } from "../../functions/shared/msk-event.js";
 import { readProperties as readSiteProperties } from "../../functions/site-content/site-content.js";
 import { readProperties as readBucketsToEmpty } from "../../functions/stack-cleanup/empty-buckets.js";
+import { readFamilies } from "../../functions/stack-cleanup/task-definitions.js";
 import { functionEnvironment, readTemplate } from "../../local/stack/template-model.js";
 import { sampleEvent } from "../support/sample-events.js";
 import { templateFunctions } from "../support/template-compute.js";
@@ -107,6 +108,19 @@ const events: Record<string, [string, (value: unknown) => Promise<void> | void]>
     },
   ],
   StackCleanupFunction: [
+    "task-definitions-delete.json",
+    (value) => {
+      const request = value as Record<string, unknown>;
+      expect(request.RequestType).toBe("Delete");
+      readFamilies(
+        customResourceRequest(
+          { ...request, RequestType: "Create" },
+          "Custom::DeleteTaskDefinitions",
+        ),
+      );
+    },
+  ],
+  BucketCleanupFunction: [
     "empty-buckets-delete.json",
     (value) => {
       const request = value as Record<string, unknown>;

@@ -463,9 +463,25 @@ describe("sam delete in template.yaml", () => {
     // CloudFormation deletes a resource only after whatever depends on it is deleted.
     const buckets = ofType("AWS::S3::Bucket").map(([id]) => ({ Ref: id }));
     const cleanup = props("EmptyBucketsOnDelete") as { Buckets: unknown[]; ServiceToken: unknown };
-    expect(cleanup.ServiceToken).toEqual({ "Fn::GetAtt": ["StackCleanupFunction", "Arn"] });
+    expect(cleanup.ServiceToken).toEqual({ "Fn::GetAtt": ["BucketCleanupFunction", "Arn"] });
     expect(cleanup.Buckets).toEqual(expect.arrayContaining(buckets));
     expect(cleanup.Buckets).toHaveLength(buckets.length);
+    // It waits for nothing but the buckets and its own function, so it exists before the
+    // deploy's own uploads, which depend on it: the rollback of a first deploy that fails
+    // after them empties the buckets too (else ROLLBACK_FAILED on a bucket not empty).
+    const before = [...dependenciesOf("EmptyBucketsOnDelete")];
+    expect(
+      before.filter(
+        (id) =>
+          !buckets.some((bucket) => bucket.Ref === id) &&
+          !["BucketCleanupFunction", "BucketCleanupFunctionRole", "BucketCleanupLogGroup"].includes(
+            id,
+          ) &&
+          !id.startsWith("AWS::"),
+      ),
+    ).toEqual([]);
+    for (const upload of ["SparkJobScript", "SiteContent"])
+      expect(dependenciesOf(upload), upload).toContain("EmptyBucketsOnDelete");
     // Everything that writes into them outside a deploy: the feed's services, Firehose, the
     // flow log, the event source's on-failure destination (CityCountsFunction's mapping).
     for (const writer of [
@@ -482,20 +498,22 @@ describe("sam delete in template.yaml", () => {
 
   it("lets the cleanups read their own stack's status, and no other's", () => {
     // stack-going.ts: a Delete cleans up only while the stack itself is deleted.
-    const statements = (
-      props("StackCleanupFunction").Policies as { Statement: Record<string, unknown>[] }[]
-    ).flatMap((policy) => policy.Statement);
-    const reads = statements.filter((s) =>
-      [s.Action].flat().includes("cloudformation:DescribeStacks"),
-    );
-    expect(reads).toEqual([
-      {
-        Sid: "ReadOwnStackStatus",
-        Effect: "Allow",
-        Action: "cloudformation:DescribeStacks",
-        Resource: { Ref: "AWS::StackId" },
-      },
-    ]);
+    for (const cleanup of ["StackCleanupFunction", "BucketCleanupFunction"]) {
+      const statements = (
+        props(cleanup).Policies as { Statement: Record<string, unknown>[] }[]
+      ).flatMap((policy) => policy.Statement);
+      const reads = statements.filter((s) =>
+        [s.Action].flat().includes("cloudformation:DescribeStacks"),
+      );
+      expect(reads, cleanup).toEqual([
+        {
+          Sid: "ReadOwnStackStatus",
+          Effect: "Allow",
+          Action: "cloudformation:DescribeStacks",
+          Resource: { Ref: "AWS::StackId" },
+        },
+      ]);
+    }
   });
 });
 

@@ -676,7 +676,7 @@ describe("the daily batch in template.yaml", () => {
     const mayRefuse = allStatements()
       .filter(
         (s) =>
-          s.where === "StackCleanupFunction" &&
+          s.where === "BucketCleanupFunction" &&
           s.statement.Effect === "Allow" &&
           list(s.statement.Action).includes("s3:PutBucketPolicy"),
       )
