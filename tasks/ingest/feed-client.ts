@@ -7,6 +7,7 @@
 import WebSocket from "ws";
 import { type Backoff, backoffDelay } from "../../functions/shared/backoff.js";
 import { MAX_MESSAGE_BYTES } from "../../functions/shared/rsvp/parse.js";
+import { cleanText } from "../../functions/shared/rsvp/text.js";
 
 /**
  * The largest frame read, 16 times the largest message the parser takes (a larger one up to
@@ -169,7 +170,9 @@ export function connectFeed(options: FeedClientOptions): FeedClient {
     });
     current.on("close", (code, reason) => {
       clearInterval(heartbeat);
-      emit({ type: "closed", code, reason: reason.toString() });
+      // The feed writes the close reason (up to 123 bytes): cleaned as feed text is, since the
+      // logs that carry it may reach a terminal (`--verbose`).
+      emit({ type: "closed", code, reason: cleanText(reason.toString()) });
       if (closing || (code === 1000 && options.reconnectAfterNormalClose === false)) {
         endFeed();
         return;

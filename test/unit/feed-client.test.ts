@@ -100,6 +100,19 @@ describe("feed client", () => {
     expect(events).toEqual(expect.arrayContaining(["open", "closed", "reconnecting"]));
   });
 
+  it("cleans the close reason the feed writes, as feed text, before anyone logs it", async () => {
+    const { wss, url } = await server();
+    // A C1 control sequence (CSI, red), a right-to-left override, a newline.
+    wss.on("connection", (socket) => socket.close(4000, "bye\u009b31m now\u202eevil\nline"));
+    const { events } = smallLimitsClient(url);
+    await until("the close", () => events.some((event) => event.type === "closed"));
+    expect(events.find((event) => event.type === "closed")).toEqual({
+      type: "closed",
+      code: 4000,
+      reason: "bye 31m nowevil line",
+    });
+  });
+
   it("reads a text frame that is not valid UTF-8 as text, without ending the connection", async () => {
     // RFC 6455 has a client close such a connection (1007), and ws does unless told not to; a
     // feed that sends again from since_mtime would then send it after every reconnect, and the
