@@ -16,6 +16,19 @@ afterEach(async () => {
   await feed?.close();
 });
 
+/** A producer that takes every batch at once and keeps what it was sent, topic by topic. */
+function recordingProducer() {
+  const sent: { topic: string; value: string }[] = [];
+  const producer = {
+    sendBatch: async (batch: ProducerBatch) => {
+      for (const { topic, messages } of batch.topicMessages ?? [])
+        for (const m of messages) sent.push({ topic, value: String(m.value) });
+      return [];
+    },
+  } as unknown as Producer;
+  return { sent, producer };
+}
+
 describe("ingest backpressure", () => {
   it("stops reading the feed while Kafka is behind, and loses nothing", async () => {
     const lines: string[] = [];
@@ -82,14 +95,7 @@ describe("ingest backpressure", () => {
       at(now - 4_000, "past-again"),
     ];
     feed = await startReplayServer({ source: () => lines, pacing: { kind: "asap" } });
-    const sent: { topic: string; value: string }[] = [];
-    const producer = {
-      sendBatch: async (batch: ProducerBatch) => {
-        for (const { topic, messages } of batch.topicMessages ?? [])
-          for (const m of messages) sent.push({ topic, value: String(m.value) });
-        return [];
-      },
-    } as unknown as Producer;
+    const { sent, producer } = recordingProducer();
     const ingest = startIngest({
       feedUrl: feed.url,
       parse: createRsvpParser({ pseudonymKey: "future-mtime-test-key-0123456789abcd" }),
@@ -137,14 +143,7 @@ describe("ingest backpressure", () => {
       source: () => [first as string, deep, wrapped, last as string],
       pacing: { kind: "asap" },
     });
-    const sent: { topic: string; value: string }[] = [];
-    const producer = {
-      sendBatch: async (batch: ProducerBatch) => {
-        for (const { topic, messages } of batch.topicMessages ?? [])
-          for (const m of messages) sent.push({ topic, value: String(m.value) });
-        return [];
-      },
-    } as unknown as Producer;
+    const { sent, producer } = recordingProducer();
     const ingest = startIngest({
       feedUrl: feed.url,
       parse: createRsvpParser({ pseudonymKey: "hostile-frames-test-key-0123456789abc" }),
