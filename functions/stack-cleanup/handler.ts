@@ -5,7 +5,7 @@
  * exists before anything writes to them, and StackCleanupFunction for the others:
  * - StopDailyBatchOnDelete (Custom::StopDailyBatch): stops a running daily batch and terminates
  *   its EMR clusters, first of all (./daily-batch.ts);
- * - EmptyBucketsOnDelete (Custom::EmptyBuckets): empties the stack's buckets, every version,
+ * - BucketsEmptiedOnDelete (Custom::EmptyBuckets): empties the stack's buckets, every version,
  *   after their writers are gone (./empty-buckets.ts);
  * - EmrSecurityGroupRules (Custom::EmrSecurityGroupRules): revokes the rules EMR added to the
  *   daily batch's security groups, which refer to each other (./security-group-rules.ts);

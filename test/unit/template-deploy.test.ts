@@ -462,14 +462,17 @@ describe("sam delete in template.yaml", () => {
     // CloudFormation User Guide, AWS::S3::Bucket: "You can only delete empty buckets";
     // CloudFormation deletes a resource only after whatever depends on it is deleted.
     const buckets = ofType("AWS::S3::Bucket").map(([id]) => ({ Ref: id }));
-    const cleanup = props("EmptyBucketsOnDelete") as { Buckets: unknown[]; ServiceToken: unknown };
+    const cleanup = props("BucketsEmptiedOnDelete") as {
+      Buckets: unknown[];
+      ServiceToken: unknown;
+    };
     expect(cleanup.ServiceToken).toEqual({ "Fn::GetAtt": ["BucketCleanupFunction", "Arn"] });
     expect(cleanup.Buckets).toEqual(expect.arrayContaining(buckets));
     expect(cleanup.Buckets).toHaveLength(buckets.length);
     // It waits for nothing but the buckets and its own function, so it exists before the
     // deploy's own uploads, which depend on it: the rollback of a first deploy that fails
     // after them empties the buckets too (else ROLLBACK_FAILED on a bucket not empty).
-    const before = [...dependenciesOf("EmptyBucketsOnDelete")];
+    const before = [...dependenciesOf("BucketsEmptiedOnDelete")];
     expect(
       before.filter(
         (id) =>
@@ -481,7 +484,7 @@ describe("sam delete in template.yaml", () => {
       ),
     ).toEqual([]);
     for (const upload of ["SparkJobScript", "SiteContent"])
-      expect(dependenciesOf(upload), upload).toContain("EmptyBucketsOnDelete");
+      expect(dependenciesOf(upload), upload).toContain("BucketsEmptiedOnDelete");
     // Everything that writes into them outside a deploy: the feed's services, Firehose, the
     // flow log, the event source's on-failure destination (CityCountsFunction's mapping).
     for (const writer of [
@@ -491,9 +494,33 @@ describe("sam delete in template.yaml", () => {
       "VpcFlowLog",
       "CityCountsFunction",
     ])
-      expect([resource(writer).DependsOn].flat(), writer).toContain("EmptyBucketsOnDelete");
+      expect([resource(writer).DependsOn].flat(), writer).toContain("BucketsEmptiedOnDelete");
     // ECR, AWS::ECR::Repository EmptyOnDelete: the delete removes the images with the repository.
     expect(props("IngestRepository").EmptyOnDelete).toBe(true);
+  });
+
+  it("keeps each custom resource's ServiceToken: a changed one fails the update of a deployed stack", () => {
+    // CloudFormation refuses "Modifying service token is not allowed" (the ServiceToken of
+    // AWS::CloudFormation::CustomResource cannot be updated): give the resource a new logical
+    // id instead, and add it here under that id. A replaced resource's Delete runs while the
+    // stack stays, and the cleanups skip it (stack-going.ts).
+    const tokens = Object.fromEntries(
+      Object.entries(template.Resources)
+        .filter(([, r]) => r.Type.startsWith("Custom::"))
+        .map(([id, r]) => [id, (r.Properties as { ServiceToken?: unknown }).ServiceToken]),
+    );
+    const by = (fn: string) => ({ "Fn::GetAtt": [fn, "Arn"] });
+    expect(tokens).toEqual({
+      NetworkZones: by("NetworkZonesFunction"),
+      EmrSecurityGroupRules: by("StackCleanupFunction"),
+      KafkaNetworkInterfacesGone: by("StackCleanupFunction"),
+      KafkaTopics: by("KafkaTopicsFunction"),
+      SparkJobScript: by("DeployArtifactsFunction"),
+      SiteContent: by("SiteContentFunction"),
+      BucketsEmptiedOnDelete: by("BucketCleanupFunction"),
+      StopDailyBatchOnDelete: by("StackCleanupFunction"),
+      TaskDefinitionsOnDelete: by("StackCleanupFunction"),
+    });
   });
 
   it("lets the cleanups read their own stack's status, and no other's", () => {
@@ -586,7 +613,7 @@ describe("a daily batch running during sam delete", () => {
     const after = dependenciesOf("StopDailyBatchOnDelete");
     for (const used of [
       "DailyBatchStateMachine",
-      "EmptyBucketsOnDelete",
+      "BucketsEmptiedOnDelete",
       "EmrSecurityGroupRules",
       "EmrPrimarySecurityGroup",
       "EmrCoreSecurityGroup",

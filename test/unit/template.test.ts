@@ -658,7 +658,7 @@ describe("the daily batch in template.yaml", () => {
     // empty-buckets.ts replaces each bucket's policy with one that refuses new objects before
     // it empties it. A BucketPolicy resource deleted after that would take the refusal away, so
     // each depends on the cleanup (CloudFormation deletes dependents first).
-    const emptied = (properties("EmptyBucketsOnDelete").Buckets as { Ref: string }[]).map(
+    const emptied = (properties("BucketsEmptiedOnDelete").Buckets as { Ref: string }[]).map(
       (bucket) => bucket.Ref,
     );
     expect(emptied.length).toBe(6);
@@ -670,7 +670,7 @@ describe("the daily batch in template.yaml", () => {
     ).toEqual([...emptied].sort());
     for (const [id, resource] of policies) {
       expect(list((resource as { DependsOn?: string | string[] }).DependsOn), id).toContain(
-        "EmptyBucketsOnDelete",
+        "BucketsEmptiedOnDelete",
       );
     }
     const mayRefuse = allStatements()
