@@ -21,7 +21,12 @@ import { EMRClient } from "@aws-sdk/client-emr";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import type { CloudFormationCustomResourceEvent, Context } from "aws-lambda";
-import { answerCustomResource, logCustomResourceExchange } from "../shared/custom-resource.js";
+import {
+  answerCustomResource,
+  type CustomResourceLog,
+  type CustomResourceResult,
+  logCustomResourceExchange,
+} from "../shared/custom-resource.js";
 import { createLogger } from "../shared/logger.js";
 import { applyStopDailyBatchEvent } from "./daily-batch.js";
 import { applyEvent as applyBucketsEvent } from "./empty-buckets.js";
@@ -45,50 +50,77 @@ const cloudformation = new CloudFormationClient({});
  */
 export const QUIET_MS = 300_000;
 
+/** The clients the cleanups call; the handler's own at module scope, a test's mocks. */
+export interface CleanupClients {
+  s3: S3Client;
+  ec2: EC2Client;
+  ecs: ECSClient;
+  emr: EMRClient;
+  sfn: SFNClient;
+  cloudformation: CloudFormationClient;
+}
+
+/**
+ * One cleanup resource's request, answered by its cleanup. A Delete while the stack stays (a
+ * replacement, an update's rollback) cleans nothing. The buckets' cleanup throws away data for
+ * good, so it empties only a stack whose status was read as going: unread, its Delete fails
+ * (`sam delete` again; an update's cleanup skips a failed delete), where the other cleanups,
+ * which lose nothing, go ahead.
+ */
+export async function applyCleanup(
+  event: CloudFormationCustomResourceEvent,
+  clients: CleanupClients,
+  options: { log: CustomResourceLog; remainingMs: number },
+): Promise<CustomResourceResult> {
+  const { log } = options;
+  let stackGoingConfirmed = false;
+  if (event.RequestType === "Delete") {
+    const fate = await stackFate(clients.cloudformation, event.StackId, log);
+    if (fate.kept !== undefined) {
+      log("not the stack's delete: nothing cleaned up", { stackStatus: fate.kept });
+      return { PhysicalResourceId: event.PhysicalResourceId, Data: { Skipped: fate.kept } };
+    }
+    stackGoingConfirmed = fate.confirmed;
+  }
+  // The waits: a look every 15 s, and a minute left to answer before the function's 15 minutes
+  // are up.
+  const polling = { log, pollMs: 15_000, deadline: Date.now() + options.remainingMs - 60_000 };
+  switch (event.ResourceType) {
+    case "Custom::StopDailyBatch":
+      return applyStopDailyBatchEvent(event, { sfn: clients.sfn, emr: clients.emr, ...polling });
+    case "Custom::EmrSecurityGroupRules":
+      return applySecurityGroupsEvent(event, { ec2: clients.ec2, log });
+    case "Custom::KafkaNetworkInterfacesGone":
+      return applyNetworkInterfacesEvent(event, { ec2: clients.ec2, ...polling });
+    case "Custom::DeleteTaskDefinitions":
+      return applyTaskDefinitionsEvent(event, { ecs: clients.ecs, log });
+    case "Custom::EmptyBuckets":
+      if (event.RequestType === "Delete" && !stackGoingConfirmed)
+        throw new Error(
+          "the stack's status could not be read, so its buckets are not emptied (that cannot be undone): if the stack is being deleted, run sam delete again",
+        );
+      return applyBucketsEvent(event, {
+        s3: clients.s3,
+        log,
+        refuseNewObjects: true,
+        quietMs: QUIET_MS,
+        passIntervalMs: 20_000,
+        // Leave time to answer before the function's 15 minutes are up.
+        deadlineMs: options.remainingMs - 60_000,
+      });
+    default:
+      throw new Error(`${event.ResourceType}: not a cleanup resource this function knows`);
+  }
+}
+
+const clients: CleanupClients = { s3, ec2, ecs, emr, sfn, cloudformation };
+
 export const handler = (event: CloudFormationCustomResourceEvent, context: Context) =>
   logCustomResourceExchange(logger, event, context, (log) =>
     answerCustomResource(
       event,
       context,
-      async () => {
-        // A Delete while the stack stays (a replacement, an update's rollback) cleans nothing.
-        let stackGoingConfirmed = false;
-        if (event.RequestType === "Delete") {
-          const fate = await stackFate(cloudformation, event.StackId, log);
-          if (fate.kept !== undefined) {
-            log("not the stack's delete: nothing cleaned up", { stackStatus: fate.kept });
-            return { PhysicalResourceId: event.PhysicalResourceId, Data: { Skipped: fate.kept } };
-          }
-          stackGoingConfirmed = fate.confirmed;
-        }
-        // The waits: a look every 15 s, and a minute left to answer before the function's 15
-        // minutes are up.
-        const polling = {
-          log,
-          pollMs: 15_000,
-          deadline: Date.now() + context.getRemainingTimeInMillis() - 60_000,
-        };
-        return event.ResourceType === "Custom::StopDailyBatch"
-          ? applyStopDailyBatchEvent(event, { sfn, emr, ...polling })
-          : event.ResourceType === "Custom::EmrSecurityGroupRules"
-            ? applySecurityGroupsEvent(event, { ec2, log })
-            : event.ResourceType === "Custom::KafkaNetworkInterfacesGone"
-              ? applyNetworkInterfacesEvent(event, { ec2, ...polling })
-              : event.ResourceType === "Custom::DeleteTaskDefinitions"
-                ? applyTaskDefinitionsEvent(event, { ecs, log })
-                : applyBucketsEvent(event, {
-                    s3,
-                    log,
-                    // Replacing the buckets' policies only when the stack is surely going: its
-                    // status unread, an update's replacement would lose the site's and the
-                    // flow log's grants.
-                    refuseNewObjects: stackGoingConfirmed,
-                    quietMs: QUIET_MS,
-                    passIntervalMs: 20_000,
-                    // Leave time to answer before the function's 15 minutes are up.
-                    deadlineMs: context.getRemainingTimeInMillis() - 60_000,
-                  });
-      },
+      () => applyCleanup(event, clients, { log, remainingMs: context.getRemainingTimeInMillis() }),
       { fetch, log },
     ),
   );

@@ -18,9 +18,9 @@ export const STACK_GOING_STATUSES: ReadonlySet<string> = new Set([
 /**
  * What a Delete should do: `kept`, the stack's status that says it stays (clean nothing up);
  * else clean up, `confirmed` when the status was read as the stack going. If the status cannot
- * be read, it cleans up (as it did before this check): a `sam delete` must not stop here for a
- * status it could not read. What must not happen to a stack that stays (a bucket's policy
- * replaced) waits for `confirmed`.
+ * be read, the cleanups that lose nothing go ahead (a `sam delete` must not stop there for a
+ * status it could not read); the buckets' cleanup, which cannot be undone, waits for
+ * `confirmed` (handler.ts).
  */
 export async function stackFate(
   cloudformation: Pick<CloudFormationClient, "send">,
