@@ -60,8 +60,11 @@ async function until(what: string, condition: () => boolean): Promise<void> {
   }
 }
 
-/** A client with limits of 100 bytes and, after an oversized frame, 1,000: small frames do. */
-function smallLimitsClient(url: string) {
+/** A client that keeps what it receives and says, with short reconnect pauses. */
+function recordingClient(
+  url: string,
+  limits: { maxFrameBytes?: number; setAsideFrameBytes?: number } = {},
+) {
   const received: string[] = [];
   const events: FeedEvent[] = [];
   const client = connectFeed({
@@ -69,12 +72,15 @@ function smallLimitsClient(url: string) {
     onMessage: (data) => received.push(String(data)),
     onEvent: (event) => events.push(event),
     backoff: { baseMs: 20, capMs: 100 },
-    maxFrameBytes: 100,
-    setAsideFrameBytes: 1_000,
+    ...limits,
   });
   clients.push(client);
   return { received, events, client };
 }
+
+/** A client with limits of 100 bytes and, after an oversized frame, 1,000: small frames do. */
+const smallLimitsClient = (url: string) =>
+  recordingClient(url, { maxFrameBytes: 100, setAsideFrameBytes: 1_000 });
 
 describe("feed client", () => {
   it("reconnects after the server drops it, and keeps receiving", async () => {
@@ -144,15 +150,7 @@ describe("feed client", () => {
         socket.send("b".repeat(MAX_FRAME_BYTES + 1));
       } else socket.send(`hello ${connection}`);
     });
-    const received: string[] = [];
-    const events: FeedEvent[] = [];
-    const client = connectFeed({
-      url,
-      onMessage: (data) => received.push(String(data)),
-      onEvent: (event) => events.push(event),
-      backoff: { baseMs: 20, capMs: 100 },
-    });
-    clients.push(client);
+    const { received, events, client } = recordingClient(url);
     await until("the second connection's message", () => received.includes("hello 2"));
     expect(received.map((text) => text.slice(0, 8))).toEqual(["aaaaaaaa", "hello 2"]);
     expect(received[0]).toHaveLength(MAX_FRAME_BYTES);
