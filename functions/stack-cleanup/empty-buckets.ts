@@ -174,25 +174,18 @@ export const readProperties = (properties: Record<string, unknown> | undefined):
  */
 export function applyEvent(
   event: CloudFormationCustomResourceEvent,
-  deps: {
-    s3: S3Client;
-    log?: CustomResourceLog;
-    /** Put the refusing policy first: only when the stack is surely being deleted. */
-    refuseNewObjects: boolean;
-  } & Omit<EmptyUntilQuietOptions, "log">,
+  deps: { s3: S3Client; log?: CustomResourceLog } & Omit<EmptyUntilQuietOptions, "log">,
 ): Promise<CustomResourceResult> {
   return applyCleanupEvent(event, {
     createdId: "empty-buckets-on-delete",
     readProperties,
     cleanup: async (buckets) => {
-      if (deps.refuseNewObjects) {
-        // The stack's ARN names the partition (aws, aws-cn, aws-us-gov) of the buckets' ARNs.
-        const partition = event.StackId.split(":")[1] || "aws";
-        const unrefused = await refuseWrites(deps.s3, buckets, partition, deps.log);
-        deps.log?.("new objects refused", {
-          buckets: buckets.filter((bucket) => !unrefused.includes(bucket)),
-        });
-      }
+      // The stack's ARN names the partition (aws, aws-cn, aws-us-gov) of the buckets' ARNs.
+      const partition = event.StackId.split(":")[1] || "aws";
+      const unrefused = await refuseWrites(deps.s3, buckets, partition, deps.log);
+      deps.log?.("new objects refused", {
+        buckets: buckets.filter((bucket) => !unrefused.includes(bucket)),
+      });
       const { deleted, passes } = await emptyUntilQuiet(deps.s3, buckets, deps);
       deps.log?.("buckets empty", { buckets, deleted, passes });
       return { Deleted: String(deleted) };

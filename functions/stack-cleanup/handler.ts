@@ -102,7 +102,6 @@ export async function applyCleanup(
       return applyBucketsEvent(event, {
         s3: clients.s3,
         log,
-        refuseNewObjects: true,
         quietMs: QUIET_MS,
         passIntervalMs: 20_000,
         // Leave time to answer before the function's 15 minutes are up.

@@ -142,7 +142,6 @@ describe("emptying the stack's buckets on delete", () => {
       quietMs: 0,
       passIntervalMs: 10,
       deadlineMs: 5_000,
-      refuseNewObjects: true,
     };
     const request = {
       ...event,
