@@ -1,7 +1,7 @@
 /**
  * statemachines/daily-batch.asl.json executed by a local ASL interpreter (aws-local-stepfunctions),
- * every Task overridden by a local handler: the cluster is terminated whatever happens after it
- * exists, failures end the execution with their cause, the range and the execution's start
+ * every Task overridden by a local handler: the cluster is terminated as soon as the Spark step
+ * has ended, well or not, failures end the execution with their cause, the range and the execution's start
  * reach the Spark job (--range, --as-of) and the Lambdas ({range, startedAt}), and the cluster
  * is built from the template's parameters (counts as numbers, an optional Spot task group).
  */
@@ -155,16 +155,17 @@ type LambdaInput = { FunctionName: string; Payload: Record<string, unknown> };
 const argument = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
 
 describe("daily batch workflow", () => {
-  it("runs create -> Spark -> cluster -> render -> terminate, with yesterday by default", async () => {
+  it("runs create -> Spark -> terminate -> cluster -> render, with yesterday by default", async () => {
     const { calls, run, inputOf } = harness();
     await run({});
+    // The clustering and render Lambdas read S3: the cluster is not kept idle while they run.
     expect(calls.map((c) => c.state)).toEqual([
       "CheckRange",
       "CreateCluster",
       "CurateWithSpark",
+      "TerminateCluster",
       "ClusterVenues",
       "RenderMap",
-      "TerminateCluster",
     ]);
     const step = inputOf<StepInput>("CurateWithSpark");
     expect(step.ClusterId).toBe("j-TESTCLUSTER");
@@ -283,18 +284,47 @@ describe("daily batch workflow", () => {
     expect(groups[2]?.InstanceType).toBe("m7g.2xlarge");
   });
 
-  it.each(["CurateWithSpark", "ClusterVenues", "RenderMap"])(
-    "terminates the cluster and fails with the cause when %s fails",
+  it("terminates the cluster and fails with the cause when the Spark step fails", async () => {
+    const { calls, run } = harness("CurateWithSpark");
+    await expect(run({})).rejects.toThrow("CurateWithSpark failed");
+    expect(calls.at(-1)).toEqual({
+      state: "TerminateAfterFailure",
+      input: { ClusterId: "j-TESTCLUSTER" },
+    });
+    expect(calls.map((c) => c.state)).not.toContain("ClusterVenues");
+  });
+
+  it.each(["ClusterVenues", "RenderMap"])(
+    "fails with the cause when %s fails, its cluster already terminated",
     async (state) => {
       const { calls, run } = harness(state);
-      await expect(run({})).rejects.toThrow(`${state} failed`);
-      expect(calls.at(-1)).toEqual({
-        state: "TerminateAfterFailure",
-        input: { ClusterId: "j-TESTCLUSTER" },
-      });
-      expect(calls.filter((c) => c.state === state).length).toBeGreaterThanOrEqual(1);
+      const failure = await run({}).then(
+        () => undefined,
+        (error: Error) => error,
+      );
+      expect(failure?.cause).toMatchObject({ name: "StepFailed", message: `${state} failed` });
+      const states = calls.map((c) => c.state);
+      expect(states.filter((s) => s === "TerminateCluster")).toHaveLength(1);
+      expect(states.indexOf("TerminateCluster")).toBeLessThan(states.indexOf(state));
+      expect(states).not.toContain("TerminateAfterFailure");
+      expect(states.at(-1)).toBe(state);
     },
   );
+
+  it("still draws the map when the terminate keeps failing, then fails with the terminate's error", async () => {
+    const { calls, run } = harness("TerminateCluster");
+    const failure = await run({}).then(
+      () => undefined,
+      (error: Error) => error,
+    );
+    expect(failure?.cause).toMatchObject({
+      name: "StepFailed",
+      message: "TerminateCluster failed",
+    });
+    const states = calls.map((c) => c.state);
+    expect(states.filter((s) => s === "TerminateCluster")).toHaveLength(4); // 1 + 3 retries
+    expect(states.slice(-2)).toEqual(["ClusterVenues", "RenderMap"]);
+  });
 
   it("says why, when the Spark step fails: the cluster's status, read before the terminate, beside the step's error", async () => {
     const { calls, run, inputOf } = harness("CurateWithSpark");
