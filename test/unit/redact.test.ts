@@ -144,6 +144,11 @@ describe("redactPersonalData", () => {
       "{'x': '{\\'member\\': {\\'member_name\\': \\'Jane Secret\\'}}'}",
       // A quote inside a single-quoted name: the scan cannot tell where the value ends.
       "{'member_name':'Jane O'Secret', 'rsvp_id': 1",
+      // A key with its value but no colon: quoted, or spelled as an identifier.
+      '{"member_name" "Jane Secret","rsvp_id":1',
+      "{'photo' 'https://p/j.jpg', 'rsvp_id': 1",
+      "rsvp_id\t1\nmember_name\tJane Secret",
+      "memberId Jane Secret",
     ];
     for (const raw of unreadable) {
       expect(() => JSON.parse(raw), raw).toThrow();
@@ -191,6 +196,20 @@ describe("redactPersonalData", () => {
     expect(redacted.length).toBeLessThan(65 * 1024);
     expect(redacted).not.toContain("END");
     expect(redacted).not.toContain("Alice");
+  });
+
+  it("never cuts a surrogate pair in two: what it returns is well-formed Unicode to store", () => {
+    // The 64 KiB cut falls inside an emoji; the member object taken out moves it to the front.
+    let text = `{"member":{"member_name":"${"a".repeat(65_496)}"},"x":"`;
+    text += "b".repeat(65_535 - text.length);
+    text += "😀😀😀 tail";
+    expect(text.slice(0, 65_536).isWellFormed()).toBe(false);
+    const redacted = redactPersonalData(text);
+    expect(redacted).not.toContain("a".repeat(100));
+    expect(redacted.endsWith("b")).toBe(true);
+    expect(redacted.isWellFormed()).toBe(true);
+    // A lone surrogate in the text itself is replaced, not kept.
+    expect(redactPersonalData("not json \ud83d")).toBe("not json \ufffd");
   });
 
   it("leaves text without personal fields unchanged", () => {

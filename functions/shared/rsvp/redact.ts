@@ -4,9 +4,9 @@
  * form, so no spelling of a key (`"\u006dember"`) or shape of a value hides a personal field,
  * and JSON held in its strings is redacted too. A frame that is not JSON (truncated, a Python
  * dict repr) is redacted by scanning its text. The scan fails closed: a text in which a personal
- * key still seems to have a value after it (unquoted keys, HTML- or URL-encoded quotes, UTF-16,
- * a quote inside a quoted name) is withheld whole, since a pattern that cannot read it cannot
- * say where its value ends either.
+ * key is still found where it may carry a value, outside the pairs it redacted (unquoted keys,
+ * a missing colon, HTML- or URL-encoded quotes, UTF-16, a quote inside a quoted name), is
+ * withheld whole, since a pattern that cannot read it cannot say where its value ends either.
  */
 
 /**
@@ -29,11 +29,21 @@ const ESCAPED_WORD_CHARACTER = /\\u00(3[0-9]|4[1-9a-fA-F]|5[0-9aAfF]|6[1-9a-fA-F
 /** Text that could hold a personal field; strings that do are redacted as messages of their own. */
 const MENTIONS_PERSONAL_KEY = /member|photo|other[_\s-]?services/i;
 /**
- * A personal key with what looks like a value after it (`member_name: x`, `\'member\':`,
- * `member_name=x`, `<member_name>x`), in a text decoded for the check and with its redacted
- * pairs taken out.
+ * A personal key left where it may still carry a value, in a text decoded for the check and
+ * with its redacted pairs taken out: any key with what looks like a value after it
+ * (`member_name: x`, `\'member\':`, `member_name=x`, `<member_name>x`); any key in quotes,
+ * whatever follows it (`{"member_name" "x"`); and a key spelled as an identifier (`member_name`,
+ * `memberId`, `other-services`), whatever follows it (`member_name<tab>x`). Words in prose
+ * (`a photo walk for members`) are none of these, so such a text keeps its diagnosis.
  */
-const PERSONAL_KEY_WITH_VALUE = new RegExp(`\\b${PERSONAL_KEY}[\\s"'\`\\\\]*[:=>]`, "i");
+const PERSONAL_KEY_LEFT = new RegExp(
+  [
+    `\\b${PERSONAL_KEY}[\\s"'\`\\\\]*[:=>]`,
+    `(["'\`])${PERSONAL_KEY}\\2`,
+    "\\b(?:member[_-]?(?:id|name)|other[_-]?services)\\b",
+  ].join("|"),
+  "i",
+);
 /** A personal field whose value was replaced, as the scan writes it. */
 const REDACTED_PAIR = new RegExp(
   `(["']?)${PERSONAL_KEY}\\1\\s*:\\s*(["']?)\\[personal data removed\\]\\3`,
@@ -65,10 +75,20 @@ export const WITHHELD = "[raw text withheld: it could not be checked for persona
  */
 export function redactPersonalData(raw: string): string {
   try {
-    return redact(raw.length > MAX_REDACTED_CHARS ? raw.slice(0, MAX_REDACTED_CHARS) : raw, 0);
+    // Never half a surrogate pair: the result is stored, and a store may refuse text that is
+    // not well-formed Unicode (a dead letter that cannot be written holds up its batch).
+    return redact(codePointPrefix(raw, MAX_REDACTED_CHARS), 0).toWellFormed();
   } catch {
     return WITHHELD;
   }
+}
+
+/** At most `maxUnits` UTF-16 units of `text`, cut between two code points. */
+function codePointPrefix(text: string, maxUnits: number): string {
+  if (text.length <= maxUnits) return text;
+  const last = text.charCodeAt(maxUnits - 1);
+  const splitsPair = last >= 0xd800 && last <= 0xdbff;
+  return text.slice(0, splitsPair ? maxUnits - 1 : maxUnits);
 }
 
 function redact(raw: string, nesting: number): string {
@@ -147,9 +167,9 @@ function redactText(raw: string): string {
   return misread || leavesPersonalValue(result) ? WITHHELD : result;
 }
 
-/** Whether a personal key still seems to carry a value in `text`, however it is encoded. */
+/** Whether a personal key is still in `text` outside a redacted pair, however it is encoded. */
 function leavesPersonalValue(text: string): boolean {
-  return PERSONAL_KEY_WITH_VALUE.test(decodedForCheck(text).replace(REDACTED_PAIR, ""));
+  return PERSONAL_KEY_LEFT.test(decodedForCheck(text).replace(REDACTED_PAIR, ""));
 }
 
 /**
