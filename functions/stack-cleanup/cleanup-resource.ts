@@ -1,5 +1,5 @@
 /**
- * What the two cleanup resources share: Create and Update only check the properties, Delete
+ * What the cleanup resources share: Create and Update only check the properties, Delete
  * reads them and cleans up. A Delete after a failed Create (its properties wrong) has nothing to
  * undo and must not fail too, or the stack's delete would stop at it.
  */

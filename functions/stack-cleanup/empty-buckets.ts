@@ -14,9 +14,13 @@
  * `sam delete` could not help (this resource is gone by then). So before emptying, each bucket
  * gets a policy that refuses every new object, whoever writes it. The stack's own bucket
  * policies depend on this resource, so CloudFormation deletes them before it, and nothing takes
- * the refusal away again before the bucket goes.
+ * the refusal away again before the bucket goes. S3 itself writes too: a lifecycle rule that
+ * expires objects adds a delete marker to a versioned bucket, and no bucket policy refuses it,
+ * so each bucket's lifecycle configuration is deleted with the refusal (S3 says the deletion
+ * takes some time to reach all its systems: it narrows that window, it cannot close it).
  */
 import {
+  DeleteBucketLifecycleCommand,
   DeleteObjectsCommand,
   ListObjectVersionsCommand,
   type ObjectIdentifier,
@@ -48,9 +52,10 @@ export function refuseWritesPolicy(bucket: string, partition: string): string {
 }
 
 /**
- * Replaces the policy of each bucket with {@link refuseWritesPolicy}; the buckets it could not
- * (an organization's guardrail may deny s3:PutBucketPolicy; a bucket already gone) are emptied
- * all the same, so the delete is no worse than without the refusal. Returns those buckets.
+ * Replaces the policy of each bucket with {@link refuseWritesPolicy} and deletes its lifecycle
+ * configuration; the buckets it could not refuse (an organization's guardrail may deny
+ * s3:PutBucketPolicy; a bucket already gone) are emptied all the same, so the delete is no
+ * worse than without the refusal. Returns those buckets.
  */
 export async function refuseWrites(
   s3: S3Client,
@@ -70,6 +75,15 @@ export async function refuseWrites(
     } catch (error) {
       unrefused.push(bucket);
       log?.("new objects could not be refused; emptying it all the same", {
+        bucket,
+        error: (error as Error).message,
+      });
+    }
+    try {
+      // Succeeds on a bucket without a lifecycle configuration too (S3 API Reference: 204).
+      await s3.send(new DeleteBucketLifecycleCommand({ Bucket: bucket }));
+    } catch (error) {
+      log?.("its lifecycle rules could not be deleted; emptying it all the same", {
         bucket,
         error: (error as Error).message,
       });

@@ -7,8 +7,10 @@ import { randomUUID } from "node:crypto";
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
+  GetBucketLifecycleConfigurationCommand,
   GetBucketPolicyCommand,
   ListObjectVersionsCommand,
+  PutBucketLifecycleConfigurationCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
 } from "@aws-sdk/client-s3";
@@ -117,7 +119,28 @@ describe("emptying the stack's buckets on delete", () => {
   it("refuses new objects, then empties the buckets of the Delete request in events/; nothing on Create", async () => {
     const event = sampleEvent<CloudFormationCustomResourceDeleteEvent>("empty-buckets-delete.json");
     const buckets = [await bucket(true), await bucket(false)];
-    for (const name of buckets) await put(name, "something");
+    for (const name of buckets) {
+      await put(name, "something");
+      // An expiry rule, as the stack's raw and artifacts buckets have: S3 would add delete
+      // markers while the bucket is emptied.
+      await s3.send(
+        new PutBucketLifecycleConfigurationCommand({
+          Bucket: name,
+          LifecycleConfiguration: {
+            Rules: [{ ID: "expire", Status: "Enabled", Filter: {}, Expiration: { Days: 1 } }],
+          },
+        }),
+      );
+    }
+    const lifecycleRules = async (Bucket: string) => {
+      try {
+        return (await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket }))).Rules;
+      } catch (error) {
+        if ((error as Error).name === "NoSuchLifecycleConfiguration") return undefined;
+        throw error;
+      }
+    };
+    for (const name of buckets) expect(await lifecycleRules(name)).toHaveLength(1);
     // The calls the cleanup makes, in order, to moto's S3.
     const calls: string[] = [];
     const recording = new Proxy(s3, {
@@ -152,6 +175,7 @@ describe("emptying the stack's buckets on delete", () => {
     for (const name of buckets) {
       expect(await leftIn(name)).toBe(1);
       expect(await policy(name)).toBeUndefined();
+      expect(await lifecycleRules(name)).toHaveLength(1);
     }
     expect(calls).toEqual([]);
     const remove = requestOfType("Delete", request, previous);
@@ -164,10 +188,13 @@ describe("emptying the stack's buckets on delete", () => {
       expect(JSON.parse((await policy(name)) ?? "{}")).toEqual(
         JSON.parse(refuseWritesPolicy(name, "aws")),
       );
+      expect(await lifecycleRules(name)).toBeUndefined();
     }
     // Every refusal before the first listing: nothing lands between a pass and the bucket's end.
-    expect(calls.slice(0, 2)).toEqual(["PutBucketPolicyCommand", "PutBucketPolicyCommand"]);
-    expect(calls.slice(2)).not.toContain("PutBucketPolicyCommand");
+    const refusal = ["PutBucketPolicyCommand", "DeleteBucketLifecycleCommand"];
+    expect(calls.slice(0, 4)).toEqual([...refusal, ...refusal]);
+    expect(calls.slice(4)).not.toContain("PutBucketPolicyCommand");
+    expect(calls.slice(4)).not.toContain("DeleteBucketLifecycleCommand");
     expect(calls).toContain("ListObjectVersionsCommand");
   });
 });

@@ -1,5 +1,6 @@
 /** Error paths of the stack-delete cleanup (the happy paths run on moto, in integration). */
 import {
+  DeleteBucketLifecycleCommand,
   DeleteObjectsCommand,
   ListObjectVersionsCommand,
   PutBucketPolicyCommand,
@@ -35,6 +36,13 @@ describe("emptying a bucket", () => {
       }),
     );
     s3.on(PutBucketPolicyCommand, { Bucket: "logs" }).resolves({});
+    // Nor may its lifecycle rules be deletable: emptied all the same.
+    s3.on(DeleteBucketLifecycleCommand, { Bucket: "raw" }).resolves({});
+    s3.on(DeleteBucketLifecycleCommand, { Bucket: "logs" }).rejects(
+      Object.assign(new Error("explicit deny on s3:PutLifecycleConfiguration"), {
+        name: "AccessDenied",
+      }),
+    );
     s3.on(ListObjectVersionsCommand)
       .resolvesOnce({ Versions: [{ Key: "a", VersionId: "v1" }] })
       .resolves({});
@@ -47,12 +55,20 @@ describe("emptying a bucket", () => {
         ...NO_WAIT,
       }),
     ).resolves.toEqual({ PhysicalResourceId: "empty-buckets-on-delete", Data: { Deleted: "1" } });
-    expect(logged.slice(0, 2)).toEqual([
+    expect(logged.slice(0, 3)).toEqual([
       {
         message: "new objects could not be refused; emptying it all the same",
         data: { bucket: "raw", error: "explicit deny in a service control policy" },
       },
+      {
+        message: "its lifecycle rules could not be deleted; emptying it all the same",
+        data: { bucket: "logs", error: "explicit deny on s3:PutLifecycleConfiguration" },
+      },
       { message: "new objects refused", data: { buckets: ["logs"] } },
+    ]);
+    expect(s3.commandCalls(DeleteBucketLifecycleCommand).map((c) => c.args[0].input)).toEqual([
+      { Bucket: "raw" },
+      { Bucket: "logs" },
     ]);
     s3.restore();
   });
