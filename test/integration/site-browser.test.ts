@@ -110,13 +110,18 @@ beforeAll(async () => {
 
   const table = await createCountsTable(dynamodb, "browser-counts");
   const names = { ...stack.resources.tables, ...stack.resources.buckets, CityCountsTable: table };
+  // All but the template's log level (INFO): the tests' output keeps vitest.config.ts's.
+  const quiet = (environment: Record<string, string>) => {
+    const { POWERTOOLS_LOG_LEVEL: _level, ...rest } = environment;
+    return rest;
+  };
   Object.assign(
     process.env,
-    functionEnvironment("CityCountsFunction", names),
+    quiet(functionEnvironment("CityCountsFunction", names)),
     localAwsEnvironment(aws),
   );
   ({ countCityRsvps } = await import("../../functions/city-counts/handler.js"));
-  Object.assign(process.env, functionEnvironment("CountsApiFunction", names));
+  Object.assign(process.env, quiet(functionEnvironment("CountsApiFunction", names)));
   const { getCounts } = await import("../../functions/counts-api/handler.js");
   // With the headers CloudFront adds on AWS (SiteResponseHeadersPolicy): the page must work
   // under their Content-Security-Policy, which is stricter than its own meta one.
