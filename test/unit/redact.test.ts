@@ -149,6 +149,8 @@ describe("redactPersonalData", () => {
       "{'photo' 'https://p/j.jpg', 'rsvp_id': 1",
       "rsvp_id\t1\nmember_name\tJane Secret",
       "memberId Jane Secret",
+      // The same in JSON quoted inside a string of a cut message.
+      '{"data":"{\\"photo\\" \\"https://p/j.jpg\\", \\"x\\": 1',
     ];
     for (const raw of unreadable) {
       expect(() => JSON.parse(raw), raw).toThrow();
@@ -157,9 +159,16 @@ describe("redactPersonalData", () => {
     // Inside a JSON message, only the string that cannot be read is withheld.
     const nested = JSON.stringify({ rsvp_id: 1, note: json.replaceAll('"', "&quot;") });
     expect(JSON.parse(redactPersonalData(nested))).toEqual({ rsvp_id: 1, note: WITHHELD });
-    // Text that only mentions the words keeps its diagnosis.
+    // Text that only mentions the words, or has them as values, keeps its diagnosis.
     const mentions = "{'event_name': 'Photography: a photo walk for members', 'rsvp_id': 1";
     expect(redactPersonalData(mentions)).toBe(mentions);
+    const values =
+      '{"event":{"event_name":"Member","rsvp_id":1},"group":{"group_topics":[{"urlkey":"photo","topic_name":"Photo"}],"group_city":"Ro';
+    expect(redactPersonalData(values)).toBe(values);
+    const cutAfterMember = `{"member":{"member_id":7,"member_name":"Jane Secret"},${values.slice(1)}`;
+    expect(redactPersonalData(cutAfterMember)).toBe(
+      `{"member": "[personal data removed]",${values.slice(1)}`,
+    );
   });
 
   it("finds personal keys in any case or spelling, and in typographic, XML or twice-encoded text", () => {

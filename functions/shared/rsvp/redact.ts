@@ -31,15 +31,18 @@ const MENTIONS_PERSONAL_KEY = /member|photo|other[_\s-]?services/i;
 /**
  * A personal key left where it may still carry a value, in a text decoded for the check and
  * with its redacted pairs taken out: any key with what looks like a value after it
- * (`member_name: x`, `\'member\':`, `member_name=x`, `<member_name>x`); any key in quotes,
- * whatever follows it (`{"member_name" "x"`); and a key spelled as an identifier (`member_name`,
- * `memberId`, `other-services`), whatever follows it (`member_name<tab>x`). Words in prose
- * (`a photo walk for members`) are none of these, so such a text keeps its diagnosis.
+ * (`member_name: x`, `\'member\':`, `member_name=x`, `<member_name>x`); a key in quotes,
+ * escaped or not, with something after it that is no colon, comma or closing bracket
+ * (`{"member_name" "x"`, `{\"photo\" \"x\"`), as a quoted word with a comma or bracket after
+ * it is a value (a photography group's `"urlkey":"photo",`); and a key spelled as an identifier
+ * (`member_name`, `memberId`, `other-services`), whatever follows it (`member_name<tab>x`).
+ * Not found: bare words followed by a value without a separator (`photo https://...`,
+ * `member name<tab>x`), which prose has too (`a photo walk for members`).
  */
 const PERSONAL_KEY_LEFT = new RegExp(
   [
     `\\b${PERSONAL_KEY}[\\s"'\`\\\\]*[:=>]`,
-    `(["'\`])${PERSONAL_KEY}\\2`,
+    `(["'\`])${PERSONAL_KEY}\\\\*\\2(?=\\s*[^\\s,:}\\]])`,
     "\\b(?:member[_-]?(?:id|name)|other[_-]?services)\\b",
   ].join("|"),
   "i",
