@@ -311,6 +311,20 @@ describe("daily batch workflow", () => {
     },
   );
 
+  it("keeps only the range of its input: keys a hand-written input adds change nothing", async () => {
+    const { calls, run } = harness();
+    await run({
+      range: "2018-05-20",
+      terminateError: { Error: "Typed", Cause: "by hand" },
+      error: { Error: "Typed" },
+      cluster: { ClusterId: "j-OTHER" },
+    });
+    expect(calls.map((c) => c.state).at(-1)).toBe("RenderMap");
+    expect(calls.find((c) => c.state === "TerminateCluster")?.input).toEqual({
+      ClusterId: "j-TESTCLUSTER",
+    });
+  });
+
   it("still draws the map when the terminate keeps failing, then fails with the terminate's error", async () => {
     const { calls, run } = harness("TerminateCluster");
     const failure = await run({}).then(
@@ -423,7 +437,7 @@ describe("daily batch workflow", () => {
     expect(spark?.TimeoutSeconds ?? 0).toBeGreaterThanOrEqual(limit + 1200 + 300);
   });
 
-  it("nests its timeouts: the execution outlasts the longest path of tasks, then the terminate", () => {
+  it("nests its timeouts: the execution outlasts the longest path of tasks, the terminate among them", () => {
     type Retrier = { MaxAttempts?: number; IntervalSeconds?: number; BackoffRate?: number };
     type State = {
       Type: string;
