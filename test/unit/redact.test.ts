@@ -42,6 +42,9 @@ describe("redactPersonalData", () => {
       '{"member_name":["Alice"],"rsvp_id":3}',
       '{"rsvp":{"payload":[{"member":{"member_name":"Alice"}}]}}',
       '{"other_services":{"facebook":{"identifier":"alice"}},"mtime":1}',
+      // A member object flattened, as pandas' json_normalize writes one.
+      '{"member.member_id":7,"member.member_name":"Alice Smith","member.photo":"https://p/alice.jpg","rsvp_id":1}',
+      '{"member_photo":"https://p/alice.jpg","memberOtherServices.twitter":"@alice","rsvp_id":1}',
     ];
     for (const raw of hostile) {
       expect(JSON.parse(raw), raw).toBeDefined();
@@ -144,6 +147,8 @@ describe("redactPersonalData", () => {
       "{'x': '{\\'member\\': {\\'member_name\\': \\'Jane Secret\\'}}'}",
       // A quote inside a single-quoted name: the scan cannot tell where the value ends.
       "{'member_name':'Jane O'Secret', 'rsvp_id': 1",
+      // ...nor where the member object ends, with a brace in the name as well.
+      "{'member':{'member_id':1,'member_name':'Jane O'Neil} Secret'},'rsvp_id':1}",
       // A key with its value but no colon: quoted, or spelled as an identifier.
       '{"member_name" "Jane Secret","rsvp_id":1',
       "{'photo' 'https://p/j.jpg', 'rsvp_id': 1",

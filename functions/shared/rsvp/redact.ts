@@ -9,12 +9,17 @@
  * withheld whole, since a pattern that cannot read it cannot say where its value ends either.
  */
 
+/** What a personal key has in it once lowercased and stripped of all but letters. */
+const PERSONAL_KEY_PART = /member|photo|otherservices/;
 /**
- * Keys whose values are personal: the member object, its fields met flattened, its accounts;
- * compared in any case and with or without separators (`Member_Name`, `memberName`).
+ * Whether a JSON key names a personal field (the member object, its fields, its accounts): any
+ * key with `member`, `photo` or `other services` in it, in any case and with any separators
+ * (`Member_Name`, `memberName`), so the fields of a flattened member object
+ * (`member.member_name`, `member_photo`, as pandas' json_normalize writes them) are found too.
+ * No key of the RSVP format has those words but the personal ones.
  */
-const PERSONAL_KEYS = new Set(["member", "memberid", "membername", "photo", "otherservices"]);
-const normalizedKey = (key: string) => key.toLowerCase().replace(/[^a-z]/g, "");
+const isPersonalKey = (key: string) =>
+  PERSONAL_KEY_PART.test(key.toLowerCase().replace(/[^a-z]/g, ""));
 /** The same keys in text: any case, `_`, `-`, a space or nothing between their words. */
 const PERSONAL_KEY = "(member(?:[_\\s-]?(?:id|name))?|photo|other[_\\s-]?services)";
 /** A personal key (either quote), a colon, then the opening brace or bracket of its value. */
@@ -52,6 +57,8 @@ const REDACTED_PAIR = new RegExp(
   `(["']?)${PERSONAL_KEY}\\1\\s*:\\s*(["']?)\\[personal data removed\\]\\3`,
   "gi",
 );
+/** What may follow an object or list the scan replaced: the text's end, or what follows a value. */
+const AFTER_CONTAINER = /^\s*(?:$|[,}\])])/;
 /** What may follow a scalar value the scan replaced; anything else means it misread the value. */
 const AFTER_SCALAR = /[\s,}\])]/;
 /** How deep JSON held in strings (in strings...) is parsed; deeper, its text is scanned. */
@@ -122,7 +129,7 @@ function redactTree(root: Record<string, unknown>, nesting: number): boolean {
     const named = container !== root && !Array.isArray(container);
     for (const key of Object.keys(container)) {
       const item = container[key];
-      if (named && PERSONAL_KEYS.has(normalizedKey(key))) {
+      if (named && isPersonalKey(key)) {
         container[key] = REDACTED;
         found = true;
       } else if (typeof item === "string") {
@@ -225,6 +232,7 @@ function fromCodePointSafe(code: number): string {
 function redactScan(text: string): { text: string; misread: boolean } {
   let result = "";
   let copiedUpTo = 0;
+  let misread = false;
   PERSONAL_CONTAINER.lastIndex = 0;
   for (
     let match = PERSONAL_CONTAINER.exec(text);
@@ -234,12 +242,14 @@ function redactScan(text: string): { text: string; misread: boolean } {
     const [, quote, key] = match as unknown as [string, string, string];
     const valueStart = match.index + match[0].length - 1; // at "{" or "["
     const valueEnd = endOfValue(text, valueStart);
+    // A value that ends where no JSON value can (`'Dan O'Neil} Smithson'}`: a quote in a name
+    // closed the quotes early, and a brace in it the value) was misread, and so was its end.
+    if (!AFTER_CONTAINER.test(text.slice(valueEnd, valueEnd + 256))) misread = true;
     result += `${text.slice(copiedUpTo, match.index)}${quote}${key}${quote}: ${quote}${REDACTED}${quote}`;
     copiedUpTo = valueEnd;
     PERSONAL_CONTAINER.lastIndex = valueEnd;
   }
   const withoutContainers = copiedUpTo === 0 ? text : result + text.slice(copiedUpTo);
-  let misread = false;
   const redacted = withoutContainers.replace(
     PERSONAL_SCALAR,
     (
