@@ -29,7 +29,7 @@ import {
 } from "../shared/custom-resource.js";
 import { createLogger } from "../shared/logger.js";
 import { applyStopDailyBatchEvent } from "./daily-batch.js";
-import { applyEvent as applyBucketsEvent } from "./empty-buckets.js";
+import { applyEvent as applyBucketsEvent, readProperties as readBuckets } from "./empty-buckets.js";
 import { applyNetworkInterfacesEvent } from "./network-interfaces.js";
 import { applySecurityGroupsEvent } from "./security-group-rules.js";
 import { stackFate } from "./stack-going.js";
@@ -95,7 +95,13 @@ export async function applyCleanup(
     case "Custom::DeleteTaskDefinitions":
       return applyTaskDefinitionsEvent(event, { ecs: clients.ecs, log });
     case "Custom::EmptyBuckets":
-      if (event.RequestType === "Delete" && !stackGoingConfirmed)
+      // Unread status: a Delete whose properties name no buckets (after a Create that failed on
+      // them) has nothing to empty, and goes ahead as the other cleanups do.
+      if (
+        event.RequestType === "Delete" &&
+        !stackGoingConfirmed &&
+        namesBuckets(event.ResourceProperties)
+      )
         throw new Error(
           "the stack's status could not be read, so its buckets are not emptied (that cannot be undone): if the stack is being deleted, run sam delete again",
         );
@@ -109,6 +115,16 @@ export async function applyCleanup(
       });
     default:
       throw new Error(`${event.ResourceType}: not a cleanup resource this function knows`);
+  }
+}
+
+/** Whether the properties name buckets to empty (a Create that refused them left none). */
+function namesBuckets(properties: Record<string, unknown> | undefined): boolean {
+  try {
+    readBuckets(properties);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -100,6 +100,16 @@ describe("the stack-cleanup handler's routing", () => {
     expect(s3Mock.calls()).toHaveLength(0);
   });
 
+  it("lets a Delete with no buckets to empty go, even with the status unread (its Create failed on them)", async () => {
+    // A first create that rolls back: this resource's Create refused its properties, so its
+    // Delete has nothing to undo and must not fail the rollback too.
+    cfnMock.on(DescribeStacksCommand).rejects(new Error("Throttling: Rate exceeded"));
+    expect(await run(deleteOf("Custom::EmptyBuckets", { Buckets: ["Not A Bucket Name"] }))).toEqual(
+      { PhysicalResourceId: "cleanup" },
+    );
+    expect(s3Mock.calls()).toHaveLength(0);
+  });
+
   it("cleans nothing while the stack stays, whatever the resource", async () => {
     withStatus("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS");
     for (const event of [
