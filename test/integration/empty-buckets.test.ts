@@ -132,14 +132,20 @@ describe("emptying the stack's buckets on delete", () => {
         }),
       );
     }
-    const lifecycleRules = async (Bucket: string) => {
+    /** What `read` gives, or undefined where S3 answers that there is none (`missing`). */
+    const unlessMissing = async <T>(missing: string, read: () => Promise<T>) => {
       try {
-        return (await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket }))).Rules;
+        return await read();
       } catch (error) {
-        if ((error as Error).name === "NoSuchLifecycleConfiguration") return undefined;
+        if ((error as Error).name === missing) return undefined;
         throw error;
       }
     };
+    const lifecycleRules = (Bucket: string) =>
+      unlessMissing(
+        "NoSuchLifecycleConfiguration",
+        async () => (await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket }))).Rules,
+      );
     for (const name of buckets) expect(await lifecycleRules(name)).toHaveLength(1);
     // The calls the cleanup makes, in order, to moto's S3.
     const calls: string[] = [];
@@ -152,14 +158,11 @@ describe("emptying the stack's buckets on delete", () => {
             }
           : Reflect.get(target, property, receiver),
     });
-    const policy = async (Bucket: string) => {
-      try {
-        return (await s3.send(new GetBucketPolicyCommand({ Bucket }))).Policy;
-      } catch (error) {
-        if ((error as Error).name === "NoSuchBucketPolicy") return undefined;
-        throw error;
-      }
-    };
+    const policy = (Bucket: string) =>
+      unlessMissing(
+        "NoSuchBucketPolicy",
+        async () => (await s3.send(new GetBucketPolicyCommand({ Bucket }))).Policy,
+      );
     const deps = {
       s3: recording,
       quietMs: 0,
