@@ -31,6 +31,7 @@ const SUBSTITUTIONS: Record<string, string> = {
   EmrReleaseLabel: "emr-7.12.0",
   EmrServiceRole: "rsvp-atlas-EmrServiceRole-ABC",
   EmrInstanceProfile: "rsvp-atlas-EmrInstanceProfile-ABC",
+  EmrSecurityConfiguration: "rsvp-atlas-EmrSecurityConfiguration-ABC",
   EmrLogUri: "s3://logs/emr/",
   EmrIdleTimeoutSeconds: "3600",
   EmrPrimarySecurityGroup: "sg-0primary0000000",
@@ -136,6 +137,7 @@ interface CreateClusterInput {
   LogUri: string;
   ServiceRole: string;
   JobFlowRole: string;
+  SecurityConfiguration: string;
   AutoTerminationPolicy: { IdleTimeout: unknown };
   Tags: { Key: string; Value: string }[];
   Instances: {
@@ -230,6 +232,8 @@ describe("daily batch workflow", () => {
     expect(cluster.Name).toBe(SUBSTITUTIONS.ClusterName);
     expect(cluster.ServiceRole).toBe(SUBSTITUTIONS.EmrServiceRole);
     expect(cluster.JobFlowRole).toBe(SUBSTITUTIONS.EmrInstanceProfile);
+    // Its disks encrypted at rest (template.yaml's EmrSecurityConfiguration).
+    expect(cluster.SecurityConfiguration).toBe(SUBSTITUTIONS.EmrSecurityConfiguration);
     expect(cluster.LogUri).toBe(SUBSTITUTIONS.EmrLogUri);
     expect(cluster.AutoTerminationPolicy).toEqual({ IdleTimeout: 3600 });
     expect(cluster.Steps).toBeUndefined();

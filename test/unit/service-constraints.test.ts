@@ -32,6 +32,13 @@ function statementsOf(logicalId: string): Statement[] {
   );
 }
 
+type RolePolicy = { PolicyName: string; PolicyDocument: { Statement: Statement[] } };
+/** The statements of an AWS::IAM::Role's inline policies. */
+const roleStatements = (role: string) =>
+  (
+    ((template.Resources[role]?.Properties ?? {}) as { Policies?: RolePolicy[] }).Policies ?? []
+  ).flatMap((policy) => policy.PolicyDocument.Statement);
+
 describe("EMR in an account that never ran it", () => {
   it("lets the workflow create EMR's cleanup service-linked role, and only that one", () => {
     // EMR Management Guide, "Using the service-linked role for Amazon EMR": "Amazon EMR creates
@@ -830,11 +837,7 @@ describe("the EMR instance profile", () => {
 });
 
 describe("the EMR roles, where the local engines check no IAM", () => {
-  type Policy = { PolicyName: string; PolicyDocument: { Statement: Statement[] } };
-  const inline = (role: string) =>
-    (
-      ((template.Resources[role]?.Properties ?? {}) as { Policies?: Policy[] }).Policies ?? []
-    ).flatMap((policy) => policy.PolicyDocument.Statement);
+  const inline = roleStatements;
 
   it("let the instances look the raw folder up as an object before listing it", () => {
     // Hadoop's S3 file systems HEAD the input path itself (`rsvps`; EMRFS also `rsvps_$folder$`)
@@ -864,5 +867,106 @@ describe("the EMR roles, where the local engines check no IAM", () => {
     expect(create[0]?.Condition).toEqual({
       StringEquals: { "iam:AWSServiceName": "spot.amazonaws.com" },
     });
+  });
+});
+
+describe("the EMR cluster's disks, encrypted at rest", () => {
+  type KeyStatement = Statement & { Principal?: unknown };
+  const inline = roleStatements;
+  const resource = (id: string) =>
+    template.Resources[id] as { Type: string; DependsOn?: string[]; Properties: unknown };
+
+  it("has a security configuration with local disk and EBS encryption by the stack's key", () => {
+    // EMR Management Guide, "Create a security configuration": LocalDiskEncryptionConfiguration
+    // with EncryptionKeyProviderType AwsKms and AwsKmsKey; "To use EBS encryption, you must
+    // specify AwsKms as your EncryptionKeyProviderType". "Amazon EMR only supports symmetric
+    // KMS keys" (AWS::KMS::Key's default KeySpec, SYMMETRIC_DEFAULT).
+    const configuration = resource("EmrSecurityConfiguration");
+    expect(configuration.Type).toBe("AWS::EMR::SecurityConfiguration");
+    const encryption = (
+      configuration.Properties as {
+        SecurityConfiguration: { EncryptionConfiguration: Record<string, unknown> };
+      }
+    ).SecurityConfiguration.EncryptionConfiguration;
+    expect(encryption).toMatchObject({
+      EnableAtRestEncryption: true,
+      AtRestEncryptionConfiguration: {
+        LocalDiskEncryptionConfiguration: {
+          EncryptionKeyProviderType: "AwsKms",
+          AwsKmsKey: { "Fn::GetAtt": ["EmrDiskKey", "Arn"] },
+          EnableEbsEncryption: true,
+        },
+      },
+    });
+    const key = resource("EmrDiskKey").Properties as { KeySpec?: unknown; KeyUsage?: unknown };
+    expect(key.KeySpec ?? "SYMMETRIC_DEFAULT").toBe("SYMMETRIC_DEFAULT");
+    expect(key.KeyUsage ?? "ENCRYPT_DECRYPT").toBe("ENCRYPT_DECRYPT");
+    // The workflow creates every cluster with it.
+    const asl = JSON.parse(
+      readFileSync(`${repoRoot}/statemachines/daily-batch.asl.json`, "utf8"),
+    ) as { States: { CreateCluster: { Parameters: Record<string, unknown> } } };
+    expect(asl.States.CreateCluster.Parameters.SecurityConfiguration).toBe(
+      "${EmrSecurityConfiguration}",
+    );
+    const machine = resource("DailyBatchStateMachine").Properties as {
+      DefinitionSubstitutions: Record<string, unknown>;
+    };
+    expect(machine.DefinitionSubstitutions.EmrSecurityConfiguration).toEqual({
+      Ref: "EmrSecurityConfiguration",
+    });
+  });
+
+  it("lets the instances and EMR use the key, each as its docs say, and nothing else", () => {
+    // KMS Developer Guide, "How Amazon EMR uses AWS KMS": each node sends GenerateDataKey at
+    // launch and Decrypt after a reboot. EMR Management Guide, "Enabling EBS encryption": the
+    // EMR service role must be allowed the key; EBS User Guide, "Requirements for Amazon EBS
+    // encryption": kms:CreateGrant only with kms:GrantIsForAWSResource.
+    const keyArn = { "Fn::GetAtt": ["EmrDiskKey", "Arn"] };
+    const kms = (role: string) =>
+      inline(role).filter((s) => [s.Action].flat().some((a) => a.startsWith("kms:")));
+    const instance = kms("EmrInstanceRole");
+    expect(instance.flatMap((s) => [s.Action].flat())).toEqual(
+      expect.arrayContaining(["kms:GenerateDataKey", "kms:Decrypt"]),
+    );
+    for (const s of instance) expect(s.Resource).toEqual(keyArn);
+    const service = kms("EmrServiceRole");
+    for (const s of service) expect(s.Resource).toEqual(keyArn);
+    const grant = service.filter((s) => [s.Action].flat().includes("kms:CreateGrant"));
+    expect(grant).toHaveLength(1);
+    expect([grant[0]?.Action].flat()).toEqual(["kms:CreateGrant"]);
+    expect(grant[0]?.Condition).toEqual({ Bool: { "kms:GrantIsForAWSResource": true } });
+    expect(service.flatMap((s) => [s.Action].flat())).toEqual(
+      expect.arrayContaining(["kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext"]),
+    );
+  });
+
+  it("lets EC2's Spot role use the key by its ARN, which a fresh account may not have yet", () => {
+    // EC2 User Guide, "Service-linked role for Spot Instance requests": with a customer managed
+    // key for encrypted EBS volumes, AWSServiceRoleForEC2Spot must be allowed the key. A key
+    // policy naming a principal that does not exist is refused (MalformedPolicyDocument), and
+    // EC2 makes that role only on an account's first Spot launch.
+    const policy = (
+      resource("EmrDiskKey").Properties as { KeyPolicy: { Statement: KeyStatement[] } }
+    ).KeyPolicy.Statement;
+    const spot = policy.find((s) => s.Sid === "SpotLaunchesEncryptedVolumes");
+    expect(spot?.Principal).toEqual({ AWS: "*" });
+    expect(spot?.Condition).toEqual({
+      StringEquals: {
+        "aws:PrincipalArn": {
+          "Fn::Sub":
+            "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/spot.amazonaws.com/AWSServiceRoleForEC2Spot",
+        },
+      },
+    });
+    expect([spot?.Action].flat()).toContain("kms:CreateGrant");
+  });
+
+  it("terminates the clusters before their security configuration and key are deleted", () => {
+    // EMR refuses to delete a security configuration a cluster uses
+    // (SECURITY_CONFIGURATION_IN_USE, reported by terraform-provider-aws#6279): the stack's
+    // delete stops the daily batch and waits for its clusters first (StopDailyBatchOnDelete).
+    expect(resource("StopDailyBatchOnDelete").DependsOn).toEqual(
+      expect.arrayContaining(["EmrSecurityConfiguration", "EmrDiskKey"]),
+    );
   });
 });

@@ -712,7 +712,11 @@ describe("the daily batch in template.yaml", () => {
       expect(statement.NotAction, where).toBeUndefined();
       // The one exception: a key policy must let the account administer its key through IAM
       // (kms:* for the account root, AWS's default key policy), or the key becomes unmanageable.
-      if (where === "AlarmTopicKey" && statement.Sid === "AccountAdministersTheKey") continue;
+      if (
+        ["AlarmTopicKey", "EmrDiskKey"].includes(where) &&
+        statement.Sid === "AccountAdministersTheKey"
+      )
+        continue;
       for (const action of list(statement.Action)) {
         expect(action, `${where} ${statement.Sid ?? ""}`).not.toMatch(/\*/);
       }
@@ -767,6 +771,23 @@ describe("the daily batch in template.yaml", () => {
       },
       "AlarmTopicKey AccountAdministersTheKey": {
         actions: ["kms:*"],
+        why: "a key policy's Resource is the key itself, always written *",
+      },
+      "EmrDiskKey AccountAdministersTheKey": {
+        actions: ["kms:*"],
+        why: "a key policy's Resource is the key itself, always written *",
+      },
+      "EmrDiskKey SpotLaunchesEncryptedVolumes": {
+        actions: [
+          "kms:Decrypt",
+          "kms:Encrypt",
+          "kms:GenerateDataKey",
+          "kms:GenerateDataKeyWithoutPlaintext",
+          "kms:DescribeKey",
+          "kms:ReEncryptFrom",
+          "kms:ReEncryptTo",
+          "kms:CreateGrant",
+        ],
         why: "a key policy's Resource is the key itself, always written *",
       },
       "AlarmTopicKey CloudWatchPublishesAlarms": {
@@ -932,13 +953,17 @@ describe("the daily batch in template.yaml", () => {
     ]);
   });
 
-  it("gives the EMR service role the v2 managed policy and the instance role S3 access only", () => {
+  it("gives the EMR service role the v2 managed policy and the instance role S3 access and its disks' key only", () => {
     expect(properties("EmrServiceRole").ManagedPolicyArns).toEqual([
       { "Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonEMRServicePolicy_v2" },
     ]);
     const instance = allStatements().filter((s) => s.where === "EmrInstanceRole");
     for (const { statement } of instance) {
-      for (const action of list(statement.Action)) expect(action).toMatch(/^s3:/);
+      for (const action of list(statement.Action)) {
+        if (action.startsWith("kms:"))
+          expect(statement.Resource).toEqual({ "Fn::GetAtt": ["EmrDiskKey", "Arn"] });
+        else expect(action).toMatch(/^s3:/);
+      }
     }
     expect(properties("EmrInstanceProfile").Roles).toEqual([{ Ref: "EmrInstanceRole" }]);
   });
