@@ -889,6 +889,8 @@ describe("the EMR cluster's disks, encrypted at rest", () => {
       }
     ).SecurityConfiguration.EncryptionConfiguration;
     expect(encryption).toMatchObject({
+      // In transit would need certificates (a PEM zip or a provider class): off.
+      EnableInTransitEncryption: false,
       EnableAtRestEncryption: true,
       AtRestEncryptionConfiguration: {
         LocalDiskEncryptionConfiguration: {
@@ -924,20 +926,31 @@ describe("the EMR cluster's disks, encrypted at rest", () => {
     const keyArn = { "Fn::GetAtt": ["EmrDiskKey", "Arn"] };
     const kms = (role: string) =>
       inline(role).filter((s) => [s.Action].flat().some((a) => a.startsWith("kms:")));
+    const actions = (statements: Statement[]) => statements.flatMap((s) => [s.Action].flat());
     const instance = kms("EmrInstanceRole");
-    expect(instance.flatMap((s) => [s.Action].flat())).toEqual(
-      expect.arrayContaining(["kms:GenerateDataKey", "kms:Decrypt"]),
+    expect(actions(instance).sort()).toEqual(
+      ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"].sort(),
     );
     for (const s of instance) expect(s.Resource).toEqual(keyArn);
     const service = kms("EmrServiceRole");
     for (const s of service) expect(s.Resource).toEqual(keyArn);
+    // EMR's custom AMI page: kms:encrypt, kms:decrypt, kms:ReEncrypt*, kms:CreateGrant,
+    // kms:GenerateDataKeyWithoutPlaintext, kms:DescribeKey (ReEncrypt* written out).
+    expect(actions(service).sort()).toEqual(
+      [
+        "kms:CreateGrant",
+        "kms:Decrypt",
+        "kms:DescribeKey",
+        "kms:Encrypt",
+        "kms:GenerateDataKeyWithoutPlaintext",
+        "kms:ReEncryptFrom",
+        "kms:ReEncryptTo",
+      ].sort(),
+    );
     const grant = service.filter((s) => [s.Action].flat().includes("kms:CreateGrant"));
     expect(grant).toHaveLength(1);
     expect([grant[0]?.Action].flat()).toEqual(["kms:CreateGrant"]);
     expect(grant[0]?.Condition).toEqual({ Bool: { "kms:GrantIsForAWSResource": true } });
-    expect(service.flatMap((s) => [s.Action].flat())).toEqual(
-      expect.arrayContaining(["kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext"]),
-    );
   });
 
   it("lets EC2's Spot role use the key by its ARN, which a fresh account may not have yet", () => {
@@ -948,23 +961,31 @@ describe("the EMR cluster's disks, encrypted at rest", () => {
     const policy = (
       resource("EmrDiskKey").Properties as { KeyPolicy: { Statement: KeyStatement[] } }
     ).KeyPolicy.Statement;
-    const spot = policy.find((s) => s.Sid === "SpotLaunchesEncryptedVolumes");
-    expect(spot?.Principal).toEqual({ AWS: "*" });
-    expect(spot?.Condition).toEqual({
-      StringEquals: {
-        "aws:PrincipalArn": {
-          "Fn::Sub":
-            "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/spot.amazonaws.com/AWSServiceRoleForEC2Spot",
-        },
+    const spotRole = {
+      "aws:PrincipalArn": {
+        "Fn::Sub":
+          "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/spot.amazonaws.com/AWSServiceRoleForEC2Spot",
       },
-    });
-    expect([spot?.Action].flat()).toContain("kms:CreateGrant");
+    };
+    const wildcard = policy.filter((s) => JSON.stringify(s.Principal) === '{"AWS":"*"}');
+    expect(wildcard.map((s) => s.Sid).sort()).toEqual([
+      "SpotGrantsEncryptedVolumes",
+      "SpotLaunchesEncryptedVolumes",
+    ]);
+    for (const s of wildcard) expect(s.Condition?.StringEquals).toEqual(spotRole);
+    // The actions of the EC2 User Guide's create-grant example for that role; CreateGrant only
+    // for an AWS resource, as the EBS User Guide asks.
+    const use = wildcard.find((s) => s.Sid === "SpotLaunchesEncryptedVolumes");
+    expect([use?.Action].flat()).not.toContain("kms:CreateGrant");
+    const grants = wildcard.find((s) => s.Sid === "SpotGrantsEncryptedVolumes");
+    expect([grants?.Action].flat()).toEqual(["kms:CreateGrant"]);
+    expect(grants?.Condition?.Bool).toEqual({ "kms:GrantIsForAWSResource": true });
   });
 
   it("terminates the clusters before their security configuration and key are deleted", () => {
-    // EMR refuses to delete a security configuration a cluster uses
-    // (SECURITY_CONFIGURATION_IN_USE, reported by terraform-provider-aws#6279): the stack's
-    // delete stops the daily batch and waits for its clusters first (StopDailyBatchOnDelete).
+    // EMR refuses to delete a security configuration an active cluster uses
+    // ("SECURITY_CONFIGURATION_IN_USE", pulumi/pulumi-aws#1469): the stack's delete stops the
+    // daily batch and waits for its clusters first (StopDailyBatchOnDelete).
     expect(resource("StopDailyBatchOnDelete").DependsOn).toEqual(
       expect.arrayContaining(["EmrSecurityConfiguration", "EmrDiskKey"]),
     );

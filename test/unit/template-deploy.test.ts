@@ -624,6 +624,10 @@ describe("a daily batch running during sam delete", () => {
       "PrivateSubnetA",
       "CuratedBucket",
       "LogsBucket",
+      // EMR refuses to delete a security configuration an active cluster uses
+      // ("SECURITY_CONFIGURATION_IN_USE", pulumi/pulumi-aws#1469); the key opens their disks.
+      "EmrSecurityConfiguration",
+      "EmrDiskKey",
     ])
       expect(after, used).toContain(used);
     // The schedule goes first, so it cannot start another batch meanwhile.
