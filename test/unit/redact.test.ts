@@ -147,6 +147,9 @@ describe("redactPersonalData", () => {
       "{'x': '{\\'member\\': {\\'member_name\\': \\'Jane Secret\\'}}'}",
       // A quote inside a single-quoted name: the scan cannot tell where the value ends.
       "{'member_name':'Jane O'Secret', 'rsvp_id': 1",
+      // A flattened member field in a cut frame, as the JSON path finds it in a whole one.
+      '{"rsvp_id":1,"member_photo":"https://p/j.jpg","x":2',
+      "{'rsvp_id': 1, 'member_full_name': 'Jane Secret', 'x'",
       // ...nor where the member object ends, with a brace in the name as well.
       "{'member':{'member_id':1,'member_name':'Jane O'Neil} Secret'},'rsvp_id':1}",
       // A key with its value but no colon: quoted, or spelled as an identifier.

@@ -177,9 +177,19 @@ function redactText(raw: string): string {
   return misread || leavesPersonalValue(result) ? WITHHELD : result;
 }
 
+/**
+ * A quoted key and the colon after it, in text: the key is checked as the JSON path checks one
+ * ({@link isPersonalKey}), so a flattened field (`"member_photo":`) is no more hidden in a cut
+ * frame than in a whole one.
+ */
+const QUOTED_KEY = /(["'])((?:(?!\1)[^\\\n]){1,200})\1\s*:/g;
+
 /** Whether a personal key is still in `text` outside a redacted pair, however it is encoded. */
 function leavesPersonalValue(text: string): boolean {
-  return PERSONAL_KEY_LEFT.test(decodedForCheck(text).replace(REDACTED_PAIR, ""));
+  const checked = decodedForCheck(text).replace(REDACTED_PAIR, "");
+  if (PERSONAL_KEY_LEFT.test(checked)) return true;
+  for (const [, , key] of checked.matchAll(QUOTED_KEY)) if (key && isPersonalKey(key)) return true;
+  return false;
 }
 
 /**
