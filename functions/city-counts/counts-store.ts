@@ -10,6 +10,7 @@ import {
   type TransactWriteItem,
   TransactWriteItemsCommand,
 } from "@aws-sdk/client-dynamodb";
+import { UnprocessedItemsError } from "../shared/aws-errors.js";
 import { backoffPause } from "../shared/backoff.js";
 import { itemKeys, type PoisonRecord, type StoredState, storedStateOf } from "./counting.js";
 
@@ -42,7 +43,8 @@ export function dynamoCountsStore(client: DynamoDBClient, tableName: string): Co
             return { pk: { S: key.pk }, sk: { S: key.sk } };
           });
         for (let round = 0; pending.length > 0; round++) {
-          if (round === MAX_UNPROCESSED_ROUNDS) throw new Error("DynamoDB kept keys unprocessed");
+          if (round === MAX_UNPROCESSED_ROUNDS)
+            throw new UnprocessedItemsError("DynamoDB kept keys unprocessed");
           if (round > 0) await backoff(round);
           const result = await client.send(
             new BatchGetItemCommand({
@@ -104,7 +106,7 @@ export function dynamoCountsStore(client: DynamoDBClient, tableName: string): Co
         });
         for (let round = 0; pending.length > 0; round++) {
           if (round === MAX_UNPROCESSED_ROUNDS)
-            throw new Error("DynamoDB kept dead letters unprocessed");
+            throw new UnprocessedItemsError("DynamoDB kept dead letters unprocessed");
           if (round > 0) await backoff(round);
           const result = await client.send(
             new BatchWriteItemCommand({ RequestItems: { [tableName]: pending } }),

@@ -9,11 +9,25 @@ const TRANSIENT_ERRORS = new Set([
   "RequestLimitExceeded",
   "InternalServerError",
   "ServiceUnavailable",
+  "UnprocessedItemsError",
 ]);
 
 /**
- * An AWS SDK error that says "try again": throttling, or the service's own 5xx, or a DynamoDB
- * transaction cancelled only because it was throttled ({@link isThrottledTransaction}).
+ * DynamoDB still held back part of a BatchGetItem or BatchWriteItem after our own rounds of
+ * backoff. DynamoDB throttles these calls by answering with `UnprocessedKeys` or
+ * `UnprocessedItems`, not with an error (it throws ProvisionedThroughputExceededException only
+ * when it could process none of the items: DynamoDB API Reference, BatchGetItem and
+ * BatchWriteItem), so a hot partition that lasts a few seconds ends here. It is throttling by
+ * another name, and transient like it.
+ */
+export class UnprocessedItemsError extends Error {
+  override readonly name = "UnprocessedItemsError";
+}
+
+/**
+ * An AWS SDK error that says "try again": throttling (the SDK's, or a batch call's items held
+ * back, {@link UnprocessedItemsError}), or the service's own 5xx, or a DynamoDB transaction
+ * cancelled only because it was throttled ({@link isThrottledTransaction}).
  */
 export function isTransientAwsError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;

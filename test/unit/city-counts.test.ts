@@ -1,12 +1,14 @@
 import { readFileSync } from "node:fs";
 import {
+  BatchGetItemCommand,
+  BatchWriteItemCommand,
   DynamoDBClient,
   TransactionCanceledException,
   TransactWriteItemsCommand,
 } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   decodeBatch,
   expiresAtOf,
@@ -22,6 +24,7 @@ import {
 import { type CountsStore, dynamoCountsStore } from "../../functions/city-counts/counts-store.js";
 import { ConcurrentUpdateError, processBatch } from "../../functions/city-counts/process-batch.js";
 import { countDay, foldMessage, type RsvpState } from "../../functions/city-counts/rsvp-state.js";
+import { isTransientAwsError, retryTransient } from "../../functions/shared/aws-errors.js";
 import { messagesOf, mskEventSchema } from "../../functions/shared/msk-event.js";
 import { MAX_CITY_KEY_BYTES } from "../../functions/shared/rsvp/record-schema.js";
 import { MAX_DISPLAY_NAME_BYTES } from "../../functions/shared/rsvp/text.js";
@@ -539,6 +542,63 @@ describe("processBatch when DynamoDB pushes back", () => {
     await expect(store.applyTransaction([])).rejects.toThrow(TransactionCanceledException);
     await expect(store.applyTransaction([])).rejects.toThrow("throttled");
     dynamodb.restore();
+  });
+
+  it("takes keys DynamoDB keeps holding back for a throttle, so the handler runs the batch again", async () => {
+    // DynamoDB throttles BatchGetItem and BatchWriteItem by answering with UnprocessedKeys or
+    // UnprocessedItems, not with an error (API Reference, BatchGetItem, BatchWriteItem). After
+    // the store's own rounds, what is still held back must read as transient: the handler's
+    // retryTransient then runs the batch again instead of failing it to the event source,
+    // whose retries would set its records aside uncounted.
+    vi.useFakeTimers();
+    try {
+      const dynamodb = mockClient(DynamoDBClient);
+      const store = dynamoCountsStore(new DynamoDBClient({ region: "us-east-1" }), "counts");
+      const key = itemKeys.rsvp(7);
+      const heldBack = { Keys: [{ pk: { S: key.pk }, sk: { S: key.sk } }] };
+      dynamodb.on(BatchGetItemCommand).resolves({ UnprocessedKeys: { counts: heldBack } });
+      const read = store.readStates([7]).catch((error: unknown) => error);
+      await vi.runAllTimersAsync();
+      const readError = await read;
+      expect(readError).toBeInstanceOf(Error);
+      expect((readError as Error).message).toBe("DynamoDB kept keys unprocessed");
+      expect(isTransientAwsError(readError)).toBe(true);
+      expect(dynamodb.commandCalls(BatchGetItemCommand)).toHaveLength(8);
+
+      dynamodb
+        .on(BatchWriteItemCommand)
+        .callsFake((input) => ({ UnprocessedItems: input.RequestItems }));
+      const letter = {
+        source: "meetup-0@1",
+        reason: "not_json" as const,
+        detail: "d",
+        raw: "x",
+      };
+      const write = store.putDeadLetters([letter], 0, 60).catch((error: unknown) => error);
+      await vi.runAllTimersAsync();
+      expect(isTransientAwsError(await write)).toBe(true);
+
+      // Through the handler's retry: the throttle passes and the second run reads the state.
+      dynamodb.reset();
+      dynamodb
+        .on(BatchGetItemCommand)
+        .resolvesOnce({ UnprocessedKeys: { counts: heldBack } })
+        .resolvesOnce({ UnprocessedKeys: { counts: heldBack } })
+        .resolvesOnce({ UnprocessedKeys: { counts: heldBack } })
+        .resolvesOnce({ UnprocessedKeys: { counts: heldBack } })
+        .resolvesOnce({ UnprocessedKeys: { counts: heldBack } })
+        .resolvesOnce({ UnprocessedKeys: { counts: heldBack } })
+        .resolvesOnce({ UnprocessedKeys: { counts: heldBack } })
+        .resolvesOnce({ UnprocessedKeys: { counts: heldBack } })
+        .resolves({ Responses: { counts: [] } });
+      const retried = retryTransient(() => store.readStates([7]), { budgetMs: 30_000 });
+      await vi.runAllTimersAsync();
+      expect((await retried).size).toBe(0);
+      expect(dynamodb.commandCalls(BatchGetItemCommand)).toHaveLength(9);
+      dynamodb.restore();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   /** States kept in memory from the planned Puts, as the table would hold them. */
