@@ -91,12 +91,53 @@ describe("docs/deploying.md and the README's Deploy", () => {
     expect(commands.length).toBeGreaterThan(5);
     for (const [command] of commands) expect(command, command).toContain('--region "$REGION"');
     expect(deploying).toContain("CountsApiFunction has no authentication. Is this okay? [y/N]");
+    // SAM CLI asks once per Api or HttpApi event of a function without Auth (samcli
+    // commands/deploy/auth_utils.py, auth_per_resource), and a N stops the deploy: the guide
+    // says how many times, and the changeset question, whose default is N, gets its answer too.
+    const events = Object.values(
+      (
+        template.Resources.CountsApiFunction?.Properties as
+          | { Events: Record<string, unknown> }
+          | undefined
+      )?.Events ?? {},
+    ) as { Type: string; Properties: { Auth?: unknown } }[];
+    const unauthenticated = events.filter((e) => e.Type === "HttpApi" && !e.Properties.Auth);
+    expect(unauthenticated).toHaveLength(2);
+    expect(deploying).toMatch(/Is this okay\? \[y\/N\]" twice/);
+    expect(deploying).toContain('"Deploy this changeset?\n[y/N]", whose default is no: answer `y`');
+    expect(readme).toMatch(/Answer `y` both times/);
+    // SAM's esbuild step installs production dependencies only and finds esbuild on the PATH:
+    // a bare `sam build` fails with "Cannot find esbuild", so no doc tells a user to run one.
+    for (const text of [allDocs, readFileSync(join(repoRoot, "samconfig.toml"), "utf8")])
+      expect(text).not.toMatch(/plain `sam build/);
     const short = section("## Deploy", `\n${readme}`);
     expect(short).toContain("sam deploy --guided");
     expect(short).toContain("docs/deploying.md#build-and-deploy");
     expect(section("## Clean up", `\n${readme}`)).toContain(
       'sam delete --stack-name rsvp-atlas --region "$REGION"',
     );
+  });
+
+  it("adds up the cost tables: the idle total is the sum of its rows, the daily figure adds a run", () => {
+    const dollars = (cell: string) => Number(/\$(\d+\.\d+)/.exec(cell)?.[1] ?? Number.NaN);
+    const costs = section("## What it costs");
+    const rows = costs
+      .split("\n")
+      .filter((line) => line.startsWith("| "))
+      .map((line) => line.split("|").map((cell) => cell.trim()));
+    const totalAt = rows.findIndex((cells) => cells[1] === "**idle total**");
+    const total = rows[totalAt];
+    const always = rows.slice(0, totalAt).filter((cells) => /^~?\$/.test(cells[3] ?? ""));
+    const sum = always.reduce((acc, cells) => acc + dollars(cells[3] ?? ""), 0);
+    expect(always.length).toBeGreaterThan(8);
+    expect(Math.abs(dollars(total?.[3] ?? "") - sum)).toBeLessThan(0.05);
+    const perRun = rows.find((cells) => cells[1] === "**per run**");
+    const daily = Number(/About \$(\d+\.\d+) a day with the daily batch/.exec(costs)?.[1]);
+    expect(Math.abs(daily - (sum + dollars(perRun?.[3] ?? "")))).toBeLessThan(0.05);
+    const standard = rows.find((cells) => cells[1]?.startsWith("with `KafkaSetting` standard"));
+    const [, extra, withStandard] =
+      /\+\$(\d+\.\d+) \(\*\*~\$(\d+\.\d+)\*\*\)/.exec(standard?.[3] ?? "") ?? [];
+    expect(Math.abs(Number(withStandard) - (sum + Number(extra)))).toBeLessThan(0.05);
   });
 
   it("uses only npm scripts that exist, in the guide and every other doc", () => {
