@@ -15,6 +15,13 @@ export type BatchRange =
       last: string;
     };
 
+/**
+ * Days after its mtime's day that a record may land in the raw bucket, which Firehose files by
+ * arrival: a run reads its range's landing days and this many after. The Spark job's
+ * LANDING_LAG_DAYS (spark/curate_rsvps.py), whose comment says why; a test holds them equal.
+ */
+export const LANDING_LAG_DAYS = 2;
+
 export class InvalidBatchRangeError extends Error {
   override readonly name = "InvalidBatchRangeError";
 }

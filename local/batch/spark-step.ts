@@ -40,17 +40,13 @@ export function parseS3Uri(uri: string): { bucket: string; prefix: string } {
 }
 
 /**
- * Where a raw object lands locally: Firehose writes `<prefix>dt=YYYY-MM-DD/<name>.gz`; moto
- * does not expand `!{timestamp:...}` and appends `YYYY/MM/DD/HH/` instead, so the arrival day is
- * taken from whichever of the two the key has.
+ * Where a raw object lands locally: under the raw folder, Firehose writes
+ * `dt=YYYY-MM-DD/<name>` (moto too, through local/stack/moto_server.py, which evaluates the
+ * prefix as Firehose does), the partition Spark reads. Anything else there is not Firehose's and
+ * stays out, as on EMR, where the job reads only the `dt=` folders' records.
  */
 export function rawObjectPath(relativeKey: string): string | null {
-  const name = relativeKey.slice(relativeKey.lastIndexOf("/") + 1);
-  if (name === "") return null;
-  const firehose = /(?:^|\/)dt=(\d{4}-\d{2}-\d{2})\//.exec(relativeKey);
-  const moto = /(?:^|\/)(\d{4})\/(\d{2})\/(\d{2})\/\d{2}\//.exec(relativeKey);
-  const day = firehose?.[1] ?? (moto ? `${moto[1]}-${moto[2]}-${moto[3]}` : null);
-  return day === null ? null : `dt=${day}/${name}`;
+  return /^dt=\d{4}-\d{2}-\d{2}\/[^/]+$/.test(relativeKey) ? relativeKey : null;
 }
 
 /**

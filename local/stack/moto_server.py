@@ -47,15 +47,32 @@ counted in FailedPutCount (PutRecord is left alone). Each injected fault appends
 JSON line to "<faults file>.log" (a DynamoDB error, or a batch with its failed entries); so
 does a faults file that cannot be read or makes no sense, which then injects nothing.
 
+Firehose's custom S3 prefixes: moto 5.2.5 writes a delivery stream's objects under its Prefix
+as written, `!{timestamp:yyyy-MM-dd}` and all, plus the default `yyyy/MM/dd/HH/` folders. Firehose
+evaluates the prefix's expressions, and a custom prefix replaces the default folders (Firehose
+Developer Guide, "Understand custom prefixes for Amazon S3 objects": "Custom prefix you specify
+will override the default prefix of yyyy/MM/dd/HH"; the `timestamp` namespace takes Java
+DateTimeFormatter patterns, in UTC by default, each instance in one prefix the same instant:
+https://docs.aws.amazon.com/firehose/latest/dev/s3-prefixes.html). Here a prefix with a
+`timestamp` expression is evaluated at the moment of delivery (Firehose uses the oldest record's
+arrival, the same moment for moto's immediate deliveries) with the patterns' letters y, M, d, H,
+m and s and quoted literals, and the object is named <evaluated prefix><stream>-<version>-
+<yyyy-MM-dd-HH-mm-ss>-<uuid> ("Configure Amazon S3 object name format"). A prefix with another
+namespace, or a pattern letter outside those, is refused at delivery, saying so. A prefix with
+no expression is left to moto.
+
 Usage: python local/stack/moto_server.py [moto_server's arguments]
 """
 
 import copy
+import datetime
 import json
 import os
+import re
 import sys
 import threading
 import time
+import uuid
 from importlib.metadata import version
 
 PINNED_MOTO = os.environ.get("RSVP_ATLAS_MOTO_PIN", "5.2.5")
@@ -76,6 +93,7 @@ from moto.dynamodb.models.table import Table  # noqa: E402
 from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser  # noqa: E402
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # noqa: E402
 from moto.dynamodb.responses import DynamoHandler  # noqa: E402
+from moto.firehose.models import FirehoseBackend  # noqa: E402
 from moto.firehose.responses import FirehoseResponse  # noqa: E402
 from moto.server import main  # noqa: E402
 from moto.utilities.aws_headers import amz_crc32  # noqa: E402
@@ -390,7 +408,55 @@ def process(self, node):
             return processor(node)
 
 
+_moto_format_s3_object_path = FirehoseBackend._format_s3_object_path
+_EXPRESSION = re.compile(r"!\{([^:}]*):([^}]*)\}")
+# Java DateTimeFormatter letters -> strftime, those a date-and-hour prefix uses.
+_DATE_LETTERS = {"yyyy": "%Y", "MM": "%m", "dd": "%d", "HH": "%H", "mm": "%M", "ss": "%S"}
+_DATE_TOKEN = re.compile(r"'([^']*)'|(yyyy|MM|dd|HH|mm|ss)|([A-Za-z])|([^A-Za-z']+)")
+
+
+def java_date_format(pattern, instant):
+    """A Java DateTimeFormatter pattern of the letters in _DATE_LETTERS, quoted literals and
+    other characters, evaluated at `instant`; ValueError for anything else."""
+    out = []
+    position = 0
+    for token in _DATE_TOKEN.finditer(pattern):
+        if token.start() != position:
+            break
+        literal, letters, other_letter, other = token.groups()
+        if other_letter is not None:
+            raise ValueError(f"pattern letter {other_letter!r} of {pattern!r} is not evaluated here")
+        out.append(literal if literal is not None else other if other is not None else instant.strftime(_DATE_LETTERS[letters]))
+        position = token.end()
+    if position != len(pattern):
+        raise ValueError(f"cannot read the date pattern {pattern!r} at {position}")
+    return "".join(out)
+
+
+def evaluate_s3_prefix(prefix, instant):
+    """The prefix with its `timestamp` expressions evaluated at `instant`."""
+
+    def evaluate(expression):
+        namespace, value = expression.groups()
+        if namespace != "timestamp":
+            raise ValueError(f"namespace {namespace!r} of the prefix {prefix!r} is not evaluated here")
+        return java_date_format(value, instant)
+
+    return _EXPRESSION.sub(evaluate, prefix)
+
+
+def format_s3_object_path(delivery_stream_name, version_id, prefix):
+    if "!{" not in prefix:
+        return _moto_format_s3_object_path(delivery_stream_name, version_id, prefix)
+    instant = datetime.datetime.now(datetime.timezone.utc)
+    return (
+        f"{evaluate_s3_prefix(prefix, instant)}{delivery_stream_name}-{version_id}-"
+        f"{instant.strftime('%Y-%m-%d-%H-%M-%S')}-{uuid.uuid4()}"
+    )
+
+
 Table.__deepcopy__ = _table_deepcopy
+FirehoseBackend._format_s3_object_path = staticmethod(format_s3_object_path)
 DepthFirstTraverser.nodes_to_be_processed = nodes_to_be_processed
 DepthFirstTraverser.process = process
 UpdateExpressionParser.make = classmethod(parse_update_expression)

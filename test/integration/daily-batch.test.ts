@@ -3,13 +3,16 @@
  * interpreter, the Spark step on real local Spark, the clustering and render handlers on moto.
  * The happy path publishes the site; a failing Spark step and a failing clustering step each
  * still reach the terminate state, fail the execution with their cause, and leave the site as
- * it was.
+ * it was; a day nothing landed for fails before any cluster.
  */
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { GetObjectCommand } from "@aws-sdk/client-s3";
+import { gzipSync } from "node:zlib";
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { beforeAll, describe, expect, inject, it } from "vitest";
+import { checkRange } from "../../functions/batch-range/check-range.js";
 import type { ClustersDocument } from "../../functions/clustering/build-clusters.js";
 import type { CitiesDocument } from "../../functions/clustering/city-topics.js";
 import { landRecording } from "../../local/batch/land-recording.js";
@@ -155,10 +158,45 @@ describe("the daily batch, locally", () => {
     expect(result.trace.map((step) => step.state)).toEqual(["CheckRange"]);
   });
 
+  it("creates no cluster for a day nothing landed for: it fails at CheckRange, saying where it looked", async () => {
+    const before = await siteObject("run.json");
+    const result = await runLocalBatch({ aws, buckets, range: "2001-01-01", progress });
+    expect(result.status).toBe("FAILED");
+    expect(result.error?.error).toBe("NoRawDataInRangeError");
+    expect(result.error?.cause).toContain(
+      `no raw RSVPs landed in s3://${buckets.RawBucket}/rsvps/ on 2001-01-01..2001-01-03`,
+    );
+    expect(result.trace.map((step) => step.state)).toEqual(["CheckRange"]);
+    expect(
+      Buffer.from((await siteObject("run.json")).bytes).equals(Buffer.from(before.bytes)),
+    ).toBe(true);
+  });
+
   it("fails with the cause when the clustering step fails, its cluster terminated before", async () => {
     const before = await siteObject("run.json");
-    // A day without data: Spark curates nothing, the clustering step has nothing to cluster.
-    const result = await runLocalBatch({ aws, buckets, range: "2001-01-01", progress });
+    // A day whose raw data holds no usable record, in a raw bucket of its own (the shared one
+    // holds other tests' days): Spark curates nothing, the clustering step has nothing to cluster.
+    const raw = `raw-no-venues-${randomUUID().slice(0, 8)}`;
+    await s3.send(new CreateBucketCommand({ Bucket: raw }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: raw,
+        Key: "rsvps/dt=2001-01-01/raw-1-2001-01-01-12-00-00-unusable",
+        Body: gzipSync('{"v":1,"rsvpId":\nnot a record\n'),
+      }),
+    );
+    const result = await runLocalBatch({
+      aws,
+      buckets: { ...buckets, RawBucket: raw },
+      range: "2001-01-01",
+      progress,
+      // The handler module keeps the raw bucket it was first imported with: the same check,
+      // pointed at this run's bucket.
+      functions: {
+        BatchRangeFunction: (payload) =>
+          checkRange(payload, { s3, raw: { bucket: raw, prefix: "rsvps/" } }),
+      },
+    });
     expect(result.status).toBe("FAILED");
     expect(result.error?.error).toBe("NoVenuesInRangeError");
     expect(result.error?.cause).toMatch(/2001-01-01/);

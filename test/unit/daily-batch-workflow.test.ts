@@ -7,8 +7,12 @@
  */
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { checkBatchRange } from "../../functions/batch-range/handler.js";
+import {
+  type BatchRangeDependencies,
+  checkRange,
+} from "../../functions/batch-range/check-range.js";
 import { executionContext, loadInterpreter } from "../../local/batch/local-workflow.js";
+import { listingS3 } from "../support/listing-s3.js";
 
 type Handler = (input: Record<string, unknown>) => Promise<unknown>;
 type Machine = {
@@ -87,7 +91,17 @@ const CLUSTER_STATUS = {
   },
 };
 
-function harness(failAt?: string | string[], machine: unknown = definition) {
+/** A raw bucket where something landed on every day (the key right after the first asked). */
+const LANDED_EVERY_DAY: BatchRangeDependencies = {
+  raw: { bucket: "raw", prefix: "rsvps/" },
+  s3: listingS3((input) => [`${input.StartAfter ?? "rsvps/dt=2018-05-20"}/part-0.gz`]),
+};
+
+function harness(
+  failAt?: string | string[],
+  machine: unknown = definition,
+  raw: BatchRangeDependencies = LANDED_EVERY_DAY,
+) {
   const failing = new Set(typeof failAt === "string" ? [failAt] : (failAt ?? []));
   const calls: { state: string; input: Record<string, unknown> }[] = [];
   const handler =
@@ -102,7 +116,7 @@ function harness(failAt?: string | string[], machine: unknown = definition) {
     // The real check, as Lambda runs it: its error's name is what Step Functions sees.
     CheckRange: async (input: Record<string, unknown>) => {
       calls.push({ state: "CheckRange", input });
-      return { Payload: checkBatchRange(input.Payload) };
+      return { Payload: await checkRange(input.Payload, raw) };
     },
     CreateCluster: handler("CreateCluster", { ClusterId: "j-TESTCLUSTER" }),
     CurateWithSpark: handler("CurateWithSpark", {}),
@@ -393,6 +407,22 @@ describe("daily batch workflow", () => {
       range: "yesterday",
       startedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
     });
+  });
+
+  it("creates no cluster for a range nothing landed for: it fails at once, saying where it looked", async () => {
+    const nothing = { raw: { bucket: "raw", prefix: "rsvps/" }, s3: listingS3([]) };
+    const { calls, run } = harness(undefined, definition, nothing);
+    const failure = await run({ range: "2026-11-30" }).then(
+      () => undefined,
+      (error: Error) => error,
+    );
+    expect(failure?.cause).toMatchObject({
+      name: "NoRawDataInRangeError",
+      message: expect.stringContaining(
+        "no raw RSVPs landed in s3://raw/rsvps/ on 2026-11-30..2026-12-02",
+      ),
+    });
+    expect(calls.map((c) => c.state)).toEqual(["CheckRange"]);
   });
 
   it("fails without terminating anything when the cluster could not be created", async () => {

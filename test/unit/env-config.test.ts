@@ -124,6 +124,7 @@ describe("the configuration of each function and task, against template.yaml", (
   it("finds the configuration schema of every one that reads configuration (the harness itself)", () => {
     const withSchema = deployed.filter(({ id }) => schemas.get(id)).map(({ id }) => id);
     expect(withSchema.sort()).toEqual([
+      "BatchRangeFunction",
       "CityCountsFunction",
       "ClusterWatchFunction",
       "ClusteringFunction",

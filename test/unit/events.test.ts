@@ -14,6 +14,7 @@ import { readProperties as readSiteProperties } from "../../functions/site-conte
 import { readProperties as readBucketsToEmpty } from "../../functions/stack-cleanup/empty-buckets.js";
 import { readFamilies } from "../../functions/stack-cleanup/task-definitions.js";
 import { functionEnvironment, readTemplate } from "../../local/stack/template-model.js";
+import { listingS3 } from "../support/listing-s3.js";
 import { sampleEvent } from "../support/sample-events.js";
 import { templateFunctions } from "../support/template-compute.js";
 
@@ -84,8 +85,12 @@ const events: Record<string, [string, (value: unknown) => Promise<void> | void]>
     "batch-range.json",
     async (value) => {
       templateEnvironment("BatchRangeFunction");
-      const { checkBatchRange } = await import("../../functions/batch-range/handler.js");
-      expect(checkBatchRange(value)).toEqual({
+      const { checkBatchRange, defaultDependencies } = await import(
+        "../../functions/batch-range/handler.js"
+      );
+      // The raw bucket as the template names it, with one object landed in the range.
+      const s3 = listingS3([`${defaultDependencies.raw.prefix}dt=2018-05-21/part-0.gz`]);
+      expect(await checkBatchRange(value, { ...defaultDependencies, s3 })).toEqual({
         range: "2018-05-20..2018-05-26",
         all: false,
         first: "2018-05-20",
