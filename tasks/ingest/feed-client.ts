@@ -45,8 +45,19 @@ export interface FeedClientOptions {
   onEvent?: (event: FeedEvent) => void;
   heartbeatIntervalMs?: number;
   heartbeatTimeoutMs?: number;
-  /** Between reconnects (default: 0.5 s doubling to 30 s). */
+  /**
+   * Between reconnects (default: 0.5 s doubling to 30 s). The pause grows until a connection
+   * delivers a frame: a feed that accepts and closes at once (a replay of an empty recording, a
+   * frame too large on every connection) is asked again ever more slowly, not several times a
+   * second for ever.
+   */
   backoff?: Backoff;
+  /**
+   * How long the opening handshake may take (default 10 s) before the try counts as failed: the
+   * heartbeat starts only once a connection is open, so an upgrade that is never answered (a
+   * proxy or a feed that hangs) would otherwise leave the ingest waiting with no reconnect.
+   */
+  handshakeTimeoutMs?: number;
   /** A feed that closes normally (1000) is reconnected too, unless this is false (a replay run once). */
   reconnectAfterNormalClose?: boolean;
   /** The largest frame read (default {@link MAX_FRAME_BYTES}). */
@@ -83,6 +94,7 @@ export function connectFeed(options: FeedClientOptions): FeedClient {
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 15_000;
   const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 10_000;
   const backoff = options.backoff ?? { baseMs: 500, capMs: 30_000 };
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
   const emit = options.onEvent ?? (() => {});
   const maxFrameBytes = options.maxFrameBytes ?? MAX_FRAME_BYTES;
   const setAsideFrameBytes = Math.max(
@@ -119,7 +131,11 @@ export function connectFeed(options: FeedClientOptions): FeedClient {
     // the parser's text cleaning drops), as a binary frame is. Validated, ws would end the
     // connection (1007), and a feed that sends again from since_mtime would send it again after
     // every reconnect: the ingest would read nothing more and set nothing aside.
-    const current = new WebSocket(url, { maxPayload: limit, skipUTF8Validation: true });
+    const current = new WebSocket(url, {
+      maxPayload: limit,
+      skipUTF8Validation: true,
+      handshakeTimeout: handshakeTimeoutMs,
+    });
     socket = current;
     let lastHeard = Date.now();
     let heartbeat: NodeJS.Timeout | undefined;
@@ -127,7 +143,6 @@ export function connectFeed(options: FeedClientOptions): FeedClient {
       stats.connects += 1;
       if (stats.connects > 1) stats.reconnects += 1;
       emit({ type: "open", url, attempt });
-      attempt = 0;
       if (paused) current.pause();
       heartbeat = setInterval(() => {
         // Paused, the socket is not read, so no frame or pong can be heard: silence then says
@@ -148,6 +163,7 @@ export function connectFeed(options: FeedClientOptions): FeedClient {
     current.on("message", (data, isBinary) => {
       lastHeard = Date.now();
       stats.frames += 1;
+      attempt = 0; // the connection delivers: the next reconnect starts from the shortest pause
       if ((data as Buffer).length > maxFrameBytes) stats.setAsideFrames += 1;
       options.onMessage(isBinary ? new Uint8Array(data as Buffer) : data.toString());
     });

@@ -1,4 +1,4 @@
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { WebSocketServer } from "ws";
 import { MAX_MESSAGE_BYTES } from "../../functions/shared/rsvp/parse.js";
@@ -304,6 +304,57 @@ describe("feed client", () => {
     await vi.advanceTimersByTimeAsync(pauses[3] ?? 0);
     await until("the feed to be back", () => received.includes("back"));
     expect(client.stats.connects).toBe(1);
+  });
+
+  it("pauses ever longer for a feed that accepts and closes at once, and from the shortest again once one delivers", async () => {
+    const { wss, url } = await server();
+    let connection = 0;
+    wss.on("connection", (socket) => {
+      connection += 1;
+      // Four connections closed unread (an empty replay), then one that delivers and drops.
+      if (connection === 5) {
+        socket.send("at last");
+        setTimeout(() => socket.terminate(), 20);
+      } else socket.close(1000, "end of replay");
+    });
+    const { events, received } = recordingClient(url);
+    await until("the sixth connection", () => connection === 6);
+    expect(received).toEqual(["at last"]);
+    // The attempt drives the pause's ceiling (base 20 ms doubling): it grew while nothing came,
+    // then started over.
+    const attempts = events.flatMap((event) =>
+      event.type === "reconnecting" ? [event.attempt] : [],
+    );
+    expect(attempts.slice(0, 5)).toEqual([1, 2, 3, 4, 1]);
+  });
+
+  it("gives up on an opening handshake that is never answered, and tries again", async () => {
+    // A TCP server that accepts and says nothing: no upgrade answer, so no heartbeat either.
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const sockets: Socket[] = [];
+    silent.on("connection", (socket) => sockets.push(socket));
+    const events: FeedEvent[] = [];
+    const client = connectFeed({
+      url: `ws://127.0.0.1:${(silent.address() as AddressInfo).port}/`,
+      onMessage: () => {},
+      onEvent: (event) => events.push(event),
+      backoff: { baseMs: 20, capMs: 100 },
+      handshakeTimeoutMs: 200,
+    });
+    clients.push(client);
+    try {
+      await until("a second try", () => sockets.length >= 2);
+      expect(events).toContainEqual({
+        type: "error",
+        message: "Opening handshake has timed out",
+      });
+      expect(events.some((event) => event.type === "reconnecting")).toBe(true);
+      expect(client.stats.connects).toBe(0);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it("ends after a normal close when asked to (a replay played once)", async () => {
