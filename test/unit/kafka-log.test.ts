@@ -16,19 +16,32 @@ function recordingLogger() {
 }
 
 describe("kafkaLogCreator", () => {
-  it("logs a broker's error answer, which kafkajs retries or hands to the caller, as a warning", () => {
+  it("logs what kafkajs retries or hands to its caller as a warning, and a consumer's crash as an error", () => {
     const { lines, log } = recordingLogger();
     const entry = (namespace: string, level: logLevel, message: string) =>
       log({ namespace, level, label: "", log: { message, timestamp: "", logger: "kafkajs" } });
+    // What a broker restart prints (kafkajs 2.2.4's own messages): each reaches a caller that
+    // retries it (the ingest's senders log "sending failed; retrying") or reports it.
     entry("Connection", logLevel.ERROR, "Response InitProducerId(key: 22, version: 1)");
     entry("Connection", logLevel.ERROR, "Connection error: connect ECONNREFUSED");
+    entry("BrokerPool", logLevel.ERROR, "Failed to connect to seed broker, trying another broker");
+    entry("Producer", logLevel.ERROR, "Failed to send messages: Connection error");
+    // The consumer's own loop: no caller of ours hears of it.
     entry("Consumer", logLevel.ERROR, "Crash: KafkaJSNumberOfRetriesExceeded");
+    entry("Runner", logLevel.ERROR, "Error when calling eachBatch");
+    entry("Consumer", logLevel.WARN, "Restarting the consumer");
     entry("Consumer", logLevel.INFO, "Starting");
+    entry("Connection", logLevel.DEBUG, "Request Metadata");
     expect(lines).toEqual([
       ["warn", "Response InitProducerId(key: 22, version: 1)"],
-      ["error", "Connection error: connect ECONNREFUSED"],
+      ["warn", "Connection error: connect ECONNREFUSED"],
+      ["warn", "Failed to connect to seed broker, trying another broker"],
+      ["warn", "Failed to send messages: Connection error"],
       ["error", "Crash: KafkaJSNumberOfRetriesExceeded"],
+      ["error", "Error when calling eachBatch"],
+      ["warn", "Restarting the consumer"],
       ["info", "Starting"],
+      ["debug", "Request Metadata"],
     ]);
   });
 });
