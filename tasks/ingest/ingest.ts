@@ -3,8 +3,9 @@
  * data removed there), and sends valid records to the Kafka RSVP topic (keyed by city, so a city
  * stays on one partition) and, newline-delimited, to Firehose; rejections go to the dead-letter
  * topic with their reason and the raw text (personal data removed, capped). Memory is bounded:
- * above `maxInFlight` queued items it stops reading the feed until the sinks catch up. stop()
- * closes the feed, then drains both sinks before it returns (SIGTERM on Fargate).
+ * above `maxInFlight` queued items, or `maxInFlightBytes` of text held for the sinks, it stops
+ * reading the feed until the sinks catch up. stop() closes the feed, then drains both sinks
+ * before it returns (SIGTERM on Fargate).
  */
 import { CompressionTypes, type Producer } from "kafkajs";
 import type { RsvpParser } from "../../functions/shared/rsvp/parse.js";
@@ -44,6 +45,12 @@ export const KAFKA_BATCH_BYTES = 900_000;
 /** A record's bytes beyond its key and value: the resume header and the record's own fields. */
 const KAFKA_RECORD_OVERHEAD_BYTES = RESUME_HEADER.length + 16 + 32;
 const FIREHOSE_BATCH = 500;
+/**
+ * 64 Mi units of text held for the sinks, a line counted once per sink that holds it: about a
+ * quarter of the 512 MB task, at most 1,000 lines of the largest messages (10,000 of the usual
+ * ~1 KB ones reach the item bound first).
+ */
+export const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
 const FIREHOSE_CONCURRENCY = 4;
 
 export interface IngestOptions {
@@ -59,6 +66,13 @@ export interface IngestOptions {
   /** Delivers lines to Firehose (see firehose-writer.ts) or throws FirehoseDeliveryError. */
   writeFirehose: (lines: string[]) => Promise<void>;
   maxInFlight?: number;
+  /**
+   * The text held for the sinks (queued, failed or being sent; UTF-16 units, what a string of
+   * them costs at most), default {@link MAX_IN_FLIGHT_BYTES}. A count alone does not bound
+   * memory: a valid message may be 64 KiB, its line about as long (event, group and venue names
+   * are not capped), and 10,000 of them held for a throttled Firehose are 1.3 GB in a 512 MB task.
+   */
+  maxInFlightBytes?: number;
   /** False for a recording played once: the end of the feed ends the ingest. */
   reconnectAfterNormalClose?: boolean;
   heartbeatIntervalMs?: number;
@@ -92,6 +106,8 @@ export interface Ingest {
   durableMtime(): number;
   /** Items not yet sent to each sink (queued, failed or being sent): what a stop given up leaves. */
   unsent(): { kafka: number; firehose: number };
+  /** The text held for the sinks, as `maxInFlightBytes` counts it. */
+  heldBytes(): number;
   /** Settles when the feed ended for good (only with reconnectAfterNormalClose false) and all was sent. */
   finished: Promise<void>;
   /** Closes the feed and sends everything received; rejects naming what could not be sent. */
@@ -142,6 +158,10 @@ type FirehoseItem = { seq: number; line: string };
 
 export function startIngest(options: IngestOptions): Ingest {
   const maxInFlight = options.maxInFlight ?? 10_000;
+  const maxInFlightBytes = options.maxInFlightBytes ?? MAX_IN_FLIGHT_BYTES;
+  /** Text held for the sinks: added when an item is queued, taken off when its batch is sent. */
+  let heldBytes = 0;
+  const kafkaHeld = (item: KafkaItem) => item.value.length + (item.key?.length ?? 0);
   const rejected: Record<string, number> = {};
   let received = 0;
   let deadLettered = 0;
@@ -171,7 +191,10 @@ export function startIngest(options: IngestOptions): Ingest {
         topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
       });
       deadLettered += items.filter((item) => item.topic === options.deadLetterTopic).length;
-      for (const item of items) resume.done(item.seq);
+      for (const item of items) {
+        resume.done(item.seq);
+        heldBytes -= kafkaHeld(item);
+      }
       resumeIfDrained();
     },
     onFailure: (error, queued) => options.onSinkFailure?.("kafka", error, queued),
@@ -185,16 +208,23 @@ export function startIngest(options: IngestOptions): Ingest {
     lingerMs: 200,
     send: async (items) => {
       await options.writeFirehose(items.map((item) => item.line));
-      for (const item of items) resume.done(item.seq);
+      for (const item of items) {
+        resume.done(item.seq);
+        heldBytes -= item.line.length;
+      }
       resumeIfDrained();
     },
     onFailure: (error, queued) => options.onSinkFailure?.("firehose", error, queued),
   });
 
   const inFlight = () => kafka.queued + firehose.queued;
+  const pushKafka = (item: KafkaItem) => {
+    heldBytes += kafkaHeld(item);
+    kafka.push(item);
+  };
   let isPaused = false;
   function resumeIfDrained() {
-    if (isPaused && inFlight() < maxInFlight / 2) {
+    if (isPaused && inFlight() < maxInFlight / 2 && heldBytes < maxInFlightBytes / 2) {
       isPaused = false;
       feed?.resume();
     }
@@ -217,7 +247,8 @@ export function startIngest(options: IngestOptions): Ingest {
         if (rejection === undefined) {
           const line = recordLine(result.record, stamp);
           const seq = resume.received(resumeBound(result.record.mtime, stamp), 2);
-          kafka.push({ seq, topic: options.rsvpTopic, key: result.record.city.key, value: line });
+          pushKafka({ seq, topic: options.rsvpTopic, key: result.record.city.key, value: line });
+          heldBytes += line.length;
           firehose.push({ seq, line });
         }
       }
@@ -225,7 +256,7 @@ export function startIngest(options: IngestOptions): Ingest {
         const { reason, detail } = rejection;
         rejected[reason] = (rejected[reason] ?? 0) + 1;
         const text = typeof raw === "string" ? raw : Buffer.from(raw).toString("utf8");
-        kafka.push({
+        pushKafka({
           seq: resume.received(undefined, 1),
           topic: options.deadLetterTopic,
           // Keyed, so that a send made again puts it on the same partition: without a key the
@@ -242,7 +273,7 @@ export function startIngest(options: IngestOptions): Ingest {
           }),
         });
       }
-      if (!isPaused && inFlight() > maxInFlight) {
+      if (!isPaused && (inFlight() > maxInFlight || heldBytes > maxInFlightBytes)) {
         isPaused = true;
         paused += 1;
         feed?.pause();
@@ -274,6 +305,7 @@ export function startIngest(options: IngestOptions): Ingest {
     }),
     durableMtime: () => resume.durableMtime,
     unsent: () => ({ kafka: kafka.unsent, firehose: firehose.unsent }),
+    heldBytes: () => heldBytes,
     finished,
     async stop() {
       await feed?.close();

@@ -78,6 +78,53 @@ describe("ingest backpressure", () => {
     expect(Math.abs((stamps[0] ?? 0) / 1000 - Date.now())).toBeLessThan(60_000);
   }, 60_000);
 
+  it("stops reading the feed while the text held for the sinks is over its bound, whatever the count", async () => {
+    // Valid messages of about 50 KB (event names are not capped): 300 of them are 30 MB of
+    // text held twice (Kafka and Firehose), far under the item bound of 10,000.
+    const lines: string[] = [];
+    for (const line of syntheticLines({ seed: "large-lines", malformedShare: 0 })) {
+      const message = JSON.parse(line) as { event: { event_name: string } };
+      message.event.event_name = `Big ${"x".repeat(50_000)}`;
+      lines.push(JSON.stringify(message));
+      if (lines.length === 300) break;
+    }
+    feed = await startReplayServer({ source: () => lines, pacing: { kind: "asap" } });
+    const delivered: number[] = [];
+    const slow = () => new Promise<void>((resolve) => setTimeout(resolve, 10));
+    const ingest = startIngest({
+      feedUrl: feed.url,
+      parse: createRsvpParser({ pseudonymKey: "large-lines-test-key-0123456789abcde" }),
+      producer: {
+        sendBatch: async (batch: ProducerBatch) => {
+          await slow();
+          for (const topic of batch.topicMessages ?? [])
+            for (const m of topic.messages) delivered.push(JSON.parse(String(m.value)).rsvpId);
+          return [];
+        },
+      } as unknown as Producer,
+      rsvpTopic: "meetup",
+      deadLetterTopic: "meetup-dlq",
+      writeFirehose: slow,
+      maxInFlightBytes: 1024 * 1024,
+      reconnectAfterNormalClose: false,
+    });
+    let maxHeld = 0;
+    const watcher = setInterval(() => {
+      maxHeld = Math.max(maxHeld, ingest.heldBytes());
+    }, 1);
+    await ingest.finished;
+    clearInterval(watcher);
+    const counters = ingest.counters();
+    expect(counters.received).toBe(300);
+    expect(counters.deadLettered).toBe(0);
+    expect(delivered).toEqual(lines.map((line) => JSON.parse(line).rsvp_id));
+    expect(counters.paused).toBeGreaterThan(0);
+    // Bounded near 1 MiB (frames already read when the feed pauses add a few), not 30 MB.
+    expect(maxHeld).toBeGreaterThan(0);
+    expect(maxHeld).toBeLessThan(4 * 1024 * 1024);
+    expect(ingest.heldBytes()).toBe(0);
+  }, 60_000);
+
   it("keeps its resume point at its own clock, and dead-letters a message from far in the future", async () => {
     // The reconnect asks the feed for what changed after the newest mtime received: a message
     // ahead of the clock must not move that point past what the feed sends meanwhile. One from
