@@ -14,8 +14,11 @@
  *
  * Meetup's rsvp_ids are below 2^31 (the recorded sample's largest is 1.73e9), which leaves
  * 2^22 units, ten minutes each, until 2103, within JavaScript's exact integers. A line that is
- * not a JSON object with such an id and a plausible mtime is sent as it is: malformed input
- * still reaches the ingest as it would in the wild, and is rejected as it would be.
+ * not a JSON object with a positive whole id and a plausible mtime is sent as it is: malformed
+ * input still reaches the ingest as it would in the wild, and is rejected as it would be. A
+ * valid line whose id is 2^31 or more (no Meetup id, but the ingest takes it) has no range to
+ * move into: the process's first pass sends it with its mtime made now, and later passes leave
+ * it out, since sent again it would be the same RSVP, counted again once its state expired.
  */
 
 import { EARLIEST_MTIME_MS, LATEST_MTIME_MS } from "../../functions/shared/rsvp/stream-message.js";
@@ -24,8 +27,8 @@ const ID_RANGE = 2 ** 31;
 const UNIT_MS = 10 * 60_000;
 const UNITS_FROM = Date.UTC(2024, 0, 1);
 
-/** Line rewriter of one pass. */
-export type PassTransform = (line: string) => string;
+/** Line rewriter of one pass: the line to send, or null to leave it out of this pass. */
+export type PassTransform = (line: string) => string | null;
 
 /**
  * Returns `nextPass()`: call it when a pass starts (any connection's) for the pass's rewriter.
@@ -33,9 +36,11 @@ export type PassTransform = (line: string) => string;
  */
 export function livePasses(now: () => number = Date.now): () => PassTransform {
   let lastUnit = -1;
+  let passes = 0;
   return () => {
     const unit = Math.max(Math.floor((now() - UNITS_FROM) / UNIT_MS), lastUnit + 1);
     lastUnit = unit;
+    const firstPass = passes++ === 0;
     const offset = unit * ID_RANGE;
     return (line) => {
       let message: unknown;
@@ -49,14 +54,14 @@ export function livePasses(now: () => number = Date.now): () => PassTransform {
       const id = fields.rsvp_id;
       if (
         typeof id !== "number" ||
-        !Number.isInteger(id) ||
+        !Number.isSafeInteger(id) ||
         id <= 0 ||
-        id >= ID_RANGE ||
         typeof fields.mtime !== "number" ||
         // An mtime the ingest would reject (seconds for milliseconds, say) stays as bad as it was.
         !(fields.mtime >= EARLIEST_MTIME_MS && fields.mtime <= LATEST_MTIME_MS)
       )
         return line;
+      if (id >= ID_RANGE) return firstPass ? JSON.stringify({ ...fields, mtime: now() }) : null;
       return JSON.stringify({ ...fields, rsvp_id: id + offset, mtime: now() });
     };
   };

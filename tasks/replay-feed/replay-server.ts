@@ -45,9 +45,10 @@ export interface ReplayServerOptions {
   loop?: boolean;
   /**
    * Called when a pass starts (every connection's, every loop's) for a rewriter of that pass's
-   * lines, applied after pacing; absent, lines go out verbatim. See live-passes.ts.
+   * lines, applied after pacing (null: the line is left out of the pass); absent, lines go out
+   * verbatim. See live-passes.ts.
    */
-  startPass?: () => (line: string) => string;
+  startPass?: () => (line: string) => string | null;
   host?: string;
   /** 0 (default) picks a free port. */
   port?: number;
@@ -276,6 +277,7 @@ async function play(
       await pace(line);
       if (!isOpen()) return;
       const sent = rewrite ? rewrite(line) : line;
+      if (sent === null) continue; // left out of this pass (live-passes.ts)
       // Encoded once, here: the bytes sent are the bytes kept (ws would encode a string anyway).
       const frame = Buffer.from(sent);
       const mtime = Number(MTIME.exec(sent)?.[1]);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { syntheticLines } from "../../local/feed/synthetic/generator.js";
-import { livePasses } from "../../tasks/replay-feed/live-passes.js";
+import { livePasses, type PassTransform } from "../../tasks/replay-feed/live-passes.js";
 import { countsByRule, type RuleRecord } from "../support/counting-rule.js";
 
 const parse = createRsvpParser({ pseudonymKey: "live-passes-test-key-0123456789abcdef" });
@@ -12,8 +12,9 @@ describe("livePasses: a looping replay as new traffic", () => {
     lines.push(line);
     if (lines.length === 200) break;
   }
-  const records = (sent: string[]) =>
+  const records = (sent: (string | null)[]) =>
     sent.flatMap((line) => {
+      if (line === null) return [];
       const result = parse(line);
       return result.ok ? [result.record as RuleRecord] : [];
     });
@@ -26,7 +27,7 @@ describe("livePasses: a looping replay as new traffic", () => {
     const once = countsByRule(records(lines));
     const twice = countsByRule(records([...first, ...second]));
     expect(twice.rsvps).toBe(2 * once.rsvps);
-    const ids = (sent: string[]) => new Set(records(sent).map((r) => r.rsvpId));
+    const ids = (sent: (string | null)[]) => new Set(records(sent).map((r) => r.rsvpId));
     const overlap = [...ids(first)].filter((id) => ids(second).has(id));
     expect(overlap).toEqual([]);
     // Every count is on the day of sending, and the answers are the recording's.
@@ -47,7 +48,7 @@ describe("livePasses: a looping replay as new traffic", () => {
   it("keeps a restarted feed's ids apart from the last one's, and quick passes apart too", () => {
     const at = Date.UTC(2026, 11, 4, 12, 0);
     const line = JSON.stringify({ rsvp_id: 1_729_143_216, mtime: at, response: "yes" });
-    const idOf = (rewrite: (l: string) => string) => JSON.parse(rewrite(line)).rsvp_id as number;
+    const idOf = (rewrite: PassTransform) => JSON.parse(rewrite(line) ?? "null").rsvp_id as number;
     const firstFeed = livePasses(() => at);
     const a = idOf(firstFeed());
     const b = idOf(firstFeed()); // a pass that took no time: still its own range
@@ -61,6 +62,26 @@ describe("livePasses: a looping replay as new traffic", () => {
     }
   });
 
+  it("sends a valid line whose id has no range to move into once, made now, and leaves it out of later passes", () => {
+    // No Meetup id reaches 2^31, but the ingest takes one: sent unchanged every pass, it would
+    // be the same RSVP, counted again each time its state expired.
+    let clock = Date.UTC(2026, 11, 4, 12, 0);
+    const nextPass = livePasses(() => (clock += 1_000));
+    const [sample] = lines;
+    const line = JSON.stringify({ ...JSON.parse(sample as string), rsvp_id: 2 ** 31 + 5 });
+    const first = nextPass()(line);
+    expect(first).not.toBeNull();
+    const sent = JSON.parse(first as string);
+    expect(sent.rsvp_id).toBe(2 ** 31 + 5);
+    expect(sent.mtime).toBe(clock);
+    expect(records([first])).toHaveLength(1);
+    expect(nextPass()(line)).toBeNull();
+    expect(nextPass()(line)).toBeNull();
+    // Ids past JavaScript's exact integers are not read as ids at all: sent as they are.
+    const huge = line.replace(String(2 ** 31 + 5), "9007199254740993");
+    expect(nextPass()(huge)).toBe(huge);
+  });
+
   it("sends malformed lines and lines without a usable id as they are", () => {
     const rewrite = livePasses(() => Date.UTC(2026, 0, 1))();
     for (const line of [
@@ -69,6 +90,7 @@ describe("livePasses: a looping replay as new traffic", () => {
       "null",
       JSON.stringify({ rsvp_id: "12", mtime: 1 }),
       JSON.stringify({ rsvp_id: 2 ** 31, mtime: 1 }),
+      JSON.stringify({ rsvp_id: 0, mtime: Date.UTC(2026, 0, 1) }),
       JSON.stringify({ rsvp_id: 12 }),
       JSON.stringify({ rsvp_id: 12, mtime: 1_767_225_657 }), // seconds: rejected at ingest, kept so
     ]) {

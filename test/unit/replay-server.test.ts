@@ -436,6 +436,25 @@ describe("replay server: since_mtime (what a reconnecting client missed)", () =>
     expect(ids(own).filter((id) => ids(a).includes(id))).toEqual([]);
   });
 
+  it("leaves out of a pass the lines its rewriter leaves out, and ends a loop whose pass sends nothing", async () => {
+    const server = await serve({
+      source: () => FEED,
+      pacing: { kind: "asap" },
+      loop: true,
+      // The first pass sends every other line; the second, none: the loop ends there.
+      startPass: (() => {
+        let pass = 0;
+        return () => {
+          const keep = pass++ === 0;
+          let index = 0;
+          return (line: string) => (keep && index++ % 2 === 0 ? line : null);
+        };
+      })(),
+    });
+    const { frames } = await receiveFrames(server.url);
+    expect(frames).toEqual(FEED.filter((_, index) => index % 2 === 0));
+  });
+
   it("waits for a slow reader while sending frames again, as in a pass", async () => {
     const big = "x".repeat(64 * 1024);
     const lines = Array.from({ length: 2000 }, (_, i) =>
