@@ -395,6 +395,27 @@ describe("the MSK cluster", () => {
     const parameter = template.Parameters?.KafkaSetting as { AllowedValues?: string[] };
     expect(parameter.AllowedValues?.sort()).toEqual(["lean", "standard"]);
   });
+
+  it("gives the brokers exactly two subnets, the stack's own or the first two of yours", () => {
+    // CloudFormation reference, AWS::MSK::Cluster BrokerNodeGroupInfo, ClientSubnets: "If you
+    // use the US West (N. California) Region, specify exactly two subnets. For other Regions
+    // ... you can specify either two or three subnets. The subnets that you specify must be in
+    // distinct Availability Zones. When you create a cluster, Amazon MSK distributes the broker
+    // nodes evenly across the subnets that you specify." Two brokers, so two subnets.
+    const subnetsWith = (parameters: Record<string, string>) =>
+      (
+        resolvedResource("RsvpKafkaCluster", template, parameters)?.Properties
+          .BrokerNodeGroupInfo as { ClientSubnets: unknown }
+      ).ClientSubnets;
+    expect(template.Resources.RsvpKafkaCluster?.Properties?.NumberOfBrokerNodes).toBe(2);
+    expect(subnetsWith({})).toEqual([{ Ref: "PrivateSubnetA" }, { Ref: "PrivateSubnetB" }]);
+    expect(
+      subnetsWith({ ExistingVpcId: "vpc-0123456789abcdef0", ExistingPrivateSubnetIds: "a,b,c" }),
+    ).toEqual([
+      { "Fn::Select": [0, { Ref: "ExistingPrivateSubnetIds" }] },
+      { "Fn::Select": [1, { Ref: "ExistingPrivateSubnetIds" }] },
+    ]);
+  });
 });
 
 describe("CloudFront in front of the site (SiteHosting cloudfront, the default)", () => {
