@@ -451,7 +451,13 @@ describe("the daily batch in template.yaml", () => {
       Target: { Arn: unknown; Input: string };
     };
     expect(schedule.ScheduleExpression).toMatch(/^cron\(/);
-    expect(schedule.State).toEqual({ Ref: "DailyBatchSchedule" });
+    // Off while the stack has no ingest (its first deploy): nothing lands, a run could only fail.
+    expect(schedule.State).toEqual({
+      "Fn::If": ["HasIngestImage", { Ref: "DailyBatchSchedule" }, "DISABLED"],
+    });
+    expect(template.Conditions?.HasIngestImage).toEqual({
+      "Fn::Not": [{ "Fn::Equals": [{ Ref: "IngestImageUri" }, ""] }],
+    });
     expect(template.Parameters?.DailyBatchSchedule).toMatchObject({ Default: "ENABLED" });
     expect(schedule.Target.Arn).toEqual({ Ref: "DailyBatchStateMachine" });
     expect(JSON.parse(schedule.Target.Input)).toEqual({ range: "yesterday" });
