@@ -402,11 +402,11 @@ describe("the MSK cluster", () => {
     // ... you can specify either two or three subnets. The subnets that you specify must be in
     // distinct Availability Zones. When you create a cluster, Amazon MSK distributes the broker
     // nodes evenly across the subnets that you specify." Two brokers, so two subnets.
-    const subnetsWith = (parameters: Record<string, string>) =>
-      (
-        resolvedResource("RsvpKafkaCluster", template, parameters)?.Properties
-          .BrokerNodeGroupInfo as { ClientSubnets: unknown }
-      ).ClientSubnets;
+    const subnetsWith = (parameters: Record<string, string>) => {
+      const cluster = resolvedResource("RsvpKafkaCluster", template, parameters);
+      return (cluster?.Properties.BrokerNodeGroupInfo as { ClientSubnets: unknown } | undefined)
+        ?.ClientSubnets;
+    };
     expect(template.Resources.RsvpKafkaCluster?.Properties?.NumberOfBrokerNodes).toBe(2);
     expect(subnetsWith({})).toEqual([{ Ref: "PrivateSubnetA" }, { Ref: "PrivateSubnetB" }]);
     expect(
