@@ -1,9 +1,12 @@
 /**
  * Whether anything has landed for a daily-batch run to curate, asked before its EMR cluster is
- * created. Without it, a run for a day nobody fed (the first night after a deploy that has no
- * ingest yet, a day the ingest was down, a date typed wrong by a year) paid for a cluster and
- * failed ten minutes later inside Spark ("Path does not exist" on an empty raw folder) or in
- * the clustering step, with a cause that did not say the data was missing.
+ * created. Without it, a run for days nobody fed (a stack whose ingest has not run yet, an
+ * ingest down from the range's first day until the run, a date typed wrong by a year) paid for
+ * a cluster and failed ten minutes later inside Spark ("Path does not exist" on an empty raw
+ * folder) or in the clustering step, with a cause that did not say the data was missing. It
+ * looks where the Spark step reads, the range's days and the two after them (late records land
+ * there), so an object of those later days lets the run go on even when none holds a record
+ * of the range: that run still fails at its clustering step (NoVenuesInRangeError).
  */
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { type BatchRange, LANDING_LAG_DAYS } from "../shared/batch-range.js";

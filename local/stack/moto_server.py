@@ -57,7 +57,8 @@ https://docs.aws.amazon.com/firehose/latest/dev/s3-prefixes.html). Here a prefix
 `timestamp` expression is evaluated at the moment of delivery (Firehose uses the oldest record's
 arrival, the same moment for moto's immediate deliveries) with the patterns' letters y, M, d, H,
 m and s and quoted literals, and the object is named <evaluated prefix><stream>-<version>-
-<yyyy-MM-dd-HH-mm-ss>-<uuid> ("Configure Amazon S3 object name format"). A prefix with another
+<yyyy-MM-dd-HH-mm-ss>-<uuid> ("Configure Amazon S3 object name format"), without the extension
+of a compression, which moto does not apply (it stores the records as sent). A prefix with another
 namespace, or a pattern letter outside those, is refused at delivery, saying so. A prefix with
 no expression is left to moto.
 

@@ -67,8 +67,9 @@ export interface IngestOptions {
   writeFirehose: (lines: string[]) => Promise<void>;
   maxInFlight?: number;
   /**
-   * The text held for the sinks (queued, failed or being sent; UTF-16 units, what a string of
-   * them costs at most), default {@link MAX_IN_FLIGHT_BYTES}. A count alone does not bound
+   * The text held for the sinks (queued, failed or being sent), in UTF-16 units: a measure,
+   * not bytes (V8 stores a string in one or two bytes a unit), counted once per sink though
+   * both hold the same line. Default {@link MAX_IN_FLIGHT_BYTES}. A count alone does not bound
    * memory: a valid message may be 64 KiB, its line about as long (event, group and venue names
    * are not capped), and 10,000 of them held for a throttled Firehose are 1.3 GB in a 512 MB task.
    */

@@ -181,7 +181,8 @@ describe("the daily batch, locally", () => {
     await s3.send(
       new PutObjectCommand({
         Bucket: raw,
-        Key: "rsvps/dt=2001-01-01/raw-1-2001-01-01-12-00-00-unusable",
+        // Gzipped as Firehose delivers it, and named so: Spark picks the codec by extension.
+        Key: "rsvps/dt=2001-01-01/raw-1-2001-01-01-12-00-00-unusable.gz",
         Body: gzipSync('{"v":1,"rsvpId":\nnot a record\n'),
       }),
     );
