@@ -183,9 +183,21 @@ def curate(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
         )
     )
     with_venue = latest.where(F.col("venue").isNotNull())
+    # A venue's row of the day takes its newest message's name, and its newest usable position:
+    # a later message without one (the ingest nulls (0, 0) and out-of-range points) must not
+    # unmap the venue (clustering's mergeVenueDays keeps the newest non-null one across days).
+    # Ties on mtime go to the RSVP id, so a rerun picks the same.
+    newest_venue_first = lambda: Window.partitionBy("date", "venue.id").orderBy(  # noqa: E731
+        F.col("mtime").desc(), F.col("rsvpId").desc()
+    )
     venue_names = (
-        with_venue.withColumn("n", F.row_number().over(by_day_newest("venue.id"))).where("n = 1")
-        .select("date", F.col("venue.id").alias("venue_id"), F.col("venue.name").alias("name"),
+        with_venue.withColumn("n", F.row_number().over(newest_venue_first())).where("n = 1")
+        .select("date", F.col("venue.id").alias("venue_id"), F.col("venue.name").alias("name"))
+    )
+    venue_positions = (
+        with_venue.where(F.col("venue.position").isNotNull())
+        .withColumn("n", F.row_number().over(newest_venue_first())).where("n = 1")
+        .select("date", F.col("venue.id").alias("venue_id"),
                 F.col("venue.position.lat").alias("lat"), F.col("venue.position.lon").alias("lon"))
     )
     venue_stats = with_venue.groupBy("date", F.col("venue.id").alias("venue_id")).agg(
@@ -196,8 +208,27 @@ def curate(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
         F.array_distinct(F.flatten(F.collect_list(F.coalesce("group.topics", F.array())))).alias("topics"),
         F.collect_set("group.id").alias("group_ids"),
     )
-    venue = venue_names.join(venue_stats, ["date", "venue_id"]).select(
-        "venue_id", "name", "lat", "lon", "first_seen", "last_seen", "rsvp_count", "yes_count", "topics", "group_ids", "date"
+    # What the venue's RSVPs meet about: each RSVP's weight of 1 split evenly over its group's
+    # topics, summed per topic. The topic list alone would give every topic the venue's every
+    # RSVP: a venue where a 50-RSVP tech group and a 1-RSVP hiking group meet would read as much
+    # hiking as tech, and a group with many topics would outweigh one with few.
+    per_topic = (
+        with_venue.where(F.size(F.coalesce("group.topics", F.array())) > 0)
+        .select("date", F.col("venue.id").alias("venue_id"),
+                (F.lit(1.0) / F.size("group.topics")).alias("share"),
+                F.explode("group.topics").alias("topic"))
+        .groupBy("date", "venue_id", F.col("topic.key").alias("key"))
+        .agg(F.max("topic.name").alias("name"), F.sum("share").alias("weight"))
+    )
+    venue_topic_weights = per_topic.groupBy("date", "venue_id").agg(
+        F.sort_array(F.collect_list(F.struct("key", "name", "weight"))).alias("topic_weights")
+    )
+    venue = (
+        venue_names.join(venue_stats, ["date", "venue_id"])
+        .join(venue_positions, ["date", "venue_id"], "left")
+        .join(venue_topic_weights, ["date", "venue_id"], "left")
+        .select("venue_id", "name", "lat", "lon", "first_seen", "last_seen", "rsvp_count", "yes_count",
+                "topics", "group_ids", "topic_weights", "date")
     )
 
     tables = {"rsvp": rsvp, "event": event, "group": group, "venue": venue, "errors": errors}

@@ -14,7 +14,7 @@ import {
   type WeightedTopics,
 } from "./labels.js";
 import { chooseK, toLatLon, toUnitVectors } from "./spherical-kmeans.js";
-import type { Venue } from "./venue-table.js";
+import { topicWeightsOf, type Venue } from "./venue-table.js";
 
 export interface ClusterOptions {
   kMin: number;
@@ -127,9 +127,9 @@ function topicWeights(venues: readonly Venue[]): WeightedTopics {
   let total = 0;
   for (const venue of venues) {
     total += venue.rsvpCount;
-    for (const topic of venue.topics) {
+    for (const topic of topicWeightsOf(venue)) {
       const entry = topics.get(topic.key) ?? { name: topic.name, weight: 0 };
-      entry.weight += venue.rsvpCount;
+      entry.weight += topic.weight;
       topics.set(topic.key, entry);
     }
   }

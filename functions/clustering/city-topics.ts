@@ -6,7 +6,7 @@
  */
 import { distanceKm } from "../shared/geo.js";
 import { type City, topicCategory } from "./labels.js";
-import type { Venue } from "./venue-table.js";
+import { topicWeightsOf, type Venue } from "./venue-table.js";
 
 export interface CityCategory {
   category: string;
@@ -115,9 +115,9 @@ export function cityTopics(
     const entry = byCity.get(city) ?? { venues: 0, rsvps: 0, categories: new Map() };
     entry.venues++;
     entry.rsvps += venue.rsvpCount;
-    for (const topic of venue.topics) {
+    for (const topic of topicWeightsOf(venue)) {
       const category = topicCategory(topic);
-      entry.categories.set(category, (entry.categories.get(category) ?? 0) + venue.rsvpCount);
+      entry.categories.set(category, (entry.categories.get(category) ?? 0) + topic.weight);
     }
     byCity.set(city, entry);
   }

@@ -9,6 +9,7 @@ import { z } from "zod";
 /** Spark writes LongType as INT64, which hyparquet returns as bigint. */
 const long = z.union([z.bigint(), z.number()]).transform((value) => Number(value));
 const topic = z.object({ key: z.string(), name: z.string() });
+const weightedTopic = z.object({ key: z.string(), name: z.string(), weight: z.number() });
 
 const venueRowSchema = z.object({
   venue_id: long,
@@ -23,6 +24,8 @@ const venueRowSchema = z.object({
     .array(topic)
     .nullable()
     .transform((topics) => topics ?? []),
+  /** Absent in days curated before the job wrote it; null for a venue whose groups have no topic. */
+  topic_weights: z.array(weightedTopic).nullable().optional(),
   date: z.string().optional(),
 });
 
@@ -36,6 +39,29 @@ export interface Venue {
   rsvpCount: number;
   yesCount: number;
   topics: { key: string; name: string }[];
+  /**
+   * What the venue's RSVPs meet about: each RSVP weighs 1, split evenly over its group's topics
+   * (spark/curate_rsvps.py). A venue's topic list alone would give each topic all its RSVPs,
+   * whichever group they came with. Absent: see {@link topicWeightsOf}.
+   */
+  topicWeights?: TopicWeight[];
+}
+
+export interface TopicWeight {
+  key: string;
+  name: string;
+  weight: number;
+}
+
+/**
+ * A venue's topic weights; without them (a day curated before the job wrote them), its RSVPs
+ * spread evenly over its topic list, the best the list alone can say (exact for a venue of one
+ * group).
+ */
+export function topicWeightsOf(venue: Venue): TopicWeight[] {
+  if (venue.topicWeights) return venue.topicWeights;
+  const { topics, rsvpCount } = venue;
+  return topics.map((t) => ({ key: t.key, name: t.name, weight: rsvpCount / topics.length }));
 }
 
 /** The rows of one Parquet file of the venue table; a row that does not fit is an error, not a guess. */
@@ -59,6 +85,7 @@ export async function readVenueFile(
       rsvpCount: v.rsvp_count,
       yesCount: v.yes_count,
       topics: v.topics,
+      ...(v.topic_weights === undefined ? {} : { topicWeights: v.topic_weights ?? [] }),
       date: v.date ?? partitionDate ?? "",
     };
   });
@@ -71,7 +98,11 @@ export function mergeVenueDays(rows: readonly (Venue & { date: string })[]): Ven
     const known = byId.get(row.id);
     if (!known) {
       const { date: _date, ...venue } = row;
-      byId.set(row.id, { ...venue, topics: [...venue.topics] });
+      byId.set(row.id, {
+        ...venue,
+        topics: [...venue.topics],
+        topicWeights: topicWeightsOf(venue).map((t) => ({ ...t })),
+      });
       continue;
     }
     known.name = row.name ?? known.name;
@@ -82,6 +113,13 @@ export function mergeVenueDays(rows: readonly (Venue & { date: string })[]): Ven
     known.yesCount += row.yesCount;
     for (const t of row.topics)
       if (!known.topics.some((k) => k.key === t.key)) known.topics.push(t);
+    const weights = known.topicWeights ?? [];
+    known.topicWeights = weights;
+    for (const t of topicWeightsOf(row)) {
+      const same = weights.find((k) => k.key === t.key);
+      if (same) same.weight += t.weight;
+      else weights.push({ ...t });
+    }
   }
   return [...byId.values()].sort((a, b) => a.id - b.id);
 }

@@ -127,6 +127,41 @@ def test_among_equal_mtimes_the_first_to_arrive_at_the_ingest_wins(spark, tmp_pa
     assert group.city_key == "us/or/portland"
 
 
+def test_a_venue_s_topics_are_weighted_by_the_rsvps_of_each_group(spark, tmp_path):
+    # Venue 100 hosts a tech group (3 RSVPs, two topics) and a hiking group (1 RSVP, one topic);
+    # venue 200 only a group without topics. Each RSVP weighs 1, split over its group's topics.
+    tech = {"id": 7, "name": "Portland Python", "urlname": "pdx-py", "position": None,
+            "topics": [{"key": "python", "name": "Python"}, {"key": "web", "name": "Web"}]}
+    hiking = {"id": 8, "name": "Trail Friends", "urlname": "trails", "position": None,
+              "topics": [{"key": "hiking", "name": "Hiking"}]}
+    bare = {"id": 9, "name": "No Topics", "urlname": "bare", "position": None, "topics": None}
+    lines = [json.dumps({**record(i, i, venue_id=100), "group": tech}) for i in (1, 2, 3)]
+    lines.append(json.dumps({**record(4, 4, venue_id=100), "group": hiking}))
+    lines.append(json.dumps({**record(5, 5, venue_id=200), "group": bare}))
+    raw = tmp_path / "raw"
+    land(raw, "2018-05-20", lines)
+    out = tmp_path / "curated"
+    run(spark, raw, out, "--start", "2018-05-20")
+    venues = {v.venue_id: v for v in table(spark, out, "venue").collect()}
+    weights = {t.key: (t.name, t.weight) for t in venues[100].topic_weights}
+    assert weights == {"python": ("Python", 1.5), "web": ("Web", 1.5), "hiking": ("Hiking", 1.0)}
+    assert venues[100].rsvp_count == 4
+    assert venues[200].topic_weights is None and venues[200].rsvp_count == 1
+
+
+def test_a_venue_keeps_its_newest_usable_position_of_the_day(spark, tmp_path):
+    # The newest message of venue 100 has no position (the ingest nulls (0, 0)): the day's row
+    # keeps the one before, and the newest name.
+    earlier = record(1, 10, venue_id=100)
+    later = {**record(2, 20, venue_id=100), "venue": {"id": 100, "name": "Renamed", "position": None}}
+    raw = tmp_path / "raw"
+    land(raw, "2018-05-20", [json.dumps(later), json.dumps(earlier)])
+    out = tmp_path / "curated"
+    run(spark, raw, out, "--start", "2018-05-20")
+    [venue] = table(spark, out, "venue").collect()
+    assert (venue.name, venue.lat, venue.lon, venue.rsvp_count) == ("Renamed", 45.5, -122.6, 2)
+
+
 def test_rerun_overwrites_instead_of_appending(spark, landed):
     raw, out = landed
     first = run(spark, raw, out, "--start", "2018-05-20")

@@ -109,6 +109,45 @@ describe("buildClusters", () => {
     expect(sf?.hull.length).toBeGreaterThanOrEqual(4);
   });
 
+  it("labels a place by what its RSVPs meet about, weighing each group by its own RSVPs", () => {
+    // San Francisco's venues each host a JavaScript group (50 RSVPs) and a hiking group (1);
+    // Denver's, a JavaScript group only. By the topic lists alone, San Francisco read as much
+    // hiking as JavaScript, and hiking stood out against Denver: "San Francisco: Outdoors".
+    const weighted = (list: Venue[], weights: [string, string, number][]) =>
+      list.map((venue) => ({
+        ...venue,
+        topicWeights: weights.map(([key, name, weight]) => ({ key, name, weight })),
+      }));
+    const places = [
+      ...weighted(
+        venues(
+          37.77,
+          -122.42,
+          [
+            ["javascript", "JavaScript"],
+            ["hiking", "Hiking"],
+          ],
+          9,
+          51,
+        ),
+        [
+          ["javascript", "JavaScript", 50],
+          ["hiking", "Hiking", 1],
+        ],
+      ),
+      ...weighted(venues(39.74, -104.98, [["javascript", "JavaScript"]], 9, 50), [
+        ["javascript", "JavaScript", 50],
+      ]),
+    ];
+    const labels = buildClusters(places, CITIES, {
+      kMin: 2,
+      kMax: 2,
+      seed: 1,
+      labelCityPopulation: 100_000,
+    }).clusters.map((c) => c.label);
+    expect(labels).toEqual(["San Francisco: Tech", "Denver: Tech"]);
+  });
+
   it("copes with no venues and with a single one", () => {
     expect(buildClusters([], CITIES, { kMin: 2, kMax: 5, seed: 1 })).toMatchObject({
       k: 0,

@@ -48,9 +48,32 @@ describe("cityTopics", () => {
     const nyc = doc.cities[0];
     expect(nyc?.dominant).toBe("Tech");
     expect(nyc?.categories.map((c) => c.category)).toEqual(["Tech", "Outdoors", "Social"]);
-    // python and javascript each carry the 10 RSVPs of the Brooklyn venue: 20 of 28.
-    expect(nyc?.categories[0]?.share).toBeCloseTo(20 / 28, 3);
+    // The Brooklyn venue's 10 RSVPs count once, split over python and javascript: 10 of 18.
+    expect(nyc?.categories[0]?.share).toBeCloseTo(10 / 18, 3);
     expect(doc.venuesOutsideCities).toBe(1);
+  });
+
+  it("weighs a venue's topics by the RSVPs of the groups that have them, not by the venue's all", () => {
+    // Each New York venue: a JavaScript group's 50 RSVPs and a hiking group's 1. By the
+    // topic list alone the city read as much Outdoors as Tech, and the tie went to Outdoors.
+    const shared = (lat: number, lon: number): Venue => ({
+      ...venue(lat, lon, 51, ["javascript", "hiking"]),
+      topicWeights: [
+        { key: "javascript", name: "JavaScript", weight: 50 },
+        { key: "hiking", name: "Hiking", weight: 1 },
+      ],
+    });
+    const doc = cityTopics(
+      [shared(40.7, -74.0), shared(40.72, -73.98), shared(40.69, -73.99)],
+      CITIES,
+      { radiusKm: 50, minPopulation: 50_000 },
+    );
+    const [nyc] = doc.cities;
+    expect(nyc?.dominant).toBe("Tech");
+    expect(nyc?.categories.map((c) => [c.category, Number(c.share.toFixed(3))])).toEqual([
+      ["Tech", 0.98],
+      ["Outdoors", 0.02],
+    ]);
   });
 
   it("lists at most `limit` cities, most RSVPs first", () => {

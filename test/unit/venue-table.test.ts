@@ -1,16 +1,24 @@
 /**
  * test/fixtures/spark-venue.parquet was written by spark/curate_rsvps.py on pyspark 3.5.6 (the
  * Spark of the EMR release), from four records: two at venue 100 (Portland), one at venue 200
- * near Suva across the antimeridian, one at venue 300 without a position.
+ * near Suva across the antimeridian, one at venue 300 without a position; as the job wrote the
+ * table before it weighed topics (no topic_weights column: days curated then are still read).
+ * test/fixtures/spark-venue-topic-weights.parquet is the table as the job writes it now
+ * (test/fixtures/make_spark_venue.py: a venue of two groups, and one of a group without topics).
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it, vi } from "vitest";
-import { mergeVenueDays, readVenueFile } from "../../functions/clustering/venue-table.js";
+import {
+  mergeVenueDays,
+  readVenueFile,
+  topicWeightsOf,
+} from "../../functions/clustering/venue-table.js";
 
-const bytes = (() => {
-  const buffer = readFileSync(new URL("../fixtures/spark-venue.parquet", import.meta.url));
+const fixture = (name: string) => {
+  const buffer = readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
   return buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength);
-})();
+};
+const bytes = fixture("spark-venue.parquet");
 
 describe("reading Spark's venue table with hyparquet", () => {
   it("reads every column right: longs, doubles, nulls, nested topic lists", async () => {
@@ -52,6 +60,27 @@ describe("reading Spark's venue table with hyparquet", () => {
     ]);
   });
 
+  it("reads the topic weights the job writes: each RSVP's 1 split over its group's topics", async () => {
+    const rows = await readVenueFile(fixture("spark-venue-topic-weights.parquet"));
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    // Three RSVPs of a group with two topics, one of a group with one.
+    expect(byId.get(100)?.rsvpCount).toBe(4);
+    expect(byId.get(100)?.topicWeights).toEqual([
+      { key: "hiking", name: "Hiking", weight: 1 },
+      { key: "python", name: "Python", weight: 1.5 },
+      { key: "web", name: "Web", weight: 1.5 },
+    ]);
+    // A group without topics: nothing to weigh (not the topic list's fallback).
+    expect(byId.get(200)?.topicWeights).toEqual([]);
+    expect(topicWeightsOf(byId.get(200) as (typeof rows)[number])).toEqual([]);
+    // A day curated before the column existed: the venue's RSVPs over its topic list.
+    const [old] = await readVenueFile(bytes);
+    expect(old?.topicWeights).toBeUndefined();
+    expect(topicWeightsOf(old as (typeof rows)[number])).toEqual([
+      { key: "python", name: "Python", weight: 2 },
+    ]);
+  });
+
   it("merges the days of a venue: counts summed, newest name and position, topics united", async () => {
     const [day1] = await readVenueFile(bytes);
     if (!day1) throw new Error("fixture is empty");
@@ -77,6 +106,11 @@ describe("reading Spark's venue table with hyparquet", () => {
         topics: [
           { key: "python", name: "Python" },
           { key: "data-science", name: "Data Science" },
+        ],
+        // Weights summed: day 1's from its topic list (2 RSVPs), day 2's as given.
+        topicWeights: [
+          { key: "python", name: "Python", weight: 2 },
+          { key: "data-science", name: "Data Science", weight: 5 },
         ],
       },
     ]);
