@@ -31,6 +31,6 @@ export function formatDuration(seconds: number): string {
 }
 
 export const NO_BATCH_MESSAGE =
-  "No map yet: the daily batch has not run. It runs at 02:00 UTC, or start it by hand (see README).";
+  "No map yet: the daily batch has not run. It runs at 02:00 UTC once the ingest runs, or start it by hand (see README).";
 
 export const NO_CLUSTERS_MESSAGE = "No clusters in this run: the batch found no venues to map.";
