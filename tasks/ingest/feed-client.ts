@@ -21,7 +21,8 @@ export const MAX_FRAME_BYTES = 16 * MAX_MESSAGE_BYTES;
  * replays from `since_mtime` sends that frame again after the reconnect, and the ingest would
  * stall on it for ever; read once up to here (16 MiB, held twice well within the task's
  * memory), it reaches the parser, which sets it aside as a `too_large` dead letter, and the
- * feed goes on. A frame over this too stays unread.
+ * feed goes on. A frame over this too stays unread (the ingest then asks the feed for live
+ * messages only, once: ingest.ts).
  */
 export const SET_ASIDE_FRAME_BYTES = 16 * MAX_FRAME_BYTES;
 

@@ -86,6 +86,8 @@ export interface IngestOptions {
   resumeFromMtime?: number;
   /** Stamps each record's arrival (arrival-clock.ts); tests pass a clock of their own. */
   arrivalClock?: ArrivalClock;
+  /** The feed client's frame limits (feed-client.ts); tests make them small. */
+  frameLimits?: { maxFrameBytes: number; setAsideFrameBytes: number };
 }
 
 export interface IngestCounters {
@@ -231,13 +233,58 @@ export function startIngest(options: IngestOptions): Ingest {
     }
   }
 
+  const deadLetter = (reason: string, detail: string, text: string) => {
+    rejected[reason] = (rejected[reason] ?? 0) + 1;
+    pushKafka({
+      seq: resume.received(undefined, 1),
+      topic: options.deadLetterTopic,
+      // Keyed, so that a send made again puts it on the same partition: without a key the
+      // producer picks partitions round-robin, and a failed send that the broker had in fact
+      // appended, made again, wrote these copies to other partitions and left the first
+      // partition's sequence ahead of the producer's, whose next batch there the broker then
+      // took for a duplicate and dropped without a word.
+      key: reason,
+      value: JSON.stringify({
+        reason,
+        detail,
+        raw: redactPersonalData(text).slice(0, MAX_DEAD_LETTER_RAW_CHARS),
+        receivedAt: new Date().toISOString(),
+      }),
+    });
+  };
+
+  /**
+   * Set when a frame stayed unread even at the set-aside limit (feed-client.ts): a feed asked
+   * for what changed after the newest message would send that frame again, connection after
+   * connection, and the ingest would read nothing more for ever. The next connection asks for
+   * live messages only, once, and a dead letter says what may be missing.
+   */
+  let askLiveOnly = false;
+  const onFeedEvent = (event: FeedEvent) => {
+    if (event.type === "frame-too-large" && event.next === "unread") {
+      askLiveOnly = true;
+      const after = resume.newestMtime ? new Date(resume.newestMtime).toISOString() : "the start";
+      deadLetter(
+        "too_large",
+        `a frame over ${event.limitBytes} bytes came after the message of ${after} and was left unread; the next connection asks the feed for live messages only, so messages changed between then and that reconnect may be missing`,
+        "",
+      );
+    }
+    options.onFeedEvent?.(event);
+  };
+
   feed = connectFeed({
     // The first connection from the durable point read back; a reconnect from the newest
     // message received (what this task holds it sends, whatever happens to the socket).
-    url: () => feedUrlSince(options.feedUrl, resume.newestMtime),
+    url: () => {
+      if (!askLiveOnly) return feedUrlSince(options.feedUrl, resume.newestMtime);
+      askLiveOnly = false;
+      return options.feedUrl;
+    },
     reconnectAfterNormalClose: options.reconnectAfterNormalClose ?? true,
     ...(options.heartbeatIntervalMs ? { heartbeatIntervalMs: options.heartbeatIntervalMs } : {}),
-    onEvent: options.onFeedEvent,
+    ...(options.frameLimits ?? {}),
+    onEvent: onFeedEvent,
     onMessage: (raw) => {
       received += 1;
       const result = options.parse(raw);
@@ -254,25 +301,8 @@ export function startIngest(options: IngestOptions): Ingest {
         }
       }
       if (rejection !== undefined) {
-        const { reason, detail } = rejection;
-        rejected[reason] = (rejected[reason] ?? 0) + 1;
         const text = typeof raw === "string" ? raw : Buffer.from(raw).toString("utf8");
-        pushKafka({
-          seq: resume.received(undefined, 1),
-          topic: options.deadLetterTopic,
-          // Keyed, so that a send made again puts it on the same partition: without a key the
-          // producer picks partitions round-robin, and a failed send that the broker had in fact
-          // appended, made again, wrote these copies to other partitions and left the first
-          // partition's sequence ahead of the producer's, whose next batch there the broker then
-          // took for a duplicate and dropped without a word.
-          key: reason,
-          value: JSON.stringify({
-            reason,
-            detail,
-            raw: redactPersonalData(text).slice(0, MAX_DEAD_LETTER_RAW_CHARS),
-            receivedAt: new Date().toISOString(),
-          }),
-        });
+        deadLetter(rejection.reason, rejection.detail, text);
       }
       if (!isPaused && (inFlight() > maxInFlight || heldBytes > maxInFlightBytes)) {
         isPaused = true;

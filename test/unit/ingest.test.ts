@@ -3,8 +3,10 @@
  * on a real broker in test/integration/ingest.test.ts): above maxInFlight the feed is paused,
  * and everything still arrives, in order, stamped with its arrival.
  */
+import type { AddressInfo } from "node:net";
 import type { Producer, ProducerBatch } from "kafkajs";
 import { afterEach, describe, expect, it } from "vitest";
+import { WebSocketServer } from "ws";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { syntheticLines } from "../../local/feed/synthetic/generator.js";
 import { createArrivalClock } from "../../tasks/ingest/arrival-clock.js";
@@ -124,6 +126,67 @@ describe("ingest backpressure", () => {
     expect(maxHeld).toBeLessThan(4 * 1024 * 1024);
     expect(ingest.heldBytes()).toBe(0);
   }, 60_000);
+
+  it("gets past a frame it cannot read even set aside, asking the feed for live messages once, and says what may be missing", async () => {
+    // A feed that resends from since_mtime: every such connection meets the frame again. Limits
+    // scaled down: frames over 1,000 bytes end a connection, over 2,000 the set-aside one too.
+    const [a, c] = syntheticLines({ seed: "unread-frame", malformedShare: 0 });
+    const huge = "x".repeat(3_000);
+    const asked: (string | null)[] = [];
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+    await new Promise((resolve) => wss.once("listening", resolve));
+    let plain = 0;
+    wss.on("connection", (socket, request) => {
+      const since = new URL(request.url ?? "/", "ws://feed").searchParams.get("since_mtime");
+      asked.push(since);
+      if (since !== null) {
+        socket.send(a as string);
+        socket.send(huge);
+      } else if (plain++ === 0) {
+        socket.send(a as string);
+        socket.send(huge);
+      } else {
+        socket.send(c as string);
+        socket.close(1000, "end of feed");
+      }
+    });
+    const { sent, producer } = recordingProducer();
+    try {
+      const ingest = startIngest({
+        feedUrl: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`,
+        parse: createRsvpParser({ pseudonymKey: "unread-frame-test-key-0123456789abcdef" }),
+        producer,
+        rsvpTopic: "meetup",
+        deadLetterTopic: "meetup-dlq",
+        writeFirehose: async () => {},
+        reconnectAfterNormalClose: false,
+        frameLimits: { maxFrameBytes: 1_000, setAsideFrameBytes: 2_000 },
+      });
+      await ingest.finished;
+      // Plain, then from since_mtime with the set-aside limit (the frame unread again), then
+      // live only: the feed goes on.
+      expect(asked.map((since) => since !== null)).toEqual([false, true, false]);
+      const ids = sent
+        .filter((m) => m.topic === "meetup")
+        .map((m) => JSON.parse(m.value).rsvpId as number);
+      expect(new Set(ids)).toEqual(
+        new Set([JSON.parse(a as string).rsvp_id, JSON.parse(c as string).rsvp_id]),
+      );
+      const letters = sent.filter((m) => m.topic === "meetup-dlq").map((m) => JSON.parse(m.value));
+      expect(letters).toEqual([
+        expect.objectContaining({
+          reason: "too_large",
+          detail: expect.stringMatching(
+            /^a frame over 2000 bytes came after the message of \d{4}-.*left unread; the next connection asks the feed for live messages only/,
+          ),
+        }),
+      ]);
+      expect(ingest.counters().rejected).toEqual({ too_large: 1 });
+    } finally {
+      for (const socket of wss.clients) socket.terminate();
+      await new Promise((resolve) => wss.close(resolve));
+    }
+  });
 
   it("keeps its resume point at its own clock, and dead-letters a message from far in the future", async () => {
     // The reconnect asks the feed for what changed after the newest mtime received: a message
