@@ -218,7 +218,9 @@ def curate(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
                 (F.lit(1.0) / F.size("group.topics")).alias("share"),
                 F.explode("group.topics").alias("topic"))
         .groupBy("date", "venue_id", F.col("topic.key").alias("key"))
-        .agg(F.max("topic.name").alias("name"), F.sum("share").alias("weight"))
+        # Rounded: a sum of fractions depends in its last bit on the order the shuffle adds them,
+        # and the labels' ties would follow it from one rerun to the next.
+        .agg(F.max("topic.name").alias("name"), F.round(F.sum("share"), 9).alias("weight"))
     )
     venue_topic_weights = per_topic.groupBy("date", "venue_id").agg(
         F.sort_array(F.collect_list(F.struct("key", "name", "weight"))).alias("topic_weights")
