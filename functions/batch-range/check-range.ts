@@ -4,6 +4,7 @@
  */
 import type { S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
+import { retryTransient } from "../shared/aws-errors.js";
 import { InvalidBatchRangeError, resolveBatchRange } from "../shared/batch-range.js";
 import { parseEvent } from "../shared/parse-event.js";
 import { type RawLanding, requireRawData } from "./raw-landed.js";
@@ -22,7 +23,16 @@ export interface BatchRangeDependencies {
   s3: S3Client;
   raw: RawLanding;
   log?: (message: string, fields: Record<string, unknown>) => void;
+  /** Waits between tries of the S3 check (tests pass a no-op). */
+  pause?: (attempt: number) => Promise<void>;
 }
+
+/**
+ * How long an S3 that fails for a moment (5xx, SlowDown) is tried again, past the SDK's own 3
+ * attempts, within the function's 10 s: the workflow retries Lambda's own errors only, and a
+ * scheduled run failed here fails that night's map.
+ */
+const S3_RETRY_BUDGET_MS = 5_000;
 
 export async function checkRange(
   event: unknown,
@@ -35,7 +45,18 @@ export async function checkRange(
     InvalidBatchRangeError,
   );
   const resolved = resolveBatchRange(range, new Date(startedAt));
-  const landed = await requireRawData(dependencies.s3, dependencies.raw, resolved);
+  const landed = await retryTransient(
+    () => requireRawData(dependencies.s3, dependencies.raw, resolved),
+    {
+      budgetMs: S3_RETRY_BUDGET_MS,
+      ...(dependencies.pause ? { pause: dependencies.pause } : {}),
+      onRetry: (error, attempt) =>
+        dependencies.log?.("S3 failing for a moment; trying again", {
+          attempt,
+          error: error.message,
+        }),
+    },
+  );
   dependencies.log?.("range checked", { range, ...resolved, landed });
   return { range, ...resolved };
 }

@@ -132,6 +132,40 @@ describe("raw data for the run, found before its cluster", () => {
     );
   });
 
+  it("tries S3 again while it fails for a moment (5xx), and refuses nothing for it", async () => {
+    let calls = 0;
+    const s3 = listingS3(() => {
+      calls += 1;
+      if (calls <= 2)
+        throw Object.assign(new Error("Please reduce your request rate."), {
+          name: "SlowDown",
+          $metadata: { httpStatusCode: 503 },
+        });
+      return ["rsvps/dt=2018-05-20/x.gz"];
+    });
+    const pauses: number[] = [];
+    const checked = await check(
+      { range: "2018-05-20", startedAt: STARTED },
+      { raw: RAW, s3, pause: async (attempt) => void pauses.push(attempt) },
+    );
+    expect(checked).toMatchObject({ first: "2018-05-20" });
+    expect(calls).toBe(3);
+    expect(pauses).toEqual([1, 2]);
+    // A refusal (nothing landed) is not tried again.
+    let asked = 0;
+    const empty = listingS3(() => {
+      asked += 1;
+      return [];
+    });
+    await expect(
+      check(
+        { range: "2018-05-20", startedAt: STARTED },
+        { raw: RAW, s3: empty, pause: async () => {} },
+      ),
+    ).rejects.toThrow(expect.objectContaining({ name: "NoRawDataInRangeError" }));
+    expect(asked).toBe(1);
+  });
+
   it("for all, goes on when anything landed at all, and refuses an empty raw folder", async () => {
     await expect(
       check({ range: "all", startedAt: STARTED }, withKeys(["rsvps/dt=2018-05-20/x.gz"])),
