@@ -413,6 +413,18 @@ describe("the daily batch in template.yaml", () => {
     Logging: { Destinations: unknown[] };
   };
 
+  it("has CheckRange look where the delivery stream lands and the Spark step reads", () => {
+    // One folder in three places: Firehose's Prefix, the Spark step's input, the check's.
+    const stream = model.deliveryStreams.find((s) => s.bucketLogicalId === "RawBucket");
+    const folder = /^([^!]*\/)dt=!\{timestamp:yyyy-MM-dd\}\/$/.exec(stream?.prefix ?? "")?.[1];
+    expect(folder).toBe("rsvps/");
+    const env = functionEnvironment("BatchRangeFunction", { RawBucket: "raw" }, template);
+    expect(env).toMatchObject({ RAW_BUCKET: "raw", RAW_PREFIX: folder });
+    expect(machine.DefinitionSubstitutions.RawDataUri).toEqual({
+      "Fn::Sub": `s3://\${RawBucket}/${folder?.replace(/\/$/, "")}`,
+    });
+  });
+
   it("fills every ${X} of the definition with a DefinitionSubstitution, and declares no other", () => {
     expect(machine.DefinitionUri).toBe("statemachines/daily-batch.asl.json");
     const placeholders = new Set([...asl.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]));
