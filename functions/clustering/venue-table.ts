@@ -113,8 +113,7 @@ export function mergeVenueDays(rows: readonly (Venue & { date: string })[]): Ven
     known.yesCount += row.yesCount;
     for (const t of row.topics)
       if (!known.topics.some((k) => k.key === t.key)) known.topics.push(t);
-    const weights = known.topicWeights ?? [];
-    known.topicWeights = weights;
+    const weights = topicWeightsOf(known); // set when the venue was first met, above
     for (const t of topicWeightsOf(row)) {
       const same = weights.find((k) => k.key === t.key);
       if (same) same.weight += t.weight;
