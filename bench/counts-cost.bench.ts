@@ -218,7 +218,7 @@ export async function run(print: (line: string) => void): Promise<void> {
 
 /** Write units per partition key per second at ten times New York, the US feed around it. */
 async function hottestKeys(print: (line: string) => void): Promise<void> {
-  const parse = createRsvpParser({ pseudonymKey: "counts-cost-bench-key-0123456789abcdef" });
+  const parse = createRsvpParser();
   // The synthetic feed's city mix; its share of New York sets the time scale.
   const sample: CountableRecord[] = [];
   const feed = syntheticRecords(

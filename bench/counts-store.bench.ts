@@ -32,7 +32,7 @@ export async function run(print: (line: string) => void): Promise<void> {
         return result;
       },
     };
-    const parse = createRsvpParser({ pseudonymKey: "bench-key-0123456789abcdef0123456789" });
+    const parse = createRsvpParser();
     const messages: KafkaMessage[] = [];
     for (const line of syntheticLines({
       seed: "counts-bench",

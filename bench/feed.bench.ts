@@ -22,7 +22,7 @@ export async function run(print: (line: string) => void): Promise<void> {
     `synthetic generator: ${Math.round(generate.perSecond).toLocaleString("en-US")} messages/s`,
   );
 
-  const parse = createRsvpParser({ pseudonymKey: "bench-key-0123456789abcdef0123456789" });
+  const parse = createRsvpParser();
   const parsed = throughput(() => {
     for (const line of lines) parse(line);
     return lines.length;

@@ -74,7 +74,7 @@ interface Landed {
 
 /** Generates and parses messages until RECORDS records are written under `root`/dt=.../. */
 function land(root: string): Landed {
-  const parse = createRsvpParser({ pseudonymKey: "bench-key-0123456789abcdef0123456789" });
+  const parse = createRsvpParser();
   const started = performance.now();
   const landed = { messages: 0, records: 0, rejected: 0, bytes: 0, files: 0, days: 0, seconds: 0 };
   const progress = new ProgressLine(() => ({

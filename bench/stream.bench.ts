@@ -45,7 +45,6 @@ import { runProducerPerformance } from "./stream/producer-performance.js";
 import { fmt, type Print, printTable, type Row } from "./stream/report.js";
 
 const INGEST_MESSAGES = 100_000;
-const PSEUDONYM_KEY = "bench-stream-key-0123456789abcdef0123";
 
 export async function run(print: Print): Promise<void> {
   const workDir = mkdtempSync(join(tmpdir(), "rsvp-atlas-bench-stream-"));
@@ -73,7 +72,7 @@ export async function run(print: Print): Promise<void> {
   };
   const rows: Row[] = [];
   try {
-    const parse = createRsvpParser({ pseudonymKey: PSEUDONYM_KEY });
+    const parse = createRsvpParser();
     print(`generating ${INGEST_MESSAGES.toLocaleString("en-US")} synthetic messages...`);
     const lines = take(
       // Ending now: the ingest sets aside mtimes more than a day ahead of its clock, and the

@@ -25,7 +25,7 @@ from pyspark.sql import functions as F
 # The normalized record the ingest writes (functions/shared/rsvp/record.ts), version 1.
 RECORD_SCHEMA = """
   v INT, rsvpId BIGINT, mtime BIGINT, response STRING, guests INT, arrival BIGINT,
-  visibility STRING, member STRING,
+  visibility STRING,
   city STRUCT<key: STRING, country: STRING, state: STRING, name: STRING>,
   event STRUCT<id: STRING, name: STRING, time: BIGINT, url: STRING>,
   `group` STRUCT<id: BIGINT, name: STRING, urlname: STRING,
@@ -34,7 +34,8 @@ RECORD_SCHEMA = """
   venue STRUCT<id: BIGINT, name: STRING, position: STRUCT<lat: DOUBLE, lon: DOUBLE>>
 """
 MAX_ERROR_TEXT = 4096
-# The member pseudonym stays in the raw stream, which expires (RawDataRetentionDays): the
+# The ingest keeps nothing of the member; records it wrote before it dropped the member whole
+# carry a pseudonym of the member id. Their raw lines expire (RawDataRetentionDays) but the
 # curated tables live on, so none of them keeps it, not even in an error's text.
 MEMBER_FIELD = r'"member"\s*:\s*"[^"]*"'
 TABLES = ("rsvp", "event", "group", "venue", "errors")

@@ -3,7 +3,6 @@
  * ingest's parser, the valid records through its Firehose writer. For `npm run batch --input`,
  * which curates a recording without running Kafka and the streaming half.
  */
-import { randomBytes } from "node:crypto";
 import { FirehoseClient } from "@aws-sdk/client-firehose";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { createArrivalClock } from "../../tasks/ingest/arrival-clock.js";
@@ -26,7 +25,7 @@ export async function landRecording(
 ): Promise<Landed> {
   const firehose = new FirehoseClient(awsClientConfig(aws));
   const write = createFirehoseWriter({ client: firehose, deliveryStreamName });
-  const parse = createRsvpParser({ pseudonymKey: randomBytes(32).toString("hex") });
+  const parse = createRsvpParser();
   const arrival = createArrivalClock();
   const landed: Landed = { lines: 0, records: 0, rejected: {} };
   let pending: string[] = [];

@@ -168,7 +168,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         RSVP_TOPIC: rsvpTopic,
         DEAD_LETTER_TOPIC: deadLetterTopic,
         DELIVERY_STREAM_NAME: resources.deliveryStreams.RawDeliveryStream as string,
-        MEMBER_PSEUDONYM_KEY: "chaos-suite-pseudonym-key-0123456789",
         METRICS_FORMAT: "json",
         COUNTERS_INTERVAL_SECONDS: "5",
       },
@@ -185,7 +184,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     cleanups.push(() => counting.stop());
 
     const rawSeen = new Map<string, string[]>();
-    const parse = createRsvpParser({ pseudonymKey: "chaos-suite-pseudonym-key-0123456789" });
+    const parse = createRsvpParser();
     const deliveredMessages = () =>
       [...feed.books.delivered].sort((a, b) => a - b).map((i) => messages[i] as FeedMessage);
     const ledger = () =>

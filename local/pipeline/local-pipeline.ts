@@ -4,7 +4,6 @@
  * handler behind the local MSK event source, the counts API's handler and the site behind one
  * local HTTP API. What runs, in the order data flows; stopFlow() stops it front to back.
  */
-import { randomBytes } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { FirehoseClient } from "@aws-sdk/client-firehose";
 import { S3Client } from "@aws-sdk/client-s3";
@@ -102,10 +101,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     logLevel: logLevel.WARN,
     logCreator: kafkaLogCreator(options.logger),
   });
-  // A local, per-run key: pseudonyms are consistent within the run and unlinkable across runs.
-  const parse = createRsvpParser({
-    pseudonymKey: process.env.MEMBER_PSEUDONYM_KEY ?? randomBytes(32).toString("hex"),
-  });
+  const parse = createRsvpParser();
   // The ingest task's own code, as on Fargate: an idempotent producer, Firehose into the raw
   // bucket.
   const producer = ingestProducer(kafka, { logger: options.logger });

@@ -13,7 +13,7 @@ if (!input || !output) {
   process.stderr.write("usage: normalize_feed.ts IN.jsonl OUT.ndjson\n");
   process.exit(2);
 }
-const parse = createRsvpParser({ pseudonymKey: "spark-test-pseudonym-key-0123456789abcdef" });
+const parse = createRsvpParser();
 const records: string[] = [];
 for (const line of readFileSync(input, "utf8").split("\n")) {
   if (line === "") continue;

@@ -90,7 +90,8 @@ def test_curates_one_day(spark, landed):
 
     reasons = sorted(e.reason for e in table(spark, out, "errors").collect())
     assert reasons == ["invalid_response", "missing_id", "not_a_record"]
-    # The member pseudonym stays in the raw stream, which expires; the curated tables do not.
+    # A member pseudonym (in records landed before the ingest dropped the member whole) stays in
+    # the raw stream, which expires; the curated tables do not keep it.
     assert "member" not in table(spark, out, "rsvp").columns
     texts = [e.text for e in table(spark, out, "errors").collect()]
     assert not any("ab" * 16 in text for text in texts)

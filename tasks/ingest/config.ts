@@ -18,7 +18,6 @@ export const ingestConfigSchema = z.object({
   RSVP_TOPIC: z.string().min(1).default("meetup"),
   DEAD_LETTER_TOPIC: z.string().min(1).default("meetup-dlq"),
   DELIVERY_STREAM_NAME: z.string().min(1),
-  MEMBER_PSEUDONYM_KEY: z.string().min(32),
   AWS_REGION: z.string().min(1).default("us-east-1"),
   COUNTERS_INTERVAL_SECONDS: z.coerce.number().positive().default(10),
   /** "emf" on AWS (the counters become CloudWatch metrics), "json" locally. */

@@ -84,7 +84,7 @@ process.off("SIGINT", stopBeforeStart);
 
 const ingest = startIngest({
   feedUrl: config.FEED_URL,
-  parse: createRsvpParser({ pseudonymKey: config.MEMBER_PSEUDONYM_KEY }),
+  parse: createRsvpParser(),
   producer,
   rsvpTopic: config.RSVP_TOPIC,
   deadLetterTopic: config.DEAD_LETTER_TOPIC,

@@ -414,7 +414,7 @@ describe("the counting rule, case by case", () => {
   });
 
   it("a city name of 5,000 characters is counted under a capped key, and an uncapped one is a dead letter", async () => {
-    const parse = createRsvpParser({ pseudonymKey: "long-city-test-key-0123456789abcdef" });
+    const parse = createRsvpParser();
     const message = JSON.parse(
       readFileSync(new URL("../fixtures/stream-message.json", import.meta.url), "utf8"),
     );
@@ -471,7 +471,7 @@ function generatedFeed(
   seed: string,
   vary: (record: RuleRecord, feed: RuleRecord[]) => void,
 ): RuleRecord[] {
-  const parse = createRsvpParser({ pseudonymKey: `${seed}-test-key-0123456789abcdef` });
+  const parse = createRsvpParser();
   const feed: RuleRecord[] = [];
   for (const synthetic of syntheticMessages({
     seed,

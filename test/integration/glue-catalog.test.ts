@@ -454,7 +454,7 @@ function hiveTypeOfSpark(type: unknown): HiveType {
 
 /** One day, so every table gets one partition; the fixture message's mtime is on it. */
 const DAY = "2018-05-20";
-const parse = createRsvpParser({ pseudonymKey: "glue-catalog-test-key-0123456789abcdef" });
+const parse = createRsvpParser();
 const fixture = JSON.parse(
   readFileSync(new URL("../fixtures/stream-message.json", import.meta.url), "utf8"),
 ) as Record<string, unknown> & {

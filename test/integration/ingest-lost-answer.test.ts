@@ -52,7 +52,7 @@ describe("ingest: a Produce the broker appended and whose answer was lost", () =
     const failures: string[] = [];
     const ingest = startStackIngest({
       feedUrl: feed.url,
-      parse: createRsvpParser({ pseudonymKey: "ingest-lost-answer-key-0123456789" }),
+      parse: createRsvpParser(),
       producer,
       firehose,
       onSinkFailure: (sink, error) => failures.push(`${sink}: ${error.message}`),

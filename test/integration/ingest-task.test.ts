@@ -27,7 +27,7 @@ describe("ingest task process", () => {
       pacing: { kind: "rate", perSecond: 400 },
     });
     const task = spawnTask("tasks/ingest/main.ts", {
-      ...ingestTaskEnvironment(feed.url, "ingest-task-test-key-0123456789abcdef"),
+      ...ingestTaskEnvironment(feed.url),
       METRICS_FORMAT: "emf",
       COUNTERS_INTERVAL_SECONDS: "1",
     });
@@ -69,7 +69,7 @@ describe("ingest task process", () => {
       pacing: { kind: "rate", perSecond: 400 },
     });
     const task = spawnTask("tasks/ingest/main.ts", {
-      ...ingestTaskEnvironment(feed.url, "ingest-task-test-key-0123456789abcdef"),
+      ...ingestTaskEnvironment(feed.url),
       AWS_ENDPOINT_URL_FIREHOSE: "http://127.0.0.1:9",
       METRICS_FORMAT: "json",
       COUNTERS_INTERVAL_SECONDS: "1",
@@ -111,7 +111,7 @@ describe("ingest task process", () => {
       pacing: { kind: "rate", perSecond: 10 },
     });
     const task = spawnTask("tasks/ingest/main.ts", {
-      ...ingestTaskEnvironment(feed.url, "ingest-task-test-key-0123456789abcdef"),
+      ...ingestTaskEnvironment(feed.url),
       // Nothing listens there: the task waits (up to five minutes) for Kafka to answer.
       KAFKA_BROKERS: "127.0.0.1:1",
     });
@@ -132,7 +132,7 @@ describe("ingest task process", () => {
     const task = spawnTask("tasks/ingest/main.ts", { KAFKA_BROKERS: "127.0.0.1:1" });
     expect(await task.exited).not.toBe(0);
     expect(task.output()).toMatch(
-      /invalid configuration: .*FEED_URL: not set.*DELIVERY_STREAM_NAME: not set.*MEMBER_PSEUDONYM_KEY: not set/,
+      /invalid configuration: .*FEED_URL: not set.*DELIVERY_STREAM_NAME: not set/,
     );
   });
 });

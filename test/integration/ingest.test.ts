@@ -27,7 +27,7 @@ const stack = inject("stack");
 const kafka = stackKafka("feed-to-kafka-test");
 const rsvpTopic = stack.resources.topics.RsvpTopicName as string;
 const deadLetterTopic = stack.resources.topics.DeadLetterTopicName as string;
-const parse = createRsvpParser({ pseudonymKey: "feed-to-kafka-test-key-0123456789" });
+const parse = createRsvpParser();
 const firehose = new FirehoseClient(awsClientConfig(stackAws()));
 const s3 = stackS3();
 const rawBucket = stack.resources.buckets.RawBucket as string;
@@ -99,7 +99,13 @@ describe("feed -> ingest -> Kafka and Firehose", () => {
       }),
     );
     for (const id of sentIds) expect(landed.has(id)).toBe(true);
-    const PERSONAL_KEYS = new Set(["member_name", "photo", "other_services", "member_id"]);
+    const PERSONAL_KEYS = new Set([
+      "member",
+      "member_name",
+      "photo",
+      "other_services",
+      "member_id",
+    ]);
     const keysOf = (value: unknown): string[] =>
       value !== null && typeof value === "object"
         ? Object.entries(value).flatMap(([key, inner]) => [key, ...keysOf(inner)])

@@ -256,14 +256,13 @@ describe("the kafka-topics custom resource on the MSK path", () => {
 describe("the ingest task on the MSK path", () => {
   const rsvpTopic = "msk-path-rsvps";
   const deadLetterTopic = "msk-path-dlq";
-  const pseudonymKey = "kafka-msk-path-test-key-0123456789abcdef";
   const LINES = [...takeLines(300)];
 
   it("produces the feed's RSVPs, in order per city, and dead-letters the rest", async () => {
     await createTestTopics(plaintext, { [rsvpTopic]: 3, [deadLetterTopic]: 2 });
 
-    // What the ingest must send: the same parser, same key, in-process.
-    const parse = createRsvpParser({ pseudonymKey });
+    // What the ingest must send: the same parser, in-process.
+    const parse = createRsvpParser();
     const expectedByCity = new Map<string, string[]>();
     const expectedRejections: string[] = [];
     for (const line of LINES) {
@@ -288,7 +287,6 @@ describe("the ingest task on the MSK path", () => {
       RSVP_TOPIC: rsvpTopic,
       DEAD_LETTER_TOPIC: deadLetterTopic,
       DELIVERY_STREAM_NAME: stack.resources.deliveryStreams.RawDeliveryStream as string,
-      MEMBER_PSEUDONYM_KEY: pseudonymKey,
       METRICS_FORMAT: "json",
       RECONNECT_AFTER_NORMAL_CLOSE: "false",
     });

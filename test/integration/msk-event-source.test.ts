@@ -38,7 +38,7 @@ const dynamodb = new DynamoDBClient(
 );
 const topic = `city-counts-it-${process.pid}`;
 let TableName = "";
-const parse = createRsvpParser({ pseudonymKey: "msk-event-source-test-key-012345678" });
+const parse = createRsvpParser();
 
 const records: RsvpRecord[] = [];
 for (const message of syntheticMessages({ seed: "event-source", malformedShare: 0 })) {

@@ -76,7 +76,7 @@ async function startFeed(env: Record<string, string>) {
 /** Runs tasks/ingest/main.ts against `feedUrl`, as the ingest task definition would. */
 function spawnIngest(feedUrl: string, env: Record<string, string> = {}): TaskProcess {
   return spawnTask("tasks/ingest/main.ts", {
-    ...ingestTaskEnvironment(feedUrl, "replay-feed-test-key-0123456789abcdef"),
+    ...ingestTaskEnvironment(feedUrl),
     METRICS_FORMAT: "json",
     // The recording is played once (LOOP=false): its end is the ingest's end.
     RECONNECT_AFTER_NORMAL_CLOSE: "false",

@@ -43,7 +43,7 @@ let offset = 0;
 const template = JSON.parse(
   readFileSync(join(repoRoot, "events", "msk-city-counts.json"), "utf8"),
 ) as { records: Record<string, { value: string }[]> };
-const parse = createRsvpParser({ pseudonymKey: "browser-test-pseudonym-key-0123456789abcdef" });
+const parse = createRsvpParser();
 
 /** RSVPs for `city` counted by the city-counts handler, as the MSK trigger would deliver them. */
 async function count(city: string, rsvps: number, groupName = "Makers"): Promise<void> {

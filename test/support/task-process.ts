@@ -91,10 +91,7 @@ export function logLine(task: TaskProcess, message: string): Record<string, unkn
  * stack instead (its broker without authentication, its moto, the template's topic and delivery
  * stream names), reading `feedUrl`.
  */
-export function ingestTaskEnvironment(
-  feedUrl: string,
-  pseudonymKey: string,
-): Record<string, string> {
+export function ingestTaskEnvironment(feedUrl: string): Record<string, string> {
   const stack = inject("stack");
   return {
     ...localAwsEnvironment(stackAws()),
@@ -104,6 +101,5 @@ export function ingestTaskEnvironment(
     RSVP_TOPIC: stack.resources.topics.RsvpTopicName as string,
     DEAD_LETTER_TOPIC: stack.resources.topics.DeadLetterTopicName as string,
     DELIVERY_STREAM_NAME: stack.resources.deliveryStreams.RawDeliveryStream as string,
-    MEMBER_PSEUDONYM_KEY: pseudonymKey,
   };
 }

@@ -51,7 +51,7 @@ describe("ingest backpressure", () => {
     } as unknown as Producer;
     const ingest = startIngest({
       feedUrl: feed.url,
-      parse: createRsvpParser({ pseudonymKey: "backpressure-test-key-0123456789abcd" }),
+      parse: createRsvpParser(),
       producer: slowProducer,
       rsvpTopic: "meetup",
       deadLetterTopic: "meetup-dlq",
@@ -95,7 +95,7 @@ describe("ingest backpressure", () => {
     const slow = () => new Promise<void>((resolve) => setTimeout(resolve, 10));
     const ingest = startIngest({
       feedUrl: feed.url,
-      parse: createRsvpParser({ pseudonymKey: "large-lines-test-key-0123456789abcde" }),
+      parse: createRsvpParser(),
       producer: {
         sendBatch: async (batch: ProducerBatch) => {
           await slow();
@@ -154,7 +154,7 @@ describe("ingest backpressure", () => {
     try {
       const ingest = startIngest({
         feedUrl: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`,
-        parse: createRsvpParser({ pseudonymKey: "unread-frame-test-key-0123456789abcdef" }),
+        parse: createRsvpParser(),
         producer,
         rsvpTopic: "meetup",
         deadLetterTopic: "meetup-dlq",
@@ -208,7 +208,7 @@ describe("ingest backpressure", () => {
     const { sent, producer } = recordingProducer();
     const ingest = startIngest({
       feedUrl: feed.url,
-      parse: createRsvpParser({ pseudonymKey: "future-mtime-test-key-0123456789abcd" }),
+      parse: createRsvpParser(),
       producer,
       rsvpTopic: "meetup",
       deadLetterTopic: "meetup-dlq",
@@ -256,7 +256,7 @@ describe("ingest backpressure", () => {
     const { sent, producer } = recordingProducer();
     const ingest = startIngest({
       feedUrl: feed.url,
-      parse: createRsvpParser({ pseudonymKey: "hostile-frames-test-key-0123456789abc" }),
+      parse: createRsvpParser(),
       producer,
       rsvpTopic: "meetup",
       deadLetterTopic: "meetup-dlq",

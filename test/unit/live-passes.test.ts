@@ -4,7 +4,7 @@ import { syntheticLines } from "../../local/feed/synthetic/generator.js";
 import { livePasses, type PassTransform } from "../../tasks/replay-feed/live-passes.js";
 import { countsByRule, type RuleRecord } from "../support/counting-rule.js";
 
-const parse = createRsvpParser({ pseudonymKey: "live-passes-test-key-0123456789abcdef" });
+const parse = createRsvpParser();
 
 describe("livePasses: a looping replay as new traffic", () => {
   const lines: string[] = [];

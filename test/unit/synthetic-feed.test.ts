@@ -7,7 +7,7 @@ import { type SyntheticMessage, syntheticMessages } from "../../local/feed/synth
 import { Random } from "../../local/feed/synthetic/random.js";
 import { TOPIC_CATEGORIES } from "../../local/feed/synthetic/topic-profiles.js";
 
-const parse = createRsvpParser({ pseudonymKey: "synthetic-feed-test-key-0123456789" });
+const parse = createRsvpParser();
 
 function take(count: number, options: Parameters<typeof syntheticMessages>[0]): SyntheticMessage[] {
   const messages: SyntheticMessage[] = [];

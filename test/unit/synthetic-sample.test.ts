@@ -18,7 +18,7 @@ describe("take", () => {
 
 describe("syntheticRecords", () => {
   it("yields the parsed records of the valid messages, in feed order, and passes over the rest", () => {
-    const parse = createRsvpParser({ pseudonymKey: "synthetic-sample-test-key-0123456789" });
+    const parse = createRsvpParser();
     const options = { seed: "records", malformedShare: 0.3 };
     const messages = take(syntheticMessages(options), 200);
     const valid = messages.flatMap((message) => {

@@ -182,9 +182,8 @@ describe("template.yaml as the local stack's source of truth", () => {
         "DEAD_LETTER_TOPIC",
       ]),
     );
-    expect(container?.Secrets).toEqual([
-      { Name: "MEMBER_PSEUDONYM_KEY", ValueFrom: { Ref: "MemberPseudonymKey" } },
-    ]);
+    // Nothing of the member passes the ingest, so the task needs no secret to pseudonymize it.
+    expect(container?.Secrets).toBeUndefined();
   });
 
   it("resolves a function's environment locally: resources to local names, parameters to defaults", () => {
@@ -262,36 +261,26 @@ describe("template.yaml as the local stack's source of truth", () => {
       }
     }
   });
-  it("keeps the member pseudonym only in the raw stream, which expires", () => {
-    // The ingest keeps only a keyed pseudonym of a member (never a name or photo); it is still
-    // personal data, so the one table with a member column lives in a bucket whose lifecycle
-    // expires that table's prefix after RawDataRetentionDays (S3 User Guide, "Lifecycle
-    // configuration elements": a rule's Prefix filter and ExpirationInDays). The curated
-    // tables, kept for the map's history, leave it out (spark/tests: their errors' text too).
-    const withMember = Object.entries(template.Resources).filter(
-      ([, resource]) =>
-        resource.Type === "AWS::Glue::Table" &&
-        JSON.stringify(resource.Properties).includes('"Name":"member"'),
-    );
-    expect(withMember.map(([id]) => id)).toEqual(["AtlasRawRsvpsTable"]);
-    for (const [id, resource] of withMember) {
-      const location = (
-        resource.Properties as {
-          TableInput: { StorageDescriptor: { Location: { "Fn::Sub": string } } };
-        }
-      ).TableInput.StorageDescriptor.Location["Fn::Sub"];
-      const [, bucket, prefix] = /^s3:\/\/\$\{(\w+)\}\/(.*)$/.exec(location) ?? [];
-      const { LifecycleConfiguration } = (template.Resources[bucket ?? ""]?.Properties ?? {}) as {
-        LifecycleConfiguration?: { Rules: { Prefix?: string; ExpirationInDays?: unknown }[] };
-      };
-      const rules = LifecycleConfiguration?.Rules ?? [];
-      const expiring = rules.filter(
-        (rule) =>
-          prefix?.startsWith(rule.Prefix ?? "") &&
-          JSON.stringify(rule.ExpirationInDays) === JSON.stringify({ Ref: "RawDataRetentionDays" }),
+  it("keeps nothing of the member: no catalog column, no secret to pseudonymize it", () => {
+    // The parser drops the member object whole (test/unit/rsvp-parse.test.ts), so no table may
+    // declare a column for it and the stack holds no key for a pseudonym of it.
+    const personalColumn = /member|photo|other_?services/i;
+    const columns = Object.entries(template.Resources)
+      .filter(([, resource]) => resource.Type === "AWS::Glue::Table")
+      .flatMap(([id, resource]) =>
+        (
+          (
+            resource.Properties as {
+              TableInput: { StorageDescriptor: { Columns: { Name: string }[] } };
+            }
+          ).TableInput.StorageDescriptor.Columns ?? []
+        ).map((column) => `${id}.${column.Name}`),
       );
-      expect(expiring, `${id} at ${location}`).toHaveLength(1);
-    }
+    expect(columns.length).toBeGreaterThan(10);
+    expect(columns.filter((column) => personalColumn.test(column))).toEqual([]);
+    expect(
+      Object.values(template.Resources).filter((r) => r.Type === "AWS::SecretsManager::Secret"),
+    ).toEqual([]);
   });
 
   it("lets a log group have a composed name only as its service dictates it", () => {

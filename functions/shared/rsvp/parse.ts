@@ -4,7 +4,6 @@
  * whatever the input, so one bad frame can never stop the ingest.
  */
 import type { z } from "zod";
-import { createMemberPseudonymizer } from "./pseudonym.js";
 import type {
   City,
   ParseResult,
@@ -21,16 +20,10 @@ import { capDisplayText, capKeyPart, cleanOptionalText, cleanText, foldForKey } 
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 const MAX_DETAIL_LENGTH = 300;
 
-export interface RsvpParserOptions {
-  /** Secret key of the member-id pseudonym; see {@link createMemberPseudonymizer}. */
-  pseudonymKey: string;
-}
-
 export type RsvpParser = (raw: string | Uint8Array) => ParseResult;
 
-/** Builds the parser; fails fast (throws) only on a bad key, never on input. */
-export function createRsvpParser(options: RsvpParserOptions): RsvpParser {
-  const pseudonymize = createMemberPseudonymizer(options.pseudonymKey);
+/** Builds the parser. */
+export function createRsvpParser(): RsvpParser {
   const decoder = new TextDecoder("utf-8", { fatal: false });
 
   return (raw) => {
@@ -54,7 +47,7 @@ export function createRsvpParser(options: RsvpParserOptions): RsvpParser {
 
       const parsed = streamMessageSchema.safeParse(json);
       if (!parsed.success) return rejectSchemaIssue(json, parsed.error.issues);
-      return toRecord(parsed.data, pseudonymize);
+      return toRecord(parsed.data);
     } catch (error) {
       return reject("internal_error", String(error));
     }
@@ -98,7 +91,7 @@ function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
   return current;
 }
 
-function toRecord(message: StreamMessage, pseudonymize: (id: number) => string): ParseResult {
+function toRecord(message: StreamMessage): ParseResult {
   const city = toCity(message.group);
   if ("reason" in city) return { ok: false, rejection: city };
   const eventId = cleanText(message.event.event_id);
@@ -111,7 +104,6 @@ function toRecord(message: StreamMessage, pseudonymize: (id: number) => string):
     response: message.response,
     guests: message.guests ?? 0,
     visibility: cleanOptionalText(message.visibility),
-    member: message.member ? pseudonymize(message.member.member_id) : null,
     city,
     event: {
       id: eventId,

@@ -48,8 +48,6 @@ export interface RsvpRecord {
    */
   arrival?: number;
   visibility: string | null;
-  /** Keyed HMAC-SHA256 pseudonym of the member id (hex); null when the feed sent no member. */
-  member: string | null;
   city: City;
   event: {
     id: string;

@@ -42,18 +42,6 @@ export const streamVenueSchema = z.looseObject({
   lon: coordinate.optional(),
 });
 
-/** The member who answered. Personal data: only member_id survives, as a keyed pseudonym. */
-export const streamMemberSchema = z.looseObject({
-  /** The member's id: replaced by an HMAC pseudonym at ingest, never stored. */
-  member_id: numericId,
-  /** Display name. */
-  member_name: personalData,
-  /** Photo URL. */
-  photo: personalData,
-  /** Linked accounts (twitter, facebook ...). */
-  other_services: personalData,
-});
-
 /** The event the RSVP is for. */
 export const streamEventSchema = z.looseObject({
   /** Event id; a string in the feed (numeric or alphanumeric). */
@@ -109,7 +97,11 @@ export const streamMessageSchema = z.looseObject({
   guests: z.number().int().min(0).max(MAX_GUESTS, `more than ${MAX_GUESTS}`).optional(),
   /** Who may see the RSVP ("public", "members"). */
   visibility: z.string().optional(),
-  member: streamMemberSchema.optional(),
+  /**
+   * The member who answered (id, name, photo, linked accounts): personal data, all of it. Nothing
+   * of it is read, so it is neither validated nor kept: the record has no member field.
+   */
+  member: personalData,
   event: streamEventSchema,
   group: streamGroupSchema,
   venue: streamVenueSchema.optional(),
