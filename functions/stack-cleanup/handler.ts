@@ -7,8 +7,9 @@
  *   its EMR clusters, first of all (./daily-batch.ts);
  * - BucketsEmptiedOnDelete (Custom::EmptyBuckets): empties the stack's buckets, every version,
  *   after their writers are gone (./empty-buckets.ts);
- * - EmrSecurityGroupRules (Custom::EmrSecurityGroupRules): revokes the rules EMR added to the
- *   daily batch's security groups, which refer to each other (./security-group-rules.ts);
+ * - EmrSecurityGroupRules (Custom::EmrSecurityGroupRules): deletes the service endpoint EMR may
+ *   have made in the daily batch's security groups and revokes the rules EMR added to them,
+ *   which refer to each other (./security-group-rules.ts);
  * - KafkaNetworkInterfacesGone (Custom::KafkaNetworkInterfacesGone): waits until the MSK event
  *   source's network interfaces have left the brokers' group (./network-interfaces.ts);
  * - TaskDefinitionsOnDelete (Custom::DeleteTaskDefinitions): deletes the ingest and replay task
@@ -89,7 +90,7 @@ export async function applyCleanup(
     case "Custom::StopDailyBatch":
       return applyStopDailyBatchEvent(event, { sfn: clients.sfn, emr: clients.emr, ...polling });
     case "Custom::EmrSecurityGroupRules":
-      return applySecurityGroupsEvent(event, { ec2: clients.ec2, log });
+      return applySecurityGroupsEvent(event, { ec2: clients.ec2, ...polling });
     case "Custom::KafkaNetworkInterfacesGone":
       return applyNetworkInterfacesEvent(event, { ec2: clients.ec2, ...polling });
     case "Custom::DeleteTaskDefinitions":

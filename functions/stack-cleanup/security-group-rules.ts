@@ -1,21 +1,38 @@
 /**
- * The EMR-managed security groups of the daily batch's clusters, emptied of their rules on
- * stack delete. EMR adds rules to the groups the workflow names (the primary's, the core's,
- * the service access group), each referring to the others, and never removes them; EC2
- * refuses to delete a group another group's rule refers to (DependencyViolation), so the
- * stack's delete would stop at them and at the VPC behind them. Revoking every rule of the
- * three first lets CloudFormation delete them.
+ * The EMR-managed security groups of the daily batch's clusters, made deletable on stack delete.
+ * - EMR adds rules to the groups the workflow names (the primary's, the core's, the service
+ *   access group), each referring to the others, and never removes them; EC2 refuses to delete a
+ *   group another group's rule refers to (DependencyViolation), so the stack's delete would stop
+ *   at them and at the VPC behind them. Every rule of the three is revoked.
+ * - From release 7.5.0, AmazonEMRServicePolicy_v2 lets EMR create an interface endpoint to its
+ *   service, tagged `Name=emr-service-vpce`, in subnets and groups tagged
+ *   `for-use-with-amazon-emr-managed-policies=true` (EMR Management Guide, "Service role for
+ *   Amazon EMR": its CreateEmrServiceVPCEndpoint statement), which the stack's are; the policy
+ *   grants no DeleteVpcEndpoints, so EMR never removes it, and its network interfaces would hold
+ *   the groups and the subnets. Such an endpoint in one of the groups is deleted first, and
+ *   waited for until it is gone.
  */
 import {
+  DeleteVpcEndpointsCommand,
   DescribeSecurityGroupsCommand,
+  DescribeVpcEndpointsCommand,
   type EC2Client,
   type IpPermission,
   RevokeSecurityGroupEgressCommand,
   RevokeSecurityGroupIngressCommand,
+  type VpcEndpoint,
 } from "@aws-sdk/client-ec2";
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
-import type { CustomResourceLog, CustomResourceResult } from "../shared/custom-resource.js";
-import { applyCleanupEvent, readListProperty } from "./cleanup-resource.js";
+import type { CustomResourceResult } from "../shared/custom-resource.js";
+import {
+  applyCleanupEvent,
+  clockOf,
+  type PollingDeps,
+  readListProperty,
+} from "./cleanup-resource.js";
+
+/** The Name tag EMR's service role may give the endpoint it creates, and no other. */
+export const EMR_SERVICE_ENDPOINT_NAME = "emr-service-vpce";
 
 /** One rule per source or destination of a permission (how EC2 counts rules). */
 const rulesIn = (permissions: IpPermission[]) =>
@@ -34,7 +51,10 @@ const rulesIn = (permissions: IpPermission[]) =>
  * DescribeSecurityGroups lists them), so the only resource the calls touch is the group itself
  * (IAM: ec2:Revoke* on the security group's ARN). Returns how many rules it revoked.
  */
-export async function revokeAllRules(ec2: EC2Client, groupIds: string[]): Promise<number> {
+export async function revokeAllRules(
+  ec2: Pick<EC2Client, "send">,
+  groupIds: string[],
+): Promise<number> {
   const { SecurityGroups = [] } = await ec2.send(
     new DescribeSecurityGroupsCommand({ GroupIds: groupIds }),
   );
@@ -55,22 +75,95 @@ export async function revokeAllRules(ec2: EC2Client, groupIds: string[]): Promis
   return revoked;
 }
 
-/** `SecurityGroups` (required): the ids of the groups whose rules to revoke on Delete. */
+/**
+ * EMR's service endpoints (tagged `Name=emr-service-vpce`) with a network interface in any of
+ * `groupIds`, page after page, but those already deleted. Another such endpoint of the VPC (the
+ * user's own clusters', in an existing VPC) is not the stack's to delete.
+ */
+export async function emrServiceEndpointsIn(
+  ec2: Pick<EC2Client, "send">,
+  groupIds: string[],
+): Promise<VpcEndpoint[]> {
+  const found: VpcEndpoint[] = [];
+  let NextToken: string | undefined;
+  do {
+    const page = await ec2.send(
+      new DescribeVpcEndpointsCommand({
+        Filters: [{ Name: "tag:Name", Values: [EMR_SERVICE_ENDPOINT_NAME] }],
+        NextToken,
+      }),
+    );
+    found.push(
+      ...(page.VpcEndpoints ?? []).filter(
+        (endpoint) =>
+          endpoint.State?.toLowerCase() !== "deleted" &&
+          (endpoint.Groups ?? []).some((group) => groupIds.includes(group.GroupId ?? "")),
+      ),
+    );
+    NextToken = page.NextToken;
+  } while (NextToken);
+  return found;
+}
+
+/** `pollMs` between looks while an endpoint is being deleted, `deadline` for it to be gone. */
+export interface EmrSecurityGroupsDeps extends PollingDeps {
+  ec2: Pick<EC2Client, "send">;
+}
+
+/**
+ * Deletes EMR's service endpoints in `groupIds` and waits until they are gone (their network
+ * interfaces go with them). Returns the ids it deleted.
+ */
+export async function deleteEmrServiceEndpoints(
+  groupIds: string[],
+  deps: EmrSecurityGroupsDeps,
+): Promise<string[]> {
+  const { now, sleep } = clockOf(deps);
+  const endpoints = await emrServiceEndpointsIn(deps.ec2, groupIds);
+  const ids = endpoints.flatMap((endpoint) => endpoint.VpcEndpointId ?? []);
+  if (ids.length === 0) return [];
+  const { Unsuccessful = [] } = await deps.ec2.send(
+    new DeleteVpcEndpointsCommand({ VpcEndpointIds: ids }),
+  );
+  const refused = Unsuccessful.filter((item) => item.Error?.Code !== "InvalidVpcEndpoint.NotFound");
+  if (refused.length > 0)
+    throw new Error(
+      `EMR's service endpoints could not be deleted: ${refused.map((item) => `${item.ResourceId}: ${item.Error?.Code} ${item.Error?.Message ?? ""}`.trim()).join("; ")}; delete them by hand, then delete the stack again`,
+    );
+  deps.log?.("deleting EMR's service endpoints", { groups: groupIds, endpoints: ids });
+  for (;;) {
+    const left = (await emrServiceEndpointsIn(deps.ec2, groupIds)).filter((endpoint) =>
+      ids.includes(endpoint.VpcEndpointId ?? ""),
+    );
+    if (left.length === 0) return ids;
+    if (now() + deps.pollMs > deps.deadline)
+      throw new Error(
+        `EMR's service endpoints still there: ${left.map((e) => `${e.VpcEndpointId} (${e.State})`).join(", ")}; once they are gone, delete the stack again`,
+      );
+    await sleep(deps.pollMs);
+  }
+}
+
+/** `SecurityGroups` (required): the ids of the groups to make deletable on Delete. */
 export const readSecurityGroups = (properties: Record<string, unknown> | undefined): string[] =>
   readListProperty(properties, "SecurityGroups", /^sg-[0-9a-f]{8,17}$/, "security group ids");
 
-/** Create and Update: check the properties; Delete: revoke every rule of the groups. */
+/**
+ * Create and Update: check the properties; Delete: delete EMR's service endpoints in the groups,
+ * then revoke every rule of the groups.
+ */
 export function applySecurityGroupsEvent(
   event: CloudFormationCustomResourceEvent,
-  deps: { ec2: EC2Client; log?: CustomResourceLog },
+  deps: EmrSecurityGroupsDeps,
 ): Promise<CustomResourceResult> {
   return applyCleanupEvent(event, {
     createdId: "emr-security-group-rules",
     readProperties: readSecurityGroups,
     cleanup: async (groups) => {
+      const endpoints = await deleteEmrServiceEndpoints(groups, deps);
       const revoked = await revokeAllRules(deps.ec2, groups);
-      deps.log?.("security group rules revoked", { groups, revoked });
-      return { Revoked: String(revoked) };
+      deps.log?.("security group rules revoked", { groups, revoked, endpoints });
+      return { Revoked: String(revoked), EndpointsDeleted: String(endpoints.length) };
     },
   });
 }

@@ -1,27 +1,36 @@
 /**
  * The daily batch's EMR-managed security groups, emptied of the rules EMR adds (each group
- * referring to the others) so that they can be deleted with the stack: on moto's EC2.
+ * referring to the others) and of the service endpoint EMR may make in them, so that they can be
+ * deleted with the stack: on moto's EC2.
  */
 import {
   AuthorizeSecurityGroupIngressCommand,
+  CreateSubnetCommand,
   CreateVpcCommand,
+  CreateVpcEndpointCommand,
   DeleteSecurityGroupCommand,
   DescribeSecurityGroupRulesCommand,
+  DescribeVpcEndpointsCommand,
 } from "@aws-sdk/client-ec2";
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   applySecurityGroupsEvent,
+  EMR_SERVICE_ENDPOINT_NAME,
   revokeAllRules,
 } from "../../functions/stack-cleanup/security-group-rules.js";
 import { newSecurityGroup, stackEc2 } from "../support/stack-clients.js";
 
 const ec2 = stackEc2();
 afterAll(() => ec2.destroy());
+/** The cleanup's waits, shortened: moto deletes an endpoint at once. */
+const polling = { ec2, pollMs: 10, deadline: Date.now() + 60_000 };
 
 /** Three groups with the rules EMR adds to its managed groups in a private subnet. */
-async function emrLikeGroups(): Promise<[string, string, string]> {
-  const { Vpc } = await ec2.send(new CreateVpcCommand({ CidrBlock: "10.42.0.0/16" }));
+async function emrLikeGroups(vpcId?: string): Promise<[string, string, string]> {
+  const Vpc = vpcId
+    ? { VpcId: vpcId }
+    : (await ec2.send(new CreateVpcCommand({ CidrBlock: "10.42.0.0/16" }))).Vpc;
   const group = (name: string) => newSecurityGroup(ec2, Vpc?.VpcId, name);
   const [primary, core, serviceAccess] = [
     await group("primary"),
@@ -78,7 +87,7 @@ describe("EMR's security groups on stack delete", () => {
     } as unknown as CloudFormationCustomResourceEvent;
     const before = await Promise.all(groups.map(rulesOf));
     expect(before.flat().length).toBe(5 + 3);
-    await applySecurityGroupsEvent(event, { ec2 });
+    await applySecurityGroupsEvent(event, polling);
     expect(await Promise.all(groups.map(rulesOf))).toEqual(before);
     const result = await applySecurityGroupsEvent(
       {
@@ -86,12 +95,64 @@ describe("EMR's security groups on stack delete", () => {
         RequestType: "Delete",
         PhysicalResourceId: "emr-security-group-rules",
       } as CloudFormationCustomResourceEvent,
-      { ec2 },
+      polling,
     );
     expect(result).toEqual({
       PhysicalResourceId: "emr-security-group-rules",
-      Data: { Revoked: "8" },
+      Data: { Revoked: "8", EndpointsDeleted: "0" },
     });
     for (const group of groups) expect(await rulesOf(group)).toEqual([]);
+  });
+
+  it("deletes the service endpoint EMR made in the groups first, and no other endpoint", async () => {
+    const { Vpc } = await ec2.send(new CreateVpcCommand({ CidrBlock: "10.43.0.0/16" }));
+    const vpcId = Vpc?.VpcId as string;
+    const { Subnet } = await ec2.send(
+      new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: "10.43.1.0/24" }),
+    );
+    const groups = await emrLikeGroups(vpcId);
+    const elsewhere = await newSecurityGroup(ec2, vpcId, "the user's own");
+    const endpoint = async (group: string, name?: string) =>
+      (
+        await ec2.send(
+          new CreateVpcEndpointCommand({
+            VpcId: vpcId,
+            VpcEndpointType: "Interface",
+            ServiceName: "com.amazonaws.us-east-1.elasticmapreduce",
+            SubnetIds: [Subnet?.SubnetId as string],
+            SecurityGroupIds: [group],
+            ...(name
+              ? {
+                  TagSpecifications: [
+                    { ResourceType: "vpc-endpoint", Tags: [{ Key: "Name", Value: name }] },
+                  ],
+                }
+              : {}),
+          }),
+        )
+      ).VpcEndpoint?.VpcEndpointId as string;
+    // As AmazonEMRServicePolicy_v2 lets EMR make it: named emr-service-vpce, in a tagged group.
+    const emrs = await endpoint(groups[2], EMR_SERVICE_ENDPOINT_NAME);
+    // Not the stack's: EMR's endpoint of another group, and one of the group EMR did not name.
+    const others = [
+      await endpoint(elsewhere, EMR_SERVICE_ENDPOINT_NAME),
+      await endpoint(groups[0], "someone else's"),
+    ];
+    const result = await applySecurityGroupsEvent(
+      {
+        RequestType: "Delete",
+        ResourceType: "Custom::EmrSecurityGroupRules",
+        PhysicalResourceId: "emr-security-group-rules",
+        ResourceProperties: { ServiceToken: "arn", SecurityGroups: groups },
+      } as unknown as CloudFormationCustomResourceEvent,
+      polling,
+    );
+    expect(result.Data).toEqual({ Revoked: "8", EndpointsDeleted: "1" });
+    const { VpcEndpoints = [] } = await ec2.send(
+      new DescribeVpcEndpointsCommand({ VpcEndpointIds: [emrs, ...others] }),
+    );
+    const stateOf = (id: string) => VpcEndpoints.find((e) => e.VpcEndpointId === id)?.State;
+    expect(stateOf(emrs)).toBe("deleted");
+    for (const other of others) expect(stateOf(other)).toBe("available");
   });
 });

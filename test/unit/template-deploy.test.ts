@@ -708,11 +708,34 @@ describe("the daily batch's security groups in template.yaml", () => {
       EmrManagedSlaveSecurityGroup: "${EmrCoreSecurityGroup}",
       ServiceAccessSecurityGroup: "${EmrServiceAccessSecurityGroup}",
     });
-    // The cleanup refers to the groups, so CloudFormation deletes it (revoking) before them.
+    // The cleanup refers to the groups and the stack's own subnets, so CloudFormation deletes it
+    // (revoking, and deleting the service endpoint EMR may make in them) before them.
     expect(props("EmrSecurityGroupRules")).toEqual({
       ServiceToken: { "Fn::GetAtt": ["StackCleanupFunction", "Arn"] },
-      ServiceTimeout: 300,
+      ServiceTimeout: 900,
       SecurityGroups: groups.map((id) => ({ Ref: id })),
+      Subnets: {
+        "Fn::If": [
+          "CreateNetwork",
+          [{ Ref: "PrivateSubnetA" }, { Ref: "PrivateSubnetB" }],
+          { Ref: "AWS::NoValue" },
+        ],
+      },
+    });
+    // "Service role for Amazon EMR" (AmazonEMRServicePolicy_v2): EMR may create an endpoint
+    // only with the tag Name=emr-service-vpce and grants itself no DeleteVpcEndpoints; the
+    // cleanup may delete only an endpoint so tagged.
+    const deletion = (
+      props("StackCleanupFunction").Policies as { Statement: Record<string, unknown>[] }[]
+    )
+      .flatMap((policy) => policy.Statement)
+      .find((statement) => statement.Sid === "DeleteEmrServiceEndpoints");
+    expect(deletion?.Action).toBe("ec2:DeleteVpcEndpoints");
+    expect(deletion?.Condition).toEqual({
+      StringEquals: {
+        "aws:ResourceTag/Name": "emr-service-vpce",
+        "aws:ResourceTag/for-use-with-amazon-emr-managed-policies": "true",
+      },
     });
   });
 

@@ -763,6 +763,10 @@ describe("the daily batch in template.yaml", () => {
         actions: ["ec2:DescribeNetworkInterfaces"],
         why: "EC2 Describe* actions have no resource-level permissions",
       },
+      "StackCleanupFunction FindEmrServiceEndpoints": {
+        actions: ["ec2:DescribeVpcEndpoints"],
+        why: "EC2 Describe* actions have no resource-level permissions",
+      },
       "StackCleanupFunction FindTaskDefinitionRevisions": {
         actions: ["ecs:ListTaskDefinitions"],
         why: "ListTaskDefinitions has no resource-level permissions (Service Authorization Reference)",
@@ -774,6 +778,10 @@ describe("the daily batch in template.yaml", () => {
       "StackCleanupFunction TerminateDailyBatchClusters": {
         actions: ["elasticmapreduce:TerminateJobFlows"],
         why: "the cluster ids exist only at run time (cluster/*, narrowed by an aws:ResourceTag condition)",
+      },
+      "StackCleanupFunction DeleteEmrServiceEndpoints": {
+        actions: ["ec2:DeleteVpcEndpoints"],
+        why: "EMR makes the endpoint at run time (vpc-endpoint/*, narrowed by aws:ResourceTag conditions)",
       },
       "ClusterWatchFunction ListClusters": {
         actions: ["elasticmapreduce:ListClusters"],
