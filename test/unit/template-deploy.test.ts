@@ -819,3 +819,50 @@ describe("the daily batch's security groups in template.yaml", () => {
     );
   });
 });
+
+describe("the raw stream's bucket and delivery role in template.yaml", () => {
+  it("grants Firehose the documented S3 actions, each on its own resource type", () => {
+    // Firehose Developer Guide, "Grant Firehose access to an Amazon S3 destination": these
+    // actions on the bucket and its objects. AbortMultipartUpload, GetObject and PutObject act on
+    // an object (Service Authorization Reference, Amazon S3), the other three on the bucket.
+    const statements = (
+      props("RawDeliveryStreamRole").Policies as {
+        PolicyDocument: { Statement: { Action: string[]; Resource: unknown }[] };
+      }[]
+    ).flatMap((policy) => policy.PolicyDocument.Statement);
+    const actionsOn = (resource: unknown) =>
+      statements
+        .filter((statement) => JSON.stringify(statement.Resource) === JSON.stringify(resource))
+        .flatMap((statement) => statement.Action)
+        .sort();
+    expect(actionsOn({ "Fn::GetAtt": ["RawBucket", "Arn"] })).toEqual([
+      "s3:GetBucketLocation",
+      "s3:ListBucket",
+      "s3:ListBucketMultipartUploads",
+    ]);
+    expect(actionsOn({ "Fn::Sub": "${RawBucket.Arn}/*" })).toEqual([
+      "s3:AbortMultipartUpload",
+      "s3:GetObject",
+      "s3:PutObject",
+    ]);
+  });
+
+  it("lets every bucket drop the parts of an upload left unfinished", () => {
+    // Firehose, Spark and the cleanups upload in parts; parts of an upload never completed are
+    // stored and billed until a lifecycle rule aborts it (S3 User Guide, "Configuring a bucket
+    // lifecycle configuration to delete incomplete multipart uploads").
+    const buckets = Object.entries(template.Resources).filter(
+      ([, r]) => r.Type === "AWS::S3::Bucket",
+    );
+    expect(buckets.length).toBeGreaterThan(4);
+    for (const [id, bucket] of buckets) {
+      const rules =
+        (bucket.Properties?.LifecycleConfiguration as { Rules?: Record<string, unknown>[] })
+          ?.Rules ?? [];
+      expect(
+        rules.some((rule) => rule.Status === "Enabled" && rule.AbortIncompleteMultipartUpload),
+        id,
+      ).toBe(true);
+    }
+  });
+});
