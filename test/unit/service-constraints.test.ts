@@ -434,6 +434,7 @@ describe("CloudFront in front of the site (SiteHosting cloudfront, the default)"
     DefaultRootObject: string;
     PriceClass: string;
     HttpVersion: string;
+    CustomErrorResponses?: { ErrorCode: number; ErrorCachingMinTTL?: number }[];
   };
   interface Behavior {
     TargetOriginId: string;
@@ -450,6 +451,22 @@ describe("CloudFront in front of the site (SiteHosting cloudfront, the default)"
     expect(resolvedResource("SiteDistribution", template, { SiteHosting: "s3-website" })).toBe(
       undefined,
     );
+  });
+
+  it("keeps a server error at the edge for a second, not the 10 s that no-store cannot shorten", () => {
+    // CloudFront Developer Guide, "Control how long CloudFront caches errors": "CloudFront
+    // caches error responses for a default duration of 10 seconds"; no-store, no-cache or
+    // private stop it only "for error codes 404, 410, 414, or 501. For all other error codes,
+    // CloudFront ignores" them "and caches error responses in accordance with the value of the
+    // Error Caching Minimum TTL". The counts API answers a passing failure with 503, no-store
+    // and Retry-After: 2 (functions/counts-api/handler.ts), which the page follows.
+    const errors = new Map(
+      (distribution.CustomErrorResponses ?? []).map((r) => [r.ErrorCode, r.ErrorCachingMinTTL]),
+    );
+    for (const code of [500, 502, 503, 504]) expect(errors.get(code), `${code}`).toBe(1);
+    // A custom error page would turn the API's JSON into the page's HTML: none is set.
+    for (const response of distribution.CustomErrorResponses ?? [])
+      expect(Object.keys(response).sort()).toEqual(["ErrorCachingMinTTL", "ErrorCode"]);
   });
 
   it("reads the private bucket through its REST endpoint, with origin access control", () => {
