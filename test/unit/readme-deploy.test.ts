@@ -112,6 +112,16 @@ describe("docs/deploying.md and the README's Deploy", () => {
       expect(text).not.toMatch(/plain `sam build/);
     const short = section("## Deploy", `\n${readme}`);
     expect(short).toContain("sam deploy --guided");
+    // ECS API Reference, CreateCluster: ECS "attempts to create the Amazon ECS service-linked
+    // role" itself; in an account that never ran ECS the new role may not be usable yet and the
+    // stack's cluster fails ("Unable to assume the service linked role"), so both guides make
+    // it before the first deploy.
+    const makeRole =
+      'aws iam create-service-linked-role --region "$REGION" --aws-service-name ecs.amazonaws.com';
+    for (const guide of [short, section("## Build and deploy")])
+      expect(guide.indexOf(makeRole), guide).toBeGreaterThan(-1);
+    for (const guide of [short, section("## Build and deploy")])
+      expect(guide.indexOf(makeRole)).toBeLessThan(guide.indexOf("sam deploy --guided"));
     expect(short).toContain("docs/deploying.md#build-and-deploy");
     expect(section("## Clean up", `\n${readme}`)).toContain(
       'sam delete --stack-name rsvp-atlas --region "$REGION"',
