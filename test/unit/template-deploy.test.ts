@@ -14,6 +14,7 @@ import { ingestConfigSchema } from "../../tasks/ingest/config.js";
 import { flatten } from "../../tasks/ingest/counters.js";
 import { RESUME_GROUP_PREFIX } from "../../tasks/ingest/resume-point.js";
 import { ingestCounters } from "../support/ingest-counters.js";
+import { bareListPicks, evaluateListPick } from "../support/list-intrinsics.js";
 
 const template = readTemplate();
 type Props = Record<string, unknown>;
@@ -59,15 +60,26 @@ describe("the network in template.yaml", () => {
     });
     // By zone ID (the NetworkZones resource), or the zones the user names; never `!GetAZs`
     // order, which can land in a zone MSK refuses (use1-az3) as names map to IDs per account.
-    const pick = (index: number, attribute: string) => ({
-      "Fn::If": [
-        "ChooseZones",
-        { "Fn::GetAtt": ["NetworkZones", attribute] },
-        { "Fn::Select": [index, { Ref: "AvailabilityZones" }] },
-      ],
+    const pick = (attribute: string, given: unknown) => ({
+      "Fn::If": ["ChooseZones", { "Fn::GetAtt": ["NetworkZones", attribute] }, given],
     });
-    expect(zones).toEqual([pick(0, "ZoneA"), pick(1, "ZoneB")]);
-    expect(props("PublicSubnetA").AvailabilityZone).toEqual(pick(0, "ZoneA"));
+    const [zoneA, zoneB] = zones as { "Fn::If": [string, unknown, unknown] }[];
+    expect(zoneA).toEqual(pick("ZoneA", { "Fn::Select": [0, { Ref: "AvailabilityZones" }] }));
+    expect(zoneB).toEqual(pick("ZoneB", zoneB?.["Fn::If"][2]));
+    expect(props("PublicSubnetA").AvailabilityZone).toEqual(zoneA);
+    // The zones given, first and second; the second's pick holds with the parameter empty too,
+    // when its branch is not taken (list-intrinsics.ts).
+    const given = (zone: typeof zoneA, AvailabilityZones: string) =>
+      evaluateListPick(zone?.["Fn::If"][2], { AvailabilityZones });
+    expect(given(zoneA, "us-east-1b,us-east-1c")).toBe("us-east-1b");
+    expect(given(zoneB, "us-east-1b,us-east-1c")).toBe("us-east-1c");
+    expect(given(zoneB, "")).toBe("");
+    expect(() =>
+      evaluateListPick(
+        { "Fn::Select": [1, { Ref: "AvailabilityZones" }] },
+        { AvailabilityZones: "" },
+      ),
+    ).toThrow(/nonexistent value at index 1/);
     expect(props("NetworkZones").ExcludedZoneIds).toEqual(["use1-az3"]);
     expect(JSON.stringify(template)).not.toContain("Fn::GetAZs");
     // Out through the NAT gateway; S3 and DynamoDB through gateway endpoints on the same table.
@@ -81,6 +93,17 @@ describe("the network in template.yaml", () => {
         RouteTableIds: [{ Ref: "PrivateRouteTable" }],
       });
     }
+  });
+
+  it("picks no list parameter's second item in a way an empty parameter would fail", () => {
+    const lists = new Set(
+      Object.entries(template.Parameters ?? {})
+        .filter(([, p]) => /List/.test(String((p as { Type?: string }).Type)))
+        .map(([name]) => name),
+    );
+    expect([...lists].sort()).toEqual(["AvailabilityZones", "ExistingPrivateSubnetIds"]);
+    expect(bareListPicks(template.Resources, lists)).toEqual([]);
+    expect(bareListPicks((template as { Outputs?: unknown }).Outputs, lists)).toEqual([]);
   });
 
   it("or uses an existing VPC's subnets, which a rule demands with ExistingVpcId", () => {
@@ -103,13 +126,15 @@ describe("the network in template.yaml", () => {
   it("places the brokers, the tasks and the topics Lambda in the private subnets, without public addresses", () => {
     const brokers = props("RsvpKafkaCluster").BrokerNodeGroupInfo as Props;
     // The first two of yours: MSK takes exactly two for two brokers (service-constraints.test.ts).
-    expect(brokers.ClientSubnets).toEqual({
-      "Fn::If": [
-        "CreateNetwork",
-        [{ Ref: "PrivateSubnetA" }, { Ref: "PrivateSubnetB" }],
-        [0, 1].map((index) => ({ "Fn::Select": [index, { Ref: "ExistingPrivateSubnetIds" }] })),
-      ],
-    });
+    const [, own, yours] = (brokers.ClientSubnets as { "Fn::If": [string, unknown, unknown] })[
+      "Fn::If"
+    ];
+    expect(own).toEqual([{ Ref: "PrivateSubnetA" }, { Ref: "PrivateSubnetB" }]);
+    expect(
+      evaluateListPick(yours, { ExistingPrivateSubnetIds: "subnet-1,subnet-2,subnet-3" }),
+    ).toEqual(["subnet-1", "subnet-2"]);
+    // The default, empty: the branch is not taken, and its picks hold all the same.
+    expect(evaluateListPick(yours, { ExistingPrivateSubnetIds: "" })).toEqual(["", ""]);
     expect(brokers.SecurityGroups).toEqual([{ Ref: "KafkaBrokerSecurityGroup" }]);
     expect((props("KafkaTopicsFunction").VpcConfig as Props).SubnetIds).toEqual(privateSubnets);
     for (const [logicalId] of ofType("AWS::ECS::Service")) {
