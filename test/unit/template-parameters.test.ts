@@ -173,6 +173,8 @@ describe("template.yaml's parameters", () => {
     expect(accepts("IngestImageUri", `${repo}/${"x".repeat(200)}:v1`, withFeed)).toBe(false);
   });
 
+  // About 7 s of pattern checks alone, and over the unit default of 20 s beside other test files
+  // and a CI run on two cores: its own limit.
   it("counts, sizes and durations: whole numbers in range, written plainly", () => {
     // A CloudFormation Number is "an integer or float" (User Guide, "Parameters section
     // syntax"): 2.5 or -1.0 would pass it and fail halfway, at the resource (an Integer
@@ -232,7 +234,7 @@ describe("template.yaml's parameters", () => {
     );
     expect(accepts("LogRetentionDays", "30")).toBe(true);
     expect(accepts("LogRetentionDays", "30.0")).toBe(false);
-  });
+  }, 60_000);
 
   it("ExistingVpcId and the EMR instance types: only values of their forms", () => {
     // EC2 ids: 8 or 17 hexadecimal digits after the prefix (Amazon EC2 User Guide, "Resource
