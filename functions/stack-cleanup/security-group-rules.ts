@@ -122,9 +122,15 @@ export async function deleteEmrServiceEndpoints(
   const endpoints = await emrServiceEndpointsIn(deps.ec2, groupIds);
   const ids = endpoints.flatMap((endpoint) => endpoint.VpcEndpointId ?? []);
   if (ids.length === 0) return [];
-  const { Unsuccessful = [] } = await deps.ec2.send(
-    new DeleteVpcEndpointsCommand({ VpcEndpointIds: ids }),
-  );
+  // One already being deleted (an earlier delete of the stack that ran out of time) is only
+  // waited for.
+  const toDelete = endpoints
+    .filter((endpoint) => endpoint.State?.toLowerCase() !== "deleting")
+    .flatMap((endpoint) => endpoint.VpcEndpointId ?? []);
+  const { Unsuccessful = [] } =
+    toDelete.length > 0
+      ? await deps.ec2.send(new DeleteVpcEndpointsCommand({ VpcEndpointIds: toDelete }))
+      : {};
   const refused = Unsuccessful.filter((item) => item.Error?.Code !== "InvalidVpcEndpoint.NotFound");
   if (refused.length > 0)
     throw new Error(

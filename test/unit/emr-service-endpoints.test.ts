@@ -88,6 +88,18 @@ describe("EMR's service endpoint on stack delete", () => {
     expect(clock.sleeps).toEqual([15_000, 15_000, 15_000, 15_000]);
   });
 
+  it("only waits for an endpoint an earlier delete of the stack left being deleted", async () => {
+    ec2Mock
+      .on(DescribeVpcEndpointsCommand)
+      .resolvesOnce({ VpcEndpoints: [endpoint("vpce-emr", "deleting")] })
+      .resolves({ VpcEndpoints: [] });
+    const clock = fakeClock();
+    expect(
+      await deleteEmrServiceEndpoints(GROUPS, { ec2, pollMs: 15_000, deadline: 600_000, ...clock }),
+    ).toEqual(["vpce-emr"]);
+    expect(ec2Mock.commandCalls(DeleteVpcEndpointsCommand)).toHaveLength(0);
+  });
+
   it("goes on once the endpoint reads as deleted", async () => {
     ec2Mock
       .on(DescribeVpcEndpointsCommand)
