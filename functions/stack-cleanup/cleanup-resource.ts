@@ -22,11 +22,27 @@ export interface PollingDeps {
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** The deps' clock, or the real one. */
-export const clockOf = (deps: PollingDeps) => ({
-  now: deps.now ?? Date.now,
-  sleep: deps.sleep ?? realSleep,
-});
+/**
+ * Looks with `look` until it finds nothing left (answers `undefined`), `pollMs` apart, and
+ * returns how many looks it took. Told what is left, `waiting` may log it; when a next look
+ * would come past the deadline, the error `tooLate` makes of what is left is thrown instead, so
+ * the stack's delete stops saying what to clear by hand.
+ */
+export async function pollUntilGone<Left>(
+  deps: PollingDeps,
+  look: () => Promise<Left | undefined>,
+  { waiting, tooLate }: { waiting?: (left: Left) => void; tooLate: (left: Left) => Error },
+): Promise<number> {
+  const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? realSleep;
+  for (let looks = 1; ; looks++) {
+    const left = await look();
+    if (left === undefined) return looks;
+    if (now() + deps.pollMs > deps.deadline) throw tooLate(left);
+    waiting?.(left);
+    await sleep(deps.pollMs);
+  }
+}
 
 export interface CleanupResource<Properties> {
   /** The physical id Create answers (Update and Delete keep the one they are given). */

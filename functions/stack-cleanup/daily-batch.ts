@@ -18,7 +18,7 @@ import {
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
 import { oldestClusterAge } from "../cluster-watch/cluster-age.js";
 import { type CustomResourceResult, InvalidPropertiesError } from "../shared/custom-resource.js";
-import { applyCleanupEvent, clockOf, type PollingDeps } from "./cleanup-resource.js";
+import { applyCleanupEvent, type PollingDeps, pollUntilGone } from "./cleanup-resource.js";
 
 export interface DailyBatchProperties {
   stateMachineArn: string;
@@ -86,16 +86,15 @@ export async function stopRunningExecutions(
  * has ended, and one stopped in its CreateCluster task may still have a cluster on its way.
  */
 export async function awaitStopped(executions: string[], deps: StopDailyBatchDeps): Promise<void> {
-  const { now, sleep } = clockOf(deps);
-  for (const executionArn of executions) {
-    for (;;) {
-      const { status } = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
-      if (status !== "RUNNING") break;
-      if (now() + deps.pollMs > deps.deadline)
-        throw new Error(`execution ${executionArn} still running after it was stopped`);
-      await sleep(deps.pollMs);
-    }
-  }
+  for (const executionArn of executions)
+    await pollUntilGone(
+      deps,
+      async () => {
+        const { status } = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
+        return status === "RUNNING" ? status : undefined;
+      },
+      { tooLate: () => new Error(`execution ${executionArn} still running after it was stopped`) },
+    );
 }
 
 /**
@@ -109,28 +108,35 @@ export async function terminateClusters(
   clusterName: string,
   deps: StopDailyBatchDeps,
 ): Promise<string[]> {
-  const { now, sleep } = clockOf(deps);
+  const now = deps.now ?? Date.now;
   const asked = new Set<string>();
   let emptyLooks = 0;
-  for (;;) {
-    const live = (await oldestClusterAge({ emr: deps.emr, clusterName, now: now() })).clusters;
-    for (const cluster of live) {
-      if (cluster.state === "TERMINATING" || asked.has(cluster.id)) continue;
-      await deps.emr.send(new TerminateJobFlowsCommand({ JobFlowIds: [cluster.id] }));
-      asked.add(cluster.id);
-    }
-    emptyLooks = live.length === 0 ? emptyLooks + 1 : 0;
-    if (emptyLooks === 2) return [...asked];
-    if (now() + deps.pollMs > deps.deadline)
-      throw new Error(
-        `EMR clusters of the daily batch still terminating: ${live.map((c) => `${c.id} (${c.state})`).join(", ")}; once they are TERMINATED, delete the stack again`,
-      );
-    if (live.length > 0)
-      deps.log?.("waiting for the daily batch's clusters to terminate", {
-        clusters: live.map((c) => c.id),
-      });
-    await sleep(deps.pollMs);
-  }
+  await pollUntilGone(
+    deps,
+    async () => {
+      const live = (await oldestClusterAge({ emr: deps.emr, clusterName, now: now() })).clusters;
+      for (const cluster of live) {
+        if (cluster.state === "TERMINATING" || asked.has(cluster.id)) continue;
+        await deps.emr.send(new TerminateJobFlowsCommand({ JobFlowIds: [cluster.id] }));
+        asked.add(cluster.id);
+      }
+      emptyLooks = live.length === 0 ? emptyLooks + 1 : 0;
+      return emptyLooks === 2 ? undefined : live;
+    },
+    {
+      waiting: (live) => {
+        if (live.length > 0)
+          deps.log?.("waiting for the daily batch's clusters to terminate", {
+            clusters: live.map((c) => c.id),
+          });
+      },
+      tooLate: (live) =>
+        new Error(
+          `EMR clusters of the daily batch still terminating: ${live.map((c) => `${c.id} (${c.state})`).join(", ")}; once they are TERMINATED, delete the stack again`,
+        ),
+    },
+  );
+  return [...asked];
 }
 
 /** Create and Update: check the properties; Delete: stop the batch and end its clusters. */

@@ -18,8 +18,8 @@ import type { CloudFormationCustomResourceEvent } from "aws-lambda";
 import type { CustomResourceResult } from "../shared/custom-resource.js";
 import {
   applyCleanupEvent,
-  clockOf,
   type PollingDeps,
+  pollUntilGone,
   readListProperty,
 } from "./cleanup-resource.js";
 
@@ -52,24 +52,28 @@ const describe = (eni: NetworkInterface) =>
   `${eni.NetworkInterfaceId} (${eni.InterfaceType ?? "interface"}, ${eni.Status ?? "?"}${eni.Description ? `, ${eni.Description}` : ""})`;
 
 /** Waits until no network interface is left in `groupIds`; returns how many looks it took. */
-export async function awaitNoInterfaces(
+export function awaitNoInterfaces(
   groupIds: string[],
   deps: NetworkInterfacesDeps,
 ): Promise<number> {
-  const { now, sleep } = clockOf(deps);
-  for (let looks = 1; ; looks++) {
-    const left = await interfacesInGroups(deps.ec2, groupIds);
-    if (left.length === 0) return looks;
-    if (now() + deps.pollMs > deps.deadline)
-      throw new Error(
-        `network interfaces still in ${groupIds.join(", ")}: ${left.map(describe).join("; ")}; once Lambda has removed them, delete the stack again`,
-      );
-    deps.log?.("waiting for network interfaces to go", {
-      groups: groupIds,
-      interfaces: left.map((eni) => eni.NetworkInterfaceId),
-    });
-    await sleep(deps.pollMs);
-  }
+  return pollUntilGone(
+    deps,
+    async () => {
+      const left = await interfacesInGroups(deps.ec2, groupIds);
+      return left.length > 0 ? left : undefined;
+    },
+    {
+      waiting: (left) =>
+        deps.log?.("waiting for network interfaces to go", {
+          groups: groupIds,
+          interfaces: left.map((eni) => eni.NetworkInterfaceId),
+        }),
+      tooLate: (left) =>
+        new Error(
+          `network interfaces still in ${groupIds.join(", ")}: ${left.map(describe).join("; ")}; once Lambda has removed them, delete the stack again`,
+        ),
+    },
+  );
 }
 
 /** `SecurityGroups` (required): the groups whose interfaces must be gone. */

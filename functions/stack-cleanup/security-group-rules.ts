@@ -26,8 +26,8 @@ import type { CloudFormationCustomResourceEvent } from "aws-lambda";
 import type { CustomResourceResult } from "../shared/custom-resource.js";
 import {
   applyCleanupEvent,
-  clockOf,
   type PollingDeps,
+  pollUntilGone,
   readListProperty,
 } from "./cleanup-resource.js";
 
@@ -118,7 +118,6 @@ export async function deleteEmrServiceEndpoints(
   groupIds: string[],
   deps: EmrSecurityGroupsDeps,
 ): Promise<string[]> {
-  const { now, sleep } = clockOf(deps);
   const endpoints = await emrServiceEndpointsIn(deps.ec2, groupIds);
   const ids = endpoints.flatMap((endpoint) => endpoint.VpcEndpointId ?? []);
   if (ids.length === 0) return [];
@@ -137,17 +136,22 @@ export async function deleteEmrServiceEndpoints(
       `EMR's service endpoints could not be deleted: ${refused.map((item) => `${item.ResourceId}: ${item.Error?.Code} ${item.Error?.Message ?? ""}`.trim()).join("; ")}; delete them by hand, then delete the stack again`,
     );
   deps.log?.("deleting EMR's service endpoints", { groups: groupIds, endpoints: ids });
-  for (;;) {
-    const left = (await emrServiceEndpointsIn(deps.ec2, groupIds)).filter((endpoint) =>
-      ids.includes(endpoint.VpcEndpointId ?? ""),
-    );
-    if (left.length === 0) return ids;
-    if (now() + deps.pollMs > deps.deadline)
-      throw new Error(
-        `EMR's service endpoints still there: ${left.map((e) => `${e.VpcEndpointId} (${e.State})`).join(", ")}; once they are gone, delete the stack again`,
+  await pollUntilGone(
+    deps,
+    async () => {
+      const left = (await emrServiceEndpointsIn(deps.ec2, groupIds)).filter((endpoint) =>
+        ids.includes(endpoint.VpcEndpointId ?? ""),
       );
-    await sleep(deps.pollMs);
-  }
+      return left.length > 0 ? left : undefined;
+    },
+    {
+      tooLate: (left) =>
+        new Error(
+          `EMR's service endpoints still there: ${left.map((e) => `${e.VpcEndpointId} (${e.State})`).join(", ")}; once they are gone, delete the stack again`,
+        ),
+    },
+  );
+  return ids;
 }
 
 /** `SecurityGroups` (required): the ids of the groups to make deletable on Delete. */
