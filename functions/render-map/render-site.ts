@@ -3,7 +3,10 @@
  * from the batch bucket, draws the map, and publishes to the site bucket map.png, clusters.json,
  * cities.json, a first index.html if the site has none, and last run.json, so that a reader who
  * sees the new run.json finds the files of that run beside it. A failure before the end leaves
- * run.json, and nothing of the run if the inputs were bad, unpublished.
+ * run.json, and nothing of the run if the inputs were bad, unpublished. That order holds for
+ * readers of the bucket; a cache in front of it (CloudFront) keeps each file on its own timer and
+ * may hand a reader one run's run.json beside another run's clusters.json, so clusters.json
+ * names its run too (`runStartedAt`, run.json's `startedAt`) and the page tells the two apart.
  */
 
 import {
@@ -23,7 +26,7 @@ import {
 import type { BatchStepDependencies } from "../shared/batch-step.js";
 import { drawMap } from "./draw-map.js";
 import { DEFAULT_SIZE, type MapSize } from "./layout.js";
-import { indexHtml, runDocument } from "./site-files.js";
+import { indexHtml, runDocument, runStartedAt } from "./site-files.js";
 import type { MapFonts } from "./text.js";
 
 export interface RenderConfig {
@@ -91,7 +94,11 @@ export async function renderSite(
     keys.push(key);
   };
   await put("map.png", map, "image/png");
-  await put("clusters.json", clustersBytes, JSON_TYPE);
+  await put(
+    "clusters.json",
+    JSON.stringify({ ...clusters, runStartedAt: runStartedAt(event.startedAt) }),
+    JSON_TYPE,
+  );
   await put("cities.json", citiesBytes, JSON_TYPE);
   if (!(await exists(deps.s3, bucket, "index.html"))) {
     await put(

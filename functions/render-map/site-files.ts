@@ -23,6 +23,13 @@ export interface RunDocument {
   };
 }
 
+/**
+ * Which run a published file is of: the run's start, as ISO-8601 UTC. run.json says it, and so
+ * does the clusters.json published beside it (render-site.ts).
+ */
+export const runStartedAt = (startedAt: string): string =>
+  new Date(Date.parse(startedAt)).toISOString();
+
 export function runDocument(
   run: { range: string; startedAt: string; clustering: ClusteringSummary },
   finishedAt: Date,
@@ -32,7 +39,7 @@ export function runDocument(
   return {
     range: run.range,
     dates: clustering.dates,
-    startedAt: new Date(started).toISOString(),
+    startedAt: runStartedAt(run.startedAt),
     finishedAt: finishedAt.toISOString(),
     durationSeconds: Math.max(0, Math.round((finishedAt.getTime() - started) / 100) / 10),
     counts: {

@@ -10,7 +10,13 @@ import { fetchJson, loadClusters, loadConfig, loadRun, type Outcome } from "./da
 import { byId, el, setText } from "./dom.js";
 import { isWorldTopology } from "./map-geometry.js";
 import { ClusterMap } from "./map-view.js";
-import { mapSummary, NO_BATCH_MESSAGE, NO_CLUSTERS_MESSAGE, runLine } from "./run-text.js";
+import {
+  mapSummary,
+  NO_BATCH_MESSAGE,
+  NO_CLUSTERS_MESSAGE,
+  runLine,
+  runOfClusters,
+} from "./run-text.js";
 import type { ClustersFile } from "./validate.js";
 
 /** How often the page looks for a newer batch run (run.json), ms. */
@@ -145,6 +151,7 @@ function startMap(): void {
         : "";
     if (clusters.kind === "ok") {
       const doc = clusters.value;
+      const runOfDoc = runOfClusters(runDoc, doc);
       try {
         map.setClusters(doc.clusters);
       } catch (error) {
@@ -156,10 +163,11 @@ function startMap(): void {
         );
         return;
       }
-      // Only a run that was drawn counts as shown, so a failed one is loaded again.
-      shownRun = runDoc?.finishedAt ?? "";
-      setText(runLineElement, `${runLine(runDoc, doc)}${runNote}`);
-      summaryText = mapSummary(runDoc, doc);
+      // Only a run that was drawn counts as shown, so a failed one is loaded again; and only
+      // with its own clusters.json, so clusters of another run are replaced at the next look.
+      shownRun = runOfDoc === runDoc ? (runDoc?.finishedAt ?? "") : null;
+      setText(runLineElement, `${runLine(runOfDoc, doc)}${runNote}`);
+      summaryText = mapSummary(runOfDoc, doc);
       showSummary();
       legendSection.hidden = doc.clusters.length === 0;
       say(

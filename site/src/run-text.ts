@@ -7,6 +7,18 @@ import { clusterTotals, dateRange } from "../../functions/shared/map/captions.js
 import { formatUtc } from "./counts-model.js";
 import type { ClustersFile } from "./validate.js";
 
+/**
+ * `run` when it is of the run that published `clusters`, else null. CloudFront keeps run.json and
+ * clusters.json each on its own timer, so for a few minutes after a batch run a reader may get
+ * one run's run.json beside another's clusters.json: the clusters are then drawn without the
+ * other run's dates and figures, and both files are loaded again at the next look. A
+ * clusters.json published before the render step named its run goes with any run.json.
+ */
+export function runOfClusters(run: RunDocument | null, clusters: ClustersFile): RunDocument | null {
+  if (run === null || clusters.runStartedAt === undefined) return run;
+  return Date.parse(clusters.runStartedAt) === Date.parse(run.startedAt) ? run : null;
+}
+
 /** "Map of 2018-05-20 – 2018-05-26 · drawn 2026-11-27 02:14 UTC" */
 export function runLine(run: RunDocument | null, clusters: ClustersFile | null): string {
   const range = dateRange(run?.dates ?? clusters?.dates);

@@ -45,9 +45,13 @@ function check<T>(schema: z.ZodMiniType<T>, value: unknown): Checked<T> {
   return { ok: false, error: `${issue?.path.join(".") || "(document)"}: ${issue?.message}` };
 }
 
-/** clusters.json plus the `dates` the clustering step adds. */
+/**
+ * clusters.json plus the `dates` the clustering step adds and the `runStartedAt` the render step
+ * adds (absent from files published before it did).
+ */
 export type ClustersFile = ClustersDocument & {
   dates?: { first: string | null; last: string | null };
+  runStartedAt?: string;
 };
 
 const cluster = object({
@@ -69,6 +73,7 @@ const clustersFile = object({
   venuesWithoutPosition: count,
   clusters: array(cluster),
   dates: z.optional(dates),
+  runStartedAt: z.optional(isoTime),
 }) satisfies z.ZodMiniType<ClustersFile>;
 
 export function parseClusters(value: unknown): Checked<ClustersFile> {

@@ -7,7 +7,12 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { buildClusters } from "../../functions/clustering/build-clusters.js";
@@ -274,6 +279,42 @@ describe("the website in headless Chromium", () => {
     expect(errors).toEqual([]);
     await page.close();
   }, 120_000);
+
+  it("does not pass another run's clusters.json off as run.json's, and loads them again at the next look", async () => {
+    // As a cache in front of the bucket can serve them for a while after a batch run: the new
+    // run.json (of the run started 02:00, left by the test above) beside the day before's
+    // clusters.json.
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "clusters.json" }));
+    const clusters = JSON.parse((await object.Body?.transformToString()) ?? "{}") as Record<
+      string,
+      unknown
+    >;
+    const publish = (runStartedAt: string) =>
+      put("clusters.json", JSON.stringify({ ...clusters, runStartedAt }), "application/json");
+    await publish("2026-11-26T02:00:00.000Z");
+
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await page.clock.install();
+    await page.goto(`${api.url}/`);
+    await page.waitForSelector("#map[data-state='ready']", { timeout: 30_000 });
+    // The clusters' own dates, without the other run's drawing time or duration.
+    expect(await page.textContent("#run-line")).toBe("Map of 2026-11-26");
+    expect(await page.textContent("#map-summary")).not.toMatch(/took/);
+
+    // The cache has caught up: the next look (5 minutes on) loads both again and pairs them.
+    await publish("2026-11-27T02:00:00.000Z");
+    await page.clock.runFor(5 * 60_000 + 1_000);
+    await page.waitForFunction(
+      () => document.querySelector("#run-line")?.textContent?.includes("drawn"),
+      undefined,
+      { timeout: 30_000 },
+    );
+    expect(await page.textContent("#run-line")).toBe(
+      "Map of 2026-11-26 · drawn 2026-11-27 02:14 UTC",
+    );
+    expect(await page.textContent("#map-summary")).toMatch(/took 14 min/);
+    await page.close();
+  }, 90_000);
 
   it("says so when the counts API is unreachable, and keeps the map", async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });

@@ -167,7 +167,11 @@ describe("render Lambda (events/render-map.json)", () => {
 
     const map = decode(png);
     expect([map.width, map.height]).toEqual([1600, 900]);
-    expect(JSON.parse(text(written[1]))).toEqual(clustersDocument);
+    // The clustering step's document, naming the run it is published by (run.json's startedAt).
+    expect(JSON.parse(text(written[1]))).toEqual({
+      ...clustersDocument,
+      runStartedAt: "2026-11-27T06:00:03.512Z",
+    });
     expect(JSON.parse(text(written[2]))).toEqual(citiesDocument);
     expect(JSON.parse(text(written[4]))).toEqual({
       range: "2018-05-20..2018-05-26",

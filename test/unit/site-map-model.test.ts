@@ -32,7 +32,7 @@ import {
   type View,
   zoomAt,
 } from "../../site/src/map-model.js";
-import { formatDuration, mapSummary, runLine } from "../../site/src/run-text.js";
+import { formatDuration, mapSummary, runLine, runOfClusters } from "../../site/src/run-text.js";
 
 const viewport = { width: 900, height: 500 };
 
@@ -371,6 +371,22 @@ describe("the batch run line", () => {
       "Map of the latest batch run",
     );
     expect(dateRange({ first: null, last: "2018-05-26" })).toBe("2018-05-26");
+  });
+
+  it("pairs run.json with clusters.json only when both are of one run", () => {
+    // Published by this run (render-site.ts writes run.json's startedAt into clusters.json).
+    expect(runOfClusters(run, { ...clusters, runStartedAt: "2026-11-27T02:00:00Z" })).toBe(run);
+    // The day before's clusters.json, still in a cache beside the new run.json: not this run's.
+    expect(runOfClusters(run, { ...clusters, runStartedAt: "2026-11-26T02:00:00.000Z" })).toBe(
+      null,
+    );
+    // Published before clusters.json named its run, or no run.json: nothing to tell apart.
+    expect(runOfClusters(run, clusters)).toBe(run);
+    expect(runOfClusters(null, { ...clusters, runStartedAt: run.startedAt })).toBe(null);
+    // Torn, the line says what the clusters show, not the other run's drawing time.
+    expect(
+      runLine(runOfClusters(run, { ...clusters, runStartedAt: "2026-11-26T02:00:00Z" }), clusters),
+    ).toBe("Map of 2018-05-21");
   });
 
   it("sums up the map", () => {

@@ -108,6 +108,14 @@ describe("clusters.json check", () => {
       error: "clusters.1.hull.0.1: expected a number in [-90, 90]",
     });
     expect(parseClusters(mutate(document, ["dates", "first"], 5)).ok).toBe(false);
+    // The run the render step names in it: an ISO time, or absent (files from before it did).
+    expect(
+      parseClusters({ ...(document as object), runStartedAt: "2026-11-27T02:00:00.000Z" }).ok,
+    ).toBe(true);
+    expect(parseClusters({ ...(document as object), runStartedAt: "yesterday" })).toEqual({
+      ok: false,
+      error: expect.stringMatching(/^runStartedAt: /),
+    });
     expect(parseClusters("nope")).toEqual({ ok: false, error: "(document): expected an object" });
   });
 });
