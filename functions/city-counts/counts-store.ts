@@ -10,7 +10,7 @@ import {
   type TransactWriteItem,
   TransactWriteItemsCommand,
 } from "@aws-sdk/client-dynamodb";
-import { UnprocessedItemsError } from "../shared/aws-errors.js";
+import { isTransientAwsError, UnprocessedItemsError } from "../shared/aws-errors.js";
 import { backoffPause } from "../shared/backoff.js";
 import { itemKeys, type PoisonRecord, type StoredState, storedStateOf } from "./counting.js";
 
@@ -71,6 +71,9 @@ export function dynamoCountsStore(client: DynamoDBClient, tableName: string): Co
         await client.send(new TransactWriteItemsCommand({ TransactItems: actions }));
         return "applied";
       } catch (error) {
+        // Throttled, beside a conflict or not: the transient path, which waits before the batch
+        // runs again (and re-reads), where the quick conflict retries would run out first.
+        if (isTransientAwsError(error)) throw error;
         const reasons =
           error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : [];
         if (

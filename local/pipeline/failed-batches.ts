@@ -110,7 +110,8 @@ function originalHeaders(record: MskRecord): IHeaders {
   const headers: Record<string, Buffer[]> = {};
   for (const header of record.headers ?? []) {
     for (const [name, bytes] of Object.entries(header)) {
-      headers[name] = [...(headers[name] ?? []), Buffer.from(bytes)];
+      // A header without a value (null) is kept as an empty one.
+      headers[name] = [...(headers[name] ?? []), Buffer.from(bytes ?? [])];
     }
   }
   return headers;

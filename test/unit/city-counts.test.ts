@@ -110,6 +110,22 @@ describe("decodeBatch (events/msk-city-counts.json)", () => {
     expect(decoded.rsvps.get(1700000003)?.city.key).toBe("us/me/portland");
   });
 
+  it("reads an event whose records carry headers of any shape (they are never read)", () => {
+    const raw = JSON.parse(
+      readFileSync(new URL("../../events/msk-city-counts.json", import.meta.url), "utf8"),
+    ) as { records: Record<string, Record<string, unknown>[]> };
+    for (const records of Object.values(raw.records))
+      for (const [i, record] of records.entries())
+        record.headers = i % 2 ? [{ "trace-id": null }, { origin: [104, 105] }] : { odd: true };
+    const event = mskEventSchema.parse(raw);
+    expect([...decodeBatch(messagesOf(event)).rsvps.keys()]).toEqual([...decoded.rsvps.keys()]);
+    const headers = Object.values(event.records).flatMap((records) =>
+      records.map((record) => record.headers),
+    );
+    expect(headers).toContainEqual([{ "trace-id": null }, { origin: [104, 105] }]);
+    expect(headers).toContain(undefined);
+  });
+
   it("turns a poison record into a dead letter with its source and reason", () => {
     expect(decoded.poison).toEqual([
       {
@@ -541,6 +557,24 @@ describe("processBatch when DynamoDB pushes back", () => {
     expect(await store.applyTransaction([])).toBe("conflict");
     await expect(store.applyTransaction([])).rejects.toThrow(TransactionCanceledException);
     await expect(store.applyTransaction([])).rejects.toThrow("throttled");
+    dynamodb.restore();
+  });
+
+  it("rethrows a transaction throttled beside a conflict as transient, not as a conflict", async () => {
+    // A hot counter throttled while another invocation held an RSVP's item: the conflict path's
+    // quick retries would run out under a throttle that lasts, and end the batch as failed;
+    // the transient path waits and runs it again.
+    const dynamodb = mockClient(DynamoDBClient);
+    const store = dynamoCountsStore(new DynamoDBClient({ region: "us-east-1" }), "counts");
+    const both = new TransactionCanceledException({
+      message: "Transaction cancelled",
+      $metadata: {},
+      CancellationReasons: [{ Code: "TransactionConflict" }, { Code: "ThrottlingError" }],
+    });
+    dynamodb.on(TransactWriteItemsCommand).rejectsOnce(both);
+    const error = await store.applyTransaction([]).catch((caught: unknown) => caught);
+    expect(error).toBe(both);
+    expect(isTransientAwsError(error)).toBe(true);
     dynamodb.restore();
   });
 
