@@ -14,7 +14,7 @@ const template = readTemplate();
 type Props = Record<string, unknown>;
 const resource = (logicalId: string) => {
   const found = template.Resources[logicalId] as
-    | { Type: string; DependsOn?: string | string[]; Properties?: Props }
+    | { Type: string; Condition?: string; DependsOn?: string | string[]; Properties?: Props }
     | undefined;
   if (!found) throw new Error(`no ${logicalId} in template.yaml`);
   return found;
@@ -318,6 +318,27 @@ describe("the city-counts event source in template.yaml", () => {
       Threshold: 0,
       ComparisonOperator: "GreaterThanThreshold",
       AlarmActions: [{ Ref: "AlarmTopic" }],
+    });
+  });
+
+  it("alarms when failures to the failed-records topic outnumber a batch's retries", () => {
+    // Lambda's docs name OnFailureDestinationDeliveredEventCount for destinations without
+    // saying a Kafka topic publishes it ("Using a Kafka topic as an on-failure destination"
+    // says nothing of metrics), so with that destination the function's own Errors stand in:
+    // a batch set aside failed once and then MaximumRetryAttempts times more.
+    const alarm = resource("CityCountsRetriesUsedAlarm");
+    expect(alarm.Condition).toBe("CityCountsFailuresToKafka");
+    expect(alarm.Properties).toMatchObject({
+      Namespace: "AWS/Lambda",
+      MetricName: "Errors",
+      Dimensions: [{ Name: "FunctionName", Value: { Ref: "CityCountsFunction" } }],
+      Statistic: "Sum",
+      Threshold: { Ref: "CityCountsMaximumRetryAttempts" },
+      ComparisonOperator: "GreaterThanThreshold",
+      AlarmActions: [{ Ref: "AlarmTopic" }],
+    });
+    expect(eventSource().Properties.MaximumRetryAttempts).toEqual({
+      Ref: "CityCountsMaximumRetryAttempts",
     });
   });
 

@@ -379,6 +379,7 @@ describe("the alarms in template.yaml", () => {
     expect(alarms.map(([id]) => id).sort()).toEqual([
       "CityCountsErrorsAlarm",
       "CityCountsLagAlarm",
+      "CityCountsRetriesUsedAlarm",
       "CountsFailedBatchesAlarm",
       "DailyBatchFailedAlarm",
       "DeadLetterGrowthAlarm",
@@ -386,6 +387,7 @@ describe("the alarms in template.yaml", () => {
       "IngestNotRunningAlarm",
       "IngestOversizedFramesAlarm",
       "IngestSilentAlarm",
+      "RawDeliveryStaleAlarm",
     ]);
     for (const [logicalId, alarm] of alarms) {
       expect((alarm.Properties as Props).AlarmActions, logicalId).toEqual([{ Ref: "AlarmTopic" }]);
@@ -870,6 +872,64 @@ describe("the raw stream's bucket and delivery role in template.yaml", () => {
       "s3:GetObject",
       "s3:PutObject",
     ]);
+  });
+
+  it("logs its delivery errors to a stream of its own, which its role alone may write", () => {
+    // Firehose Developer Guide, "Monitor Amazon Data Firehose using CloudWatch Logs": with
+    // CloudWatchLoggingOptions naming a group and a stream, Firehose logs delivery errors there;
+    // "Grant Firehose access to an Amazon S3 destination": logs:PutLogEvents on that stream.
+    const destination = props("RawDeliveryStream").ExtendedS3DestinationConfiguration as Props;
+    expect(destination.CloudWatchLoggingOptions).toEqual({
+      Enabled: true,
+      LogGroupName: { Ref: "RawDeliveryLogGroup" },
+      LogStreamName: { Ref: "RawDeliveryErrorsLogStream" },
+    });
+    expect(props("RawDeliveryErrorsLogStream").LogGroupName).toEqual({
+      Ref: "RawDeliveryLogGroup",
+    });
+    const logging = (
+      props("RawDeliveryStreamRole").Policies as {
+        PolicyName: string;
+        PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] };
+      }[]
+    ).find((policy) => policy.PolicyName === "write-delivery-errors");
+    expect(logging?.PolicyDocument.Statement).toEqual([
+      {
+        Effect: "Allow",
+        Action: "logs:PutLogEvents",
+        Resource: {
+          "Fn::Sub":
+            "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${RawDeliveryLogGroup}:log-stream:${RawDeliveryErrorsLogStream}",
+        },
+      },
+    ]);
+  });
+
+  it("alarms well within the 24 hours Firehose keeps a record it cannot deliver", () => {
+    // Firehose Developer Guide, "Troubleshoot errors in Amazon Data Firehose", Direct PUT:
+    // "Firehose retains the records for 24 hours". "Monitor Amazon Data Firehose with
+    // CloudWatch metrics": DeliveryToS3.DataFreshness, the age of the oldest record not yet
+    // delivered, in AWS/Firehose by DeliveryStreamName (Ref of a delivery stream: its name).
+    const alarm = props("RawDeliveryStaleAlarm");
+    expect(alarm).toMatchObject({
+      Namespace: "AWS/Firehose",
+      MetricName: "DeliveryToS3.DataFreshness",
+      Dimensions: [{ Name: "DeliveryStreamName", Value: { Ref: "RawDeliveryStream" } }],
+      Statistic: "Maximum",
+      ComparisonOperator: "GreaterThanThreshold",
+      AlarmActions: [{ Ref: "AlarmTopic" }],
+    });
+    // Above the buffer's interval (a record waits that long in a quiet stream), and the whole
+    // alarm well inside a day.
+    const interval = (
+      (props("RawDeliveryStream").ExtendedS3DestinationConfiguration as Props).BufferingHints as {
+        IntervalInSeconds: number;
+      }
+    ).IntervalInSeconds;
+    expect(alarm.Threshold as number).toBeGreaterThan(2 * interval);
+    expect(
+      (alarm.Threshold as number) + (alarm.Period as number) * (alarm.EvaluationPeriods as number),
+    ).toBeLessThan(3 * 3600);
   });
 
   it("lets every bucket drop the parts of an upload left unfinished", () => {
