@@ -60,9 +60,12 @@ const server = await startReplayServer({
         sinceMtime: resume.ignored,
       });
     else if (!resume.complete)
-      logger.warn("a resume asked for frames no longer kept: the client misses some", {
-        ...resume,
-      });
+      logger.warn(
+        "a resume asked for frames no longer kept, or sent before this feed started: the client may miss some",
+        {
+          ...resume,
+        },
+      );
     else logger.info("a connection resumed: sending it what it missed", { ...resume });
   },
   onError: (error) =>

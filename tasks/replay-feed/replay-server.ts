@@ -72,7 +72,8 @@ export interface ReplayServerOptions {
 
 export type ResumeEvent =
   /** `frames` buffered frames after `sinceMtime` are sent again; `complete` is false when
-   * frames after it had already left the buffer (they are lost to this client). */
+   * frames after it had already left the buffer (they are lost to this client), or may have
+   * been sent by an earlier process of the feed (`sinceMtime` before this one's first frame). */
   | { sinceMtime: number; frames: number; complete: boolean }
   /** A `since_mtime` that is not a non-negative integer: ignored, the connection gets its pass. */
   | { ignored: string };
@@ -108,6 +109,12 @@ class SentFrames {
   private oldest = 0;
   /** The newest mtime of a frame pushed out: a client asking from before it misses that one. */
   private droppedMtime = Number.NEGATIVE_INFINITY;
+  /**
+   * The mtime of the first frame this process sent. What an earlier process of the feed sent
+   * (before a restart or a deploy replaced it) is unknown here, so a client asking from before
+   * it, or before any frame, cannot be told it misses nothing.
+   */
+  private firstMtime: number | undefined;
   /** The mtime of the frame added last, if any. */
   newestMtime: number | undefined;
 
@@ -115,6 +122,7 @@ class SentFrames {
 
   add(frame: Buffer, mtime: number): void {
     this.newestMtime = mtime;
+    this.firstMtime ??= mtime;
     if (this.frames.length < this.capacity) {
       this.frames.push(frame);
       this.mtimes.push(mtime);
@@ -141,7 +149,8 @@ class SentFrames {
       const at = (this.oldest + i) % count;
       if ((this.mtimes[at] as number) > since) frames.push(this.frames[at] as Buffer);
     }
-    return { frames, complete: this.droppedMtime <= since };
+    const known = this.firstMtime !== undefined && this.firstMtime <= since;
+    return { frames, complete: known && this.droppedMtime <= since };
   }
 }
 

@@ -346,11 +346,23 @@ describe("replay server: since_mtime (what a reconnecting client missed)", () =>
     expect(resumes.map((resume) => "frames" in resume && resume.frames)).toEqual([0, 0, 0]);
   });
 
-  it("sends nothing again to a first connection (nothing was sent yet)", async () => {
+  it("sends nothing again to a first connection, and cannot vouch for what an earlier feed process sent", async () => {
+    // A feed restarted (a deploy replaced its task): the client resumes from what the old
+    // process sent it last; what that process sent after, or had queued when it stopped, is not
+    // here to send, so the resume is not complete, and the task warns.
     const { server, resumes } = await serveFeed();
     expect((await receiveFrames(since(server, 0))).frames).toEqual(FEED);
-    expect(resumes).toEqual([{ sinceMtime: 0, frames: 0, complete: true }]);
-    expect(server.stats.replayed).toBe(0);
+    // Asked again once this process has sent frames: from before its first, still unknown;
+    // from its first on, everything after is here.
+    await receiveFrames(since(server, T - 1));
+    await receiveFrames(since(server, T));
+    expect(resumes).toEqual([
+      { sinceMtime: 0, frames: 0, complete: false },
+      // Every frame of the first pass (frames sent again are not kept twice)...
+      { sinceMtime: T - 1, frames: FEED.length, complete: false },
+      // ...and of the two passes since, but the two with mtime T.
+      { sinceMtime: T, frames: 2 * FEED.length - 2, complete: true },
+    ]);
   });
 
   it("ignores a since_mtime that is not a non-negative integer, and reports it", async () => {
