@@ -9,9 +9,11 @@
  * request at a time keeps each partition in order) nothing is reordered either; a sink without
  * order (Firehose) may take several batches at once, since one call's round trip, not the CPU,
  * is what limits it. An idle sender wakes when an item arrives and waits `lingerMs` for more
- * (as Kafka's linger.ms), so a quiet feed is not held back a polling interval. It only gives
- * up while draining, after `maxFailuresWhileDraining` failures in a row, and then says how many
- * items it could not send.
+ * (as Kafka's linger.ms), so a quiet feed is not held back a polling interval. After a failure
+ * it waits before trying again, twice as long after each further failure in a row (up to
+ * `maxRetryDelayMs`): a sink that refuses for good (a grant missing) is not asked ten times a
+ * second. It only gives up while draining, after `maxFailuresWhileDraining` failures in a row,
+ * and then says how many items it could not send.
  */
 export interface BufferedSenderOptions<T> {
   name: string;
@@ -29,11 +31,32 @@ export interface BufferedSenderOptions<T> {
   concurrency?: number;
   /** After the first item reaches an idle sender, how long to wait for more (default 5 ms). */
   lingerMs?: number;
-  /** Pause after a failed send before the next attempt (default 100 ms). */
+  /** Pause after a first failed send before the next attempt (default 100 ms), doubled after
+   * each further failure in a row... */
   retryDelayMs?: number;
+  /** ...up to this (default 5 s). */
+  maxRetryDelayMs?: number;
   maxFailuresWhileDraining?: number;
-  onFailure?: (error: Error, queued: number) => void;
+  onFailure?: (error: Error, queued: number, streak: FailureStreak) => void;
+  /** Clock for {@link FailureStreak.since}; tests pass their own. */
+  now?: () => number;
 }
+
+/** The failures in a row a failure belongs to: how many so far, and since when (epoch ms). */
+export interface FailureStreak {
+  failures: number;
+  since: number;
+}
+
+/**
+ * How long failures in a row may last and still be the retried, expected kind: a broker
+ * restarting or a leader moving (seconds), a throttled Firehose. A sink failing longer refuses
+ * for good (a grant or a key gone) and is an error to look at.
+ */
+export const EXPECTED_FAILURE_MS = 60_000;
+
+export const isLastingFailure = (streak: FailureStreak, now: number): boolean =>
+  now - streak.since >= EXPECTED_FAILURE_MS;
 
 export class BufferedSender<T> {
   private queue: T[] = [];
@@ -126,19 +149,32 @@ export class BufferedSender<T> {
     }
   }
 
+  /** The wait after the `streak.failures`-th failure in a row. */
+  private pause(streak: FailureStreak): number {
+    const first = this.options.retryDelayMs ?? 100;
+    const most = this.options.maxRetryDelayMs ?? 5_000;
+    return Math.min(most, first * 2 ** Math.min(streak.failures - 1, 30));
+  }
+
   private async run(): Promise<void> {
     const maxFailures = this.options.maxFailuresWhileDraining ?? 10;
+    const now = this.options.now ?? Date.now;
     let failuresWhileDraining = 0;
+    let streak: FailureStreak | undefined;
     for (;;) {
       const draining = this.draining;
       let failed = false;
       try {
-        while (this.queued > 0) await this.sendRound();
+        while (this.queued > 0) {
+          await this.sendRound();
+          streak = undefined;
+        }
         failuresWhileDraining = 0;
       } catch (error) {
         failed = true;
         this.failures += 1;
-        this.options.onFailure?.(error as Error, this.queued);
+        streak = { failures: (streak?.failures ?? 0) + 1, since: streak?.since ?? now() };
+        this.options.onFailure?.(error as Error, this.queued, { ...streak });
         if (draining && ++failuresWhileDraining >= maxFailures) {
           throw new Error(
             `${this.options.name}: ${this.queued} items could not be sent: ${(error as Error).message}`,
@@ -146,9 +182,10 @@ export class BufferedSender<T> {
         }
       }
       if (draining && this.queued === 0) return;
-      if (failed)
-        await new Promise((resolve) => setTimeout(resolve, this.options.retryDelayMs ?? 100));
-      else await this.nextItems();
+      if (failed && streak) {
+        const delay = this.pause(streak);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      } else await this.nextItems();
     }
   }
 }

@@ -6,6 +6,18 @@
 import { type _Record, type FirehoseClient, PutRecordBatchCommand } from "@aws-sdk/client-firehose";
 import { backoffDelay, sleep as realSleep } from "../../functions/shared/backoff.js";
 
+/**
+ * The ingest's Firehose client's HTTP limits. The SDK's own default is none (a connection that
+ * goes silent holds a call until TCP gives up, minutes, and the feed waits on it), and its
+ * request timeout only warns unless told to throw (@smithy/types, NodeHttpHandlerOptions):
+ * thrown, the SDK retries the call, and past its retries the batch is sent again.
+ */
+export const FIREHOSE_HTTP_LIMITS = {
+  connectionTimeout: 5_000,
+  requestTimeout: 30_000,
+  throwOnRequestTimeout: true,
+} as const;
+
 export const MAX_RECORDS_PER_CALL = 500;
 export const MAX_BYTES_PER_CALL = 4 * 1024 * 1024;
 export const MAX_RECORD_BYTES = 1000 * 1024;

@@ -12,7 +12,7 @@ import type { RsvpParser } from "../../functions/shared/rsvp/parse.js";
 import type { Rejection, RsvpRecord } from "../../functions/shared/rsvp/record.js";
 import { redactPersonalData } from "../../functions/shared/rsvp/redact.js";
 import { type ArrivalClock, createArrivalClock } from "./arrival-clock.js";
-import { BufferedSender } from "./buffered-sender.js";
+import { BufferedSender, type FailureStreak } from "./buffered-sender.js";
 import { connectFeed, type FeedClient, type FeedEvent } from "./feed-client.js";
 import { feedUrlSince, RESUME_HEADER, ResumePoint, resumeHeaders } from "./resume-point.js";
 
@@ -78,7 +78,12 @@ export interface IngestOptions {
   reconnectAfterNormalClose?: boolean;
   heartbeatIntervalMs?: number;
   onFeedEvent?: (event: FeedEvent) => void;
-  onSinkFailure?: (sink: "kafka" | "firehose", error: Error, queued: number) => void;
+  onSinkFailure?: (
+    sink: "kafka" | "firehose",
+    error: Error,
+    queued: number,
+    streak: FailureStreak,
+  ) => void;
   /**
    * The durable point read back from the topic (resume-point.ts): the first connection asks the
    * feed for what changed after it. Undefined: the feed's live messages only.
@@ -200,7 +205,7 @@ export function startIngest(options: IngestOptions): Ingest {
       }
       resumeIfDrained();
     },
-    onFailure: (error, queued) => options.onSinkFailure?.("kafka", error, queued),
+    onFailure: (error, queued, streak) => options.onSinkFailure?.("kafka", error, queued, streak),
   });
   const firehose = new BufferedSender<FirehoseItem>({
     name: "firehose",
@@ -217,7 +222,8 @@ export function startIngest(options: IngestOptions): Ingest {
       }
       resumeIfDrained();
     },
-    onFailure: (error, queued) => options.onSinkFailure?.("firehose", error, queued),
+    onFailure: (error, queued, streak) =>
+      options.onSinkFailure?.("firehose", error, queued, streak),
   });
 
   const inFlight = () => kafka.queued + firehose.queued;

@@ -12,9 +12,10 @@ import { kafkaClientConfig } from "../../functions/shared/kafka-client.js";
 import { createLogger } from "../../functions/shared/logger.js";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { manageTask } from "../task-lifecycle.js";
+import { isLastingFailure } from "./buffered-sender.js";
 import { ingestConfigSchema } from "./config.js";
 import { createEmfReporter, flatten } from "./counters.js";
-import { createFirehoseWriter } from "./firehose-writer.js";
+import { createFirehoseWriter, FIREHOSE_HTTP_LIMITS } from "./firehose-writer.js";
 import { startIngest } from "./ingest.js";
 import { ingestProducer } from "./renewable-producer.js";
 import { readResumePoint } from "./resume-point.js";
@@ -77,7 +78,7 @@ const resumeFromMtime =
       )
     : undefined;
 const producer = ingestProducer(kafka, { logger });
-const firehose = new FirehoseClient({});
+const firehose = new FirehoseClient({ requestHandler: FIREHOSE_HTTP_LIMITS });
 await whenKafkaAnswers("connecting the producer", () => producer.connect());
 process.off("SIGTERM", stopBeforeStart);
 process.off("SIGINT", stopBeforeStart);
@@ -105,8 +106,20 @@ const ingest = startIngest({
           { ...event },
         )
       : logger.info("feed", { ...event }),
-  onSinkFailure: (sink, error, queued) =>
-    logger.warn("sending failed; retrying", { sink, queued, error }),
+  onSinkFailure: (sink, error, queued, streak) => {
+    const details = {
+      sink,
+      queued,
+      failuresInARow: streak.failures,
+      failingSince: new Date(streak.since).toISOString(),
+      error,
+    };
+    // Retried either way; an error only once it has lasted past what a restart or a throttle
+    // takes (buffered-sender.ts, EXPECTED_FAILURE_MS).
+    if (isLastingFailure(streak, Date.now()))
+      logger.error("sending has failed for over a minute; still retrying", details);
+    else logger.warn("sending failed; retrying", details);
+  },
 });
 logger.info("ingest started", {
   feed: config.FEED_URL,

@@ -121,6 +121,53 @@ describe("BufferedSender", () => {
     expect(sender.sent).toBe(200);
   });
 
+  it("waits twice as long after each failure in a row, up to a limit, and says how long it has failed", async () => {
+    // A sink that refuses for good (a grant missing) must not be asked ten times a second.
+    vi.useFakeTimers();
+    try {
+      const triedAt: number[] = [];
+      const streaks: { failures: number; since: number }[] = [];
+      let failing = true;
+      const sender = new BufferedSender<number>({
+        name: "kafka",
+        maxBatch: 10,
+        lingerMs: 0,
+        retryDelayMs: 100,
+        maxRetryDelayMs: 1_000,
+        send: async () => {
+          triedAt.push(Date.now());
+          if (failing) throw new Error("TOPIC_AUTHORIZATION_FAILED");
+        },
+        onFailure: (_error, _queued, streak) => streaks.push(streak),
+      });
+      const start = Date.now();
+      sender.push(1);
+      await vi.advanceTimersByTimeAsync(4_000);
+      expect(triedAt.map((at) => at - start)).toEqual([0, 100, 300, 700, 1_500, 2_500, 3_500]);
+      expect(streaks.map((streak) => streak.failures)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+      expect(new Set(streaks.map((streak) => streak.since))).toEqual(new Set([start]));
+
+      // A success ends the streak: the next failure is the first of a new one, soon retried.
+      failing = false;
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(sender.sent).toBe(1);
+      failing = true;
+      const again = Date.now();
+      sender.push(2);
+      await vi.advanceTimersByTimeAsync(150);
+      expect(streaks.slice(-2)).toEqual([
+        { failures: 1, since: again },
+        { failures: 2, since: again },
+      ]);
+      failing = false;
+      const drained = sender.drain();
+      await vi.advanceTimersByTimeAsync(1_000);
+      await drained;
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("sends an item pushed to an idle sender after the linger, not a polling interval", async () => {
     // On a fake clock, so the test holds on a loaded machine: nothing at 4 ms, the batch at 5.
     vi.useFakeTimers();
