@@ -130,7 +130,9 @@ def split_records(raw: DataFrame) -> tuple[DataFrame, DataFrame]:
         .when(F.col("r.v") != 1, "unknown_record_version")
         .when(F.col("r.rsvpId").isNull() | F.col("r.mtime").isNull(), "missing_id")
         .when(F.col("r.city.key").isNull(), "missing_city")
-        .when(~F.col("r.response").isin("yes", "no"), "invalid_response")
+        # isin of a null is null, which `when` takes as false: a record without an answer would
+        # pass as usable, counted in rsvp_count and in no answer.
+        .when(F.col("r.response").isNull() | ~F.col("r.response").isin("yes", "no"), "invalid_response")
     )
     checked = parsed.withColumn("reason", reason)
     errors = checked.where(F.col("reason").isNotNull()).select(

@@ -46,6 +46,7 @@ def landed(tmp_path):
     ]
     lines = [json.dumps(r) for r in good]
     lines += [json.dumps(good[2]), "{not json", '{"v": 1, "mtime": 5}', json.dumps({**good[0], "response": "maybe", "rsvpId": 9})]
+    lines += [json.dumps({**good[0], "response": None, "rsvpId": 10})]  # no answer at all
     land(raw, "2018-05-20", lines)
     # A record of the 20th that arrived on the 21st, and one of the 21st (outside the range).
     land(raw, "2018-05-21", [json.dumps(record(5, 60 * 23 + 50, venue_id=100)), json.dumps(record(6, 60 * 24 + 30, venue_id=100))])
@@ -89,7 +90,7 @@ def test_curates_one_day(spark, landed):
     assert {e.group_id for e in events.values()} == {7}
 
     reasons = sorted(e.reason for e in table(spark, out, "errors").collect())
-    assert reasons == ["invalid_response", "missing_id", "not_a_record"]
+    assert reasons == ["invalid_response", "invalid_response", "missing_id", "not_a_record"]
     # A member pseudonym (in records landed before the ingest dropped the member whole) stays in
     # the raw stream, which expires; the curated tables do not keep it.
     assert "member" not in table(spark, out, "rsvp").columns
