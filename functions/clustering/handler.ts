@@ -20,15 +20,17 @@ import {
   InvalidClusteringEventError,
 } from "./cluster-venues.js";
 
-const positiveInt = z.coerce.number().int().positive();
+/** The most clusters to try (template.yaml, ClusteringKMax): one k-means per k, 15 min a call. */
+const MAX_K = 200;
+const clusterCount = z.coerce.number().int().positive().max(MAX_K);
 const env = readConfig(
   z
     .object({
       CURATED_BUCKET: z.string().min(1),
       CURATED_PREFIX: z.string().default(""),
       BATCH_BUCKET: z.string().min(1),
-      K_MIN: positiveInt.default(8),
-      K_MAX: positiveInt.default(80),
+      K_MIN: clusterCount.default(8),
+      K_MAX: clusterCount.default(80),
       CLUSTER_SEED: z.coerce.number().int().default(1),
     })
     .refine((value) => value.K_MIN <= value.K_MAX, "K_MIN must not exceed K_MAX"),
