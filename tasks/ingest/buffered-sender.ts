@@ -15,9 +15,27 @@
  * second. It only gives up while draining, after `maxFailuresWhileDraining` failures in a row,
  * and then says how many items it could not send.
  */
+/**
+ * What a send throws when part of its batch went: only `unsent` is sent again. For a sink with
+ * no order or idempotence to keep (Firehose), where sending the whole batch again would land
+ * what went twice.
+ */
+export class PartlySentError<T> extends Error {
+  override readonly name = "PartlySentError";
+  constructor(
+    cause: Error,
+    readonly unsent: T[],
+  ) {
+    super(cause.message, { cause });
+  }
+}
+
 export interface BufferedSenderOptions<T> {
   name: string;
-  /** Sends one batch; throws when nothing of it was sent. */
+  /**
+   * Sends one batch; throws when nothing of it was sent, or {@link PartlySentError} naming
+   * what was not.
+   */
   send: (items: T[]) => Promise<void>;
   maxBatch: number;
   /**
@@ -138,7 +156,12 @@ export class BufferedSender<T> {
     results.forEach((result, index) => {
       const batch = batches[index] as T[];
       if (result.status === "fulfilled") this.sent += batch.length;
-      else {
+      else if (result.reason instanceof PartlySentError) {
+        const left = result.reason.unsent as T[];
+        this.sent += batch.length - left.length;
+        if (left.length > 0) unsent.push(left);
+        firstError ??= result.reason.cause;
+      } else {
         unsent.push(batch);
         firstError ??= result.reason;
       }

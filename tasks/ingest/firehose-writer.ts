@@ -75,9 +75,14 @@ export function createFirehoseWriter(options: FirehoseWriterOptions) {
   const maxAttempts = options.maxAttempts ?? 8;
   const sleep = options.sleep ?? realSleep;
 
-  /** Delivers every line or throws {@link FirehoseDeliveryError} naming those it could not. */
+  /**
+   * Delivers every line or throws {@link FirehoseDeliveryError} naming those it did not: the
+   * failing call's, and every later call's, not tried.
+   */
   return async function write(lines: string[]): Promise<void> {
-    for (const call of toCalls(lines)) {
+    const calls = toCalls(lines);
+    for (const [index, call] of calls.entries()) {
+      const untried = () => calls.slice(index + 1).flatMap((later) => later.map(asLine));
       let pending: Uint8Array[] = call;
       for (let attempt = 1; pending.length > 0; attempt++) {
         let failed: Uint8Array[];
@@ -95,7 +100,10 @@ export function createFirehoseWriter(options: FirehoseWriterOptions) {
               : [];
         } catch (error) {
           if (attempt >= maxAttempts) {
-            throw new FirehoseDeliveryError((error as Error).message, pending.map(asLine));
+            throw new FirehoseDeliveryError((error as Error).message, [
+              ...pending.map(asLine),
+              ...untried(),
+            ]);
           }
           failed = pending; // the whole call failed (throttled, network): all again
         }
@@ -103,7 +111,7 @@ export function createFirehoseWriter(options: FirehoseWriterOptions) {
         if (attempt >= maxAttempts) {
           throw new FirehoseDeliveryError(
             `${failed.length} records still failing after ${attempt} attempts`,
-            failed.map(asLine),
+            [...failed.map(asLine), ...untried()],
           );
         }
         options.onRetry?.(failed.length, attempt);

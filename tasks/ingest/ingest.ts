@@ -12,8 +12,9 @@ import type { RsvpParser } from "../../functions/shared/rsvp/parse.js";
 import type { Rejection, RsvpRecord } from "../../functions/shared/rsvp/record.js";
 import { redactPersonalData } from "../../functions/shared/rsvp/redact.js";
 import { type ArrivalClock, createArrivalClock } from "./arrival-clock.js";
-import { BufferedSender, type FailureStreak } from "./buffered-sender.js";
+import { BufferedSender, type FailureStreak, PartlySentError } from "./buffered-sender.js";
 import { connectFeed, type FeedClient, type FeedEvent } from "./feed-client.js";
+import { FirehoseDeliveryError } from "./firehose-writer.js";
 import { feedUrlSince, RESUME_HEADER, ResumePoint, resumeHeaders } from "./resume-point.js";
 
 /**
@@ -215,12 +216,23 @@ export function startIngest(options: IngestOptions): Ingest {
     concurrency: FIREHOSE_CONCURRENCY,
     lingerMs: 200,
     send: async (items) => {
-      await options.writeFirehose(items.map((item) => item.line));
+      let failure: FirehoseDeliveryError | undefined;
+      try {
+        await options.writeFirehose(items.map((item) => item.line));
+      } catch (error) {
+        if (!(error instanceof FirehoseDeliveryError)) throw error;
+        failure = error;
+      }
+      // What the writer landed is done; only what it names as undelivered goes again, so a
+      // Firehose outage longer than the writer's own retries lands nothing twice.
+      const unsent = failure ? undeliveredItems(items, failure.undelivered) : [];
       for (const item of items) {
+        if (unsent.includes(item)) continue;
         resume.done(item.seq);
         heldBytes -= item.line.length;
       }
       resumeIfDrained();
+      if (failure) throw new PartlySentError(failure, unsent);
     },
     onFailure: (error, queued, streak) =>
       options.onSinkFailure?.("firehose", error, queued, streak),
@@ -349,4 +361,16 @@ export function startIngest(options: IngestOptions): Ingest {
       await finished;
     },
   };
+}
+
+/** The items whose lines `undelivered` names, each line taken as often as it is named. */
+function undeliveredItems(items: FirehoseItem[], undelivered: string[]): FirehoseItem[] {
+  const left = new Map<string, number>();
+  for (const line of undelivered) left.set(line, (left.get(line) ?? 0) + 1);
+  return items.filter((item) => {
+    const count = left.get(item.line) ?? 0;
+    if (count === 0) return false;
+    left.set(item.line, count - 1);
+    return true;
+  });
 }

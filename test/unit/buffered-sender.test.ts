@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { BufferedSender } from "../../tasks/ingest/buffered-sender.js";
+import { BufferedSender, PartlySentError } from "../../tasks/ingest/buffered-sender.js";
 
 function flakySink(failures: number) {
   const delivered: number[][] = [];
@@ -166,6 +166,33 @@ describe("BufferedSender", () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it("sends again only what a partly sent batch names as unsent", async () => {
+    const attempts: number[][] = [];
+    const sender = new BufferedSender<number>({
+      name: "firehose",
+      maxBatch: 10,
+      lingerMs: 0,
+      retryDelayMs: 1,
+      send: async (items) => {
+        attempts.push([...items]);
+        // The first send lands the even items only.
+        if (attempts.length === 1)
+          throw new PartlySentError(
+            new Error("2 records still failing"),
+            items.filter((item) => item % 2 === 1),
+          );
+      },
+    });
+    for (const item of [0, 1, 2, 3]) sender.push(item);
+    await sender.drain();
+    expect(attempts).toEqual([
+      [0, 1, 2, 3],
+      [1, 3],
+    ]);
+    expect(sender.sent).toBe(4);
+    expect(sender.failures).toBe(1);
   });
 
   it("sends an item pushed to an idle sender after the linger, not a polling interval", async () => {

@@ -123,4 +123,20 @@ describe("Firehose writer", () => {
     expect(JSON.stringify(logged)).not.toContain("stuck");
     expect(firehose.commandCalls(PutRecordBatchCommand)).toHaveLength(3);
   });
+
+  it("names the lines of the calls it never got to as undelivered too", async () => {
+    // 501 lines are two calls; the first keeps failing whole, so the second is never made.
+    firehose.on(PutRecordBatchCommand).rejects(new Error("ServiceUnavailableException"));
+    const write = createFirehoseWriter({
+      client,
+      deliveryStreamName: "raw",
+      sleep: noSleep,
+      maxAttempts: 2,
+    });
+    const lines = Array.from({ length: MAX_RECORDS_PER_CALL + 1 }, (_, i) => `line ${i}`);
+    const error = await write(lines).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FirehoseDeliveryError);
+    expect((error as FirehoseDeliveryError).undelivered).toEqual(lines);
+    expect(firehose.commandCalls(PutRecordBatchCommand)).toHaveLength(2);
+  });
 });

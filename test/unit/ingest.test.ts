@@ -10,6 +10,7 @@ import { WebSocketServer } from "ws";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { syntheticLines } from "../../local/feed/synthetic/generator.js";
 import { createArrivalClock } from "../../tasks/ingest/arrival-clock.js";
+import { FirehoseDeliveryError } from "../../tasks/ingest/firehose-writer.js";
 import { MAX_MTIME_AHEAD_MS, resumeBound, startIngest } from "../../tasks/ingest/ingest.js";
 import { type ReplayServer, startReplayServer } from "../../tasks/replay-feed/replay-server.js";
 
@@ -273,5 +274,46 @@ describe("ingest backpressure", () => {
     ]);
     expect(JSON.stringify(letters)).not.toContain("Alice");
     expect(JSON.stringify(letters)).toContain("[personal data removed]");
+  }, 60_000);
+
+  it("lands a line Firehose took once, sending again only what the writer names as undelivered", async () => {
+    const lines: string[] = [];
+    for (const line of syntheticLines({ seed: "firehose-partial", malformedShare: 0 })) {
+      lines.push(line);
+      if (lines.length === 200) break;
+    }
+    feed = await startReplayServer({ source: () => lines, pacing: { kind: "asap" } });
+    const landed: string[] = [];
+    let calls = 0;
+    const ingest = startIngest({
+      feedUrl: feed.url,
+      parse: createRsvpParser(),
+      producer: recordingProducer().producer,
+      rsvpTopic: "meetup",
+      deadLetterTopic: "meetup-dlq",
+      // The first write lands every other line and gives up on the rest (a Firehose outage
+      // longer than the writer's own retries); later writes land all.
+      writeFirehose: async (batch) => {
+        calls += 1;
+        if (calls > 1) {
+          landed.push(...batch);
+          return;
+        }
+        landed.push(...batch.filter((_, i) => i % 2 === 0));
+        throw new FirehoseDeliveryError(
+          "records still failing",
+          batch.filter((_, i) => i % 2 === 1),
+        );
+      },
+      reconnectAfterNormalClose: false,
+    });
+    await ingest.finished;
+    expect(calls).toBeGreaterThan(1);
+    const ids = landed.map((line) => JSON.parse(line).rsvpId as number);
+    expect(ids).toHaveLength(lines.length);
+    expect([...ids].sort((a, b) => a - b)).toEqual(
+      lines.map((line) => JSON.parse(line).rsvp_id as number).sort((a, b) => a - b),
+    );
+    expect(ingest.heldBytes()).toBe(0);
   }, 60_000);
 });
