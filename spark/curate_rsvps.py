@@ -169,14 +169,17 @@ def curate(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
         F.col("event.id").alias("event_id"), F.col("group.id").alias("group_id"),
         F.col("venue.id").alias("venue_id"), F.col("city.key").alias("city_key"), "date",
     )
-    by_day_newest = lambda key: Window.partitionBy("date", key).orderBy(F.col("mtime").desc())  # noqa: E731
+    # Ties on mtime go to the RSVP id, as the venue's below, so a rerun picks the same row.
+    by_day_newest = lambda key: Window.partitionBy("date", key).orderBy(  # noqa: E731
+        F.col("mtime").desc(), F.col("rsvpId").desc()
+    )
     event = (
-        latest.select("date", "mtime", F.col("event.*"), F.col("group.id").alias("group_id"))
+        latest.select("date", "mtime", "rsvpId", F.col("event.*"), F.col("group.id").alias("group_id"))
         .withColumn("n", F.row_number().over(by_day_newest("id"))).where("n = 1")
         .select(F.col("id").alias("event_id"), "name", F.col("time").alias("start_time"), "url", "group_id", "date")
     )
     group = (
-        latest.select("date", "mtime", F.col("group.*"), F.col("city"))
+        latest.select("date", "mtime", "rsvpId", F.col("group.*"), F.col("city"))
         .withColumn("n", F.row_number().over(by_day_newest("id"))).where("n = 1")
         .select(
             F.col("id").alias("group_id"), "name", "urlname",
@@ -208,8 +211,9 @@ def curate(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
         F.max("mtime").alias("last_seen"),
         F.count(F.lit(1)).alias("rsvp_count"),
         F.sum(F.when(F.col("response") == "yes", 1).otherwise(0)).alias("yes_count"),
-        F.array_distinct(F.flatten(F.collect_list(F.coalesce("group.topics", F.array())))).alias("topics"),
-        F.collect_set("group.id").alias("group_ids"),
+        # Sorted: collect_list keeps the shuffle's order, which a rerun need not repeat.
+        F.array_sort(F.array_distinct(F.flatten(F.collect_list(F.coalesce("group.topics", F.array()))))).alias("topics"),
+        F.array_sort(F.collect_set("group.id")).alias("group_ids"),
     )
     # What the venue's RSVPs meet about: each RSVP's weight of 1 split evenly over its group's
     # topics, summed per topic. The topic list alone would give every topic the venue's every
