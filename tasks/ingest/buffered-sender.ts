@@ -1,6 +1,7 @@
 /**
  * A queue in front of a sink (Kafka, Firehose) that sends in bounded batches and sends a failed
- * batch again, first and as it was: nothing is lost by a failure. As it was, because a failed
+ * batch again, first and as it was (or, for a send that says which part did not go,
+ * {@link PartlySentError}, that part): nothing is lost by a failure. As it was, because a failed
  * send may have reached the sink all the same (a broker that appended a Produce request and
  * died before answering): Kafka's idempotent producer has the broker recognise the same records
  * sent again as a duplicate, but the failed records batched with newer ones are a batch with
@@ -187,8 +188,12 @@ export class BufferedSender<T> {
     for (;;) {
       const draining = this.draining;
       let failed = false;
+      // A streak starts when its first failing send started: a send can take minutes to fail
+      // (a silent connection, the SDK's and the sink writer's own retries).
+      let roundStarted = now();
       try {
         while (this.queued > 0) {
+          roundStarted = now();
           await this.sendRound();
           streak = undefined;
         }
@@ -196,7 +201,7 @@ export class BufferedSender<T> {
       } catch (error) {
         failed = true;
         this.failures += 1;
-        streak = { failures: (streak?.failures ?? 0) + 1, since: streak?.since ?? now() };
+        streak = { failures: (streak?.failures ?? 0) + 1, since: streak?.since ?? roundStarted };
         this.options.onFailure?.(error as Error, this.queued, { ...streak });
         if (draining && ++failuresWhileDraining >= maxFailures) {
           throw new Error(

@@ -168,6 +168,39 @@ describe("BufferedSender", () => {
     }
   });
 
+  it("dates a streak from when its first failing send started, not when it gave up", async () => {
+    vi.useFakeTimers();
+    try {
+      const streaks: { failures: number; since: number }[] = [];
+      let sends = 0;
+      const sender = new BufferedSender<number>({
+        name: "firehose",
+        maxBatch: 10,
+        lingerMs: 0,
+        retryDelayMs: 100,
+        // A call that hangs 30 s and then fails (a silent connection), then one that goes.
+        send: async () => {
+          sends += 1;
+          if (sends === 1) {
+            await new Promise((resolve) => setTimeout(resolve, 30_000));
+            throw new Error("TimeoutError");
+          }
+        },
+        onFailure: (_error, _queued, streak) => streaks.push(streak),
+      });
+      const start = Date.now();
+      sender.push(1);
+      await vi.advanceTimersByTimeAsync(31_000);
+      expect(streaks).toEqual([{ failures: 1, since: start }]);
+      const drained = sender.drain();
+      await vi.advanceTimersByTimeAsync(1_000);
+      await drained;
+      expect(sender.sent).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("sends again only what a partly sent batch names as unsent", async () => {
     const attempts: number[][] = [];
     const sender = new BufferedSender<number>({
