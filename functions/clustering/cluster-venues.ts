@@ -65,7 +65,14 @@ export async function clusterVenues(
 ): Promise<ClusteringSummary> {
   const asOf = input.startedAt ? new Date(input.startedAt) : deps.now();
   const range = resolveBatchRange(input.range, asOf);
-  const files = await listVenueFiles(deps.s3, config, range);
+  const { read: files, setAside } = newestFilePerDay(await listVenueFiles(deps.s3, config, range));
+  if (setAside.length > 0)
+    deps.log?.(
+      "days with more than one venue file (two runs over them at once?): the newest read",
+      {
+        setAside: setAside.map((file) => file.key),
+      },
+    );
   if (files.length === 0) {
     throw new NoVenuesInRangeError(
       `no curated venue files in s3://${config.curatedBucket}/${config.curatedPrefix}venue/ for ${describe(range)}: did the Spark step run over data of these days?`,
@@ -127,13 +134,19 @@ export async function clusterVenues(
   };
 }
 
+export interface VenueFile {
+  key: string;
+  date: string;
+  lastModified?: Date | undefined;
+}
+
 async function listVenueFiles(
   s3: S3Client,
   config: ClusteringConfig,
   range: BatchRange,
-): Promise<{ key: string; date: string }[]> {
+): Promise<VenueFile[]> {
   const prefix = `${config.curatedPrefix}venue/`;
-  const files: { key: string; date: string }[] = [];
+  const files: VenueFile[] = [];
   for await (const page of paginateListObjectsV2(
     { client: s3 },
     { Bucket: config.curatedBucket, Prefix: prefix },
@@ -141,10 +154,34 @@ async function listVenueFiles(
     for (const object of page.Contents ?? []) {
       const key = object.Key ?? "";
       const match = VENUE_FILE.exec(key.slice(config.curatedPrefix.length));
-      if (match?.[1] && inBatchRange(range, match[1])) files.push({ key, date: match[1] });
+      if (match?.[1] && inBatchRange(range, match[1]))
+        files.push({ key, date: match[1], lastModified: object.LastModified });
     }
   }
   return files.sort((a, b) => a.key.localeCompare(b.key));
+}
+
+/**
+ * The file of each day to read, and those set aside. The job writes one file per day (it
+ * repartitions by date), each run under a new name, and replaces the day's folder when it ends
+ * (dynamic overwrite); two runs over one day at once (one started by hand beside the scheduled
+ * one) can each leave theirs, and reading both would count the day twice. Of such a day, the
+ * newest file (the run that finished last) is read, whole: one run's rows, never a mix.
+ */
+export function newestFilePerDay(files: readonly VenueFile[]): {
+  read: VenueFile[];
+  setAside: VenueFile[];
+} {
+  const newest = new Map<string, VenueFile>();
+  for (const file of files) {
+    const other = newest.get(file.date);
+    const time = file.lastModified?.getTime() ?? 0;
+    const otherTime = other?.lastModified?.getTime() ?? 0;
+    if (!other || time > otherTime || (time === otherTime && file.key > other.key))
+      newest.set(file.date, file);
+  }
+  const read = [...newest.values()].sort((a, b) => a.key.localeCompare(b.key));
+  return { read, setAside: files.filter((file) => !read.includes(file)) };
 }
 
 async function putJson(s3: S3Client, bucket: string, key: string, body: unknown): Promise<void> {

@@ -91,27 +91,10 @@ export async function readVenueFile(
   });
 }
 
-/**
- * One row per venue over all days read: counts summed, the newest name and position kept. The
- * job writes one row per (day, venue); a day's folder holding two (two runs of the job over the
- * same day, started by hand beside the scheduled one, each leaving its files) would count that
- * day twice, so of a (day, venue) only one row counts: the one curated from the most (latest
- * lastSeen, then most RSVPs).
- */
+/** One row per venue over all days read: counts summed, the newest name and position kept. */
 export function mergeVenueDays(rows: readonly (Venue & { date: string })[]): Venue[] {
-  const byDayAndId = new Map<string, Venue & { date: string }>();
-  for (const row of rows) {
-    const key = `${row.date}|${row.id}`;
-    const other = byDayAndId.get(key);
-    if (
-      !other ||
-      row.lastSeen > other.lastSeen ||
-      (row.lastSeen === other.lastSeen && row.rsvpCount > other.rsvpCount)
-    )
-      byDayAndId.set(key, row);
-  }
   const byId = new Map<number, Venue>();
-  for (const row of [...byDayAndId.values()].sort((a, b) => a.lastSeen - b.lastSeen)) {
+  for (const row of [...rows].sort((a, b) => a.lastSeen - b.lastSeen)) {
     const known = byId.get(row.id);
     if (!known) {
       const { date: _date, ...venue } = row;

@@ -16,6 +16,7 @@ import {
   clusterVenues,
   InvalidClusteringEventError,
   NoVenuesInRangeError,
+  newestFilePerDay,
   runFolder,
 } from "../../functions/clustering/cluster-venues.js";
 import { InvalidBatchRangeError } from "../../functions/shared/batch-range.js";
@@ -82,6 +83,43 @@ describe("clusterVenues", () => {
       /venue\/date=2018-05-20\/part-7\.snappy\.parquet/,
     );
     expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
+  });
+
+  it("reads one file of a day two runs left theirs in, the newest, whole", async () => {
+    // Two executions over the 20th at once: each run's file under its own name. Reading both
+    // would count the day twice; a mix of rows would count an RSVP that moved venue twice.
+    const at = (minute: number) => new Date(Date.UTC(2026, 10, 27, 2, minute));
+    const files = [
+      { Key: "venue/date=2018-05-20/part-00000-bbbb.c000.snappy.parquet", LastModified: at(9) },
+      { Key: "venue/date=2018-05-20/part-00000-aaaa.c000.snappy.parquet", LastModified: at(14) },
+      { Key: "venue/date=2018-05-21/part-00000-cccc.c000.snappy.parquet", LastModified: at(3) },
+    ];
+    s3Mock.on(ListObjectsV2Command).resolves({ Contents: files });
+    s3Mock.on(GetObjectCommand).resolves({ Body: body("not parquet") });
+    const logged: unknown[] = [];
+    await expect(
+      clusterVenues({ range: "all" }, config, {
+        ...deps,
+        log: (_m, fields) => logged.push(fields),
+      }),
+    ).rejects.toThrow(/part-00000-aaaa/);
+    expect(logged).toContainEqual({ setAside: [files[0]?.Key] });
+    expect(
+      newestFilePerDay(
+        files.map((file) => ({
+          key: file.Key,
+          date: file.Key.slice(11, 21),
+          lastModified: file.LastModified,
+        })),
+      ).read.map((file) => file.key),
+    ).toEqual([files[1]?.Key, files[2]?.Key]);
+    // Equal times (or none): the key decides, the same file every time.
+    expect(
+      newestFilePerDay([
+        { key: "b", date: "d" },
+        { key: "a", date: "d" },
+      ]).read.map((file) => file.key),
+    ).toEqual(["b"]);
   });
 
   it("refuses a malformed range before touching S3", async () => {

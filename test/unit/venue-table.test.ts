@@ -116,21 +116,6 @@ describe("reading Spark's venue table with hyparquet", () => {
     ]);
   });
 
-  it("counts a day once when its folder holds a venue's row twice (two runs over one day)", async () => {
-    const [day1] = await readVenueFile(bytes);
-    if (!day1) throw new Error("fixture is empty");
-    // The same run's row again, and a later run's, which had seen one late RSVP more.
-    const later = { ...day1, lastSeen: day1.lastSeen + 60_000, rsvpCount: 3, yesCount: 3 };
-    const day2 = { ...day1, date: "2018-05-21", rsvpCount: 5, yesCount: 4 };
-    const [merged] = mergeVenueDays([day1, later, { ...day1 }, day2]);
-    expect(merged?.rsvpCount).toBe(later.rsvpCount + day2.rsvpCount);
-    expect(merged?.yesCount).toBe(later.yesCount + day2.yesCount);
-    // In any order.
-    expect(mergeVenueDays([day2, { ...day1 }, later, day1])).toEqual(
-      mergeVenueDays([day1, later, { ...day1 }, day2]),
-    );
-  });
-
   it("refuses a file that is not the venue table", async () => {
     await expect(readVenueFile(new Uint8Array([1, 2, 3, 4]).buffer)).rejects.toThrow();
   });
