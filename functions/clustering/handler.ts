@@ -20,8 +20,11 @@ import {
   InvalidClusteringEventError,
 } from "./cluster-venues.js";
 
-/** The most clusters to try (template.yaml, ClusteringKMax): one k-means per k, 15 min a call. */
-const MAX_K = 200;
+/**
+ * The most clusters to try (template.yaml, ClusteringKMax): one k-means per k, within the
+ * Lambda's 900 s (8..120 took 166 s for 3,500 venues, 8..200 741 s: npm run bench -- choose-k).
+ */
+const MAX_K = 120;
 const clusterCount = z.coerce.number().int().positive().max(MAX_K);
 const env = readConfig(
   z

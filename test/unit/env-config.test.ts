@@ -140,11 +140,11 @@ describe("the configuration of each function and task, against template.yaml", (
     );
     expect(required.sort()).toEqual(["BATCH_BUCKET", "CURATED_BUCKET"]);
     expect(Object.keys(clustering)).toEqual(expect.arrayContaining(["K_MIN", "K_MAX"]));
-    // The template's range of k (ClusteringKMin/KMax, 2..200): what it allows, the Lambda takes.
+    // The template's range of k (ClusteringKMin/KMax, 2..120): what it allows, the Lambda takes.
     for (const name of ["K_MIN", "K_MAX"]) {
       const variable = clustering[name] as z.ZodType;
-      expect(variable.safeParse("200").success, name).toBe(true);
-      expect(variable.safeParse("201").success, name).toBe(false);
+      expect(variable.safeParse("120").success, name).toBe(true);
+      expect(variable.safeParse("121").success, name).toBe(false);
     }
   });
 
