@@ -11,8 +11,8 @@
 
 import {
   GetObjectCommand,
-  HeadObjectCommand,
   PutObjectCommand,
+  type PutObjectCommandInput,
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { z } from "zod";
@@ -59,7 +59,7 @@ export async function renderSite(
 ): Promise<RenderResult> {
   const { clustering } = event;
   const clustersBytes = await readObject(deps.s3, clustering.bucket, clustering.clustersKey);
-  const clusters = parseClusters(
+  const { document: clusters, json: clustersJson } = parseClusters(
     clustersBytes,
     `s3://${clustering.bucket}/${clustering.clustersKey}`,
   );
@@ -81,31 +81,29 @@ export async function renderSite(
 
   const bucket = config.siteBucket;
   const keys: string[] = [];
+  const object = (key: string, body: Uint8Array | string, contentType: string) => ({
+    Bucket: bucket,
+    Key: key,
+    Body: body,
+    ContentType: contentType,
+    CacheControl: CACHE_CONTROL,
+  });
   const put = async (key: string, body: Uint8Array | string, contentType: string) => {
-    await deps.s3.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        Body: body,
-        ContentType: contentType,
-        CacheControl: CACHE_CONTROL,
-      }),
-    );
+    await deps.s3.send(new PutObjectCommand(object(key, body, contentType)));
     keys.push(key);
   };
   await put("map.png", map, "image/png");
+  // The clustering step's own JSON, not the parsed document: zod drops keys it does not know,
+  // and the published file should hold all the clustering step wrote.
   await put(
     "clusters.json",
-    JSON.stringify({ ...clusters, runStartedAt: runStartedAt(event.startedAt) }),
+    JSON.stringify({ ...clustersJson, runStartedAt: runStartedAt(event.startedAt) }),
     JSON_TYPE,
   );
   await put("cities.json", citiesBytes, JSON_TYPE);
-  if (!(await exists(deps.s3, bucket, "index.html"))) {
-    await put(
-      "index.html",
-      indexHtml({ range: event.range, dates: clustering.dates, ...size }),
-      "text/html; charset=utf-8",
-    );
+  const fallbackPage = indexHtml({ range: event.range, dates: clustering.dates, ...size });
+  if (await putIfAbsent(deps.s3, object("index.html", fallbackPage, "text/html; charset=utf-8"))) {
+    keys.push("index.html");
   }
   const run = runDocument(event, deps.now());
   await put("run.json", `${JSON.stringify(run, null, 2)}\n`, JSON_TYPE);
@@ -129,13 +127,22 @@ async function readObject(s3: S3Client, bucket: string, key: string): Promise<Ui
   }
 }
 
-async function exists(s3: S3Client, bucket: string, key: string): Promise<boolean> {
+/**
+ * Writes the object only where the key has none, in one request (true when it wrote it). A
+ * HeadObject then a PutObject would overwrite the real page a deploy wrote between the two.
+ * S3 User Guide, "How to prevent object overwrites with conditional writes": `If-None-Match: *`
+ * needs s3:PutObject only; 412 Precondition Failed when the key exists, 409
+ * ConditionalRequestConflict when another write of it is under way (a deploy's, so also not ours
+ * to make).
+ */
+export async function putIfAbsent(s3: S3Client, input: PutObjectCommandInput): Promise<boolean> {
   try {
-    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    await s3.send(new PutObjectCommand({ ...input, IfNoneMatch: "*" }));
     return true;
   } catch (error) {
-    // Anything but a clear 404 (a 403 without s3:ListBucket, say) must not count as absent.
-    if (isNotFound(error)) return false;
+    const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata
+      ?.httpStatusCode;
+    if (status === 412 || status === 409) return false;
     throw error;
   }
 }
@@ -162,8 +169,12 @@ function parseJsonObject(bytes: Uint8Array, where: string): Record<string, unkno
   return value as Record<string, unknown>;
 }
 
-function parseClusters(bytes: Uint8Array, where: string): ClustersDocument {
-  const parsed = clustersDocumentSchema.safeParse(parseJsonObject(bytes, where));
+function parseClusters(
+  bytes: Uint8Array,
+  where: string,
+): { document: ClustersDocument; json: Record<string, unknown> } {
+  const json = parseJsonObject(bytes, where);
+  const parsed = clustersDocumentSchema.safeParse(json);
   if (!parsed.success) {
     // The first few problems: a document wrong throughout would make an error as long as itself.
     const { issues } = parsed.error;
@@ -171,5 +182,5 @@ function parseClusters(bytes: Uint8Array, where: string): ClustersDocument {
     const problems = z.prettifyError({ issues: issues.slice(0, 3) });
     throw new ClusteringOutputError(`${where} is not a clusters document:\n${problems}${more}`);
   }
-  return parsed.data;
+  return { document: parsed.data, json };
 }

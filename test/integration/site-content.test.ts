@@ -1,8 +1,9 @@
 /**
  * The site-content custom resource on moto's S3, as a deploy runs it: the built site published
  * with its headers next to the daily batch's files, an Update replacing an earlier deploy's
- * hashed files, and a Delete removing the site's files and never the batch's. `npm start`
- * publishes the local site with the same code (local/site/publish-site.ts).
+ * hashed files, a Delete removing the site's files and never the batch's, and the render step's
+ * first index.html written only where no page is. `npm start` publishes the local site with the
+ * same code (local/site/publish-site.ts).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -14,6 +15,7 @@ import {
   PutObjectCommand,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { putIfAbsent } from "../../functions/render-map/render-site.js";
 import {
   applyEvent,
   IMMUTABLE,
@@ -92,5 +94,25 @@ describe("the site-content custom resource on S3 (moto)", () => {
   it("Delete removes the site's files and keeps the batch's", async () => {
     await applyEvent(event("Delete"), { s3, files: async () => files });
     expect(await keys()).toEqual(BATCH_KEYS);
+  });
+
+  it("the render step's first index.html goes only where no page is, and a deploy replaces it", async () => {
+    const page = async () => {
+      const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: "index.html" }));
+      return (await object.Body?.transformToString()) ?? "";
+    };
+    const fallback = { Bucket: BUCKET, Key: "index.html", ContentType: "text/html" };
+    // After the Delete above the bucket has no page: the render step's goes in.
+    expect(await putIfAbsent(s3, { ...fallback, Body: "first fallback" })).toBe(true);
+    expect(await page()).toBe("first fallback");
+    // A second run's does not replace it (moto answers If-None-Match "*" with 412, as S3 does).
+    expect(await putIfAbsent(s3, { ...fallback, Body: "second fallback" })).toBe(false);
+    expect(await page()).toBe("first fallback");
+    // A deploy puts the site's own page over it, and a run after that leaves the deploy's page.
+    await applyEvent(event("Update"), { s3, files: async () => files });
+    const deployed = await page();
+    expect(deployed).toMatch(/^<!doctype html>/i);
+    expect(await putIfAbsent(s3, { ...fallback, Body: "third fallback" })).toBe(false);
+    expect(await page()).toBe(deployed);
   });
 });

@@ -1,9 +1,7 @@
 import { readFileSync } from "node:fs";
 import {
   GetObjectCommand,
-  HeadObjectCommand,
   NoSuchKey,
-  NotFound,
   PutObjectCommand,
   type PutObjectCommandInput,
   S3Client,
@@ -110,7 +108,20 @@ function body(text: string) {
   return { transformToByteArray: async () => new TextEncoder().encode(text) } as never;
 }
 
-/** The batch bucket holds `objects`; the site bucket has an index.html when `index` is set. */
+/** An error S3 answers with: `name` and its HTTP status, as the SDK raises them. */
+function s3Error(name: string, httpStatusCode: number): S3ServiceException {
+  return new S3ServiceException({
+    name,
+    $fault: "client",
+    $metadata: { httpStatusCode },
+    message: name,
+  });
+}
+
+/**
+ * The batch bucket holds `objects`; the site bucket has an index.html when `index` is set, so a
+ * PutObject of it with If-None-Match "*" fails as S3 fails it (412 PreconditionFailed).
+ */
 function givenObjects(objects: Record<string, string>, index = false): void {
   s3.on(GetObjectCommand).callsFake((input: { Bucket: string; Key: string }) => {
     const text = input.Bucket === fixture.clustering.bucket ? objects[input.Key] : undefined;
@@ -119,9 +130,12 @@ function givenObjects(objects: Record<string, string>, index = false): void {
     }
     return { Body: body(text) };
   });
-  if (index) s3.on(HeadObjectCommand).resolves({ ContentLength: 100 });
-  else s3.on(HeadObjectCommand).rejects(new NotFound({ message: "Not Found", $metadata: {} }));
-  s3.on(PutObjectCommand).resolves({});
+  s3.on(PutObjectCommand).callsFake((input: PutObjectCommandInput) => {
+    if (index && input.Key === "index.html" && input.IfNoneMatch === "*") {
+      throw s3Error("PreconditionFailed", 412);
+    }
+    return {};
+  });
 }
 
 function inputs(
@@ -207,29 +221,60 @@ describe("render Lambda (events/render-map.json)", () => {
     expect(html.trimEnd().endsWith("</html>")).toBe(true);
   });
 
-  it("keeps an index.html the site already has", async () => {
-    givenObjects(inputs(), true);
-    const result = await renderMapHandler(fixture, dependencies());
-    expect(result.keys).toEqual(["map.png", "clusters.json", "cities.json", "run.json"]);
-    expect(s3.commandCalls(HeadObjectCommand)[0]?.args[0].input).toEqual({
-      Bucket: SITE_BUCKET,
-      Key: "index.html",
-    });
+  it("writes its index.html only where the site has none, in one conditional request", async () => {
+    givenObjects(inputs());
+    await renderMapHandler(fixture, dependencies());
+    const page = puts().filter((put) => put.Key === "index.html");
+    expect(page.map((put) => put.IfNoneMatch)).toEqual(["*"]);
+    // Only the fallback page is conditional: the run's own files replace the last run's.
+    for (const put of puts().filter((put) => put.Key !== "index.html")) {
+      expect(put.IfNoneMatch, put.Key).toBeUndefined();
+    }
   });
 
-  it("does not take an access error on index.html for its absence", async () => {
+  it.each([
+    ["the site has one (412 PreconditionFailed)", () => givenObjects(inputs(), true)],
+    [
+      "a deploy is writing one (409 ConditionalRequestConflict)",
+      () => {
+        givenObjects(inputs());
+        const conflict = s3Error("ConditionalRequestConflict", 409);
+        s3.on(PutObjectCommand, { Key: "index.html" }).rejects(conflict);
+      },
+    ],
+  ])("keeps an index.html when %s", async (_, given) => {
+    given();
+    const result = await renderMapHandler(fixture, dependencies());
+    expect(result.keys).toEqual(["map.png", "clusters.json", "cities.json", "run.json"]);
+    expect(puts().map((put) => put.Key)).toEqual([
+      "map.png",
+      "clusters.json",
+      "cities.json",
+      "index.html",
+      "run.json",
+    ]);
+  });
+
+  it("stops, without run.json, on any other error writing index.html", async () => {
     givenObjects(inputs());
-    s3.on(HeadObjectCommand).rejects(
-      new S3ServiceException({
-        name: "Forbidden",
-        $fault: "client",
-        $metadata: { httpStatusCode: 403 },
-        message: "Forbidden",
-      }),
-    );
-    await expect(renderMapHandler(fixture, dependencies())).rejects.toThrow("Forbidden");
-    expect(puts().map((put) => put.Key)).not.toContain("index.html");
+    s3.on(PutObjectCommand, { Key: "index.html" }).rejects(s3Error("AccessDenied", 403));
+    await expect(renderMapHandler(fixture, dependencies())).rejects.toThrow("AccessDenied");
     expect(puts().map((put) => put.Key)).not.toContain("run.json");
+  });
+
+  it("publishes every key the clustering step wrote, known to its schema or not", async () => {
+    const withExtras = {
+      ...clustersDocument,
+      algorithm: "k-means++ (seeded)",
+      clusters: clustersDocument.clusters.map((c) => ({
+        ...c,
+        centroid: { ...c.centroid, spreadKm: 12.5 },
+      })),
+    };
+    givenObjects(inputs(withExtras));
+    await renderMapHandler(fixture, dependencies());
+    const published = JSON.parse(text(puts().find((put) => put.Key === "clusters.json")));
+    expect(published).toEqual({ ...withExtras, runStartedAt: "2026-11-27T06:00:03.512Z" });
   });
 
   it("escapes the run's hostile text (range, dates) in the page, which never shows the clusters' labels (they are drawn into map.png)", async () => {

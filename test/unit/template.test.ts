@@ -697,9 +697,11 @@ describe("the daily batch in template.yaml", () => {
   });
 
   it("lets the render Lambda tell a missing object from a refusal in every bucket it reads", () => {
-    // S3 API Reference, GetObject and HeadObject: "If you don't have the s3:ListBucket
-    // permission, Amazon S3 returns an HTTP status code 403" for a missing key. render-site.ts
-    // turns a 404 into ClusteringOutputError ("does not exist") and tests index.html with HEAD.
+    // S3 API Reference, GetObject: "If you don't have the s3:ListBucket permission, Amazon S3
+    // returns an HTTP status code 403" for a missing key. render-site.ts turns a 404 into
+    // ClusteringOutputError ("does not exist"). It reads only the batch's bucket: the site's
+    // index.html is written with If-None-Match "*", which needs s3:PutObject alone (S3 User
+    // Guide, "How to prevent object overwrites with conditional writes").
     const renderStatements = allStatements()
       .filter((s) => s.where === "RenderMapFunction" && s.statement.Effect === "Allow")
       .map((s) => s.statement);
@@ -709,7 +711,7 @@ describe("the daily batch in template.yaml", () => {
         .flatMap((s) => list(s.Resource))
         .map((r) => JSON.stringify(r).match(/\$\{(\w+)\.Arn\}/)?.[1]),
     );
-    expect([...readBuckets].sort()).toEqual(["ArtifactsBucket", "SiteBucket"]);
+    expect([...readBuckets].sort()).toEqual(["ArtifactsBucket"]);
     const listed = renderStatements
       .filter((s) => list(s.Action).includes("s3:ListBucket"))
       .flatMap((s) => list(s.Resource));
