@@ -18,7 +18,12 @@ import { messagesOf, mskEventSchema } from "../shared/msk-event.js";
 import { parseEvent } from "../shared/parse-event.js";
 import { RETENTION_CHECK_HOURS, topicKeepsRecordsHours } from "../shared/topic-retention.js";
 import { dynamoCountsStore } from "./counts-store.js";
-import { type BatchResult, type ProcessBatchDependencies, processBatch } from "./process-batch.js";
+import {
+  type BatchResult,
+  nothingApplied,
+  type ProcessBatchDependencies,
+  processBatch,
+} from "./process-batch.js";
 
 /** Hours after a record was written that the topic may still deliver it (topic-retention.ts). */
 const topicKeeps = (c: { RSVP_TOPIC_RETENTION_HOURS: number; RSVP_TOPIC_SEGMENT_HOURS: number }) =>
@@ -75,8 +80,10 @@ export async function countCityRsvps(
   // Not an MSK batch at all: retrying cannot help, and a silent success would hide it.
   const messages = messagesOf(parseEvent(mskEventSchema, event, "an MSK event"));
   // A DynamoDB outage of up to half a minute is ridden out here, not with the event source's
-  // retries (which would set single records aside once spent): a batch may run again whole.
-  const result = await retryTransient(() => processBatch(messages, dependencies), {
+  // retries (which would set single records aside once spent): a batch may run again whole,
+  // its runs adding what each applied to one tally.
+  const applied = nothingApplied();
+  const result = await retryTransient(() => processBatch(messages, dependencies, applied), {
     budgetMs: TRANSIENT_BUDGET_MS,
     onRetry: (error, attempt) =>
       logger.warn("DynamoDB failing for a moment; the batch runs again", {

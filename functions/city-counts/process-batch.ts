@@ -52,9 +52,28 @@ export interface BatchResult {
   conflicts: number;
 }
 
+/**
+ * What a batch's runs have applied. The handler runs a batch again after a transient failure
+ * (retryTransient) and passes the same tally to each run: a run reads back what the runs before
+ * it applied as state, and without the tally would report those RSVPs as unchanged.
+ */
+export type AppliedTally = Pick<
+  BatchResult,
+  "counted" | "changed" | "refreshed" | "transactions" | "conflicts"
+>;
+
+export const nothingApplied = (): AppliedTally => ({
+  counted: 0,
+  changed: 0,
+  refreshed: 0,
+  transactions: 0,
+  conflicts: 0,
+});
+
 export async function processBatch(
   kafkaMessages: KafkaMessage[],
   dependencies: ProcessBatchDependencies,
+  applied: AppliedTally = nothingApplied(),
 ): Promise<BatchResult> {
   const {
     store,
@@ -67,16 +86,6 @@ export async function processBatch(
     markedDays = new Set<string>(),
   } = dependencies;
   const { rsvps, messages, poison } = decodeBatch(kafkaMessages);
-  const result: BatchResult = {
-    records: kafkaMessages.length,
-    counted: 0,
-    changed: 0,
-    refreshed: 0,
-    unchanged: 0,
-    deadLettered: poison.length,
-    transactions: 0,
-    conflicts: 0,
-  };
 
   for (let attempt = 1; ; attempt++) {
     const stored = await store.readStates([...rsvps.keys()]);
@@ -95,15 +104,15 @@ export async function processBatch(
         conflict = true;
         break;
       }
-      result.transactions += 1;
+      applied.transactions += 1;
       for (const marker of transaction.markedDays) markedDays.add(marker);
-      result.counted += transaction.newRsvps;
-      result.changed += transaction.changedRsvps;
-      result.refreshed += transaction.refreshedRsvps;
+      applied.counted += transaction.newRsvps;
+      applied.changed += transaction.changedRsvps;
+      applied.refreshed += transaction.refreshedRsvps;
     }
     if (!conflict) break;
     // What was applied before the conflict is read back as state and not applied again.
-    result.conflicts += 1;
+    applied.conflicts += 1;
     if (attempt >= maxAttempts) {
       throw new ConcurrentUpdateError(
         `RSVP states kept changing under this batch (${attempt} attempts)`,
@@ -111,9 +120,13 @@ export async function processBatch(
     }
     await pause(attempt);
   }
-  result.unchanged = messages - result.counted - result.changed;
   await store.putDeadLetters(poison, now(), stateTtlSeconds);
-  return result;
+  return {
+    records: kafkaMessages.length,
+    ...applied,
+    unchanged: messages - applied.counted - applied.changed,
+    deadLettered: poison.length,
+  };
 }
 
 /** Full jitter over a growing cap: concurrent writers of one RSVP stop colliding. */

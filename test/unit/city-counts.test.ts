@@ -706,6 +706,56 @@ describe("processBatch when DynamoDB pushes back", () => {
     expect(store.reads[1]?.length).toBeLessThan(150);
   });
 
+  it("reports what every run of a batch applied when a transient error made the handler run it again", async () => {
+    // 150 RSVPs in 60 cities: several transactions; DynamoDB throttles the second once.
+    const records = Array.from({ length: 150 }, (_, i) =>
+      record(500 + i, DAY1 + i, "yes", `us/or/c${i % 60}`),
+    );
+    const event = {
+      eventSource: "aws:kafka",
+      records: {
+        "meetup-0": records.map((r, offset) => ({
+          topic: "meetup",
+          partition: 0,
+          offset,
+          timestamp: DAY1,
+          timestampType: "CREATE_TIME",
+          value: Buffer.from(JSON.stringify(r)).toString("base64"),
+          headers: [],
+        })),
+      },
+    };
+    const store = memoryStore(() => false);
+    let calls = 0;
+    const throttledOnce: CountsStore = {
+      ...store,
+      applyTransaction: async (actions) => {
+        if (++calls === 2) {
+          throw Object.assign(new Error("Rate of requests exceeds the allowed throughput."), {
+            name: "ThrottlingException",
+          });
+        }
+        return store.applyTransaction(actions);
+      },
+    };
+    vi.resetModules();
+    vi.stubEnv("TABLE_NAME", "counts");
+    try {
+      const { countCityRsvps } = await import("../../functions/city-counts/handler.js");
+      const deps = { ...options, store: throttledOnce, stateTtlSeconds: 60, pause: async () => {} };
+      const result = await countCityRsvps(event, deps);
+      // The second run read the first run's transaction back as state: counted by the first
+      // run, not "unchanged" by the second.
+      expect(store.reads[1]?.length).toBeGreaterThan(0);
+      expect(result).toMatchObject({ records: 150, counted: 150, changed: 0, unchanged: 0 });
+      // Every call but the throttled one applied a transaction.
+      expect(calls).toBeGreaterThan(2);
+      expect(result.transactions).toBe(calls - 1);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
   it("gives up after the last attempt when the states keep changing", async () => {
     const store = memoryStore(() => true);
     const deps = { ...options, store, stateTtlSeconds: 60, pause: async () => {}, maxAttempts: 4 };
