@@ -113,12 +113,36 @@ LANDING_LAG_DAYS = 2
 
 
 def read_raw(spark: SparkSession, root: str, start: dt.date | None, end: dt.date | None) -> DataFrame:
-    """Lines with their arrival day, of the range's landing days and LANDING_LAG_DAYS after it."""
-    raw = spark.read.option("basePath", root).text(root).withColumn("dt", F.col("dt").cast("string"))
-    if start is not None and end is not None:
+    """Lines with their arrival day, of the range's landing days and LANDING_LAG_DAYS after it.
+
+    A range reads the day folders it needs by name. Reading the root and filtering on `dt` would
+    prune the files Spark opens but not the ones it lists: Spark lists every file under the root
+    first, and with a year of raw data (RawDataRetentionDays) that is some 100,000 Firehose files
+    (one per 300-second buffer) for a run that reads three days of them.
+    """
+    if start is None or end is None:
+        paths = [root]
+    else:
         last = end + dt.timedelta(days=LANDING_LAG_DAYS)
-        raw = raw.where(F.col("dt").between(start.isoformat(), last.isoformat()))
-    return raw
+        paths = day_folders(spark, root, "dt", start, last)
+        if not paths:
+            return spark.createDataFrame([], "value string, dt string")
+    return spark.read.option("basePath", root).text(paths).withColumn("dt", F.col("dt").cast("string"))
+
+
+def day_folders(spark: SparkSession, root: str, column: str, first: dt.date, last: dt.date) -> list[str]:
+    """The root's `<column>=YYYY-MM-DD` folders from first to last: one listing of the root (on
+    S3, one prefix listing), however many days it holds."""
+    jvm = spark.sparkContext._jvm
+    path = jvm.org.apache.hadoop.fs.Path(root)
+    fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    names = [status.getPath().getName() for status in fs.listStatus(path) if status.isDirectory()]
+    prefix = f"{column}="
+    return [
+        f"{root.rstrip('/')}/{name}"
+        for name in sorted(names)
+        if name.startswith(prefix) and first.isoformat() <= name.removeprefix(prefix) <= last.isoformat()
+    ]
 
 
 def split_records(raw: DataFrame) -> tuple[DataFrame, DataFrame]:
@@ -244,16 +268,27 @@ def curate(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
     for name, table in tables.items():
         # One file per day and table: a day of the feed is megabytes, not worth 200 small files.
         table.repartition("date").write.mode("overwrite").partitionBy("date").parquet(f"{args.output.rstrip('/')}/{name}")
-    counts = {name: count_rows(spark, f"{args.output.rstrip('/')}/{name}") for name in TABLES}
+    # This run's rows: the days it wrote (errors are filed by landing day, which runs further).
+    counts = {}
+    for name in TABLES:
+        last = end
+        if end is not None and name == "errors":
+            last = end + dt.timedelta(days=LANDING_LAG_DAYS)
+        counts[name] = count_rows(spark, f"{args.output.rstrip('/')}/{name}", start, last)
     counts["messages"] = messages.count()
     latest.unpersist()
     return counts
 
 
-def count_rows(spark: SparkSession, path: str) -> int:
-    """Rows of a written table; an empty one has no Parquet file to infer a schema from."""
+def count_rows(spark: SparkSession, path: str, first: dt.date | None, last: dt.date | None) -> int:
+    """Rows of a written table from first to last (the whole table without them): not the table's
+    whole history after each day's run, which the curated bucket keeps. An empty table has no
+    Parquet file to infer a schema from."""
+    paths = [path] if first is None or last is None else day_folders(spark, path, "date", first, last)
+    if not paths:
+        return 0
     try:
-        return spark.read.parquet(path).count()
+        return spark.read.option("basePath", path).parquet(*paths).count()
     except Exception as error:  # noqa: BLE001 - Spark raises AnalysisException subclasses
         if "Unable to infer schema" in str(error):
             return 0

@@ -113,6 +113,25 @@ def test_a_record_landed_two_days_late_is_curated_when_its_day_runs_again(spark,
     assert curate_rsvps.LANDING_LAG_DAYS == 2
 
 
+def test_a_range_lists_only_its_landing_days(spark, tmp_path):
+    """Spark lists every file of what it is given before pruning: a range gives it its days only."""
+    raw = tmp_path / "raw"
+    for day in ("2018-05-10", "2018-05-19", "2018-05-20", "2018-05-21", "2018-05-22", "2018-05-23"):
+        land(raw, day, [json.dumps(record(int(day[-2:]), 10))])
+    files = curate_rsvps.read_raw(spark, str(raw), dt.date(2018, 5, 20), dt.date(2018, 5, 20)).inputFiles()
+    assert sorted(Path(f.removeprefix("file:")).parent.name for f in files) == [
+        "dt=2018-05-20", "dt=2018-05-21", "dt=2018-05-22",
+    ]
+    everything = curate_rsvps.read_raw(spark, str(raw), None, None)
+    assert len(everything.inputFiles()) == 6
+
+
+def test_a_range_nothing_landed_for_writes_no_rows(spark, landed):
+    raw, out = landed
+    counts = run(spark, raw, out, "--range", "2019-01-01..2019-01-02")
+    assert counts == {"rsvp": 0, "event": 0, "group": 0, "venue": 0, "errors": 0, "messages": 0}
+
+
 def test_among_equal_mtimes_the_first_to_arrive_at_the_ingest_wins(spark, tmp_path):
     raw = tmp_path / "raw"
     first = {**record(1, 10, response="yes"), "arrival": 2_000}
@@ -170,6 +189,17 @@ def test_rerun_overwrites_instead_of_appending(spark, landed):
     second = run(spark, raw, out, "--start", "2018-05-20")
     assert first == second
     assert table(spark, out, "rsvp").count() == 5
+
+
+def test_a_run_counts_the_rows_of_its_days_not_the_tables_history(spark, landed):
+    raw, out = landed
+    run(spark, raw, out, "--range", "2018-05-20")
+    land(raw, "2018-05-21", ["{not json"])
+    counts = run(spark, raw, out, "--range", "2018-05-21")
+    # RSVP 6 is the 21st's one; the 20th's five are in the table too, counted by their own run.
+    assert counts["rsvp"] == 1 and table(spark, out, "rsvp").count() == 6
+    # Errors go by landing day: the 21st's broken line, not the 20th's four.
+    assert counts["errors"] == 1 and table(spark, out, "errors").count() == 5
 
 
 def test_all_history_and_days_are_separate_partitions(spark, landed):
