@@ -132,10 +132,13 @@ def read_raw(spark: SparkSession, root: str, start: dt.date | None, end: dt.date
 
 def day_folders(spark: SparkSession, root: str, column: str, first: dt.date, last: dt.date) -> list[str]:
     """The root's `<column>=YYYY-MM-DD` folders from first to last: one listing of the root (on
-    S3, one prefix listing), however many days it holds."""
+    S3, one prefix listing), however many days it holds. None where the root holds nothing: on
+    S3 a prefix without objects does not exist (a table no run has written a row of)."""
     jvm = spark.sparkContext._jvm
     path = jvm.org.apache.hadoop.fs.Path(root)
     fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    if not fs.exists(path):
+        return []
     names = [status.getPath().getName() for status in fs.listStatus(path) if status.isDirectory()]
     prefix = f"{column}="
     return [

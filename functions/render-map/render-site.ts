@@ -18,6 +18,7 @@ import {
 import { z } from "zod";
 import type { ClustersDocument } from "../clustering/build-clusters.js";
 import type { Basemap } from "../shared/atlas-data.js";
+import { backoffPause } from "../shared/backoff.js";
 import {
   clustersDocumentSchema,
   type RenderEvent,
@@ -93,8 +94,9 @@ export async function renderSite(
     keys.push(key);
   };
   await put("map.png", map, "image/png");
-  // The clustering step's own JSON, not the parsed document: zod drops keys it does not know,
-  // and the published file should hold all the clustering step wrote.
+  // The clustering step's own JSON, not the parsed document: the schema's strict parts (a
+  // centroid, a kScores entry) would drop keys it does not know, and the published file should
+  // hold all the clustering step wrote.
   await put(
     "clusters.json",
     JSON.stringify({ ...clustersJson, runStartedAt: runStartedAt(event.startedAt) }),
@@ -127,25 +129,37 @@ async function readObject(s3: S3Client, bucket: string, key: string): Promise<Ui
   }
 }
 
+/** Conditional writes tried while S3 answers 409 ConditionalRequestConflict. */
+export const CONDITIONAL_PUT_ATTEMPTS = 3;
+
 /**
  * Writes the object only where the key has none, in one request (true when it wrote it). A
  * HeadObject then a PutObject would overwrite the real page a deploy wrote between the two.
- * S3 User Guide, "How to prevent object overwrites with conditional writes": `If-None-Match: *`
- * needs s3:PutObject only; 412 Precondition Failed when the key exists, 409
- * ConditionalRequestConflict when another write of it is under way (a deploy's, so also not ours
- * to make).
+ * S3 User Guide, "How to prevent object overwrites with conditional writes", and the PutObject
+ * API Reference: `If-None-Match: *` needs s3:PutObject only; 412 Precondition Failed when the
+ * key exists; 409 ConditionalRequestConflict when a conflicting operation (a delete, say) ran
+ * during the upload, "retry the upload": tried again, it ends in a write or a 412.
  */
-export async function putIfAbsent(s3: S3Client, input: PutObjectCommandInput): Promise<boolean> {
-  try {
-    await s3.send(new PutObjectCommand({ ...input, IfNoneMatch: "*" }));
-    return true;
-  } catch (error) {
-    const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata
-      ?.httpStatusCode;
-    if (status === 412 || status === 409) return false;
-    throw error;
+export async function putIfAbsent(
+  s3: S3Client,
+  input: PutObjectCommandInput,
+  pause: (attempt: number) => Promise<void> = conflictPause,
+): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await s3.send(new PutObjectCommand({ ...input, IfNoneMatch: "*" }));
+      return true;
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata
+        ?.httpStatusCode;
+      if (status === 412) return false;
+      if (status !== 409 || attempt >= CONDITIONAL_PUT_ATTEMPTS) throw error;
+      await pause(attempt);
+    }
   }
 }
+
+const conflictPause = (attempt: number) => backoffPause(attempt, { baseMs: 200, capMs: 2000 });
 
 function isNotFound(error: unknown): boolean {
   const candidate = error as { name?: string; $metadata?: { httpStatusCode?: number } } | null;

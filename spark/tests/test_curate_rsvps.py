@@ -124,6 +124,8 @@ def test_a_range_lists_only_its_landing_days(spark, tmp_path):
     ]
     everything = curate_rsvps.read_raw(spark, str(raw), None, None)
     assert len(everything.inputFiles()) == 6
+    # A table folder no run has written a row of (on S3, no such prefix) counts none.
+    assert curate_rsvps.count_rows(spark, str(tmp_path / "no-table"), dt.date(2018, 5, 20), dt.date(2018, 5, 20)) == 0
 
 
 def test_a_range_nothing_landed_for_writes_no_rows(spark, landed):

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import {
   CreateBucketCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -102,7 +103,8 @@ describe("the site-content custom resource on S3 (moto)", () => {
       return (await object.Body?.transformToString()) ?? "";
     };
     const fallback = { Bucket: BUCKET, Key: "index.html", ContentType: "text/html" };
-    // After the Delete above the bucket has no page: the render step's goes in.
+    // A bucket without a page (as after the Delete above): the render step's goes in.
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: "index.html" }));
     expect(await putIfAbsent(s3, { ...fallback, Body: "first fallback" })).toBe(true);
     expect(await page()).toBe("first fallback");
     // A second run's does not replace it (moto answers If-None-Match "*" with 412, as S3 does).

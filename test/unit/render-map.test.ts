@@ -14,7 +14,9 @@ import type { ClustersDocument } from "../../functions/clustering/build-clusters
 import { loadMapFonts } from "../../functions/render-map/fonts.js";
 import {
   ClusteringOutputError,
+  CONDITIONAL_PUT_ATTEMPTS,
   InvalidRenderEventError,
+  putIfAbsent,
   type RenderDependencies,
 } from "../../functions/render-map/render-site.js";
 import {
@@ -232,18 +234,8 @@ describe("render Lambda (events/render-map.json)", () => {
     }
   });
 
-  it.each([
-    ["the site has one (412 PreconditionFailed)", () => givenObjects(inputs(), true)],
-    [
-      "a deploy is writing one (409 ConditionalRequestConflict)",
-      () => {
-        givenObjects(inputs());
-        const conflict = s3Error("ConditionalRequestConflict", 409);
-        s3.on(PutObjectCommand, { Key: "index.html" }).rejects(conflict);
-      },
-    ],
-  ])("keeps an index.html when %s", async (_, given) => {
-    given();
+  it("keeps an index.html the site has (412 PreconditionFailed)", async () => {
+    givenObjects(inputs(), true);
     const result = await renderMapHandler(fixture, dependencies());
     expect(result.keys).toEqual(["map.png", "clusters.json", "cities.json", "run.json"]);
     expect(puts().map((put) => put.Key)).toEqual([
@@ -253,6 +245,34 @@ describe("render Lambda (events/render-map.json)", () => {
       "index.html",
       "run.json",
     ]);
+  });
+
+  describe("putIfAbsent after 409 ConditionalRequestConflict (a delete ran during the upload)", () => {
+    const conflict = () => s3Error("ConditionalRequestConflict", 409);
+    const page = { Bucket: SITE_BUCKET, Key: "index.html", Body: "fallback" };
+    const noPause = async () => {};
+
+    it("writes the page when the retry finds the key free", async () => {
+      s3.on(PutObjectCommand).rejectsOnce(conflict()).resolves({});
+      expect(await putIfAbsent(new S3Client({}), page, noPause)).toBe(true);
+      const calls = puts();
+      expect(calls).toHaveLength(2);
+      for (const call of calls) expect(call.IfNoneMatch).toBe("*");
+    });
+
+    it("keeps the page another writer put meanwhile (the retry's 412)", async () => {
+      s3.on(PutObjectCommand).rejectsOnce(conflict()).rejects(s3Error("PreconditionFailed", 412));
+      expect(await putIfAbsent(new S3Client({}), page, noPause)).toBe(false);
+      expect(puts()).toHaveLength(2);
+    });
+
+    it(`fails after ${CONDITIONAL_PUT_ATTEMPTS} conflicts in a row`, async () => {
+      s3.on(PutObjectCommand).rejects(conflict());
+      await expect(putIfAbsent(new S3Client({}), page, noPause)).rejects.toThrow(
+        "ConditionalRequestConflict",
+      );
+      expect(puts()).toHaveLength(CONDITIONAL_PUT_ATTEMPTS);
+    });
   });
 
   it("stops, without run.json, on any other error writing index.html", async () => {
