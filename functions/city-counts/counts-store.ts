@@ -3,6 +3,7 @@
  * dead letters. The client is passed in, so tests and local runs point it at moto.
  */
 import {
+  type AttributeValue,
   BatchGetItemCommand,
   BatchWriteItemCommand,
   type DynamoDBClient,
@@ -27,41 +28,58 @@ export interface CountsStore {
    * (TransactionConflict). Either way nothing was applied, and re-reading is the answer.
    */
   applyTransaction(actions: TransactWriteItem[]): Promise<"applied" | "conflict">;
-  putDeadLetters(poison: PoisonRecord[], nowMs: number, ttlSeconds: number): Promise<void>;
+  /**
+   * Keeps a dead letter per poison record, and tells how many were not kept before: a batch the
+   * topic delivers again brings its poison records again, and their letters are not new.
+   */
+  putDeadLetters(poison: PoisonRecord[], nowMs: number, ttlSeconds: number): Promise<number>;
 }
 
+type ItemKey = Record<"pk" | "sk", { S: string }>;
+
 export function dynamoCountsStore(client: DynamoDBClient, tableName: string): CountsStore {
+  /** The items of these keys (strongly consistent), in 100-key calls, held-back keys again. */
+  async function readItems(keys: ItemKey[], projection?: string) {
+    const items: Record<string, AttributeValue>[] = [];
+    for (let i = 0; i < keys.length; i += BATCH_GET_LIMIT) {
+      let pending = keys.slice(i, i + BATCH_GET_LIMIT);
+      for (let round = 0; pending.length > 0; round++) {
+        if (round === MAX_UNPROCESSED_ROUNDS)
+          throw new UnprocessedItemsError("DynamoDB kept keys unprocessed");
+        if (round > 0) await backoff(round);
+        const result = await client.send(
+          new BatchGetItemCommand({
+            RequestItems: {
+              [tableName]: {
+                Keys: pending,
+                ConsistentRead: true,
+                ...(projection ? { ProjectionExpression: projection } : {}),
+              },
+            },
+          }),
+        );
+        items.push(...(result.Responses?.[tableName] ?? []));
+        pending = (result.UnprocessedKeys?.[tableName]?.Keys ?? []) as ItemKey[];
+      }
+    }
+    return items;
+  }
+
   return {
     async readStates(rsvpIds) {
       const states = new Map<number, StoredState>();
-      const unique = [...new Set(rsvpIds)];
-      for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT) {
-        let pending: Record<string, { S: string }>[] = unique
-          .slice(i, i + BATCH_GET_LIMIT)
-          .map((rsvpId) => {
-            const key = itemKeys.rsvp(rsvpId);
-            return { pk: { S: key.pk }, sk: { S: key.sk } };
-          });
-        for (let round = 0; pending.length > 0; round++) {
-          if (round === MAX_UNPROCESSED_ROUNDS)
-            throw new UnprocessedItemsError("DynamoDB kept keys unprocessed");
-          if (round > 0) await backoff(round);
-          const result = await client.send(
-            new BatchGetItemCommand({
-              RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } },
-            }),
-          );
-          for (const item of result.Responses?.[tableName] ?? []) {
-            const stored = storedStateOf(item);
-            if (stored === null) {
-              // Only this code writes these items: one it cannot read is a fault to look at,
-              // not a record to skip (the batch fails and goes to the on-failure destination).
-              throw new Error(`unreadable RSVP state item ${item.pk?.S ?? "(no key)"}`);
-            }
-            states.set(stored.state.rsvpId, stored);
-          }
-          pending = (result.UnprocessedKeys?.[tableName]?.Keys ?? []) as typeof pending;
+      const keys = [...new Set(rsvpIds)].map((rsvpId) => {
+        const key = itemKeys.rsvp(rsvpId);
+        return { pk: { S: key.pk }, sk: { S: key.sk } };
+      });
+      for (const item of await readItems(keys)) {
+        const stored = storedStateOf(item);
+        if (stored === null) {
+          // Only this code writes these items: one it cannot read is a fault to look at, not a
+          // record to skip (the batch fails and goes to the on-failure destination).
+          throw new Error(`unreadable RSVP state item ${item.pk?.S ?? "(no key)"}`);
         }
+        states.set(stored.state.rsvpId, stored);
       }
       return states;
     },
@@ -88,6 +106,12 @@ export function dynamoCountsStore(client: DynamoDBClient, tableName: string): Co
     },
 
     async putDeadLetters(poison, nowMs, ttlSeconds) {
+      if (poison.length === 0) return 0;
+      const keys = poison.map((letter) => {
+        const key = itemKeys.deadLetter(letter.source);
+        return { pk: { S: key.pk }, sk: { S: key.sk } };
+      });
+      const keptBefore = (await readItems(keys, "pk")).length;
       const expiresAt = String(Math.floor(nowMs / 1000) + ttlSeconds);
       for (let i = 0; i < poison.length; i += BATCH_WRITE_LIMIT) {
         // Keyed by topic-partition@offset: a redelivered poison record overwrites its own entry.
@@ -117,6 +141,7 @@ export function dynamoCountsStore(client: DynamoDBClient, tableName: string): Co
           pending = (result.UnprocessedItems?.[tableName] ?? []) as typeof pending;
         }
       }
+      return poison.length - keptBefore;
     },
   };
 }

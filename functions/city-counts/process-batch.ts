@@ -46,7 +46,10 @@ export interface BatchResult {
    * and versions a newer one of the same batch superseded.
    */
   unchanged: number;
+  /** Poison records dead-lettered for the first time. */
   deadLettered: number;
+  /** Poison records of a batch delivered again, whose dead letters were already kept. */
+  deadLetteredBefore: number;
   transactions: number;
   /** Re-reads after another writer changed a state first (or held an item). */
   conflicts: number;
@@ -120,12 +123,13 @@ export async function processBatch(
     }
     await pause(attempt);
   }
-  await store.putDeadLetters(poison, now(), stateTtlSeconds);
+  const newLetters = await store.putDeadLetters(poison, now(), stateTtlSeconds);
   return {
     records: kafkaMessages.length,
     ...applied,
     unchanged: messages - applied.counted - applied.changed,
-    deadLettered: poison.length,
+    deadLettered: newLetters,
+    deadLetteredBefore: poison.length - newLetters,
   };
 }
 

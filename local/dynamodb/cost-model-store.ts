@@ -50,7 +50,10 @@ export class CostModelStore implements CountsStore {
     return "applied";
   }
 
-  async putDeadLetters(): Promise<void> {}
+  /** The cost model's feeds hold no poison records: none is ever new. */
+  async putDeadLetters(): Promise<number> {
+    return 0;
+  }
 }
 
 /** `ADD #a :a, ... SET #b = :b, ... REMOVE #c`, applied to an item image: how counters are written. */

@@ -165,6 +165,9 @@ describe("city-counts handler on DynamoDB (events/msk-city-counts.json)", () => 
     const result = await countCityRsvps(event);
     expect(result).toMatchObject({ counted: 0, changed: 0, unchanged: 4, transactions: 0 });
     expect(await tableCounts(TableName)).toEqual(before);
+    // Its poison record's letter is kept already: not a new dead letter (the log line and the
+    // DeadLetterGrowthAlarm's metric count new ones only).
+    expect(result).toMatchObject({ deadLettered: 0, deadLetteredBefore: 1 });
   });
 
   it("serves the counts through the counts API: ranked, per day or all time, per country", async () => {

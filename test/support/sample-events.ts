@@ -22,6 +22,7 @@ export const mskCityCountsFirstResult = {
   refreshed: 0,
   unchanged: 1,
   deadLettered: 1,
+  deadLetteredBefore: 0,
   transactions: 1,
   conflicts: 0,
 } as const;

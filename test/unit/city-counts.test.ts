@@ -599,6 +599,8 @@ describe("processBatch when DynamoDB pushes back", () => {
       expect(isTransientAwsError(readError)).toBe(true);
       expect(dynamodb.commandCalls(BatchGetItemCommand)).toHaveLength(8);
 
+      // The dead letter is not kept yet (the read answers), and its write is held back.
+      dynamodb.on(BatchGetItemCommand).resolves({ Responses: { counts: [] } });
       dynamodb
         .on(BatchWriteItemCommand)
         .callsFake((input) => ({ UnprocessedItems: input.RequestItems }));
@@ -611,6 +613,7 @@ describe("processBatch when DynamoDB pushes back", () => {
       const write = store.putDeadLetters([letter], 0, 60).catch((error: unknown) => error);
       await vi.runAllTimersAsync();
       expect(isTransientAwsError(await write)).toBe(true);
+      expect(dynamodb.commandCalls(BatchWriteItemCommand)).toHaveLength(8);
 
       // Through the handler's retry: the throttle passes and the second run reads the state.
       dynamodb.reset();
@@ -640,6 +643,7 @@ describe("processBatch when DynamoDB pushes back", () => {
     reads: number[][];
   } {
     const states = new Map<number, StoredState>();
+    const letters = new Set<string>();
     const reads: number[][] = [];
     let calls = 0;
     return {
@@ -656,7 +660,11 @@ describe("processBatch when DynamoDB pushes back", () => {
         }
         return "applied";
       },
-      putDeadLetters: async () => {},
+      putDeadLetters: async (poison) => {
+        const fresh = poison.filter((letter) => !letters.has(letter.source));
+        for (const letter of poison) letters.add(letter.source);
+        return fresh.length;
+      },
     };
   }
 
@@ -753,6 +761,50 @@ describe("processBatch when DynamoDB pushes back", () => {
       expect(result.transactions).toBe(calls - 1);
     } finally {
       vi.unstubAllEnvs();
+    }
+  });
+
+  it("counts a poison record dead-lettered once, when its batch comes again", async () => {
+    const store = memoryStore(() => false);
+    const deps = { ...options, store, stateTtlSeconds: 60, pause: async () => {} };
+    const first = await processBatch(messagesOf(fixture), deps);
+    expect(first).toMatchObject({ deadLettered: 1, deadLetteredBefore: 0 });
+    const again = await processBatch(messagesOf(fixture), deps);
+    expect(again).toMatchObject({ deadLettered: 0, deadLetteredBefore: 1 });
+  });
+
+  it("tells the dead letters the table did not hold yet, from one read of their keys", async () => {
+    const dynamodb = mockClient(DynamoDBClient);
+    try {
+      const store = dynamoCountsStore(new DynamoDBClient({ region: "us-east-1" }), "counts");
+      const letter = (source: string) => ({
+        source,
+        reason: "not_json" as const,
+        detail: "d",
+        raw: "x",
+      });
+      const kept = itemKeys.deadLetter("meetup-0@1");
+      dynamodb
+        .on(BatchGetItemCommand)
+        .resolves({ Responses: { counts: [{ pk: { S: kept.pk } }] } });
+      dynamodb.on(BatchWriteItemCommand).resolves({});
+      const fresh = await store.putDeadLetters([letter("meetup-0@1"), letter("meetup-0@2")], 0, 60);
+      expect(fresh).toBe(1);
+      const [read] = dynamodb.commandCalls(BatchGetItemCommand);
+      expect(read?.args[0].input.RequestItems?.counts).toMatchObject({
+        ConsistentRead: true,
+        ProjectionExpression: "pk",
+      });
+      expect(read?.args[0].input.RequestItems?.counts?.Keys).toHaveLength(2);
+      // Both are written (again): a kept letter is overwritten with its own content.
+      const [write] = dynamodb.commandCalls(BatchWriteItemCommand);
+      expect(write?.args[0].input.RequestItems?.counts).toHaveLength(2);
+
+      dynamodb.resetHistory();
+      expect(await store.putDeadLetters([], 0, 60)).toBe(0);
+      expect(dynamodb.calls()).toEqual([]);
+    } finally {
+      dynamodb.restore();
     }
   });
 
