@@ -89,3 +89,7 @@ export function readListProperty(
   }
   return list;
 }
+
+/** `SecurityGroups` (required): security group ids, as the EC2 cleanups take them. */
+export const readSecurityGroupIds = (properties: Record<string, unknown> | undefined): string[] =>
+  readListProperty(properties, "SecurityGroups", /^sg-[0-9a-f]{8,17}$/, "security group ids");

@@ -20,7 +20,7 @@ import {
   applyCleanupEvent,
   type PollingDeps,
   pollUntilGone,
-  readListProperty,
+  readSecurityGroupIds,
 } from "./cleanup-resource.js";
 
 /** `pollMs` between looks while interfaces are left, `deadline` for them to be gone. */
@@ -76,10 +76,6 @@ export function awaitNoInterfaces(
   );
 }
 
-/** `SecurityGroups` (required): the groups whose interfaces must be gone. */
-export const readInterfaceGroups = (properties: Record<string, unknown> | undefined): string[] =>
-  readListProperty(properties, "SecurityGroups", /^sg-[0-9a-f]{8,17}$/, "security group ids");
-
 /** Create and Update: check the properties; Delete: wait until the groups hold no interface. */
 export function applyNetworkInterfacesEvent(
   event: CloudFormationCustomResourceEvent,
@@ -87,7 +83,7 @@ export function applyNetworkInterfacesEvent(
 ): Promise<CustomResourceResult> {
   return applyCleanupEvent(event, {
     createdId: "kafka-network-interfaces-gone",
-    readProperties: readInterfaceGroups,
+    readProperties: readSecurityGroupIds,
     cleanup: async (groups) => {
       const looks = await awaitNoInterfaces(groups, deps);
       deps.log?.("no network interface left", { groups, looks });

@@ -28,7 +28,7 @@ import {
   applyCleanupEvent,
   type PollingDeps,
   pollUntilGone,
-  readListProperty,
+  readSecurityGroupIds,
 } from "./cleanup-resource.js";
 
 /** The Name tag EMR's service role may give the endpoint it creates, and no other. */
@@ -154,10 +154,6 @@ export async function deleteEmrServiceEndpoints(
   return ids;
 }
 
-/** `SecurityGroups` (required): the ids of the groups to make deletable on Delete. */
-export const readSecurityGroups = (properties: Record<string, unknown> | undefined): string[] =>
-  readListProperty(properties, "SecurityGroups", /^sg-[0-9a-f]{8,17}$/, "security group ids");
-
 /**
  * Create and Update: check the properties; Delete: delete EMR's service endpoints in the groups,
  * then revoke every rule of the groups.
@@ -168,7 +164,7 @@ export function applySecurityGroupsEvent(
 ): Promise<CustomResourceResult> {
   return applyCleanupEvent(event, {
     createdId: "emr-security-group-rules",
-    readProperties: readSecurityGroups,
+    readProperties: readSecurityGroupIds,
     cleanup: async (groups) => {
       const endpoints = await deleteEmrServiceEndpoints(groups, deps);
       const revoked = await revokeAllRules(deps.ec2, groups);
