@@ -12,6 +12,7 @@ import {
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
 import { afterAll, describe, expect, it } from "vitest";
 import { applyNetworkInterfacesEvent } from "../../functions/stack-cleanup/network-interfaces.js";
+import { sleepClock } from "../support/sleep-clock.js";
 import { newSecurityGroup, stackEc2 } from "../support/stack-clients.js";
 
 const ec2 = stackEc2();
@@ -79,15 +80,11 @@ describe("KafkaNetworkInterfacesGone on moto's EC2", () => {
 
   it("fails past its deadline, naming the interfaces left, so the delete says why it stops", async () => {
     const { group, eni } = await groupWithInterface();
-    let clock = 0;
     const waiting = applyNetworkInterfacesEvent(deleteEvent(group), {
       ec2,
       pollMs: 15_000,
       deadline: 60_000,
-      now: () => clock,
-      sleep: async (ms) => {
-        clock += ms;
-      },
+      ...sleepClock(),
     });
     await expect(waiting).rejects.toThrow(
       new RegExp(`network interfaces still in ${group}: ${eni} \\(.*AWS Lambda VPC ENI-test\\)`),

@@ -14,6 +14,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { describe, expect, it } from "vitest";
 import { deleteEmrServiceEndpoints } from "../../functions/stack-cleanup/security-group-rules.js";
 import { resetAfterEach } from "../support/aws-mock.js";
+import { sleepClock } from "../support/sleep-clock.js";
 
 const ec2Mock = resetAfterEach(mockClient(EC2Client));
 const ec2 = new EC2Client({ region: "us-east-1" });
@@ -26,27 +27,13 @@ const endpoint = (id: string, state: string, group = GROUPS[0]): VpcEndpoint => 
   Tags: [{ Key: "Name", Value: "emr-service-vpce" }],
 });
 
-/** A clock that moves only when the cleanup sleeps. */
-function fakeClock() {
-  let time = 0;
-  const sleeps: number[] = [];
-  return {
-    sleeps,
-    now: () => time,
-    sleep: async (ms: number) => {
-      sleeps.push(ms);
-      time += ms;
-    },
-  };
-}
-
 describe("EMR's service endpoint on stack delete", () => {
   it("asks EC2 only for the endpoints named as EMR names its own, and leaves other groups' alone", async () => {
     ec2Mock
       .on(DescribeVpcEndpointsCommand)
       .resolves({ VpcEndpoints: [endpoint("vpce-other", "available", "sg-0fedcba987654321f")] });
     expect(
-      await deleteEmrServiceEndpoints(GROUPS, { ec2, pollMs: 1, deadline: 10, ...fakeClock() }),
+      await deleteEmrServiceEndpoints(GROUPS, { ec2, pollMs: 1, deadline: 10, ...sleepClock() }),
     ).toEqual([]);
     expect(ec2Mock.commandCalls(DescribeVpcEndpointsCommand)[0]?.args[0].input.Filters).toEqual([
       { Name: "tag:Name", Values: ["emr-service-vpce"] },
@@ -67,7 +54,7 @@ describe("EMR's service endpoint on stack delete", () => {
       ],
     });
     await expect(
-      deleteEmrServiceEndpoints(GROUPS, { ec2, pollMs: 1, deadline: 10, ...fakeClock() }),
+      deleteEmrServiceEndpoints(GROUPS, { ec2, pollMs: 1, deadline: 10, ...sleepClock() }),
     ).rejects.toThrow(
       /vpce-emr: UnauthorizedOperation not allowed; delete them by hand, then delete the stack again/,
     );
@@ -79,7 +66,7 @@ describe("EMR's service endpoint on stack delete", () => {
       .resolvesOnce({ VpcEndpoints: [endpoint("vpce-emr", "available")] })
       .resolves({ VpcEndpoints: [endpoint("vpce-emr", "deleting")] });
     ec2Mock.on(DeleteVpcEndpointsCommand).resolves({ Unsuccessful: [] });
-    const clock = fakeClock();
+    const clock = sleepClock();
     await expect(
       deleteEmrServiceEndpoints(GROUPS, { ec2, pollMs: 15_000, deadline: 60_000, ...clock }),
     ).rejects.toThrow(
@@ -93,7 +80,7 @@ describe("EMR's service endpoint on stack delete", () => {
       .on(DescribeVpcEndpointsCommand)
       .resolvesOnce({ VpcEndpoints: [endpoint("vpce-emr", "deleting")] })
       .resolves({ VpcEndpoints: [] });
-    const clock = fakeClock();
+    const clock = sleepClock();
     expect(
       await deleteEmrServiceEndpoints(GROUPS, { ec2, pollMs: 15_000, deadline: 600_000, ...clock }),
     ).toEqual(["vpce-emr"]);
@@ -107,7 +94,7 @@ describe("EMR's service endpoint on stack delete", () => {
       .resolvesOnce({ VpcEndpoints: [endpoint("vpce-emr", "deleting")] })
       .resolves({ VpcEndpoints: [endpoint("vpce-emr", "deleted")] });
     ec2Mock.on(DeleteVpcEndpointsCommand).resolves({ Unsuccessful: [] });
-    const clock = fakeClock();
+    const clock = sleepClock();
     expect(
       await deleteEmrServiceEndpoints(GROUPS, {
         ec2,

@@ -4,20 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { pollUntilGone } from "../../functions/stack-cleanup/cleanup-resource.js";
-
-/** A clock that moves only when slept on, with the sleeps it was asked for. */
-function fakeTime() {
-  let now = 0;
-  const slept: number[] = [];
-  return {
-    slept,
-    now: () => now,
-    sleep: async (ms: number) => {
-      slept.push(ms);
-      now += ms;
-    },
-  };
-}
+import { sleepClock } from "../support/sleep-clock.js";
 
 /** A look that finds `left` items on its first looks, then nothing. */
 const looksFinding = (...left: number[]) => {
@@ -30,7 +17,7 @@ const looksFinding = (...left: number[]) => {
 
 describe("pollUntilGone", () => {
   it("looks once and sleeps not at all when nothing is left", async () => {
-    const time = fakeTime();
+    const time = sleepClock();
     const looks = await pollUntilGone(
       { pollMs: 1_000, deadline: 10_000, ...time },
       looksFinding(),
@@ -39,11 +26,11 @@ describe("pollUntilGone", () => {
       },
     );
     expect(looks).toBe(1);
-    expect(time.slept).toEqual([]);
+    expect(time.sleeps).toEqual([]);
   });
 
   it("sleeps pollMs between looks and says what is left each time", async () => {
-    const time = fakeTime();
+    const time = sleepClock();
     const waited: number[] = [];
     const looks = await pollUntilGone(
       { pollMs: 1_000, deadline: 10_000, ...time },
@@ -51,12 +38,12 @@ describe("pollUntilGone", () => {
       { waiting: (left) => waited.push(left), tooLate: () => new Error("too late") },
     );
     expect(looks).toBe(4);
-    expect(time.slept).toEqual([1_000, 1_000, 1_000]);
+    expect(time.sleeps).toEqual([1_000, 1_000, 1_000]);
     expect(waited).toEqual([3, 2, 1]);
   });
 
   it("throws what tooLate makes of the last look when the next would pass the deadline", async () => {
-    const time = fakeTime();
+    const time = sleepClock();
     const never = async () => 7;
     await expect(
       pollUntilGone({ pollMs: 1_000, deadline: 2_500, ...time }, never, {
@@ -64,11 +51,11 @@ describe("pollUntilGone", () => {
       }),
     ).rejects.toThrow("7 left");
     // Looks at 0, 1,000 and 2,000 ms; a fourth at 3,000 would be past 2,500.
-    expect(time.slept).toEqual([1_000, 1_000]);
+    expect(time.sleeps).toEqual([1_000, 1_000]);
   });
 
   it("still takes the look that lands exactly on the deadline", async () => {
-    const time = fakeTime();
+    const time = sleepClock();
     const looks = await pollUntilGone(
       { pollMs: 1_000, deadline: 2_000, ...time },
       looksFinding(1, 1),

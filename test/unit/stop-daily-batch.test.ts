@@ -25,6 +25,7 @@ import {
   terminateClusters,
 } from "../../functions/stack-cleanup/daily-batch.js";
 import { resetAfterEach } from "../support/aws-mock.js";
+import { sleepClock } from "../support/sleep-clock.js";
 
 const emrMock = resetAfterEach(mockClient(EMRClient));
 const sfnMock = resetAfterEach(mockClient(SFNClient));
@@ -41,20 +42,9 @@ const listing = (clusters: [id: string, state: ClusterState][]) => ({
   })),
 });
 
-/** A clock that each sleep moves on. */
-function fakeTime() {
-  let now = 0;
-  return {
-    now: () => now,
-    sleep: async (ms: number) => {
-      now += ms;
-    },
-  };
-}
-
 /** terminateClusters with a look each second (fake time) and a minute to finish. */
 const terminateWithinAMinute = () =>
-  terminateClusters(NAME, { sfn, emr, pollMs: 1_000, deadline: 60_000, ...fakeTime() });
+  terminateClusters(NAME, { sfn, emr, pollMs: 1_000, deadline: 60_000, ...sleepClock() });
 
 describe("stopping the daily batch on stack delete", () => {
   it("ends a cluster that appears after the first look (its creation was under way)", async () => {
@@ -94,7 +84,7 @@ describe("stopping the daily batch on stack delete", () => {
       .on(DescribeExecutionCommand)
       .resolvesOnce({ status: "RUNNING" })
       .resolves({ status: "ABORTED" });
-    const time = fakeTime();
+    const time = sleepClock();
     await awaitStopped(["e1"], { sfn, emr, pollMs: 1_000, deadline: 60_000, ...time });
     expect(sfnMock.commandCalls(DescribeExecutionCommand)).toHaveLength(2);
     expect(time.now()).toBe(1_000);
@@ -103,7 +93,7 @@ describe("stopping the daily batch on stack delete", () => {
   it("fails, naming the clusters, when they are still terminating at the deadline", async () => {
     emrMock.on(ListClustersCommand).resolves(listing([["j-9", "TERMINATING"]]));
     await expect(
-      terminateClusters(NAME, { sfn, emr, pollMs: 15_000, deadline: 60_000, ...fakeTime() }),
+      terminateClusters(NAME, { sfn, emr, pollMs: 15_000, deadline: 60_000, ...sleepClock() }),
     ).rejects.toThrow(/still terminating: j-9 \(TERMINATING\); once they are TERMINATED/);
     // Already on its way out: not asked again.
     expect(emrMock.commandCalls(TerminateJobFlowsCommand)).toHaveLength(0);
