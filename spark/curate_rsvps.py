@@ -287,7 +287,7 @@ def count_rows(spark: SparkSession, path: str, first: dt.date | None, last: dt.d
     """Rows of a written table from first to last (the whole table without them): not the table's
     whole history after each day's run, which the curated bucket keeps. An empty table has no
     Parquet file to infer a schema from."""
-    paths = [path] if first is None or last is None else day_folders(spark, path, "date", first, last)
+    paths = day_folders(spark, path, "date", first or dt.date.min, last or dt.date.max)
     if not paths:
         return 0
     try:
