@@ -8,7 +8,11 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { repoRoot } from "../../local/setup/paths.js";
-import { readTemplate } from "../../local/stack/template-model.js";
+import {
+  conditionHolds,
+  readTemplate,
+  withParameterValues,
+} from "../../local/stack/template-model.js";
 
 const template = readTemplate() as ReturnType<typeof readTemplate> & {
   Outputs: Record<string, unknown>;
@@ -82,6 +86,45 @@ describe("docs/deploying.md and the README's Deploy", () => {
       .map(([first = ""]) => ticked(first)[0] ?? "")
       .filter((name) => name.endsWith("Alarm"));
     expect(described.sort()).toEqual(alarms.sort());
+  });
+
+  it("counts the alarms and their metrics the cost section bills, with and without an ingest image", () => {
+    /** Alarms the template makes with these parameter values, and the metrics they watch. */
+    const alarmsWith = (values: Record<string, string>) => {
+      // A copy: withParameterValues sets the defaults of the template it is given.
+      const withValues = withParameterValues(structuredClone(template), values);
+      const alarms = Object.values(withValues.Resources).filter((resource) => {
+        const { Condition } = resource as { Condition?: string };
+        return (
+          resource.Type === "AWS::CloudWatch::Alarm" &&
+          (Condition === undefined || conditionHolds(Condition, withValues))
+        );
+      });
+      const metricsOf = (properties: Record<string, unknown>) =>
+        properties.MetricName !== undefined
+          ? 1
+          : ((properties.Metrics as { MetricStat?: unknown }[] | undefined) ?? []).filter(
+              (metric) => metric.MetricStat !== undefined,
+            ).length;
+      const metrics = alarms.reduce(
+        (sum, alarm) => sum + metricsOf((alarm.Properties ?? {}) as Record<string, unknown>),
+        0,
+      );
+      return [alarms.length, metrics];
+    };
+    const costs = section("## What it costs");
+    const billed = /\| alarms \((\d+), on (\d+) metrics\)/.exec(costs);
+    // The cost table prices a deploy with an ingest image and the replay feed.
+    expect(billed?.slice(1).map(Number)).toEqual(
+      alarmsWith({
+        IngestImageUri: "123456789012.dkr.ecr.us-east-1.amazonaws.com/ingest:1",
+        ReplaySourceKey: "recordings/feed.jsonl",
+      }),
+    );
+    const withoutImage = /no ingest alarms \((\d+) alarms on (\d+) metrics\)/.exec(
+      costs.replace(/\s+/g, " "),
+    );
+    expect(withoutImage?.slice(1).map(Number)).toEqual(alarmsWith({}));
   });
 
   it("names the Region in every aws command, and answers SAM's question about the open API", () => {
