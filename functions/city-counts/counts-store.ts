@@ -39,7 +39,10 @@ type ItemKey = Record<"pk" | "sk", { S: string }>;
 
 export function dynamoCountsStore(client: DynamoDBClient, tableName: string): CountsStore {
   /** The items of these keys (strongly consistent), in 100-key calls, held-back keys again. */
-  async function readItems(keys: ItemKey[], projection?: string) {
+  async function readItems(
+    keys: ItemKey[],
+    projection?: { ProjectionExpression: string; ExpressionAttributeNames: Record<string, string> },
+  ) {
     const items: Record<string, AttributeValue>[] = [];
     for (let i = 0; i < keys.length; i += BATCH_GET_LIMIT) {
       let pending = keys.slice(i, i + BATCH_GET_LIMIT);
@@ -53,7 +56,7 @@ export function dynamoCountsStore(client: DynamoDBClient, tableName: string): Co
               [tableName]: {
                 Keys: pending,
                 ConsistentRead: true,
-                ...(projection ? { ProjectionExpression: projection } : {}),
+                ...(projection ?? {}),
               },
             },
           }),
@@ -111,7 +114,10 @@ export function dynamoCountsStore(client: DynamoDBClient, tableName: string): Co
         const key = itemKeys.deadLetter(letter.source);
         return { pk: { S: key.pk }, sk: { S: key.sk } };
       });
-      const keptBefore = (await readItems(keys, "pk")).length;
+      // The key alone, by an alias: an expression may not name a DynamoDB reserved word
+      // (Developer Guide, "Reserved words in DynamoDB"), and the alias needs no list of them.
+      const projection = { ProjectionExpression: "#pk", ExpressionAttributeNames: { "#pk": "pk" } };
+      const keptBefore = (await readItems(keys, projection)).length;
       const expiresAt = String(Math.floor(nowMs / 1000) + ttlSeconds);
       for (let i = 0; i < poison.length; i += BATCH_WRITE_LIMIT) {
         // Keyed by topic-partition@offset: a redelivered poison record overwrites its own entry.

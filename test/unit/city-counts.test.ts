@@ -793,7 +793,8 @@ describe("processBatch when DynamoDB pushes back", () => {
       const [read] = dynamodb.commandCalls(BatchGetItemCommand);
       expect(read?.args[0].input.RequestItems?.counts).toMatchObject({
         ConsistentRead: true,
-        ProjectionExpression: "pk",
+        ProjectionExpression: "#pk",
+        ExpressionAttributeNames: { "#pk": "pk" },
       });
       expect(read?.args[0].input.RequestItems?.counts?.Keys).toHaveLength(2);
       // Both are written (again): a kept letter is overwritten with its own content.
