@@ -196,8 +196,9 @@ export class BufferedSender<T> {
           roundStarted = now();
           await this.sendRound();
           streak = undefined;
+          // In a row: a sink that fails now and then but goes on taking batches drains.
+          failuresWhileDraining = 0;
         }
-        failuresWhileDraining = 0;
       } catch (error) {
         failed = true;
         this.failures += 1;

@@ -14,11 +14,15 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Kafka } from "kafkajs";
+import { CALLER_RETRIED_GROUP_PREFIX } from "../../functions/shared/kafka-log.js";
 
 /** The header every produced record carries: the durable point when it was sent, epoch ms. */
 export const RESUME_HEADER = "rsvp-atlas-resume-mtime";
-/** The throwaway consumer groups that read it back; the task role may join only these. */
-export const RESUME_GROUP_PREFIX = "rsvp-atlas-ingest-resume-";
+/**
+ * The throwaway consumer groups that read it back; the task role may join only these. Their
+ * crashes are this code's to retry, so the shared Kafka log says them as warnings.
+ */
+export const RESUME_GROUP_PREFIX = CALLER_RETRIED_GROUP_PREFIX;
 
 /**
  * The messages of one ingest task on their way to the sinks. A message is done when every sink
@@ -192,17 +196,25 @@ export async function readResumePoint(
       .map((p) => [p.partition, BigInt(p.high) - 1n]),
   );
   if (last.size === 0) return undefined;
-  const consumer = kafka.consumer({ groupId: `${RESUME_GROUP_PREFIX}${randomUUID()}` });
+  // A crash (a broker restarting while the consumer joins or fetches) ends the read at once,
+  // for the caller to try again: kafkajs would restart the consumer in a new group session,
+  // which forgets the seeks below and waits for records past the end until the timeout.
+  const consumer = kafka.consumer({
+    groupId: `${RESUME_GROUP_PREFIX}${randomUUID()}`,
+    retry: { restartOnFailure: async () => false },
+  });
   let newest: StampedPoint | undefined;
+  let timer: NodeJS.Timeout | undefined;
   try {
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: false });
     const seen = new Set<number>();
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
+      timer = setTimeout(
         () => reject(new Error(`reading the resume point of ${topic} took over ${timeoutMs} ms`)),
         timeoutMs,
       );
+      consumer.on(consumer.events.CRASH, ({ payload }) => reject(payload.error));
       consumer
         .run({
           autoCommit: false,
@@ -213,10 +225,7 @@ export async function readResumePoint(
               newest = newerPoint(newest, { stamp: BigInt(message.timestamp), point: value });
             }
             if (BigInt(message.offset) >= (last.get(partition) ?? 0n)) seen.add(partition);
-            if (seen.size === last.size) {
-              clearTimeout(timer);
-              resolve();
-            }
+            if (seen.size === last.size) resolve();
           },
         })
         .catch(reject);
@@ -225,6 +234,7 @@ export async function readResumePoint(
       }
     });
   } finally {
+    clearTimeout(timer);
     await consumer.disconnect();
   }
   return newest?.point;

@@ -301,6 +301,27 @@ describe("BufferedSender", () => {
     expect(sender.sent).toBe(5);
   });
 
+  it("drains a sink that fails now and then, however many failures that makes in all", async () => {
+    let attempts = 0;
+    const delivered: number[] = [];
+    const sender = new BufferedSender<number>({
+      name: "kafka",
+      // Every other send fails: 10 failures in all over 10 batches, never 2 in a row.
+      send: async (items) => {
+        attempts += 1;
+        if (attempts % 2 === 1) throw new Error(`sink unavailable (attempt ${attempts})`);
+        delivered.push(...items);
+      },
+      maxBatch: 2,
+      retryDelayMs: 1,
+      maxFailuresWhileDraining: 3,
+    });
+    for (let i = 0; i < 20; i++) sender.push(i);
+    await sender.drain();
+    expect(delivered).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(attempts).toBe(20);
+  });
+
   it("says how much it could not send when the sink never recovers", async () => {
     const sink = flakySink(Number.POSITIVE_INFINITY);
     const sender = new BufferedSender<number>({

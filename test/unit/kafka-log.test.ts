@@ -1,7 +1,7 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { logLevel } from "kafkajs";
 import { describe, expect, it } from "vitest";
-import { kafkaLogCreator } from "../../functions/shared/kafka-log.js";
+import { CALLER_RETRIED_GROUP_PREFIX, kafkaLogCreator } from "../../functions/shared/kafka-log.js";
 
 function recordingLogger() {
   const lines: [string, string][] = [];
@@ -42,6 +42,23 @@ describe("kafkaLogCreator", () => {
       ["warn", "Restarting the consumer"],
       ["info", "Starting"],
       ["debug", "Request Metadata"],
+    ]);
+  });
+
+  it("logs the crash of a consumer whose caller retries it (the ingest's resume read) as a warning", () => {
+    const { lines, log } = recordingLogger();
+    const crash = (groupId: string) =>
+      log({
+        namespace: "Consumer",
+        level: logLevel.ERROR,
+        label: "",
+        log: { message: `Crash in ${groupId}`, timestamp: "", logger: "kafkajs", groupId },
+      });
+    crash(`${CALLER_RETRIED_GROUP_PREFIX}0b7c`);
+    crash("rsvp-atlas-city-counts");
+    expect(lines).toEqual([
+      ["warn", `Crash in ${CALLER_RETRIED_GROUP_PREFIX}0b7c`],
+      ["error", "Crash in rsvp-atlas-city-counts"],
     ]);
   });
 });

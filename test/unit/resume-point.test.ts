@@ -4,12 +4,15 @@
  */
 import { createRequire } from "node:module";
 import fc from "fast-check";
+import type { Kafka } from "kafkajs";
 import { describe, expect, it } from "vitest";
 import {
   feedUrlSince,
   newerPoint,
+  RESUME_GROUP_PREFIX,
   RESUME_HEADER,
   ResumePoint,
+  readResumePoint,
   resumeHeaders,
 } from "../../tasks/ingest/resume-point.js";
 
@@ -199,5 +202,51 @@ describe("feedUrlSince", () => {
     );
     expect(feedUrlSince("ws://feed.example/rsvps", undefined)).toBe("ws://feed.example/rsvps");
     expect(feedUrlSince("ws://feed.example/rsvps", 0)).toBe("ws://feed.example/rsvps");
+  });
+});
+
+describe("readResumePoint", () => {
+  /** A topic with a record on partition 0, read by a consumer that crashes once it runs. */
+  function crashingKafka() {
+    const created: Parameters<Kafka["consumer"]>[0][] = [];
+    const crashListeners: ((event: { payload: { error: Error } }) => void)[] = [];
+    const kafka = {
+      admin: () => ({
+        connect: async () => {},
+        disconnect: async () => {},
+        fetchTopicOffsets: async () => [{ partition: 0, low: "0", high: "5" }],
+      }),
+      consumer: (config: Parameters<Kafka["consumer"]>[0]) => {
+        created.push(config);
+        return {
+          events: { CRASH: "consumer.crash" },
+          on: (event: string, listener: (typeof crashListeners)[number]) => {
+            if (event === "consumer.crash") crashListeners.push(listener);
+          },
+          connect: async () => {},
+          subscribe: async () => {},
+          seek: () => {},
+          disconnect: async () => {},
+          // Starts, then crashes as a broker restart makes it (kafkajs: after run resolved).
+          run: async () => {
+            setTimeout(() => {
+              for (const listener of crashListeners)
+                listener({ payload: { error: new Error("The group is rebalancing") } });
+            }, 5);
+          },
+        };
+      },
+    } as unknown as Kafka;
+    return { kafka, created };
+  }
+
+  it("ends at once with the consumer's crash, for the caller to try again, without a restart that forgets the seeks", async () => {
+    const { kafka, created } = crashingKafka();
+    await expect(readResumePoint(kafka, "rsvps", 2_000)).rejects.toThrow(
+      "The group is rebalancing",
+    );
+    const restart = created[0]?.retry?.restartOnFailure;
+    expect(created[0]?.groupId.startsWith(RESUME_GROUP_PREFIX)).toBe(true);
+    expect(restart && (await restart(new Error("any")))).toBe(false);
   });
 });
