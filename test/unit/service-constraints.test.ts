@@ -397,6 +397,31 @@ describe("the MSK cluster", () => {
     expect(parameter.AllowedValues?.sort()).toEqual(["lean", "standard"]);
   });
 
+  it("says the setting is chosen at the first deploy, since MSK moves a cluster between them in neither direction", () => {
+    // MSK Developer Guide, "Upgrade the Apache Kafka version": "You can't upgrade an existing
+    // MSK cluster from a ZooKeeper-based Apache Kafka version to a newer version that uses or
+    // requires KRaft mode" and "You can't downgrade an existing MSK cluster to an older version";
+    // "Migrate from ZooKeeper to KRaft mode": "For Standard brokers, the cluster must be deployed
+    // across 3 Availability Zones"; "Update the broker size": "You can't migrate from a larger
+    // broker size to a smaller broker size".
+    const byName = Object.fromEntries(settings);
+    const lean = byName.lean as { Version: string; BrokerType: string };
+    const standard = byName.standard as { Version: string; BrokerType: string };
+    expect(lean.Version.endsWith(".kraft")).toBe(false);
+    expect(standard.Version).toMatch(/\.kraft$/);
+    expect(Number(standard.Version.split(".")[0])).toBeGreaterThan(
+      Number(lean.Version.split(".")[0]),
+    );
+    expect(template.Resources.RsvpKafkaCluster?.Properties?.NumberOfBrokerNodes).toBe(2);
+    const description = String(
+      (template.Parameters?.KafkaSetting as { Description?: unknown } | undefined)?.Description,
+    );
+    expect(description).toMatch(/Chosen at the first deploy, for good/);
+    expect(readFileSync(`${repoRoot}/docs/deploying.md`, "utf8")).toMatch(
+      /Choose it at the first deploy: a later change fails the update\./,
+    );
+  });
+
   it("gives the brokers exactly two subnets, the stack's own or the first two of yours", () => {
     // CloudFormation reference, AWS::MSK::Cluster BrokerNodeGroupInfo, ClientSubnets: "If you
     // use the US West (N. California) Region, specify exactly two subnets. For other Regions
