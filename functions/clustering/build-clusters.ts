@@ -1,9 +1,10 @@
 /**
  * From curated venues to the map's clusters (clusters.json): spherical k-means weighted by RSVP
  * count with k chosen by silhouette, then for every cluster its centroid, size, members, a hull
- * to draw, its characteristic topics and a label ("San Francisco: Tech").
+ * to draw, its characteristic topics and a label ("San Francisco–San Jose: Tech").
  */
 import { distanceKm } from "../shared/geo.js";
+import { CityIndex } from "./city-index.js";
 import {
   type City,
   clusterLabel,
@@ -20,7 +21,7 @@ export interface ClusterOptions {
   kMin: number;
   kMax: number;
   seed: number;
-  /** Cities considered for labels: the nearest one of at least this population. */
+  /** The least population of a city a cluster is named after (100,000 unless given). */
   labelCityPopulation?: number;
 }
 
@@ -48,8 +49,42 @@ export interface ClustersDocument {
   clusters: Cluster[];
 }
 
-/** A cluster smaller than a metro area is still named after its metro area. */
+/**
+ * Where a venue is, as cities.json says it (city-topics.ts): the city of at least
+ * PLACE_MIN_POPULATION people it belongs to within PLACE_RADIUS_KM.
+ */
+const PLACE_RADIUS_KM = 50;
+const PLACE_MIN_POPULATION = 100_000;
+/** A second place joins the name when it has at least this share of the first's RSVPs. */
+const SECOND_PLACE_SHARE = 0.5;
+/** A cluster with no venue near such a city: a cluster smaller than a metro area is still named after its metro area. */
 const MIN_LABEL_SCALE_KM = 30;
+
+/**
+ * The place a cluster is known by: the city its venues belong to that has the most of its
+ * RSVPs, and the next one too when that has at least half as many ("San Francisco–San Jose",
+ * as metro areas are named). From the venues, not the centroid: a centroid can fall between
+ * metros, or nearer a suburb than the city its RSVPs are in. Undefined when no venue is near a
+ * city large enough.
+ */
+function placeOf(members: readonly Venue[], places: CityIndex): string | undefined {
+  const rsvpsByCity = new Map<City, number>();
+  for (const venue of members) {
+    const city = places.metro(
+      venue.position as { lat: number; lon: number },
+      PLACE_RADIUS_KM,
+      PLACE_RADIUS_KM / 2,
+    );
+    if (city) rsvpsByCity.set(city, (rsvpsByCity.get(city) ?? 0) + venue.rsvpCount);
+  }
+  const [first, second] = [...rsvpsByCity.entries()].sort(
+    ([a, x], [b, y]) => y - x || b.population - a.population || a.name.localeCompare(b.name),
+  );
+  if (!first) return undefined;
+  if (!second || second[1] < first[1] * SECOND_PLACE_SHARE || second[0].name === first[0].name)
+    return first[0].name;
+  return `${first[0].name}–${second[0].name}`;
+}
 
 export function buildClusters(
   venues: readonly Venue[],
@@ -76,6 +111,7 @@ export function buildClusters(
   const assignments = result?.assignments ?? new Int32Array(placed.length);
   const k = result?.k ?? 1;
 
+  const places = new CityIndex(cities, options.labelCityPopulation ?? PLACE_MIN_POPULATION);
   const global = topicWeights(placed);
   const clusters: Cluster[] = [];
   for (let c = 0; c < k; c++) {
@@ -93,12 +129,13 @@ export function buildClusters(
     clusters.push({
       id: c,
       label: clusterLabel(
-        metroCity(
-          centroid,
-          cities,
-          Math.max(weightedMedianDistance(members, centroid), MIN_LABEL_SCALE_KM),
-          options.labelCityPopulation,
-        ),
+        placeOf(members, places) ??
+          metroCity(
+            centroid,
+            cities,
+            Math.max(weightedMedianDistance(members, centroid), MIN_LABEL_SCALE_KM),
+            options.labelCityPopulation,
+          )?.name,
         category,
       ),
       category,

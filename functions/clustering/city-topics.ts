@@ -1,10 +1,11 @@
 /**
  * cities.json: what people meet about in the cities with the most RSVPs. Every venue belongs to
- * the gazetteer city it is known by within a radius (the largest population discounted by
- * distance: a metro area, not a municipal boundary, so Brooklyn counts for New York City); a city's categories are the topic categories of its venues' groups,
- * weighted by RSVPs, as shares of the city's categorised weight.
+ * the gazetteer city it is known by within a radius (CityIndex.metro: a metro area, not a
+ * municipal boundary, so Brooklyn counts for New York City); a city's categories are the topic
+ * categories of its venues' groups, weighted by RSVPs, as shares of the city's categorised
+ * weight.
  */
-import { distanceKm } from "../shared/geo.js";
+import { CityIndex } from "./city-index.js";
 import { type City, topicCategory } from "./labels.js";
 import { topicWeightsOf, type Venue } from "./venue-table.js";
 
@@ -45,53 +46,6 @@ export interface CityTopicsOptions {
   categories?: number;
 }
 
-/** The nearest-city search over a 1-degree grid: venues × thousands of cities stays linear. */
-export class CityIndex {
-  private readonly cells = new Map<string, City[]>();
-
-  constructor(cities: readonly City[]) {
-    for (const city of cities) {
-      const key = CityIndex.cell(city.lat, city.lon);
-      const list = this.cells.get(key);
-      if (list) list.push(city);
-      else this.cells.set(key, [city]);
-    }
-  }
-
-  private static cell(lat: number, lon: number): string {
-    return `${Math.floor(lat)},${Math.floor(((lon % 360) + 540) % 360) - 180}`;
-  }
-
-  /**
-   * The city within `radiusKm` a place belongs to: the largest population discounted by
-   * distance, as metroCity in labels.ts scores it (a Brooklyn venue belongs to New York City).
-   */
-  metro(point: { lat: number; lon: number }, radiusKm: number, scaleKm: number): City | undefined {
-    const latCells = Math.ceil(radiusKm / 111) + 0;
-    const cosLat = Math.max(
-      Math.cos((Math.min(Math.abs(point.lat) + 1, 89.9) * Math.PI) / 180),
-      1e-3,
-    );
-    const lonCells = Math.min(180, Math.ceil(radiusKm / (111 * cosLat)));
-    let best: City | undefined;
-    let bestScore = 0;
-    for (let dLat = -latCells; dLat <= latCells; dLat++) {
-      for (let dLon = -lonCells; dLon <= lonCells; dLon++) {
-        const candidates = this.cells.get(CityIndex.cell(point.lat + dLat, point.lon + dLon));
-        for (const city of candidates ?? []) {
-          const km = distanceKm(point, city);
-          const score = city.population * Math.exp(-((km / scaleKm) ** 2));
-          if (km <= radiusKm && score > bestScore) {
-            best = city;
-            bestScore = score;
-          }
-        }
-      }
-    }
-    return best;
-  }
-}
-
 export function cityTopics(
   venues: readonly Venue[],
   gazetteer: readonly City[],
@@ -99,7 +53,7 @@ export function cityTopics(
 ): CitiesDocument {
   const radiusKm = options.radiusKm ?? 50;
   const minPopulation = options.minPopulation ?? 100_000;
-  const index = new CityIndex(gazetteer.filter((city) => city.population >= minPopulation));
+  const index = new CityIndex(gazetteer, minPopulation);
   const byCity = new Map<
     City,
     { venues: number; rsvps: number; categories: Map<string, number> }

@@ -6,7 +6,8 @@
  *   ("Social", "New In Town") does not win everywhere.
  * - The category is the one with the most RSVP weight in the cluster relative to its global
  *   share (the same idea, by category).
- * - The place is the nearest large city to the cluster's centroid, by great-circle distance.
+ * - The place is the city most of the cluster's RSVPs are in (build-clusters.ts, placeOf), or
+ *   for a cluster far from any, the city its centroid is known by (metroCity).
  */
 import { distanceKm } from "../shared/geo.js";
 
@@ -370,6 +371,6 @@ export function metroCity(
   return best ?? nearestLargeCity(point, cities, minPopulation);
 }
 
-export function clusterLabel(city: City | undefined, category: string): string {
-  return `${city?.name ?? "Unnamed"}: ${category}`;
+export function clusterLabel(place: string | undefined, category: string): string {
+  return `${place ?? "Unnamed"}: ${category}`;
 }

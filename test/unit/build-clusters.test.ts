@@ -177,3 +177,68 @@ describe("hullAround", () => {
     for (const [lon] of hull) expect(Math.abs(lon)).toBeGreaterThan(179);
   });
 });
+
+describe("the place a cluster is named after", () => {
+  const cities: City[] = [
+    { name: "Atlanta", country: "us", lat: 33.749, lon: -84.388, population: 463_878 },
+    { name: "Roswell", country: "us", lat: 34.023, lon: -84.362, population: 94_501 },
+    { name: "Sandy Springs", country: "us", lat: 33.924, lon: -84.379, population: 105_703 },
+    { name: "Chattanooga", country: "us", lat: 35.046, lon: -85.31, population: 181_099 },
+    { name: "Athens", country: "us", lat: 33.961, lon: -83.378, population: 127_315 },
+    { name: "San Francisco", country: "us", lat: 37.775, lon: -122.419, population: 864_816 },
+    { name: "Oakland", country: "us", lat: 37.804, lon: -122.271, population: 419_267 },
+    { name: "San Jose", country: "us", lat: 37.339, lon: -121.895, population: 1_026_908 },
+    { name: "Suva", country: "fj", lat: -18.14, lon: 178.44, population: 77_366 },
+  ];
+  const options = { kMin: 2, kMax: 2, seed: 1 };
+  const tech: [string, string][] = [["python", "Python"]];
+  const hiking: [string, string][] = [["hiking", "Hiking"]];
+
+  it("is the city most of its RSVPs are in, not the suburb its centroid falls nearest", () => {
+    // A wide cluster around Atlanta whose RSVPs are mostly in its northern suburbs: its
+    // weighted centroid lies 42 km north of downtown, 12 km from Roswell (94,501 people), which
+    // won by population discounted by distance from the centroid. The suburbs' venues belong to
+    // Sandy Springs, part of Atlanta's metro area.
+    const atlanta = [
+      ...venues(34.2, -84.33, hiking, 6, 10),
+      ...venues(33.75, -84.39, hiking, 3, 10),
+      ...venues(35.05, -85.31, hiking, 2, 5),
+      ...venues(33.96, -83.38, hiking, 2, 5),
+    ];
+    const bayArea = [...venues(37.78, -122.42, tech, 6, 10), ...venues(37.34, -121.9, tech, 2, 10)];
+    const document = buildClusters([...atlanta, ...bayArea], cities, options);
+    expect(document.clusters.map((c) => c.label)).toEqual([
+      "Atlanta: Outdoors",
+      "San Francisco: Tech",
+    ]);
+  });
+
+  it("names a second city that holds at least half as many RSVPs as the first", () => {
+    const document = buildClusters(
+      [
+        ...venues(33.75, -84.39, hiking, 9, 10),
+        ...venues(37.78, -122.42, tech, 6, 10),
+        ...venues(37.34, -121.9, tech, 5, 10),
+      ],
+      cities,
+      options,
+    );
+    expect(document.clusters.map((c) => c.label)).toEqual([
+      "San Francisco–San Jose: Tech",
+      "Atlanta: Outdoors",
+    ]);
+  });
+
+  it("falls back to the city its centroid is known by when no venue is near one", () => {
+    // 150 km from Suva, the only city of the islands.
+    const document = buildClusters(
+      [...venues(-17.2, 179.4, hiking, 3, 5), ...venues(33.75, -84.39, tech, 3, 5)],
+      cities,
+      { ...options, labelCityPopulation: 50_000 },
+    );
+    expect(document.clusters.map((c) => c.label).sort()).toEqual([
+      "Atlanta: Tech",
+      "Suva: Outdoors",
+    ]);
+  });
+});

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { CityIndex, cityTopics } from "../../functions/clustering/city-topics.js";
+import { CityIndex } from "../../functions/clustering/city-index.js";
+import { cityTopics } from "../../functions/clustering/city-topics.js";
 import type { City } from "../../functions/clustering/labels.js";
 import type { Venue } from "../../functions/clustering/venue-table.js";
 
@@ -89,6 +90,29 @@ describe("CityIndex", () => {
     expect(index.metro({ lat: -16.8, lon: -179.95 }, 50, 25)?.name).toBe("Dateline");
     expect(index.metro({ lat: -16.8, lon: -179.5 }, 30, 15)).toBeUndefined();
     expect(index.metro({ lat: 40.74, lon: -74.16 }, 50, 25)?.name).toBe("New York City");
-    expect(index.metro({ lat: 40.74, lon: -74.17 }, 50, 2)?.name).toBe("Newark");
+    // Nearest Newark by a narrow scale; Newark, 14 km from New York City, is of its metro area.
+    expect(index.metro({ lat: 40.74, lon: -74.17 }, 50, 2)?.name).toBe("New York City");
+    expect(
+      new CityIndex(
+        CITIES.filter((city) => !["New York City", "Brooklyn"].includes(city.name)),
+      ).metro({ lat: 40.74, lon: -74.17 }, 50, 2)?.name,
+    ).toBe("Newark");
+  });
+});
+
+describe("CityIndex.metro across a border", () => {
+  it("keeps a place in the country of its nearest city, though a larger one lies across the border", () => {
+    const index = new CityIndex(
+      [
+        { name: "El Paso", country: "us", lat: 31.759, lon: -106.487, population: 681_124 },
+        { name: "Ciudad Juárez", country: "mx", lat: 31.72, lon: -106.46, population: 1_512_354 },
+        { name: "Anthony", country: "us", lat: 31.999, lon: -106.605, population: 5_000 },
+      ],
+      100_000,
+    );
+    expect(index.metro({ lat: 31.77, lon: -106.5 }, 50, 25)?.name).toBe("El Paso");
+    expect(index.metro({ lat: 31.7, lon: -106.44 }, 50, 25)?.name).toBe("Ciudad Juárez");
+    // Anthony, too small to be a place, still says which country its venues are in.
+    expect(index.metro({ lat: 32.0, lon: -106.6 }, 50, 25)?.name).toBe("El Paso");
   });
 });

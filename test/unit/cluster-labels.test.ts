@@ -144,9 +144,11 @@ describe("naming a cluster by its nearest large city", () => {
     const centroid = { lat: 37.72, lon: -122.45 };
     expect(nearestLargeCity(centroid, CITIES)?.name).toBe("San Francisco");
     expect(nearestLargeCity(centroid, CITIES, 50_000)?.name).toBe("Daly City");
-    expect(clusterLabel(nearestLargeCity(centroid, CITIES), "Tech")).toBe("San Francisco: Tech");
+    expect(clusterLabel(nearestLargeCity(centroid, CITIES)?.name, "Tech")).toBe(
+      "San Francisco: Tech",
+    );
     expect(
-      clusterLabel(nearestLargeCity({ lat: -17.8, lon: -179.9 }, CITIES, 50_000), "Outdoors"),
+      clusterLabel(nearestLargeCity({ lat: -17.8, lon: -179.9 }, CITIES, 50_000)?.name, "Outdoors"),
     ).toBe("Suva: Outdoors");
     expect(clusterLabel(undefined, "Tech")).toBe("Unnamed: Tech");
   });
