@@ -38,7 +38,53 @@ describe("topic categories", () => {
   it("reads real Meetup topic names, and leaves the unknown as Other", () => {
     expect(topicCategory({ key: "green-technology", name: "Green Technology" })).toBe("Tech");
     expect(topicCategory({ key: "hiking", name: "Hiking" })).toBe("Outdoors");
-    expect(topicCategory({ key: "metaphysics", name: "Metaphysics" })).toBe("Other");
+    expect(topicCategory({ key: "bunco", name: "Bunco" })).toBe("Other");
+  });
+
+  it("sorts the recorded feed's commonest topics, which were Other (38 % of its topic weight)", () => {
+    // ../shared/data/rsvps-sample.jsonl, topics by how often its groups carry them: walkers
+    // (105), excercise (103, Meetup's spelling), travel, self-empowerment, happy-hours, sports,
+    // dating-and-relationships, intellectual-discussion, opensource ... Now 15 % stays Other.
+    const cases: [key: string, name: string, category: string][] = [
+      ["walkers", "Walking", "Outdoors"],
+      ["excercise", "Exercise", "Wellness"],
+      ["travel", "Travel", "Travel"],
+      ["self-empowerment", "Self-Empowerment", "Wellness"],
+      ["happy-hours", "Happy Hour", "Social"],
+      ["sports", "Sports and Recreation", "Sports"],
+      ["dating-and-relationships", "Dating and Relationships", "Social"],
+      ["intellectual-discussion", "Intellectual Discussion", "Learning"],
+      ["opensource", "Open Source", "Tech"],
+      ["pubs-bars", "Pubs and Bars", "Food & Drink"],
+      ["movies", "Watching Movies", "Arts"],
+      ["publicspeaking", "Public Speaking", "Business"],
+      ["beach-volleyball", "Beach Volleyball", "Sports"],
+    ];
+    for (const [key, name, category] of cases)
+      expect(topicCategory({ key, name }), key).toBe(category);
+  });
+
+  it("reads what a topic is about before whom it is for or how it meets", () => {
+    const cases: [key: string, name: string, category: string][] = [
+      // A stem of another category inside the name.
+      ["mixed-martial-arts", "Mixed Martial Arts", "Sports"],
+      ["social-media-marketing", "Social Media Marketing", "Business"],
+      ["social-entrepreneurship", "Social Entrepreneurship", "Business"],
+      ["film-makers", "Filmmaking", "Arts"],
+      ["business-analytics", "Business Analytics", "Business"],
+      ["mobile-marketing", "Mobile Marketing", "Business"],
+      // A walk, a group's audience or a conversation says less than its subject.
+      ["walking-for-fitness", "Walking for Fitness", "Wellness"],
+      ["photo-walks", "Photo Walks", "Arts"],
+      ["lesbian-adventurers", "Lesbian Adventurers", "Outdoors"],
+      ["gaypros", "Gay Professionals", "Business"],
+      ["networking-happy-hour", "Networking Happy Hour", "Business"],
+      ["german-conversation", "German Conversation", "Language"],
+      ["language-learning", "Language Learning", "Language"],
+      ["listening-and-speaking-french", "Listening and speaking french", "Language"],
+    ];
+    for (const [key, name, category] of cases)
+      expect(topicCategory({ key, name }), key).toBe(category);
   });
 
   it("matches words, not letters inside other words", () => {
@@ -51,7 +97,7 @@ describe("topic categories", () => {
       ["smartphones", "Smartphones", "Other"],
       ["fundraising", "Fundraising", "Other"],
       ["hedge-fund", "Hedge Fund", "Other"],
-      ["luxury-travel", "Luxury Travel", "Other"],
+      ["luxury-travel", "Luxury Travel", "Travel"],
       ["productivity", "Productivity", "Other"],
       ["political-campaigns", "Political Campaigns", "Other"],
       ["democrat", "Democratic Party", "Other"],
@@ -59,7 +105,7 @@ describe("topic categories", () => {
       ["life-skills", "Life Skills", "Other"],
       ["cartography", "Cartography", "Other"],
       ["facebook", "Facebook", "Other"],
-      ["lgbt-friendly", "LGBT Friendly", "Other"],
+      ["lgbt-friendly", "LGBT Friendly", "Social"],
       ["coffeescript", "CoffeeScript", "Tech"],
       ["frenchies", "Frenchies", "Other"],
       ["hebrew", "Hebrew Language", "Language"],
