@@ -111,7 +111,8 @@ export function buildClusters(
   const assignments = result?.assignments ?? new Int32Array(placed.length);
   const k = result?.k ?? 1;
 
-  const places = new CityIndex(cities, options.labelCityPopulation ?? PLACE_MIN_POPULATION);
+  const labelCityPopulation = options.labelCityPopulation ?? PLACE_MIN_POPULATION;
+  const places = new CityIndex(cities, labelCityPopulation);
   const global = topicWeights(placed);
   const clusters: Cluster[] = [];
   for (let c = 0; c < k; c++) {
@@ -134,7 +135,7 @@ export function buildClusters(
             centroid,
             cities,
             Math.max(weightedMedianDistance(members, centroid), MIN_LABEL_SCALE_KM),
-            options.labelCityPopulation,
+            labelCityPopulation,
           )?.name,
         category,
       ),

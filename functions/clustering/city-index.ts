@@ -56,9 +56,10 @@ export class CityIndex {
    * distance, population × exp(−(d / scaleKm)²) (a Brooklyn venue belongs to New York City, a
    * Roswell one to Atlanta), among the cities of at least `minPopulation` in the country of
    * the nearest city of any size: a metro area does not cross a border (an El Paso venue
-   * belongs to El Paso, not to the larger Ciudad Juárez across the river). A city with a larger
-   * one of its country within METRO_CORE_KM is a part of that one's metro area, and gives way
-   * to it (Sandy Springs to Atlanta, Oakland to San Francisco; San Jose, 68 km from San
+   * belongs to El Paso, not to the larger Ciudad Juárez across the river; the nearest city is a
+   * guess at the country, which can be wrong within a few kilometres of a border, where twin
+   * cities' points lie close). A city gives way to the one its metro area is named after
+   * (headOf: Sandy Springs to Atlanta, Oakland to San Francisco; San Jose, 68 km from San
    * Francisco, stays itself): city populations are of municipal boundaries, and a suburb near
    * a venue can outscore a city whose metro area holds millions.
    */
@@ -79,19 +80,32 @@ export class CityIndex {
     return best && this.headOf(best);
   }
 
-  /** The largest city of `city`'s country within METRO_CORE_KM of it (itself, if none is larger). */
+  /**
+   * The city `city`'s metro area is named after: the largest city of its country within
+   * METRO_CORE_KM that is at least METRO_CORE_RATIO times its size, and that one's in turn
+   * (Irvine to Long Beach to Los Angeles); itself when there is none. The ratio keeps
+   * neighbouring cities of a size apart (Düsseldorf and Köln, Den Haag and Rotterdam).
+   */
   private headOf(city: City): City {
     const known = this.heads.get(city);
     if (known) return known;
     let head = city;
     for (const { city: other } of this.within(city, METRO_CORE_KM)) {
       if (other.country !== city.country || other.population < this.minPopulation) continue;
-      if (other.population > head.population) head = other;
+      if (
+        other.population >= METRO_CORE_RATIO * city.population &&
+        other.population > head.population
+      )
+        head = other;
     }
-    this.heads.set(city, head);
-    return head;
+    // Each step goes to a city at least twice as large: the chain ends.
+    const result = head === city ? city : this.headOf(head);
+    this.heads.set(city, result);
+    return result;
   }
 }
 
 /** How far from a larger city a city is part of its metro area: its core, not its commuter belt. */
 const METRO_CORE_KM = 40;
+/** How much larger that city must be: a suburb, not a neighbour of a size. */
+const METRO_CORE_RATIO = 2;

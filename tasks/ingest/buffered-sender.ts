@@ -191,9 +191,11 @@ export class BufferedSender<T> {
       // A streak starts when its first failing send started: a send can take minutes to fail
       // (a silent connection, the SDK's and the sink writer's own retries).
       let roundStarted = now();
+      let sentBeforeRound = this.sent;
       try {
         while (this.queued > 0) {
           roundStarted = now();
+          sentBeforeRound = this.sent;
           await this.sendRound();
           streak = undefined;
           // In a row: a sink that fails now and then but goes on taking batches drains.
@@ -204,6 +206,9 @@ export class BufferedSender<T> {
         this.failures += 1;
         streak = { failures: (streak?.failures ?? 0) + 1, since: streak?.since ?? roundStarted };
         this.options.onFailure?.(error as Error, this.queued, { ...streak });
+        // A round that sent part of its items (one of several batches, part of a batch) is
+        // progress too: the failures in a row start again.
+        if (this.sent > sentBeforeRound) failuresWhileDraining = 0;
         if (draining && ++failuresWhileDraining >= maxFailures) {
           throw new Error(
             `${this.options.name}: ${this.queued} items could not be sent: ${(error as Error).message}`,

@@ -322,6 +322,25 @@ describe("BufferedSender", () => {
     expect(attempts).toBe(20);
   });
 
+  it("drains a sink that takes part of every round, though every round fails", async () => {
+    const delivered: number[] = [];
+    const sender = new BufferedSender<number>({
+      name: "firehose",
+      // Each send takes its first item and refuses the rest, as a throttled Firehose answers.
+      send: async (items) => {
+        delivered.push(items[0] as number);
+        if (items.length > 1) throw new PartlySentError(new Error("throttled"), items.slice(1));
+      },
+      maxBatch: 20,
+      retryDelayMs: 1,
+      maxRetryDelayMs: 1,
+      maxFailuresWhileDraining: 3,
+    });
+    for (let i = 0; i < 12; i++) sender.push(i);
+    await sender.drain();
+    expect(delivered).toEqual(Array.from({ length: 12 }, (_, i) => i));
+  });
+
   it("says how much it could not send when the sink never recovers", async () => {
     const sink = flakySink(Number.POSITIVE_INFINITY);
     const sender = new BufferedSender<number>({

@@ -82,6 +82,14 @@ describe("topic categories", () => {
       ["german-conversation", "German Conversation", "Language"],
       ["language-learning", "Language Learning", "Language"],
       ["listening-and-speaking-french", "Listening and speaking french", "Language"],
+      ["pub-quiz", "Pub Quiz", "Games"],
+      ["movie-marathons", "Movie Marathons", "Arts"],
+      ["half-marathon", "Half Marathon", "Wellness"],
+      ["comic-strips", "Comic Strips", "Other"],
+      ["day-motorcoach-trips", "Day Motorcoach trips", "Travel"],
+      ["digital-transformation", "Digital Transformation", "Other"],
+      ["lifetransform", "Life Transformation", "Wellness"],
+      ["nonviolent-communication", "Nonviolent Communication", "Other"],
     ];
     for (const [key, name, category] of cases)
       expect(topicCategory({ key, name }), key).toBe(category);
