@@ -116,3 +116,28 @@ describe("CityIndex.metro across a border", () => {
     expect(index.metro({ lat: 32.0, lon: -106.6 }, 50, 25)?.name).toBe("El Paso");
   });
 });
+
+describe("CityIndex.metro's metro areas", () => {
+  // Along a meridian, 0.27° of latitude is about 30 km.
+  const big = { name: "Big", country: "us", lat: 40, lon: -100, population: 1_000_000 };
+  const suburb = { name: "Suburb", country: "us", lat: 40.27, lon: -100, population: 400_000 };
+  const outer = { name: "Outer", country: "us", lat: 40.54, lon: -100, population: 150_000 };
+  const neighbour = {
+    name: "Neighbour",
+    country: "us",
+    lat: 39.73,
+    lon: -100,
+    population: 600_000,
+  };
+  const index = new CityIndex([big, suburb, outer, neighbour], 100_000);
+
+  it("follows a city to the one its metro area is named after, step by step", () => {
+    // Outer is 60 km from Big, within 40 km of Suburb, which is within 40 km of Big.
+    expect(index.metro(outer, 50, 25)?.name).toBe("Big");
+    expect(index.metro(suburb, 50, 25)?.name).toBe("Big");
+  });
+
+  it("keeps a neighbour of a size apart, though within 40 km of the larger city", () => {
+    expect(index.metro(neighbour, 50, 25)?.name).toBe("Neighbour");
+  });
+});
