@@ -29,7 +29,7 @@ export interface CityTopics {
 }
 
 export interface CitiesDocument {
-  /** How venues were attributed: the nearest city of at least `minPopulation` within `radiusKm`. */
+  /** How venues were attributed: to the city of at least `minPopulation` within `radiusKm` each belongs to (CityIndex.metro). */
   radiusKm: number;
   minPopulation: number;
   /** Venues with a position but no such city near them (rural venues): counted here, in no city. */
