@@ -82,9 +82,9 @@ export class CityIndex {
 
   /**
    * The city `city`'s metro area is named after: the largest city of its country within
-   * METRO_CORE_KM that is at least METRO_CORE_RATIO times its size, and that one's in turn
-   * (step by step, so a suburb of a suburb reaches its city); itself when there is none. The ratio keeps
-   * neighbouring cities of a size apart (Düsseldorf and Köln, Den Haag and Rotterdam).
+   * METRO_CORE_KM that is at least METRO_CORE_RATIO times its size, and that one's in turn (step
+   * by step, so a suburb of a suburb reaches its city); itself when there is none. The ratio
+   * keeps neighbouring cities of a size apart (Düsseldorf and Köln, Den Haag and Rotterdam).
    */
   private headOf(city: City): City {
     const known = this.heads.get(city);
