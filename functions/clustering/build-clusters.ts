@@ -4,7 +4,7 @@
  * to draw, its characteristic topics and a label ("San Francisco–San Jose: Tech").
  */
 import { distanceKm } from "../shared/geo.js";
-import { CityIndex } from "./city-index.js";
+import { CityIndex, PLACE_MIN_POPULATION, PLACE_RADIUS_KM } from "./city-index.js";
 import {
   type City,
   clusterLabel,
@@ -49,12 +49,6 @@ export interface ClustersDocument {
   clusters: Cluster[];
 }
 
-/**
- * Where a venue is, as cities.json says it (city-topics.ts): the city of at least
- * PLACE_MIN_POPULATION people it belongs to within PLACE_RADIUS_KM.
- */
-const PLACE_RADIUS_KM = 50;
-const PLACE_MIN_POPULATION = 100_000;
 /** A second place joins the name when it has at least this share of the first's RSVPs. */
 const SECOND_PLACE_SHARE = 0.5;
 /** A cluster with no venue near such a city: a cluster smaller than a metro area is still named after its metro area. */

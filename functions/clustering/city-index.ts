@@ -5,6 +5,13 @@
 import { distanceKm } from "../shared/geo.js";
 import type { City } from "./labels.js";
 
+/**
+ * Where a venue is, for labels and cities.json alike: the city of at least PLACE_MIN_POPULATION
+ * people it belongs to within PLACE_RADIUS_KM (metro, with half the radius as its scale).
+ */
+export const PLACE_RADIUS_KM = 50;
+export const PLACE_MIN_POPULATION = 100_000;
+
 /** The nearest-city search over a 1-degree grid: venues × thousands of cities stays linear. */
 export class CityIndex {
   private readonly cells = new Map<string, City[]>();

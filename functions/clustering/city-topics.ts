@@ -5,7 +5,7 @@
  * categories of its venues' groups, weighted by RSVPs, as shares of the city's categorised
  * weight.
  */
-import { CityIndex } from "./city-index.js";
+import { CityIndex, PLACE_MIN_POPULATION, PLACE_RADIUS_KM } from "./city-index.js";
 import { type City, topicCategory } from "./labels.js";
 import { topicWeightsOf, type Venue } from "./venue-table.js";
 
@@ -51,8 +51,8 @@ export function cityTopics(
   gazetteer: readonly City[],
   options: CityTopicsOptions = {},
 ): CitiesDocument {
-  const radiusKm = options.radiusKm ?? 50;
-  const minPopulation = options.minPopulation ?? 100_000;
+  const radiusKm = options.radiusKm ?? PLACE_RADIUS_KM;
+  const minPopulation = options.minPopulation ?? PLACE_MIN_POPULATION;
   const index = new CityIndex(gazetteer, minPopulation);
   const byCity = new Map<
     City,
