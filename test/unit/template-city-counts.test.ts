@@ -321,6 +321,32 @@ describe("the city-counts event source in template.yaml", () => {
     });
   });
 
+  it("alarms when the on-failure destination refuses records and Lambda drops them", () => {
+    // Lambda Developer Guide, "Event source mapping metrics" (monitoring-metrics-types): "If
+    // delivery to the destination fails ... Lambda doesn't emit the
+    // OnFailureDestinationDeliveredEventCount metric ... For the DroppedEventCount metric,
+    // Lambda emits a number equal to the number of events that failed delivery", and
+    // DroppedEventCount is in the EventCount group, "Yes" for Amazon MSK.
+    expect(eventSource().Properties.MetricsConfig).toEqual({ Metrics: ["EventCount"] });
+    const alarm = resource("CountsRecordsDroppedAlarm");
+    expect(alarm.Condition).toBeUndefined();
+    expect(alarm.Properties).toMatchObject({
+      Namespace: "AWS/Lambda",
+      MetricName: "DroppedEventCount",
+      Dimensions: [
+        { Name: "EventSourceMappingUUID", Value: { Ref: "CityCountsFunctionRsvpTopic" } },
+      ],
+      Statistic: "Sum",
+      Threshold: 0,
+      ComparisonOperator: "GreaterThanThreshold",
+      TreatMissingData: "notBreaching",
+      AlarmActions: [{ Ref: "AlarmTopic" }],
+    });
+    // No MaximumRecordAgeInSeconds: the metric's other cause (records too old) cannot happen,
+    // so every drop it counts is a refused delivery.
+    expect(eventSource().Properties).not.toHaveProperty("MaximumRecordAgeInSeconds");
+  });
+
   it("alarms when failures to the failed-records topic outnumber a batch's retries", () => {
     // Lambda's docs name OnFailureDestinationDeliveredEventCount for destinations without
     // saying a Kafka topic publishes it ("Using a Kafka topic as an on-failure destination"

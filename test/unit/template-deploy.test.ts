@@ -381,6 +381,7 @@ describe("the alarms in template.yaml", () => {
       "CityCountsLagAlarm",
       "CityCountsRetriesUsedAlarm",
       "CountsFailedBatchesAlarm",
+      "CountsRecordsDroppedAlarm",
       "DailyBatchFailedAlarm",
       "DeadLetterGrowthAlarm",
       "EmrClusterTooOldAlarm",
