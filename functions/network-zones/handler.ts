@@ -1,12 +1,14 @@
 /**
- * network-zones Lambda, the service token of the NetworkZones custom resource in template.yaml:
+ * network-zones Lambda, the service token of two custom resources in template.yaml: NetworkZones
  * picks the two Availability Zones of the stack's subnets by zone ID when the AvailabilityZones
- * parameter is empty. See ./pick-zones.ts.
+ * parameter is empty (./pick-zones.ts); NetworkCheck checks the zones or the existing subnets
+ * the user names otherwise, before anything is built on them (./check-network.ts).
  */
 import { EC2Client } from "@aws-sdk/client-ec2";
 import type { CloudFormationCustomResourceEvent, Context } from "aws-lambda";
 import { answerCustomResource, logCustomResourceExchange } from "../shared/custom-resource.js";
 import { createLogger } from "../shared/logger.js";
+import { applyCheckEvent } from "./check-network.js";
 import { applyEvent } from "./pick-zones.js";
 
 export const logger = createLogger("network-zones");
@@ -14,5 +16,15 @@ const ec2 = new EC2Client({});
 
 export const handler = (event: CloudFormationCustomResourceEvent, context: Context) =>
   logCustomResourceExchange(logger, event, context, (log) =>
-    answerCustomResource(event, context, () => applyEvent(event, { ec2, log }), { fetch, log }),
+    answerCustomResource(
+      event,
+      context,
+      async () => {
+        if (event.ResourceType === "Custom::NetworkCheck")
+          return applyCheckEvent(event, { ec2, log });
+        if (event.ResourceType === "Custom::NetworkZones") return applyEvent(event, { ec2, log });
+        throw new Error(`${event.ResourceType}: not a resource this function knows`);
+      },
+      { fetch, log },
+    ),
   );

@@ -1,5 +1,5 @@
 /**
- * stack-cleanup Lambda, the code of the five cleanup custom resources in template.yaml (what `sam
+ * stack-cleanup Lambda, the code of the six cleanup custom resources in template.yaml (what `sam
  * delete` needs done before CloudFormation can delete the rest), as two functions:
  * BucketCleanupFunction for the buckets' cleanup, whose role names only the buckets so that it
  * exists before anything writes to them, and StackCleanupFunction for the others:
@@ -13,13 +13,17 @@
  * - KafkaNetworkInterfacesGone (Custom::KafkaNetworkInterfacesGone): waits until the MSK event
  *   source's network interfaces have left the brokers' group (./network-interfaces.ts);
  * - TaskDefinitionsOnDelete (Custom::DeleteTaskDefinitions): deletes the ingest and replay task
- *   definitions' revisions, which CloudFormation only deregisters (./task-definitions.ts).
+ *   definitions' revisions, which CloudFormation only deregisters (./task-definitions.ts);
+ * - FeedInstancesGone (Custom::FeedInstancesGone): deregisters what the replay feed's Cloud Map
+ *   service still lists once its ECS service is gone, and waits until it lists nothing
+ *   (./feed-instances.ts).
  */
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { ECSClient } from "@aws-sdk/client-ecs";
 import { EMRClient } from "@aws-sdk/client-emr";
 import { S3Client } from "@aws-sdk/client-s3";
+import { ServiceDiscoveryClient } from "@aws-sdk/client-servicediscovery";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import type { CloudFormationCustomResourceEvent, Context } from "aws-lambda";
 import {
@@ -31,6 +35,7 @@ import {
 import { createLogger } from "../shared/logger.js";
 import { applyStopDailyBatchEvent } from "./daily-batch.js";
 import { applyEvent as applyBucketsEvent, readProperties as readBuckets } from "./empty-buckets.js";
+import { applyFeedInstancesEvent } from "./feed-instances.js";
 import { applyNetworkInterfacesEvent } from "./network-interfaces.js";
 import { applySecurityGroupsEvent } from "./security-group-rules.js";
 import { stackFate } from "./stack-going.js";
@@ -43,6 +48,7 @@ const ecs = new ECSClient({});
 const emr = new EMRClient({});
 const sfn = new SFNClient({});
 const cloudformation = new CloudFormationClient({});
+const serviceDiscovery = new ServiceDiscoveryClient({});
 
 /**
  * Quiet for 5 minutes: for writes authorized before a bucket's refusal took effect (a policy
@@ -59,11 +65,12 @@ export interface CleanupClients {
   emr: EMRClient;
   sfn: SFNClient;
   cloudformation: CloudFormationClient;
+  serviceDiscovery: ServiceDiscoveryClient;
 }
 
 /**
  * One cleanup resource's request, answered by its cleanup. A Delete while the stack stays (a
- * replacement, an update's rollback) cleans nothing. The buckets' cleanup throws away data for
+ * replacement, an update's rollback) cleans nothing, but for the feed's Cloud Map instances. The buckets' cleanup throws away data for
  * good, so it empties only a stack whose status was read as going: unread, its Delete fails
  * (`sam delete` again; an update's cleanup skips a failed delete), where the other cleanups,
  * which lose nothing, go ahead.
@@ -75,7 +82,9 @@ export async function applyCleanup(
 ): Promise<CustomResourceResult> {
   const { log } = options;
   let stackGoingConfirmed = false;
-  if (event.RequestType === "Delete") {
+  // FeedInstancesGone's Delete comes only once the replay service is gone, whatever the stack's
+  // status (feed-instances.ts): it clears a Cloud Map service no task uses any more.
+  if (event.RequestType === "Delete" && event.ResourceType !== "Custom::FeedInstancesGone") {
     const fate = await stackFate(clients.cloudformation, event.StackId, log);
     if (fate.kept !== undefined) {
       log("not the stack's delete: nothing cleaned up", { stackStatus: fate.kept });
@@ -95,6 +104,11 @@ export async function applyCleanup(
       return applyNetworkInterfacesEvent(event, { ec2: clients.ec2, ...polling });
     case "Custom::DeleteTaskDefinitions":
       return applyTaskDefinitionsEvent(event, { ecs: clients.ecs, log });
+    case "Custom::FeedInstancesGone":
+      return applyFeedInstancesEvent(event, {
+        serviceDiscovery: clients.serviceDiscovery,
+        ...polling,
+      });
     case "Custom::EmptyBuckets":
       // Unread status: a Delete whose properties name no buckets (after a Create that failed on
       // them) has nothing to empty, and goes ahead as the other cleanups do.
@@ -129,7 +143,7 @@ function namesBuckets(properties: Record<string, unknown> | undefined): boolean 
   }
 }
 
-const clients: CleanupClients = { s3, ec2, ecs, emr, sfn, cloudformation };
+const clients: CleanupClients = { s3, ec2, ecs, emr, sfn, cloudformation, serviceDiscovery };
 
 export const handler = (event: CloudFormationCustomResourceEvent, context: Context) =>
   logCustomResourceExchange(logger, event, context, (log) =>

@@ -684,6 +684,25 @@ describe("what the EMR release ships", () => {
   });
 });
 
+describe("Lambda function descriptions", () => {
+  it("keep every function's description within the 256 characters Lambda accepts", () => {
+    // Lambda API Reference, CreateFunction and UpdateFunctionConfiguration: Description,
+    // "Length Constraints: Minimum length of 0. Maximum length of 256." (the service model's
+    // Description shape, botocore data/lambda/2015-03-31: max 256). A longer one fails the
+    // function's create, or the update of a deployed stack.
+    const described = Object.entries(template.Resources).filter(
+      ([, resource]) =>
+        resource.Type === "AWS::Serverless::Function" || resource.Type === "AWS::Lambda::Function",
+    );
+    expect(described.length).toBeGreaterThan(10);
+    for (const [id, resource] of described) {
+      const description = (resource.Properties as { Description?: unknown }).Description;
+      expect(typeof description, id).toBe("string");
+      expect((description as string).length, id).toBeLessThanOrEqual(256);
+    }
+  });
+});
+
 describe("the Lambda runtime", () => {
   // Lambda Developer Guide, "Lambda runtimes" (supported runtimes table): nodejs22.x deprecated
   // 2027-04-30, nodejs24.x 2028-04-30 (nodejs20.x was deprecated 2026-04-30). After deprecation

@@ -18,6 +18,11 @@ import {
   PutBucketPolicyCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
+import {
+  DeregisterInstanceCommand,
+  ListInstancesCommand,
+  ServiceDiscoveryClient,
+} from "@aws-sdk/client-servicediscovery";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
@@ -28,6 +33,7 @@ import { resetAfterEach } from "../support/aws-mock.js";
 const cfnMock = resetAfterEach(mockClient(CloudFormationClient));
 const s3Mock = resetAfterEach(mockClient(S3Client));
 const ecsMock = resetAfterEach(mockClient(ECSClient));
+const cloudMapMock = resetAfterEach(mockClient(ServiceDiscoveryClient));
 const clients = {
   s3: new S3Client({ region: "us-east-1" }),
   ec2: new EC2Client({ region: "us-east-1" }),
@@ -35,6 +41,7 @@ const clients = {
   emr: new EMRClient({ region: "us-east-1" }),
   sfn: new SFNClient({ region: "us-east-1" }),
   cloudformation: new CloudFormationClient({ region: "us-east-1" }),
+  serviceDiscovery: new ServiceDiscoveryClient({ region: "us-east-1" }),
 };
 const STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/rsvp-atlas/8d1e2f30-9a4b";
 
@@ -136,4 +143,26 @@ describe("the stack-cleanup handler's routing", () => {
       status: "INACTIVE",
     });
   });
+
+  // An update that turns the replay feed off deletes the ECS service, then this resource: it
+  // clears the Cloud Map service while the stack stays too, without reading its status.
+  it.each(["DELETE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"] as const)(
+    "sends the replay feed's instances to Cloud Map (stack %s)",
+    async (status) => {
+      withStatus(status);
+      cloudMapMock
+        .on(ListInstancesCommand)
+        .resolvesOnce({ Instances: [{ Id: "task-a" }] })
+        .resolves({ Instances: [] });
+      cloudMapMock.on(DeregisterInstanceCommand).resolves({ OperationId: "op" });
+      expect(
+        await run(deleteOf("Custom::FeedInstancesGone", { ServiceId: "srv-e4anhexample0004" })),
+      ).toEqual({ PhysicalResourceId: "cleanup", Data: { Deregistered: "1", Looks: "1" } });
+      expect(cfnMock.commandCalls(DescribeStacksCommand)).toHaveLength(0);
+      expect(cloudMapMock.commandCalls(DeregisterInstanceCommand)[0]?.args[0].input).toEqual({
+        ServiceId: "srv-e4anhexample0004",
+        InstanceId: "task-a",
+      });
+    },
+  );
 });

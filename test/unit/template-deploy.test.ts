@@ -81,6 +81,44 @@ describe("the network in template.yaml", () => {
       ),
     ).toThrow(/nonexistent value at index 1/);
     expect(props("NetworkZones").ExcludedZoneIds).toEqual(["use1-az3"]);
+    // The zones or subnets the user names are checked first, in seconds (check-network.ts):
+    // Rules cannot count a list. CloudFormation Template Reference, AWS::MSK::Cluster
+    // BrokerNodeGroupInfo, ClientSubnets: "The subnets that you specify must be in distinct
+    // Availability Zones", and they "can't occupy the Availability Zone with ID use1-az3".
+    expect(template.Conditions?.CheckNetwork).toEqual({
+      "Fn::Not": [{ Condition: "ChooseZones" }],
+    });
+    expect(resource("NetworkCheck")).toMatchObject({
+      Type: "Custom::NetworkCheck",
+      Condition: "CheckNetwork",
+    });
+    expect(props("NetworkCheck")).toEqual({
+      ServiceToken: { "Fn::GetAtt": ["NetworkZonesFunction", "Arn"] },
+      ServiceTimeout: 120,
+      ExcludedZoneIds: ["use1-az3"],
+      AvailabilityZones: {
+        "Fn::If": ["CreateNetwork", { Ref: "AvailabilityZones" }, { Ref: "AWS::NoValue" }],
+      },
+      ExistingVpcId: {
+        "Fn::If": ["CreateNetwork", { Ref: "AWS::NoValue" }, { Ref: "ExistingVpcId" }],
+      },
+      ExistingSubnetIds: {
+        "Fn::If": ["CreateNetwork", { Ref: "AWS::NoValue" }, { Ref: "ExistingPrivateSubnetIds" }],
+      },
+    });
+    // Its function serves both resources, so it exists whichever the parameters choose.
+    expect(resource("NetworkZonesFunction").Condition).toBeUndefined();
+    expect(resource("NetworkZonesLogGroup").Condition).toBeUndefined();
+    // What is built on the network waits for the check: the VPC (the root of the stack's own
+    // network), the MSK cluster (on existing subnets) and NetworkReady (the tasks, the topics
+    // Lambda). DependsOn cannot name a conditional resource, so they refer to it in Metadata.
+    for (const id of ["Vpc", "RsvpKafkaCluster", "NetworkReady"]) {
+      expect((resource(id) as { Metadata?: Record<string, unknown> }).Metadata, id).toMatchObject({
+        NetworkChecked: { "Fn::If": ["CheckNetwork", { Ref: "NetworkCheck" }, ""] },
+      });
+    }
+    for (const id of ["RsvpKafkaCluster", "IngestService", "KafkaTopicsFunction"])
+      expect(dependenciesOf(id), id).toContain("NetworkCheck");
     expect(JSON.stringify(template)).not.toContain("Fn::GetAZs");
     // Out through the NAT gateway; S3 and DynamoDB through gateway endpoints on the same table.
     expect(props("PrivateDefaultRoute")).toMatchObject({
@@ -351,6 +389,7 @@ describe("the Kafka topics in template.yaml", () => {
     }
     const handle = template.Resources.NetworkReady as unknown as { Metadata: Props };
     expect(handle.Metadata).toEqual({
+      NetworkChecked: { "Fn::If": ["CheckNetwork", { Ref: "NetworkCheck" }, ""] },
       PrivateDefaultRoute: { "Fn::If": ["CreateNetwork", { Ref: "PrivateDefaultRoute" }, ""] },
       S3GatewayEndpoint: { "Fn::If": ["CreateNetwork", { Ref: "S3GatewayEndpoint" }, ""] },
       PrivateSubnetARouteTable: {
@@ -547,6 +586,7 @@ describe("sam delete in template.yaml", () => {
     const by = (fn: string) => ({ "Fn::GetAtt": [fn, "Arn"] });
     expect(tokens).toEqual({
       NetworkZones: by("NetworkZonesFunction"),
+      NetworkCheck: by("NetworkZonesFunction"),
       EmrSecurityGroupRules: by("StackCleanupFunction"),
       KafkaNetworkInterfacesGone: by("StackCleanupFunction"),
       KafkaTopics: by("KafkaTopicsFunction"),
@@ -555,6 +595,7 @@ describe("sam delete in template.yaml", () => {
       BucketsEmptiedOnDelete: by("BucketCleanupFunction"),
       StopDailyBatchOnDelete: by("StackCleanupFunction"),
       TaskDefinitionsOnDelete: by("StackCleanupFunction"),
+      FeedInstancesGone: by("StackCleanupFunction"),
     });
   });
 
@@ -603,7 +644,7 @@ function dependenciesOf(logicalId: string): Set<string> {
   const found = new Set<string>();
   const visit = (id: string) => {
     const declared = template.Resources[id] as
-      | { DependsOn?: string | string[]; Properties?: unknown }
+      | { DependsOn?: string | string[]; Properties?: unknown; Metadata?: unknown }
       | undefined;
     if (!declared) return; // a parameter or a pseudo parameter
     const direct = new Set<string>([declared.DependsOn ?? []].flat());
@@ -624,6 +665,8 @@ function dependenciesOf(logicalId: string): Set<string> {
         }
     };
     walk(declared.Properties);
+    // A reference in Metadata orders the resources too (NetworkReady's conditional waits).
+    walk(declared.Metadata);
     for (const next of direct)
       if (!found.has(next) && template.Resources[next]) {
         found.add(next);
@@ -806,6 +849,65 @@ describe("the daily batch's security groups in template.yaml", () => {
         "Fn::Sub": `arn:\${AWS::Partition}:ecs:\${AWS::Region}:\${AWS::AccountId}:task-definition/${family["Fn::Sub"]}:*`,
       })),
     });
+  });
+
+  it("clears the replay feed's Cloud Map service after its ECS service and before it goes", () => {
+    // Cloud Map API Reference, ResourceInUse: "you can't delete a service that contains any
+    // instances". The ECS service registers its tasks there (ServiceRegistries); the cleanup
+    // names the Cloud Map service (deleted after it) and the ECS service depends on it (deleted
+    // before it), so its Delete runs once no task is left to own an instance.
+    expect(resource("FeedInstancesGone")).toMatchObject({
+      Type: "Custom::FeedInstancesGone",
+      Condition: "RunReplayFeed",
+    });
+    expect(props("FeedInstancesGone")).toEqual({
+      ServiceToken: { "Fn::GetAtt": ["StackCleanupFunction", "Arn"] },
+      ServiceTimeout: 960,
+      ServiceId: { "Fn::GetAtt": ["ReplayFeedDiscovery", "Id"] },
+    });
+    expect(props("ReplayFeedService").ServiceRegistries).toEqual([
+      { RegistryArn: { "Fn::GetAtt": ["ReplayFeedDiscovery", "Arn"] } },
+    ]);
+    expect(dependenciesOf("ReplayFeedService")).toContain("FeedInstancesGone");
+    expect(dependenciesOf("FeedInstancesGone")).toContain("ReplayFeedDiscovery");
+    // Service Authorization Reference, "Actions, resources, and condition keys for AWS Cloud
+    // Map": ListInstances and DeregisterInstance on the service resource; Cloud Map Developer
+    // Guide, "AWS Cloud Map API permissions reference": DeregisterInstance also needs
+    // route53:GetHealthCheck, DeleteHealthCheck and UpdateHealthCheck (on healthcheck/*).
+    // A policy of its own, with the replay feed only, which the cleanup depends on (deleted
+    // after it): in the function's Policies, the Cloud Map service would hold up the function,
+    // and the MSK cluster behind it, until the namespace exists.
+    expect(resource("FeedInstancesGrant")).toMatchObject({
+      Type: "AWS::IAM::RolePolicy",
+      Condition: "RunReplayFeed",
+    });
+    expect(resource("FeedInstancesGone").DependsOn).toBe("FeedInstancesGrant");
+    expect(props("FeedInstancesGrant")).toEqual({
+      RoleName: { Ref: "StackCleanupFunctionRole" },
+      PolicyName: "feed-instances-gone",
+      PolicyDocument: {
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "DeregisterFeedInstances",
+            Effect: "Allow",
+            Action: ["servicediscovery:ListInstances", "servicediscovery:DeregisterInstance"],
+            Resource: { "Fn::GetAtt": ["ReplayFeedDiscovery", "Arn"] },
+          },
+          {
+            Sid: "FeedInstanceHealthChecks",
+            Effect: "Allow",
+            Action: [
+              "route53:GetHealthCheck",
+              "route53:DeleteHealthCheck",
+              "route53:UpdateHealthCheck",
+            ],
+            Resource: { "Fn::Sub": "arn:${AWS::Partition}:route53:::healthcheck/*" },
+          },
+        ],
+      },
+    });
+    expect(dependenciesOf("StackCleanupFunction")).not.toContain("ReplayFeedDiscovery");
   });
 
   it("waits, after the MSK event source and the cluster are gone, for their network interfaces to leave the brokers' group, before the group and subnets go", () => {
