@@ -35,9 +35,6 @@ export interface CheckedZones {
   zoneIds: [string, string];
 }
 
-/** Names given in a list parameter: trimmed, blanks (the empty default) left out. */
-const given = (values: string[]) => values.map((value) => value.trim()).filter(Boolean);
-
 function twice(values: string[]): string | undefined {
   return values.find((value, index) => values.indexOf(value) !== index);
 }
@@ -48,13 +45,15 @@ export async function checkZones(
   zoneNames: string[],
   excludedZoneIds: string[],
 ): Promise<CheckedZones> {
-  const names = given(zoneNames);
+  // Checked as given: the subnets take items 0 and 1 of the list as they are, so a blank item
+  // (",us-east-1a,us-east-1b") would give a subnet no zone, whatever the others hold.
+  const names = zoneNames;
   const repeated = twice(names);
   if (repeated)
     throw new NetworkParameterError(`AvailabilityZones names ${repeated} twice: give two zones`);
-  if (names.length !== 2)
+  if (names.length !== 2 || names.some((name) => name.trim() === ""))
     throw new NetworkParameterError(
-      `AvailabilityZones needs two zone names (the stack's two private subnets), got ${names.length}: ${names.join(", ") || "none"}; or leave it empty for the stack to pick`,
+      `AvailabilityZones needs two zone names (the stack's two private subnets), got ${JSON.stringify(names.join(","))}; or leave it empty for the stack to pick`,
     );
   let zones: AvailabilityZone[];
   try {
@@ -95,12 +94,12 @@ export async function checkSubnets(
   subnetIds: string[],
   excludedZoneIds: string[],
 ): Promise<CheckedZones> {
-  const ids = given(subnetIds);
+  const ids = subnetIds;
   const repeated = twice(ids);
   if (repeated) throw new NetworkParameterError(`ExistingPrivateSubnetIds names ${repeated} twice`);
-  if (ids.length < 2)
+  if (ids.length < 2 || ids.some((id) => id.trim() === ""))
     throw new NetworkParameterError(
-      `ExistingPrivateSubnetIds needs two private subnets of ${vpcId} in different Availability Zones, got ${ids.length}: ${ids.join(", ") || "none"}`,
+      `ExistingPrivateSubnetIds needs two private subnets of ${vpcId} in different Availability Zones, got ${JSON.stringify(ids.join(","))}`,
     );
   let subnets: Subnet[];
   try {
@@ -126,6 +125,22 @@ export async function checkSubnets(
       );
     return subnet;
   });
+  // A subnet in a Local Zone (or a Wavelength Zone) takes no broker and no Fargate task.
+  const zoneIds = [...new Set(found.map((subnet) => subnet.AvailabilityZoneId ?? ""))].filter(
+    Boolean,
+  );
+  if (zoneIds.length > 0) {
+    const { AvailabilityZones: zones = [] } = await ec2.send(
+      new DescribeAvailabilityZonesCommand({ ZoneIds: zoneIds, AllAvailabilityZones: true }),
+    );
+    for (const subnet of found) {
+      const zone = zones.find((candidate) => candidate.ZoneId === subnet.AvailabilityZoneId);
+      if (zone?.ZoneType !== undefined && zone.ZoneType !== "availability-zone")
+        throw new NetworkParameterError(
+          `ExistingPrivateSubnetIds: ${subnet.SubnetId} is in ${zone.ZoneName}, a ${zone.ZoneType}, not an Availability Zone`,
+        );
+    }
+  }
   const [a, b] = found as [Subnet, Subnet];
   if (a.AvailabilityZone === b.AvailabilityZone)
     throw new NetworkParameterError(

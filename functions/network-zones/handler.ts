@@ -9,6 +9,7 @@ import type { CloudFormationCustomResourceEvent, Context } from "aws-lambda";
 import { answerCustomResource, logCustomResourceExchange } from "../shared/custom-resource.js";
 import { createLogger } from "../shared/logger.js";
 import { applyCheckEvent } from "./check-network.js";
+import { whileRoleSettles } from "./new-role.js";
 import { applyEvent } from "./pick-zones.js";
 
 export const logger = createLogger("network-zones");
@@ -19,12 +20,17 @@ export const handler = (event: CloudFormationCustomResourceEvent, context: Conte
     answerCustomResource(
       event,
       context,
-      async () => {
-        if (event.ResourceType === "Custom::NetworkCheck")
-          return applyCheckEvent(event, { ec2, log });
-        if (event.ResourceType === "Custom::NetworkZones") return applyEvent(event, { ec2, log });
-        throw new Error(`${event.ResourceType}: not a resource this function knows`);
-      },
+      () =>
+        whileRoleSettles(
+          async () => {
+            if (event.ResourceType === "Custom::NetworkCheck")
+              return applyCheckEvent(event, { ec2, log });
+            if (event.ResourceType === "Custom::NetworkZones")
+              return applyEvent(event, { ec2, log });
+            throw new Error(`${event.ResourceType}: not a resource this function knows`);
+          },
+          { log },
+        ),
       { fetch, log },
     ),
   );

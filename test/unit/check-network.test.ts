@@ -42,7 +42,7 @@ const ec2Error = (name: string, message: string) =>
 describe("checkZones (AvailabilityZones, with the stack's own VPC)", () => {
   it("takes two available zones outside the excluded IDs, in the order given", async () => {
     ec2Mock.on(DescribeAvailabilityZonesCommand).resolves({ AvailabilityZones: ZONES_C });
-    expect(await checkZones(ec2, ["us-east-1b", " us-east-1c"], EXCLUDED)).toEqual({
+    expect(await checkZones(ec2, ["us-east-1b", "us-east-1c"], EXCLUDED)).toEqual({
       zoneA: "us-east-1b",
       zoneB: "us-east-1c",
       zoneIds: ["use1-az6", "use1-az1"],
@@ -52,11 +52,18 @@ describe("checkZones (AvailabilityZones, with the stack's own VPC)", () => {
     });
   });
 
-  it("refuses one zone, three, or one named twice, before asking EC2", async () => {
+  it("refuses one zone, three, a blank one, or one named twice, before asking EC2", async () => {
     await expect(checkZones(ec2, ["us-east-1b"], EXCLUDED)).rejects.toThrow(
-      "AvailabilityZones needs two zone names (the stack's two private subnets), got 1: us-east-1b",
+      `AvailabilityZones needs two zone names (the stack's two private subnets), got "us-east-1b"`,
     );
-    await expect(checkZones(ec2, ["a", "b", "c"], EXCLUDED)).rejects.toThrow("got 3");
+    await expect(checkZones(ec2, ["a", "b", "c"], EXCLUDED)).rejects.toThrow('got "a,b,c"');
+    // The subnets take items 0 and 1 as given: a blank one would leave a subnet without a zone.
+    await expect(checkZones(ec2, ["", "us-east-1b", "us-east-1c"], EXCLUDED)).rejects.toThrow(
+      'got ",us-east-1b,us-east-1c"',
+    );
+    await expect(checkZones(ec2, ["us-east-1b", " "], EXCLUDED)).rejects.toThrow(
+      'got "us-east-1b, "',
+    );
     await expect(checkZones(ec2, ["us-east-1b", "us-east-1b"], EXCLUDED)).rejects.toThrow(
       "AvailabilityZones names us-east-1b twice",
     );
@@ -114,6 +121,12 @@ const subnet = (
 const VPC = "vpc-0a1b2c3d";
 
 describe("checkSubnets (ExistingPrivateSubnetIds, with ExistingVpcId)", () => {
+  /** The zones the subnets are in, as DescribeAvailabilityZones tells them by ID. */
+  const zonesById = () =>
+    ec2Mock.on(DescribeAvailabilityZonesCommand).callsFake(({ ZoneIds = [] }) => ({
+      AvailabilityZones: [...ZONES, ...ZONES_C].filter((z) => ZoneIds.includes(z.ZoneId)),
+    }));
+
   it("takes subnets of the VPC whose first two are in two zones; the zones are the first two's", async () => {
     ec2Mock.on(DescribeSubnetsCommand).resolves({
       Subnets: [
@@ -122,6 +135,7 @@ describe("checkSubnets (ExistingPrivateSubnetIds, with ExistingVpcId)", () => {
         subnet("subnet-3", VPC, "us-east-1b", "use1-az6"),
       ],
     });
+    zonesById();
     expect(await checkSubnets(ec2, VPC, ["subnet-1", "subnet-2", "subnet-3"], EXCLUDED)).toEqual({
       zoneA: "us-east-1b",
       zoneB: "us-east-1c",
@@ -131,7 +145,7 @@ describe("checkSubnets (ExistingPrivateSubnetIds, with ExistingVpcId)", () => {
 
   it("refuses one subnet, or one named twice, before asking EC2", async () => {
     await expect(checkSubnets(ec2, VPC, ["subnet-1"], EXCLUDED)).rejects.toThrow(
-      `ExistingPrivateSubnetIds needs two private subnets of ${VPC} in different Availability Zones, got 1: subnet-1`,
+      `ExistingPrivateSubnetIds needs two private subnets of ${VPC} in different Availability Zones, got "subnet-1"`,
     );
     await expect(checkSubnets(ec2, VPC, ["subnet-1", "subnet-1"], EXCLUDED)).rejects.toThrow(
       "ExistingPrivateSubnetIds names subnet-1 twice",
@@ -170,6 +184,7 @@ describe("checkSubnets (ExistingPrivateSubnetIds, with ExistingVpcId)", () => {
     for (const [Subnets, message] of cases) {
       ec2Mock.reset();
       ec2Mock.on(DescribeSubnetsCommand).resolves({ Subnets });
+      zonesById();
       await expect(
         checkSubnets(ec2, VPC, ["subnet-1", "subnet-2"], EXCLUDED),
         message,
@@ -182,6 +197,28 @@ describe("checkSubnets (ExistingPrivateSubnetIds, with ExistingVpcId)", () => {
     await expect(checkSubnets(ec2, VPC, ["subnet-1", "subnet-9"], EXCLUDED)).rejects.toThrow(
       "ExistingPrivateSubnetIds (subnet-1, subnet-9) are not all subnets of this account and Region: The subnet ID 'subnet-9' does not exist",
     );
+  });
+
+  it("refuses a subnet in a Local Zone, which takes no broker and no Fargate task", async () => {
+    ec2Mock.on(DescribeSubnetsCommand).resolves({
+      Subnets: [
+        subnet("subnet-1", VPC, "us-east-1b", "use1-az6"),
+        subnet("subnet-2", VPC, "us-east-1-bos-1a", "use1-bos1-az1"),
+      ],
+    });
+    ec2Mock.on(DescribeAvailabilityZonesCommand).resolves({
+      AvailabilityZones: [
+        zone("us-east-1b", "use1-az6"),
+        zone("us-east-1-bos-1a", "use1-bos1-az1", { ZoneType: "local-zone" }),
+      ],
+    });
+    await expect(checkSubnets(ec2, VPC, ["subnet-1", "subnet-2"], EXCLUDED)).rejects.toThrow(
+      "ExistingPrivateSubnetIds: subnet-2 is in us-east-1-bos-1a, a local-zone, not an Availability Zone",
+    );
+    expect(ec2Mock.commandCalls(DescribeAvailabilityZonesCommand)[0]?.args[0].input).toEqual({
+      ZoneIds: ["use1-az6", "use1-bos1-az1"],
+      AllAvailabilityZones: true,
+    });
   });
 
   it("passes on an error that is not about the subnets (the function's own permissions, say)", async () => {
@@ -237,7 +274,7 @@ describe("the NetworkCheck resource", () => {
     expect(await applyCheckEvent(event("Update", zones), { ec2 })).toEqual(answer);
     await expect(
       applyCheckEvent(event("Update", { AvailabilityZones: ["us-east-1b"] }), { ec2 }),
-    ).rejects.toThrow("got 1");
+    ).rejects.toThrow(`got "us-east-1b"`);
     ec2Mock.reset();
     expect(await applyCheckEvent(event("Delete", { AvailabilityZones: ["x"] }), { ec2 })).toEqual({
       PhysicalResourceId: "network-checked",

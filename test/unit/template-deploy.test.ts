@@ -110,9 +110,9 @@ describe("the network in template.yaml", () => {
     expect(resource("NetworkZonesFunction").Condition).toBeUndefined();
     expect(resource("NetworkZonesLogGroup").Condition).toBeUndefined();
     // What is built on the network waits for the check: the VPC (the root of the stack's own
-    // network), the MSK cluster (on existing subnets) and NetworkReady (the tasks, the topics
-    // Lambda). DependsOn cannot name a conditional resource, so they refer to it in Metadata.
-    for (const id of ["Vpc", "RsvpKafkaCluster", "NetworkReady"]) {
+    // network), the MSK cluster and the topics Lambda (on existing subnets) and NetworkReady
+    // (the tasks). DependsOn cannot name a conditional resource, so they refer to it in Metadata.
+    for (const id of ["Vpc", "RsvpKafkaCluster", "NetworkReady", "KafkaTopicsFunction"]) {
       expect((resource(id) as { Metadata?: Record<string, unknown> }).Metadata, id).toMatchObject({
         NetworkChecked: { "Fn::If": ["CheckNetwork", { Ref: "NetworkCheck" }, ""] },
       });
