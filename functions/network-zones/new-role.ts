@@ -4,9 +4,11 @@
  * consistent: a new role's policy may take some seconds to apply everywhere (IAM User Guide,
  * troubleshooting, on changes not always immediately visible; aws-cdk reports such refusals of
  * custom resources run right after their policy is made). A refusal then says the role has not
- * settled, not that it lacks the permission: the call is made again for about half a minute of
- * the function's 60 s before the refusal is the answer.
+ * settled, not that it lacks the permission: the call is made again, 5 s apart, for 25 s of the
+ * function's 60 s before the refusal is the answer (the shared retryTransient, with refusals as
+ * what is retried).
  */
+import { retryTransient } from "../shared/aws-errors.js";
 import { sleep as realSleep } from "../shared/backoff.js";
 import type { CustomResourceLog } from "../shared/custom-resource.js";
 
@@ -14,27 +16,26 @@ import type { CustomResourceLog } from "../shared/custom-resource.js";
 const REFUSALS = new Set(["UnauthorizedOperation", "AuthFailure"]);
 
 export interface RoleSettlingOptions {
-  attempts?: number;
+  budgetMs?: number;
   pauseMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
   log?: CustomResourceLog;
 }
 
-export async function whileRoleSettles<T>(
+export function whileRoleSettles<T>(
   work: () => Promise<T>,
-  { attempts = 6, pauseMs = 5_000, sleep = realSleep, log }: RoleSettlingOptions = {},
+  { budgetMs = 25_000, pauseMs = 5_000, sleep = realSleep, now, log }: RoleSettlingOptions = {},
 ): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await work();
-    } catch (error) {
-      const name = (error as { name?: string }).name ?? "";
-      if (!REFUSALS.has(name) || attempt >= attempts) throw error;
+  return retryTransient(work, {
+    budgetMs,
+    retryable: (error) => REFUSALS.has((error as { name?: string })?.name ?? ""),
+    pause: () => sleep(pauseMs),
+    ...(now ? { now } : {}),
+    onRetry: (error, attempt) =>
       log?.("refused: the function's new role may not have settled yet; trying again", {
-        error: name,
+        error: error.name,
         attempt,
-      });
-      await sleep(pauseMs);
-    }
-  }
+      }),
+  });
 }

@@ -78,6 +78,8 @@ export interface RetryTransientOptions {
   /** Time after the first failure within which another attempt may start. */
   budgetMs: number;
   onRetry?: (error: Error, attempt: number) => void;
+  /** Which errors are worth another attempt; the transient ones by default. */
+  retryable?: (error: unknown) => boolean;
   /** Waits before attempt `attempt + 1`; tests pass a no-op. */
   pause?: (attempt: number) => Promise<void>;
   now?: () => number;
@@ -92,14 +94,20 @@ export interface RetryTransientOptions {
  */
 export async function retryTransient<T>(
   work: () => Promise<T>,
-  { budgetMs, onRetry, pause = jitteredPause, now = Date.now }: RetryTransientOptions,
+  {
+    budgetMs,
+    onRetry,
+    retryable = isTransientAwsError,
+    pause = jitteredPause,
+    now = Date.now,
+  }: RetryTransientOptions,
 ): Promise<T> {
   let firstFailure: number | undefined;
   for (let attempt = 1; ; attempt++) {
     try {
       return await work();
     } catch (error) {
-      if (!isTransientAwsError(error)) throw error;
+      if (!retryable(error)) throw error;
       firstFailure ??= now();
       if (now() - firstFailure >= budgetMs) throw error;
       onRetry?.(error as Error, attempt);
