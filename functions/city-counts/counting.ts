@@ -1,37 +1,48 @@
 /**
  * Exactly-once RSVP counts per city, per UTC day and all time, from at-least-once Kafka
- * batches. Pure: it decodes a batch and plans DynamoDB transactions from the RSVP states the
- * table already holds; the store (counts-store.ts) does the I/O. The rule itself is in
- * rsvp-state.ts.
+ * batches, without transactions. Pure: it decodes a batch and plans single-item DynamoDB
+ * writes from the items the table already holds; the store (counts-store.ts) does the I/O.
+ * The rule itself is in rsvp-state.ts.
  *
- * The scheme (README, "Exactly-once counts"):
+ * Why no transactions: a write inside TransactWriteItems costs twice its units, and at New
+ * York's rate (about one RSVP a second, 1-second batches) a batch holds 1.6 RSVPs on average,
+ * so a transaction of states and the two counters they move costs 2 + 4/1.6 = 4.5 WRU per RSVP
+ * at best. Single-item writes are atomic on their own; what a transaction added, that a crash
+ * between a state write and its counter write neither loses nor doubles a count, comes here
+ * from fences (README, "Exactly-once counts"):
+ *
  * - Every RSVP has one state item (`RSVP#<rsvpId>`): its current version, earliest mtime,
- *   answer, guests and city, and a version number. Its size is bounded (capped city names and
- *   keys), whatever the traffic.
- * - A batch folds its messages per RSVP, reads those RSVPs' states (strongly consistent),
- *   merges, and for every RSVP whose state changes derives the counter deltas
- *   (contribution after − contribution before) of its day counter and its all-time counter.
- * - Each transaction holds some state changes and exactly the summed counter deltas they
- *   cause, every state write conditioned on the version it read. So a crash between two
- *   transactions, a redelivered or re-cut batch, or a concurrent invocation on the same RSVP
- *   can neither lose nor double a count: what was applied is read back as state next time and
- *   changes nothing, and a lost race fails the condition and the batch is re-read.
- * - Writes per batch: one per changed RSVP, plus one per (day, city) and per city touched.
- *   Exact duplicates and stale versions write nothing, unless the state would expire before
- *   the topic could deliver the message again: then the state is written unchanged with a later
- *   expiry (no counter moves). A state lives the dedup horizon after its last write and after
- *   its event (see {@link expiresAtOf}).
+ *   answer, guests and city, a version number, and its pending changes. Each pending change
+ *   names the topic-partition and offset of the message that caused it and the counted form of
+ *   the RSVP before and after (country, city key, day, answer, guests).
+ * - Every counter item keeps, per topic-partition, a fence: the offset up to which changes
+ *   caused on that partition are in its counts. A change (tp, o) is in counter K exactly when
+ *   K's fence for tp is at least o.
+ * - A batch is counted partition by partition. For each: fold its messages per RSVP, read those
+ *   RSVPs' states and the fences of every counter they touch, write each changed state (one
+ *   conditional write, with its new pending change, the changes every counter has taken
+ *   dropped), then write each counter once with the sum of the pending changes of this
+ *   partition it has not taken, its fence moved to the batch's last offset, conditioned on the
+ *   fence it read. A crash after the states leaves their pending changes behind: the batch
+ *   comes again (its offsets were not committed), finds its messages already folded in and
+ *   nothing new to write, and the counters take the changes the states still name.
+ * - A lost race (a state's version or a counter's fence changed since it was read: another
+ *   event source on the same topic, or a city's RSVP moving between partitions) re-reads and
+ *   plans again; what was written is read back and not written twice.
+ * - Writes per batch and partition: one per changed RSVP, plus one per (day, city) and per
+ *   city touched. Exact duplicates and stale versions write nothing (they are found by reading,
+ *   so no failed condition is paid for), unless the state would expire before the topic could
+ *   deliver the message again: then the state is written unchanged with a later expiry.
  */
-import type { AttributeValue, TransactWriteItem } from "@aws-sdk/client-dynamodb";
+import { createHash } from "node:crypto";
+import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import type { KafkaMessage } from "../shared/msk-event.js";
 import { type CountableRecord, countableRecordSchema } from "../shared/rsvp/record-schema.js";
 import { redactPersonalData } from "../shared/rsvp/redact.js";
 import { cutToBytes } from "../shared/rsvp/text.js";
 import type { CountedCity, Counts, RsvpState } from "./rsvp-state.js";
-import { contributionOf, countDay, foldMessage, mergeStates, sameState } from "./rsvp-state.js";
+import { countDay, foldMessage, mergeStates, sameState } from "./rsvp-state.js";
 
-/** DynamoDB's limit of actions in one TransactWriteItems call. */
-export const MAX_TRANSACTION_ACTIONS = 100;
 /** A dead letter's raw value is cut to this many UTF-8 bytes, so the item stays far below 4 KB. */
 export const MAX_DEAD_LETTER_RAW_BYTES = 2048;
 const MAX_DEAD_LETTER_DETAIL_CHARS = 300;
@@ -48,6 +59,8 @@ export interface PoisonRecord {
 export interface DecodedBatch {
   /** Per RSVP, its messages of this batch folded in arrival order. */
   rsvps: Map<number, RsvpState>;
+  /** Per RSVP, the offset of its last message in the batch: where its change is fenced. */
+  lastOffsets: Map<number, number>;
   /** Countable messages in the batch. */
   messages: number;
   poison: PoisonRecord[];
@@ -55,6 +68,7 @@ export interface DecodedBatch {
 
 export function decodeBatch(kafkaMessages: KafkaMessage[]): DecodedBatch {
   const rsvps = new Map<number, RsvpState>();
+  const lastOffsets = new Map<number, number>();
   const poison: PoisonRecord[] = [];
   let messages = 0;
   for (const message of kafkaMessages) {
@@ -96,8 +110,9 @@ export function decodeBatch(kafkaMessages: KafkaMessage[]): DecodedBatch {
     const record: CountableRecord = parsed.data;
     messages += 1;
     rsvps.set(record.rsvpId, foldMessage(rsvps.get(record.rsvpId) ?? null, record));
+    lastOffsets.set(record.rsvpId, Math.max(lastOffsets.get(record.rsvpId) ?? -1, message.offset));
   }
-  return { rsvps, messages, poison };
+  return { rsvps, lastOffsets, messages, poison };
 }
 
 /** The table's item keys. One table holds RSVP states, counters and dead letters. */
@@ -136,6 +151,8 @@ export const keyId = (key: ItemKey) => `${key.pk}\u0000${key.sk}`;
 export interface StoredState {
   state: RsvpState;
   version: number;
+  /** Changes this RSVP caused that some counter may not have taken yet (see the file comment). */
+  pending: PendingChange[];
   /** Epoch seconds when DynamoDB's TTL may delete it. */
   expiresAt: number;
 }
@@ -153,7 +170,7 @@ export interface PlanOptions {
   keepAliveSeconds: number;
   /**
    * Day markers (`<country>#<day>`) this writer has already written: each day's marker is
-   * written once per writer (a Lambda container), in the transaction of the day's first counts.
+   * written once per writer (a Lambda container), before the day's first counter writes.
    */
   markedDays?: ReadonlySet<string>;
 }
@@ -175,24 +192,115 @@ export function expiresAtOf(state: RsvpState, nowMs: number, ttlSeconds: number)
   return Math.max(now, event) + ttlSeconds;
 }
 
+/**
+ * Most pending changes one state item keeps. A change leaves the item at the item's next write
+ * once every counter it moves has taken it, so more than one or two means counter writes have
+ * kept failing after state writes: the batch fails (and is retried) rather than grow the item.
+ * Four at their largest (capped city keys on both sides) keep the item under 4 KB.
+ */
+export const MAX_PENDING_CHANGES = 4;
+
+/** What an RSVP adds to its city's counters: all a pending change needs to remember of it. */
+export interface CountedForm {
+  country: string;
+  cityKey: string;
+  /** UTC day it counts on. */
+  day: string;
+  response: "yes" | "no";
+  guests: number;
+}
+
+/** A change of an RSVP's counted form, caused by the message at `tp`@`offset`. */
+export interface PendingChange {
+  /** `<topic>-<partition>`: the partition whose counting writes it to the counters. */
+  tp: string;
+  /** The offset of the RSVP's last message in the batch that made the change. */
+  offset: number;
+  before: CountedForm | null;
+  after: CountedForm;
+}
+
+/** Per counter item (by {@link keyId}), its fences: per `<topic>-<partition>`, an offset. */
+export type Fences = ReadonlyMap<string, ReadonlyMap<string, number>>;
+
+/**
+ * The partition a change is fenced by: `<topic>-<partition>`, tagged with a hash of the
+ * cluster's ARN when the event names it. A cluster replaced under the same topic name (a
+ * stack update that replaces it) starts its offsets at 0 again; without the tag, the counters'
+ * fences from the old cluster would take every new change for one they have.
+ */
+export function partitionIdOf(
+  message: Pick<KafkaMessage, "topic" | "partition" | "eventSourceArn">,
+) {
+  const tp = `${message.topic}-${message.partition}`;
+  if (message.eventSourceArn === undefined) return tp;
+  return `${tp}@${createHash("sha256").update(message.eventSourceArn).digest("hex").slice(0, 8)}`;
+}
+
+/** The counter attribute holding a partition's fence. */
+export const fenceAttribute = (tp: string) => `at#${tp}`;
+
+export function countedFormOf(state: RsvpState): CountedForm {
+  return {
+    country: state.city.country,
+    cityKey: state.city.key,
+    day: countDay(state),
+    response: state.response,
+    guests: state.guests,
+  };
+}
+
+const sameForm = (a: CountedForm | null, b: CountedForm | null) =>
+  a !== null &&
+  b !== null &&
+  a.country === b.country &&
+  a.cityKey === b.cityKey &&
+  a.day === b.day &&
+  a.response === b.response &&
+  a.guests === b.guests;
+
+/** The day and all-time counters a counted form adds to. */
+function counterKeysOf(form: CountedForm): ItemKey[] {
+  const city = { key: form.cityKey, country: form.country };
+  return [itemKeys.day(form.day, city), itemKeys.allTime(city)];
+}
+
+/** Every counter a change moves (before and after, day and all time), each once. */
+export function counterKeysOfChange(change: PendingChange): ItemKey[] {
+  const keys = [
+    ...(change.before ? counterKeysOf(change.before) : []),
+    ...counterKeysOf(change.after),
+  ];
+  return [...new Map(keys.map((key) => [keyId(key), key])).values()];
+}
+
+/** The offset up to which counter `key` has taken the changes of partition `tp` (-1: none). */
+export const fenceOf = (fences: Fences, key: ItemKey, tp: string) =>
+  fences.get(keyId(key))?.get(tp) ?? -1;
+
+/** True once every counter the change moves has taken it: the state item may forget it. */
+export const isSettled = (change: PendingChange, fences: Fences) =>
+  counterKeysOfChange(change).every((key) => fenceOf(fences, key, change.tp) >= change.offset);
+
+/** The counters any of these states' current forms or pending changes touch: the fences to read. */
+export function counterKeysToRead(states: Iterable<RsvpState | StoredState>): ItemKey[] {
+  const keys = new Map<string, ItemKey>();
+  const add = (key: ItemKey) => keys.set(keyId(key), key);
+  for (const entry of states) {
+    const state = "state" in entry ? entry.state : entry;
+    for (const key of counterKeysOf(countedFormOf(state))) add(key);
+    if ("pending" in entry)
+      for (const change of entry.pending) counterKeysOfChange(change).forEach(add);
+  }
+  return [...keys.values()];
+}
+
 /** One RSVP whose state this batch writes. */
 export interface StateChange {
   before: StoredState | null;
   after: RsvpState;
   /** Written only to expire later, or to keep an earlier arrival stamp: nothing counted changes. */
   refresh?: true;
-}
-
-export interface PlannedTransaction {
-  actions: TransactWriteItem[];
-  /** RSVPs this transaction counts for the first time. */
-  newRsvps: number;
-  /** RSVPs already counted whose answer, guests, day or city this transaction changes. */
-  changedRsvps: number;
-  /** RSVPs written again only so their state outlives a possible redelivery. */
-  refreshedRsvps: number;
-  /** Day markers (`<country>#<day>`) this transaction writes. */
-  markedDays: string[];
 }
 
 /**
@@ -224,56 +332,157 @@ export function stateChanges(
   return changes;
 }
 
-interface CounterDelta {
-  key: ItemKey;
-  /** The city as the newest state touching this counter names it (for display). */
-  city: CountedCity;
-  counts: Counts;
+/** A single-item write: a conditional Put of a state, or an Update of a counter. */
+export interface WriteAction {
+  Put?: {
+    TableName: string;
+    Item: Record<string, AttributeValue>;
+    ConditionExpression?: string;
+    ExpressionAttributeNames?: Record<string, string>;
+    ExpressionAttributeValues?: Record<string, AttributeValue>;
+  };
+  Update?: {
+    TableName: string;
+    Key: Record<string, AttributeValue>;
+    UpdateExpression: string;
+    ConditionExpression?: string;
+    ExpressionAttributeNames?: Record<string, string>;
+    ExpressionAttributeValues?: Record<string, AttributeValue>;
+  };
+}
+
+export class PendingChangesOverflowError extends Error {
+  override readonly name = "PendingChangesOverflowError";
+}
+
+export type StateWriteKind = "new" | "changed" | "refreshed";
+
+export interface StateWritesPlan {
+  writes: WriteAction[];
+  /** Per write, what it does: counts an RSVP for the first time, changes a counted one, or
+   * only writes it again so it outlives a possible redelivery. */
+  kinds: StateWriteKind[];
+  /** The batch's RSVPs as the table holds them once the writes are applied. */
+  statesAfter: Map<number, StoredState>;
+}
+
+/**
+ * Phase one of a partition's batch: one conditional write per changed state, carrying the
+ * change it causes to the counters (tagged with the partition and the RSVP's last offset) and
+ * whichever of its earlier changes some counter has not yet taken.
+ */
+export function planStateWrites(
+  changes: StateChange[],
+  stored: ReadonlyMap<number, StoredState>,
+  {
+    tp,
+    lastOffsets,
+    fences,
+  }: { tp: string; lastOffsets: ReadonlyMap<number, number>; fences: Fences },
+  options: PlanOptions,
+): StateWritesPlan {
+  const statesAfter = new Map(stored);
+  const writes: WriteAction[] = [];
+  const kinds: StateWriteKind[] = [];
+  for (const change of changes) {
+    const { rsvpId } = change.after;
+    const kept = (change.before?.pending ?? []).filter((pending) => !isSettled(pending, fences));
+    const before = change.before ? countedFormOf(change.before.state) : null;
+    const after = countedFormOf(change.after);
+    const offset = lastOffsets.get(rsvpId);
+    if (offset === undefined) throw new Error(`RSVP ${rsvpId} has no message in this batch`);
+    const pending =
+      change.refresh || sameForm(before, after) ? kept : [...kept, { tp, offset, before, after }];
+    if (pending.length > MAX_PENDING_CHANGES) {
+      throw new PendingChangesOverflowError(
+        `RSVP ${rsvpId} has ${pending.length} changes its counters have not taken; counter writes keep failing`,
+      );
+    }
+    const version = (change.before?.version ?? 0) + 1;
+    const expiresAt = expiresAtOf(change.after, options.nowMs, options.stateTtlSeconds);
+    writes.push(stateWrite(change, { version, expiresAt, pending }, options.tableName));
+    kinds.push(change.before === null ? "new" : change.refresh ? "refreshed" : "changed");
+    statesAfter.set(rsvpId, { state: change.after, version, expiresAt, pending });
+  }
+  return { writes, kinds, statesAfter };
+}
+
+export interface CounterWritesPlan {
+  writes: WriteAction[];
+  /** Day markers (`<country>#<day>`) to write first: days these counts add to, not yet marked. */
+  markedDays: string[];
 }
 
 const zeroCounts = (): Counts => ({ rsvps: 0, yes: 0, no: 0, guests: 0 });
 
-function addCounts(into: Counts, counts: Counts, sign: 1 | -1): void {
-  into.rsvps += sign * counts.rsvps;
-  into.yes += sign * counts.yes;
-  into.no += sign * counts.no;
-  into.guests += sign * counts.guests;
+function contributionOfForm(form: CountedForm): Counts {
+  const yes = form.response === "yes";
+  return { rsvps: 1, yes: yes ? 1 : 0, no: yes ? 0 : 1, guests: yes ? form.guests : 0 };
 }
 
-function isZero(counts: Counts): boolean {
-  return counts.rsvps === 0 && counts.yes === 0 && counts.no === 0 && counts.guests === 0;
+interface CounterDelta {
+  key: ItemKey;
+  counts: Counts;
+  /** The city's display names, from a state counted there now (absent: left as they are). */
+  city?: CountedCity;
 }
 
-/** Adds what one state change does to the counters into `deltas` (by counter key id). */
-function addCounterDeltas(change: StateChange, deltas: Map<string, CounterDelta>): void {
-  const apply = (state: RsvpState, sign: 1 | -1) => {
-    const contribution = contributionOf(state);
-    for (const key of [itemKeys.day(countDay(state), state.city), itemKeys.allTime(state.city)]) {
-      const id = keyId(key);
-      const delta = deltas.get(id) ?? { key, city: state.city, counts: zeroCounts() };
-      addCounts(delta.counts, contribution, sign);
-      if (sign === 1) delta.city = state.city;
-      deltas.set(id, delta);
+/**
+ * Phase two: per counter, the sum of this partition's pending changes (up to `lastOffset`) it
+ * has not taken, one write each, its fence moved to `lastOffset` on the condition that it is
+ * still the one read. A counter whose changes cancel out is written too, for its fence.
+ */
+export function planCounterWrites(
+  states: Iterable<StoredState>,
+  { tp, lastOffset, fences }: { tp: string; lastOffset: number; fences: Fences },
+  options: PlanOptions,
+): CounterWritesPlan {
+  const deltas = new Map<string, CounterDelta>();
+  const markers = new Set<string>();
+  for (const { state, pending } of states) {
+    for (const change of pending) {
+      if (change.tp !== tp || change.offset > lastOffset) continue;
+      const sides: [CountedForm | null, 1 | -1][] = [
+        [change.before, -1],
+        [change.after, 1],
+      ];
+      for (const [form, sign] of sides) {
+        if (form === null) continue;
+        for (const key of counterKeysOf(form)) {
+          if (fenceOf(fences, key, tp) >= change.offset) continue;
+          const id = keyId(key);
+          const delta = deltas.get(id) ?? { key, counts: zeroCounts() };
+          const contribution = contributionOfForm(form);
+          delta.counts.rsvps += sign * contribution.rsvps;
+          delta.counts.yes += sign * contribution.yes;
+          delta.counts.no += sign * contribution.no;
+          delta.counts.guests += sign * contribution.guests;
+          if (state.city.key === form.cityKey && state.city.country === form.country)
+            delta.city = state.city;
+          deltas.set(id, delta);
+          if (sign === 1) markers.add(`${form.country}#${form.day}`);
+        }
+      }
     }
+  }
+  return {
+    writes: [...deltas.values()].map((delta) =>
+      counterUpdate(delta, fenceOf(fences, delta.key, tp), { tp, lastOffset }, options),
+    ),
+    markedDays: [...markers].filter((marker) => !options.markedDays?.has(marker)),
   };
-  if (change.before !== null) apply(change.before.state, -1);
-  apply(change.after, 1);
 }
 
-/** The counter keys a change may touch (before and after, day and all time), and the marker
- * of the day it counts on unless `markedDays` has it. */
-function counterKeysOf(change: StateChange, markedDays: ReadonlySet<string>): string[] {
-  const states = change.before === null ? [change.after] : [change.before.state, change.after];
-  const marker = countedDayMarkerOf(change.after);
-  return [
-    ...new Set([
-      ...states.flatMap((state) => [
-        keyId(itemKeys.day(countDay(state), state.city)),
-        keyId(itemKeys.allTime(state.city)),
-      ]),
-      ...(markedDays.has(marker) ? [] : [marker]),
-    ]),
-  ];
+/** The Put of a day marker (`<country>#<day>`): the counts API finds a country's latest day by it. */
+export function dayMarkerWrite(marker: string, tableName: string): WriteAction {
+  const [country = "", day = ""] = marker.split("#");
+  const key = itemKeys.countedDay(day, country);
+  return {
+    Put: {
+      TableName: tableName,
+      Item: { pk: { S: key.pk }, sk: { S: key.sk }, day: { S: day }, country: { S: country } },
+    },
+  };
 }
 
 /** `<country>#<day>`: a day marker, as {@link PlanOptions.markedDays} holds it. */
@@ -281,74 +490,75 @@ export function countedDayMarkerOf(state: RsvpState): string {
   return `${state.city.country}#${countDay(state)}`;
 }
 
-/**
- * Packs the changes into transactions of at most {@link MAX_TRANSACTION_ACTIONS} actions,
- * each with its state writes and exactly the counter deltas they cause. Changes of one city
- * go together, so a city's counters are written once per transaction, not once per RSVP.
- */
-export function planTransactions(
-  changes: StateChange[],
-  options: PlanOptions,
-): PlannedTransaction[] {
-  const ordered = [...changes].sort(
-    (a, b) =>
-      a.after.city.key.localeCompare(b.after.city.key) ||
-      a.after.firstMtime - b.after.firstMtime ||
-      a.after.rsvpId - b.after.rsvpId,
-  );
-  const groups: StateChange[][] = [];
-  let group: StateChange[] = [];
-  let counterKeys = new Set<string>();
-  for (const change of ordered) {
-    const keys = counterKeysOf(change, options.markedDays ?? new Set());
-    const added = keys.filter((key) => !counterKeys.has(key)).length;
-    if (group.length > 0 && group.length + 1 + counterKeys.size + added > MAX_TRANSACTION_ACTIONS) {
-      groups.push(group);
-      group = [];
-      counterKeys = new Set();
-    }
-    group.push(change);
-    for (const key of keys) counterKeys.add(key);
-  }
-  if (group.length > 0) groups.push(group);
-  return groups.map((changesOfTransaction) => toTransaction(changesOfTransaction, options));
+/** A pending change as the state item stores it: `[tp, offset, before, after]`, forms as tuples. */
+type FormTuple = [
+  country: string,
+  cityKey: string,
+  day: string,
+  response: "y" | "n",
+  guests: number,
+];
+
+const formTuple = (form: CountedForm): FormTuple => [
+  form.country,
+  form.cityKey,
+  form.day,
+  form.response === "yes" ? "y" : "n",
+  form.guests,
+];
+
+function formOfTuple(tuple: unknown): CountedForm | null {
+  if (!Array.isArray(tuple) || tuple.length !== 5) return null;
+  const [country, cityKey, day, response, guests] = tuple as unknown[];
+  if (
+    typeof country !== "string" ||
+    typeof cityKey !== "string" ||
+    typeof day !== "string" ||
+    !/^\d{4}-\d{2}-\d{2}$/.test(day) ||
+    (response !== "y" && response !== "n") ||
+    !Number.isSafeInteger(guests)
+  )
+    return null;
+  return {
+    country,
+    cityKey,
+    day,
+    response: response === "y" ? "yes" : "no",
+    guests: guests as number,
+  };
 }
 
-function toTransaction(changes: StateChange[], options: PlanOptions): PlannedTransaction {
-  const deltas = new Map<string, CounterDelta>();
-  for (const change of changes) addCounterDeltas(change, deltas);
-  const actions: TransactWriteItem[] = changes.map((change) => stateWrite(change, options));
-  for (const delta of deltas.values()) {
-    // Changes that cancel out (one yes→no and another no→yes of a city-day) write nothing.
-    if (!isZero(delta.counts)) actions.push(counterUpdate(delta, options));
+/** The `pending` attribute's text (JSON: short, and sized as one string). */
+export const pendingText = (pending: PendingChange[]) =>
+  JSON.stringify(
+    pending.map((change) => [
+      change.tp,
+      change.offset,
+      change.before ? formTuple(change.before) : null,
+      formTuple(change.after),
+    ]),
+  );
+
+/** Pending changes read back; null when the text is not what {@link pendingText} writes. */
+export function pendingOfText(text: string): PendingChange[] | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return null;
   }
-  const markedDays = [
-    ...new Set(
-      changes
-        .filter((change) => !change.refresh)
-        .map((change) => countedDayMarkerOf(change.after))
-        .filter((marker) => !options.markedDays?.has(marker)),
-    ),
-  ];
-  for (const marker of markedDays) {
-    const [country, day] = marker.split("#") as [string, string];
-    const key = itemKeys.countedDay(day, country);
-    actions.push({
-      Put: {
-        TableName: options.tableName,
-        Item: { pk: { S: key.pk }, sk: { S: key.sk }, day: { S: day }, country: { S: country } },
-      },
-    });
+  if (!Array.isArray(parsed)) return null;
+  const changes: PendingChange[] = [];
+  for (const entry of parsed) {
+    if (!Array.isArray(entry) || entry.length !== 4) return null;
+    const [tp, offset, beforeTuple, afterTuple] = entry as unknown[];
+    const before = beforeTuple === null ? null : formOfTuple(beforeTuple);
+    const after = formOfTuple(afterTuple);
+    if (typeof tp !== "string" || !Number.isSafeInteger(offset) || after === null) return null;
+    if (beforeTuple !== null && before === null) return null;
+    changes.push({ tp, offset: offset as number, before, after });
   }
-  const newRsvps = changes.filter((change) => change.before === null).length;
-  const refreshedRsvps = changes.filter((change) => change.refresh).length;
-  return {
-    actions,
-    newRsvps,
-    changedRsvps: changes.length - newRsvps - refreshedRsvps,
-    refreshedRsvps,
-    markedDays,
-  };
+  return changes;
 }
 
 /** The attributes of a state item, keys included. */
@@ -356,6 +566,7 @@ export function stateItem(
   state: RsvpState,
   version: number,
   expiresAt: number,
+  pending: PendingChange[] = [],
 ): Record<string, AttributeValue> {
   const key = itemKeys.rsvp(state.rsvpId);
   return {
@@ -373,6 +584,7 @@ export function stateItem(
     ...(state.arrival === null ? {} : { arrival: { N: String(state.arrival) } }),
     version: { N: String(version) },
     expiresAt: { N: String(expiresAt) },
+    ...(pending.length === 0 ? {} : { pending: { S: pendingText(pending) } }),
   };
 }
 
@@ -399,6 +611,7 @@ export function storedStateOf(item: Record<string, AttributeValue>): StoredState
   };
   const version = number("version");
   const expiresAt = number("expiresAt");
+  const pending = item.pending === undefined ? [] : pendingOfText(item.pending.S ?? "");
   const valid =
     Number.isSafeInteger(rsvpId) &&
     (response === "yes" || response === "no") &&
@@ -406,17 +619,32 @@ export function storedStateOf(item: Record<string, AttributeValue>): StoredState
     (state.eventTime === null || Number.isSafeInteger(state.eventTime)) &&
     (state.arrival === null || Number.isSafeInteger(state.arrival)) &&
     city.key !== "" &&
-    city.country !== "";
-  return valid ? { state, version, expiresAt } : null;
+    city.country !== "" &&
+    pending !== null;
+  return valid && pending !== null ? { state, version, expiresAt, pending } : null;
 }
 
-function stateWrite(change: StateChange, { tableName, nowMs, stateTtlSeconds }: PlanOptions) {
-  const expiresAt = expiresAtOf(change.after, nowMs, stateTtlSeconds);
-  const version = (change.before?.version ?? 0) + 1;
-  const action: TransactWriteItem = {
+/** The fences of a counter item read back: its `at#<tp>` attributes. */
+export function fencesOfItem(item: Record<string, AttributeValue>): Map<string, number> {
+  const fences = new Map<string, number>();
+  for (const [name, value] of Object.entries(item)) {
+    if (!name.startsWith("at#")) continue;
+    const offset = Number(value.N);
+    if (!Number.isSafeInteger(offset)) throw new Error(`unreadable fence ${name} on ${item.pk?.S}`);
+    fences.set(name.slice(3), offset);
+  }
+  return fences;
+}
+
+function stateWrite(
+  change: StateChange,
+  stored: Pick<StoredState, "version" | "expiresAt" | "pending">,
+  tableName: string,
+): WriteAction {
+  return {
     Put: {
       TableName: tableName,
-      Item: stateItem(change.after, version, expiresAt),
+      Item: stateItem(change.after, stored.version, stored.expiresAt, stored.pending),
       // The version read when planning: a concurrent writer fails this, and the batch is re-read.
       ...(change.before === null
         ? { ConditionExpression: "attribute_not_exists(pk)" }
@@ -427,28 +655,30 @@ function stateWrite(change: StateChange, { tableName, nowMs, stateTtlSeconds }: 
           }),
     },
   };
-  return action;
 }
 
 function counterUpdate(
   { key, city, counts }: CounterDelta,
+  readFence: number,
+  { tp, lastOffset }: { tp: string; lastOffset: number },
   { tableName, nowMs }: PlanOptions,
-): TransactWriteItem {
+): WriteAction {
+  const display = city ? ", #country = :country, #state = :state, #city = :city" : "";
   return {
     Update: {
       TableName: tableName,
       Key: { pk: { S: key.pk }, sk: { S: key.sk } },
       // REMOVE: a counter never expires (one a version before this wrote carried a TTL).
-      UpdateExpression:
-        "ADD #rsvps :rsvps, #yes :yes, #no :no, #guests :guests SET #country = :country, #state = :state, #city = :city, #updatedAt = :now REMOVE #expiresAt",
+      UpdateExpression: `ADD #rsvps :rsvps, #yes :yes, #no :no, #guests :guests SET #fence = :fence${display}, #updatedAt = :now REMOVE #expiresAt`,
+      // The fence read when planning: another writer of this partition's changes fails this.
+      ConditionExpression: readFence < 0 ? "attribute_not_exists(#fence)" : "#fence = :readFence",
       ExpressionAttributeNames: {
         "#rsvps": "rsvps",
         "#yes": "yes",
         "#no": "no",
         "#guests": "guests",
-        "#country": "country",
-        "#state": "state",
-        "#city": "city",
+        "#fence": fenceAttribute(tp),
+        ...(city ? { "#country": "country", "#state": "state", "#city": "city" } : {}),
         "#updatedAt": "updatedAt",
         "#expiresAt": "expiresAt",
       },
@@ -457,9 +687,15 @@ function counterUpdate(
         ":yes": { N: String(counts.yes) },
         ":no": { N: String(counts.no) },
         ":guests": { N: String(counts.guests) },
-        ":country": { S: city.country },
-        ":state": city.state === null ? { NULL: true } : { S: city.state },
-        ":city": { S: city.name },
+        ":fence": { N: String(lastOffset) },
+        ...(readFence < 0 ? {} : { ":readFence": { N: String(readFence) } }),
+        ...(city
+          ? {
+              ":country": { S: city.country },
+              ":state": city.state === null ? { NULL: true } : { S: city.state },
+              ":city": { S: city.name },
+            }
+          : {}),
         ":now": { N: String(nowMs) },
       },
     },

@@ -1,33 +1,49 @@
 /**
- * The DynamoDB side of the counts: reading RSVP states, applying planned transactions, keeping
- * dead letters. The client is passed in, so tests and local runs point it at moto.
+ * The DynamoDB side of the counts: reading RSVP states and counter fences, applying planned
+ * single-item writes, keeping dead letters. The client is passed in, so tests and local runs
+ * point it at moto.
  */
 import {
   type AttributeValue,
   BatchGetItemCommand,
   BatchWriteItemCommand,
+  ConditionalCheckFailedException,
   type DynamoDBClient,
-  TransactionCanceledException,
-  type TransactWriteItem,
-  TransactWriteItemsCommand,
+  PutItemCommand,
+  UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { isTransientAwsError, UnprocessedItemsError } from "../shared/aws-errors.js";
 import { backoffPause } from "../shared/backoff.js";
-import { itemKeys, type PoisonRecord, type StoredState, storedStateOf } from "./counting.js";
+import {
+  type Fences,
+  fencesOfItem,
+  type ItemKey,
+  itemKeys,
+  keyId,
+  type PoisonRecord,
+  type StoredState,
+  storedStateOf,
+  type WriteAction,
+} from "./counting.js";
 
 const BATCH_GET_LIMIT = 100;
 const BATCH_WRITE_LIMIT = 25;
 const MAX_UNPROCESSED_ROUNDS = 8;
+/** Single-item writes of one phase in flight at once. */
+const WRITE_CONCURRENCY = 25;
 
 export interface CountsStore {
   /** The stored states of these RSVPs (strongly consistent); absent ones are not in the map. */
   readStates(rsvpIds: number[]): Promise<Map<number, StoredState>>;
+  /** Per counter item, its fences (absent items have none). Strongly consistent. */
+  readFences(keys: ItemKey[]): Promise<Fences>;
   /**
-   * "conflict" when another writer got in the way: a state item's version changed since it
-   * was read (ConditionalCheckFailed), or a concurrent transaction held one of the items
-   * (TransactionConflict). Either way nothing was applied, and re-reading is the answer.
+   * Applies each single-item write (side by side) and tells, per write, "applied" or
+   * "conflict": another writer got in the way (a state's version or a counter's fence changed
+   * since it was read: ConditionalCheckFailed), and re-reading is the answer. Any other error
+   * is thrown once every write of the call has ended.
    */
-  applyTransaction(actions: TransactWriteItem[]): Promise<"applied" | "conflict">;
+  applyWrites(actions: WriteAction[]): Promise<WriteOutcome[]>;
   /**
    * Keeps a dead letter per poison record, and tells how many were not kept before: a batch the
    * topic delivers again brings its poison records again, and their letters are not new.
@@ -35,12 +51,14 @@ export interface CountsStore {
   putDeadLetters(poison: PoisonRecord[], nowMs: number, ttlSeconds: number): Promise<number>;
 }
 
-type ItemKey = Record<"pk" | "sk", { S: string }>;
+export type WriteOutcome = "applied" | "conflict";
+
+type KeyAttributes = Record<"pk" | "sk", { S: string }>;
 
 export function dynamoCountsStore(client: DynamoDBClient, tableName: string): CountsStore {
   /** The items of these keys (strongly consistent), in 100-key calls, held-back keys again. */
   async function readItems(
-    keys: ItemKey[],
+    keys: KeyAttributes[],
     projection?: { ProjectionExpression: string; ExpressionAttributeNames: Record<string, string> },
   ) {
     const items: Record<string, AttributeValue>[] = [];
@@ -62,7 +80,7 @@ export function dynamoCountsStore(client: DynamoDBClient, tableName: string): Co
           }),
         );
         items.push(...(result.Responses?.[tableName] ?? []));
-        pending = (result.UnprocessedKeys?.[tableName]?.Keys ?? []) as ItemKey[];
+        pending = (result.UnprocessedKeys?.[tableName]?.Keys ?? []) as KeyAttributes[];
       }
     }
     return items;
@@ -87,25 +105,47 @@ export function dynamoCountsStore(client: DynamoDBClient, tableName: string): Co
       return states;
     },
 
-    async applyTransaction(actions) {
-      try {
-        await client.send(new TransactWriteItemsCommand({ TransactItems: actions }));
-        return "applied";
-      } catch (error) {
-        // Throttled, beside a conflict or not: the transient path, which waits before the batch
-        // runs again (and re-reads), where the quick conflict retries would run out first.
-        if (isTransientAwsError(error)) throw error;
-        const reasons =
-          error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : [];
-        if (
-          reasons.some(
-            (reason) =>
-              reason.Code === "ConditionalCheckFailed" || reason.Code === "TransactionConflict",
-          )
-        )
-          return "conflict";
-        throw error;
+    async readFences(keys) {
+      const fences = new Map<string, Map<string, number>>();
+      const unique = [...new Map(keys.map((key) => [keyId(key), key])).values()];
+      const items = await readItems(
+        unique.map((key) => ({ pk: { S: key.pk }, sk: { S: key.sk } })),
+      );
+      for (const item of items) {
+        fences.set(keyId({ pk: item.pk?.S ?? "", sk: item.sk?.S ?? "" }), fencesOfItem(item));
       }
+      return fences;
+    },
+
+    async applyWrites(actions) {
+      const results: WriteOutcome[] = [];
+      const failures: unknown[] = [];
+      for (let i = 0; i < actions.length; i += WRITE_CONCURRENCY) {
+        const outcomes = await Promise.allSettled(
+          actions
+            .slice(i, i + WRITE_CONCURRENCY)
+            .map((action) =>
+              action.Put
+                ? client.send(new PutItemCommand(action.Put))
+                : client.send(
+                    new UpdateItemCommand(action.Update as NonNullable<WriteAction["Update"]>),
+                  ),
+            ),
+        );
+        for (const outcome of outcomes) {
+          if (outcome.status === "fulfilled") results.push("applied");
+          else if (outcome.reason instanceof ConditionalCheckFailedException)
+            results.push("conflict");
+          else failures.push(outcome.reason);
+        }
+        if (failures.length > 0) break;
+      }
+      // A throttle or an outage beside a conflict: the transient path, which waits before the
+      // batch runs again (and re-reads), where the quick conflict retries would run out first.
+      const transient = failures.find(isTransientAwsError);
+      if (transient !== undefined) throw transient;
+      if (failures.length > 0) throw failures[0];
+      return results;
     },
 
     async putDeadLetters(poison, nowMs, ttlSeconds) {

@@ -1,11 +1,21 @@
 /**
- * One MSK batch: decode, then read-plan-apply until every RSVP's state and counts reflect it.
- * Poison records are dead-lettered and skipped, so they never block their partition; only an
- * infrastructure error (DynamoDB unreachable, throttled past the SDK's retries) fails the batch.
+ * One MSK batch, partition by partition: decode, then read-plan-write until every RSVP's state
+ * and the counters reflect it (counting.ts has the scheme). Poison records are dead-lettered
+ * and skipped, so they never block their partition; only an infrastructure error (DynamoDB
+ * unreachable, throttled past the SDK's retries) fails the batch.
  */
 import { backoffPause } from "../shared/backoff.js";
 import type { KafkaMessage } from "../shared/msk-event.js";
-import { decodeBatch, planTransactions, stateChanges } from "./counting.js";
+import {
+  counterKeysToRead,
+  dayMarkerWrite,
+  decodeBatch,
+  type PoisonRecord,
+  partitionIdOf,
+  planCounterWrites,
+  planStateWrites,
+  stateChanges,
+} from "./counting.js";
 import type { CountsStore } from "./counts-store.js";
 
 export class ConcurrentUpdateError extends Error {
@@ -25,8 +35,8 @@ export interface ProcessBatchDependencies {
   /** Waits between attempts (jittered, growing); tests pass a no-op. */
   pause?: (attempt: number) => Promise<void>;
   /**
-   * Day markers this writer has written (see PlanOptions.markedDays); grows as transactions
-   * succeed. Kept across batches by the handler (one set per container); absent, every batch
+   * Day markers this writer has written (see PlanOptions.markedDays); grows as markers are
+   * written. Kept across batches by the handler (one set per container); absent, every batch
    * writes the markers of its days again.
    */
   markedDays?: Set<string>;
@@ -50,8 +60,11 @@ export interface BatchResult {
   deadLettered: number;
   /** Poison records of a batch delivered again, whose dead letters were already kept. */
   deadLetteredBefore: number;
-  transactions: number;
-  /** Re-reads after another writer changed a state first (or held an item). */
+  /** State items written. */
+  stateWrites: number;
+  /** Counter items written (each once per batch and partition that moves it). */
+  counterWrites: number;
+  /** Re-reads after another writer changed a state or a counter's fence first. */
   conflicts: number;
 }
 
@@ -62,14 +75,15 @@ export interface BatchResult {
  */
 export type AppliedTally = Pick<
   BatchResult,
-  "counted" | "changed" | "refreshed" | "transactions" | "conflicts"
+  "counted" | "changed" | "refreshed" | "stateWrites" | "counterWrites" | "conflicts"
 >;
 
 export const nothingApplied = (): AppliedTally => ({
   counted: 0,
   changed: 0,
   refreshed: 0,
-  transactions: 0,
+  stateWrites: 0,
+  counterWrites: 0,
   conflicts: 0,
 });
 
@@ -88,40 +102,69 @@ export async function processBatch(
     pause = jitteredPause,
     markedDays = new Set<string>(),
   } = dependencies;
-  const { rsvps, messages, poison } = decodeBatch(kafkaMessages);
-
-  for (let attempt = 1; ; attempt++) {
-    const stored = await store.readStates([...rsvps.keys()]);
-    const nowMs = now();
-    const changes = stateChanges(rsvps, stored, { nowMs, keepAliveSeconds });
-    const plan = planTransactions(changes, {
-      tableName,
-      nowMs,
-      stateTtlSeconds,
-      keepAliveSeconds,
-      markedDays,
-    });
-    let conflict = false;
-    for (const transaction of plan) {
-      if ((await store.applyTransaction(transaction.actions)) === "conflict") {
-        conflict = true;
-        break;
-      }
-      applied.transactions += 1;
-      for (const marker of transaction.markedDays) markedDays.add(marker);
-      applied.counted += transaction.newRsvps;
-      applied.changed += transaction.changedRsvps;
-      applied.refreshed += transaction.refreshedRsvps;
-    }
-    if (!conflict) break;
-    // What was applied before the conflict is read back as state and not applied again.
-    applied.conflicts += 1;
-    if (attempt >= maxAttempts) {
-      throw new ConcurrentUpdateError(
-        `RSVP states kept changing under this batch (${attempt} attempts)`,
+  const poison: PoisonRecord[] = [];
+  let messages = 0;
+  // A partition's changes are fenced by its offsets, so each partition is counted on its own.
+  const partitions = new Map<string, KafkaMessage[]>();
+  for (const message of kafkaMessages) {
+    const tp = partitionIdOf(message);
+    partitions.set(tp, [...(partitions.get(tp) ?? []), message]);
+  }
+  for (const [tp, partitionMessages] of partitions) {
+    const decoded = decodeBatch(partitionMessages);
+    poison.push(...decoded.poison);
+    messages += decoded.messages;
+    const lastOffset = Math.max(...partitionMessages.map((message) => message.offset));
+    for (let attempt = 1; ; attempt++) {
+      const stored = await store.readStates([...decoded.rsvps.keys()]);
+      const fences = await store.readFences(
+        counterKeysToRead([...stored.values(), ...decoded.rsvps.values()]),
       );
+      const nowMs = now();
+      const options = { tableName, nowMs, stateTtlSeconds, keepAliveSeconds, markedDays };
+      const changes = stateChanges(decoded.rsvps, stored, { nowMs, keepAliveSeconds });
+      const states = planStateWrites(
+        changes,
+        stored,
+        { tp, lastOffsets: decoded.lastOffsets, fences },
+        options,
+      );
+      const stateOutcomes = await store.applyWrites(states.writes);
+      stateOutcomes.forEach((outcome, i) => {
+        if (outcome === "conflict") return;
+        applied.stateWrites += 1;
+        const kind = states.kinds[i];
+        if (kind === "new") applied.counted += 1;
+        else if (kind === "changed") applied.changed += 1;
+        else applied.refreshed += 1;
+      });
+      let conflict = stateOutcomes.includes("conflict");
+      if (!conflict) {
+        const counters = planCounterWrites(
+          states.statesAfter.values(),
+          { tp, lastOffset, fences },
+          options,
+        );
+        // Markers first: a crash after them leaves a day the counts API finds, whose counts
+        // the batch's next run writes; after the counts, a crash would leave counts unfound.
+        const markers = counters.markedDays.map((marker) => dayMarkerWrite(marker, tableName));
+        if ((await store.applyWrites(markers)).includes("conflict"))
+          throw new Error("a day marker write reported a failed condition it does not have");
+        for (const marker of counters.markedDays) markedDays.add(marker);
+        const counterOutcomes = await store.applyWrites(counters.writes);
+        applied.counterWrites += counterOutcomes.filter((o) => o === "applied").length;
+        conflict = counterOutcomes.includes("conflict");
+      }
+      if (!conflict) break;
+      // What was written before the conflict is read back and not written again.
+      applied.conflicts += 1;
+      if (attempt >= maxAttempts) {
+        throw new ConcurrentUpdateError(
+          `RSVP states or counters kept changing under this batch (${attempt} attempts)`,
+        );
+      }
+      await pause(attempt);
     }
-    await pause(attempt);
   }
   const newLetters = await store.putDeadLetters(poison, now(), stateTtlSeconds);
   return {

@@ -47,6 +47,8 @@ export interface KafkaMessage {
   offset: number;
   /** UTF-8 text of the value; null for a tombstone (no value). */
   value: string | null;
+  /** The MSK cluster's ARN, when the event names it (a replaced cluster has a new one). */
+  eventSourceArn?: string;
 }
 
 /** The records of every topic-partition, each partition in offset order. */
@@ -59,6 +61,7 @@ export function messagesOf(event: MskEvent): KafkaMessage[] {
         partition: record.partition,
         offset: record.offset,
         value: record.value == null ? null : Buffer.from(record.value, "base64").toString("utf8"),
+        ...(event.eventSourceArn === undefined ? {} : { eventSourceArn: event.eventSourceArn }),
       })),
   );
 }

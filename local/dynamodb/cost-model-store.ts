@@ -5,15 +5,26 @@
  * so the cost has to come from the items themselves; bench/counts-cost checks these images
  * against moto's.
  */
-import type { AttributeValue, TransactWriteItem } from "@aws-sdk/client-dynamodb";
-import type { StoredState } from "../../functions/city-counts/counting.js";
-import { itemKeys, keyId, storedStateOf } from "../../functions/city-counts/counting.js";
+import type { AttributeValue } from "@aws-sdk/client-dynamodb";
+import type {
+  Fences,
+  ItemKey,
+  StoredState,
+  WriteAction,
+} from "../../functions/city-counts/counting.js";
+import {
+  fencesOfItem,
+  itemKeys,
+  keyId,
+  storedStateOf,
+} from "../../functions/city-counts/counting.js";
 import type { CountsStore } from "../../functions/city-counts/counts-store.js";
 import { itemSizeBytes, writeUnits } from "./write-units.js";
 
 export type Item = Record<string, AttributeValue>;
 
-/** Keeps item images, applies the counting's two write shapes to them, and charges write units. */
+/** Keeps item images, applies the counting's two write shapes to them, and charges write units
+ * (single-item writes: no transaction doubles them). */
 export class CostModelStore implements CountsStore {
   readonly images = new Map<string, Item>();
   writeUnits = 0;
@@ -32,7 +43,16 @@ export class CostModelStore implements CountsStore {
     return states;
   }
 
-  async applyTransaction(actions: TransactWriteItem[]): Promise<"applied"> {
+  async readFences(keys: ItemKey[]): Promise<Fences> {
+    const fences = new Map<string, Map<string, number>>();
+    for (const key of keys) {
+      const image = this.images.get(keyId(key));
+      if (image) fences.set(keyId(key), fencesOfItem(image));
+    }
+    return fences;
+  }
+
+  async applyWrites(actions: WriteAction[]): Promise<"applied"[]> {
     for (const action of actions) {
       const key = action.Put?.Item ?? action.Update?.Key;
       const id = keyId({ pk: key?.pk?.S ?? "", sk: key?.sk?.S ?? "" });
@@ -40,14 +60,14 @@ export class CostModelStore implements CountsStore {
       const after = action.Put?.Item ?? applyUpdate(before, action.Update);
       const beforeBytes = before ? itemSizeBytes(before) : 0;
       const afterBytes = itemSizeBytes(after);
-      const units = writeUnits(beforeBytes, afterBytes, true);
+      const units = writeUnits(beforeBytes, afterBytes, false);
       this.writeUnits += units;
       this.largestItem = Math.max(this.largestItem, afterBytes);
       const perKey = `${this.second}\u0000${key?.pk?.S}`;
       this.perKeySecond.set(perKey, (this.perKeySecond.get(perKey) ?? 0) + units);
       this.images.set(id, after);
     }
-    return "applied";
+    return actions.map(() => "applied");
   }
 
   /** The cost model's feeds hold no poison records: none is ever new. */
@@ -57,7 +77,7 @@ export class CostModelStore implements CountsStore {
 }
 
 /** `ADD #a :a, ... SET #b = :b, ... REMOVE #c`, applied to an item image: how counters are written. */
-function applyUpdate(image: Item | undefined, update: TransactWriteItem["Update"]): Item {
+function applyUpdate(image: Item | undefined, update: WriteAction["Update"]): Item {
   if (!update?.Key || !update.UpdateExpression) throw new Error("not an update");
   const names = update.ExpressionAttributeNames ?? {};
   const values = update.ExpressionAttributeValues ?? {};

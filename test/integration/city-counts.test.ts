@@ -1,6 +1,6 @@
 /**
  * The counting rule on a real DynamoDB engine (moto): whatever the order of an RSVP's versions,
- * the redeliveries, batch boundaries, crashes between transactions, duplicate messages and
+ * the redeliveries, batch boundaries, crashes between any two writes, duplicate messages and
  * concurrent invocations, the table holds the counts of the README's rule
  * (test/support/counting-rule.ts), per UTC day and city and all time.
  */
@@ -9,7 +9,7 @@ import { GetItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { itemKeys } from "../../functions/city-counts/counting.js";
-import type { CountsStore } from "../../functions/city-counts/counts-store.js";
+import type { CountsStore, WriteOutcome } from "../../functions/city-counts/counts-store.js";
 import { dynamoCountsStore } from "../../functions/city-counts/counts-store.js";
 import {
   type ProcessBatchDependencies,
@@ -71,14 +71,21 @@ function dependencies(TableName: string, store?: CountsStore): ProcessBatchDepen
 class SimulatedCrash extends Error {
   override readonly name = "SimulatedCrash";
 }
-/** A store that dies after `transactionsBeforeCrash` transactions, as a Lambda timeout would. */
-function crashing(store: CountsStore, transactionsBeforeCrash: number): CountsStore {
-  let left = transactionsBeforeCrash;
+/**
+ * A store that dies after `writesBeforeCrash` single-item writes, as a Lambda timeout would:
+ * between two state writes, between the states and the counters, or between two counters.
+ */
+function crashing(store: CountsStore, writesBeforeCrash: number): CountsStore {
+  let left = writesBeforeCrash;
   return {
     ...store,
-    applyTransaction: async (actions) => {
-      if (left-- <= 0) throw new SimulatedCrash("simulated crash");
-      return store.applyTransaction(actions);
+    applyWrites: async (actions) => {
+      const outcomes: WriteOutcome[] = [];
+      for (const action of actions) {
+        if (left-- <= 0) throw new SimulatedCrash("simulated crash");
+        outcomes.push(...(await store.applyWrites([action])));
+      }
+      return outcomes;
     },
   };
 }
@@ -163,7 +170,13 @@ describe("city-counts handler on DynamoDB (events/msk-city-counts.json)", () => 
   it("adds nothing when the same batch is delivered again", async () => {
     const before = await tableCounts(TableName);
     const result = await countCityRsvps(event);
-    expect(result).toMatchObject({ counted: 0, changed: 0, unchanged: 4, transactions: 0 });
+    expect(result).toMatchObject({
+      counted: 0,
+      changed: 0,
+      unchanged: 4,
+      stateWrites: 0,
+      counterWrites: 0,
+    });
     expect(await tableCounts(TableName)).toEqual(before);
     // Its poison record's letter is kept already: not a new dead letter (the log line and the
     // DeadLetterGrowthAlarm's metric count new ones only).
@@ -266,8 +279,9 @@ describe("the counting rule, case by case", () => {
   it("the counts API shows no city whose RSVPs all moved to another day", async () => {
     const TableName = await freshTable();
     const deps = dependencies(TableName);
-    await processBatch(toMessages([rsvp(4, DAY2_0010, "yes")]), deps);
-    await processBatch(toMessages([rsvp(4, DAY1_2350, "yes")]), deps); // older, the day before
+    const [newer, older] = toMessages([rsvp(4, DAY2_0010, "yes"), rsvp(4, DAY1_2350, "yes")]);
+    await processBatch([newer as KafkaMessage], deps);
+    await processBatch([older as KafkaMessage], deps); // older, the day before
     const day = (d: string) =>
       queryTopCities(dynamodb, TableName, { country: "us", day: d, limit: 10 });
     expect(await day("2026-01-02")).toMatchObject({ cities: [], totalCities: 0 });
@@ -345,12 +359,18 @@ describe("the counting rule, case by case", () => {
 
     // The day after, another copy: the state outlives what the topic holds, nothing is written.
     const next = await processBatch(toMessages([a]), at(week + 86_400_000));
-    expect(next).toMatchObject({ counted: 0, changed: 0, refreshed: 0, transactions: 0 });
+    expect(next).toMatchObject({
+      counted: 0,
+      changed: 0,
+      refreshed: 0,
+      stateWrites: 0,
+      counterWrites: 0,
+    });
     expect(await tableCounts(TableName)).toEqual(before);
   });
 
-  it("a batch retried with other boundaries, and a crash between two transactions, lose and double nothing", async () => {
-    // 120 RSVPs in 60 cities: more than one transaction's 100 actions.
+  it("a batch retried with other boundaries, and a crash between any two writes, lose and double nothing", async () => {
+    // 120 RSVPs in 60 cities: 110 of them in the batch that crashes.
     const records = Array.from({ length: 120 }, (_, i) =>
       rsvp(1000 + i, DAY1_2350 + i, i % 3 === 0 ? "no" : "yes", i % 4, {
         ...portland,
@@ -359,19 +379,28 @@ describe("the counting rule, case by case", () => {
       }),
     );
     const messages = toMessages(records);
-    const TableName = await freshTable();
-    const store = dynamoCountsStore(dynamodb, TableName);
-    await expect(
-      processBatch(messages.slice(0, 110), dependencies(TableName, crashing(store, 1))),
-    ).rejects.toThrow(SimulatedCrash);
-    const partial = await tableCounts(TableName);
-    expect(partial.size).toBeGreaterThan(0);
-    expect(partial.size).toBeLessThan(ruleCounts(records).size);
-    // Lambda retries; the batch comes again, cut differently.
-    await processBatch(messages.slice(0, 50), dependencies(TableName));
-    const result = await processBatch(messages.slice(40), dependencies(TableName));
-    expect(result.transactions).toBeGreaterThan(0);
-    expect(await tableCounts(TableName)).toEqual(ruleCounts(records));
+    // Amid the state writes; after all 110 states, the day marker and 30 of the 120 counters.
+    for (const writesBeforeCrash of [70, 141]) {
+      const TableName = await freshTable();
+      const store = dynamoCountsStore(dynamodb, TableName);
+      await expect(
+        processBatch(
+          messages.slice(0, 110),
+          dependencies(TableName, crashing(store, writesBeforeCrash)),
+        ),
+      ).rejects.toThrow(SimulatedCrash);
+      const partial = await tableCounts(TableName);
+      if (writesBeforeCrash < 110) expect(partial.size).toBe(0);
+      else {
+        expect(partial.size).toBe(30);
+        expect(partial.size).toBeLessThan(ruleCounts(records).size);
+      }
+      // Lambda retries; the batch comes again, cut differently.
+      await processBatch(messages.slice(0, 50), dependencies(TableName));
+      const result = await processBatch(messages.slice(40), dependencies(TableName));
+      expect(result.counterWrites).toBeGreaterThan(0);
+      expect(await tableCounts(TableName)).toEqual(ruleCounts(records));
+    }
   });
 
   it("two event sources on one city at once count each RSVP once", async () => {

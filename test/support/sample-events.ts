@@ -12,7 +12,8 @@ export function sampleEvent<T = Record<string, unknown>>(file: string): T {
 
 /**
  * What the city-counts handler answers to events/msk-city-counts.json on an empty table: three
- * RSVPs counted in one transaction, an exact copy unchanged, a record that is not JSON
+ * RSVPs counted (3 state writes, 4 counter writes: a day and an all-time counter for each of 2
+ * cities), an exact copy unchanged, a record that is not JSON
  * dead-lettered.
  */
 export const mskCityCountsFirstResult = {
@@ -23,6 +24,7 @@ export const mskCityCountsFirstResult = {
   unchanged: 1,
   deadLettered: 1,
   deadLetteredBefore: 0,
-  transactions: 1,
+  stateWrites: 3,
+  counterWrites: 4,
   conflicts: 0,
 } as const;
