@@ -196,9 +196,10 @@ export function expiresAtOf(state: RsvpState, nowMs: number, ttlSeconds: number)
  * Most pending changes one state item keeps. A change leaves the item at the item's next write
  * once every counter it moves has taken it, so more than one or two means counter writes have
  * kept failing after state writes: the batch fails (and is retried) rather than grow the item.
- * Four at their largest (capped city keys on both sides) keep the item under 4 KB.
+ * Three at their largest (capped city keys on both sides, each `"` and `\` of them doubled by
+ * the JSON they are kept in) keep the item under 4 KB.
  */
-export const MAX_PENDING_CHANGES = 4;
+export const MAX_PENDING_CHANGES = 3;
 
 /** What an RSVP adds to its city's counters: all a pending change needs to remember of it. */
 export interface CountedForm {

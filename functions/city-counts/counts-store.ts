@@ -43,7 +43,10 @@ export interface CountsStore {
    * since it was read: ConditionalCheckFailed), and re-reading is the answer. Any other error
    * is thrown once every write of the call has ended.
    */
-  applyWrites(actions: WriteAction[]): Promise<WriteOutcome[]>;
+  applyWrites(
+    actions: WriteAction[],
+    onOutcome?: (index: number, outcome: WriteOutcome) => void,
+  ): Promise<WriteOutcome[]>;
   /**
    * Keeps a dead letter per poison record, and tells how many were not kept before: a batch the
    * topic delivers again brings its poison records again, and their letters are not new.
@@ -117,7 +120,7 @@ export function dynamoCountsStore(client: DynamoDBClient, tableName: string): Co
       return fences;
     },
 
-    async applyWrites(actions) {
+    async applyWrites(actions, onOutcome) {
       const results: WriteOutcome[] = [];
       const failures: unknown[] = [];
       for (let i = 0; i < actions.length; i += WRITE_CONCURRENCY) {
@@ -132,12 +135,18 @@ export function dynamoCountsStore(client: DynamoDBClient, tableName: string): Co
                   ),
             ),
         );
-        for (const outcome of outcomes) {
-          if (outcome.status === "fulfilled") results.push("applied");
-          else if (outcome.reason instanceof ConditionalCheckFailedException)
-            results.push("conflict");
-          else failures.push(outcome.reason);
-        }
+        outcomes.forEach((outcome, j) => {
+          if (
+            outcome.status === "rejected" &&
+            !(outcome.reason instanceof ConditionalCheckFailedException)
+          ) {
+            failures.push(outcome.reason);
+            return;
+          }
+          const result: WriteOutcome = outcome.status === "fulfilled" ? "applied" : "conflict";
+          results.push(result);
+          onOutcome?.(i + j, result);
+        });
         if (failures.length > 0) break;
       }
       // A throttle or an outage beside a conflict: the transient path, which waits before the

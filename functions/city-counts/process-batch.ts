@@ -117,20 +117,22 @@ export async function processBatch(
     const lastOffset = Math.max(...partitionMessages.map((message) => message.offset));
     for (let attempt = 1; ; attempt++) {
       const stored = await store.readStates([...decoded.rsvps.keys()]);
-      const fences = await store.readFences(
-        counterKeysToRead([...stored.values(), ...decoded.rsvps.values()]),
-      );
       const nowMs = now();
       const options = { tableName, nowMs, stateTtlSeconds, keepAliveSeconds, markedDays };
       const changes = stateChanges(decoded.rsvps, stored, { nowMs, keepAliveSeconds });
+      // Every counter a change may move: the merged states' (an RSVP that moves city and
+      // keeps an earlier day counts on a counter neither its stored nor its batch state names).
+      const fences = await store.readFences(
+        counterKeysToRead([...stored.values(), ...changes.map((change) => change.after)]),
+      );
       const states = planStateWrites(
         changes,
         stored,
         { tp, lastOffsets: decoded.lastOffsets, fences },
         options,
       );
-      const stateOutcomes = await store.applyWrites(states.writes);
-      stateOutcomes.forEach((outcome, i) => {
+      // Tallied as each write ends, so a run that fails midway reports what it applied.
+      const stateOutcomes = await store.applyWrites(states.writes, (i, outcome) => {
         if (outcome === "conflict") return;
         applied.stateWrites += 1;
         const kind = states.kinds[i];
@@ -151,8 +153,9 @@ export async function processBatch(
         if ((await store.applyWrites(markers)).includes("conflict"))
           throw new Error("a day marker write reported a failed condition it does not have");
         for (const marker of counters.markedDays) markedDays.add(marker);
-        const counterOutcomes = await store.applyWrites(counters.writes);
-        applied.counterWrites += counterOutcomes.filter((o) => o === "applied").length;
+        const counterOutcomes = await store.applyWrites(counters.writes, (_, outcome) => {
+          if (outcome === "applied") applied.counterWrites += 1;
+        });
         conflict = counterOutcomes.includes("conflict");
       }
       if (!conflict) break;

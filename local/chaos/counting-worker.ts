@@ -8,8 +8,10 @@
  * RSVP_ATLAS_RESOURCES (JSON: logical id -> local name of the tables and buckets).
  *
  * stdout: one JSON line per event, for the suite: {"event":"started"}, {"event":"invoke",
- * "records":N} when an invocation starts, {"event":"transaction"} after each transaction it
- * writes, {"event":"done","records":N} when it returns,
+ * "records":N} when an invocation starts, {"event":"write","writes":N} after each call of the
+ * store's single-item writes (states, day markers or counters) that applied N > 0 of them (also
+ * when the call then throws),
+ * {"event":"done","records":N} when it returns,
  * {"event":"failed","message":...} when it throws (the batch is then retried), and
  * {"event":"set-aside","where":...} when a batch's retries are spent. SIGTERM stops it cleanly.
  */
@@ -35,18 +37,25 @@ Object.assign(process.env, functionEnvironment("CityCountsFunction", resources))
 const { countCityRsvps, defaultDependencies } = await import(
   "../../functions/city-counts/handler.js"
 );
-// The handler's own store, telling the suite when each transaction is written, so it can kill
-// this process after some of a batch's transactions and before the batch is done.
+// The handler's own store, telling the suite when each call of single-item writes has applied
+// some (a batch writes its states, then its day markers, then its counters, per partition), so
+// it can kill this process after some of a batch's writes and before the batch is done. Counted
+// as each write ends: a call that throws (a throttle past the SDK's retries) may have applied some.
+const store = defaultDependencies.store;
 const dependencies = {
   ...defaultDependencies,
   store: {
-    ...defaultDependencies.store,
-    applyTransaction: async (
-      actions: Parameters<typeof defaultDependencies.store.applyTransaction>[0],
-    ) => {
-      const outcome = await defaultDependencies.store.applyTransaction(actions);
-      if (outcome === "applied") emit({ event: "transaction", actions: actions.length });
-      return outcome;
+    ...store,
+    applyWrites: async (...[actions, onOutcome]: Parameters<typeof store.applyWrites>) => {
+      let writes = 0;
+      try {
+        return await store.applyWrites(actions, (index, outcome) => {
+          if (outcome === "applied") writes += 1;
+          onOutcome?.(index, outcome);
+        });
+      } finally {
+        if (writes > 0) emit({ event: "write", writes });
+      }
     },
   },
 };

@@ -2,14 +2,15 @@
  * The faults of the suite, and what injecting each one does: kill and restart the Kafka broker,
  * drop the feed's connections and refuse reconnects, stop the ingest task (SIGTERM as ECS does,
  * SIGKILL as a crash does), kill the counting process mid-batch, make moto throttle or fail
- * DynamoDB (every request, or its transactions as a hot key does) or fail Firehose entries, and
- * ask the counts API for garbage (api-probe.ts).
+ * DynamoDB (every request, or the counters' UpdateItem writes as a hot key does) or fail Firehose
+ * entries, and ask the counts API for garbage (api-probe.ts).
  */
 
 import { sleep } from "../../functions/shared/backoff.js";
 import {
   type AwsFaults,
   clearAwsFaults,
+  type DynamoDbFaultMode,
   injectedAwsFaults,
   writeAwsFaults,
 } from "../stack/aws-faults.js";
@@ -24,7 +25,7 @@ export const FAULTS = [
   "ingest-sigkill",
   "counting-kill",
   "dynamodb-throttle",
-  "dynamodb-transaction-throttle",
+  "dynamodb-counter-throttle",
   "dynamodb-500",
   "firehose-failures",
   "api-garbage",
@@ -32,13 +33,43 @@ export const FAULTS = [
 export type FaultName = (typeof FAULTS)[number];
 /**
  * The short form npm test runs: every kind of process and service fails once (the ingest by
- * SIGKILL; SIGTERM is its gentler form; DynamoDB by throttling every request, of which a
- * throttled transaction is a narrower form, held in npm test by
+ * SIGKILL; SIGTERM is its gentler form; DynamoDB by throttling every request, of which throttled
+ * counter writes are a narrower form, held in npm test by
  * test/integration/city-counts-throttle.test.ts).
  */
 export const SHORT_FAULTS: readonly FaultName[] = FAULTS.filter(
-  (fault) => fault !== "ingest-sigterm" && fault !== "dynamodb-transaction-throttle",
+  (fault) => fault !== "ingest-sigterm" && fault !== "dynamodb-counter-throttle",
 );
+
+/**
+ * The DynamoDB faults: what moto answers, to which operations (all when absent), and how a
+ * phase's note names it. dynamodb-counter-throttle is a hot key: DynamoDB throttles a single-item
+ * write to a key past its partition's throughput (1,000 WRU/s, on-demand tables too) with HTTP
+ * 400 ThrottlingException or ProvisionedThroughputExceededException, its ThrottlingReasons
+ * naming TableWriteKeyRangeThroughputExceeded (Developer Guide, "Key range throughput exceeded
+ * (hot partitions)"; API Reference, UpdateItem, Errors), both of which the SDK retries as
+ * throttling. The counting's hot keys are its counters, the only items it writes with UpdateItem;
+ * its states and day markers (PutItem) go through, so the window falls between a batch's state
+ * writes and its counter writes, which the counters' fences make safe to run again.
+ */
+const DYNAMODB_FAULTS = {
+  "dynamodb-throttle": {
+    mode: "throttle",
+    operations: undefined,
+    answer: "requests with ThrottlingException",
+  },
+  "dynamodb-counter-throttle": {
+    mode: "throttle",
+    operations: ["UpdateItem"],
+    answer: "UpdateItem requests (counter writes) with ThrottlingException",
+  },
+  "dynamodb-500": { mode: "error500", operations: undefined, answer: "requests with 500" },
+} as const satisfies Partial<
+  Record<
+    FaultName,
+    { mode: DynamoDbFaultMode; operations: readonly string[] | undefined; answer: string }
+  >
+>;
 
 export interface FaultTargets {
   broker: KafkaBroker;
@@ -112,43 +143,37 @@ export function faultInjector({
         return;
       }
       case "counting-kill": {
-        // Mid-batch, after some of its transactions were written: right after a transaction
-        // of an invocation that has not returned (its offsets are not committed yet).
+        // Mid-batch, after some of its writes were applied: right after a call of single-item
+        // writes (a batch's first is its state writes) of an invocation that has not returned
+        // (its offsets are not committed yet).
         const deadline = Date.now() + 20_000;
-        const seen = counting.transactions;
-        const midBatch = () => counting.inBatch > 0 && counting.transactions > seen;
+        const seen = counting.writes;
+        const midBatch = () => counting.inBatch > 0 && counting.writes > seen;
         while (!midBatch() && Date.now() < deadline) await sleep(1);
         const wasMidBatch = midBatch();
         await counting.restart();
         notes.push(
           wasMidBatch
-            ? "counting killed mid-batch, its transactions written, its offsets not committed"
+            ? "counting killed mid-batch, its state writes done, its counters maybe not, its offsets not committed"
             : "counting killed between batches",
         );
         return;
       }
       case "dynamodb-throttle":
-      case "dynamodb-transaction-throttle":
+      case "dynamodb-counter-throttle":
       case "dynamodb-500": {
-        const mode = (
-          {
-            "dynamodb-throttle": "throttle",
-            "dynamodb-transaction-throttle": "transaction-throttle",
-            "dynamodb-500": "error500",
-          } as const
-        )[fault];
+        const { mode, operations, answer } = DYNAMODB_FAULTS[fault];
         let answered = 0;
         await inTurn(async () => {
           const before = injectedAwsFaults(faultsFile).dynamodb[mode];
-          await awsFault("dynamodb", { mode, until: Date.now() / 1000 + 8 }, 8000);
+          const until = Date.now() / 1000 + 8;
+          await awsFault(
+            "dynamodb",
+            { mode, until, ...(operations ? { operations: [...operations] } : {}) },
+            8000,
+          );
           answered = injectedAwsFaults(faultsFile).dynamodb[mode] - before;
         });
-        const answer = {
-          throttle: "requests with ThrottlingException",
-          "transaction-throttle":
-            "transactions with TransactionCanceledException (ThrottlingError)",
-          error500: "requests with 500",
-        }[mode];
         notes.push(`DynamoDB answered ${answered} ${answer}`);
         return;
       }

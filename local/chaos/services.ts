@@ -69,8 +69,11 @@ export function startIngestService(options: {
 export interface CountingWorker {
   /** Invocations begun and not yet returned. */
   readonly inBatch: number;
-  /** Transactions written so far, by every worker process. */
-  readonly transactions: number;
+  /**
+   * Calls of single-item writes that applied at least one write so far ({"event":"write"}), by
+   * every worker process.
+   */
+  readonly writes: number;
   /** SIGKILLs the worker process and starts another. */
   restart(): Promise<void>;
   stop(): Promise<Exit>;
@@ -81,7 +84,7 @@ export function startCountingWorker(options: {
   logPath: string;
 }): CountingWorker {
   let inBatch = 0;
-  let transactions = 0;
+  let writes = 0;
   const start = (): NodeProcess =>
     startNodeProcess({
       name: "counting",
@@ -92,7 +95,7 @@ export function startCountingWorker(options: {
         if (!line.startsWith("{")) return;
         const event = (JSON.parse(line) as { event?: string }).event;
         if (event === "invoke") inBatch += 1;
-        if (event === "transaction") transactions += 1;
+        if (event === "write") writes += 1;
         if (event === "done" || event === "failed") inBatch = Math.max(0, inBatch - 1);
       },
     });
@@ -101,8 +104,8 @@ export function startCountingWorker(options: {
     get inBatch() {
       return inBatch;
     },
-    get transactions() {
-      return transactions;
+    get writes() {
+      return writes;
     },
     async restart() {
       await current.signal("SIGKILL");

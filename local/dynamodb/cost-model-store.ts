@@ -52,8 +52,11 @@ export class CostModelStore implements CountsStore {
     return fences;
   }
 
-  async applyWrites(actions: WriteAction[]): Promise<"applied"[]> {
-    for (const action of actions) {
+  async applyWrites(
+    actions: WriteAction[],
+    onOutcome?: (index: number, outcome: "applied") => void,
+  ): Promise<"applied"[]> {
+    for (const [index, action] of actions.entries()) {
       const key = action.Put?.Item ?? action.Update?.Key;
       const id = keyId({ pk: key?.pk?.S ?? "", sk: key?.sk?.S ?? "" });
       const before = this.images.get(id);
@@ -66,6 +69,7 @@ export class CostModelStore implements CountsStore {
       const perKey = `${this.second}\u0000${key?.pk?.S}`;
       this.perKeySecond.set(perKey, (this.perKeySecond.get(perKey) ?? 0) + units);
       this.images.set(id, after);
+      onOutcome?.(index, "applied");
     }
     return actions.map(() => "applied");
   }

@@ -1,13 +1,15 @@
 /**
  * The local engines hold exactly what template.yaml declares (names aside), and behave as the
- * pipeline needs: Kafka keys map to partitions, DynamoDB has conditional transactions, Firehose
+ * pipeline needs: Kafka keys map to partitions, DynamoDB has conditional writes, Firehose
  * lands records in the raw bucket.
  */
 import {
+  ConditionalCheckFailedException,
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
   DynamoDBClient,
-  TransactWriteItemsCommand,
+  PutItemCommand,
+  UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import {
   DescribeDeliveryStreamCommand,
@@ -158,32 +160,42 @@ describe("AWS resources in moto match template.yaml", () => {
     }
   });
 
-  it("supports the conditional transactions exactly-once counting will rely on", async () => {
+  it("supports the conditional single-item writes exactly-once counting relies on", async () => {
     const TableName = stack.resources.tables.CityCountsTable as string;
-    const write = () =>
+    // A state: written only where none is (the version condition works the same way).
+    const put = () =>
       dynamodb.send(
-        new TransactWriteItemsCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName,
-                Item: { pk: { S: "test#marker" }, sk: { S: "batch-1" } },
-                ConditionExpression: "attribute_not_exists(pk)",
-              },
-            },
-            {
-              Update: {
-                TableName,
-                Key: { pk: { S: "test#count" }, sk: { S: "us/or/portland" } },
-                UpdateExpression: "ADD rsvps :n",
-                ExpressionAttributeValues: { ":n": { N: "3" } },
-              },
-            },
-          ],
+        new PutItemCommand({
+          TableName,
+          Item: { pk: { S: "test#state" }, sk: { S: "STATE" } },
+          ConditionExpression: "attribute_not_exists(pk)",
         }),
       );
-    await write();
-    await expect(write()).rejects.toThrow(/ConditionalCheckFailed|TransactionCanceled/);
+    await put();
+    await expect(put()).rejects.toThrow(ConditionalCheckFailedException);
+    // A counter: added to only while its fence (an attribute named with a "#") is the one read.
+    const add = (read: number | null, fence: number) =>
+      dynamodb.send(
+        new UpdateItemCommand({
+          TableName,
+          Key: { pk: { S: "test#count" }, sk: { S: "us/or/portland" } },
+          UpdateExpression: "ADD rsvps :n SET #fence = :fence",
+          ConditionExpression: read === null ? "attribute_not_exists(#fence)" : "#fence = :read",
+          ExpressionAttributeNames: { "#fence": "at#meetup-0" },
+          ExpressionAttributeValues: {
+            ":n": { N: "3" },
+            ":fence": { N: String(fence) },
+            ...(read === null ? {} : { ":read": { N: String(read) } }),
+          },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+    expect((await add(null, 9)).Attributes?.rsvps?.N).toBe("3");
+    await expect(add(null, 12)).rejects.toThrow(ConditionalCheckFailedException);
+    expect((await add(9, 12)).Attributes).toMatchObject({
+      rsvps: { N: "6" },
+      "at#meetup-0": { N: "12" },
+    });
   });
 
   it("creates every bucket", async () => {

@@ -1,34 +1,61 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import {
   BatchGetItemCommand,
   BatchWriteItemCommand,
+  ConditionalCheckFailedException,
   DynamoDBClient,
-  TransactionCanceledException,
-  TransactWriteItemsCommand,
+  ProvisionedThroughputExceededException,
+  PutItemCommand,
+  UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
 import {
+  type CountedForm,
+  type DecodedBatch,
+  dayMarkerWrite,
   decodeBatch,
   expiresAtOf,
+  type Fences,
+  fenceAttribute,
+  type ItemKey,
   itemKeys,
-  MAX_TRANSACTION_ACTIONS,
+  keyId,
+  MAX_PENDING_CHANGES,
+  type PendingChange,
+  PendingChangesOverflowError,
   type PlanOptions,
-  planTransactions,
+  type PoisonRecord,
+  partitionIdOf,
+  pendingOfText,
+  pendingText,
+  planCounterWrites,
+  planStateWrites,
   type StoredState,
   stateChanges,
   stateItem,
   storedStateOf,
+  type WriteAction,
 } from "../../functions/city-counts/counting.js";
-import { type CountsStore, dynamoCountsStore } from "../../functions/city-counts/counts-store.js";
-import { ConcurrentUpdateError, processBatch } from "../../functions/city-counts/process-batch.js";
+import {
+  type CountsStore,
+  dynamoCountsStore,
+  type WriteOutcome,
+} from "../../functions/city-counts/counts-store.js";
+import {
+  ConcurrentUpdateError,
+  nothingApplied,
+  processBatch,
+} from "../../functions/city-counts/process-batch.js";
 import { countDay, foldMessage, type RsvpState } from "../../functions/city-counts/rsvp-state.js";
 import { isTransientAwsError, retryTransient } from "../../functions/shared/aws-errors.js";
-import { messagesOf, mskEventSchema } from "../../functions/shared/msk-event.js";
+import { type KafkaMessage, messagesOf, mskEventSchema } from "../../functions/shared/msk-event.js";
 import { MAX_CITY_KEY_BYTES } from "../../functions/shared/rsvp/record-schema.js";
 import { MAX_DISPLAY_NAME_BYTES } from "../../functions/shared/rsvp/text.js";
-import { itemSizeBytes } from "../../local/dynamodb/write-units.js";
+import { CostModelStore } from "../../local/dynamodb/cost-model-store.js";
+import { itemSizeBytes, writeUnits } from "../../local/dynamodb/write-units.js";
 import { countsByRule, type RuleRecord } from "../support/counting-rule.js";
 
 const fixture = mskEventSchema.parse(
@@ -64,6 +91,125 @@ function record(
 function fold(...records: ReturnType<typeof record>[]): RsvpState | null {
   return records.reduce<RsvpState | null>((state, r) => foldMessage(state, r), null);
 }
+
+/**
+ * A table in memory (the cost model's item images) that checks the conditions the counting's
+ * writes carry, as DynamoDB does; `conflictOn(call)` makes every write of that applyWrites call
+ * fail its condition, as if another writer had got there first.
+ */
+function conditionalTable(conflictOn: (call: number) => boolean = () => false) {
+  const model = new CostModelStore();
+  /** Per readStates call, the RSVPs it found. */
+  const reads: number[][] = [];
+  const letters = new Set<string>();
+  let calls = 0;
+  const holds = (action: WriteAction) => {
+    const write = action.Put ?? action.Update;
+    const key = action.Put?.Item ?? action.Update?.Key;
+    const image = model.images.get(keyId({ pk: key?.pk?.S ?? "", sk: key?.sk?.S ?? "" }));
+    const values = write?.ExpressionAttributeValues ?? {};
+    const fence = image?.[write?.ExpressionAttributeNames?.["#fence"] ?? ""];
+    switch (write?.ConditionExpression) {
+      case undefined:
+        return true;
+      case "attribute_not_exists(pk)":
+        return image === undefined;
+      case "#version = :read":
+        return image?.version?.N !== undefined && image.version.N === values[":read"]?.N;
+      case "attribute_not_exists(#fence)":
+        return fence === undefined;
+      case "#fence = :readFence":
+        return fence?.N !== undefined && fence.N === values[":readFence"]?.N;
+      default:
+        throw new Error(`no model of the condition ${write?.ConditionExpression}`);
+    }
+  };
+  const store: CountsStore = {
+    readStates: async (rsvpIds) => {
+      const states = await model.readStates(rsvpIds);
+      reads.push([...states.keys()]);
+      return states;
+    },
+    readFences: (keys) => model.readFences(keys),
+    applyWrites: async (actions, onOutcome) => {
+      if (conflictOn(++calls)) {
+        for (const index of actions.keys()) onOutcome?.(index, "conflict");
+        return actions.map(() => "conflict");
+      }
+      const outcomes: WriteOutcome[] = [];
+      for (const [index, action] of actions.entries()) {
+        const [outcome = "applied"] = holds(action)
+          ? await model.applyWrites([action])
+          : (["conflict"] as const);
+        onOutcome?.(index, outcome);
+        outcomes.push(outcome);
+      }
+      return outcomes;
+    },
+    putDeadLetters: async (poison: PoisonRecord[]) => {
+      const fresh = poison.filter((letter) => !letters.has(letter.source));
+      for (const letter of poison) letters.add(letter.source);
+      return fresh.length;
+    },
+  };
+  /** The counters, keyed as countsByRule keys them; all-zero ones (no RSVP left) left out. */
+  const counts = () => {
+    const rows = new Map<string, { rsvps: number; yes: number; no: number; guests: number }>();
+    for (const item of model.images.values()) {
+      const pk = item.pk?.S ?? "";
+      if (!pk.startsWith("DAY#") && !pk.startsWith("ALL#")) continue;
+      const row = {
+        rsvps: Number(item.rsvps?.N),
+        yes: Number(item.yes?.N),
+        no: Number(item.no?.N),
+        guests: Number(item.guests?.N),
+      };
+      if (Object.values(row).some((n) => n !== 0)) rows.set(`${pk} ${item.sk?.S}`, row);
+    }
+    return rows;
+  };
+  return { store, model, reads, counts };
+}
+
+/** The rule's counts of these records, shaped as {@link conditionalTable}'s `counts`. */
+const ruleCounts = (records: ReturnType<typeof record>[]) =>
+  new Map(
+    [...countsByRule(records as RuleRecord[]).counts].map(([id, c]) => [
+      id,
+      { rsvps: c.rsvps, yes: c.yes, no: c.no, guests: c.guests },
+    ]),
+  );
+
+class SimulatedCrash extends Error {
+  override readonly name = "SimulatedCrash";
+}
+
+/** A store that dies after `writesBeforeCrash` single-item writes, as a Lambda timeout would. */
+function crashing(store: CountsStore, writesBeforeCrash: number): CountsStore {
+  let left = writesBeforeCrash;
+  return {
+    ...store,
+    applyWrites: async (actions, onOutcome) => {
+      const outcomes: WriteOutcome[] = [];
+      for (const [index, action] of actions.entries()) {
+        if (left-- <= 0) throw new SimulatedCrash("simulated crash");
+        const [outcome = "applied"] = await store.applyWrites([action]);
+        onOutcome?.(index, outcome);
+        outcomes.push(outcome);
+      }
+      return outcomes;
+    },
+  };
+}
+
+/** Records as one partition's messages, at offsets from `firstOffset`. */
+const messagesOfRecords = (records: ReturnType<typeof record>[], firstOffset = 0): KafkaMessage[] =>
+  records.map((r, i) => ({
+    topic: "meetup",
+    partition: 0,
+    offset: firstOffset + i,
+    value: JSON.stringify(r),
+  }));
 
 describe("the counting rule (rsvp-state.ts)", () => {
   it("takes the greatest mtime as the state; among equal mtimes the first to arrive", () => {
@@ -219,80 +365,196 @@ describe("decodeBatch (events/msk-city-counts.json)", () => {
   });
 });
 
-describe("stateChanges and planTransactions", () => {
+describe("stateChanges, planStateWrites and planCounterWrites", () => {
+  /** The partition every batch here comes from, as partitionIdOf names it (no ARN). */
+  const TP = "meetup-0";
+  const portland = { key: "us/or/portland", country: "us" };
+  const salem = { key: "us/or/salem", country: "us" };
+  const dayCounter = (day: string, city = portland) => itemKeys.day(day, city);
+  const allTimeCounter = (city = portland) => itemKeys.allTime(city);
   /** A state as stored a moment ago: it expires a full horizon from now. */
-  const stored = (state: RsvpState, version = 1): StoredState => ({
+  const stored = (state: RsvpState, version = 1, pending: PendingChange[] = []): StoredState => ({
     state,
     version,
     expiresAt: options.nowMs / 1000 + options.stateTtlSeconds,
+    pending,
   });
-  const batchOf = (...records: ReturnType<typeof record>[]) =>
-    new Map(records.map((r) => [r.rsvpId, fold(r) as RsvpState]));
-  const updates = (plan: ReturnType<typeof planTransactions>) =>
-    plan.flatMap((t) => t.actions.flatMap((a) => (a.Update ? [a.Update] : [])));
-  /** State writes (RSVP#...); day markers are {@link markers}. */
-  const puts = (plan: ReturnType<typeof planTransactions>) =>
-    plan.flatMap((t) =>
-      t.actions.flatMap((a) => (a.Put?.Item?.pk?.S?.startsWith("RSVP#") ? [a.Put] : [])),
+  /** What an RSVP adds to its counters, as a pending change names it. */
+  const form = (
+    day: string,
+    response: "yes" | "no" = "yes",
+    guests = 0,
+    cityKey = "us/or/portland",
+  ): CountedForm => ({ country: "us", cityKey, day, response, guests });
+  /** Per counter, the fence of {@link TP} it holds. */
+  const fencesOf = (...entries: [ItemKey, number][]): Fences =>
+    new Map(entries.map(([key, offset]) => [keyId(key), new Map([[TP, offset]])]));
+  /** These records as one batch of partition 0, at offsets from `firstOffset`, decoded. */
+  const batchOf = (records: ReturnType<typeof record>[], firstOffset = 100) =>
+    decodeBatch(messagesOfRecords(records, firstOffset));
+
+  /**
+   * One attempt at a partition's batch, planned as processBatch plans it: the state writes,
+   * then the counter writes from the states as those writes leave them.
+   */
+  function plan(
+    batch: DecodedBatch,
+    held: StoredState[] = [],
+    fences: Fences = new Map(),
+    planOptions: PlanOptions = options,
+  ) {
+    const storedStates = new Map(held.map((s) => [s.state.rsvpId, s]));
+    const changes = stateChanges(batch.rsvps, storedStates, planOptions);
+    const states = planStateWrites(
+      changes,
+      storedStates,
+      { tp: TP, lastOffsets: batch.lastOffsets, fences },
+      planOptions,
     );
-  const markers = (plan: ReturnType<typeof planTransactions>) =>
-    plan.flatMap((t) =>
-      t.actions.flatMap((a) =>
-        a.Put?.Item?.pk?.S?.startsWith("DAYS#") ? [`${a.Put.Item.pk.S}/${a.Put.Item.sk?.S}`] : [],
-      ),
+    const lastOffset = Math.max(...batch.lastOffsets.values());
+    const counters = planCounterWrites(
+      states.statesAfter.values(),
+      { tp: TP, lastOffset, fences },
+      planOptions,
     );
-  const delta = (update: ReturnType<typeof updates>[number] | undefined) => ({
+    return {
+      changes,
+      kinds: states.kinds,
+      puts: states.writes.map((write) => write.Put),
+      /** Per state write, the pending changes the item carries, read back. */
+      pending: states.writes.map((write) => storedStateOf(write.Put?.Item ?? {})?.pending),
+      updates: counters.writes.map((write) => write.Update),
+      markedDays: counters.markedDays,
+    };
+  }
+  type Update = ReturnType<typeof plan>["updates"][number];
+  const keyOf = (update: Update) => `${update?.Key?.pk?.S} ${update?.Key?.sk?.S}`;
+  const counterWrite = (updates: Update[], key: ItemKey) =>
+    updates.find((update) => keyOf(update) === `${key.pk} ${key.sk}`);
+  const delta = (update: Update) => ({
     rsvps: Number(update?.ExpressionAttributeValues?.[":rsvps"]?.N),
     yes: Number(update?.ExpressionAttributeValues?.[":yes"]?.N),
     no: Number(update?.ExpressionAttributeValues?.[":no"]?.N),
     guests: Number(update?.ExpressionAttributeValues?.[":guests"]?.N),
   });
+  /** The fence a counter write reads (null: none) and the one it sets. */
+  const fenceMove = (update: Update) => ({
+    fence: update?.ExpressionAttributeNames?.["#fence"],
+    condition: update?.ConditionExpression,
+    read: update?.ExpressionAttributeValues?.[":readFence"]?.N ?? null,
+    set: update?.ExpressionAttributeValues?.[":fence"]?.N,
+  });
 
-  it("writes a new RSVP's state only if it does not exist, with its day and all-time counters", () => {
-    const plan = planTransactions(
-      stateChanges(batchOf(record(1, DAY1, "yes", undefined, 2)), new Map(), options),
-      options,
-    );
-    expect(plan).toHaveLength(1);
-    expect(plan[0]).toMatchObject({ newRsvps: 1, changedRsvps: 0 });
-    expect(puts(plan)[0]?.ConditionExpression).toBe("attribute_not_exists(pk)");
-    expect(puts(plan)[0]?.Item?.expiresAt).toEqual({
+  it("writes a new RSVP's state only if it does not exist, its change pending, and both counters", () => {
+    const planned = plan(batchOf([record(1, DAY1, "yes", undefined, 2)], 7));
+    expect(planned.kinds).toEqual(["new"]);
+    expect(planned.puts[0]?.ConditionExpression).toBe("attribute_not_exists(pk)");
+    expect(planned.puts[0]?.Item?.version).toEqual({ N: "1" });
+    expect(planned.puts[0]?.Item?.expiresAt).toEqual({
       N: String(options.nowMs / 1000 + options.stateTtlSeconds),
     });
-    const keys = updates(plan).map((u) => `${u.Key?.pk?.S} ${u.Key?.sk?.S}`);
-    expect(keys.sort()).toEqual(["ALL#us us/or/portland", "DAY#2026-01-01#us us/or/portland"]);
-    for (const update of updates(plan))
+    // The change, tagged with its partition and offset: before it, nothing was counted.
+    expect(planned.pending).toEqual([
+      [{ tp: TP, offset: 7, before: null, after: form("2026-01-01", "yes", 2) }],
+    ]);
+    expect(planned.updates.map(keyOf).sort()).toEqual([
+      "ALL#us us/or/portland",
+      "DAY#2026-01-01#us us/or/portland",
+    ]);
+    for (const update of planned.updates) {
       expect(delta(update)).toEqual({ rsvps: 1, yes: 1, no: 0, guests: 2 });
+      expect(update?.ExpressionAttributeValues?.[":city"]).toEqual({ S: "portland" });
+    }
+  });
+
+  it("moves each counter's fence to the batch's last offset, on the condition that it is the one read", () => {
+    // Portland's RSVP is at offset 10, the batch ends at 11 (Salem's).
+    const batch = batchOf([record(1, DAY1), record(2, DAY1, "yes", "us/or/salem")], 10);
+    const unread = plan(batch);
+    for (const update of unread.updates) {
+      expect(fenceMove(update)).toEqual({
+        fence: "at#meetup-0",
+        condition: "attribute_not_exists(#fence)",
+        read: null,
+        set: "11",
+      });
+    }
+    // Another partition's fence on a counter is not this partition's.
+    const fences: Fences = new Map([
+      [keyId(dayCounter("2026-01-01")), new Map([[TP, 3]])],
+      [
+        keyId(allTimeCounter()),
+        new Map([
+          [TP, 9],
+          ["meetup-1", 50],
+        ]),
+      ],
+      [keyId(dayCounter("2026-01-01", salem)), new Map([["meetup-1", 50]])],
+    ]);
+    const read = plan(batch, [], fences);
+    const moves = (key: ItemKey) => fenceMove(counterWrite(read.updates, key));
+    expect(moves(dayCounter("2026-01-01"))).toEqual({
+      fence: "at#meetup-0",
+      condition: "#fence = :readFence",
+      read: "3",
+      set: "11",
+    });
+    expect(moves(allTimeCounter())).toMatchObject({ condition: "#fence = :readFence", read: "9" });
+    expect(moves(dayCounter("2026-01-01", salem))).toMatchObject({
+      condition: "attribute_not_exists(#fence)",
+      read: null,
+    });
+    expect(fenceAttribute(TP)).toBe("at#meetup-0");
   });
 
   it("moves a yes→no change from yes to no on its day (rsvps and the day unchanged), guests with it", () => {
     const before = stored(fold(record(1, DAY1, "yes", undefined, 2)) as RsvpState, 3);
-    const changes = stateChanges(batchOf(record(1, DAY2, "no")), new Map([[1, before]]), options);
-    const plan = planTransactions(changes, options);
-    expect(plan[0]).toMatchObject({ newRsvps: 0, changedRsvps: 1 });
-    expect(puts(plan)[0]?.ConditionExpression).toBe("#version = :read");
-    expect(puts(plan)[0]?.ExpressionAttributeValues).toEqual({ ":read": { N: "3" } });
-    expect(puts(plan)[0]?.Item?.version).toEqual({ N: "4" });
-    const day = updates(plan).find((u) => u.Key?.pk?.S === "DAY#2026-01-01#us");
-    expect(delta(day)).toEqual({ rsvps: 0, yes: -1, no: 1, guests: -2 });
-    expect(updates(plan).some((u) => u.Key?.pk?.S === "DAY#2026-01-02#us")).toBe(false);
+    const planned = plan(batchOf([record(1, DAY2, "no")], 20), [before]);
+    expect(planned.kinds).toEqual(["changed"]);
+    expect(planned.puts[0]?.ConditionExpression).toBe("#version = :read");
+    expect(planned.puts[0]?.ExpressionAttributeValues).toEqual({ ":read": { N: "3" } });
+    expect(planned.puts[0]?.Item?.version).toEqual({ N: "4" });
+    expect(planned.pending).toEqual([
+      [
+        {
+          tp: TP,
+          offset: 20,
+          before: form("2026-01-01", "yes", 2),
+          after: form("2026-01-01", "no", 0),
+        },
+      ],
+    ]);
+    expect(delta(counterWrite(planned.updates, dayCounter("2026-01-01")))).toEqual({
+      rsvps: 0,
+      yes: -1,
+      no: 1,
+      guests: -2,
+    });
+    expect(delta(counterWrite(planned.updates, allTimeCounter()))).toEqual({
+      rsvps: 0,
+      yes: -1,
+      no: 1,
+      guests: -2,
+    });
+    expect(planned.updates).toHaveLength(2);
   });
 
   it("a state stored without a stamp meeting a stamped copy keeps the stamp, counting nothing", () => {
     const held = stored(fold(record(1, DAY1, "yes")) as RsvpState);
     expect(held.state.arrival).toBe(null);
     const stamped = { ...record(1, DAY1, "yes"), arrival: 1_700_000_000_000_000 };
-    const changes = stateChanges(
-      new Map([[1, foldMessage(null, stamped)]]),
-      new Map([[1, held]]),
-      options,
-    );
-    expect(changes).toHaveLength(1);
-    expect(changes[0]?.refresh).toBe(true);
-    const plan = planTransactions(changes, options);
-    expect(plan[0]).toMatchObject({ newRsvps: 0, changedRsvps: 0, refreshedRsvps: 1 });
-    expect(updates(plan)).toEqual([]);
-    expect(puts(plan)[0]?.Item?.arrival).toEqual({ N: "1700000000000000" });
+    const batch = decodeBatch([
+      { topic: "meetup", partition: 0, offset: 5, value: JSON.stringify(stamped) },
+    ]);
+    const planned = plan(batch, [held]);
+    expect(planned.changes).toHaveLength(1);
+    expect(planned.changes[0]?.refresh).toBe(true);
+    expect(planned.kinds).toEqual(["refreshed"]);
+    // No new pending change, and so no counter write.
+    expect(planned.pending).toEqual([[]]);
+    expect(planned.puts[0]?.Item?.pending).toBeUndefined();
+    expect(planned.updates).toEqual([]);
+    expect(planned.puts[0]?.Item?.arrival).toEqual({ N: "1700000000000000" });
     // A stamp of null is no stamp (another producer may send one).
     const nullStamp = decodeBatch([
       {
@@ -308,59 +570,68 @@ describe("stateChanges and planTransactions", () => {
 
   it("changes nothing for an exact duplicate or an older version of the same day", () => {
     const held = stored(fold(record(1, DAY1 + 5_000, "no")) as RsvpState);
-    expect(
-      stateChanges(batchOf(record(1, DAY1 + 5_000, "no")), new Map([[1, held]]), options),
-    ).toEqual([]);
-    expect(
-      stateChanges(batchOf(record(1, DAY1, "yes")), new Map([[1, held]]), options),
-    ).toHaveLength(1);
-    const plan = planTransactions(
-      stateChanges(batchOf(record(1, DAY1, "yes")), new Map([[1, held]]), options),
-      options,
-    );
-    // The earlier mtime is kept in the state, but no counter moves: the day is the same.
-    expect(updates(plan)).toEqual([]);
-    expect(puts(plan)[0]?.Item?.firstMtime).toEqual({ N: String(DAY1) });
-    expect(puts(plan)[0]?.Item?.response).toEqual({ S: "no" });
+    const duplicate = plan(batchOf([record(1, DAY1 + 5_000, "no")]), [held]);
+    expect(duplicate).toMatchObject({ changes: [], puts: [], updates: [], markedDays: [] });
+    const older = plan(batchOf([record(1, DAY1, "yes")]), [held]);
+    expect(older.changes).toHaveLength(1);
+    // The earlier mtime is kept in the state, but nothing counted moves: the day is the same.
+    expect(older.pending).toEqual([[]]);
+    expect(older.updates).toEqual([]);
+    expect(older.puts[0]?.Item?.firstMtime).toEqual({ N: String(DAY1) });
+    expect(older.puts[0]?.Item?.response).toEqual({ S: "no" });
   });
 
   it("moves the count to the earlier day when an older version from the day before arrives late", () => {
     const held = stored(fold(record(1, DAY2, "yes")) as RsvpState);
-    const plan = planTransactions(
-      stateChanges(batchOf(record(1, DAY1, "no")), new Map([[1, held]]), options),
-      options,
-    );
-    expect(delta(updates(plan).find((u) => u.Key?.pk?.S === "DAY#2026-01-02#us"))).toEqual({
+    const planned = plan(batchOf([record(1, DAY1, "no")], 30), [held]);
+    expect(planned.pending).toEqual([
+      [{ tp: TP, offset: 30, before: form("2026-01-02"), after: form("2026-01-01") }],
+    ]);
+    expect(delta(counterWrite(planned.updates, dayCounter("2026-01-02")))).toEqual({
       rsvps: -1,
       yes: -1,
       no: 0,
       guests: 0,
     });
-    expect(delta(updates(plan).find((u) => u.Key?.pk?.S === "DAY#2026-01-01#us"))).toEqual({
+    expect(delta(counterWrite(planned.updates, dayCounter("2026-01-01")))).toEqual({
       rsvps: 1,
       yes: 1,
       no: 0,
       guests: 0,
     });
-    // All time: the same RSVP, the same answer: nothing to write.
-    expect(updates(plan).some((u) => u.Key?.pk?.S === "ALL#us")).toBe(false);
+    // All time: the same RSVP, the same answer, a zero delta; still written, for its fence:
+    // the change leaves the state only once every counter it moves has taken it.
+    const allTime = counterWrite(planned.updates, allTimeCounter());
+    expect(delta(allTime)).toEqual({ rsvps: 0, yes: 0, no: 0, guests: 0 });
+    expect(fenceMove(allTime).set).toBe("30");
+    expect(planned.updates).toHaveLength(3);
+    // Only the day the count moves to is marked.
+    expect(planned.markedDays).toEqual(["us#2026-01-01"]);
   });
 
   it("writes an unchanged state again, counting nothing, when it would expire before the topic could redeliver", () => {
     const nowSec = options.nowMs / 1000;
     const state = fold(record(1, DAY1, "yes")) as RsvpState;
-    const fresh = { state, version: 4, expiresAt: nowSec + options.keepAliveSeconds + 60 };
-    expect(stateChanges(batchOf(record(1, DAY1, "yes")), new Map([[1, fresh]]), options)).toEqual(
-      [],
-    );
+    const fresh = {
+      state,
+      version: 4,
+      expiresAt: nowSec + options.keepAliveSeconds + 60,
+      pending: [],
+    };
+    expect(
+      stateChanges(batchOf([record(1, DAY1, "yes")]).rsvps, new Map([[1, fresh]]), options),
+    ).toEqual([]);
     const ageing = { ...fresh, expiresAt: nowSec + options.keepAliveSeconds - 60 };
-    const changes = stateChanges(batchOf(record(1, DAY1, "yes")), new Map([[1, ageing]]), options);
-    expect(changes).toEqual([{ before: ageing, after: state, refresh: true }]);
-    const plan = planTransactions(changes, options);
-    expect(plan[0]).toMatchObject({ newRsvps: 0, changedRsvps: 0, refreshedRsvps: 1 });
-    expect(updates(plan)).toEqual([]);
-    expect(puts(plan)[0]?.ConditionExpression).toBe("#version = :read");
-    expect(Number(puts(plan)[0]?.Item?.expiresAt?.N)).toBe(nowSec + options.stateTtlSeconds);
+    const batch = batchOf([record(1, DAY1, "yes")]);
+    expect(stateChanges(batch.rsvps, new Map([[1, ageing]]), options)).toEqual([
+      { before: ageing, after: state, refresh: true },
+    ]);
+    const planned = plan(batch, [ageing]);
+    expect(planned.kinds).toEqual(["refreshed"]);
+    expect(planned.pending).toEqual([[]]);
+    expect(planned.updates).toEqual([]);
+    expect(planned.puts[0]?.ConditionExpression).toBe("#version = :read");
+    expect(Number(planned.puts[0]?.Item?.expiresAt?.N)).toBe(nowSec + options.stateTtlSeconds);
   });
 
   it("keeps a state the horizon past its event, so a late change to a distant event finds it", () => {
@@ -384,89 +655,245 @@ describe("stateChanges and planTransactions", () => {
   });
 
   it("takes any expiry off a counter it writes: counters never expire", () => {
-    const plan = planTransactions(
-      stateChanges(batchOf(record(1, DAY1)), new Map(), options),
-      options,
-    );
-    for (const update of updates(plan)) {
-      expect(update.UpdateExpression).toMatch(/ REMOVE #expiresAt$/);
-      expect(update.ExpressionAttributeNames?.["#expiresAt"]).toBe("expiresAt");
+    const planned = plan(batchOf([record(1, DAY1)]));
+    expect(planned.updates).toHaveLength(2);
+    for (const update of planned.updates) {
+      expect(update?.UpdateExpression).toMatch(/ REMOVE #expiresAt$/);
+      expect(update?.ExpressionAttributeNames?.["#expiresAt"]).toBe("expiresAt");
     }
   });
 
-  it("marks each day a country has counts on once per writer, in the transaction of its counts", () => {
-    const batch = batchOf(record(1, DAY1), record(2, DAY2), record(3, DAY2 + 60_000));
-    const first = planTransactions(stateChanges(batch, new Map(), options), options);
-    expect(markers(first).sort()).toEqual(["DAYS#us/2026-01-01", "DAYS#us/2026-01-02"]);
-    expect(first.flatMap((t) => t.markedDays).sort()).toEqual(["us#2026-01-01", "us#2026-01-02"]);
+  it("marks each day a country has counts on once per writer, before its counts", () => {
+    const batch = batchOf([record(1, DAY1), record(2, DAY2), record(3, DAY2 + 60_000)]);
+    expect(plan(batch).markedDays.sort()).toEqual(["us#2026-01-01", "us#2026-01-02"]);
     // A writer that has marked a day does not mark it again.
-    const later = planTransactions(stateChanges(batch, new Map(), options), {
+    const later = plan(batch, [], new Map(), {
       ...options,
       markedDays: new Set(["us#2026-01-01"]),
     });
-    expect(markers(later)).toEqual(["DAYS#us/2026-01-02"]);
+    expect(later.markedDays).toEqual(["us#2026-01-02"]);
+    expect(dayMarkerWrite("us#2026-01-02", "counts")).toEqual({
+      Put: {
+        TableName: "counts",
+        Item: {
+          pk: { S: "DAYS#us" },
+          sk: { S: "2026-01-02" },
+          day: { S: "2026-01-02" },
+          country: { S: "us" },
+        },
+      },
+    });
   });
 
   it("sums a city's deltas over the batch: one counter write per (day, city) and per city", () => {
-    const batch = batchOf(...Array.from({ length: 30 }, (_, i) => record(100 + i, DAY1 + i)));
-    const plan = planTransactions(stateChanges(batch, new Map(), options), options);
-    expect(plan).toHaveLength(1);
-    expect(puts(plan)).toHaveLength(30);
-    expect(updates(plan).map((u) => delta(u).rsvps)).toEqual([30, 30]);
+    const batch = batchOf(Array.from({ length: 30 }, (_, i) => record(100 + i, DAY1 + i)));
+    const planned = plan(batch);
+    expect(planned.puts).toHaveLength(30);
+    expect(planned.kinds).toEqual(Array(30).fill("new"));
+    expect(planned.updates.map((u) => delta(u).rsvps)).toEqual([30, 30]);
   });
 
-  it("keeps every transaction within DynamoDB's limits, and the deltas equal the rule's counts", () => {
-    const arbitraryRecord = fc
+  describe("fences: a change is in a counter exactly when the counter's fence has reached it", () => {
+    const yes5: PendingChange = { tp: TP, offset: 5, before: null, after: form("2026-01-01") };
+    const held = stored(fold(record(1, DAY1)) as RsvpState, 2, [yes5]);
+    const day = dayCounter("2026-01-01");
+
+    it("a counter that has taken a pending change is not written for it again", () => {
+      // A crash left the change pending after the day counter took it, before the all-time one.
+      const planned = plan(
+        batchOf([record(1, DAY1)], 9),
+        [held],
+        fencesOf([day, 5], [allTimeCounter(), 4]),
+      );
+      expect(planned.puts).toEqual([]);
+      expect(planned.updates.map(keyOf)).toEqual(["ALL#us us/or/portland"]);
+      expect(delta(planned.updates[0])).toEqual({ rsvps: 1, yes: 1, no: 0, guests: 0 });
+      expect(fenceMove(planned.updates[0])).toMatchObject({ read: "4", set: "9" });
+      // Both counters have it: the batch comes again and writes nothing.
+      const again = plan(
+        batchOf([record(1, DAY1)], 9),
+        [held],
+        fencesOf([day, 5], [allTimeCounter(), 9]),
+      );
+      expect(again).toMatchObject({ puts: [], updates: [], markedDays: [] });
+    });
+
+    it("a state's next write drops the changes every counter has taken and keeps the others", () => {
+      const no9: PendingChange = {
+        tp: TP,
+        offset: 9,
+        before: form("2026-01-01"),
+        after: form("2026-01-01", "no"),
+      };
+      const batch = batchOf([record(1, DAY1 + 1, "no")], 9);
+      const settled = plan(batch, [held], fencesOf([day, 5], [allTimeCounter(), 6]));
+      expect(settled.pending).toEqual([[no9]]);
+      for (const update of settled.updates)
+        expect(delta(update)).toEqual({ rsvps: 0, yes: -1, no: 1, guests: 0 });
+      // The all-time counter has not taken the first change: it stays, and is added there.
+      const halfTaken = plan(batch, [held], fencesOf([day, 5]));
+      expect(halfTaken.pending).toEqual([[yes5, no9]]);
+      expect(delta(counterWrite(halfTaken.updates, day))).toEqual({
+        rsvps: 0,
+        yes: -1,
+        no: 1,
+        guests: 0,
+      });
+      expect(delta(counterWrite(halfTaken.updates, allTimeCounter()))).toEqual({
+        rsvps: 1,
+        yes: 0,
+        no: 1,
+        guests: 0,
+      });
+      // So does a change with its counters' fences read from another partition only.
+      const elsewhere = new Map([
+        [keyId(day), new Map([["meetup-1", 99]])],
+        [keyId(allTimeCounter()), new Map([["meetup-1", 99]])],
+      ]);
+      expect(plan(batch, [held], elsewhere).pending).toEqual([[yes5, no9]]);
+    });
+
+    it("applies only this partition's pending changes, up to the batch's last offset", () => {
+      // Another partition's change (the RSVP came from another city's partition) and one this
+      // partition made at offset 50, in a run of a longer batch that crashed before the counters.
+      const other: PendingChange = {
+        tp: "meetup-1",
+        offset: 3,
+        before: null,
+        after: form("2026-01-01", "yes", 0, "us/or/salem"),
+      };
+      const moved: PendingChange = {
+        tp: TP,
+        offset: 50,
+        before: form("2026-01-01", "yes", 0, "us/or/salem"),
+        after: form("2026-01-01"),
+      };
+      const state = stored(fold(record(1, DAY1)) as RsvpState, 3, [other, moved]);
+      // The batch comes again cut shorter: offsets 12 (this RSVP, unchanged) to 20 (another).
+      const shorter = plan(
+        batchOf(
+          [
+            record(1, DAY1),
+            ...Array.from({ length: 8 }, (_, i) => record(40 + i, DAY1, "yes", "us/or/eugene")),
+          ],
+          12,
+        ),
+        [state],
+      );
+      expect(shorter.kinds).toEqual(Array(8).fill("new"));
+      expect(shorter.updates.map(keyOf).sort()).toEqual([
+        "ALL#us us/or/eugene",
+        "DAY#2026-01-01#us us/or/eugene",
+      ]);
+      // Cut to reach it: offset 50 applies, meetup-1's change does not.
+      const longer = plan(batchOf([record(1, DAY1)], 55), [state]);
+      expect(longer.updates.map((u) => [keyOf(u), delta(u).rsvps]).sort()).toEqual([
+        ["ALL#us us/or/portland", 1],
+        ["ALL#us us/or/salem", -1],
+        ["DAY#2026-01-01#us us/or/portland", 1],
+        ["DAY#2026-01-01#us us/or/salem", -1],
+      ]);
+    });
+
+    it(`keeps at most ${MAX_PENDING_CHANGES} pending changes: more means counter writes keep failing`, () => {
+      const pendingYes = (offset: number): PendingChange => ({
+        tp: TP,
+        offset,
+        before: null,
+        after: form("2026-01-01"),
+      });
+      const withPending = (n: number) =>
+        stored(
+          fold(record(1, DAY1)) as RsvpState,
+          2,
+          Array.from({ length: n }, (_, i) => pendingYes(i + 1)),
+        );
+      const change = batchOf([record(1, DAY1 + 1, "no")], 20);
+      const full = plan(change, [withPending(MAX_PENDING_CHANGES - 1)]);
+      expect(full.pending[0]).toHaveLength(MAX_PENDING_CHANGES);
+      expect(() => plan(change, [withPending(MAX_PENDING_CHANGES)])).toThrow(
+        PendingChangesOverflowError,
+      );
+      // Counters taking them still go on: a state that is not written again is not refused.
+      expect(
+        plan(batchOf([record(1, DAY1)], 20), [withPending(MAX_PENDING_CHANGES)]).updates,
+      ).toHaveLength(2);
+    });
+  });
+
+  const arbitraryRecord = (rsvps: number, cities: number) =>
+    fc
       .record({
-        rsvpId: fc.integer({ min: 1, max: 300 }),
+        rsvpId: fc.integer({ min: 1, max: rsvps }),
         minute: fc.integer({ min: 0, max: 3 * 24 * 60 }),
         yes: fc.boolean(),
         guests: fc.integer({ min: 0, max: 3 }),
+        city: fc.integer({ min: 0, max: cities - 1 }),
       })
-      .map(({ rsvpId, minute, yes, guests }) =>
-        // One city per RSVP, as an RSVP keeps its group.
-        record(rsvpId, DAY1 + minute * 60_000, yes ? "yes" : "no", `us/or/c${rsvpId % 61}`, guests),
+      .map(({ rsvpId, minute, yes, guests, city }) =>
+        record(rsvpId, DAY1 + minute * 60_000, yes ? "yes" : "no", `us/or/c${city}`, guests),
       );
+
+  it("writes each state and each counter of a batch once, and the deltas equal the rule's counts", () => {
+    // One city per RSVP, as an RSVP keeps its group.
+    const oneCityEach = arbitraryRecord(300, 1).map((r) => ({
+      ...r,
+      city: { ...r.city, key: `us/or/c${r.rsvpId % 61}`, name: `c${r.rsvpId % 61}` },
+    }));
     fc.assert(
-      fc.property(fc.array(arbitraryRecord, { maxLength: 500 }), (records) => {
-        const { rsvps } = decodeBatch(
-          records.map((r, offset) => ({
-            topic: "t",
-            partition: 0,
-            offset,
-            value: JSON.stringify(r),
-          })),
+      fc.property(fc.array(oneCityEach, { minLength: 1, maxLength: 500 }), (records) => {
+        const batch = batchOf(records, 0);
+        const planned = plan(batch);
+        const states = planned.puts.map((put) => put?.Item?.pk?.S);
+        expect(new Set(states).size).toBe(batch.rsvps.size);
+        expect(states).toHaveLength(batch.rsvps.size);
+        const counters = planned.updates.map(keyOf);
+        expect(new Set(counters).size).toBe(counters.length);
+        expect(new Map(planned.updates.map((update) => [keyOf(update), delta(update)]))).toEqual(
+          ruleCounts(records),
         );
-        const plan = planTransactions(stateChanges(rsvps, new Map(), options), options);
-        const totals = new Map<string, ReturnType<typeof delta>>();
-        for (const transaction of plan) {
-          expect(transaction.actions.length).toBeLessThanOrEqual(MAX_TRANSACTION_ACTIONS);
-          const keys = transaction.actions.map((a) => {
-            const key = a.Update?.Key ?? a.Put?.Item;
-            return `${key?.pk?.S}|${key?.sk?.S}`;
-          });
-          expect(new Set(keys).size).toBe(keys.length);
-          for (const action of transaction.actions) {
-            if (!action.Update) continue;
-            const id = `${action.Update.Key?.pk?.S} ${action.Update.Key?.sk?.S}`;
-            const sum = totals.get(id) ?? { rsvps: 0, yes: 0, no: 0, guests: 0 };
-            const d = delta(action.Update);
-            totals.set(id, {
-              rsvps: sum.rsvps + d.rsvps,
-              yes: sum.yes + d.yes,
-              no: sum.no + d.no,
-              guests: sum.guests + d.guests,
-            });
-          }
-        }
-        const expected = new Map(
-          [...countsByRule(records as RuleRecord[]).counts].map(([id, c]) => [
-            id,
-            { rsvps: c.rsvps, yes: c.yes, no: c.no, guests: c.guests },
-          ]),
-        );
-        expect(totals).toEqual(expected);
       }),
+      { numRuns: 150 },
+    );
+  });
+
+  it("counts by the rule across batch cuts, crashes between any two writes, and batches run again", async () => {
+    // RSVPs that move between cities too. After a crash the batch comes again from the same
+    // offset, cut to the next size: a crash can leave changes pending in states, or taken by
+    // some counters and not others, and only the fences keep them from being lost or doubled.
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(arbitraryRecord(20, 4), { minLength: 1, maxLength: 80 }),
+        fc.array(fc.integer({ min: 1, max: 25 }), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.option(fc.nat({ max: 40 })), { minLength: 1, maxLength: 6 }),
+        async (records, sizes, crashes) => {
+          const table = conditionalTable();
+          const messages = messagesOfRecords(records);
+          let position = 0;
+          let crashedAt = -1;
+          for (let run = 0; position < messages.length; run++) {
+            const batch = messages.slice(position, position + (sizes[run % sizes.length] ?? 1));
+            const crashAfter = crashedAt === position ? null : crashes[run % crashes.length];
+            const store =
+              crashAfter === null || crashAfter === undefined
+                ? table.store
+                : crashing(table.store, crashAfter);
+            try {
+              await processBatch(batch, {
+                ...options,
+                now: () => options.nowMs,
+                pause: async () => {},
+                store,
+              });
+              position += batch.length;
+            } catch (error) {
+              if (!(error instanceof SimulatedCrash)) throw error;
+              crashedAt = position;
+            }
+          }
+          expect(table.counts()).toEqual(ruleCounts(records));
+        },
+      ),
       { numRuns: 150 },
     );
   });
@@ -480,26 +907,48 @@ describe("items stay small whatever the traffic", () => {
     name: "ÿ".repeat(MAX_DISPLAY_NAME_BYTES / 2),
   };
   const maxNumber = Number.MAX_SAFE_INTEGER;
+  const largestState: RsvpState = {
+    rsvpId: maxNumber,
+    mtime: maxNumber,
+    firstMtime: maxNumber,
+    response: "yes",
+    guests: maxNumber,
+    city: longest,
+    eventTime: maxNumber,
+    arrival: maxNumber,
+  };
 
   it("a state item at its largest (longest capped city, largest numbers) is under 1 KB", () => {
     expect(Buffer.byteLength(longest.key, "utf8")).toBe(MAX_CITY_KEY_BYTES);
-    const item = stateItem(
-      {
-        rsvpId: maxNumber,
-        mtime: maxNumber,
-        firstMtime: maxNumber,
-        response: "yes",
-        guests: maxNumber,
-        city: longest,
-        eventTime: maxNumber,
-        arrival: maxNumber,
-      },
-      maxNumber,
-      maxNumber,
-    );
+    const item = stateItem(largestState, maxNumber, maxNumber);
+    expect(item.pending).toBeUndefined();
     expect(itemSizeBytes(item)).toBeLessThanOrEqual(1024);
     expect(storedStateOf(item)?.state.city).toEqual(longest);
     expect(storedStateOf(item)?.state.arrival).toBe(maxNumber);
+    expect(storedStateOf(item)?.pending).toEqual([]);
+  });
+
+  it(`with ${MAX_PENDING_CHANGES} pending changes at their largest, a state item is under 4 KB`, () => {
+    // Capped city keys on both sides of every change, the largest numbers, a partition tagged
+    // with its cluster's hash. (Each key character JSON escapes, `"` or `\`, takes two bytes
+    // in `pending`: keys of those alone would be larger than this.)
+    const form: CountedForm = {
+      country: "us",
+      cityKey: longest.key,
+      day: "2026-01-01",
+      response: "yes",
+      guests: maxNumber,
+    };
+    const pending: PendingChange[] = Array.from({ length: MAX_PENDING_CHANGES }, () => ({
+      tp: "meetup-63@abcdef01",
+      offset: maxNumber,
+      before: form,
+      after: form,
+    }));
+    const item = stateItem(largestState, maxNumber, maxNumber, pending);
+    expect(itemSizeBytes(item)).toBeGreaterThan(2048);
+    expect(itemSizeBytes(item)).toBeLessThanOrEqual(4096);
+    expect(storedStateOf(item)?.pending).toEqual(pending);
   });
 
   it("a state without an arrival stamp is stored without one and read back as null", () => {
@@ -518,9 +967,10 @@ describe("items stay small whatever the traffic", () => {
     expect(itemKeys.deadLetter("rsvps-v2-0@5").pk).toBe("DEADLETTER#rsvps-v2-0");
   });
 
-  it("a counter item at its largest is under 1 KB", () => {
+  /** A counter at its largest, with the attributes a counter write gives it and these fences. */
+  const largestCounter = (tps: string[]) => {
     const key = itemKeys.day("2026-01-01", longest);
-    const counter = {
+    return {
       pk: { S: key.pk },
       sk: { S: key.sk },
       rsvps: { N: String(maxNumber) },
@@ -531,51 +981,247 @@ describe("items stay small whatever the traffic", () => {
       state: { S: longest.state },
       city: { S: longest.name },
       updatedAt: { N: String(maxNumber) },
+      ...Object.fromEntries(tps.map((tp) => [fenceAttribute(tp), { N: String(maxNumber) }])),
     };
+  };
+
+  it("a counter item at its largest, with one partition's fence, is under 1 KB: 1 WRU a write", async () => {
+    // Its attributes are the ones a counter write gives it.
+    const model = new CostModelStore();
+    const change = stateItem({ ...largestState, rsvpId: 1, guests: 1 }, 1, 1, [
+      {
+        tp: "meetup-0@abcdef01",
+        offset: 3,
+        before: null,
+        after: {
+          country: "us",
+          cityKey: longest.key,
+          day: "2026-01-01",
+          response: "yes",
+          guests: 1,
+        },
+      },
+    ]);
+    const stored = storedStateOf(change);
+    if (stored === null) throw new Error("unreadable state");
+    const counters = planCounterWrites(
+      [stored],
+      { tp: "meetup-0@abcdef01", lastOffset: 3, fences: new Map() },
+      options,
+    );
+    await model.applyWrites(counters.writes);
+    const written = model.images.get(keyId(itemKeys.day("2026-01-01", longest)));
+    const counter = largestCounter(["meetup-0@abcdef01"]);
+    expect(Object.keys(written ?? {}).sort()).toEqual(Object.keys(counter).sort());
     expect(itemSizeBytes(counter)).toBeLessThanOrEqual(1024);
+  });
+
+  it("a counter item at its largest, with fences of 64 partitions, is under 4 KB", () => {
+    // RSVPs move between cities, so partitions other than its city's fence a counter too, and
+    // a replaced cluster's partitions are new ones. Fences of 64 partitions at their largest
+    // (about 2.5 KB) make each write of that counter cost 3 WRU instead of 1.
+    const counter = largestCounter(Array.from({ length: 64 }, (_, i) => `meetup-${i}@abcdef01`));
+    const size = itemSizeBytes(counter);
+    expect(size).toBeLessThanOrEqual(4096);
+    expect(writeUnits(size, size, false)).toBe(3);
+  });
+});
+
+describe("pending changes and partition ids", () => {
+  const yes: CountedForm = {
+    country: "us",
+    cityKey: "us/or/portland",
+    day: "2026-01-01",
+    response: "yes",
+    guests: 2,
+  };
+  const no: CountedForm = { ...yes, cityKey: "us/wa/seattle", response: "no", guests: 0 };
+
+  it("stores pending changes as text and reads them back as they were", () => {
+    const pending: PendingChange[] = [
+      { tp: "meetup-0", offset: 0, before: null, after: yes },
+      { tp: "meetup-11@0a1b2c3d", offset: 9_007_199_254_740_991, before: yes, after: no },
+    ];
+    expect(pendingOfText(pendingText(pending))).toEqual(pending);
+    expect(pendingOfText(pendingText([]))).toEqual([]);
+    const state = fold(record(1, DAY1)) as RsvpState;
+    expect(storedStateOf(stateItem(state, 2, 3, pending))?.pending).toEqual(pending);
+    // None pending: no attribute, read back as none.
+    expect(stateItem(state, 2, 3, []).pending).toBeUndefined();
+  });
+
+  it("refuses a state item whose pending changes are not what it writes", () => {
+    const item = stateItem(fold(record(1, DAY1)) as RsvpState, 2, 3);
+    const form = '["us","us/or/portland","2026-01-01","y",2]';
+    expect(storedStateOf({ ...item, pending: { S: `[["meetup-0",4,null,${form}]]` } })).not.toBe(
+      null,
+    );
+    for (const pending of [
+      { S: "not json" },
+      { S: "{}" },
+      { S: `[["meetup-0",4,null]]` },
+      { S: `[[0,4,null,${form}]]` },
+      { S: `[["meetup-0",4.5,null,${form}]]` },
+      { S: `[["meetup-0",4,["us"],${form}]]` },
+      { S: `[["meetup-0",4,null,["us","us/or/portland","2026-1-1","y",2]]]` },
+      { S: `[["meetup-0",4,null,["us","us/or/portland","2026-01-01","maybe",2]]]` },
+      { N: "1" },
+    ]) {
+      expect(storedStateOf({ ...item, pending }), JSON.stringify(pending)).toBe(null);
+    }
+  });
+
+  it("names a partition by topic and number, tagged with a hash of its cluster's ARN", () => {
+    const arn = (cluster: string) =>
+      `arn:aws:kafka:us-east-1:123456789012:cluster/${cluster}/00000000-0000-0000-0000-000000000000-1`;
+    expect(partitionIdOf({ topic: "meetup", partition: 3 })).toBe("meetup-3");
+    const tagged = partitionIdOf({ topic: "meetup", partition: 3, eventSourceArn: arn("a") });
+    const hash = createHash("sha256").update(arn("a")).digest("hex").slice(0, 8);
+    expect(tagged).toBe(`meetup-3@${hash}`);
+    expect(tagged).toMatch(/^meetup-3@[0-9a-f]{8}$/);
+    // A cluster replaced under the same topic name starts its offsets again: other fences.
+    expect(partitionIdOf({ topic: "meetup", partition: 3, eventSourceArn: arn("b") })).not.toBe(
+      tagged,
+    );
+  });
+
+  it("fences the counters of an event's records by their tagged partition", async () => {
+    const table = conditionalTable();
+    await processBatch(messagesOf(fixture), {
+      ...options,
+      store: table.store,
+      now: () => options.nowMs,
+    });
+    const fences = new Set(
+      [...table.model.images.values()].flatMap((item) =>
+        Object.keys(item).filter((name) => name.startsWith("at#")),
+      ),
+    );
+    const tag = createHash("sha256")
+      .update(fixture.eventSourceArn ?? "")
+      .digest("hex")
+      .slice(0, 8);
+    expect([...fences].sort()).toEqual(
+      [...new Set(messagesOf(fixture).map((m) => `at#${m.topic}-${m.partition}@${tag}`))].sort(),
+    );
   });
 });
 
 describe("processBatch when DynamoDB pushes back", () => {
-  const cancelled = (code: string) =>
-    new TransactionCanceledException({
-      message: "Transaction cancelled",
+  const conditionFailed = () =>
+    new ConditionalCheckFailedException({
+      message: "The conditional request failed",
       $metadata: {},
-      CancellationReasons: [{ Code: "None" }, { Code: code }],
     });
-
-  it("maps a failed condition and a transaction conflict to a conflict, and rethrows anything else", async () => {
+  const throttled = () =>
+    new ProvisionedThroughputExceededException({
+      message: "The level of configured provisioned throughput for the table was exceeded.",
+      $metadata: {},
+    });
+  const statePut = (rsvpId: number): WriteAction => ({
+    Put: {
+      TableName: "counts",
+      Item: { pk: { S: `RSVP#${rsvpId}` }, sk: { S: "STATE" } },
+      ConditionExpression: "attribute_not_exists(pk)",
+    },
+  });
+  const counterUpdate = (pk: string): WriteAction => ({
+    Update: {
+      TableName: "counts",
+      Key: { pk: { S: pk }, sk: { S: "us/or/portland" } },
+      UpdateExpression: "ADD #rsvps :rsvps SET #fence = :fence",
+      ConditionExpression: "attribute_not_exists(#fence)",
+      ExpressionAttributeNames: { "#rsvps": "rsvps", "#fence": "at#meetup-0" },
+      ExpressionAttributeValues: { ":rsvps": { N: "1" }, ":fence": { N: "7" } },
+    },
+  });
+  /** A client whose writes to these keys fail with these errors; the others succeed. */
+  function failingWrites(errors: Record<string, () => Error>) {
     const dynamodb = mockClient(DynamoDBClient);
-    const store = dynamoCountsStore(new DynamoDBClient({ region: "us-east-1" }), "counts");
-    dynamodb
-      .on(TransactWriteItemsCommand)
-      .rejectsOnce(cancelled("ConditionalCheckFailed"))
-      .rejectsOnce(cancelled("TransactionConflict"))
-      .rejectsOnce(cancelled("ValidationError"))
-      .rejectsOnce(new Error("throttled"));
-    expect(await store.applyTransaction([])).toBe("conflict");
-    expect(await store.applyTransaction([])).toBe("conflict");
-    await expect(store.applyTransaction([])).rejects.toThrow(TransactionCanceledException);
-    await expect(store.applyTransaction([])).rejects.toThrow("throttled");
-    dynamodb.restore();
+    const answer = async (pk: string | undefined) => {
+      const error = errors[pk ?? ""];
+      if (error) throw error();
+      return {};
+    };
+    dynamodb.on(PutItemCommand).callsFake((input) => answer(input.Item?.pk?.S));
+    dynamodb.on(UpdateItemCommand).callsFake((input) => answer(input.Key?.pk?.S));
+    return dynamodb;
+  }
+
+  it("maps a failed condition on a PutItem or an UpdateItem to a conflict of that write, and rethrows anything else", async () => {
+    const dynamodb = failingWrites({
+      "RSVP#1": conditionFailed,
+      "DAY#2026-01-01#us": conditionFailed,
+    });
+    try {
+      const store = dynamoCountsStore(new DynamoDBClient({ region: "us-east-1" }), "counts");
+      const actions = [
+        statePut(1),
+        statePut(2),
+        counterUpdate("ALL#us"),
+        counterUpdate("DAY#2026-01-01#us"),
+      ];
+      expect(await store.applyWrites(actions)).toEqual([
+        "conflict",
+        "applied",
+        "applied",
+        "conflict",
+      ]);
+      // Each write as planned, one call each.
+      expect(dynamodb.commandCalls(PutItemCommand).map((call) => call.args[0].input)).toEqual([
+        actions[0]?.Put,
+        actions[1]?.Put,
+      ]);
+      expect(dynamodb.commandCalls(UpdateItemCommand).map((call) => call.args[0].input)).toEqual([
+        actions[2]?.Update,
+        actions[3]?.Update,
+      ]);
+      expect(await store.applyWrites([])).toEqual([]);
+      dynamodb
+        .on(PutItemCommand)
+        .rejects(Object.assign(new Error("bad item"), { name: "ValidationException" }));
+      await expect(store.applyWrites([statePut(3)])).rejects.toThrow("bad item");
+    } finally {
+      dynamodb.restore();
+    }
   });
 
-  it("rethrows a transaction throttled beside a conflict as transient, not as a conflict", async () => {
-    // A hot counter throttled while another invocation held an RSVP's item: the conflict path's
-    // quick retries would run out under a throttle that lasts, and end the batch as failed;
-    // the transient path waits and runs it again.
-    const dynamodb = mockClient(DynamoDBClient);
-    const store = dynamoCountsStore(new DynamoDBClient({ region: "us-east-1" }), "counts");
-    const both = new TransactionCanceledException({
-      message: "Transaction cancelled",
-      $metadata: {},
-      CancellationReasons: [{ Code: "TransactionConflict" }, { Code: "ThrottlingError" }],
-    });
-    dynamodb.on(TransactWriteItemsCommand).rejectsOnce(both);
-    const error = await store.applyTransaction([]).catch((caught: unknown) => caught);
-    expect(error).toBe(both);
-    expect(isTransientAwsError(error)).toBe(true);
-    dynamodb.restore();
+  it("rethrows a write throttled beside a conflict as transient, not as a conflict", async () => {
+    // A hot counter throttled while another invocation moved a fence: the conflict path's quick
+    // retries would run out under a throttle that lasts, and end the batch as failed; the
+    // transient path waits and runs it again.
+    const throttle = throttled();
+    const dynamodb = failingWrites({ "RSVP#1": conditionFailed, "ALL#us": () => throttle });
+    try {
+      const store = dynamoCountsStore(new DynamoDBClient({ region: "us-east-1" }), "counts");
+      const reported: [number, string][] = [];
+      const error = await store
+        .applyWrites([statePut(1), statePut(2), counterUpdate("ALL#us")], (index, outcome) =>
+          reported.push([index, outcome]),
+        )
+        .catch((caught: unknown) => caught);
+      expect(error).toBe(throttle);
+      expect(isTransientAwsError(error)).toBe(true);
+      // What ended before the throw is reported, so the batch's tally keeps what it applied.
+      expect(reported).toEqual([
+        [0, "conflict"],
+        [1, "applied"],
+      ]);
+      // Beside another error too, the throttle is the one thrown.
+      const invalid = Object.assign(new Error("bad item"), { name: "ValidationException" });
+      dynamodb.on(PutItemCommand).callsFake(async () => {
+        throw invalid;
+      });
+      const both = await store
+        .applyWrites([statePut(1), counterUpdate("ALL#us")])
+        .catch((caught: unknown) => caught);
+      expect(both).toBe(throttle);
+      expect(await store.applyWrites([statePut(1)]).catch((caught: unknown) => caught)).toBe(
+        invalid,
+      );
+    } finally {
+      dynamodb.restore();
+    }
   });
 
   it("takes keys DynamoDB keeps holding back for a throttle, so the handler runs the batch again", async () => {
@@ -638,84 +1284,155 @@ describe("processBatch when DynamoDB pushes back", () => {
     }
   });
 
-  /** States kept in memory from the planned Puts, as the table would hold them. */
-  function memoryStore(conflictBefore: (call: number) => boolean): CountsStore & {
-    reads: number[][];
-  } {
-    const states = new Map<number, StoredState>();
-    const letters = new Set<string>();
-    const reads: number[][] = [];
-    let calls = 0;
-    return {
-      reads,
-      readStates: async (ids) => {
-        reads.push([...states.keys()].filter((id) => ids.includes(id)));
-        return new Map([...states].filter(([id]) => ids.includes(id)));
-      },
-      applyTransaction: async (actions) => {
-        if (conflictBefore(++calls)) return "conflict";
-        for (const action of actions) {
-          const stored = action.Put?.Item ? storedStateOf(action.Put.Item) : null;
-          if (stored) states.set(stored.state.rsvpId, stored);
-        }
-        return "applied";
-      },
-      putDeadLetters: async (poison) => {
-        const fresh = poison.filter((letter) => !letters.has(letter.source));
-        for (const letter of poison) letters.add(letter.source);
-        return fresh.length;
-      },
-    };
-  }
+  it("reads each counter's fences once, strongly consistent, by its key", async () => {
+    const dynamodb = mockClient(DynamoDBClient);
+    try {
+      const store = dynamoCountsStore(new DynamoDBClient({ region: "us-east-1" }), "counts");
+      const day = itemKeys.day("2026-01-01", { key: "us/or/portland", country: "us" });
+      const allTime = itemKeys.allTime({ key: "us/or/portland", country: "us" });
+      dynamodb.on(BatchGetItemCommand).resolves({
+        Responses: {
+          counts: [
+            {
+              pk: { S: day.pk },
+              sk: { S: day.sk },
+              rsvps: { N: "3" },
+              [fenceAttribute("meetup-0")]: { N: "41" },
+              [fenceAttribute("meetup-2@0a1b2c3d")]: { N: "7" },
+            },
+          ],
+        },
+      });
+      const fences = await store.readFences([day, allTime, day]);
+      expect(fences).toEqual(
+        new Map([
+          [
+            keyId(day),
+            new Map([
+              ["meetup-0", 41],
+              ["meetup-2@0a1b2c3d", 7],
+            ]),
+          ],
+        ]),
+      );
+      const [read] = dynamodb.commandCalls(BatchGetItemCommand);
+      expect(read?.args[0].input.RequestItems?.counts?.ConsistentRead).toBe(true);
+      expect(read?.args[0].input.RequestItems?.counts?.Keys).toHaveLength(2);
+      // A fence that is not a number is a fault to look at, not a counter without one.
+      dynamodb.on(BatchGetItemCommand).resolves({
+        Responses: {
+          counts: [{ pk: { S: day.pk }, sk: { S: day.sk }, "at#meetup-0": { S: "x" } }],
+        },
+      });
+      await expect(store.readFences([day])).rejects.toThrow("unreadable fence at#meetup-0");
+    } finally {
+      dynamodb.restore();
+    }
+  });
 
-  it("remembers a day's marker only once a transaction holding it applied", async () => {
+  const batchOfOne = (id: number, mtime = DAY1) => messagesOfRecords([record(id, mtime)], id);
+  const deps = (store: CountsStore, markedDays?: Set<string>) => ({
+    ...options,
+    store,
+    now: () => options.nowMs,
+    pause: async () => {},
+    ...(markedDays ? { markedDays } : {}),
+  });
+  /** The day markers a store's applyWrites calls wrote, in order. */
+  function recordingMarkers(store: CountsStore) {
     const written: string[] = [];
-    const store = memoryStore((call) => call === 1);
     const recording: CountsStore = {
       ...store,
-      applyTransaction: async (actions) => {
-        const outcome = await store.applyTransaction(actions);
-        if (outcome === "applied")
-          for (const a of actions)
-            if (a.Put?.Item?.pk?.S?.startsWith("DAYS#")) written.push(a.Put.Item.sk?.S ?? "");
-        return outcome;
+      applyWrites: async (actions, onOutcome) => {
+        const outcomes = await store.applyWrites(actions, onOutcome);
+        actions.forEach((action, i) => {
+          const pk = action.Put?.Item?.pk?.S;
+          if (pk?.startsWith("DAYS#") && outcomes[i] === "applied")
+            written.push(action.Put?.Item?.sk?.S ?? "");
+        });
+        return outcomes;
       },
     };
+    return { written, recording };
+  }
+
+  it("remembers a day's marker only once it is written", async () => {
+    // The first attempt's state write conflicts: no marker is written, none remembered.
+    const { written, recording } = recordingMarkers(conditionalTable((call) => call === 1).store);
     const markedDays = new Set<string>();
-    const deps = { ...options, store: recording, pause: async () => {}, markedDays };
-    const batchOfOne = (id: number) => [
-      { topic: "meetup", partition: 0, offset: id, value: JSON.stringify(record(id, DAY1)) },
-    ];
-    await processBatch(batchOfOne(1), deps); // the first attempt conflicts, the second applies
-    await processBatch(batchOfOne(2), deps);
+    await processBatch(batchOfOne(1), deps(recording, markedDays));
+    await processBatch(batchOfOne(2), deps(recording, markedDays));
     expect(written).toEqual(["2026-01-01"]);
     expect([...markedDays]).toEqual(["us#2026-01-01"]);
+
+    // A marker write that fails (throttled past the SDK's retries) leaves its day unmarked, and
+    // the batch's next run writes it.
+    const table = conditionalTable();
+    let throttleMarkers = true;
+    const markers = recordingMarkers({
+      ...table.store,
+      applyWrites: async (actions, onOutcome) => {
+        if (throttleMarkers && actions.some((a) => a.Put?.Item?.pk?.S?.startsWith("DAYS#"))) {
+          throttleMarkers = false;
+          throw throttled();
+        }
+        return table.store.applyWrites(actions, onOutcome);
+      },
+    });
+    const days = new Set<string>();
+    await expect(processBatch(batchOfOne(3), deps(markers.recording, days))).rejects.toThrow(
+      ProvisionedThroughputExceededException,
+    );
+    expect([...days]).toEqual([]);
+    await processBatch(batchOfOne(3), deps(markers.recording, days));
+    expect(markers.written).toEqual(["2026-01-01"]);
+    expect([...days]).toEqual(["us#2026-01-01"]);
+    expect(table.counts()).toEqual(ruleCounts([record(3, DAY1)]));
   });
 
-  it("re-reads after a conflict and plans from what is there now: what was applied is not applied again", async () => {
-    // 150 RSVPs in 60 cities: two transactions; the second meets a conflict once.
-    const records = Array.from({ length: 150 }, (_, i) =>
-      record(500 + i, DAY1 + i, "yes", `us/or/c${i % 60}`),
-    );
-    const messages = records.map((r, offset) => ({
-      topic: "meetup",
-      partition: 0,
-      offset,
-      value: JSON.stringify(r),
-    }));
-    const store = memoryStore((call) => call === 2);
-    const deps = { ...options, store, stateTtlSeconds: 60, pause: async () => {} };
-    const result = await processBatch(messages, deps);
-    expect(result).toMatchObject({ records: 150, counted: 150, changed: 0, conflicts: 1 });
-    // The re-read found the first transaction's RSVPs (a conflict applies nothing of the
-    // second), and they were not counted again: 150 in all, not 150 plus those.
-    expect(store.reads[0]).toEqual([]);
-    expect(store.reads[1]?.length).toBeGreaterThan(0);
-    expect(store.reads[1]?.length).toBeLessThan(150);
-  });
+  for (const rivalBefore of ["states", "counters"] as const) {
+    it(`re-reads after another writer of the partition wrote first (before our ${rivalBefore}): nothing applied twice`, async () => {
+      // 150 RSVPs in 60 cities. Another invocation holding the partition (a rebalance) counts
+      // the batch's first 30 messages just before this one writes its states, or its counters.
+      const records = Array.from({ length: 150 }, (_, i) =>
+        record(500 + i, DAY1 + i, "yes", `us/or/c${i % 60}`),
+      );
+      const messages = messagesOfRecords(records);
+      const table = conditionalTable();
+      let rival: Awaited<ReturnType<typeof processBatch>> | undefined;
+      const racing: CountsStore = {
+        ...table.store,
+        applyWrites: async (actions, onOutcome) => {
+          const phase = actions.some((a) => a.Update) ? "counters" : "states";
+          if (rival === undefined && phase === rivalBefore && actions.length > 1)
+            rival = await processBatch(messages.slice(0, 30), deps(table.store));
+          return table.store.applyWrites(actions, onOutcome);
+        },
+      };
+      const result = await processBatch(messages, deps(racing));
+      expect(table.counts()).toEqual(ruleCounts(records));
+      expect(result.conflicts).toBe(1);
+      // The re-read found every state: none is written twice.
+      expect(table.reads.at(-1)).toHaveLength(150);
+      if (rivalBefore === "states") {
+        expect(rival).toMatchObject({ counted: 30, stateWrites: 30, counterWrites: 60 });
+        expect(result).toMatchObject({ counted: 120, unchanged: 30, stateWrites: 120 });
+      } else {
+        expect(rival).toMatchObject({
+          counted: 0,
+          unchanged: 30,
+          stateWrites: 0,
+          counterWrites: 60,
+        });
+        expect(result).toMatchObject({ counted: 150, unchanged: 0, stateWrites: 150 });
+      }
+      // Every counter once with what the other writer had not taken.
+      expect(result.counterWrites).toBe(120);
+    });
+  }
 
   it("reports what every run of a batch applied when a transient error made the handler run it again", async () => {
-    // 150 RSVPs in 60 cities: several transactions; DynamoDB throttles the second once.
+    // 150 RSVPs in 60 cities; DynamoDB throttles the counter writes of the first run.
     const records = Array.from({ length: 150 }, (_, i) =>
       record(500 + i, DAY1 + i, "yes", `us/or/c${i % 60}`),
     );
@@ -733,43 +1450,49 @@ describe("processBatch when DynamoDB pushes back", () => {
         })),
       },
     };
-    const store = memoryStore(() => false);
-    let calls = 0;
+    const table = conditionalTable();
+    let throttledCalls = 0;
     const throttledOnce: CountsStore = {
-      ...store,
-      applyTransaction: async (actions) => {
-        if (++calls === 2) {
+      ...table.store,
+      applyWrites: async (actions, onOutcome) => {
+        if (throttledCalls === 0 && actions.some((a) => a.Update)) {
+          throttledCalls += 1;
           throw Object.assign(new Error("Rate of requests exceeds the allowed throughput."), {
             name: "ThrottlingException",
           });
         }
-        return store.applyTransaction(actions);
+        return table.store.applyWrites(actions, onOutcome);
       },
     };
     vi.resetModules();
     vi.stubEnv("TABLE_NAME", "counts");
     try {
       const { countCityRsvps } = await import("../../functions/city-counts/handler.js");
-      const deps = { ...options, store: throttledOnce, stateTtlSeconds: 60, pause: async () => {} };
-      const result = await countCityRsvps(event, deps);
-      // The second run read the first run's transaction back as state: counted by the first
-      // run, not "unchanged" by the second.
-      expect(store.reads[1]?.length).toBeGreaterThan(0);
-      expect(result).toMatchObject({ records: 150, counted: 150, changed: 0, unchanged: 0 });
-      // Every call but the throttled one applied a transaction.
-      expect(calls).toBeGreaterThan(2);
-      expect(result.transactions).toBe(calls - 1);
+      const result = await countCityRsvps(event, deps(throttledOnce, new Set()));
+      expect(throttledCalls).toBe(1);
+      // The second run read the first run's states back: counted by the first run, not
+      // "unchanged" by the second, and their writes not made twice.
+      expect(table.reads).toEqual([[], records.map((r) => r.rsvpId)]);
+      expect(result).toMatchObject({
+        records: 150,
+        counted: 150,
+        changed: 0,
+        unchanged: 0,
+        stateWrites: 150,
+        counterWrites: 120,
+        conflicts: 0,
+      });
+      expect(table.counts()).toEqual(ruleCounts(records));
     } finally {
       vi.unstubAllEnvs();
     }
   });
 
   it("counts a poison record dead-lettered once, when its batch comes again", async () => {
-    const store = memoryStore(() => false);
-    const deps = { ...options, store, stateTtlSeconds: 60, pause: async () => {} };
-    const first = await processBatch(messagesOf(fixture), deps);
+    const { store } = conditionalTable();
+    const first = await processBatch(messagesOf(fixture), deps(store));
     expect(first).toMatchObject({ deadLettered: 1, deadLetteredBefore: 0 });
-    const again = await processBatch(messagesOf(fixture), deps);
+    const again = await processBatch(messagesOf(fixture), deps(store));
     expect(again).toMatchObject({ deadLettered: 0, deadLetteredBefore: 1 });
   });
 
@@ -810,15 +1533,113 @@ describe("processBatch when DynamoDB pushes back", () => {
   });
 
   it("gives up after the last attempt when the states keep changing", async () => {
-    const store = memoryStore(() => true);
-    const deps = { ...options, store, stateTtlSeconds: 60, pause: async () => {}, maxAttempts: 4 };
-    await expect(processBatch(messagesOf(fixture), deps)).rejects.toThrow(ConcurrentUpdateError);
-    expect(store.reads).toHaveLength(4);
+    const table = conditionalTable(() => true);
+    await expect(
+      processBatch(messagesOf(fixture), { ...deps(table.store), maxAttempts: 4 }),
+    ).rejects.toThrow(ConcurrentUpdateError);
+    // The first partition's four attempts, then the batch fails.
+    expect(table.reads).toHaveLength(4);
   });
 
-  it("refuses to guess over a state item it cannot read", () => {
+  it("refuses to guess over a state item it cannot read", async () => {
     expect(
       storedStateOf({ pk: { S: "RSVP#5" }, sk: { S: "STATE" }, response: { S: "maybe" } }),
     ).toBe(null);
+    const dynamodb = mockClient(DynamoDBClient);
+    try {
+      const store = dynamoCountsStore(new DynamoDBClient({ region: "us-east-1" }), "counts");
+      const item = stateItem(fold(record(5, DAY1)) as RsvpState, 1, 2);
+      dynamodb
+        .on(BatchGetItemCommand)
+        .resolves({ Responses: { counts: [{ ...item, pending: { S: "[[" } }] } });
+      await expect(store.readStates([5])).rejects.toThrow("unreadable RSVP state item RSVP#5");
+      dynamodb.on(BatchGetItemCommand).resolves({ Responses: { counts: [item] } });
+      expect((await store.readStates([5])).get(5)?.state).toEqual(fold(record(5, DAY1)));
+    } finally {
+      dynamodb.restore();
+    }
+  });
+});
+
+describe("partial runs, hostile keys and moved RSVPs", () => {
+  const deps = (store: CountsStore) => ({
+    ...options,
+    store,
+    now: () => options.nowMs,
+    pause: async () => {},
+  });
+  const throttle = () =>
+    Object.assign(new Error("throttled"), { name: "ProvisionedThroughputExceededException" });
+
+  it("a run that fails after some of its writes applied still reports them as applied", async () => {
+    const table = conditionalTable();
+    let failed = false;
+    const store: CountsStore = {
+      ...table.store,
+      // As dynamoCountsStore does: the writes go side by side, one is throttled, and the error
+      // is thrown once they have all ended.
+      applyWrites: async (actions, onOutcome) => {
+        if (failed || actions.length < 3) return table.store.applyWrites(actions, onOutcome);
+        failed = true;
+        await table.store.applyWrites(actions.slice(0, -1), onOutcome);
+        throw throttle();
+      },
+    };
+    const records = [record(1, DAY1), record(2, DAY1), record(3, DAY1)];
+    const applied = nothingApplied();
+    const result = await retryTransient(
+      () => processBatch(messagesOfRecords(records), deps(store), applied),
+      { budgetMs: 30_000, pause: async () => {} },
+    );
+    expect(result).toMatchObject({ counted: 3, unchanged: 0, stateWrites: 3 });
+  });
+
+  it("a state item with its most pending changes stays under 4 KB, even with city keys JSON escapes", () => {
+    // The ingest folds a city named 96 double quotes to a key part of 96 double quotes
+    // (foldForKey, capKeyPart), and the record schema accepts it; `pending` is JSON, which
+    // escapes each to two bytes.
+    const quotes = `us/${'"'.repeat(96)}/${'"'.repeat(96)}`;
+    expect(Buffer.byteLength(quotes, "utf8")).toBe(MAX_CITY_KEY_BYTES);
+    const max = Number.MAX_SAFE_INTEGER;
+    const form: CountedForm = {
+      country: "us",
+      cityKey: quotes,
+      day: "2026-01-01",
+      response: "yes",
+      guests: max,
+    };
+    const state: RsvpState = {
+      rsvpId: max,
+      mtime: max,
+      firstMtime: max,
+      response: "yes",
+      guests: max,
+      city: { key: quotes, country: "us", state: "ÿ".repeat(100), name: "ÿ".repeat(100) },
+      eventTime: max,
+      arrival: max,
+    };
+    const pending = Array.from({ length: MAX_PENDING_CHANGES }, () => ({
+      tp: "meetup-63@abcdef01",
+      offset: max,
+      before: form,
+      after: form,
+    }));
+    expect(itemSizeBytes(stateItem(state, max, max, pending))).toBeLessThanOrEqual(4096);
+  });
+
+  it("an RSVP moving city, counted on an earlier day, needs no second attempt", async () => {
+    // Its new city's counter of its earlier day is named by neither its stored state nor its
+    // batch state, only by the merged one: unless that is among the fences read, its write is
+    // conditioned on no fence, fails where the counter has one, and the batch runs again.
+    const table = conditionalTable();
+    await processBatch(
+      messagesOfRecords([record(1, DAY1), record(2, DAY1, "yes", "us/or/salem")], 0),
+      deps(table.store),
+    );
+    const moved = await processBatch(
+      messagesOfRecords([record(1, DAY2 + 86_400_000, "yes", "us/or/salem")], 2),
+      deps(table.store),
+    );
+    expect(moved.conflicts).toBe(0);
   });
 });
