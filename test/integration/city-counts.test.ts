@@ -9,7 +9,7 @@ import { GetItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { itemKeys } from "../../functions/city-counts/counting.js";
-import type { CountsStore, WriteOutcome } from "../../functions/city-counts/counts-store.js";
+import type { CountsStore } from "../../functions/city-counts/counts-store.js";
 import { dynamoCountsStore } from "../../functions/city-counts/counts-store.js";
 import {
   type ProcessBatchDependencies,
@@ -28,6 +28,7 @@ import {
   tableCounts as countersOf,
   createCountsTable,
 } from "../support/counts-table.js";
+import { crashing, SimulatedCrash } from "../support/crashing-store.js";
 import { mskCityCountsFirstResult, sampleEvent } from "../support/sample-events.js";
 import { stackAws, stackDynamoDB } from "../support/stack-clients.js";
 
@@ -61,34 +62,6 @@ function dependencies(TableName: string, store?: CountsStore): ProcessBatchDepen
     tableName: TableName,
     stateTtlSeconds: 14 * 86_400,
     keepAliveSeconds: 170 * 3_600,
-  };
-}
-
-/**
- * The one failure the tests inject: a test that lets a batch fail and comes again catches this
- * and nothing else, so any other error (a bug, DynamoDB refusing a request) fails the test.
- */
-class SimulatedCrash extends Error {
-  override readonly name = "SimulatedCrash";
-}
-/**
- * A store that dies after `writesBeforeCrash` single-item writes, as a Lambda timeout would:
- * between two state writes, between the states and the counters, or between two counters.
- */
-function crashing(store: CountsStore, writesBeforeCrash: number): CountsStore {
-  let left = writesBeforeCrash;
-  return {
-    ...store,
-    applyWrites: async (actions, onOutcome) => {
-      const outcomes: WriteOutcome[] = [];
-      for (const [index, action] of actions.entries()) {
-        if (left-- <= 0) throw new SimulatedCrash("simulated crash");
-        const [outcome = "applied"] = await store.applyWrites([action]);
-        onOutcome?.(index, outcome);
-        outcomes.push(outcome);
-      }
-      return outcomes;
-    },
   };
 }
 

@@ -29,23 +29,32 @@ export async function tableCounts(
   dynamodb: DynamoDBClient,
   TableName: string,
 ): Promise<Map<string, CounterRow>> {
-  const counts = new Map<string, CounterRow>();
+  const items: Record<string, AttributeValue>[] = [];
   let ExclusiveStartKey: Record<string, AttributeValue> | undefined;
   do {
     const page = await dynamodb.send(new ScanCommand({ TableName, ExclusiveStartKey }));
-    for (const item of page.Items ?? []) {
-      const pk = item.pk?.S ?? "";
-      if (!pk.startsWith("DAY#") && !pk.startsWith("ALL#")) continue;
-      const row = {
-        rsvps: Number(item.rsvps?.N),
-        yes: Number(item.yes?.N),
-        no: Number(item.no?.N),
-        guests: Number(item.guests?.N),
-      };
-      if (row.rsvps !== 0 || row.yes !== 0 || row.no !== 0 || row.guests !== 0)
-        counts.set(`${pk} ${item.sk?.S}`, row);
-    }
+    items.push(...(page.Items ?? []));
     ExclusiveStartKey = page.LastEvaluatedKey;
   } while (ExclusiveStartKey);
+  return countsOfItems(items);
+}
+
+/** The counter rows among these items, as {@link tableCounts} gives them. */
+export function countsOfItems(
+  items: Iterable<Record<string, AttributeValue>>,
+): Map<string, CounterRow> {
+  const counts = new Map<string, CounterRow>();
+  for (const item of items) {
+    const pk = item.pk?.S ?? "";
+    if (!pk.startsWith("DAY#") && !pk.startsWith("ALL#")) continue;
+    const row = {
+      rsvps: Number(item.rsvps?.N),
+      yes: Number(item.yes?.N),
+      no: Number(item.no?.N),
+      guests: Number(item.guests?.N),
+    };
+    if (row.rsvps !== 0 || row.yes !== 0 || row.no !== 0 || row.guests !== 0)
+      counts.set(`${pk} ${item.sk?.S}`, row);
+  }
   return counts;
 }

@@ -57,6 +57,8 @@ import { MAX_DISPLAY_NAME_BYTES } from "../../functions/shared/rsvp/text.js";
 import { CostModelStore } from "../../local/dynamodb/cost-model-store.js";
 import { itemSizeBytes, writeUnits } from "../../local/dynamodb/write-units.js";
 import { countsByRule, type RuleRecord } from "../support/counting-rule.js";
+import { countsOfItems } from "../support/counts-table.js";
+import { crashing, SimulatedCrash } from "../support/crashing-store.js";
 
 const fixture = mskEventSchema.parse(
   JSON.parse(readFileSync(new URL("../../events/msk-city-counts.json", import.meta.url), "utf8")),
@@ -153,21 +155,7 @@ function conditionalTable(conflictOn: (call: number) => boolean = () => false) {
     },
   };
   /** The counters, keyed as countsByRule keys them; all-zero ones (no RSVP left) left out. */
-  const counts = () => {
-    const rows = new Map<string, { rsvps: number; yes: number; no: number; guests: number }>();
-    for (const item of model.images.values()) {
-      const pk = item.pk?.S ?? "";
-      if (!pk.startsWith("DAY#") && !pk.startsWith("ALL#")) continue;
-      const row = {
-        rsvps: Number(item.rsvps?.N),
-        yes: Number(item.yes?.N),
-        no: Number(item.no?.N),
-        guests: Number(item.guests?.N),
-      };
-      if (Object.values(row).some((n) => n !== 0)) rows.set(`${pk} ${item.sk?.S}`, row);
-    }
-    return rows;
-  };
+  const counts = () => countsOfItems(model.images.values());
   return { store, model, reads, counts };
 }
 
@@ -179,28 +167,6 @@ const ruleCounts = (records: ReturnType<typeof record>[]) =>
       { rsvps: c.rsvps, yes: c.yes, no: c.no, guests: c.guests },
     ]),
   );
-
-class SimulatedCrash extends Error {
-  override readonly name = "SimulatedCrash";
-}
-
-/** A store that dies after `writesBeforeCrash` single-item writes, as a Lambda timeout would. */
-function crashing(store: CountsStore, writesBeforeCrash: number): CountsStore {
-  let left = writesBeforeCrash;
-  return {
-    ...store,
-    applyWrites: async (actions, onOutcome) => {
-      const outcomes: WriteOutcome[] = [];
-      for (const [index, action] of actions.entries()) {
-        if (left-- <= 0) throw new SimulatedCrash("simulated crash");
-        const [outcome = "applied"] = await store.applyWrites([action]);
-        onOutcome?.(index, outcome);
-        outcomes.push(outcome);
-      }
-      return outcomes;
-    },
-  };
-}
 
 /** Records as one partition's messages, at offsets from `firstOffset`. */
 const messagesOfRecords = (records: ReturnType<typeof record>[], firstOffset = 0): KafkaMessage[] =>
