@@ -1,8 +1,8 @@
 /**
  * The stream bench's end to end: a steady rate from the replay server through the ingest,
  * Kafka, the event source (the template's batch size and window) and the handler; latency from
- * a message leaving the feed to the commit of the transaction that counts it (from then on the
- * counts API reads it; the API's totals are said at the end).
+ * a message leaving the feed to the end of the batch that counts it, its counters written (from
+ * then on the counts API reads it; the API's totals are said at the end).
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { FirehoseClient } from "@aws-sdk/client-firehose";

@@ -13,7 +13,8 @@
  *
  * - Every RSVP has one state item (`RSVP#<rsvpId>`): its current version, earliest mtime,
  *   answer, guests and city, a version number, and its pending changes. Each pending change
- *   names the topic-partition and offset of the message that caused it and the counted form of
+ *   names the topic-partition and the RSVP's last offset in the batch that caused it (a batch
+ *   that covers that offset holds the RSVP, whatever its boundaries), and the counted form of
  *   the RSVP before and after (country, city key, day, answer, guests).
  * - Every counter item keeps, per topic-partition, a fence: the offset up to which changes
  *   caused on that partition are in its counts. A change (tp, o) is in counter K exactly when
@@ -26,9 +27,13 @@
  *   fence it read. A crash after the states leaves their pending changes behind: the batch
  *   comes again (its offsets were not committed), finds its messages already folded in and
  *   nothing new to write, and the counters take the changes the states still name.
- * - A lost race (a state's version or a counter's fence changed since it was read: another
- *   event source on the same topic, or a city's RSVP moving between partitions) re-reads and
- *   plans again; what was written is read back and not written twice.
+ * - A lost race (a state's version changed since it was read: another event source on the
+ *   same topic, or an RSVP's version on another partition; or a counter's fence: another event
+ *   source) re-reads and plans again; what was written is read back and not written twice.
+ * - What fences cannot hold: a batch the event source sets aside after a run wrote its states
+ *   and no run wrote all its counters. The partition's next batches move the fences past those
+ *   changes without reading the states that hold them (docs/streaming-and-counting.md). A
+ *   message read again at an offset a fence has passed is a dead letter (`behind_fence`).
  * - Writes per batch and partition: one per changed RSVP, plus one per (day, city) and per
  *   city touched. Exact duplicates and stale versions write nothing (they are found by reading,
  *   so no failed condition is paid for), unless the state would expire before the topic could
@@ -50,7 +55,7 @@ const MAX_DEAD_LETTER_DETAIL_CHARS = 300;
 export interface PoisonRecord {
   /** `topic-partition@offset` */
   source: string;
-  reason: "no_value" | "not_json" | "invalid_record";
+  reason: "no_value" | "not_json" | "invalid_record" | "behind_fence";
   detail: string;
   /** The value, personal data removed, capped. */
   raw: string;
@@ -61,6 +66,8 @@ export interface DecodedBatch {
   rsvps: Map<number, RsvpState>;
   /** Per RSVP, the offset of its last message in the batch: where its change is fenced. */
   lastOffsets: Map<number, number>;
+  /** Per RSVP, its messages in the batch (for a dead letter of them all). */
+  messagesByRsvp: Map<number, KafkaMessage[]>;
   /** Countable messages in the batch. */
   messages: number;
   poison: PoisonRecord[];
@@ -69,6 +76,7 @@ export interface DecodedBatch {
 export function decodeBatch(kafkaMessages: KafkaMessage[]): DecodedBatch {
   const rsvps = new Map<number, RsvpState>();
   const lastOffsets = new Map<number, number>();
+  const messagesByRsvp = new Map<number, KafkaMessage[]>();
   const poison: PoisonRecord[] = [];
   let messages = 0;
   for (const message of kafkaMessages) {
@@ -111,8 +119,25 @@ export function decodeBatch(kafkaMessages: KafkaMessage[]): DecodedBatch {
     messages += 1;
     rsvps.set(record.rsvpId, foldMessage(rsvps.get(record.rsvpId) ?? null, record));
     lastOffsets.set(record.rsvpId, Math.max(lastOffsets.get(record.rsvpId) ?? -1, message.offset));
+    const ofRsvp = messagesByRsvp.get(record.rsvpId);
+    if (ofRsvp) ofRsvp.push(message);
+    else messagesByRsvp.set(record.rsvpId, [message]);
   }
-  return { rsvps, lastOffsets, messages, poison };
+  return { rsvps, lastOffsets, messagesByRsvp, messages, poison };
+}
+
+/**
+ * Dead letters for the messages of an RSVP whose change is behind a counter's fence
+ * ({@link StateWritesPlan.behind}): not counted where they were read, counted when produced
+ * again (a new offset).
+ */
+export function behindFenceLetters(messages: KafkaMessage[]): PoisonRecord[] {
+  return messages.map((message) => ({
+    source: `${message.topic}-${message.partition}@${message.offset}`,
+    reason: "behind_fence",
+    detail: `a counter's fence for partition ${message.partition} is past offset ${message.offset}: the event source skipped it once (a batch set aside) and read it again; produce the record again to count it`,
+    raw: cutToBytes(redactPersonalData(message.value ?? ""), MAX_DEAD_LETTER_RAW_BYTES),
+  }));
 }
 
 /** The table's item keys. One table holds RSVP states, counters and dead letters. */
@@ -233,10 +258,19 @@ export type Fences = ReadonlyMap<string, ReadonlyMap<string, number>>;
 export function partitionIdOf(
   message: Pick<KafkaMessage, "topic" | "partition" | "eventSourceArn">,
 ) {
-  const tp = `${message.topic}-${message.partition}`;
-  if (message.eventSourceArn === undefined) return tp;
-  return `${tp}@${createHash("sha256").update(message.eventSourceArn).digest("hex").slice(0, 8)}`;
+  // A topic name may have 249 characters, and the id is in every fence's attribute name and
+  // every pending change: a long one keeps a prefix and a hash, as city keys do.
+  const topic =
+    message.topic.length <= MAX_TOPIC_IN_ID
+      ? message.topic
+      : `${message.topic.slice(0, MAX_TOPIC_IN_ID - 9)}~${hash8(message.topic)}`;
+  const tp = `${topic}-${message.partition}`;
+  return message.eventSourceArn === undefined ? tp : `${tp}@${hash8(message.eventSourceArn)}`;
 }
+
+/** Longest topic name a partition id keeps whole. */
+const MAX_TOPIC_IN_ID = 32;
+const hash8 = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 8);
 
 /** The counter attribute holding a partition's fence. */
 export const fenceAttribute = (tp: string) => `at#${tp}`;
@@ -365,6 +399,13 @@ export interface StateWritesPlan {
   kinds: StateWriteKind[];
   /** The batch's RSVPs as the table holds them once the writes are applied. */
   statesAfter: Map<number, StoredState>;
+  /**
+   * RSVPs whose change this batch would cause at an offset some counter's fence for the
+   * partition has passed: a message the event source skipped (set aside) and reads again at
+   * its offset, or a race with another writer of the partition (read again to tell). No write
+   * is planned for them: written, the counters would take the change as one they have.
+   */
+  behind: number[];
 }
 
 /**
@@ -385,6 +426,7 @@ export function planStateWrites(
   const statesAfter = new Map(stored);
   const writes: WriteAction[] = [];
   const kinds: StateWriteKind[] = [];
+  const behind: number[] = [];
   for (const change of changes) {
     const { rsvpId } = change.after;
     const kept = (change.before?.pending ?? []).filter((pending) => !isSettled(pending, fences));
@@ -392,8 +434,17 @@ export function planStateWrites(
     const after = countedFormOf(change.after);
     const offset = lastOffsets.get(rsvpId);
     if (offset === undefined) throw new Error(`RSVP ${rsvpId} has no message in this batch`);
-    const pending =
-      change.refresh || sameForm(before, after) ? kept : [...kept, { tp, offset, before, after }];
+    const caused: PendingChange | null =
+      change.refresh || sameForm(before, after) ? null : { tp, offset, before, after };
+    if (
+      caused !== null &&
+      counterKeysOfChange(caused).some((key) => fenceOf(fences, key, tp) >= offset)
+    ) {
+      // A counter's fence is past it already: whoever moved the fence skipped this message.
+      behind.push(rsvpId);
+      continue;
+    }
+    const pending = caused === null ? kept : [...kept, caused];
     if (pending.length > MAX_PENDING_CHANGES) {
       throw new PendingChangesOverflowError(
         `RSVP ${rsvpId} has ${pending.length} changes its counters have not taken; counter writes keep failing`,
@@ -405,7 +456,7 @@ export function planStateWrites(
     kinds.push(change.before === null ? "new" : change.refresh ? "refreshed" : "changed");
     statesAfter.set(rsvpId, { state: change.after, version, expiresAt, pending });
   }
-  return { writes, kinds, statesAfter };
+  return { writes, kinds, statesAfter, behind };
 }
 
 export interface CounterWritesPlan {

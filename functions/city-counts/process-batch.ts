@@ -7,6 +7,7 @@
 import { backoffPause } from "../shared/backoff.js";
 import type { KafkaMessage } from "../shared/msk-event.js";
 import {
+  behindFenceLetters,
   counterKeysToRead,
   dayMarkerWrite,
   decodeBatch,
@@ -108,13 +109,18 @@ export async function processBatch(
   const partitions = new Map<string, KafkaMessage[]>();
   for (const message of kafkaMessages) {
     const tp = partitionIdOf(message);
-    partitions.set(tp, [...(partitions.get(tp) ?? []), message]);
+    const messagesOfTp = partitions.get(tp);
+    if (messagesOfTp) messagesOfTp.push(message);
+    else partitions.set(tp, [message]);
   }
   for (const [tp, partitionMessages] of partitions) {
     const decoded = decodeBatch(partitionMessages);
     poison.push(...decoded.poison);
     messages += decoded.messages;
     const lastOffset = Math.max(...partitionMessages.map((message) => message.offset));
+    // Read again once before a change behind a fence is taken for a skipped message: another
+    // writer may have written its state between this run's two reads.
+    let lookedAgainBehind = false;
     for (let attempt = 1; ; attempt++) {
       const stored = await store.readStates([...decoded.rsvps.keys()]);
       const nowMs = now();
@@ -131,6 +137,17 @@ export async function processBatch(
         { tp, lastOffsets: decoded.lastOffsets, fences },
         options,
       );
+      if (states.behind.length > 0 && !lookedAgainBehind) {
+        lookedAgainBehind = true;
+        attempt -= 1;
+        continue;
+      }
+      for (const rsvpId of states.behind) {
+        const behindMessages = decoded.messagesByRsvp.get(rsvpId) ?? [];
+        for (const letter of behindFenceLetters(behindMessages)) {
+          if (!poison.some((known) => known.source === letter.source)) poison.push(letter);
+        }
+      }
       // Tallied as each write ends, so a run that fails midway reports what it applied.
       const stateOutcomes = await store.applyWrites(states.writes, (i, outcome) => {
         if (outcome === "conflict") return;

@@ -37,8 +37,11 @@ export class CostModelStore implements CountsStore {
     const states = new Map<number, StoredState>();
     for (const rsvpId of rsvpIds) {
       const image = this.images.get(keyId(itemKeys.rsvp(rsvpId)));
-      const stored = image ? storedStateOf(image) : null;
-      if (stored) states.set(rsvpId, stored);
+      if (!image) continue;
+      const stored = storedStateOf(image);
+      // As the DynamoDB store does: an item this code cannot read back is a fault, not a miss.
+      if (stored === null) throw new Error(`unreadable RSVP state item RSVP#${rsvpId}`);
+      states.set(rsvpId, stored);
     }
     return states;
   }

@@ -1049,6 +1049,16 @@ describe("pending changes and partition ids", () => {
     expect(partitionIdOf({ topic: "meetup", partition: 3, eventSourceArn: arn("b") })).not.toBe(
       tagged,
     );
+
+    // A topic name of the 249 characters Kafka allows keeps 23 of them and a hash: the id is in
+    // every fence's attribute name and every pending change. Two such topics stay apart.
+    const long = (last: string) => `${"t".repeat(248)}${last}`;
+    const longId = partitionIdOf({ topic: long("a"), partition: 63, eventSourceArn: arn("a") });
+    expect(longId).toMatch(/^t{23}~[0-9a-f]{8}-63@[0-9a-f]{8}$/);
+    expect(partitionIdOf({ topic: long("b"), partition: 63, eventSourceArn: arn("a") })).not.toBe(
+      longId,
+    );
+    expect(partitionIdOf({ topic: "t".repeat(32), partition: 0 })).toBe(`${"t".repeat(32)}-0`);
   });
 
   it("fences the counters of an event's records by their tagged partition", async () => {
@@ -1536,6 +1546,50 @@ describe("partial runs, hostile keys and moved RSVPs", () => {
   });
   const throttle = () =>
     Object.assign(new Error("throttled"), { name: "ProvisionedThroughputExceededException" });
+
+  it("a message read again at an offset the counters' fence has passed is dead-lettered, and counted when produced again", async () => {
+    // Offset 0 was set aside before anything was written (DynamoDB unreachable through its
+    // retries); offset 1, another RSVP of the city, was counted and moved the fence to 1.
+    const table = conditionalTable();
+    const first = record(1, DAY1);
+    const second = record(2, DAY1 + 1);
+    const [skipped, counted] = messagesOfRecords([first, second], 0);
+    await processBatch([counted as KafkaMessage], deps(table.store));
+    // An event source re-created at TRIM_HORIZON (or a second consumer group) reads offset 0
+    // at last. Its change is behind the fence: written, the counter would take it as one it
+    // has, and the state would then swallow any later copy. It is a dead letter instead.
+    const reread = await processBatch([skipped, counted] as KafkaMessage[], deps(table.store));
+    expect(reread).toMatchObject({ counted: 0, stateWrites: 0, counterWrites: 0, deadLettered: 1 });
+    expect(table.counts()).toEqual(ruleCounts([second]));
+    // A state read between another writer's state and counter writes looks the same: read
+    // again once, it is not behind (reads: the batch's, then the look again).
+    expect(table.reads.slice(-2)).toEqual([[2], [2]]);
+    // Produced again, at a new offset, it counts.
+    const [produced] = messagesOfRecords([first], 2);
+    await processBatch([produced as KafkaMessage], deps(table.store));
+    expect(table.counts()).toEqual(ruleCounts([first, second]));
+  });
+
+  it("a change that only looks behind the fence, another writer having counted it between two reads, is no dead letter", async () => {
+    const table = conditionalTable();
+    const messages = messagesOfRecords([record(1, DAY1), record(2, DAY1 + 1)], 0);
+    let rivalRan = false;
+    const racing: CountsStore = {
+      ...table.store,
+      // Another event source counts the same batch after this run read the states and before
+      // it reads the fences.
+      readFences: async (keys) => {
+        if (!rivalRan) {
+          rivalRan = true;
+          await processBatch(messages, deps(table.store));
+        }
+        return table.store.readFences(keys);
+      },
+    };
+    const result = await processBatch(messages, deps(racing));
+    expect(result).toMatchObject({ counted: 0, stateWrites: 0, deadLettered: 0 });
+    expect(table.counts()).toEqual(ruleCounts([record(1, DAY1), record(2, DAY1 + 1)]));
+  });
 
   it("a run that fails after some of its writes applied still reports them as applied", async () => {
     const table = conditionalTable();
