@@ -30,10 +30,17 @@
  * - A lost race (a state's version changed since it was read: another event source on the
  *   same topic, or an RSVP's version on another partition; or a counter's fence: another event
  *   source) re-reads and plans again; what was written is read back and not written twice.
- * - What fences cannot hold: a batch the event source sets aside after a run wrote its states
- *   and no run wrote all its counters. The partition's next batches move the fences past those
- *   changes without reading the states that hold them (docs/streaming-and-counting.md). A
- *   message read again at an offset a fence has passed is a dead letter (`behind_fence`).
+ * - A batch the event source sets aside after a run wrote its states and no run wrote all its
+ *   counters: the partition's next batches would move the fences past those changes without
+ *   reading the states that hold them. So a run that fails records its batch's RSVPs first
+ *   (`UNSETTLED#<tp>`, {@link unsettledWrites}; no write while nothing fails), and every run
+ *   of the partition reads them with its own and takes their changes before it moves a fence.
+ *   A record the failure refused too stays with the container, whose next run writes it
+ *   first (ProcessBatchDependencies.unwrittenRecords). What this cannot hold: a table outage
+ *   that starts between a run's state and counter writes, outlasts the event source's retries,
+ *   and ends with the partition's next batch in another container. A message read again at an
+ *   offset a fence has passed is a dead letter (`behind_fence`); docs/streaming-and-counting.md
+ *   has both.
  * - Writes per batch and partition: one per changed RSVP, plus one per (day, city) and per
  *   city touched. Exact duplicates and stale versions write nothing (they are found by reading,
  *   so no failed condition is paid for), unless the state would expire before the topic could
@@ -163,6 +170,12 @@ export const itemKeys = {
     pk: `DEADLETTER#${source.slice(0, source.lastIndexOf("@"))}`,
     sk: source,
   }),
+  /**
+   * The RSVPs of a partition's batch that failed after it may have written their states
+   * ({@link unsettledWrites}): one partition key per partition, one item per batch (its offsets)
+   * and chunk, so a run that could not read the partition's others never overwrites them.
+   */
+  unsettled: (tp: string, sk: string) => ({ pk: `UNSETTLED#${tp}`, sk }),
 };
 
 export interface ItemKey {
@@ -752,4 +765,74 @@ function counterUpdate(
       },
     },
   };
+}
+
+/** RSVP ids per unsettled-batch item: a number set of 250 ids of up to 16 digits stays under 4 KB. */
+export const MAX_UNSETTLED_IDS_PER_ITEM = 250;
+
+/**
+ * A partition's record of a batch that failed, read back: the RSVPs whose states may hold
+ * changes some counter has not taken.
+ */
+export interface UnsettledBatch {
+  /** Its sort key (`<first offset>-<last offset>#<chunk>`), to forget it by once settled. */
+  sk: string;
+  /** The failed batch's last offset in the partition: a run up to it takes all its changes. */
+  lastOffset: number;
+  rsvpIds: number[];
+}
+
+/**
+ * The Puts that record a failed batch's RSVPs for its partition's next runs. Keyed by the
+ * batch's offsets, so each run of one batch writes the same items again (no condition needed),
+ * and items of other batches stay until a run that read them has settled them.
+ */
+export function unsettledWrites(
+  tp: string,
+  { firstOffset, lastOffset }: { firstOffset: number; lastOffset: number },
+  rsvpIds: Iterable<number>,
+  {
+    tableName,
+    nowMs,
+    stateTtlSeconds,
+  }: Pick<PlanOptions, "tableName" | "nowMs" | "stateTtlSeconds">,
+): WriteAction[] {
+  const ids = [...new Set(rsvpIds)].sort((a, b) => a - b);
+  const writes: WriteAction[] = [];
+  for (let i = 0; i < ids.length; i += MAX_UNSETTLED_IDS_PER_ITEM) {
+    const key = itemKeys.unsettled(
+      tp,
+      `${firstOffset}-${lastOffset}#${i / MAX_UNSETTLED_IDS_PER_ITEM}`,
+    );
+    writes.push({
+      Put: {
+        TableName: tableName,
+        Item: {
+          pk: { S: key.pk },
+          sk: { S: key.sk },
+          lastOffset: { N: String(lastOffset) },
+          rsvpIds: { NS: ids.slice(i, i + MAX_UNSETTLED_IDS_PER_ITEM).map(String) },
+          failedAt: { N: String(nowMs) },
+          // As long as the states it names: past that, nothing it points to is left.
+          expiresAt: { N: String(Math.floor(nowMs / 1000) + stateTtlSeconds) },
+        },
+      },
+    });
+  }
+  return writes;
+}
+
+/** An unsettled-batch item read back; null when it is not one {@link unsettledWrites} wrote. */
+export function unsettledBatchOf(item: Record<string, AttributeValue>): UnsettledBatch | null {
+  const sk = item.sk?.S;
+  const lastOffset = Number(item.lastOffset?.N);
+  const rsvpIds = (item.rsvpIds?.NS ?? []).map(Number);
+  if (
+    sk === undefined ||
+    !Number.isSafeInteger(lastOffset) ||
+    rsvpIds.length === 0 ||
+    !rsvpIds.every(Number.isSafeInteger)
+  )
+    return null;
+  return { sk, lastOffset, rsvpIds };
 }

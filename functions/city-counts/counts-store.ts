@@ -8,8 +8,10 @@ import {
   BatchGetItemCommand,
   BatchWriteItemCommand,
   ConditionalCheckFailedException,
+  DeleteItemCommand,
   type DynamoDBClient,
   PutItemCommand,
+  QueryCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { isTransientAwsError, UnprocessedItemsError } from "../shared/aws-errors.js";
@@ -23,6 +25,8 @@ import {
   type PoisonRecord,
   type StoredState,
   storedStateOf,
+  type UnsettledBatch,
+  unsettledBatchOf,
   type WriteAction,
 } from "./counting.js";
 
@@ -47,6 +51,10 @@ export interface CountsStore {
     actions: WriteAction[],
     onOutcome?: (index: number, outcome: WriteOutcome) => void,
   ): Promise<WriteOutcome[]>;
+  /** The partition's records of failed batches (unsettledWrites), strongly consistent. */
+  readUnsettled(tp: string): Promise<UnsettledBatch[]>;
+  /** Deletes those records once a run has taken every change their states hold. */
+  forgetUnsettled(tp: string, batches: UnsettledBatch[]): Promise<void>;
   /**
    * Keeps a dead letter per poison record, and tells how many were not kept before: a batch the
    * topic delivers again brings its poison records again, and their letters are not new.
@@ -118,6 +126,47 @@ export function dynamoCountsStore(client: DynamoDBClient, tableName: string): Co
         fences.set(keyId({ pk: item.pk?.S ?? "", sk: item.sk?.S ?? "" }), fencesOfItem(item));
       }
       return fences;
+    },
+
+    async readUnsettled(tp) {
+      const batches: UnsettledBatch[] = [];
+      const { pk } = itemKeys.unsettled(tp, "");
+      let startKey: Record<string, AttributeValue> | undefined;
+      do {
+        const page = await client.send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: "#pk = :pk",
+            ExpressionAttributeNames: { "#pk": "pk" },
+            ExpressionAttributeValues: { ":pk": { S: pk } },
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        for (const item of page.Items ?? []) {
+          const batch = unsettledBatchOf(item);
+          // Only this code writes these items, as with states: one it cannot read is a fault.
+          if (batch === null)
+            throw new Error(`unreadable unsettled-batch item ${pk} ${item.sk?.S}`);
+          batches.push(batch);
+        }
+        startKey = page.LastEvaluatedKey;
+      } while (startKey !== undefined);
+      return batches;
+    },
+
+    async forgetUnsettled(tp, batches) {
+      await Promise.all(
+        batches.map(({ sk }) => {
+          const key = itemKeys.unsettled(tp, sk);
+          return client.send(
+            new DeleteItemCommand({
+              TableName: tableName,
+              Key: { pk: { S: key.pk }, sk: { S: key.sk } },
+            }),
+          );
+        }),
+      );
     },
 
     async applyWrites(actions, onOutcome) {

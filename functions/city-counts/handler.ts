@@ -70,6 +70,8 @@ export const defaultDependencies: ProcessBatchDependencies = {
   keepAliveSeconds: topicKeeps(config) * 3_600,
   // Days this container has marked as having counts: a marker is written once per day.
   markedDays: new Set<string>(),
+  // Records of failed batches an outage refused: written first by this container's next run.
+  unwrittenRecords: new Map(),
 };
 
 /** The bare handler, for tests: `dependencies` replaces the DynamoDB-backed defaults. */

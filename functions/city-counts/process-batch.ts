@@ -11,11 +11,16 @@ import {
   counterKeysToRead,
   dayMarkerWrite,
   decodeBatch,
+  keyId,
   type PoisonRecord,
   partitionIdOf,
   planCounterWrites,
   planStateWrites,
+  type StoredState,
   stateChanges,
+  type UnsettledBatch,
+  unsettledWrites,
+  type WriteAction,
 } from "./counting.js";
 import type { CountsStore } from "./counts-store.js";
 
@@ -41,6 +46,13 @@ export interface ProcessBatchDependencies {
    * writes the markers of its days again.
    */
   markedDays?: Set<string>;
+  /**
+   * Records of failed batches (unsettledWrites) this writer could not write when its run
+   * failed, by item: its next run writes them before anything else. Kept across batches by the
+   * handler (one map per container), so an outage that refused the record and outlasts the
+   * event source's retries loses nothing while this container counts on.
+   */
+  unwrittenRecords?: Map<string, WriteAction>;
 }
 
 export interface BatchResult {
@@ -102,7 +114,14 @@ export async function processBatch(
     maxAttempts = 8,
     pause = jitteredPause,
     markedDays = new Set<string>(),
+    unwrittenRecords = new Map<string, WriteAction>(),
   } = dependencies;
+  if (unwrittenRecords.size > 0) {
+    // Before this batch can move a fence past the changes they point to.
+    const records = [...unwrittenRecords.values()];
+    await store.applyWrites(records);
+    for (const record of records) unwrittenRecords.delete(recordId(record));
+  }
   const poison: PoisonRecord[] = [];
   let messages = 0;
   // A partition's changes are fenced by its offsets, so each partition is counted on its own.
@@ -117,12 +136,58 @@ export async function processBatch(
     const decoded = decodeBatch(partitionMessages);
     poison.push(...decoded.poison);
     messages += decoded.messages;
-    const lastOffset = Math.max(...partitionMessages.map((message) => message.offset));
+    const offsets = partitionMessages.map((message) => message.offset);
+    const lastOffset = Math.max(...offsets);
+    try {
+      await countPartition(tp, decoded, lastOffset);
+    } catch (error) {
+      // Before the batch goes back: should the event source set it aside, the partition's next
+      // batches take the changes its states may hold from this record (counting.ts). Best
+      // effort: what refused the batch may refuse this too, and the batch's own error is the one
+      // to report.
+      if (decoded.rsvps.size > 0) {
+        const range = { firstOffset: Math.min(...offsets), lastOffset };
+        const options = { tableName, nowMs: now(), stateTtlSeconds };
+        const records = unsettledWrites(tp, range, decoded.rsvps.keys(), options);
+        await store.applyWrites(records).catch(() => {
+          for (const record of records) unwrittenRecords.set(recordId(record), record);
+        });
+      }
+      throw error;
+    }
+  }
+  const newLetters = await store.putDeadLetters(poison, now(), stateTtlSeconds);
+  return {
+    records: kafkaMessages.length,
+    ...applied,
+    unchanged: messages - applied.counted - applied.changed,
+    deadLettered: newLetters,
+    deadLetteredBefore: poison.length - newLetters,
+  };
+
+  /** Reads, plans and writes one partition's part of the batch until nothing conflicts. */
+  async function countPartition(
+    tp: string,
+    decoded: ReturnType<typeof decodeBatch>,
+    lastOffset: number,
+  ): Promise<void> {
+    const batchIds = [...decoded.rsvps.keys()];
+    // Failed batches of this partition, read once: their RSVPs are read with the batch's own.
+    let unsettled: UnsettledBatch[] | null = null;
     // Read again once before a change behind a fence is taken for a skipped message: another
     // writer may have written its state between this run's two reads.
     let lookedAgainBehind = false;
     for (let attempt = 1; ; attempt++) {
-      const stored = await store.readStates([...decoded.rsvps.keys()]);
+      let stored: Map<number, StoredState>;
+      if (unsettled === null) {
+        [stored, unsettled] = await Promise.all([
+          store.readStates(batchIds),
+          store.readUnsettled(tp),
+        ]);
+        const owed = owedIds(unsettled, decoded.rsvps);
+        for (const [rsvpId, state] of owed.length > 0 ? await store.readStates(owed) : [])
+          stored.set(rsvpId, state);
+      } else stored = await store.readStates([...batchIds, ...owedIds(unsettled, decoded.rsvps)]);
       const nowMs = now();
       const options = { tableName, nowMs, stateTtlSeconds, keepAliveSeconds, markedDays };
       const changes = stateChanges(decoded.rsvps, stored, { nowMs, keepAliveSeconds });
@@ -185,16 +250,21 @@ export async function processBatch(
       }
       await pause(attempt);
     }
+    // Every change their states hold up to lastOffset is in the counters now. A failed batch
+    // past it (read by a run of an older batch, late) is left for the runs that reach it.
+    const settled = (unsettled ?? []).filter((batch) => batch.lastOffset <= lastOffset);
+    if (settled.length > 0) await store.forgetUnsettled(tp, settled);
   }
-  const newLetters = await store.putDeadLetters(poison, now(), stateTtlSeconds);
-  return {
-    records: kafkaMessages.length,
-    ...applied,
-    unchanged: messages - applied.counted - applied.changed,
-    deadLettered: newLetters,
-    deadLetteredBefore: poison.length - newLetters,
-  };
 }
+
+/** A record's item, by its key: the same batch's runs write the same items. */
+const recordId = (record: WriteAction) =>
+  keyId({ pk: record.Put?.Item.pk?.S ?? "", sk: record.Put?.Item.sk?.S ?? "" });
+
+/** The RSVPs of failed batches that are not in this one: read beside the batch's own. */
+const owedIds = (unsettled: UnsettledBatch[], batch: ReadonlyMap<number, unknown>) => [
+  ...new Set(unsettled.flatMap((b) => b.rsvpIds).filter((rsvpId) => !batch.has(rsvpId))),
+];
 
 /** Full jitter over a growing cap: concurrent writers of one RSVP stop colliding. */
 const jitteredPause = (attempt: number) => backoffPause(attempt, { baseMs: 20, capMs: 1000 });

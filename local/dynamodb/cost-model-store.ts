@@ -10,6 +10,7 @@ import type {
   Fences,
   ItemKey,
   StoredState,
+  UnsettledBatch,
   WriteAction,
 } from "../../functions/city-counts/counting.js";
 import {
@@ -17,6 +18,7 @@ import {
   itemKeys,
   keyId,
   storedStateOf,
+  unsettledBatchOf,
 } from "../../functions/city-counts/counting.js";
 import type { CountsStore } from "../../functions/city-counts/counts-store.js";
 import { itemSizeBytes, writeUnits } from "./write-units.js";
@@ -75,6 +77,29 @@ export class CostModelStore implements CountsStore {
       onOutcome?.(index, "applied");
     }
     return actions.map(() => "applied");
+  }
+
+  async readUnsettled(tp: string): Promise<UnsettledBatch[]> {
+    const { pk } = itemKeys.unsettled(tp, "");
+    const batches: UnsettledBatch[] = [];
+    for (const image of this.images.values()) {
+      if (image.pk?.S !== pk) continue;
+      const batch = unsettledBatchOf(image);
+      if (batch === null) throw new Error(`unreadable unsettled-batch item ${pk} ${image.sk?.S}`);
+      batches.push(batch);
+    }
+    return batches;
+  }
+
+  /** A delete costs the units of the item it deletes (1 per started KB). */
+  async forgetUnsettled(tp: string, batches: UnsettledBatch[]): Promise<void> {
+    for (const { sk } of batches) {
+      const id = keyId(itemKeys.unsettled(tp, sk));
+      const image = this.images.get(id);
+      if (!image) continue;
+      this.writeUnits += writeUnits(itemSizeBytes(image), 0, false);
+      this.images.delete(id);
+    }
   }
 
   /** The cost model's feeds hold no poison records: none is ever new. */

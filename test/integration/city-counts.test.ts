@@ -457,6 +457,34 @@ describe("the counting rule, case by case", () => {
     expect(await tableCounts(TableName)).toEqual(ruleCounts(records));
   });
 
+  it("a batch set aside after its states were written is counted by the partition's next batch", async () => {
+    const TableName = await freshTable();
+    const store = dynamoCountsStore(dynamodb, TableName);
+    const seattle = { key: "us/wa/seattle", country: "us", state: "WA", name: "Seattle" };
+    const failed = [rsvp(1, DAY1_2350, "yes", 1), rsvp(2, DAY1_2350, "no", 0, seattle)];
+    const next = [rsvp(3, DAY2_0010, "yes")];
+    // DynamoDB refuses every counter write past the event source's retries (a throttled hot
+    // counter): the states are written, the batch fails and is set aside.
+    const countersRefused: CountsStore = {
+      ...store,
+      applyWrites: async (actions, onOutcome) => {
+        if (actions.some((action) => action.Update !== undefined))
+          throw Object.assign(new Error("throttled"), { name: "ThrottlingException" });
+        return store.applyWrites(actions, onOutcome);
+      },
+    };
+    await expect(
+      processBatch(toMessages(failed), dependencies(TableName, countersRefused)),
+    ).rejects.toThrow("throttled");
+    expect(await tableCounts(TableName)).toEqual(new Map());
+    expect((await store.readUnsettled("meetup-0")).map((batch) => batch.rsvpIds)).toEqual([[1, 2]]);
+    // The partition's next batch (another RSVP, another day) takes their changes with its own.
+    const nextMessages = toMessages(next).map((message) => ({ ...message, offset: 2 }));
+    await processBatch(nextMessages, dependencies(TableName));
+    expect(await tableCounts(TableName)).toEqual(ruleCounts([...failed, ...next]));
+    expect(await store.readUnsettled("meetup-0")).toEqual([]);
+  });
+
   it("a city name of 5,000 characters is counted under a capped key, and an uncapped one is a dead letter", async () => {
     const parse = createRsvpParser();
     const message = JSON.parse(

@@ -1,9 +1,11 @@
 /**
- * A counts store that dies midway, as a Lambda timeout or a killed process would: the one
- * failure the counting tests inject. A test that lets a batch fail and comes again catches
- * {@link SimulatedCrash} and nothing else, so any other error (a bug, DynamoDB refusing a
- * request) fails the test.
+ * Counts stores that die or fail midway. `crashing`: as a Lambda timeout or a killed process
+ * would, the one failure most counting tests inject; a test that lets a batch fail and comes
+ * again catches {@link SimulatedCrash} and nothing else, so any other error (a bug, DynamoDB
+ * refusing a request) fails the test. `failingWrites`: as DynamoDB refusing writes past the
+ * retries would.
  */
+import type { WriteAction } from "../../functions/city-counts/counting.js";
 import type { CountsStore, WriteOutcome } from "../../functions/city-counts/counts-store.js";
 
 export class SimulatedCrash extends Error {
@@ -15,13 +17,26 @@ export class SimulatedCrash extends Error {
  * between the states and the counters, or between two counters, by where the count runs out.
  */
 export function crashing(store: CountsStore, writesBeforeCrash: number): CountsStore {
-  let left = writesBeforeCrash;
+  return failingAfter(store, writesBeforeCrash, () => new SimulatedCrash("simulated crash"));
+}
+
+/**
+ * `store`, refusing every write after `writesBeforeFailure` with `error()` (one at a time, so a
+ * call may apply some first), except the writes `spared` lets through.
+ */
+export function failingAfter(
+  store: CountsStore,
+  writesBeforeFailure: number,
+  error: () => Error,
+  spared: (action: WriteAction) => boolean = () => false,
+): CountsStore {
+  let left = writesBeforeFailure;
   return {
     ...store,
     applyWrites: async (actions, onOutcome) => {
       const outcomes: WriteOutcome[] = [];
       for (const [index, action] of actions.entries()) {
-        if (left-- <= 0) throw new SimulatedCrash("simulated crash");
+        if (!spared(action) && left-- <= 0) throw error();
         const [outcome = "applied"] = await store.applyWrites([action]);
         onOutcome?.(index, outcome);
         outcomes.push(outcome);

@@ -4,9 +4,11 @@ import {
   BatchGetItemCommand,
   BatchWriteItemCommand,
   ConditionalCheckFailedException,
+  DeleteItemCommand,
   DynamoDBClient,
   ProvisionedThroughputExceededException,
   PutItemCommand,
+  QueryCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
@@ -24,6 +26,7 @@ import {
   itemKeys,
   keyId,
   MAX_PENDING_CHANGES,
+  MAX_UNSETTLED_IDS_PER_ITEM,
   type PendingChange,
   PendingChangesOverflowError,
   type PlanOptions,
@@ -37,6 +40,7 @@ import {
   stateChanges,
   stateItem,
   storedStateOf,
+  unsettledWrites,
   type WriteAction,
 } from "../../functions/city-counts/counting.js";
 import {
@@ -58,7 +62,7 @@ import { CostModelStore } from "../../local/dynamodb/cost-model-store.js";
 import { itemSizeBytes, writeUnits } from "../../local/dynamodb/write-units.js";
 import { countsByRule, type RuleRecord } from "../support/counting-rule.js";
 import { countsOfItems } from "../support/counts-table.js";
-import { crashing, SimulatedCrash } from "../support/crashing-store.js";
+import { crashing, failingAfter, SimulatedCrash } from "../support/crashing-store.js";
 
 const fixture = mskEventSchema.parse(
   JSON.parse(readFileSync(new URL("../../events/msk-city-counts.json", import.meta.url), "utf8")),
@@ -69,6 +73,14 @@ const options = {
   stateTtlSeconds: 14 * 86_400,
   keepAliveSeconds: 170 * 3_600,
 } satisfies PlanOptions;
+/** processBatch's dependencies for a test: the fixed clock, no pauses, a container's markers. */
+const deps = (store: CountsStore, markedDays?: Set<string>) => ({
+  ...options,
+  store,
+  now: () => options.nowMs,
+  pause: async () => {},
+  ...(markedDays ? { markedDays } : {}),
+});
 const DAY1 = Date.UTC(2026, 0, 1, 23, 50);
 const DAY2 = Date.UTC(2026, 0, 2, 0, 10);
 
@@ -133,6 +145,8 @@ function conditionalTable(conflictOn: (call: number) => boolean = () => false) {
       return states;
     },
     readFences: (keys) => model.readFences(keys),
+    readUnsettled: (tp) => model.readUnsettled(tp),
+    forgetUnsettled: (tp, batches) => model.forgetUnsettled(tp, batches),
     applyWrites: async (actions, onOutcome) => {
       if (conflictOn(++calls)) {
         for (const index of actions.keys()) onOutcome?.(index, "conflict");
@@ -158,6 +172,20 @@ function conditionalTable(conflictOn: (call: number) => boolean = () => false) {
   const counts = () => countsOfItems(model.images.values());
   return { store, model, reads, counts };
 }
+
+/** DynamoDB's throttling error, as the SDK throws it once its own retries are spent. */
+const throttled = () =>
+  Object.assign(new Error("throttled"), { name: "ProvisionedThroughputExceededException" });
+
+/**
+ * `store`, refusing every write after `writesBeforeFailure` with a throttle, as a hot key or a
+ * table refusing for longer than the retries does, except a failed batch's record of its RSVPs
+ * (another key, `UNSETTLED#`), which it lets through.
+ */
+const failingWrites = (store: CountsStore, writesBeforeFailure: number) =>
+  failingAfter(store, writesBeforeFailure, throttled, (action) =>
+    Boolean(action.Put?.Item?.pk?.S?.startsWith("UNSETTLED#")),
+  );
 
 /** The rule's counts of these records, shaped as {@link conditionalTable}'s `counts`. */
 const ruleCounts = (records: ReturnType<typeof record>[]) =>
@@ -845,12 +873,7 @@ describe("stateChanges, planStateWrites and planCounterWrites", () => {
                 ? table.store
                 : crashing(table.store, crashAfter);
             try {
-              await processBatch(batch, {
-                ...options,
-                now: () => options.nowMs,
-                pause: async () => {},
-                store,
-              });
+              await processBatch(batch, deps(store));
               position += batch.length;
             } catch (error) {
               if (!(error instanceof SimulatedCrash)) throw error;
@@ -858,6 +881,61 @@ describe("stateChanges, planStateWrites and planCounterWrites", () => {
             }
           }
           expect(table.counts()).toEqual(ruleCounts(records));
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it("counts by the rule when batches whose writes kept failing are set aside, and their records produced again", async () => {
+    // A run fails after any number of writes (a hot counter throttled, DynamoDB refusing for
+    // longer than the retries) and the event source sets the batch aside: the partition's next
+    // batches come, and later the set-aside records are produced again at new offsets, as the
+    // on-failure destination's replay does. The failure lets the failed run's record of its
+    // RSVPs through (a write to another key). Without that record, a set-aside batch's states
+    // keep changes no counter took and the next batches move the fences past them.
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(arbitraryRecord(20, 4), { minLength: 1, maxLength: 60 }),
+        fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.option(fc.nat({ max: 30 }), { freq: 2 }), { minLength: 1, maxLength: 6 }),
+        async (records, sizes, failures) => {
+          const table = conditionalTable();
+          let offset = 0;
+          const setAside: ReturnType<typeof record>[] = [];
+          const count = async (batchRecords: ReturnType<typeof record>[], store: CountsStore) => {
+            const batch = messagesOfRecords(batchRecords, offset);
+            offset += batch.length;
+            try {
+              await processBatch(batch, deps(store));
+            } catch (error) {
+              if (!isTransientAwsError(error) && !(error instanceof PendingChangesOverflowError))
+                throw error;
+              setAside.push(...batchRecords);
+            }
+          };
+          for (let run = 0, position = 0; position < records.length; run++) {
+            const size = sizes[run % sizes.length] ?? 1;
+            const failAfter = failures[run % failures.length];
+            await count(
+              records.slice(position, position + size),
+              failAfter === null || failAfter === undefined
+                ? table.store
+                : failingWrites(table.store, failAfter),
+            );
+            position += size;
+          }
+          // Produced again until none is set aside: nothing fails now, but a state that kept
+          // the most pending changes refuses one more until a run has settled them.
+          for (let round = 0; setAside.length > 0; round++) {
+            expect(round).toBeLessThan(4);
+            await count(setAside.splice(0), table.store);
+          }
+          expect(table.counts()).toEqual(ruleCounts(records));
+          // Each record was forgotten by the run that took its changes.
+          expect(
+            [...table.model.images.keys()].filter((id) => id.startsWith("UNSETTLED#")),
+          ).toEqual([]);
         },
       ),
       { numRuns: 150 },
@@ -1307,13 +1385,6 @@ describe("processBatch when DynamoDB pushes back", () => {
   });
 
   const batchOfOne = (id: number, mtime = DAY1) => messagesOfRecords([record(id, mtime)], id);
-  const deps = (store: CountsStore, markedDays?: Set<string>) => ({
-    ...options,
-    store,
-    now: () => options.nowMs,
-    pause: async () => {},
-    ...(markedDays ? { markedDays } : {}),
-  });
   /** The day markers a store's applyWrites calls wrote, in order. */
   function recordingMarkers(store: CountsStore) {
     const written: string[] = [];
@@ -1535,18 +1606,58 @@ describe("processBatch when DynamoDB pushes back", () => {
       dynamodb.restore();
     }
   });
+  it("reads a partition's failed-batch records page by page, strongly consistent, and forgets each by its key", async () => {
+    const dynamodb = mockClient(DynamoDBClient);
+    try {
+      const store = dynamoCountsStore(new DynamoDBClient({ region: "us-east-1" }), "counts");
+      const [first, second] = unsettledWrites(
+        "meetup-0",
+        { firstOffset: 10, lastOffset: 700 },
+        Array.from({ length: MAX_UNSETTLED_IDS_PER_ITEM + 1 }, (_, i) => i + 1),
+        options,
+      ).map((write) => write.Put?.Item ?? {});
+      dynamodb
+        .on(QueryCommand)
+        .resolvesOnce({
+          Items: [first ?? {}],
+          LastEvaluatedKey: { pk: { S: "x" }, sk: { S: "y" } },
+        })
+        .resolvesOnce({ Items: [second ?? {}] });
+      const batches = await store.readUnsettled("meetup-0");
+      expect(
+        batches.map(({ sk, lastOffset, rsvpIds }) => [sk, lastOffset, rsvpIds.length]),
+      ).toEqual([
+        ["10-700#0", 700, MAX_UNSETTLED_IDS_PER_ITEM],
+        ["10-700#1", 700, 1],
+      ]);
+      const queries = dynamodb.commandCalls(QueryCommand).map((call) => call.args[0].input);
+      expect(
+        queries.map((query) => [query.ConsistentRead, query.ExpressionAttributeValues]),
+      ).toEqual([
+        [true, { ":pk": { S: "UNSETTLED#meetup-0" } }],
+        [true, { ":pk": { S: "UNSETTLED#meetup-0" } }],
+      ]);
+      expect(queries[1]?.ExclusiveStartKey).toEqual({ pk: { S: "x" }, sk: { S: "y" } });
+      dynamodb.on(DeleteItemCommand).resolves({});
+      await store.forgetUnsettled("meetup-0", batches);
+      expect(
+        dynamodb.commandCalls(DeleteItemCommand).map((call) => call.args[0].input.Key),
+      ).toEqual([
+        { pk: { S: "UNSETTLED#meetup-0" }, sk: { S: "10-700#0" } },
+        { pk: { S: "UNSETTLED#meetup-0" }, sk: { S: "10-700#1" } },
+      ]);
+      // Only this code writes them: one it cannot read fails the batch instead of being skipped.
+      dynamodb.on(QueryCommand).resolves({ Items: [{ ...first, lastOffset: { S: "700" } }] });
+      await expect(store.readUnsettled("meetup-0")).rejects.toThrow(
+        "unreadable unsettled-batch item",
+      );
+    } finally {
+      dynamodb.restore();
+    }
+  });
 });
 
 describe("partial runs, hostile keys and moved RSVPs", () => {
-  const deps = (store: CountsStore) => ({
-    ...options,
-    store,
-    now: () => options.nowMs,
-    pause: async () => {},
-  });
-  const throttle = () =>
-    Object.assign(new Error("throttled"), { name: "ProvisionedThroughputExceededException" });
-
   it("a message read again at an offset the counters' fence has passed is dead-lettered, and counted when produced again", async () => {
     // Offset 0 was set aside before anything was written (DynamoDB unreachable through its
     // retries); offset 1, another RSVP of the city, was counted and moved the fence to 1.
@@ -1602,7 +1713,7 @@ describe("partial runs, hostile keys and moved RSVPs", () => {
         if (failed || actions.length < 3) return table.store.applyWrites(actions, onOutcome);
         failed = true;
         await table.store.applyWrites(actions.slice(0, -1), onOutcome);
-        throw throttle();
+        throw throttled();
       },
     };
     const records = [record(1, DAY1), record(2, DAY1), record(3, DAY1)];
@@ -1612,6 +1723,104 @@ describe("partial runs, hostile keys and moved RSVPs", () => {
       { budgetMs: 30_000, pause: async () => {} },
     );
     expect(result).toMatchObject({ counted: 3, unchanged: 0, stateWrites: 3 });
+  });
+
+  it("a batch set aside after its states were written is counted by the partition's next batch, which forgets its record", async () => {
+    const table = conditionalTable();
+    const counted = [record(1, DAY1), record(2, DAY1, "no")];
+    const failed = [record(3, DAY1), record(4, DAY1, "yes", "us/wa/seattle", 2)];
+    const next = [record(5, DAY1)];
+    await processBatch(messagesOfRecords(counted, 0), deps(table.store));
+    // Both states written, then every counter write refused past the retries: set aside.
+    await expect(
+      processBatch(messagesOfRecords(failed, 2), deps(failingWrites(table.store, 2))),
+    ).rejects.toThrow("throttled");
+    expect(table.counts()).toEqual(ruleCounts(counted));
+    const records = () =>
+      [...table.model.images.values()].filter((item) => item.pk?.S?.startsWith("UNSETTLED#"));
+    expect(records().map((item) => [item.pk?.S, item.sk?.S, item.rsvpIds?.NS])).toEqual([
+      ["UNSETTLED#meetup-0", "2-3#0", ["3", "4"]],
+    ]);
+    // The next batch names neither RSVP nor Seattle, and takes both changes.
+    await processBatch(messagesOfRecords(next, 4), deps(table.store));
+    expect(table.counts()).toEqual(ruleCounts([...counted, ...failed, ...next]));
+    expect(records()).toEqual([]);
+    // Produced again (the on-failure destination replayed), they change nothing.
+    await processBatch(messagesOfRecords(failed, 5), deps(table.store));
+    expect(table.counts()).toEqual(ruleCounts([...counted, ...failed, ...next]));
+  });
+
+  it("a record an outage refused is written by the container's next run before it moves a fence", async () => {
+    const table = conditionalTable();
+    const failed = [record(3, DAY1), record(4, DAY1)];
+    // The outage begins after the two state writes and refuses the record too.
+    let left = 2;
+    const outage: CountsStore = {
+      ...table.store,
+      applyWrites: async (actions, onOutcome) => {
+        left -= actions.length;
+        if (left < 0) throw throttled();
+        return table.store.applyWrites(actions, onOutcome);
+      },
+    };
+    const unwrittenRecords = new Map<string, WriteAction>();
+    await expect(
+      processBatch(messagesOfRecords(failed, 0), { ...deps(outage), unwrittenRecords }),
+    ).rejects.toThrow("throttled");
+    expect(unwrittenRecords.size).toBe(1);
+    expect([...table.model.images.keys()].some((id) => id.startsWith("UNSETTLED#"))).toBe(false);
+    // Still down for the container's next batch: it fails before writing anything, and keeps
+    // the record.
+    left = 0;
+    await expect(
+      processBatch(messagesOfRecords([record(5, DAY1)], 2), { ...deps(outage), unwrittenRecords }),
+    ).rejects.toThrow("throttled");
+    expect(unwrittenRecords.size).toBe(1);
+    // Back: the set-aside batches' next comes to the same container.
+    await processBatch(messagesOfRecords([record(6, DAY1)], 3), {
+      ...deps(table.store),
+      unwrittenRecords,
+    });
+    expect(unwrittenRecords.size).toBe(0);
+    expect(table.counts()).toEqual(ruleCounts([...failed, record(6, DAY1)]));
+  });
+
+  it("a late run of an older batch leaves a newer failed batch's record to the runs that reach it", async () => {
+    const table = conditionalTable();
+    const older = messagesOfRecords([record(1, DAY1), record(2, DAY1)], 0);
+    const failed = [record(3, DAY1), record(4, DAY1)];
+    await processBatch(older, deps(table.store));
+    await expect(
+      processBatch(messagesOfRecords(failed, 2), deps(failingWrites(table.store, 2))),
+    ).rejects.toThrow("throttled");
+    // The older batch once more (an invocation Lambda retried, finishing late): its offsets end
+    // before the failed batch's, so it may neither take those changes nor forget them.
+    await processBatch(older, deps(table.store));
+    await processBatch(messagesOfRecords([record(5, DAY1)], 4), deps(table.store));
+    expect(table.counts()).toEqual(
+      ruleCounts([record(1, DAY1), record(2, DAY1), ...failed, record(5, DAY1)]),
+    );
+  });
+
+  it("a failed batch's record is cut into items under 4 KB however many RSVPs it names", async () => {
+    const table = conditionalTable();
+    const ids = Array.from({ length: 600 }, (_, i) => Number.MAX_SAFE_INTEGER - i);
+    const failed = ids.map((rsvpId) => record(rsvpId, DAY1));
+    await expect(
+      processBatch(messagesOfRecords(failed, 0), deps(failingWrites(table.store, 0))),
+    ).rejects.toThrow("throttled");
+    const items = [...table.model.images.values()].filter((item) =>
+      item.pk?.S?.startsWith("UNSETTLED#"),
+    );
+    expect(items).toHaveLength(Math.ceil(600 / MAX_UNSETTLED_IDS_PER_ITEM));
+    for (const item of items) expect(itemSizeBytes(item)).toBeLessThan(4096);
+    expect(new Set(items.flatMap((item) => item.rsvpIds?.NS ?? []).map(Number))).toEqual(
+      new Set(ids),
+    );
+    // No state was written, so the next batch has nothing of theirs to take, and forgets them.
+    await processBatch(messagesOfRecords([record(1, DAY1)], 600), deps(table.store));
+    expect(table.counts()).toEqual(ruleCounts([record(1, DAY1)]));
+    expect([...table.model.images.keys()].some((id) => id.startsWith("UNSETTLED#"))).toBe(false);
   });
 
   it("a state item with its most pending changes stays under 4 KB, even with city keys JSON escapes", () => {

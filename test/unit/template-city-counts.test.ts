@@ -5,6 +5,7 @@
  * these know the values' meaning and ranges.
  */
 
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { topicKeepsRecordsHours } from "../../functions/shared/topic-retention.js";
 import { eventSourceControls, readTemplate } from "../../local/stack/template-model.js";
@@ -51,6 +52,21 @@ const topicArn = {
     },
   ],
 };
+
+describe("the city-counts function's table permissions", () => {
+  it("are exactly the DynamoDB calls its store makes (each command is the action of its name)", () => {
+    // Service Authorization Reference, "Actions defined by Amazon DynamoDB": each API call is
+    // authorized by the action of its name (dynamodb:Query for Query, ...).
+    const source = readFileSync(
+      new URL("../../functions/city-counts/counts-store.ts", import.meta.url),
+      "utf8",
+    );
+    const commands = [...source.matchAll(/new (\w+)Command\(/g)].map((match) => match[1]);
+    const table = statements().find((statement) => statement.Sid === "CountsTable");
+    expect(new Set(table?.Action)).toEqual(new Set(commands.map((name) => `dynamodb:${name}`)));
+    expect(table?.Resource).toEqual({ "Fn::GetAtt": ["CityCountsTable", "Arn"] });
+  });
+});
 
 describe("the city-counts event source in template.yaml", () => {
   it("uses provisioned mode, which the error controls need", () => {
