@@ -36,11 +36,10 @@
  *   (`UNSETTLED#<tp>`, {@link unsettledWrites}; no write while nothing fails), and every run
  *   of the partition reads them with its own and takes their changes before it moves a fence.
  *   A record the failure refused too stays with the container, whose next run writes it
- *   first (ProcessBatchDependencies.unwrittenRecords). What this cannot hold: a table outage
- *   that starts between a run's state and counter writes, outlasts the event source's retries,
- *   and ends with the partition's next batch in another container. A message read again at an
- *   offset a fence has passed is a dead letter (`behind_fence`); docs/streaming-and-counting.md
- *   has both.
+ *   first (ProcessBatchDependencies.unwrittenRecords). What this cannot hold (a run the
+ *   function's timeout ends, an outage past the retries, two invocations of one partition at
+ *   once) and why a message read again at an offset a fence has passed is a dead letter
+ *   (`behind_fence`): docs/streaming-and-counting.md.
  * - Writes per batch and partition: one per changed RSVP, plus one per (day, city) and per
  *   city touched. Exact duplicates and stale versions write nothing (they are found by reading,
  *   so no failed condition is paid for), unless the state would expire before the topic could

@@ -30,6 +30,19 @@ import {
   type WriteAction,
 } from "./counting.js";
 
+/**
+ * The counting's DynamoDB client settings. Up to ten attempts per call (the SDK's standard
+ * strategy: full jitter, 0.1 s doubling up to 20 s) while the client's retry quota lasts. A
+ * request that hangs (an endpoint that accepts and never answers) ends after 5 s as a
+ * `TimeoutError` (`throwOnRequestTimeout`: without it the SDK's HTTP handler only logs a warning
+ * and waits on), so a failing run reaches its error path, which records the batch's RSVPs,
+ * rather than the function's timeout, which ends the run where it stands.
+ */
+export const COUNTS_DYNAMODB_CLIENT_CONFIG = {
+  maxAttempts: 10,
+  requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000, throwOnRequestTimeout: true },
+} as const;
+
 const BATCH_GET_LIMIT = 100;
 const BATCH_WRITE_LIMIT = 25;
 const MAX_UNPROCESSED_ROUNDS = 8;

@@ -17,7 +17,7 @@ import { createLogger } from "../shared/logger.js";
 import { messagesOf, mskEventSchema } from "../shared/msk-event.js";
 import { parseEvent } from "../shared/parse-event.js";
 import { RETENTION_CHECK_HOURS, topicKeepsRecordsHours } from "../shared/topic-retention.js";
-import { dynamoCountsStore } from "./counts-store.js";
+import { COUNTS_DYNAMODB_CLIENT_CONFIG, dynamoCountsStore } from "./counts-store.js";
 import {
   type BatchResult,
   nothingApplied,
@@ -52,15 +52,14 @@ const config = readConfig(configSchema);
 
 export const logger = createLogger("city-counts");
 /**
- * Up to ten attempts per call (the SDK's standard strategy: full jitter, 0.1 s doubling up to
- * 20 s) while the client's retry quota lasts; beyond it, retryTransient below runs the batch
- * again. With the SDK's defaults alone an 8-second run of DynamoDB 500s spent the event source's
- * retries on single records and set them aside uncounted (npm run chaos, fault dynamodb-500).
+ * COUNTS_DYNAMODB_CLIENT_CONFIG: ten attempts per call, requests bounded in time; beyond them,
+ * retryTransient below runs the batch again. With the SDK's defaults alone an 8-second run of
+ * DynamoDB 500s spent the event source's retries on single records and set them aside
+ * uncounted (npm run chaos, fault dynamodb-500).
  */
-const DYNAMODB_MAX_ATTEMPTS = 10;
 /** Half the function's 60 s timeout: time left to finish the batch after the outage. */
 const TRANSIENT_BUDGET_MS = 30_000;
-const dynamodb = new DynamoDBClient({ maxAttempts: DYNAMODB_MAX_ATTEMPTS });
+const dynamodb = new DynamoDBClient(COUNTS_DYNAMODB_CLIENT_CONFIG);
 
 export const defaultDependencies: ProcessBatchDependencies = {
   store: dynamoCountsStore(dynamodb, config.TABLE_NAME),

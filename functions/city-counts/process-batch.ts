@@ -241,8 +241,10 @@ export async function processBatch(
         conflict = counterOutcomes.includes("conflict");
       }
       if (!conflict) break;
-      // What was written before the conflict is read back and not written again.
+      // What was written before the conflict is read back and not written again; another
+      // writer of the partition may have failed meanwhile, so its records are read again too.
       applied.conflicts += 1;
+      unsettled = null;
       if (attempt >= maxAttempts) {
         throw new ConcurrentUpdateError(
           `RSVP states or counters kept changing under this batch (${attempt} attempts)`,

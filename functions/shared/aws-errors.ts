@@ -25,17 +25,35 @@ export class UnprocessedItemsError extends Error {
 }
 
 /**
+ * Node's codes for a connection that failed or dropped (Node.js docs, "Common system errors"),
+ * and the host name not resolving for the moment: no answer came, so none says "do not retry".
+ */
+const NETWORK_ERROR_CODES = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
+
+/**
  * An AWS SDK error that says "try again": throttling (the SDK's, or a batch call's items held
  * back, {@link UnprocessedItemsError}), or the service's own 5xx, or a DynamoDB transaction
- * cancelled only because it was throttled ({@link isThrottledTransaction}).
+ * cancelled only because it was throttled ({@link isThrottledTransaction}), or no answer at all:
+ * a request timed out (`TimeoutError`, the SDK's HTTP handler's name for its connection and
+ * request timeouts) or its connection failed.
  */
 export function isTransientAwsError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const metadata = (error as { $metadata?: { httpStatusCode?: number } }).$metadata;
+  const code = (error as { code?: unknown }).code;
   return (
     TRANSIENT_ERRORS.has(error.name) ||
     (metadata?.httpStatusCode ?? 0) >= 500 ||
-    isThrottledTransaction(error)
+    isThrottledTransaction(error) ||
+    error.name === "TimeoutError" ||
+    (typeof code === "string" && NETWORK_ERROR_CODES.has(code))
   );
 }
 

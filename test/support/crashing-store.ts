@@ -1,9 +1,10 @@
 /**
  * Counts stores that die or fail midway. `crashing`: as a Lambda timeout or a killed process
- * would, the one failure most counting tests inject; a test that lets a batch fail and comes
- * again catches {@link SimulatedCrash} and nothing else, so any other error (a bug, DynamoDB
- * refusing a request) fails the test. `failingWrites`: as DynamoDB refusing writes past the
- * retries would.
+ * would, the one failure most counting tests inject: it refuses every write after the crash,
+ * the failed run's record of its RSVPs too, so nothing the dead run would not have written gets
+ * through; a test that lets a batch fail and comes again catches {@link SimulatedCrash} and
+ * nothing else, so any other error (a bug, DynamoDB refusing a request) fails the test.
+ * `failingAfter`: any error, sparing the writes a test lets through.
  */
 import type { WriteAction } from "../../functions/city-counts/counting.js";
 import type { CountsStore, WriteOutcome } from "../../functions/city-counts/counts-store.js";

@@ -20,6 +20,18 @@ describe("isTransientAwsError", () => {
     expect(isTransientAwsError("ThrottlingException")).toBe(false);
   });
 
+  it("knows no answer at all: a request timed out, a connection refused or dropped", () => {
+    const timedOut = Object.assign(new Error("the request socket timed out"), {
+      name: "TimeoutError",
+    });
+    expect(isTransientAwsError(timedOut)).toBe(true);
+    for (const code of ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EAI_AGAIN"])
+      expect(isTransientAwsError(Object.assign(new Error(code), { code }))).toBe(true);
+    expect(isTransientAwsError(Object.assign(new Error("no such file"), { code: "ENOENT" }))).toBe(
+      false,
+    );
+  });
+
   // DynamoDB answers a throttled transaction with TransactionCanceledException (HTTP 400), its
   // reasons in the order of the request's items (API Reference, TransactWriteItems, Errors).
   const cancelled = (...reasons: { Code?: string; Message?: string }[]) =>
