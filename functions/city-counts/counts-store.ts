@@ -32,15 +32,18 @@ import {
 
 /**
  * The counting's DynamoDB client settings. Up to ten attempts per call (the SDK's standard
- * strategy: full jitter, 0.1 s doubling up to 20 s) while the client's retry quota lasts. A
- * request that hangs (an endpoint that accepts and never answers) ends after 5 s as a
- * `TimeoutError` (`throwOnRequestTimeout`: without it the SDK's HTTP handler only logs a warning
- * and waits on), so a failing run reaches its error path, which records the batch's RSVPs,
- * rather than the function's timeout, which ends the run where it stands.
+ * strategy: full jitter, 0.1 s doubling up to 20 s) while the client's retry quota lasts (a
+ * timeout costs 10 of its 500 tokens, so a hang spends it within a few rounds of a batch's
+ * parallel writes). A request that hangs (an endpoint that accepts and never answers) ends
+ * after 10 s, connecting included, as a `TimeoutError` (`throwOnRequestTimeout`: without it the
+ * SDK's HTTP handler only logs a warning and waits on), so a failing run reaches its error
+ * path, which records the batch's RSVPs, rather than the function's 60 s timeout, which ends
+ * the run where it stands. 10 s, not less: moto, busy with a feed of 200 RSVPs/s on two cores,
+ * took over 2 s to accept a connection (`npm run bench:stream`, 2026-12-07).
  */
 export const COUNTS_DYNAMODB_CLIENT_CONFIG = {
   maxAttempts: 10,
-  requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000, throwOnRequestTimeout: true },
+  requestHandler: { requestTimeout: 10_000, throwOnRequestTimeout: true },
 } as const;
 
 const BATCH_GET_LIMIT = 100;

@@ -33,7 +33,7 @@ describe("the counting's DynamoDB client", () => {
       region: "us-east-1",
       credentials: { accessKeyId: "test", secretAccessKey: "test" },
     });
-    // Without the timeout taking effect the call never ends, and the test's own 20 s ends it.
+    // Without the timeout taking effect the call never ends, and the test's own 30 s ends it.
     const error = await client
       .send(new GetItemCommand({ TableName: "counts", Key: { pk: { S: "a" }, sk: { S: "b" } } }))
       .then(
@@ -43,5 +43,5 @@ describe("the counting's DynamoDB client", () => {
     client.destroy();
     expect(error).toMatchObject({ name: "TimeoutError" });
     expect(isTransientAwsError(error)).toBe(true);
-  }, 20_000);
+  }, 30_000);
 });
