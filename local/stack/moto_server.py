@@ -11,7 +11,11 @@ Table are the table itself (its "rollback" then re-assigns the live table, a no-
 
 Two pure speed-ups, found with py-spy on local counting (README "Measured"): each
 UpdateExpression text is parsed once (moto parsed it twice per action), and each validation
-pass builds its node-type map once rather than once per node.
+pass builds its node-type map once rather than once per node. A third: a Query of the table
+itself (no index) reads the items of its partition key, where moto 5.2.5 sorts every item of
+the table and filters them (so one Query of a table of 10^5 RSVPs cost what a scan does, and the
+counting queries each partition's failed-batch records once a batch); DynamoDB reads only the
+partition. Queries of an index are left to moto.
 
 What it changes nothing about: conditions, the order of actions, cancellation reasons, what a
 successful transaction writes. It does not undo stream records of a rolled-back write (the
@@ -456,6 +460,39 @@ def format_s3_object_path(delivery_stream_name, version_id, prefix):
     )
 
 
+_moto_query = Table.query
+
+
+def _item_order(item):
+    return (item.hash_key, item.range_key) if item.range_key else item.hash_key
+
+
+def query(self, hash_key, *args, **kwargs):
+    """A base-table Query over its partition key's items alone; anything else as moto does it.
+
+    moto's query takes the items it filters from self.all_items(), every item of the table,
+    sorted; for the table itself it keeps those whose hash key is `hash_key`. Here all_items()
+    answers, for this one call, with exactly those, in the same order. Requests run one at a
+    time (call_action), so no other request sees the instance attribute.
+    """
+    index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+    if index_name is not None or hash_key is None:
+        return _moto_query(self, hash_key, *args, **kwargs)
+    bucket = self.items.get(hash_key)
+    if bucket is None:
+        items = []
+    elif self.range_key_attr:
+        items = sorted(bucket.values(), key=_item_order)
+    else:
+        items = [bucket]
+    self.all_items = lambda: items
+    try:
+        return _moto_query(self, hash_key, *args, **kwargs)
+    finally:
+        del self.all_items
+
+
+Table.query = query
 Table.__deepcopy__ = _table_deepcopy
 FirehoseBackend._format_s3_object_path = staticmethod(format_s3_object_path)
 DepthFirstTraverser.nodes_to_be_processed = nodes_to_be_processed

@@ -11,6 +11,8 @@ import { join } from "node:path";
 import {
   type AttributeValue,
   DynamoDBClient,
+  QueryCommand,
+  type QueryCommandInput,
   ScanCommand,
   TransactionCanceledException,
   type TransactWriteItem,
@@ -178,6 +180,64 @@ describe("moto_server.py (DynamoDB transactions that snapshot only what they tou
     expect(
       withPatch.filter((r) => Array.isArray(r) && r.includes("ConditionalCheckFailed")).length,
     ).toBe(2);
+  });
+
+  it("answers a Query of the table itself as unpatched moto does, reading only its partition", async () => {
+    // Partitions of several items, a missing one, pages (Limit + ExclusiveStartKey), both
+    // orders, a sort-key condition and a filter, projections, counts.
+    const answers = async (client: DynamoDBClient) => {
+      const TableName = await freshTable(client);
+      const puts: TransactWriteItem[] = [];
+      for (const pk of ["UNSETTLED#t-0", "UNSETTLED#t-1", "DAY#2026-01-01#us"])
+        for (let i = 0; i < 7; i++)
+          puts.push({
+            Put: { TableName, Item: { ...key(pk, `${i * 37}-${i}#0`), n: { N: String(i) } } },
+          });
+      await run(client, puts.slice(0, 21));
+      const query = (input: Omit<QueryCommandInput, "TableName">) =>
+        client.send(new QueryCommand({ TableName, ...input })).then(
+          (answer) => ({
+            Items: answer.Items,
+            Count: answer.Count,
+            ScannedCount: answer.ScannedCount,
+            LastEvaluatedKey: answer.LastEvaluatedKey,
+          }),
+          (error: Error) => `${error.name}: ${error.message}`,
+        );
+      const partition = (pk: string) => ({
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: { ":pk": { S: pk } },
+        ConsistentRead: true,
+      });
+      const firstPage = await query({ ...partition("UNSETTLED#t-0"), Limit: 3 });
+      return [
+        await query(partition("UNSETTLED#t-1")),
+        await query(partition("UNSETTLED#none")),
+        firstPage,
+        await query({
+          ...partition("UNSETTLED#t-0"),
+          Limit: 3,
+          ExclusiveStartKey: typeof firstPage === "string" ? undefined : firstPage.LastEvaluatedKey,
+        }),
+        await query({ ...partition("DAY#2026-01-01#us"), ScanIndexForward: false }),
+        await query({
+          KeyConditionExpression: "pk = :pk AND begins_with(sk, :one)",
+          ExpressionAttributeValues: { ":pk": { S: "UNSETTLED#t-0" }, ":one": { S: "1" } },
+        }),
+        await query({
+          ...partition("UNSETTLED#t-0"),
+          FilterExpression: "n > :two",
+          ExpressionAttributeValues: { ":pk": { S: "UNSETTLED#t-0" }, ":two": { N: "2" } },
+          ProjectionExpression: "sk",
+        }),
+        await query({ ...partition("UNSETTLED#t-0"), Select: "COUNT" }),
+      ];
+    };
+    const withPatch = await answers(patched);
+    expect(withPatch).toEqual(await answers(unpatched));
+    // It did read pages and partitions, not only empty answers.
+    expect(withPatch[2]).toMatchObject({ Count: 3, LastEvaluatedKey: expect.anything() });
+    expect(withPatch[0]).toMatchObject({ Count: 7 });
   });
 
   it("refuses to start on a moto version it was not written for, saying why", () => {
