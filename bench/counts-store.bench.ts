@@ -39,9 +39,10 @@ export async function run(print: (line: string) => void): Promise<void> {
         reads.push({ keys: keys.length, ms: performance.now() - started });
         return result;
       },
-      applyWrites: async (actions) => {
+      applyWrites: async (actions, onOutcome) => {
         const started = performance.now();
-        const result = await store.applyWrites(actions);
+        // The outcomes too: processBatch tallies what it applied by them.
+        const result = await store.applyWrites(actions, onOutcome);
         // A batch whose days are marked calls with no marker: nothing sent, nothing timed.
         if (actions.length > 0)
           writes.push({ writes: actions.length, ms: performance.now() - started });

@@ -19,14 +19,15 @@
  * - Every counter item keeps, per topic-partition, a fence: the offset up to which changes
  *   caused on that partition are in its counts. A change (tp, o) is in counter K exactly when
  *   K's fence for tp is at least o.
- * - A batch is counted partition by partition. For each: fold its messages per RSVP, read those
- *   RSVPs' states and the fences of every counter they touch, write each changed state (one
- *   conditional write, with its new pending change, the changes every counter has taken
- *   dropped), then write each counter once with the sum of the pending changes of this
- *   partition it has not taken, its fence moved to the batch's last offset, conditioned on the
- *   fence it read. A crash after the states leaves their pending changes behind: the batch
- *   comes again (its offsets were not committed), finds its messages already folded in and
- *   nothing new to write, and the counters take the changes the states still name.
+ * - A batch is counted per partition, partitions side by side. For each: fold its messages per
+ *   RSVP, read those RSVPs' states and the fences of every counter they touch, write each
+ *   changed state (one conditional write, with its new pending change, the changes every
+ *   counter has taken dropped), then write each counter once with the sum of the pending
+ *   changes of this partition it has not taken, its fence moved to the batch's last offset,
+ *   conditioned on the fence it read. A crash after the states leaves their pending changes
+ *   behind: the batch comes again (its offsets were not committed), finds its messages already
+ *   folded in and nothing new to write, and the counters take the changes the states still
+ *   name.
  * - A lost race (a state's version changed since it was read: another event source on the
  *   same topic, or an RSVP's version on another partition; or a counter's fence: another event
  *   source) re-reads and plans again; what was written is read back and not written twice.

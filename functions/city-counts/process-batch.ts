@@ -1,8 +1,9 @@
 /**
- * One MSK batch, partition by partition: decode, then read-plan-write until every RSVP's state
- * and the counters reflect it (counting.ts has the scheme). Poison records are dead-lettered
- * and skipped, so they never block their partition; only an infrastructure error (DynamoDB
- * unreachable, throttled past the SDK's retries) fails the batch.
+ * One MSK batch, each partition on its own and the partitions side by side: decode, then
+ * read-plan-write until every RSVP's state and the counters reflect it (counting.ts has the
+ * scheme). Poison records are dead-lettered and skipped, so they never block their partition;
+ * only an infrastructure error (DynamoDB unreachable, throttled past the SDK's retries) fails
+ * the batch.
  */
 import { backoffPause } from "../shared/backoff.js";
 import type { KafkaMessage } from "../shared/msk-event.js";
@@ -132,30 +133,40 @@ export async function processBatch(
     if (messagesOfTp) messagesOfTp.push(message);
     else partitions.set(tp, [message]);
   }
-  for (const [tp, partitionMessages] of partitions) {
+  const parts = [...partitions].map(([tp, partitionMessages]) => {
     const decoded = decodeBatch(partitionMessages);
     poison.push(...decoded.poison);
     messages += decoded.messages;
-    const offsets = partitionMessages.map((message) => message.offset);
-    const lastOffset = Math.max(...offsets);
-    try {
-      await countPartition(tp, decoded, lastOffset);
-    } catch (error) {
-      // Before the batch goes back: should the event source set it aside, the partition's next
-      // batches take the changes its states may hold from this record (counting.ts). Best
-      // effort: what refused the batch may refuse this too, and the batch's own error is the one
-      // to report.
-      if (decoded.rsvps.size > 0) {
-        const range = { firstOffset: Math.min(...offsets), lastOffset };
-        const options = { tableName, nowMs: now(), stateTtlSeconds };
-        const records = unsettledWrites(tp, range, decoded.rsvps.keys(), options);
-        await store.applyWrites(records).catch(() => {
-          for (const record of records) unwrittenRecords.set(recordId(record), record);
-        });
+    return { tp, decoded, offsets: partitionMessages.map((message) => message.offset) };
+  });
+  // Side by side: each partition has its own fences, and what two partitions share (an RSVP
+  // whose versions name two cities) is a race the state's version settles, as between two
+  // invocations. Every partition ends before the batch does, so a failed one's record is
+  // written before the event source retries.
+  const outcomes = await Promise.allSettled(
+    parts.map(async ({ tp, decoded, offsets }) => {
+      const lastOffset = Math.max(...offsets);
+      try {
+        await countPartition(tp, decoded, lastOffset);
+      } catch (error) {
+        // Before the batch goes back: should the event source set it aside, the partition's
+        // next batches take the changes its states may hold from this record (counting.ts).
+        // Best effort: what refused the batch may refuse this too, and the batch's own error is
+        // the one to report.
+        if (decoded.rsvps.size > 0) {
+          const range = { firstOffset: Math.min(...offsets), lastOffset };
+          const options = { tableName, nowMs: now(), stateTtlSeconds };
+          const records = unsettledWrites(tp, range, decoded.rsvps.keys(), options);
+          await store.applyWrites(records).catch(() => {
+            for (const record of records) unwrittenRecords.set(recordId(record), record);
+          });
+        }
+        throw error;
       }
-      throw error;
-    }
-  }
+    }),
+  );
+  const failed = outcomes.find((outcome) => outcome.status === "rejected");
+  if (failed) throw failed.reason;
   const newLetters = await store.putDeadLetters(poison, now(), stateTtlSeconds);
   return {
     records: kafkaMessages.length,

@@ -111,21 +111,23 @@ describe("city-counts handler while DynamoDB throttles its counter writes (a hot
       const counting = handler.countCityRsvps(sampleEvent("msk-city-counts.json")).finally(() => {
         settled = true;
       });
-      // Inside the window: partition meetup-0's RSVPs (1700000001 at offsets 100 and 102, an
-      // exact copy; 1700000002 at 101) have their states written, each holding its change as
-      // pending at its last offset, and no counter has moved: the batch waits on its counters.
-      const firstPartition = new Map([
+      // Inside the window: the RSVPs of both partitions, counted side by side (meetup-0's
+      // 1700000001 at offsets 100 and 102, an exact copy, and 1700000002 at 101; meetup-3's
+      // 1700000003 at 40) have their states written, each holding its change as pending at its
+      // last offset, and no counter has moved: the batch waits on its counters.
+      const statesWritten = new Map([
         [1700000001, [102]],
         [1700000002, [101]],
+        [1700000003, [40]],
       ]);
       let midWindow = new Map<number, number[]>();
-      while (!settled && Date.now() < until * 1000 && midWindow.size < firstPartition.size) {
+      while (!settled && Date.now() < until * 1000 && midWindow.size < statesWritten.size) {
         midWindow = await pendingByRsvp();
-        if (midWindow.size < firstPartition.size) await sleep(50);
+        if (midWindow.size < statesWritten.size) await sleep(50);
       }
       const counters = await tableCounts();
       expect(Date.now()).toBeLessThan(until * 1000);
-      expect(midWindow).toEqual(firstPartition);
+      expect(midWindow).toEqual(statesWritten);
       expect(counters).toEqual(new Map());
 
       const result = await counting;

@@ -1584,8 +1584,10 @@ describe("processBatch when DynamoDB pushes back", () => {
     await expect(
       processBatch(messagesOf(fixture), { ...deps(table.store), maxAttempts: 4 }),
     ).rejects.toThrow(ConcurrentUpdateError);
-    // The first partition's four attempts, then the batch fails.
-    expect(table.reads).toHaveLength(4);
+    // Each partition's four attempts (side by side), then the batch fails.
+    const partitions = new Set(messagesOf(fixture).map(partitionIdOf));
+    expect(partitions.size).toBeGreaterThan(1);
+    expect(table.reads).toHaveLength(4 * partitions.size);
   });
 
   it("refuses to guess over a state item it cannot read", async () => {
@@ -1783,6 +1785,40 @@ describe("partial runs, hostile keys and moved RSVPs", () => {
     });
     expect(unwrittenRecords.size).toBe(0);
     expect(table.counts()).toEqual(ruleCounts([...failed, record(6, DAY1)]));
+  });
+
+  it("counts a batch's partitions side by side; one failing leaves its record, the other its counts", async () => {
+    const table = conditionalTable();
+    const [onZero] = messagesOfRecords([record(1, DAY1)], 0);
+    const [onOne] = messagesOfRecords([record(2, DAY1, "yes", "us/wa/seattle")], 0);
+    const batch = [onZero, { ...onOne, partition: 1 }] as KafkaMessage[];
+    // Each partition's first read waits for the other's: one after another, neither would end.
+    let waiting = 0;
+    let release: () => void = () => {};
+    const bothRead = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const store: CountsStore = {
+      ...table.store,
+      readStates: async (rsvpIds) => {
+        waiting += 1;
+        if (waiting === 2) release();
+        await bothRead;
+        return table.store.readStates(rsvpIds);
+      },
+      // Partition 1's counter writes are refused past the retries.
+      applyWrites: async (actions, onOutcome) => {
+        const fenceOf = (action: WriteAction) =>
+          action.Update?.ExpressionAttributeNames?.["#fence"];
+        if (actions.some((action) => fenceOf(action) === fenceAttribute("meetup-1")))
+          throw throttled();
+        return table.store.applyWrites(actions, onOutcome);
+      },
+    };
+    await expect(processBatch(batch, deps(store))).rejects.toThrow("throttled");
+    expect(table.counts()).toEqual(ruleCounts([record(1, DAY1)]));
+    expect((await table.store.readUnsettled("meetup-1")).map((b) => b.rsvpIds)).toEqual([[2]]);
+    expect(await table.store.readUnsettled("meetup-0")).toEqual([]);
   });
 
   it("a late run of an older batch leaves a newer failed batch's record to the runs that reach it", async () => {
