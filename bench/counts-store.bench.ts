@@ -27,22 +27,22 @@ export async function run(print: (line: string) => void): Promise<void> {
     const store = dynamoCountsStore(dynamodb, tableName);
     const timed: CountsStore = {
       ...store,
-      readStates: async (rsvpIds) => {
+      readStates: async (rsvpIds, options) => {
         const started = performance.now();
-        const result = await store.readStates(rsvpIds);
+        const result = await store.readStates(rsvpIds, options);
         reads.push({ keys: rsvpIds.length, ms: performance.now() - started });
         return result;
       },
-      readFences: async (keys) => {
+      readFences: async (keys, options) => {
         const started = performance.now();
-        const result = await store.readFences(keys);
+        const result = await store.readFences(keys, options);
         reads.push({ keys: keys.length, ms: performance.now() - started });
         return result;
       },
-      applyWrites: async (actions, onOutcome) => {
+      applyWrites: async (actions, onOutcome, options) => {
         const started = performance.now();
         // The outcomes too: processBatch tallies what it applied by them.
-        const result = await store.applyWrites(actions, onOutcome);
+        const result = await store.applyWrites(actions, onOutcome, options);
         // A batch whose days are marked calls with no marker: nothing sent, nothing timed.
         if (actions.length > 0)
           writes.push({ writes: actions.length, ms: performance.now() - started });

@@ -122,9 +122,10 @@ export async function countingCost(options: {
   const timings: { writes: number; ms: number }[] = [];
   const timed: CountsStore = {
     ...store,
-    applyWrites: async (actions) => {
+    applyWrites: async (actions, onOutcome, callOptions) => {
       const started = performance.now();
-      const result = await store.applyWrites(actions);
+      // The outcomes too: processBatch tallies what it applied by them.
+      const result = await store.applyWrites(actions, onOutcome, callOptions);
       // A batch whose days are marked calls with no marker: nothing sent, nothing timed.
       if (actions.length > 0)
         timings.push({ writes: actions.length, ms: performance.now() - started });

@@ -37,8 +37,9 @@
  *   (`UNSETTLED#<tp>`, {@link unsettledWrites}; no write while nothing fails), and every run
  *   of the partition reads them with its own and takes their changes before it moves a fence.
  *   A record the failure refused too stays with the container, whose next run writes it
- *   first (ProcessBatchDependencies.unwrittenRecords). What this cannot hold (a run the
- *   function's timeout ends, an outage past the retries, two invocations of one partition at
+ *   first (ProcessBatchDependencies.unwrittenRecords), and a run stops at a deadline before the
+ *   function's timeout so that it reaches that path. What this cannot hold (a run that dies
+ *   before its error path, an outage past the retries, two invocations of one partition at
  *   once) and why a message read again at an offset a fence has passed is a dead letter
  *   (`behind_fence`): docs/streaming-and-counting.md.
  * - Writes per batch and partition: one per changed RSVP, plus one per (day, city) and per
@@ -796,6 +797,8 @@ export function unsettledWrites(
     nowMs,
     stateTtlSeconds,
   }: Pick<PlanOptions, "tableName" | "nowMs" | "stateTtlSeconds">,
+  /** The latest expiry of the states the failed run wrote (0: none written). */
+  statesWritten: { expiresAt: number } = { expiresAt: 0 },
 ): WriteAction[] {
   const ids = [...new Set(rsvpIds)].sort((a, b) => a - b);
   const writes: WriteAction[] = [];
@@ -813,8 +816,13 @@ export function unsettledWrites(
           lastOffset: { N: String(lastOffset) },
           rsvpIds: { NS: ids.slice(i, i + MAX_UNSETTLED_IDS_PER_ITEM).map(String) },
           failedAt: { N: String(nowMs) },
-          // As long as the states it names: past that, nothing it points to is left.
-          expiresAt: { N: String(Math.floor(nowMs / 1000) + stateTtlSeconds) },
+          // As long as the states it names (an event far ahead keeps one longer than the
+          // horizon): past that, nothing it points to is left.
+          expiresAt: {
+            N: String(
+              Math.max(Math.floor(nowMs / 1000) + stateTtlSeconds, statesWritten.expiresAt),
+            ),
+          },
         },
       },
     });

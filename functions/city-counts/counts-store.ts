@@ -52,11 +52,20 @@ const MAX_UNPROCESSED_ROUNDS = 8;
 /** Single-item writes of one phase in flight at once. */
 const WRITE_CONCURRENCY = 25;
 
+/**
+ * Per call: `abortSignal` ends the call's requests and retries where they stand (an
+ * `AbortError`), so a run can stop before the function's timeout and still record its batch
+ * (process-batch.ts).
+ */
+export interface StoreCallOptions {
+  abortSignal?: AbortSignal;
+}
+
 export interface CountsStore {
   /** The stored states of these RSVPs (strongly consistent); absent ones are not in the map. */
-  readStates(rsvpIds: number[]): Promise<Map<number, StoredState>>;
+  readStates(rsvpIds: number[], options?: StoreCallOptions): Promise<Map<number, StoredState>>;
   /** Per counter item, its fences (absent items have none). Strongly consistent. */
-  readFences(keys: ItemKey[]): Promise<Fences>;
+  readFences(keys: ItemKey[], options?: StoreCallOptions): Promise<Fences>;
   /**
    * Applies each single-item write (side by side) and tells, per write, "applied" or
    * "conflict": another writer got in the way (a state's version or a counter's fence changed
@@ -66,16 +75,22 @@ export interface CountsStore {
   applyWrites(
     actions: WriteAction[],
     onOutcome?: (index: number, outcome: WriteOutcome) => void,
+    options?: StoreCallOptions,
   ): Promise<WriteOutcome[]>;
   /** The partition's records of failed batches (unsettledWrites), strongly consistent. */
-  readUnsettled(tp: string): Promise<UnsettledBatch[]>;
+  readUnsettled(tp: string, options?: StoreCallOptions): Promise<UnsettledBatch[]>;
   /** Deletes those records once a run has taken every change their states hold. */
-  forgetUnsettled(tp: string, batches: UnsettledBatch[]): Promise<void>;
+  forgetUnsettled(tp: string, batches: UnsettledBatch[], options?: StoreCallOptions): Promise<void>;
   /**
    * Keeps a dead letter per poison record, and tells how many were not kept before: a batch the
    * topic delivers again brings its poison records again, and their letters are not new.
    */
-  putDeadLetters(poison: PoisonRecord[], nowMs: number, ttlSeconds: number): Promise<number>;
+  putDeadLetters(
+    poison: PoisonRecord[],
+    nowMs: number,
+    ttlSeconds: number,
+    options?: StoreCallOptions,
+  ): Promise<number>;
 }
 
 export type WriteOutcome = "applied" | "conflict";
@@ -86,6 +101,7 @@ export function dynamoCountsStore(client: DynamoDBClient, tableName: string): Co
   /** The items of these keys (strongly consistent), in 100-key calls, held-back keys again. */
   async function readItems(
     keys: KeyAttributes[],
+    options: StoreCallOptions = {},
     projection?: { ProjectionExpression: string; ExpressionAttributeNames: Record<string, string> },
   ) {
     const items: Record<string, AttributeValue>[] = [];
@@ -105,6 +121,7 @@ export function dynamoCountsStore(client: DynamoDBClient, tableName: string): Co
               },
             },
           }),
+          options,
         );
         items.push(...(result.Responses?.[tableName] ?? []));
         pending = (result.UnprocessedKeys?.[tableName]?.Keys ?? []) as KeyAttributes[];
@@ -114,13 +131,13 @@ export function dynamoCountsStore(client: DynamoDBClient, tableName: string): Co
   }
 
   return {
-    async readStates(rsvpIds) {
+    async readStates(rsvpIds, options) {
       const states = new Map<number, StoredState>();
       const keys = [...new Set(rsvpIds)].map((rsvpId) => {
         const key = itemKeys.rsvp(rsvpId);
         return { pk: { S: key.pk }, sk: { S: key.sk } };
       });
-      for (const item of await readItems(keys)) {
+      for (const item of await readItems(keys, options)) {
         const stored = storedStateOf(item);
         if (stored === null) {
           // Only this code writes these items: one it cannot read is a fault to look at, not a
@@ -132,11 +149,12 @@ export function dynamoCountsStore(client: DynamoDBClient, tableName: string): Co
       return states;
     },
 
-    async readFences(keys) {
+    async readFences(keys, options) {
       const fences = new Map<string, Map<string, number>>();
       const unique = [...new Map(keys.map((key) => [keyId(key), key])).values()];
       const items = await readItems(
         unique.map((key) => ({ pk: { S: key.pk }, sk: { S: key.sk } })),
+        options,
       );
       for (const item of items) {
         fences.set(keyId({ pk: item.pk?.S ?? "", sk: item.sk?.S ?? "" }), fencesOfItem(item));
@@ -144,7 +162,7 @@ export function dynamoCountsStore(client: DynamoDBClient, tableName: string): Co
       return fences;
     },
 
-    async readUnsettled(tp) {
+    async readUnsettled(tp, options) {
       const batches: UnsettledBatch[] = [];
       const { pk } = itemKeys.unsettled(tp, "");
       let startKey: Record<string, AttributeValue> | undefined;
@@ -158,6 +176,7 @@ export function dynamoCountsStore(client: DynamoDBClient, tableName: string): Co
             ConsistentRead: true,
             ExclusiveStartKey: startKey,
           }),
+          options,
         );
         for (const item of page.Items ?? []) {
           const batch = unsettledBatchOf(item);
@@ -171,7 +190,7 @@ export function dynamoCountsStore(client: DynamoDBClient, tableName: string): Co
       return batches;
     },
 
-    async forgetUnsettled(tp, batches) {
+    async forgetUnsettled(tp, batches, options) {
       await Promise.all(
         batches.map(({ sk }) => {
           const key = itemKeys.unsettled(tp, sk);
@@ -180,12 +199,13 @@ export function dynamoCountsStore(client: DynamoDBClient, tableName: string): Co
               TableName: tableName,
               Key: { pk: { S: key.pk }, sk: { S: key.sk } },
             }),
+            options,
           );
         }),
       );
     },
 
-    async applyWrites(actions, onOutcome) {
+    async applyWrites(actions, onOutcome, options) {
       const results: WriteOutcome[] = [];
       const failures: unknown[] = [];
       for (let i = 0; i < actions.length; i += WRITE_CONCURRENCY) {
@@ -194,9 +214,10 @@ export function dynamoCountsStore(client: DynamoDBClient, tableName: string): Co
             .slice(i, i + WRITE_CONCURRENCY)
             .map((action) =>
               action.Put
-                ? client.send(new PutItemCommand(action.Put))
+                ? client.send(new PutItemCommand(action.Put), options)
                 : client.send(
                     new UpdateItemCommand(action.Update as NonNullable<WriteAction["Update"]>),
+                    options,
                   ),
             ),
         );
@@ -222,7 +243,7 @@ export function dynamoCountsStore(client: DynamoDBClient, tableName: string): Co
       return results;
     },
 
-    async putDeadLetters(poison, nowMs, ttlSeconds) {
+    async putDeadLetters(poison, nowMs, ttlSeconds, options) {
       if (poison.length === 0) return 0;
       const keys = poison.map((letter) => {
         const key = itemKeys.deadLetter(letter.source);
@@ -231,7 +252,7 @@ export function dynamoCountsStore(client: DynamoDBClient, tableName: string): Co
       // The key alone, by an alias: an expression may not name a DynamoDB reserved word
       // (Developer Guide, "Reserved words in DynamoDB"), and the alias needs no list of them.
       const projection = { ProjectionExpression: "#pk", ExpressionAttributeNames: { "#pk": "pk" } };
-      const keptBefore = (await readItems(keys, projection)).length;
+      const keptBefore = (await readItems(keys, options, projection)).length;
       const expiresAt = String(Math.floor(nowMs / 1000) + ttlSeconds);
       for (let i = 0; i < poison.length; i += BATCH_WRITE_LIMIT) {
         // Keyed by topic-partition@offset: a redelivered poison record overwrites its own entry.
@@ -257,6 +278,7 @@ export function dynamoCountsStore(client: DynamoDBClient, tableName: string): Co
           if (round > 0) await backoff(round);
           const result = await client.send(
             new BatchWriteItemCommand({ RequestItems: { [tableName]: pending } }),
+            options,
           );
           pending = (result.UnprocessedItems?.[tableName] ?? []) as typeof pending;
         }

@@ -10,6 +10,7 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import middy from "@middy/core";
+import type { Context } from "aws-lambda";
 import { z } from "zod";
 import { retryTransient } from "../shared/aws-errors.js";
 import { readConfig } from "../shared/config.js";
@@ -59,6 +60,13 @@ export const logger = createLogger("city-counts");
  */
 /** Half the function's 60 s timeout: time left to finish the batch after the outage. */
 const TRANSIENT_BUDGET_MS = 30_000;
+/**
+ * Kept back from the function's timeout: the run stops this long before it, so its error path
+ * records the batch's RSVPs (RECORD_WRITE_TIMEOUT_MS at most) and the invocation fails on its
+ * own, keeping the container and any record an outage refused. A run the timeout ends does
+ * neither (docs/streaming-and-counting.md, "What this cannot hold").
+ */
+export const DEADLINE_RESERVE_MS = 10_000;
 const dynamodb = new DynamoDBClient(COUNTS_DYNAMODB_CLIENT_CONFIG);
 
 export const defaultDependencies: ProcessBatchDependencies = {
@@ -73,18 +81,27 @@ export const defaultDependencies: ProcessBatchDependencies = {
   unwrittenRecords: new Map(),
 };
 
-/** The bare handler, for tests: `dependencies` replaces the DynamoDB-backed defaults. */
+/**
+ * The bare handler, for tests: `dependencies` replaces the DynamoDB-backed defaults; `context`
+ * (Lambda's) sets the run's deadline, {@link DEADLINE_RESERVE_MS} before the function's timeout
+ * (none without it: a local run has no timeout).
+ */
 export async function countCityRsvps(
   event: unknown,
   dependencies: ProcessBatchDependencies = defaultDependencies,
+  context?: Pick<Context, "getRemainingTimeInMillis">,
 ): Promise<BatchResult> {
   // Not an MSK batch at all: retrying cannot help, and a silent success would hide it.
   const messages = messagesOf(parseEvent(mskEventSchema, event, "an MSK event"));
+  const signal = context
+    ? AbortSignal.timeout(Math.max(0, context.getRemainingTimeInMillis() - DEADLINE_RESERVE_MS))
+    : dependencies.signal;
   // A DynamoDB outage of up to half a minute is ridden out here, not with the event source's
   // retries (which would set single records aside once spent): a batch may run again whole,
   // its runs adding what each applied to one tally.
   const applied = nothingApplied();
-  const result = await retryTransient(() => processBatch(messages, dependencies, applied), {
+  const run = { ...dependencies, ...(signal ? { signal } : {}) };
+  const result = await retryTransient(() => processBatch(messages, run, applied), {
     budgetMs: TRANSIENT_BUDGET_MS,
     onRetry: (error, attempt) =>
       logger.warn("DynamoDB failing for a moment; the batch runs again", {
@@ -100,4 +117,6 @@ export async function countCityRsvps(
 
 export const handler = middy()
   .use(injectLambdaContext(logger))
-  .handler((event: unknown) => countCityRsvps(event));
+  .handler((event: unknown, context: Context) =>
+    countCityRsvps(event, defaultDependencies, context),
+  );

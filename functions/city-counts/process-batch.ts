@@ -23,11 +23,23 @@ import {
   unsettledWrites,
   type WriteAction,
 } from "./counting.js";
-import type { CountsStore } from "./counts-store.js";
+import type { CountsStore, StoreCallOptions } from "./counts-store.js";
 
 export class ConcurrentUpdateError extends Error {
   override readonly name = "ConcurrentUpdateError";
 }
+
+/**
+ * The run reached its deadline ({@link ProcessBatchDependencies.signal}) and stopped where it
+ * stood, its batch's RSVPs recorded: not transient (the time is spent), so the invocation fails
+ * and the event source runs the batch again.
+ */
+export class OutOfTimeError extends Error {
+  override readonly name = "OutOfTimeError";
+}
+
+/** How long a failed run may take to record its batch's RSVPs, by default. */
+export const RECORD_WRITE_TIMEOUT_MS = 5_000;
 
 export interface ProcessBatchDependencies {
   store: CountsStore;
@@ -54,6 +66,17 @@ export interface ProcessBatchDependencies {
    * event source's retries loses nothing while this container counts on.
    */
   unwrittenRecords?: Map<string, WriteAction>;
+  /**
+   * The run's deadline: once aborted, every DynamoDB call of the run ends where it stands, the
+   * failed partitions' records are written (bounded by `recordWriteTimeoutMs` alone, since this
+   * signal is spent) and the batch fails with {@link OutOfTimeError}. The handler aborts it
+   * before the function's timeout: a run the timeout ends reaches no error path, so its batch's
+   * changes, left in states, would have no record, and the container, with any record an outage
+   * refused, would be replaced.
+   */
+  signal?: AbortSignal;
+  /** Bound of the record writes of a failed run ({@link RECORD_WRITE_TIMEOUT_MS}). */
+  recordWriteTimeoutMs?: number;
 }
 
 export interface BatchResult {
@@ -116,11 +139,16 @@ export async function processBatch(
     pause = jitteredPause,
     markedDays = new Set<string>(),
     unwrittenRecords = new Map<string, WriteAction>(),
+    signal,
+    recordWriteTimeoutMs = RECORD_WRITE_TIMEOUT_MS,
   } = dependencies;
+  const call: StoreCallOptions = signal ? { abortSignal: signal } : {};
   if (unwrittenRecords.size > 0) {
     // Before this batch can move a fence past the changes they point to.
     const records = [...unwrittenRecords.values()];
-    await store.applyWrites(records);
+    await store.applyWrites(records, undefined, call).catch((error: unknown) => {
+      throw outOfTime(error);
+    });
     for (const record of records) unwrittenRecords.delete(recordId(record));
   }
   const poison: PoisonRecord[] = [];
@@ -146,8 +174,10 @@ export async function processBatch(
   const outcomes = await Promise.allSettled(
     parts.map(async ({ tp, decoded, offsets }) => {
       const lastOffset = Math.max(...offsets);
+      // The latest expiry of the states this run wrote: its record must last as long.
+      const written = { expiresAt: 0 };
       try {
-        await countPartition(tp, decoded, lastOffset);
+        await countPartition(tp, decoded, lastOffset, written);
       } catch (error) {
         // Before the batch goes back: should the event source set it aside, the partition's
         // next batches take the changes its states may hold from this record (counting.ts).
@@ -156,18 +186,23 @@ export async function processBatch(
         if (decoded.rsvps.size > 0) {
           const range = { firstOffset: Math.min(...offsets), lastOffset };
           const options = { tableName, nowMs: now(), stateTtlSeconds };
-          const records = unsettledWrites(tp, range, decoded.rsvps.keys(), options);
-          await store.applyWrites(records).catch(() => {
+          const records = unsettledWrites(tp, range, decoded.rsvps.keys(), options, written);
+          const bounded = { abortSignal: AbortSignal.timeout(recordWriteTimeoutMs) };
+          await store.applyWrites(records, undefined, bounded).catch(() => {
             for (const record of records) unwrittenRecords.set(recordId(record), record);
           });
         }
-        throw error;
+        throw outOfTime(error);
       }
     }),
   );
   const failed = outcomes.find((outcome) => outcome.status === "rejected");
   if (failed) throw failed.reason;
-  const newLetters = await store.putDeadLetters(poison, now(), stateTtlSeconds);
+  const newLetters = await store
+    .putDeadLetters(poison, now(), stateTtlSeconds, call)
+    .catch((error: unknown) => {
+      throw outOfTime(error);
+    });
   return {
     records: kafkaMessages.length,
     ...applied,
@@ -181,6 +216,7 @@ export async function processBatch(
     tp: string,
     decoded: ReturnType<typeof decodeBatch>,
     lastOffset: number,
+    written: { expiresAt: number },
   ): Promise<void> {
     const batchIds = [...decoded.rsvps.keys()];
     // Failed batches of this partition, read once: their RSVPs are read with the batch's own.
@@ -192,13 +228,14 @@ export async function processBatch(
       let stored: Map<number, StoredState>;
       if (unsettled === null) {
         [stored, unsettled] = await Promise.all([
-          store.readStates(batchIds),
-          store.readUnsettled(tp),
+          store.readStates(batchIds, call),
+          store.readUnsettled(tp, call),
         ]);
         const owed = owedIds(unsettled, decoded.rsvps);
-        for (const [rsvpId, state] of owed.length > 0 ? await store.readStates(owed) : [])
+        for (const [rsvpId, state] of owed.length > 0 ? await store.readStates(owed, call) : [])
           stored.set(rsvpId, state);
-      } else stored = await store.readStates([...batchIds, ...owedIds(unsettled, decoded.rsvps)]);
+      } else
+        stored = await store.readStates([...batchIds, ...owedIds(unsettled, decoded.rsvps)], call);
       const nowMs = now();
       const options = { tableName, nowMs, stateTtlSeconds, keepAliveSeconds, markedDays };
       const changes = stateChanges(decoded.rsvps, stored, { nowMs, keepAliveSeconds });
@@ -206,6 +243,7 @@ export async function processBatch(
       // keeps an earlier day counts on a counter neither its stored nor its batch state names).
       const fences = await store.readFences(
         counterKeysToRead([...stored.values(), ...changes.map((change) => change.after)]),
+        call,
       );
       const states = planStateWrites(
         changes,
@@ -224,15 +262,23 @@ export async function processBatch(
           if (!poison.some((known) => known.source === letter.source)) poison.push(letter);
         }
       }
+      for (const write of states.writes) {
+        const expiresAt = Number(write.Put?.Item.expiresAt?.N);
+        if (expiresAt > written.expiresAt) written.expiresAt = expiresAt;
+      }
       // Tallied as each write ends, so a run that fails midway reports what it applied.
-      const stateOutcomes = await store.applyWrites(states.writes, (i, outcome) => {
-        if (outcome === "conflict") return;
-        applied.stateWrites += 1;
-        const kind = states.kinds[i];
-        if (kind === "new") applied.counted += 1;
-        else if (kind === "changed") applied.changed += 1;
-        else applied.refreshed += 1;
-      });
+      const stateOutcomes = await store.applyWrites(
+        states.writes,
+        (i, outcome) => {
+          if (outcome === "conflict") return;
+          applied.stateWrites += 1;
+          const kind = states.kinds[i];
+          if (kind === "new") applied.counted += 1;
+          else if (kind === "changed") applied.changed += 1;
+          else applied.refreshed += 1;
+        },
+        call,
+      );
       let conflict = stateOutcomes.includes("conflict");
       if (!conflict) {
         const counters = planCounterWrites(
@@ -243,12 +289,16 @@ export async function processBatch(
         // Markers first: a crash after them leaves a day the counts API finds, whose counts
         // the batch's next run writes; after the counts, a crash would leave counts unfound.
         const markers = counters.markedDays.map((marker) => dayMarkerWrite(marker, tableName));
-        if ((await store.applyWrites(markers)).includes("conflict"))
+        if ((await store.applyWrites(markers, undefined, call)).includes("conflict"))
           throw new Error("a day marker write reported a failed condition it does not have");
         for (const marker of counters.markedDays) markedDays.add(marker);
-        const counterOutcomes = await store.applyWrites(counters.writes, (_, outcome) => {
-          if (outcome === "applied") applied.counterWrites += 1;
-        });
+        const counterOutcomes = await store.applyWrites(
+          counters.writes,
+          (_, outcome) => {
+            if (outcome === "applied") applied.counterWrites += 1;
+          },
+          call,
+        );
         conflict = counterOutcomes.includes("conflict");
       }
       if (!conflict) break;
@@ -266,7 +316,16 @@ export async function processBatch(
     // Every change their states hold up to lastOffset is in the counters now. A failed batch
     // past it (read by a run of an older batch, late) is left for the runs that reach it.
     const settled = (unsettled ?? []).filter((batch) => batch.lastOffset <= lastOffset);
-    if (settled.length > 0) await store.forgetUnsettled(tp, settled);
+    if (settled.length > 0) await store.forgetUnsettled(tp, settled, call);
+  }
+
+  /** The error to fail the batch with: the deadline's, once it has passed. */
+  function outOfTime(error: unknown): unknown {
+    if (!signal?.aborted) return error;
+    return new OutOfTimeError(
+      "the run reached its deadline before the function's timeout and stopped; the failed partitions' RSVPs are recorded for their next runs, and the event source runs the batch again",
+      { cause: error },
+    );
   }
 }
 

@@ -46,13 +46,17 @@ const dependencies = {
   ...defaultDependencies,
   store: {
     ...store,
-    applyWrites: async (...[actions, onOutcome]: Parameters<typeof store.applyWrites>) => {
+    applyWrites: async (...[actions, onOutcome, options]: Parameters<typeof store.applyWrites>) => {
       let writes = 0;
       try {
-        return await store.applyWrites(actions, (index, outcome) => {
-          if (outcome === "applied") writes += 1;
-          onOutcome?.(index, outcome);
-        });
+        return await store.applyWrites(
+          actions,
+          (index, outcome) => {
+            if (outcome === "applied") writes += 1;
+            onOutcome?.(index, outcome);
+          },
+          options,
+        );
       } finally {
         if (writes > 0) emit({ event: "write", writes });
       }
@@ -90,14 +94,15 @@ const source = await startMskEventSource({
   batchingWindowMs: controls.batchingWindowMs,
   maximumRetryAttempts: controls.maximumRetryAttempts,
   bisectOnError: controls.bisectOnError,
+  functionTimeoutMs: controls.functionTimeoutMs,
   onError: (error) => emit({ event: "failed", message: error.message }),
   onFailure: async (event, error) => {
     emit({ event: "set-aside", where: await setAside(event, error), message: error.message });
   },
-  handler: async (event) => {
+  handler: async (event, context) => {
     const records = Object.values(event.records).flat().length;
     emit({ event: "invoke", records });
-    const result = await countCityRsvps(event, dependencies);
+    const result = await countCityRsvps(event, dependencies, context);
     emit({ event: "done", records });
     return result;
   },

@@ -155,13 +155,14 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     batchingWindowMs: controls.batchingWindowMs,
     maximumRetryAttempts: controls.maximumRetryAttempts,
     bisectOnError: controls.bisectOnError,
+    functionTimeoutMs: controls.functionTimeoutMs,
     onFailure: async (event, error) => {
       const where = await setAside(event, error);
       setAsideIn.push(where);
       say(`city-counts gave up on a batch after its retries (${error.message}): ${where}`);
     },
-    handler: async (event) => {
-      const result = await countCityRsvps(event);
+    handler: async (event, context) => {
+      const result = await countCityRsvps(event, undefined, context);
       counted.rsvps += result.counted;
       counted.changed += result.changed;
       counted.unchanged += result.unchanged;

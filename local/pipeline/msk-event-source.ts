@@ -15,11 +15,22 @@ import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import { type Backoff, backoffPause } from "../../functions/shared/backoff.js";
 import type { MskEvent, MskRecord } from "../../functions/shared/msk-event.js";
 
+/** The part of Lambda's invocation context a handler here gets: its time left. */
+export interface InvocationContext {
+  getRemainingTimeInMillis(): number;
+}
+
 export interface MskEventSourceOptions {
   kafka: Kafka;
   topic: string;
   groupId: string;
-  handler: (event: MskEvent) => Promise<unknown>;
+  /** Gets a context when `functionTimeoutMs` is set, its time left counted from the invocation. */
+  handler: (event: MskEvent, context?: InvocationContext) => Promise<unknown>;
+  /**
+   * The function's timeout, for the handler's context. Not enforced: Lambda would end the
+   * invocation; here it runs on (the handler's own deadline is what this lets it keep).
+   */
+  functionTimeoutMs?: number;
   /** Partitions invoked at once (default 16; each partition stays in order). */
   concurrentPartitions?: number;
   /** Lambda's BatchSize (default 100). */
@@ -114,7 +125,14 @@ export async function startMskEventSource(options: MskEventSourceOptions): Promi
             if (!isRunning() || isStale() || stopping) return "stopped";
             try {
               stats.invocations += 1;
-              await options.handler(event);
+              const { functionTimeoutMs } = options;
+              const endsAt = Date.now() + (functionTimeoutMs ?? 0);
+              await options.handler(
+                event,
+                functionTimeoutMs === undefined
+                  ? undefined
+                  : { getRemainingTimeInMillis: () => Math.max(0, endsAt - Date.now()) },
+              );
               return "done";
             } catch (error) {
               stats.failedInvocations += 1;

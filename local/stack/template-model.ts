@@ -475,6 +475,8 @@ export interface EventSourceControls {
   bisectOnError: boolean;
   /** Where a batch goes once its retries are spent: a bucket (its logical id) or a topic. */
   onFailure: OnFailureDestination;
+  /** The function's Timeout (Globals merged in; Lambda's default 3 s), in ms. */
+  functionTimeoutMs: number;
 }
 
 /** The event source's on-failure destination, as template.yaml resolves it. */
@@ -564,6 +566,16 @@ export function eventSourceControls(
       ?.OnFailure?.Destination,
     template,
   );
+  const timeout = (properties: unknown) =>
+    (properties as { Timeout?: unknown } | undefined)?.Timeout;
+  const globals = (template as { Globals?: { Function?: unknown } }).Globals?.Function;
+  const timeoutSeconds = Number(
+    withDefaults(
+      timeout(template.Resources[functionId]?.Properties) ?? timeout(globals),
+      template,
+    ) ?? 3,
+  );
+  if (!Number.isFinite(timeoutSeconds)) throw new Error(`${functionId} Timeout: not a number`);
   return {
     batchSize: number("BatchSize", 100),
     // Lambda's MSK default window is 500 ms.
@@ -571,6 +583,7 @@ export function eventSourceControls(
     maximumRetryAttempts: retries < 0 ? Number.POSITIVE_INFINITY : retries,
     bisectOnError: withDefaults(event.Properties.BisectBatchOnFunctionError, template) === true,
     onFailure: onFailureDestination(destination, `${functionId} ${eventId}`),
+    functionTimeoutMs: timeoutSeconds * 1000,
   };
 }
 

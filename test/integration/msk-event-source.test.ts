@@ -163,6 +163,7 @@ describe("local MSK event source -> city-counts handler", () => {
     const controls = eventSourceControls("CityCountsFunction", "RsvpTopic");
     expect(controls).toMatchObject({ maximumRetryAttempts: 5, bisectOnError: true });
     const written: string[] = [];
+    const timeLeft: number[] = [];
     const source = await startMskEventSource({
       kafka,
       topic: ownTopic,
@@ -171,7 +172,10 @@ describe("local MSK event source -> city-counts handler", () => {
       batchingWindowMs: 100,
       maximumRetryAttempts: controls.maximumRetryAttempts,
       bisectOnError: controls.bisectOnError,
-      handler: async (event) => {
+      functionTimeoutMs: controls.functionTimeoutMs,
+      handler: async (event, context) => {
+        // As Lambda's: the time left of the function's timeout, counted from this invocation.
+        timeLeft.push(context?.getRemainingTimeInMillis() ?? -1);
         const values = Object.values(event.records)
           .flat()
           .map((r) => Buffer.from(r.value ?? "", "base64").toString());
@@ -192,6 +196,11 @@ describe("local MSK event source -> city-counts handler", () => {
         .sort(),
     );
     expect(source.stats).toMatchObject({ records: 40, failedRecords: 1 });
+    expect(timeLeft.length).toBe(source.stats.invocations);
+    for (const left of timeLeft) {
+      expect(left).toBeGreaterThan(0);
+      expect(left).toBeLessThanOrEqual(controls.functionTimeoutMs);
+    }
     return written;
   }
 

@@ -51,6 +51,7 @@ import {
 import {
   ConcurrentUpdateError,
   nothingApplied,
+  OutOfTimeError,
   processBatch,
 } from "../../functions/city-counts/process-batch.js";
 import { countDay, foldMessage, type RsvpState } from "../../functions/city-counts/rsvp-state.js";
@@ -62,7 +63,7 @@ import { CostModelStore } from "../../local/dynamodb/cost-model-store.js";
 import { itemSizeBytes, writeUnits } from "../../local/dynamodb/write-units.js";
 import { countsByRule, type RuleRecord } from "../support/counting-rule.js";
 import { countsOfItems } from "../support/counts-table.js";
-import { crashing, failingAfter, SimulatedCrash } from "../support/crashing-store.js";
+import { crashing, failingAfter, hangingAfter, SimulatedCrash } from "../support/crashing-store.js";
 
 const fixture = mskEventSchema.parse(
   JSON.parse(readFileSync(new URL("../../events/msk-city-counts.json", import.meta.url), "utf8")),
@@ -177,15 +178,21 @@ function conditionalTable(conflictOn: (call: number) => boolean = () => false) {
 const throttled = () =>
   Object.assign(new Error("throttled"), { name: "ProvisionedThroughputExceededException" });
 
+/** A failed batch's record of its RSVPs (another key, `UNSETTLED#`). */
+const isRecordWrite = (action: WriteAction) =>
+  Boolean(action.Put?.Item?.pk?.S?.startsWith("UNSETTLED#"));
+
+/** The failed-batch records a {@link conditionalTable} holds. */
+const unsettledItems = (table: ReturnType<typeof conditionalTable>) =>
+  [...table.model.images.values()].filter((item) => item.pk?.S?.startsWith("UNSETTLED#"));
+
 /**
  * `store`, refusing every write after `writesBeforeFailure` with a throttle, as a hot key or a
- * table refusing for longer than the retries does, except a failed batch's record of its RSVPs
- * (another key, `UNSETTLED#`), which it lets through.
+ * table refusing for longer than the retries does, except a failed batch's record of its RSVPs,
+ * which it lets through.
  */
 const failingWrites = (store: CountsStore, writesBeforeFailure: number) =>
-  failingAfter(store, writesBeforeFailure, throttled, (action) =>
-    Boolean(action.Put?.Item?.pk?.S?.startsWith("UNSETTLED#")),
-  );
+  failingAfter(store, writesBeforeFailure, throttled, isRecordWrite);
 
 /** The rule's counts of these records, shaped as {@link conditionalTable}'s `counts`. */
 const ruleCounts = (records: ReturnType<typeof record>[]) =>
@@ -195,6 +202,41 @@ const ruleCounts = (records: ReturnType<typeof record>[]) =>
       { rsvps: c.rsvps, yes: c.yes, no: c.no, guests: c.guests },
     ]),
   );
+
+/**
+ * The container's next batch (a new RSVP at `offset`, DynamoDB answering again) writes the
+ * records it kept first; the table then counts `earlier` and that RSVP by the rule.
+ */
+async function nextRunWritesKeptRecords(
+  table: ReturnType<typeof conditionalTable>,
+  unwrittenRecords: Map<string, WriteAction>,
+  earlier: ReturnType<typeof record>[],
+  offset: number,
+) {
+  const next = record(900, DAY1);
+  await processBatch(messagesOfRecords([next], offset), {
+    ...deps(table.store),
+    unwrittenRecords,
+  });
+  expect(unwrittenRecords.size).toBe(0);
+  expect(table.counts()).toEqual(ruleCounts([...earlier, next]));
+}
+
+/** Records as the MSK event Lambda would invoke the handler with: one partition, from offset 0. */
+const mskEventOf = (records: ReturnType<typeof record>[]) => ({
+  eventSource: "aws:kafka",
+  records: {
+    "meetup-0": records.map((r, offset) => ({
+      topic: "meetup",
+      partition: 0,
+      offset,
+      timestamp: DAY1,
+      timestampType: "CREATE_TIME",
+      value: Buffer.from(JSON.stringify(r)).toString("base64"),
+      headers: [],
+    })),
+  },
+});
 
 /** Records as one partition's messages, at offsets from `firstOffset`. */
 const messagesOfRecords = (records: ReturnType<typeof record>[], firstOffset = 0): KafkaMessage[] =>
@@ -1483,20 +1525,7 @@ describe("processBatch when DynamoDB pushes back", () => {
     const records = Array.from({ length: 150 }, (_, i) =>
       record(500 + i, DAY1 + i, "yes", `us/or/c${i % 60}`),
     );
-    const event = {
-      eventSource: "aws:kafka",
-      records: {
-        "meetup-0": records.map((r, offset) => ({
-          topic: "meetup",
-          partition: 0,
-          offset,
-          timestamp: DAY1,
-          timestampType: "CREATE_TIME",
-          value: Buffer.from(JSON.stringify(r)).toString("base64"),
-          headers: [],
-        })),
-      },
-    };
+    const event = mskEventOf(records);
     const table = conditionalTable();
     let throttledCalls = 0;
     const throttledOnce: CountsStore = {
@@ -1779,12 +1808,110 @@ describe("partial runs, hostile keys and moved RSVPs", () => {
     ).rejects.toThrow("throttled");
     expect(unwrittenRecords.size).toBe(1);
     // Back: the set-aside batches' next comes to the same container.
-    await processBatch(messagesOfRecords([record(6, DAY1)], 3), {
-      ...deps(table.store),
-      unwrittenRecords,
+    await nextRunWritesKeptRecords(table, unwrittenRecords, failed, 3);
+  });
+
+  it("a run that reaches its deadline stops where it stands, records its batch and fails as out of time; the next batch counts it", async () => {
+    const table = conditionalTable();
+    const late = [record(3, DAY1), record(4, DAY1, "no")];
+    // The states are written, then DynamoDB answers nothing more, and the deadline passes.
+    const deadline = new AbortController();
+    const hanging = hangingAfter(table.store, 2, {
+      spared: isRecordWrite,
+      onHang: () => deadline.abort(),
     });
-    expect(unwrittenRecords.size).toBe(0);
-    expect(table.counts()).toEqual(ruleCounts([...failed, record(6, DAY1)]));
+    const error = await processBatch(messagesOfRecords(late, 0), {
+      ...deps(hanging),
+      signal: deadline.signal,
+    }).catch((failure: unknown) => failure);
+    expect(error).toBeInstanceOf(OutOfTimeError);
+    expect((error as Error).cause).toMatchObject({ name: "AbortError" });
+    // Not a passing failure: the handler's own retries must not run it again past the deadline.
+    expect(isTransientAwsError(error)).toBe(false);
+    expect(unsettledItems(table).map((item) => [item.sk?.S, item.rsvpIds?.NS])).toEqual([
+      ["0-1#0", ["3", "4"]],
+    ]);
+    expect(table.counts()).toEqual(new Map());
+    // Set aside; the partition's next batch takes the changes the states hold.
+    await processBatch(messagesOfRecords([record(5, DAY1)], 2), deps(table.store));
+    expect(table.counts()).toEqual(ruleCounts([...late, record(5, DAY1)]));
+    expect(unsettledItems(table)).toEqual([]);
+  });
+
+  it("a record write that gets no answer either ends on its own bound, and the record stays with the container", async () => {
+    const table = conditionalTable();
+    const late = [record(3, DAY1), record(4, DAY1)];
+    const deadline = new AbortController();
+    const hanging = hangingAfter(table.store, 2, { onHang: () => deadline.abort() });
+    const unwrittenRecords = new Map<string, WriteAction>();
+    await expect(
+      processBatch(messagesOfRecords(late, 0), {
+        ...deps(hanging),
+        signal: deadline.signal,
+        unwrittenRecords,
+        // Without a bound of its own the record's write waits for good: the test's timeout.
+        recordWriteTimeoutMs: 20,
+      }),
+    ).rejects.toBeInstanceOf(OutOfTimeError);
+    expect(unwrittenRecords.size).toBe(1);
+    expect(unsettledItems(table)).toEqual([]);
+    await nextRunWritesKeptRecords(table, unwrittenRecords, late, 2);
+  });
+
+  it("the handler stops a run before the function's timeout, once, and lets a run with time left finish", async () => {
+    const event = mskEventOf([record(3, DAY1), record(4, DAY1)]);
+    vi.resetModules();
+    vi.stubEnv("TABLE_NAME", "counts");
+    try {
+      const { countCityRsvps, DEADLINE_RESERVE_MS } = await import(
+        "../../functions/city-counts/handler.js"
+      );
+      const table = conditionalTable();
+      // No answer from the first write on: only the deadline, 20 ms away, ends the run.
+      const hanging = hangingAfter(table.store, 0, { spared: isRecordWrite });
+      const nearlyOut = { getRemainingTimeInMillis: () => DEADLINE_RESERVE_MS + 20 };
+      // By name: the handler was imported afresh, with its own copy of the error's class.
+      await expect(countCityRsvps(event, deps(hanging), nearlyOut)).rejects.toMatchObject({
+        name: "OutOfTimeError",
+      });
+      // One run: the states were read once, and the batch is recorded.
+      expect(table.reads).toHaveLength(1);
+      expect(unsettledItems(table)).toHaveLength(1);
+      const plenty = { getRemainingTimeInMillis: () => 60_000 };
+      expect(await countCityRsvps(event, deps(table.store), plenty)).toMatchObject({ counted: 2 });
+      expect(table.counts()).toEqual(ruleCounts([record(3, DAY1), record(4, DAY1)]));
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it("a failed batch's record lasts as long as the states its run wrote", async () => {
+    const table = conditionalTable();
+    // An event 300 days ahead keeps its RSVP's state that much longer than the horizon.
+    const farOff = { ...record(3, DAY1), event: { time: options.nowMs + 300 * 86_400_000 } };
+    await expect(
+      processBatch(
+        messagesOfRecords([farOff, record(4, DAY1)], 0),
+        deps(failingWrites(table.store, 2)),
+      ),
+    ).rejects.toThrow("throttled");
+    const stateExpiry = Number(table.model.images.get(keyId(itemKeys.rsvp(3)))?.expiresAt?.N);
+    expect(stateExpiry).toBeGreaterThan(options.nowMs / 1000 + options.stateTtlSeconds);
+    expect(unsettledItems(table).map((item) => Number(item.expiresAt?.N))).toEqual([stateExpiry]);
+    // A run that got to no state write (refused at its reads) keeps its record the horizon.
+    const other = conditionalTable();
+    const refusingReads: CountsStore = {
+      ...other.store,
+      readFences: async () => {
+        throw throttled();
+      },
+    };
+    await expect(processBatch(messagesOfRecords([farOff], 0), deps(refusingReads))).rejects.toThrow(
+      "throttled",
+    );
+    expect(unsettledItems(other).map((item) => Number(item.expiresAt?.N))).toEqual([
+      options.nowMs / 1000 + options.stateTtlSeconds,
+    ]);
   });
 
   it("counts a batch's partitions side by side; one failing leaves its record, the other its counts", async () => {

@@ -46,6 +46,7 @@ describe("parameter overrides for local runs", () => {
       maximumRetryAttempts: 2,
       bisectOnError: false,
       onFailure: { kind: "kafka", topic: "meetup-counts-failed" },
+      functionTimeoutMs: 60_000,
     });
     expect(
       functionEnvironment("CityCountsFunction", { CityCountsTable: "t" }, template),

@@ -437,6 +437,8 @@ describe("the city-counts event source in template.yaml", () => {
       maximumRetryAttempts: 5,
       bisectOnError: true,
       onFailure: { kind: "s3", bucketLogicalId: "CountsFailedBatchesBucket" },
+      // Globals' Timeout: the handler's context counts down from it (its deadline).
+      functionTimeoutMs: 60_000,
     });
     // Deployed with CityCountsFailureDestination kafka, it writes to that topic instead.
     const withKafka = readTemplate();
