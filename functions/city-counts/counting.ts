@@ -215,7 +215,7 @@ export interface PlanOptions {
 }
 
 /** An event further ahead than this counts as this far: a hostile event time cannot pin a state. */
-const MAX_EVENT_AHEAD_SECONDS = 400 * 86_400;
+export const MAX_EVENT_AHEAD_SECONDS = 400 * 86_400;
 
 /**
  * When an RSVP's state may expire: the dedup horizon after the later of now and its event, so
@@ -797,8 +797,6 @@ export function unsettledWrites(
     nowMs,
     stateTtlSeconds,
   }: Pick<PlanOptions, "tableName" | "nowMs" | "stateTtlSeconds">,
-  /** The latest expiry of the states the failed run wrote (0: none written). */
-  statesWritten: { expiresAt: number } = { expiresAt: 0 },
 ): WriteAction[] {
   const ids = [...new Set(rsvpIds)].sort((a, b) => a - b);
   const writes: WriteAction[] = [];
@@ -816,12 +814,12 @@ export function unsettledWrites(
           lastOffset: { N: String(lastOffset) },
           rsvpIds: { NS: ids.slice(i, i + MAX_UNSETTLED_IDS_PER_ITEM).map(String) },
           failedAt: { N: String(nowMs) },
-          // As long as the states it names (an event far ahead keeps one longer than the
-          // horizon): past that, nothing it points to is left.
+          // As long as any state written now may live (expiresAtOf: the horizon past an
+          // event up to 400 days ahead), whatever this run or an earlier run of the same batch
+          // (same key) wrote: the record must outlive every change it points to. Settled, it
+          // is deleted; only a partition that never runs again leaves it to the TTL.
           expiresAt: {
-            N: String(
-              Math.max(Math.floor(nowMs / 1000) + stateTtlSeconds, statesWritten.expiresAt),
-            ),
+            N: String(Math.floor(nowMs / 1000) + MAX_EVENT_AHEAD_SECONDS + stateTtlSeconds),
           },
         },
       },

@@ -12,7 +12,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { z } from "zod";
-import { retryTransient } from "../shared/aws-errors.js";
+import { isTransientAwsError, retryTransient } from "../shared/aws-errors.js";
 import { readConfig } from "../shared/config.js";
 import { createLogger } from "../shared/logger.js";
 import { messagesOf, mskEventSchema } from "../shared/msk-event.js";
@@ -24,6 +24,7 @@ import {
   nothingApplied,
   type ProcessBatchDependencies,
   processBatch,
+  RECORD_WRITE_TIMEOUT_MS,
 } from "./process-batch.js";
 
 /** Hours after a record was written that the topic may still deliver it (topic-retention.ts). */
@@ -62,11 +63,22 @@ export const logger = createLogger("city-counts");
 const TRANSIENT_BUDGET_MS = 30_000;
 /**
  * Kept back from the function's timeout: the run stops this long before it, so its error path
- * records the batch's RSVPs (RECORD_WRITE_TIMEOUT_MS at most) and the invocation fails on its
- * own, keeping the container and any record an outage refused. A run the timeout ends does
- * neither (docs/streaming-and-counting.md, "What this cannot hold").
+ * records the batch's RSVPs (RECORD_WRITE_TIMEOUT_MS at most, beside pauses of at most a
+ * second or two that end at the next call) and the invocation fails on its own, keeping the
+ * container and any record an outage refused. A run the timeout ends does neither
+ * (docs/streaming-and-counting.md, "What this cannot hold"). A function with a timeout under
+ * twice this keeps half its time back, and gives the records half of that.
  */
 export const DEADLINE_RESERVE_MS = 10_000;
+
+/** The run's deadline and its records' bound, from the time Lambda gives the invocation. */
+function deadlineOf(remainingMs: number) {
+  const reserveMs = Math.min(DEADLINE_RESERVE_MS, Math.floor(remainingMs / 2));
+  return {
+    signal: AbortSignal.timeout(Math.max(0, remainingMs - reserveMs)),
+    recordWriteTimeoutMs: Math.min(RECORD_WRITE_TIMEOUT_MS, Math.floor(reserveMs / 2)),
+  };
+}
 const dynamodb = new DynamoDBClient(COUNTS_DYNAMODB_CLIENT_CONFIG);
 
 export const defaultDependencies: ProcessBatchDependencies = {
@@ -83,8 +95,8 @@ export const defaultDependencies: ProcessBatchDependencies = {
 
 /**
  * The bare handler, for tests: `dependencies` replaces the DynamoDB-backed defaults; `context`
- * (Lambda's) sets the run's deadline, {@link DEADLINE_RESERVE_MS} before the function's timeout
- * (none without it: a local run has no timeout).
+ * (Lambda's, or the local event source's) sets the run's deadline, {@link DEADLINE_RESERVE_MS}
+ * before the function's timeout; without one, `dependencies.signal` is the only deadline.
  */
 export async function countCityRsvps(
   event: unknown,
@@ -93,16 +105,16 @@ export async function countCityRsvps(
 ): Promise<BatchResult> {
   // Not an MSK batch at all: retrying cannot help, and a silent success would hide it.
   const messages = messagesOf(parseEvent(mskEventSchema, event, "an MSK event"));
-  const signal = context
-    ? AbortSignal.timeout(Math.max(0, context.getRemainingTimeInMillis() - DEADLINE_RESERVE_MS))
-    : dependencies.signal;
+  const run = context
+    ? { ...dependencies, ...deadlineOf(context.getRemainingTimeInMillis()) }
+    : dependencies;
   // A DynamoDB outage of up to half a minute is ridden out here, not with the event source's
   // retries (which would set single records aside once spent): a batch may run again whole,
-  // its runs adding what each applied to one tally.
+  // its runs adding what each applied to one tally. Never past the deadline.
   const applied = nothingApplied();
-  const run = { ...dependencies, ...(signal ? { signal } : {}) };
   const result = await retryTransient(() => processBatch(messages, run, applied), {
     budgetMs: TRANSIENT_BUDGET_MS,
+    retryable: (error) => !run.signal?.aborted && isTransientAwsError(error),
     onRetry: (error, attempt) =>
       logger.warn("DynamoDB failing for a moment; the batch runs again", {
         attempt,

@@ -174,10 +174,8 @@ export async function processBatch(
   const outcomes = await Promise.allSettled(
     parts.map(async ({ tp, decoded, offsets }) => {
       const lastOffset = Math.max(...offsets);
-      // The latest expiry of the states this run wrote: its record must last as long.
-      const written = { expiresAt: 0 };
       try {
-        await countPartition(tp, decoded, lastOffset, written);
+        await countPartition(tp, decoded, lastOffset);
       } catch (error) {
         // Before the batch goes back: should the event source set it aside, the partition's
         // next batches take the changes its states may hold from this record (counting.ts).
@@ -186,18 +184,20 @@ export async function processBatch(
         if (decoded.rsvps.size > 0) {
           const range = { firstOffset: Math.min(...offsets), lastOffset };
           const options = { tableName, nowMs: now(), stateTtlSeconds };
-          const records = unsettledWrites(tp, range, decoded.rsvps.keys(), options, written);
+          const records = unsettledWrites(tp, range, decoded.rsvps.keys(), options);
           const bounded = { abortSignal: AbortSignal.timeout(recordWriteTimeoutMs) };
           await store.applyWrites(records, undefined, bounded).catch(() => {
             for (const record of records) unwrittenRecords.set(recordId(record), record);
           });
         }
-        throw outOfTime(error);
+        throw error;
       }
     }),
   );
   const failed = outcomes.find((outcome) => outcome.status === "rejected");
-  if (failed) throw failed.reason;
+  // Past the deadline, whichever partition failed first: another's throttle is not a reason to
+  // run the batch again with the time spent.
+  if (failed) throw outOfTime(failed.reason);
   const newLetters = await store
     .putDeadLetters(poison, now(), stateTtlSeconds, call)
     .catch((error: unknown) => {
@@ -216,7 +216,6 @@ export async function processBatch(
     tp: string,
     decoded: ReturnType<typeof decodeBatch>,
     lastOffset: number,
-    written: { expiresAt: number },
   ): Promise<void> {
     const batchIds = [...decoded.rsvps.keys()];
     // Failed batches of this partition, read once: their RSVPs are read with the batch's own.
@@ -261,10 +260,6 @@ export async function processBatch(
         for (const letter of behindFenceLetters(behindMessages)) {
           if (!poison.some((known) => known.source === letter.source)) poison.push(letter);
         }
-      }
-      for (const write of states.writes) {
-        const expiresAt = Number(write.Put?.Item.expiresAt?.N);
-        if (expiresAt > written.expiresAt) written.expiresAt = expiresAt;
       }
       // Tallied as each write ends, so a run that fails midway reports what it applied.
       const stateOutcomes = await store.applyWrites(
@@ -321,7 +316,7 @@ export async function processBatch(
 
   /** The error to fail the batch with: the deadline's, once it has passed. */
   function outOfTime(error: unknown): unknown {
-    if (!signal?.aborted) return error;
+    if (!signal?.aborted || error instanceof OutOfTimeError) return error;
     return new OutOfTimeError(
       "the run reached its deadline before the function's timeout and stopped; the failed partitions' RSVPs are recorded for their next runs, and the event source runs the batch again",
       { cause: error },

@@ -59,7 +59,8 @@ export const abortError = () => Object.assign(new Error("Request aborted"), { na
  * `store`, answering nothing from its `writesBeforeHang`-th write on, as a DynamoDB endpoint
  * that accepts and stops answering: that write and every call after it (reads too) wait until
  * the call's `abortSignal` ends them (an {@link abortError}), or for good without one. The
- * writes `spared` lets through still go. `onHang` runs as the first call starts waiting.
+ * writes `spared` lets through still go, unless their call's signal is spent, as the SDK
+ * refuses one. `onHang` runs as the first call starts waiting.
  */
 export function hangingAfter(
   store: CountsStore,
@@ -71,6 +72,9 @@ export function hangingAfter(
 ): CountsStore {
   let left = writesBeforeHang;
   let hung = false;
+  /** As the SDK does: a call whose signal is spent is refused before it is sent. */
+  const unlessSpent = <T>(options: StoreCallOptions | undefined, call: () => Promise<T>) =>
+    options?.abortSignal?.aborted ? Promise.reject(abortError()) : call();
   const hang = (options?: StoreCallOptions) =>
     new Promise<never>((_, reject) => {
       if (!hung) {
@@ -82,17 +86,21 @@ export function hangingAfter(
       signal?.addEventListener("abort", () => reject(abortError()), { once: true });
     });
   return {
-    readStates: (ids, options) => (hung ? hang(options) : store.readStates(ids, options)),
-    readFences: (keys, options) => (hung ? hang(options) : store.readFences(keys, options)),
-    readUnsettled: (tp, options) => (hung ? hang(options) : store.readUnsettled(tp, options)),
+    readStates: (ids, options) =>
+      hung ? hang(options) : unlessSpent(options, () => store.readStates(ids, options)),
+    readFences: (keys, options) =>
+      hung ? hang(options) : unlessSpent(options, () => store.readFences(keys, options)),
+    readUnsettled: (tp, options) =>
+      hung ? hang(options) : unlessSpent(options, () => store.readUnsettled(tp, options)),
     forgetUnsettled: (tp, batches, options) =>
-      hung ? hang(options) : store.forgetUnsettled(tp, batches, options),
+      hung ? hang(options) : unlessSpent(options, () => store.forgetUnsettled(tp, batches)),
     putDeadLetters: (poison, nowMs, ttl, options) =>
-      hung ? hang(options) : store.putDeadLetters(poison, nowMs, ttl, options),
+      hung ? hang(options) : unlessSpent(options, () => store.putDeadLetters(poison, nowMs, ttl)),
     applyWrites: async (actions, onOutcome, options) => {
       const outcomes: WriteOutcome[] = [];
       for (const [index, action] of actions.entries()) {
         if (!spared(action) && (hung || left-- <= 0)) return hang(options);
+        if (options?.abortSignal?.aborted) throw abortError();
         const [outcome = "applied"] = await store.applyWrites([action]);
         onOutcome?.(index, outcome);
         outcomes.push(outcome);

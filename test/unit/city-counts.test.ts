@@ -63,7 +63,13 @@ import { CostModelStore } from "../../local/dynamodb/cost-model-store.js";
 import { itemSizeBytes, writeUnits } from "../../local/dynamodb/write-units.js";
 import { countsByRule, type RuleRecord } from "../support/counting-rule.js";
 import { countsOfItems } from "../support/counts-table.js";
-import { crashing, failingAfter, hangingAfter, SimulatedCrash } from "../support/crashing-store.js";
+import {
+  abortError,
+  crashing,
+  failingAfter,
+  hangingAfter,
+  SimulatedCrash,
+} from "../support/crashing-store.js";
 
 const fixture = mskEventSchema.parse(
   JSON.parse(readFileSync(new URL("../../events/msk-city-counts.json", import.meta.url), "utf8")),
@@ -1869,48 +1875,102 @@ describe("partial runs, hostile keys and moved RSVPs", () => {
       const table = conditionalTable();
       // No answer from the first write on: only the deadline, 20 ms away, ends the run.
       const hanging = hangingAfter(table.store, 0, { spared: isRecordWrite });
+      let runs = 0;
+      const counting: CountsStore = {
+        ...hanging,
+        // Once per partition and run: how often the batch ran.
+        readUnsettled: (tp, callOptions) => {
+          runs += 1;
+          return hanging.readUnsettled(tp, callOptions);
+        },
+      };
       const nearlyOut = { getRemainingTimeInMillis: () => DEADLINE_RESERVE_MS + 20 };
       // By name: the handler was imported afresh, with its own copy of the error's class.
-      await expect(countCityRsvps(event, deps(hanging), nearlyOut)).rejects.toMatchObject({
+      await expect(countCityRsvps(event, deps(counting), nearlyOut)).rejects.toMatchObject({
         name: "OutOfTimeError",
       });
-      // One run: the states were read once, and the batch is recorded.
-      expect(table.reads).toHaveLength(1);
+      // One run, not retried as a passing failure, and the batch is recorded.
+      expect(runs).toBe(1);
       expect(unsettledItems(table)).toHaveLength(1);
       const plenty = { getRemainingTimeInMillis: () => 60_000 };
       expect(await countCityRsvps(event, deps(table.store), plenty)).toMatchObject({ counted: 2 });
       expect(table.counts()).toEqual(ruleCounts([record(3, DAY1), record(4, DAY1)]));
+      // A function whose whole timeout is shorter than the reserve still counts: it keeps half
+      // its time back, not all of it. (Its first read takes 20 ms; a spent signal refuses the
+      // calls after it.)
+      const short = conditionalTable();
+      const refusingSpent = hangingAfter(short.store, Number.POSITIVE_INFINITY);
+      const slowFirstRead: CountsStore = {
+        ...refusingSpent,
+        readStates: async (rsvpIds, callOptions) => {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          return refusingSpent.readStates(rsvpIds, callOptions);
+        },
+      };
+      const threeSeconds = { getRemainingTimeInMillis: () => 3_000 };
+      expect(await countCityRsvps(event, deps(slowFirstRead), threeSeconds)).toMatchObject({
+        counted: 2,
+      });
     } finally {
       vi.unstubAllEnvs();
     }
   });
 
-  it("a failed batch's record lasts as long as the states its run wrote", async () => {
+  it("a failed batch's record outlives the states it names, however often the batch fails", async () => {
     const table = conditionalTable();
-    // An event 300 days ahead keeps its RSVP's state that much longer than the horizon.
-    const farOff = { ...record(3, DAY1), event: { time: options.nowMs + 300 * 86_400_000 } };
-    await expect(
-      processBatch(
-        messagesOfRecords([farOff, record(4, DAY1)], 0),
-        deps(failingWrites(table.store, 2)),
-      ),
-    ).rejects.toThrow("throttled");
-    const stateExpiry = Number(table.model.images.get(keyId(itemKeys.rsvp(3)))?.expiresAt?.N);
-    expect(stateExpiry).toBeGreaterThan(options.nowMs / 1000 + options.stateTtlSeconds);
-    expect(unsettledItems(table).map((item) => Number(item.expiresAt?.N))).toEqual([stateExpiry]);
-    // A run that got to no state write (refused at its reads) keeps its record the horizon.
-    const other = conditionalTable();
-    const refusingReads: CountsStore = {
-      ...other.store,
-      readFences: async () => {
-        throw throttled();
-      },
-    };
-    await expect(processBatch(messagesOfRecords([farOff], 0), deps(refusingReads))).rejects.toThrow(
+    // An event 400 days ahead keeps its RSVP's state that much longer than the horizon.
+    const farOff = { ...record(3, DAY1), event: { time: options.nowMs + 400 * 86_400_000 } };
+    const batch = messagesOfRecords([farOff, record(4, DAY1)], 0);
+    await expect(processBatch(batch, deps(failingWrites(table.store, 2)))).rejects.toThrow(
       "throttled",
     );
-    expect(unsettledItems(other).map((item) => Number(item.expiresAt?.N))).toEqual([
-      options.nowMs / 1000 + options.stateTtlSeconds,
+    const stateExpiry = Number(table.model.images.get(keyId(itemKeys.rsvp(3)))?.expiresAt?.N);
+    expect(stateExpiry).toBeGreaterThan(options.nowMs / 1000 + options.stateTtlSeconds);
+    const recordExpiries = () => unsettledItems(table).map((item) => Number(item.expiresAt?.N));
+    expect(recordExpiries()).toHaveLength(1);
+    expect(recordExpiries()[0]).toBeGreaterThanOrEqual(stateExpiry);
+    // The same batch again: its states are read back, nothing is written, and it fails again,
+    // writing its record (the same key) once more. The record must not expire sooner now.
+    await expect(processBatch(batch, deps(failingWrites(table.store, 0)))).rejects.toThrow(
+      "throttled",
+    );
+    expect(recordExpiries()).toHaveLength(1);
+    expect(recordExpiries()[0]).toBeGreaterThanOrEqual(stateExpiry);
+  });
+
+  it("past the deadline a batch fails as out of time whichever partition failed first, each recorded", async () => {
+    const table = conditionalTable();
+    const [onZero] = messagesOfRecords([record(1, DAY1)], 0);
+    const [onOne] = messagesOfRecords([record(2, DAY1, "yes", "us/wa/seattle")], 0);
+    const batch = [onZero, { ...onOne, partition: 1 }] as KafkaMessage[];
+    const deadline = new AbortController();
+    const store: CountsStore = {
+      ...table.store,
+      applyWrites: async (actions, onOutcome, callOptions) => {
+        const pk = actions[0]?.Put?.Item?.pk?.S;
+        // Partition 0 is throttled first and records its batch; the deadline passes then,
+        // while partition 1's write gets no answer.
+        if (pk === "RSVP#1") throw throttled();
+        if (pk === "UNSETTLED#meetup-0") {
+          const outcomes = await table.store.applyWrites(actions, onOutcome);
+          deadline.abort();
+          return outcomes;
+        }
+        if (pk === "RSVP#2")
+          return new Promise((_, reject) =>
+            callOptions?.abortSignal?.addEventListener("abort", () => reject(abortError())),
+          );
+        return table.store.applyWrites(actions, onOutcome);
+      },
+    };
+    const error = await processBatch(batch, { ...deps(store), signal: deadline.signal }).catch(
+      (failure: unknown) => failure,
+    );
+    // A throttle would send the handler round again with the time spent.
+    expect(error).toBeInstanceOf(OutOfTimeError);
+    expect(unsettledItems(table).map((item) => item.pk?.S)).toEqual([
+      "UNSETTLED#meetup-0",
+      "UNSETTLED#meetup-1",
     ]);
   });
 

@@ -1,7 +1,9 @@
 /**
  * The counting's DynamoDB client against an endpoint that accepts and never answers: the call
  * must end in an error the counting takes for transient (so its error path runs, and records the
- * batch's RSVPs), not wait until the function's timeout ends the run where it stands.
+ * batch's RSVPs), not wait until the function's timeout ends the run where it stands; and every
+ * call of the counts store ends when the run's deadline does (its abort signal), mid-request or
+ * between the SDK's retries.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -10,7 +12,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { itemKeys } from "../../functions/city-counts/counting.js";
 import {
   COUNTS_DYNAMODB_CLIENT_CONFIG,
-  type CountsStore,
   dynamoCountsStore,
 } from "../../functions/city-counts/counts-store.js";
 import { isTransientAwsError } from "../../functions/shared/aws-errors.js";
@@ -50,10 +51,11 @@ describe("the counting's DynamoDB client", () => {
     expect(isTransientAwsError(error)).toBe(true);
   }, 30_000);
 
-  it("ends every call of the counts store when its abort signal does, whatever the request timeout", async () => {
+  /** Each call of the counts store, given a signal that ends 100 ms on, against `at`. */
+  async function storeCallsEndedBySignal(at: string): Promise<Record<string, string>> {
     const client = new DynamoDBClient({
       ...COUNTS_DYNAMODB_CLIENT_CONFIG,
-      endpoint,
+      endpoint: at,
       region: "us-east-1",
       credentials: { accessKeyId: "test", secretAccessKey: "test" },
     });
@@ -61,32 +63,81 @@ describe("the counting's DynamoDB client", () => {
     const key = itemKeys.rsvp(1);
     const letter = { source: "meetup-0@1", reason: "not_json" as const, detail: "", raw: "" };
     const batch = { sk: "0-1#0", lastOffset: 1, rsvpIds: [1] };
-    const write = { Put: { TableName: "counts", Item: { pk: { S: key.pk }, sk: { S: key.sk } } } };
-    const calls: [string, (store: CountsStore, abortSignal: AbortSignal) => Promise<unknown>][] = [
-      ["readStates", (s, abortSignal) => s.readStates([1], { abortSignal })],
-      ["readFences", (s, abortSignal) => s.readFences([key], { abortSignal })],
-      ["readUnsettled", (s, abortSignal) => s.readUnsettled("meetup-0", { abortSignal })],
+    const put = (rsvpId: number) => {
+      const { pk, sk } = itemKeys.rsvp(rsvpId);
+      return { Put: { TableName: "counts", Item: { pk: { S: pk }, sk: { S: sk } } } };
+    };
+    const calls: [string, (abortSignal: AbortSignal) => Promise<unknown>][] = [
+      ["readStates", (abortSignal) => store.readStates([1], { abortSignal })],
+      ["readFences", (abortSignal) => store.readFences([key], { abortSignal })],
+      ["readUnsettled", (abortSignal) => store.readUnsettled("meetup-0", { abortSignal })],
       [
         "forgetUnsettled",
-        (s, abortSignal) => s.forgetUnsettled("meetup-0", [batch], { abortSignal }),
+        (abortSignal) => store.forgetUnsettled("meetup-0", [batch], { abortSignal }),
       ],
-      ["applyWrites", (s, abortSignal) => s.applyWrites([write], undefined, { abortSignal })],
-      ["putDeadLetters", (s, abortSignal) => s.putDeadLetters([letter], 0, 60, { abortSignal })],
+      [
+        "applyWrites",
+        (abortSignal) => store.applyWrites([put(1), put(2)], undefined, { abortSignal }),
+      ],
+      ["putDeadLetters", (abortSignal) => store.putDeadLetters([letter], 0, 60, { abortSignal })],
     ];
-    // Each call alone would wait 10 s a request, ten times: the test's 10 s ends any that
-    // does not pass its signal on.
     const outcomes = await Promise.all(
       calls.map(async ([name, call]) => [
         name,
-        await call(store, AbortSignal.timeout(100)).then(
+        await call(AbortSignal.timeout(100)).then(
           () => "answered",
-          (failure: { name?: string }) => failure.name,
+          (failure: { name?: string }) => failure.name ?? "?",
         ),
       ]),
     );
     client.destroy();
-    expect(Object.fromEntries(outcomes)).toEqual(
-      Object.fromEntries(calls.map(([name]) => [name, "AbortError"])),
-    );
+    return Object.fromEntries(outcomes);
+  }
+
+  it("ends every call of the counts store when its abort signal does, mid-request", async () => {
+    // Each call alone would wait 10 s a request, ten times: the test's 10 s ends any that does
+    // not pass its signal on.
+    expect(await storeCallsEndedBySignal(endpoint)).toEqual({
+      readStates: "AbortError",
+      readFences: "AbortError",
+      readUnsettled: "AbortError",
+      forgetUnsettled: "AbortError",
+      applyWrites: "AbortError",
+      putDeadLetters: "AbortError",
+    });
+  }, 10_000);
+
+  it("ends every write of the counts store when its abort signal does, between the SDK's retries", async () => {
+    // Reads answer (nothing stored), everything else fails with a 500, which the SDK retries
+    // after growing pauses: a call that does not pass its signal on ends with the 500 at last.
+    const failing = createServer((request, response) => {
+      const target = String(request.headers["x-amz-target"] ?? "");
+      request.resume();
+      request.on("end", () => {
+        response.setHeader("content-type", "application/x-amz-json-1.0");
+        if (target.endsWith(".BatchGetItem")) {
+          response.end(JSON.stringify({ Responses: { counts: [] }, UnprocessedKeys: {} }));
+          return;
+        }
+        response.statusCode = 500;
+        response.end(JSON.stringify({ __type: "InternalServerError", message: "down" }));
+      });
+    });
+    await new Promise<void>((resolve) => failing.listen(0, "127.0.0.1", resolve));
+    try {
+      const at = `http://127.0.0.1:${(failing.address() as AddressInfo).port}`;
+      expect(await storeCallsEndedBySignal(at)).toEqual({
+        readStates: "answered",
+        readFences: "answered",
+        readUnsettled: "AbortError",
+        forgetUnsettled: "AbortError",
+        applyWrites: "AbortError",
+        // Past its read (no letter kept before), at its write.
+        putDeadLetters: "AbortError",
+      });
+    } finally {
+      failing.closeAllConnections();
+      failing.close();
+    }
   }, 10_000);
 });
