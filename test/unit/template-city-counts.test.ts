@@ -440,6 +440,13 @@ describe("the city-counts event source in template.yaml", () => {
       // Globals' Timeout: the handler's context counts down from it (its deadline).
       functionTimeoutMs: 60_000,
     });
+    // A Timeout of the function's own is taken before Globals'.
+    const ownTimeout = readTemplate();
+    const counting = ownTimeout.Resources.CityCountsFunction?.Properties as Record<string, unknown>;
+    counting.Timeout = 30;
+    expect(
+      eventSourceControls("CityCountsFunction", "RsvpTopic", ownTimeout).functionTimeoutMs,
+    ).toBe(30_000);
     // Deployed with CityCountsFailureDestination kafka, it writes to that topic instead.
     const withKafka = readTemplate();
     const choice = withKafka.Parameters?.CityCountsFailureDestination;
