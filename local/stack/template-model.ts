@@ -445,8 +445,7 @@ export function functionEnvironment(
   const variablesOf = (properties: unknown) =>
     ((properties as { Environment?: { Variables?: Record<string, unknown> } } | undefined)
       ?.Environment?.Variables ?? {}) as Record<string, unknown>;
-  const globals = (template as { Globals?: { Function?: unknown } }).Globals?.Function;
-  const variables = { ...variablesOf(globals), ...variablesOf(fn.Properties) };
+  const variables = { ...variablesOf(template.Globals?.Function), ...variablesOf(fn.Properties) };
   const resolve = (name: string, value: unknown): string => {
     if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") {
       return String(value);
@@ -566,14 +565,12 @@ export function eventSourceControls(
       ?.OnFailure?.Destination,
     template,
   );
+  // SAM's Globals: a function's own Timeout replaces the template-wide one.
   const timeout = (properties: unknown) =>
     (properties as { Timeout?: unknown } | undefined)?.Timeout;
-  const globals = (template as { Globals?: { Function?: unknown } }).Globals?.Function;
+  const own = timeout(template.Resources[functionId]?.Properties);
   const timeoutSeconds = Number(
-    withDefaults(
-      timeout(template.Resources[functionId]?.Properties) ?? timeout(globals),
-      template,
-    ) ?? 3,
+    withDefaults(own ?? timeout(template.Globals?.Function), template) ?? 3,
   );
   if (!Number.isFinite(timeoutSeconds)) throw new Error(`${functionId} Timeout: not a number`);
   return {
