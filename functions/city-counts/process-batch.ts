@@ -129,6 +129,25 @@ export async function processBatch(
   dependencies: ProcessBatchDependencies,
   applied: AppliedTally = nothingApplied(),
 ): Promise<BatchResult> {
+  try {
+    return await countBatch(kafkaMessages, dependencies, applied);
+  } catch (error) {
+    // Past the deadline, whatever failed first (another partition's throttle, say) is not a
+    // reason to run the batch again with the time spent.
+    if (!dependencies.signal?.aborted || error instanceof OutOfTimeError) throw error;
+    throw new OutOfTimeError(
+      "the run reached its deadline before the function's timeout and stopped; the failed partitions' RSVPs are recorded for their next runs, and the event source runs the batch again",
+      { cause: error },
+    );
+  }
+}
+
+/** The batch's work; {@link processBatch} maps a failure past the deadline. */
+async function countBatch(
+  kafkaMessages: KafkaMessage[],
+  dependencies: ProcessBatchDependencies,
+  applied: AppliedTally,
+): Promise<BatchResult> {
   const {
     store,
     tableName,
@@ -146,9 +165,7 @@ export async function processBatch(
   if (unwrittenRecords.size > 0) {
     // Before this batch can move a fence past the changes they point to.
     const records = [...unwrittenRecords.values()];
-    await store.applyWrites(records, undefined, call).catch((error: unknown) => {
-      throw outOfTime(error);
-    });
+    await store.applyWrites(records, undefined, call);
     for (const record of records) unwrittenRecords.delete(recordId(record));
   }
   const poison: PoisonRecord[] = [];
@@ -195,14 +212,8 @@ export async function processBatch(
     }),
   );
   const failed = outcomes.find((outcome) => outcome.status === "rejected");
-  // Past the deadline, whichever partition failed first: another's throttle is not a reason to
-  // run the batch again with the time spent.
-  if (failed) throw outOfTime(failed.reason);
-  const newLetters = await store
-    .putDeadLetters(poison, now(), stateTtlSeconds, call)
-    .catch((error: unknown) => {
-      throw outOfTime(error);
-    });
+  if (failed) throw failed.reason;
+  const newLetters = await store.putDeadLetters(poison, now(), stateTtlSeconds, call);
   return {
     records: kafkaMessages.length,
     ...applied,
@@ -312,15 +323,6 @@ export async function processBatch(
     // past it (read by a run of an older batch, late) is left for the runs that reach it.
     const settled = (unsettled ?? []).filter((batch) => batch.lastOffset <= lastOffset);
     if (settled.length > 0) await store.forgetUnsettled(tp, settled, call);
-  }
-
-  /** The error to fail the batch with: the deadline's, once it has passed. */
-  function outOfTime(error: unknown): unknown {
-    if (!signal?.aborted || error instanceof OutOfTimeError) return error;
-    return new OutOfTimeError(
-      "the run reached its deadline before the function's timeout and stopped; the failed partitions' RSVPs are recorded for their next runs, and the event source runs the batch again",
-      { cause: error },
-    );
   }
 }
 
