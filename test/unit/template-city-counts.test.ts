@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { topicKeepsRecordsHours } from "../../functions/shared/topic-retention.js";
 import { eventSourceControls, readTemplate } from "../../local/stack/template-model.js";
+import { inlineStatements } from "../support/function-policies.js";
 import { wholeNumberRange } from "../support/whole-number-range.js";
 
 const template = readTemplate();
@@ -36,11 +37,9 @@ const eventSource = () => {
   return fn.Events.RsvpTopic;
 };
 const statements = () =>
-  (
-    resource("CityCountsFunction").Properties as {
-      Policies: { Statement: { Sid: string; Action: string[]; Resource: unknown }[] }[];
-    }
-  ).Policies.flatMap((policy) => policy.Statement);
+  inlineStatements<{ Sid: string; Action: string[]; Resource: unknown }>(
+    resource("CityCountsFunction").Properties,
+  );
 
 /** The failed-records topic's ARN, as the template builds it from the cluster's. */
 const topicArn = {
@@ -226,9 +225,7 @@ describe("the city-counts event source in template.yaml", () => {
     // s3:ListBucket on the execution role, a Kafka one kafka-cluster:WriteData; MSK Developer
     // Guide, "Semantics of IAM authorization policy actions and resources": WriteData requires
     // Connect (cluster) and DescribeTopic (topic).
-    const all = (
-      resource("CityCountsFunction").Properties as { Policies: { Statement: unknown[] }[] }
-    ).Policies.flatMap((policy) => policy.Statement);
+    const all = inlineStatements<unknown>(resource("CityCountsFunction").Properties);
     const conditional = (condition: string) =>
       all
         .map((s) => (s as { "Fn::If"?: [string, Record<string, unknown>, unknown] })["Fn::If"])
@@ -295,11 +292,9 @@ describe("the city-counts event source in template.yaml", () => {
       },
       { Ref: "AWS::NoValue" },
     ]);
-    const manage = (
-      resource("KafkaTopicsFunction").Properties as {
-        Policies: { Statement: { Sid: string; Resource: unknown[] }[] }[];
-      }
-    ).Policies.flatMap((p) => p.Statement).find((s) => s.Sid === "ManageTopics");
+    const manage = inlineStatements<{ Sid: string; Resource: unknown[] }>(
+      resource("KafkaTopicsFunction").Properties,
+    ).find((s) => s.Sid === "ManageTopics");
     expect(manage?.Resource).toContainEqual({
       "Fn::If": ["CityCountsFailuresToKafka", topicArn, { Ref: "AWS::NoValue" }],
     });
@@ -388,11 +383,9 @@ describe("the city-counts event source in template.yaml", () => {
     // MSK Developer Guide, "Common use cases for client authorization policy": describing a
     // topic's configuration needs kafka-cluster:DescribeTopicDynamicConfiguration, updating it
     // also kafka-cluster:AlterTopicDynamicConfiguration (with Connect on the cluster).
-    const manage = (
-      resource("KafkaTopicsFunction").Properties as {
-        Policies: { Statement: { Sid: string; Action: string[] }[] }[];
-      }
-    ).Policies.flatMap((p) => p.Statement).find((s) => s.Sid === "ManageTopics");
+    const manage = inlineStatements<{ Sid: string; Action: string[] }>(
+      resource("KafkaTopicsFunction").Properties,
+    ).find((s) => s.Sid === "ManageTopics");
     expect(manage?.Action).toEqual(
       expect.arrayContaining([
         "kafka-cluster:DescribeTopicDynamicConfiguration",

@@ -13,6 +13,7 @@ import { type CfnTemplate, readTemplate } from "../../local/stack/template-model
 import { ingestConfigSchema } from "../../tasks/ingest/config.js";
 import { flatten } from "../../tasks/ingest/counters.js";
 import { RESUME_GROUP_PREFIX } from "../../tasks/ingest/resume-point.js";
+import { inlineStatements } from "../support/function-policies.js";
 import { ingestCounters } from "../support/ingest-counters.js";
 import { bareListPicks, evaluateListPick } from "../support/list-intrinsics.js";
 
@@ -545,15 +546,20 @@ describe("sam delete in template.yaml", () => {
     expect(cleanup.Buckets).toHaveLength(buckets.length);
     // It waits for nothing but the buckets and its own function, so it exists before the
     // deploy's own uploads, which depend on it: the rollback of a first deploy that fails
-    // after them empties the buckets too (else ROLLBACK_FAILED on a bucket not empty).
+    // after them empties the buckets too (else ROLLBACK_FAILED on a bucket not empty). The
+    // Deny every function's role carries (FunctionsCreateNoLogGroup) itself needs nothing.
     const before = [...dependenciesOf("BucketsEmptiedOnDelete")];
+    expect(dependenciesOf("FunctionsCreateNoLogGroup")).toEqual(new Set());
     expect(
       before.filter(
         (id) =>
           !buckets.some((bucket) => bucket.Ref === id) &&
-          !["BucketCleanupFunction", "BucketCleanupFunctionRole", "BucketCleanupLogGroup"].includes(
-            id,
-          ) &&
+          ![
+            "BucketCleanupFunction",
+            "BucketCleanupFunctionRole",
+            "BucketCleanupLogGroup",
+            "FunctionsCreateNoLogGroup",
+          ].includes(id) &&
           !id.startsWith("AWS::"),
       ),
     ).toEqual([]);
@@ -602,9 +608,7 @@ describe("sam delete in template.yaml", () => {
   it("lets the cleanups read their own stack's status, and no other's", () => {
     // stack-going.ts: a Delete cleans up only while the stack itself is deleted.
     for (const cleanup of ["StackCleanupFunction", "BucketCleanupFunction"]) {
-      const statements = (
-        props(cleanup).Policies as { Statement: Record<string, unknown>[] }[]
-      ).flatMap((policy) => policy.Statement);
+      const statements = inlineStatements(props(cleanup));
       const reads = statements.filter((s) =>
         [s.Action].flat().includes("cloudformation:DescribeStacks"),
       );
@@ -715,9 +719,7 @@ describe("a daily batch running during sam delete", () => {
     // ListExecutions on stateMachine, StopExecution and DescribeExecution on execution,
     // arn:...:execution:<state machine name>:<execution id>; "... for Amazon Elastic MapReduce":
     // ListClusters on no resource, TerminateJobFlows on cluster, with aws:ResourceTag).
-    const statements = (
-      props("StackCleanupFunction").Policies as { Statement: Record<string, unknown>[] }[]
-    ).flatMap((policy) => policy.Statement);
+    const statements = inlineStatements(props("StackCleanupFunction"));
     const bySid = (sid: string) => statements.find((statement) => statement.Sid === sid);
     expect(bySid("StopDailyBatchExecutions")).toMatchObject({
       Action: "states:ListExecutions",
@@ -796,11 +798,9 @@ describe("the daily batch's security groups in template.yaml", () => {
     // "Service role for Amazon EMR" (AmazonEMRServicePolicy_v2): EMR may create an endpoint
     // only with the tag Name=emr-service-vpce and grants itself no DeleteVpcEndpoints; the
     // cleanup may delete only an endpoint so tagged.
-    const deletion = (
-      props("StackCleanupFunction").Policies as { Statement: Record<string, unknown>[] }[]
-    )
-      .flatMap((policy) => policy.Statement)
-      .find((statement) => statement.Sid === "DeleteEmrServiceEndpoints");
+    const deletion = inlineStatements(props("StackCleanupFunction")).find(
+      (statement) => statement.Sid === "DeleteEmrServiceEndpoints",
+    );
     expect(deletion?.Action).toBe("ec2:DeleteVpcEndpoints");
     expect(deletion?.Condition).toEqual({
       StringEquals: {
@@ -835,9 +835,7 @@ describe("the daily batch's security groups in template.yaml", () => {
     // Service Authorization Reference, "Actions, resources, and condition keys for Amazon
     // Elastic Container Service": ListTaskDefinitions on no resource, DeleteTaskDefinitions on
     // task-definition, arn:...:task-definition/<family>:<revision>.
-    const statements = (
-      props("StackCleanupFunction").Policies as { Statement: Record<string, unknown>[] }[]
-    ).flatMap((policy) => policy.Statement);
+    const statements = inlineStatements(props("StackCleanupFunction"));
     const bySid = (sid: string) => statements.find((statement) => statement.Sid === sid);
     expect(bySid("FindTaskDefinitionRevisions")).toMatchObject({
       Action: "ecs:ListTaskDefinitions",
@@ -936,9 +934,7 @@ describe("the daily batch's security groups in template.yaml", () => {
     expect(dependenciesOf("CityCountsFunction")).toContain("KafkaNetworkInterfacesGone");
     expect(dependenciesOf("KafkaNetworkInterfacesGone")).not.toContain("RsvpKafkaCluster");
     expect(dependenciesOf("KafkaNetworkInterfacesGone")).not.toContain("CityCountsFunction");
-    const statements = (
-      props("StackCleanupFunction").Policies as { Statement: Record<string, unknown>[] }[]
-    ).flatMap((policy) => policy.Statement);
+    const statements = inlineStatements(props("StackCleanupFunction"));
     expect(statements.find((statement) => statement.Sid === "WatchKafkaNetworkInterfaces")).toEqual(
       {
         Sid: "WatchKafkaNetworkInterfaces",

@@ -396,7 +396,11 @@ function allStatements(
       documents(logicalId, list(p.Policies as unknown[]));
     }
     if (resource.Type === "AWS::S3::BucketPolicy") documents(logicalId, [p.PolicyDocument]);
-    if (resource.Type === "AWS::IAM::RolePolicy" || resource.Type === "AWS::IAM::Policy")
+    if (
+      resource.Type === "AWS::IAM::RolePolicy" ||
+      resource.Type === "AWS::IAM::Policy" ||
+      resource.Type === "AWS::IAM::ManagedPolicy"
+    )
       documents(logicalId, [p.PolicyDocument]);
     if (resource.Type === "AWS::SNS::TopicPolicy") documents(logicalId, [p.PolicyDocument]);
     if (resource.Type === "AWS::KMS::Key") documents(logicalId, [p.KeyPolicy]);
@@ -500,6 +504,44 @@ describe("the daily batch in template.yaml", () => {
       { CloudWatchLogsLogGroup: { LogGroupArn: { "Fn::GetAtt": ["DailyBatchLogGroup", "Arn"] } } },
     ]);
     expect(logGroups).toEqual(expect.arrayContaining([...used, "DailyBatchLogGroup"]));
+  });
+
+  it("keeps every function from creating a log group, so a late log line cannot bring one back after a delete", () => {
+    // Lambda delivers a run's logs minutes after it (Lambda Developer Guide, "Sending Lambda
+    // function logs to CloudWatch Logs": "It might take 5 to 10 minutes for logs to show up after
+    // a function invocation"), the custom resources' functions run during the stack's delete, and
+    // the role SAM makes grants logs:CreateLogGroup on "*" (AWSLambdaBasicExecutionRole, AWS
+    // Managed Policy Reference). So each function's role carries a Deny of it, which wins over
+    // any Allow (IAM User Guide, "Policy evaluation logic").
+    expect(template.Resources.FunctionsCreateNoLogGroup?.Type).toBe("AWS::IAM::ManagedPolicy");
+    const denyPolicy = template.Resources.FunctionsCreateNoLogGroup?.Properties?.PolicyDocument as
+      | { Statement?: unknown }
+      | undefined;
+    expect(denyPolicy?.Statement).toEqual([
+      {
+        Sid: "LogGroupsAreTheStacks",
+        Effect: "Deny",
+        Action: "logs:CreateLogGroup",
+        Resource: "*",
+      },
+    ]);
+    const functions = Object.entries(template.Resources).filter(
+      ([, r]) => r.Type === "AWS::Serverless::Function",
+    );
+    expect(functions.length).toBeGreaterThan(10);
+    for (const [id, resource] of functions) {
+      expect(list(resource.Properties?.Policies as unknown[]), id).toContainEqual({
+        Ref: "FunctionsCreateNoLogGroup",
+      });
+    }
+    // Nothing of the stack's own grants it: the ECS task roles write to their groups with
+    // CreateLogStream and PutLogEvents only.
+    for (const { where, statement } of allStatements()) {
+      if (statement.Effect !== "Allow") continue;
+      expect(list(statement.Action), `${where} ${statement.Sid ?? ""}`).not.toContain(
+        "logs:CreateLogGroup",
+      );
+    }
   });
 
   it("gives the batch Lambdas every setting their handlers read, resolvable locally", () => {
