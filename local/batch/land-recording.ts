@@ -36,7 +36,12 @@ export async function landRecording(
     pending = [];
   };
   try {
-    for await (const line of jsonlLines(file)) {
+    // A line too long to read whole is what the parser rejects as too large, unread.
+    const tooLong = () => {
+      landed.lines++;
+      landed.rejected.too_large = (landed.rejected.too_large ?? 0) + 1;
+    };
+    for await (const line of jsonlLines(file, { onOversized: tooLong })) {
       landed.lines++;
       const result = parse(line);
       if (result.ok) pending.push(recordLine(result.record, arrival()));

@@ -4,6 +4,7 @@
  * `npm start` and `npm run replay` take the same choices.
  */
 import { open } from "node:fs/promises";
+import type { OversizedLine } from "../../tasks/replay-feed/bounded-lines.js";
 import type { LineSource, Pacing } from "../../tasks/replay-feed/replay-server.js";
 import { jsonlLines } from "./jsonl.js";
 import { syntheticLines } from "./synthetic/generator.js";
@@ -25,10 +26,16 @@ export interface FeedChoice {
 
 export const SYNTHETIC_RATE = 25;
 
-/** The lines to play; a synthetic feed starts at the current time. */
-export function feedSource(choice: FeedChoice): LineSource {
+/**
+ * The lines to play; a synthetic feed starts at the current time. A recording's line too long
+ * to play goes to `onOversized` instead (bounded-lines.ts).
+ */
+export function feedSource(
+  choice: FeedChoice,
+  onOversized: (line: OversizedLine) => void,
+): LineSource {
   const { input, rate } = choice;
-  if (input) return () => jsonlLines(input);
+  if (input) return () => jsonlLines(input, { onOversized });
   return () =>
     syntheticLines({
       seed: choice.seed,

@@ -1,18 +1,17 @@
 import { createReadStream } from "node:fs";
-import { createInterface } from "node:readline";
+import { boundedLines, type LineLimit } from "../../tasks/replay-feed/bounded-lines.js";
 
 /**
  * The lines of a JSONL file, verbatim (no parsing, no trimming), so malformed lines are
- * replayed as they were recorded. A final newline does not make an extra empty line.
+ * replayed as they were recorded. A final newline does not make an extra empty line. A line
+ * over the limit is reported to `limit.onOversized` and left out (bounded-lines.ts).
  */
-export async function* jsonlLines(path: string): AsyncGenerator<string> {
-  const input = createReadStream(path, "utf8");
-  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+export async function* jsonlLines(path: string, limit: LineLimit): AsyncGenerator<string> {
+  const input = createReadStream(path);
   try {
-    for await (const line of lines) yield line;
+    yield* boundedLines(input, limit);
   } finally {
     // A reader that stops early (a client that disconnected) must not leak the file.
-    lines.close();
     input.destroy();
   }
 }

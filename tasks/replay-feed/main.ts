@@ -19,6 +19,7 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import { createLogger } from "../../functions/shared/logger.js";
 import { manageTask } from "../task-lifecycle.js";
+import { MAX_LINE_BYTES } from "./bounded-lines.js";
 import { readReplayFeedConfig } from "./config.js";
 import { livePasses } from "./live-passes.js";
 import { DEFAULT_REPLAY_BUFFER_FRAMES, startReplayServer } from "./replay-server.js";
@@ -44,7 +45,14 @@ try {
 }
 
 const server = await startReplayServer({
-  source: () => s3Lines(s3, config.SOURCE_URI),
+  source: () =>
+    s3Lines(s3, config.SOURCE_URI, {
+      onOversized: (oversized) =>
+        logger.warn(
+          "a line of the recording is longer than the ingest reads in a frame: left out of the replay",
+          { ...oversized, maxLineBytes: MAX_LINE_BYTES, source: config.SOURCE_URI },
+        ),
+    }),
   pacing: config.PACING,
   loop: config.LOOP,
   ...(config.LIVE ? { startPass: livePasses() } : {}),

@@ -16,11 +16,12 @@
  * one had everything in Kafka and Firehose, and the messages it held only in memory come again.
  * A recording has no "missed notifications" of its own (every connection gets a pass of its
  * own, and with LIVE that pass is new traffic no other connection saw), so the server keeps what
- * it actually sent instead: a ring of the last `replayBufferFrames` frames over all connections
- * and passes, each with its mtime as sent (after the pass rewriter). A resuming connection is
- * sent, at once and in order, every buffered frame with an mtime after `since_mtime`, then its
- * own pass as any other connection. Frames are kept as the UTF-8 bytes sent (off the JS heap:
- * ~1 KB per RSVP, ~100 MB at the default, in a task of 512 MB).
+ * it actually sent instead: the last `replayBufferFrames` frames over all connections and
+ * passes, each with its mtime as sent (after the pass rewriter), and no more than
+ * `replayBufferBytes` of them. A resuming connection is sent, at once and in order, every
+ * buffered frame with an mtime after `since_mtime`, then its own pass as any other connection.
+ * Frames are kept as the UTF-8 bytes sent (off the JS heap: ~1 KB per RSVP, ~100 MB at the
+ * default count, in a task of 512 MB; the 128 MiB bound holds whatever the lines' length).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -65,6 +66,11 @@ export interface ReplayServerOptions {
    * (its maxInFlight), which is what a killed task asks for again.
    */
   replayBufferFrames?: number;
+  /**
+   * The most bytes those frames may take; the oldest go first. Default
+   * {@link DEFAULT_REPLAY_BUFFER_BYTES}.
+   */
+  replayBufferBytes?: number;
   /** Called when a connection asks for `since_mtime`: what it is sent again, or what was
    * ignored. The connection goes on either way; this is where a gap in a resume shows. */
   onResume?: (resume: ResumeEvent) => void;
@@ -97,16 +103,25 @@ export interface ReplayServer {
 const HIGH_WATER_BYTES = 512 * 1024;
 const MTIME = /"mtime"\s*:\s*(\d{10,})/;
 export const DEFAULT_REPLAY_BUFFER_FRAMES = 100_000;
+/**
+ * A quarter of the task's 512 MB: the default frame count of ~1 KB RSVPs (~100 MB) fits, while a
+ * recording of long lines (each up to 16 MiB, bounded-lines.ts) can no longer fill the memory
+ * with frames kept for a resume.
+ */
+export const DEFAULT_REPLAY_BUFFER_BYTES = 128 * 2 ** 20;
 
 /**
- * The frames the server sent, oldest first, at most `capacity` of them (a ring: the newest
- * pushes the oldest out). Kept as the bytes sent, so a replay is verbatim.
+ * The frames the server sent, oldest first, at most `capacity` of them and `capacityBytes` of
+ * bytes (the newest push the oldest out). Kept as the bytes sent, so a replay is verbatim. The
+ * bytes bound is what keeps the task's memory: frames of a recording of long lines would fill
+ * a frame count's worth of them far past it.
  */
 class SentFrames {
-  private readonly frames: Buffer[] = [];
-  private readonly mtimes: number[] = [];
-  /** Where the oldest frame is, once the ring is full. */
-  private oldest = 0;
+  private frames: Buffer[] = [];
+  private mtimes: number[] = [];
+  /** Where the oldest frame kept is; those before it are gone. */
+  private head = 0;
+  private bytes = 0;
   /** The newest mtime of a frame pushed out: a client asking from before it misses that one. */
   private droppedMtime = Number.NEGATIVE_INFINITY;
   /**
@@ -118,37 +133,39 @@ class SentFrames {
   /** The mtime of the frame added last, if any. */
   newestMtime: number | undefined;
 
-  constructor(private readonly capacity: number) {}
+  constructor(
+    private readonly capacity: number,
+    private readonly capacityBytes: number,
+  ) {}
 
   add(frame: Buffer, mtime: number): void {
     this.newestMtime = mtime;
     this.firstMtime ??= mtime;
-    if (this.frames.length < this.capacity) {
-      this.frames.push(frame);
-      this.mtimes.push(mtime);
-      return;
+    this.frames.push(frame);
+    this.mtimes.push(mtime);
+    this.bytes += frame.length;
+    while (this.frames.length - this.head > this.capacity || this.bytes > this.capacityBytes) {
+      this.droppedMtime = Math.max(this.droppedMtime, this.mtimes[this.head] as number);
+      this.bytes -= (this.frames[this.head] as Buffer).length;
+      this.head += 1;
     }
-    if (this.capacity === 0) {
-      this.droppedMtime = Math.max(this.droppedMtime, mtime);
-      return;
+    // The slots of frames gone are let go of in bulk: shifting one at a time would copy the
+    // whole array on every frame.
+    if (this.head >= 1024 && this.head * 2 >= this.frames.length) {
+      this.frames = this.frames.slice(this.head);
+      this.mtimes = this.mtimes.slice(this.head);
+      this.head = 0;
     }
-    this.droppedMtime = Math.max(this.droppedMtime, this.mtimes[this.oldest] as number);
-    this.frames[this.oldest] = frame;
-    this.mtimes[this.oldest] = mtime;
-    this.oldest = (this.oldest + 1) % this.capacity;
   }
 
   /**
-   * The frames with an mtime after `since`, oldest first: a copy, as the ring goes on turning
+   * The frames with an mtime after `since`, oldest first: a copy, as frames go on coming
    * while a slow client is sent them. Not a suffix: passes of a recording repeat its mtimes.
    */
   after(since: number): { frames: Buffer[]; complete: boolean } {
     const frames: Buffer[] = [];
-    const count = this.frames.length;
-    for (let i = 0; i < count; i++) {
-      const at = (this.oldest + i) % count;
+    for (let at = this.head; at < this.frames.length; at++)
       if ((this.mtimes[at] as number) > since) frames.push(this.frames[at] as Buffer);
-    }
     const known = this.firstMtime !== undefined && this.firstMtime <= since;
     return { frames, complete: known && this.droppedMtime <= since };
   }
@@ -161,7 +178,12 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
     throw new RangeError(
       `the replay buffer must be a whole number of frames >= 0, got ${capacity}`,
     );
-  const sentFrames = new SentFrames(capacity);
+  const capacityBytes = options.replayBufferBytes ?? DEFAULT_REPLAY_BUFFER_BYTES;
+  if (!(Number.isSafeInteger(capacityBytes) && capacityBytes >= 0))
+    throw new RangeError(
+      `the replay buffer must be a whole number of bytes >= 0, got ${capacityBytes}`,
+    );
+  const sentFrames = new SentFrames(capacity, capacityBytes);
   const stats: ReplayStats = { connections: 0, sent: 0, replayed: 0 };
   // Our own HTTP server (rather than ws's) so plain requests can be answered: the health path.
   const http = createServer((request, response) =>

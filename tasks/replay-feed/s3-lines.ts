@@ -6,10 +6,10 @@
  * so a malformed line of the recording reaches the ingest as it was recorded.
  */
 
-import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { boundedLines, type LineLimit } from "./bounded-lines.js";
 
 export type S3SourceProblem = "invalid-uri" | "not-found" | "access-denied" | "read-failed";
 
@@ -56,9 +56,14 @@ export async function checkS3Object(s3: S3Client, uri: string): Promise<number> 
 /**
  * The object's lines, gunzipped when the key ends in `.gz`. Each call downloads the object
  * anew (every connection and every pass of a loop plays from the start). A final newline does
- * not make an extra empty line; CRLF counts as one line break.
+ * not make an extra empty line; CRLF counts as one line break. A line over the limit is
+ * reported to `limit.onOversized` and left out (bounded-lines.ts).
  */
-export async function* s3Lines(s3: S3Client, uri: string): AsyncGenerator<string> {
+export async function* s3Lines(
+  s3: S3Client,
+  uri: string,
+  limit: LineLimit,
+): AsyncGenerator<string> {
   const { bucket, key } = parseS3Uri(uri);
   let body: Readable;
   try {
@@ -70,19 +75,17 @@ export async function* s3Lines(s3: S3Client, uri: string): AsyncGenerator<string
     throw toSourceError(uri, error);
   }
   const gunzip = key.endsWith(".gz") ? createGunzip() : undefined;
-  // A read error of the body must reach the gunzip stream, which readline listens to.
+  // A read error of the body must reach the gunzip stream, which the lines are read from.
   const input = gunzip ? body.pipe(gunzip) : body;
   if (gunzip) body.once("error", (error) => gunzip.destroy(error));
-  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   try {
-    for await (const line of lines) yield line;
+    yield* boundedLines(input, limit);
   } catch (error) {
     throw new S3SourceError(uri, "read-failed", `reading failed: ${(error as Error).message}`, {
       cause: error,
     });
   } finally {
     // A reader that stops early (a client that disconnected) must not keep the download open.
-    lines.close();
     gunzip?.destroy();
     body.destroy();
   }

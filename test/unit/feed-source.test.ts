@@ -47,7 +47,10 @@ describe("feedSource", () => {
 
   it("without a recording, is the seeded synthetic feed from now on, at the rate's spacing", () => {
     vi.useFakeTimers({ now: Date.UTC(2026, 4, 1) });
-    const played = feedSource({ seed: "7", rate: 50, malformedShare: 0.5 })() as Iterable<string>;
+    const played = feedSource(
+      { seed: "7", rate: 50, malformedShare: 0.5 },
+      () => {},
+    )() as Iterable<string>;
     const expected = syntheticLines({
       seed: "7",
       startTime: Date.UTC(2026, 4, 1),

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { jsonlLines } from "../../local/feed/jsonl.js";
+import type { OversizedLine } from "../../tasks/replay-feed/bounded-lines.js";
 import { livePasses } from "../../tasks/replay-feed/live-passes.js";
 import {
   type ReplayServer,
@@ -426,6 +427,62 @@ describe("replay server: since_mtime (what a reconnecting client missed)", () =>
     ).rejects.toThrow(/replay buffer must be a whole number of frames >= 0, got -1/);
   });
 
+  it("keeps no more than replayBufferBytes of frames, however few they are", async () => {
+    const resumes: ResumeEvent[] = [];
+    // Frames of 1,000 bytes or so, and room for two and a half of them.
+    const lines = [1, 2, 3, 4].map((i) =>
+      JSON.stringify({ rsvp_id: i, mtime: T + i, pad: "p".repeat(960) }),
+    );
+    const server = await serve({
+      source: () => lines,
+      pacing: { kind: "asap" },
+      replayBufferBytes: 2500,
+      onResume: (resume) => resumes.push(resume),
+    });
+    await receiveFrames(server.url);
+    expect((await receiveFrames(since(server, 0))).frames).toEqual([...lines.slice(2), ...lines]);
+    expect(resumes).toEqual([{ sinceMtime: 0, frames: 2, complete: false }]);
+    // A frame larger than the whole bound is sent, and not kept.
+    const huge = await serve({
+      source: () => lines,
+      pacing: { kind: "asap" },
+      replayBufferBytes: 999,
+    });
+    expect((await receiveFrames(huge.url)).frames).toEqual(lines);
+    expect((await receiveFrames(since(huge, 0))).frames).toEqual(lines);
+    await expect(
+      serve({ source: () => lines, pacing: { kind: "asap" }, replayBufferBytes: 1.5 }),
+    ).rejects.toThrow(/replay buffer must be a whole number of bytes >= 0, got 1.5/);
+  });
+
+  it("keeps the newest frames in order across many turns of the buffer", async () => {
+    // Thousands of frames through a buffer of 1,500: the slots of frames gone are let go of in
+    // bulk, and what is kept stays the newest, oldest first.
+    const lines = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ n: i, mtime: T + i }));
+    const resumes: ResumeEvent[] = [];
+    const server = await serve({
+      source: () => lines,
+      pacing: { kind: "asap" },
+      replayBufferFrames: 1500,
+      onResume: (resume) => resumes.push(resume),
+    });
+    await receiveFrames(server.url);
+    // Kept: the last 1,500 (mtimes T + 3500 on); pushed out: all before.
+    expect((await receiveFrames(since(server, T + 4000))).frames).toEqual([
+      ...lines.slice(4001),
+      ...lines,
+    ]);
+    // The second pass turned the buffer over again: the same 1,500, and T + 3499 is gone.
+    expect((await receiveFrames(since(server, T + 3498))).frames.slice(0, 1501)).toEqual([
+      ...lines.slice(3500),
+      lines[0],
+    ]);
+    expect(resumes).toEqual([
+      { sinceMtime: T + 4000, frames: 999, complete: true },
+      { sinceMtime: T + 3498, frames: 1500, complete: false },
+    ]);
+  });
+
   it("sends again the frames as they were sent: rewritten by the pass (LIVE), not the recording", async () => {
     let clock = Date.UTC(2026, 0, 1);
     const server = await serve({
@@ -499,7 +556,22 @@ describe("jsonlLines", () => {
     const file = join(dir, "feed.jsonl");
     writeFileSync(file, `${LINES.join("\n")}\n`);
     const lines: string[] = [];
-    for await (const line of jsonlLines(file)) lines.push(line);
+    const oversized: OversizedLine[] = [];
+    const reading = jsonlLines(file, { onOversized: (line) => oversized.push(line) });
+    for await (const line of reading) lines.push(line);
+    expect(oversized).toEqual([]);
     expect(lines).toEqual(LINES);
+  });
+
+  it("leaves out a line over the limit and says which", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rsvp-atlas-jsonl-"));
+    const file = join(dir, "feed.jsonl");
+    writeFileSync(file, `${LINES[0]}\n${"y".repeat(100)}\n${LINES[1]}`);
+    const oversized: OversizedLine[] = [];
+    const lines: string[] = [];
+    const reading = jsonlLines(file, { maxLineBytes: 99, onOversized: (l) => oversized.push(l) });
+    for await (const line of reading) lines.push(line);
+    expect(lines).toEqual([LINES[0], LINES[1]]);
+    expect(oversized).toEqual([{ line: 2, bytes: 100 }]);
   });
 });

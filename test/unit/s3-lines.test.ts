@@ -7,12 +7,20 @@ import { gzipSync } from "node:zlib";
 import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
+import type { OversizedLine } from "../../tasks/replay-feed/bounded-lines.js";
 import {
   checkS3Object,
   parseS3Uri,
   S3SourceError,
   s3Lines,
 } from "../../tasks/replay-feed/s3-lines.js";
+
+/** For sources with no line too long: one reported fails the test. */
+const NO_LONG_LINES = {
+  onOversized: (line: OversizedLine) => {
+    throw new Error(`unexpected line over the limit: ${JSON.stringify(line)}`);
+  },
+};
 
 const s3Mock = mockClient(S3Client);
 const s3 = new S3Client({ region: "us-east-1" });
@@ -75,7 +83,7 @@ describe("s3Lines", () => {
   it("yields the lines verbatim, split anywhere across chunks, without a final empty one", async () => {
     const { stream } = chunked(new TextEncoder().encode(`${LINES.join("\n")}\n`), 7);
     s3Mock.on(GetObjectCommand).resolves({ Body: stream as never });
-    expect(await collect(s3Lines(s3, "s3://recordings/feed.jsonl"))).toEqual(LINES);
+    expect(await collect(s3Lines(s3, "s3://recordings/feed.jsonl", NO_LONG_LINES))).toEqual(LINES);
     expect(s3Mock.commandCalls(GetObjectCommand)[0]?.args[0].input).toEqual({
       Bucket: "recordings",
       Key: "feed.jsonl",
@@ -85,13 +93,30 @@ describe("s3Lines", () => {
   it("gunzips a key ending in .gz", async () => {
     const { stream } = chunked(gzipSync(`${LINES.join("\r\n")}\r\n`), 5);
     s3Mock.on(GetObjectCommand).resolves({ Body: stream as never });
-    expect(await collect(s3Lines(s3, "s3://recordings/feed.jsonl.gz"))).toEqual(LINES);
+    expect(await collect(s3Lines(s3, "s3://recordings/feed.jsonl.gz", NO_LONG_LINES))).toEqual(
+      LINES,
+    );
+  });
+
+  it("leaves out a line too long to play, reports it, and plays the lines after it", async () => {
+    const long = "x".repeat(140);
+    const { stream } = chunked(gzipSync(`${LINES[0]}\n${long}\n${LINES[1]}\n`), 9);
+    s3Mock.on(GetObjectCommand).resolves({ Body: stream as never });
+    const oversized: OversizedLine[] = [];
+    const lines = await collect(
+      s3Lines(s3, "s3://recordings/feed.jsonl.gz", {
+        maxLineBytes: 128,
+        onOversized: (line) => oversized.push(line),
+      }),
+    );
+    expect(lines).toEqual([LINES[0], LINES[1]]);
+    expect(oversized).toEqual([{ line: 2, bytes: 140 }]);
   });
 
   it("stops the download when the reader stops early", async () => {
     const body = chunked(new TextEncoder().encode(`${LINES.join("\n")}\n`.repeat(1000)), 64);
     s3Mock.on(GetObjectCommand).resolves({ Body: body.stream as never });
-    for await (const line of s3Lines(s3, "s3://recordings/feed.jsonl")) {
+    for await (const line of s3Lines(s3, "s3://recordings/feed.jsonl", NO_LONG_LINES)) {
       expect(line).toBe(LINES[0]);
       break;
     }
@@ -104,14 +129,16 @@ describe("s3Lines", () => {
       .rejects(
         Object.assign(new Error("The specified key does not exist."), { name: "NoSuchKey" }),
       );
-    const error = await collect(s3Lines(s3, "s3://recordings/gone.jsonl")).catch((e) => e);
+    const error = await collect(s3Lines(s3, "s3://recordings/gone.jsonl", NO_LONG_LINES)).catch(
+      (e) => e,
+    );
     expect(error).toBeInstanceOf(S3SourceError);
     expect(error).toMatchObject({ uri: "s3://recordings/gone.jsonl", problem: "not-found" });
     expect(error.message).toBe("s3://recordings/gone.jsonl: no such object");
   });
 
   it("refuses a URI that is not s3:// before asking S3", async () => {
-    await expect(collect(s3Lines(s3, "/tmp/feed.jsonl"))).rejects.toThrow(
+    await expect(collect(s3Lines(s3, "/tmp/feed.jsonl", NO_LONG_LINES))).rejects.toThrow(
       "/tmp/feed.jsonl: not an S3 object URI",
     );
     expect(s3Mock.commandCalls(GetObjectCommand)).toHaveLength(0);
@@ -120,7 +147,9 @@ describe("s3Lines", () => {
   it("names the URI of a corrupt gzip object", async () => {
     const { stream } = chunked(new TextEncoder().encode("plain text, not gzip\n"), 8);
     s3Mock.on(GetObjectCommand).resolves({ Body: stream as never });
-    await expect(collect(s3Lines(s3, "s3://recordings/feed.jsonl.gz"))).rejects.toThrow(
+    await expect(
+      collect(s3Lines(s3, "s3://recordings/feed.jsonl.gz", NO_LONG_LINES)),
+    ).rejects.toThrow(
       /^s3:\/\/recordings\/feed\.jsonl\.gz: reading failed: incorrect header check$/,
     );
   });
@@ -137,7 +166,8 @@ describe("s3Lines", () => {
     s3Mock.on(GetObjectCommand).resolves({ Body: stream as never });
     const seen: string[] = [];
     const error = await (async () => {
-      for await (const line of s3Lines(s3, "s3://recordings/feed.jsonl")) seen.push(line);
+      for await (const line of s3Lines(s3, "s3://recordings/feed.jsonl", NO_LONG_LINES))
+        seen.push(line);
     })().catch((e) => e);
     expect(seen).toEqual(["first line"]);
     expect(error).toMatchObject({ problem: "read-failed", uri: "s3://recordings/feed.jsonl" });

@@ -1,0 +1,97 @@
+/**
+ * A recording's lines, split as `node:readline` splits them (`\n`, `\r\n` and a lone `\r` each
+ * end a line; a final line break makes no extra empty line) but never holding more than
+ * `maxLineBytes` of one line. readline holds a line whole however long it is: one hostile or
+ * broken line of hundreds of MiB (a file with no line breaks at all) would take the replay
+ * task's 512 MB, and the task, restarted by ECS, would die on the same line again for ever. A
+ * line over the limit is read past, not kept, and reported to `onOversized` instead of played.
+ */
+import { StringDecoder } from "node:string_decoder";
+import { SET_ASIDE_FRAME_BYTES } from "../ingest/feed-client.js";
+
+/**
+ * The longest line played: the largest frame the ingest ever reads (its set-aside limit), which
+ * it keeps as a `too_large` dead letter. A longer frame it never reads (feed-client.ts), so
+ * such a line could only cost the feed's memory and the ingest's connection.
+ */
+export const MAX_LINE_BYTES = SET_ASIDE_FRAME_BYTES;
+
+export interface OversizedLine {
+  /** The line's number in the recording, from 1. */
+  line: number;
+  /** Its length in UTF-8 bytes, line break excluded. */
+  bytes: number;
+}
+
+export interface LineLimit {
+  /** Default {@link MAX_LINE_BYTES}. */
+  maxLineBytes?: number;
+  /** Called for each line left out for its length, once the whole line has gone by. */
+  onOversized: (line: OversizedLine) => void;
+}
+
+const BREAK = /\r\n|\r|\n/g;
+
+export async function* boundedLines(
+  input: AsyncIterable<Buffer | string>,
+  { maxLineBytes = MAX_LINE_BYTES, onOversized }: LineLimit,
+): AsyncGenerator<string> {
+  const decoder = new StringDecoder("utf8");
+  let pieces: string[] = [];
+  let bytes = 0;
+  let lineNumber = 1;
+  /** The line is over the limit: its text is dropped, its bytes still counted. */
+  let oversized = false;
+  /** The chunk before ended in `\r`: a `\n` starting this one belongs to that break. */
+  let afterCarriageReturn = false;
+
+  const take = (text: string) => {
+    if (text === "") return;
+    const length = Buffer.byteLength(text);
+    bytes += length;
+    if (oversized) return;
+    if (bytes > maxLineBytes) {
+      oversized = true;
+      pieces = [];
+    } else pieces.push(text);
+  };
+  /** Ends the current line: its text, or null when it was too long. */
+  const end = (): string | null => {
+    const line = oversized ? null : pieces.join("");
+    if (oversized) onOversized({ line: lineNumber, bytes });
+    pieces = [];
+    bytes = 0;
+    oversized = false;
+    lineNumber += 1;
+    return line;
+  };
+
+  for await (const chunk of input) {
+    let text = typeof chunk === "string" ? chunk : decoder.write(chunk);
+    if (afterCarriageReturn && text.startsWith("\n")) {
+      text = text.slice(1);
+      afterCarriageReturn = false;
+    }
+    // Nothing yet (a character split between chunks): whether a `\r` before it ends a `\r\n`
+    // is still open.
+    if (text === "") continue;
+    afterCarriageReturn = text.endsWith("\r");
+    let from = 0;
+    for (const match of text.matchAll(BREAK)) {
+      take(text.slice(from, match.index));
+      from = match.index + match[0].length;
+      const line = end();
+      if (line !== null) yield line;
+    }
+    take(text.slice(from));
+  }
+  take(decoder.end());
+  // What follows the last break is a line only if it holds something, as with readline.
+  if (bytes > 0) {
+    const line = end();
+    if (line !== null) yield line;
+  }
+}
+
+/** "16.0 MiB": a line's length, said to a person. */
+export const mebibytes = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;

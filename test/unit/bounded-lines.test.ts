@@ -1,0 +1,128 @@
+/**
+ * The replay's line reader: split as node:readline splits (readline itself is the oracle, on
+ * generated text cut into generated chunks), and a line over the limit read past, not held.
+ */
+import { execFile } from "node:child_process";
+import { createInterface } from "node:readline";
+import { Readable } from "node:stream";
+import { promisify } from "node:util";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { repoRoot } from "../../local/setup/paths.js";
+import { SET_ASIDE_FRAME_BYTES } from "../../tasks/ingest/feed-client.js";
+import {
+  boundedLines,
+  MAX_LINE_BYTES,
+  type OversizedLine,
+} from "../../tasks/replay-feed/bounded-lines.js";
+
+/** `bytes` cut at the given sizes (the rest in one chunk), so characters and breaks straddle them. */
+function* chunks(bytes: Buffer, sizes: number[]): Generator<Buffer> {
+  let at = 0;
+  for (const size of sizes) {
+    if (at >= bytes.length) return;
+    yield bytes.subarray(at, at + size);
+    at += size;
+  }
+  if (at < bytes.length) yield bytes.subarray(at);
+}
+
+async function collect(lines: AsyncIterable<string>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const line of lines) out.push(line);
+  return out;
+}
+
+async function bounded(
+  bytes: Buffer,
+  sizes: number[],
+  maxLineBytes = MAX_LINE_BYTES,
+): Promise<{ lines: string[]; oversized: OversizedLine[] }> {
+  const oversized: OversizedLine[] = [];
+  const lines = await collect(
+    boundedLines(Readable.from(chunks(bytes, sizes)), {
+      maxLineBytes,
+      onOversized: (line) => oversized.push(line),
+    }),
+  );
+  return { lines, oversized };
+}
+
+/** Text of JSON-ish characters, multi-byte ones and every kind of line break. */
+const text = fc
+  .array(fc.constantFrom("a", "{", '"', " ", "é", "€", "😀", "\n", "\r", "\r\n", "\n\n"), {
+    maxLength: 60,
+  })
+  .map((parts) => parts.join(""));
+
+describe("boundedLines", () => {
+  it("splits lines exactly as node:readline does, however the chunks cut them", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        text,
+        fc.array(fc.integer({ min: 1, max: 7 }), { maxLength: 40 }),
+        async (source, sizes) => {
+          const bytes = Buffer.from(source);
+          const readline = await collect(
+            createInterface({
+              input: Readable.from(chunks(bytes, sizes)),
+              crlfDelay: Number.POSITIVE_INFINITY,
+            }),
+          );
+          const { lines, oversized } = await bounded(bytes, sizes);
+          expect(lines).toEqual(readline);
+          expect(oversized).toEqual([]);
+        },
+      ),
+      {
+        numRuns: 1000,
+        // A `\r` ending one chunk, its `\n` alone in the next, and another break after it.
+        examples: [
+          ["\r\n\n", [1, 1, 1]],
+          ["a\r\r\n", [2, 1]],
+        ],
+      },
+    );
+  });
+
+  it("leaves out a line over the limit in UTF-8 bytes, says which and how long, and keeps the rest", async () => {
+    // "é" is 2 bytes: 5 of them are 10 bytes, at the limit; 6 are 12, over it.
+    const source = Buffer.from("first\néééééé\r\néééé\néééé\r\nlast unbroken line ");
+    const { lines, oversized } = await bounded(source, [3, 3, 3, 3, 3], 10);
+    expect(lines).toEqual(["first", "éééé", "éééé"]);
+    expect(oversized).toEqual([
+      { line: 2, bytes: 12 },
+      { line: 5, bytes: 19 },
+    ]);
+    const atLimit = await bounded(Buffer.from("ééééé\nx"), [4], 10);
+    expect(atLimit).toEqual({ lines: ["ééééé", "x"], oversized: [] });
+  });
+
+  it("reads past a 256 MiB line in a heap readline cannot hold it in", async () => {
+    const run = (reader: string) =>
+      promisify(execFile)(
+        process.execPath,
+        [
+          "--max-old-space-size=64",
+          "--import",
+          "tsx",
+          `${repoRoot}/test/support/line-memory-probe.mts`,
+          reader,
+        ],
+        { cwd: repoRoot, maxBuffer: 1 << 20 },
+      );
+    const { stdout } = await run("bounded");
+    expect(JSON.parse(stdout)).toEqual({
+      oversized: [{ line: 1, bytes: 256 * 2 ** 20 }],
+      lines: ["ok"],
+    });
+    // The control: the same line through readline does not fit that heap.
+    await expect(run("readline")).rejects.toMatchObject({ signal: "SIGABRT" });
+  }, 60_000);
+
+  it("plays every line the ingest would still read, and no longer one", () => {
+    // A frame up to the set-aside limit reaches the ingest's parser (a `too_large` dead letter);
+    // a longer one it never reads (tasks/ingest/feed-client.ts).
+    expect(MAX_LINE_BYTES).toBe(SET_ASIDE_FRAME_BYTES);
+  });
+});
