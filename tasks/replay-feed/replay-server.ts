@@ -110,13 +110,15 @@ export const DEFAULT_REPLAY_BUFFER_FRAMES = 100_000;
  */
 export const DEFAULT_REPLAY_BUFFER_BYTES = 128 * 2 ** 20;
 
+const GONE = Buffer.alloc(0);
+
 /**
  * The frames the server sent, oldest first, at most `capacity` of them and `capacityBytes` of
  * bytes (the newest push the oldest out). Kept as the bytes sent, so a replay is verbatim. The
  * bytes bound is what keeps the task's memory: frames of a recording of long lines would fill
  * a frame count's worth of them far past it.
  */
-class SentFrames {
+export class SentFrames {
   private frames: Buffer[] = [];
   private mtimes: number[] = [];
   /** Where the oldest frame kept is; those before it are gone. */
@@ -147,6 +149,9 @@ class SentFrames {
     while (this.frames.length - this.head > this.capacity || this.bytes > this.capacityBytes) {
       this.droppedMtime = Math.max(this.droppedMtime, this.mtimes[this.head] as number);
       this.bytes -= (this.frames[this.head] as Buffer).length;
+      // Let go of the frame now: until the compaction below its slot would keep it alive, and
+      // up to 1,023 frames of 16 MiB are gigabytes.
+      this.frames[this.head] = GONE;
       this.head += 1;
     }
     // The slots of frames gone are let go of in bulk: shifting one at a time would copy the

@@ -85,6 +85,48 @@ describe("boundedLines", () => {
     );
   });
 
+  it("leaves out exactly the lines readline gives that are over the limit, numbered as readline's", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        text,
+        fc.array(fc.integer({ min: 1, max: 7 }), { maxLength: 40 }),
+        fc.integer({ min: 1, max: 12 }),
+        async (source, sizes, maxLineBytes) => {
+          const bytes = Buffer.from(source);
+          const readline = await collect(
+            createInterface({
+              input: Readable.from(chunks(bytes, sizes)),
+              crlfDelay: Number.POSITIVE_INFINITY,
+            }),
+          );
+          const long = (line: string) => Buffer.byteLength(line) > maxLineBytes;
+          const { lines, oversized } = await bounded(bytes, sizes, maxLineBytes);
+          expect(lines).toEqual(readline.filter((line) => !long(line)));
+          expect(oversized).toEqual(
+            readline.flatMap((line, i) =>
+              long(line) ? [{ line: i + 1, bytes: Buffer.byteLength(line) }] : [],
+            ),
+          );
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("takes empty chunks as nothing, and ends a character the input cuts short as U+FFFD", async () => {
+    const parts = ["a\r", "", "\nb", "", "\n"].map((part) => Buffer.from(part));
+    const oversized: OversizedLine[] = [];
+    const onOversized = (line: OversizedLine) => oversized.push(line);
+    expect(await collect(boundedLines(Readable.from(parts), { onOversized }))).toEqual(["a", "b"]);
+    // "€" is e2 82 ac: the input stops after two of its bytes.
+    const cut = Buffer.from([0x61, 0x0a, 0xe2, 0x82]);
+    expect(await collect(boundedLines(Readable.from([cut]), { onOversized }))).toEqual([
+      "a",
+      "\uFFFD",
+    ]);
+    expect(oversized).toEqual([]);
+  });
+
   it("leaves out a line over the limit in UTF-8 bytes, says which and how long, and keeps the rest", async () => {
     // "é" is 2 bytes: 5 of them are 10 bytes, at the limit; 6 are 12, over it.
     const source = Buffer.from("first\néééééé\r\néééé\néééé\r\nlast unbroken line ");

@@ -6,6 +6,8 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { jsonlLines } from "../../local/feed/jsonl.js";
@@ -16,6 +18,7 @@ import {
   type ReplayServerOptions,
   type ResumeEvent,
   recordedWaitMs,
+  SentFrames,
   startReplayServer,
 } from "../../tasks/replay-feed/replay-server.js";
 import { receiveFrames } from "../support/websocket-frames.js";
@@ -453,6 +456,22 @@ describe("replay server: since_mtime (what a reconnecting client missed)", () =>
     await expect(
       serve({ source: () => lines, pacing: { kind: "asap" }, replayBufferBytes: 1.5 }),
     ).rejects.toThrow(/replay buffer must be a whole number of bytes >= 0, got 1.5/);
+  });
+
+  it("lets go of a frame it drops at once, not at its next compaction", () => {
+    // Frames are Buffers off the JS heap; a dropped one still referenced from its old slot
+    // would stay until the slots are compacted (1,024 drops on): gigabytes of 16 MiB lines.
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const kept = new SentFrames(100_000, 8 * 2 ** 20);
+    gc();
+    const before = process.memoryUsage().arrayBuffers;
+    for (let i = 0; i < 1000; i++) kept.add(Buffer.alloc(256 * 1024, 1), T + i);
+    gc();
+    const held = process.memoryUsage().arrayBuffers - before;
+    expect(kept.after(0).frames).toHaveLength(32);
+    // 8 MiB kept; with the dropped ones held, about 250 MiB.
+    expect(held).toBeLessThan(40 * 2 ** 20);
   });
 
   it("keeps the newest frames in order across many turns of the buffer", async () => {

@@ -173,6 +173,25 @@ describe("s3Lines", () => {
     expect(error).toMatchObject({ problem: "read-failed", uri: "s3://recordings/feed.jsonl" });
     expect(error.message).toMatch(/socket hang up/);
   });
+
+  it("names the URI of a gzip download that breaks off", async () => {
+    // Read through gunzip: the body's error still ends the read, and says where.
+    const zipped = gzipSync(`${LINES.join("\n")}\n`.repeat(50));
+    let sent = false;
+    const stream = new Readable({
+      read() {
+        if (sent) this.destroy(new Error("socket hang up"));
+        else this.push(zipped.subarray(0, zipped.length / 2));
+        sent = true;
+      },
+    });
+    s3Mock.on(GetObjectCommand).resolves({ Body: stream as never });
+    const error = await collect(s3Lines(s3, "s3://recordings/feed.jsonl.gz", NO_LONG_LINES)).catch(
+      (e) => e,
+    );
+    expect(error).toMatchObject({ problem: "read-failed", uri: "s3://recordings/feed.jsonl.gz" });
+    expect(error.message).toMatch(/socket hang up/);
+  });
 });
 
 describe("checkS3Object", () => {
