@@ -530,9 +530,18 @@ describe("the daily batch in template.yaml", () => {
     );
     expect(functions.length).toBeGreaterThan(10);
     for (const [id, resource] of functions) {
+      // A role of its own (SAM ignores Policies next to Role), with the Deny.
+      expect(resource.Properties?.Role, id).toBeUndefined();
       expect(list(resource.Properties?.Policies as unknown[]), id).toContainEqual({
         Ref: "FunctionsCreateNoLogGroup",
       });
+      // Its log group goes after the role (SAM names it <function>Role), so once the group is
+      // gone there is no role left to deliver with: deleting the role first detaches the Deny
+      // along with the Allows.
+      const logging = resource.Properties?.LoggingConfig as { LogGroup?: { Ref: string } };
+      const group = logging?.LogGroup?.Ref ?? "";
+      const declared = template.Resources[group] as { DependsOn?: string | string[] } | undefined;
+      expect(list(declared?.DependsOn), id).toContain(`${id}Role`);
     }
     // Nothing of the stack's own grants it: the ECS task roles write to their groups with
     // CreateLogStream and PutLogEvents only.
