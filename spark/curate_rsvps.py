@@ -19,7 +19,7 @@ import datetime as dt
 import json
 import sys
 
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 # The normalized record the ingest writes (functions/shared/rsvp/record.ts), version 1.
@@ -148,6 +148,17 @@ def day_folders(spark: SparkSession, root: str, column: str, first: dt.date, las
     ]
 
 
+def usable_position(position: Column) -> Column:
+    """The position, or null where the ingest would have nulled it (functions/shared/rsvp/parse.ts,
+    toPosition): (0, 0), the feed's "unknown place", and points off the globe (NaN included). The
+    ingest writes no other, but the raw bucket is read as it is: a record landed some other way
+    must not put a venue at latitude 999 on the map. The RSVP still counts; only the map skips it."""
+    lat, lon = position.getField("lat"), position.getField("lon")
+    # Spark orders NaN above every number (SQL reference, "NaN Semantics"): the bounds refuse it.
+    on_globe = (F.abs(lat) <= 90) & (F.abs(lon) <= 180) & ~((lat == 0) & (lon == 0))
+    return F.when(on_globe, position)
+
+
 def split_records(raw: DataFrame) -> tuple[DataFrame, DataFrame]:
     """(usable records, errors with a reason): nothing is dropped without a trace."""
     parsed = raw.withColumn("r", F.from_json("value", RECORD_SCHEMA, {"mode": "PERMISSIVE"}))
@@ -167,8 +178,11 @@ def split_records(raw: DataFrame) -> tuple[DataFrame, DataFrame]:
         F.substring(F.regexp_replace("value", MEMBER_FIELD, '"member":null'), 1, MAX_ERROR_TEXT).alias("text"),
         F.col("dt").alias("date"),
     )
-    records = checked.where(F.col("reason").isNull()).select("r.*", F.col("value").alias("line")).withColumn(
-        "date", F.to_date(F.from_unixtime(F.col("mtime") / 1000)).cast("string")
+    records = (
+        checked.where(F.col("reason").isNull()).select("r.*", F.col("value").alias("line"))
+        .withColumn("date", F.to_date(F.from_unixtime(F.col("mtime") / 1000)).cast("string"))
+        .withColumn("venue", F.col("venue").withField("position", usable_position(F.col("venue.position"))))
+        .withColumn("group", F.col("group").withField("position", usable_position(F.col("group.position"))))
     )
     return records, errors
 

@@ -185,6 +185,33 @@ def test_a_venue_keeps_its_newest_usable_position_of_the_day(spark, tmp_path):
     assert (venue.name, venue.lat, venue.lon, venue.rsvp_count) == ("Renamed", 45.5, -122.6, 2)
 
 
+def test_a_position_off_the_globe_is_no_position(spark, tmp_path):
+    # Landed other than by the ingest (which nulls such points): the RSVPs count, the map skips
+    # the places. Venue 100's newest usable position is its earlier one; venue 200 has none.
+    def placed(rsvp_id, minutes, venue_id, lat, lon):
+        r = record(rsvp_id, minutes, venue_id=venue_id)
+        return {**r, "venue": {**r["venue"], "position": {"lat": lat, "lon": lon}}}
+
+    lines = [
+        json.dumps(placed(1, 10, 100, 45.5, -122.6)),
+        json.dumps(placed(2, 20, 100, 999.0, -122.6)),
+        json.dumps(placed(3, 30, 200, 0.0, 0.0)),
+        json.dumps(placed(4, 40, 200, 45.5, -181.0)),
+        # JSON has no NaN, but Spark's reader takes it (allowNonNumericNumbers).
+        json.dumps(placed(5, 50, 200, 45.5, -122.125)).replace("-122.125", "NaN"),
+        json.dumps({**record(6, 60), "group": {**record(6, 60)["group"], "position": {"lat": -91.0, "lon": 0.5}}}),
+    ]
+    raw = tmp_path / "raw"
+    land(raw, "2018-05-20", lines)
+    out = tmp_path / "curated"
+    counts = run(spark, raw, out, "--start", "2018-05-20")
+    venues = {v.venue_id: (v.lat, v.lon, v.rsvp_count) for v in table(spark, out, "venue").collect()}
+    assert venues == {100: (45.5, -122.6, 2), 200: (None, None, 3)}
+    assert (counts["rsvp"], counts["errors"]) == (6, 0)
+    [group] = table(spark, out, "group").collect()
+    assert (group.lat, group.lon) == (None, None)  # the newest message's group position, off the globe
+
+
 def test_rerun_overwrites_instead_of_appending(spark, landed):
     raw, out = landed
     first = run(spark, raw, out, "--start", "2018-05-20")
