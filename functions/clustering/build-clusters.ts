@@ -205,7 +205,11 @@ function weightedMedianDistance(
 /**
  * Convex hull drawn around the centroid: points are projected onto the plane tangent to the
  * sphere at the centroid (gnomonic), hulled there (monotone chain), and projected back, so a
- * cluster across the antimeridian gets a hull that does not wrap around the world.
+ * cluster across the antimeridian gets a hull that does not wrap around the world. The plane
+ * holds only the hemisphere around the centroid (a point 90 degrees away projects to infinity,
+ * one further away to the wrong side), so a cluster with a member that far has no hull (none:
+ * drawn as its dot alone, as a cluster of fewer than three places is): an outline of a
+ * hemisphere's size would say nothing anyway. Only a world-wide feed with a small k makes one.
  */
 export function hullAround(
   points: readonly { lat: number; lon: number }[],
@@ -221,8 +225,10 @@ export function hullAround(
     const x = (Math.cos(lat) * Math.sin(dLon)) / cosC;
     const y =
       (Math.cos(lat0) * Math.sin(lat) - Math.sin(lat0) * Math.cos(lat) * Math.cos(dLon)) / cosC;
-    return { x, y, p };
+    return { x, y, p, cosC };
   });
+  // cos of the angle from the centre: 0 at 90 degrees. The margin keeps x and y finite.
+  if (projected.some((q) => !(q.cosC > 1e-6))) return [];
   const unique = [
     ...new Map(projected.map((q) => [`${q.x.toFixed(12)},${q.y.toFixed(12)}`, q])).values(),
   ].sort((a, b) => a.x - b.x || a.y - b.y);

@@ -176,6 +176,21 @@ describe("hullAround", () => {
     expect(hull).toHaveLength(4);
     for (const [lon] of hull) expect(Math.abs(lon)).toBeGreaterThan(179);
   });
+
+  it("draws no hull for a cluster with a member a quarter of the globe or more from its centre", () => {
+    // Around (0, 0): within 90 degrees, a hull; a member at 90 or beyond (the tangent plane
+    // holds only the hemisphere) leaves the cluster its dot alone, not a hull turned inside out.
+    const near = [
+      { lat: 10, lon: 10 },
+      { lat: -10, lon: 10 },
+      { lat: 0, lon: -89 },
+    ];
+    const centre = { lat: 0, lon: 0 };
+    expect(hullAround(near, centre)).toHaveLength(3);
+    expect(hullAround([...near, { lat: 0, lon: -90 }], centre)).toEqual([]);
+    expect(hullAround([...near, { lat: 5, lon: 120 }], centre)).toEqual([]);
+    expect(hullAround([...near, { lat: -89, lon: 179 }], { lat: 0, lon: 0 })).toEqual([]);
+  });
 });
 
 describe("the place a cluster is named after", () => {
