@@ -10,6 +10,7 @@ import {
   localResourceName,
   readTemplate,
 } from "../../local/stack/template-model.js";
+import { inlineStatements } from "../support/function-policies.js";
 import { resolveConditions, resolvedResource } from "../support/template-conditions.js";
 
 const template = readTemplate();
@@ -535,13 +536,24 @@ describe("the daily batch in template.yaml", () => {
       expect(list(resource.Properties?.Policies as unknown[]), id).toContainEqual({
         Ref: "FunctionsCreateNoLogGroup",
       });
-      // Its log group goes after the role (SAM names it <function>Role), so once the group is
-      // gone there is no role left to deliver with: deleting the role first detaches the Deny
-      // along with the Allows.
+      // Its role names its log group, so the role (SAM's <function>Role) depends on the group
+      // and is deleted before it ("Resource A is deleted before resource B" when A depends on
+      // B: CloudFormation User Guide, "DependsOn attribute"); deleting the role detaches the
+      // Deny with the Allows, and a group deleted first could be made again meanwhile. Nothing
+      // may make the group wait for the role instead.
       const logging = resource.Properties?.LoggingConfig as { LogGroup?: { Ref: string } };
       const group = logging?.LogGroup?.Ref ?? "";
+      expect(inlineStatements(resource.Properties), id).toContainEqual({
+        Sid: "WriteOwnLogGroup",
+        Effect: "Allow",
+        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        Resource: { "Fn::GetAtt": [group, "Arn"] },
+      });
       const declared = template.Resources[group] as { DependsOn?: string | string[] } | undefined;
-      expect(list(declared?.DependsOn), id).toContain(`${id}Role`);
+      expect(list(declared?.DependsOn), id).not.toContain(`${id}Role`);
+      expect(JSON.stringify(template.Resources[group]?.Properties ?? {}), id).not.toContain(
+        `${id}Role`,
+      );
     }
     // Nothing of the stack's own grants it: the ECS task roles write to their groups with
     // CreateLogStream and PutLogEvents only.
@@ -1128,8 +1140,9 @@ describe("the website in template.yaml", () => {
     Metadata: { BuildMethod: string };
     Properties: { CodeUri: string; Handler: string; AutoPublishAlias: string };
   };
+  // Its grants on the site bucket (its log group's, every function's, are pinned above).
   const deployStatements = allStatements()
-    .filter((s) => s.where === "SiteContentFunction")
+    .filter((s) => s.where === "SiteContentFunction" && s.statement.Sid !== "WriteOwnLogGroup")
     .map((s) => s.statement);
 
   it("uploads the site with a custom resource whose Lambda `sam build` builds with its Makefile", () => {
