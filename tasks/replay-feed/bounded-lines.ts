@@ -2,10 +2,12 @@
  * A recording's lines, split as `node:readline` splits them (`\n`, `\r\n` and a lone `\r` each
  * end a line; a final line break makes no extra empty line) but never holding more than
  * `maxLineBytes` of one line. One difference: bytes of a character the input ends in the middle
- * of come out as U+FFFD, as from a file read as UTF-8, where readline over bytes drops them. readline holds a line whole however long it is: one hostile or
- * broken line of hundreds of MiB (a file with no line breaks at all) would take the replay
- * task's 512 MB, and the task, restarted by ECS, would die on the same line again for ever. A
- * line over the limit is read past, not kept, and reported to `onOversized` instead of played.
+ * of come out as U+FFFD, as from a file read as UTF-8, where readline over bytes drops them.
+ *
+ * readline holds a line whole however long it is: one hostile or broken line of hundreds of
+ * MiB (a file with no line breaks at all) would take the replay task's 512 MB, and the task,
+ * restarted by ECS, would die on the same line again for ever. A line over the limit is read
+ * past, not kept, and reported to `onOversized` instead of played.
  */
 import { StringDecoder } from "node:string_decoder";
 import { SET_ASIDE_FRAME_BYTES } from "../ingest/feed-client.js";

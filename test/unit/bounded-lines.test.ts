@@ -16,7 +16,7 @@ import {
   type OversizedLine,
 } from "../../tasks/replay-feed/bounded-lines.js";
 
-/** `bytes` cut at the given sizes (the rest in one chunk), so characters and breaks straddle them. */
+/** `bytes` cut at the given sizes (the rest in one chunk): characters and breaks straddle them. */
 function* chunks(bytes: Buffer, sizes: number[]): Generator<Buffer> {
   let at = 0;
   for (const size of sizes) {
