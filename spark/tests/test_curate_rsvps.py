@@ -200,14 +200,16 @@ def test_a_position_off_the_globe_is_no_position(spark, tmp_path):
         # JSON has no NaN, but Spark's reader takes it (allowNonNumericNumbers).
         json.dumps(placed(5, 50, 200, 45.5, -122.125)).replace("-122.125", "NaN"),
         json.dumps({**record(6, 60), "group": {**record(6, 60)["group"], "position": {"lat": -91.0, "lon": 0.5}}}),
+        # Half a position is none, as the ingest has it.
+        json.dumps(placed(7, 5, 300, 45.5, None)),
     ]
     raw = tmp_path / "raw"
     land(raw, "2018-05-20", lines)
     out = tmp_path / "curated"
     counts = run(spark, raw, out, "--start", "2018-05-20")
     venues = {v.venue_id: (v.lat, v.lon, v.rsvp_count) for v in table(spark, out, "venue").collect()}
-    assert venues == {100: (45.5, -122.6, 2), 200: (None, None, 3)}
-    assert (counts["rsvp"], counts["errors"]) == (6, 0)
+    assert venues == {100: (45.5, -122.6, 2), 200: (None, None, 3), 300: (None, None, 1)}
+    assert (counts["rsvp"], counts["errors"]) == (7, 0)
     [group] = table(spark, out, "group").collect()
     assert (group.lat, group.lon) == (None, None)  # the newest message's group position, off the globe
 
