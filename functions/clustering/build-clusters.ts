@@ -209,7 +209,8 @@ function weightedMedianDistance(
  * holds only the hemisphere around the centroid (a point 90 degrees away projects to infinity,
  * one further away to the wrong side), so a cluster with a member that far has no hull (none:
  * drawn as its dot alone, as a cluster of fewer than three places is): an outline of a
- * hemisphere's size would say nothing anyway. Only a world-wide feed with a small k makes one.
+ * hemisphere's size would say nothing anyway. It takes a member with no cluster centre within
+ * 90 degrees: a world-wide feed with few clusters, say, never the US one.
  */
 export function hullAround(
   points: readonly { lat: number; lon: number }[],
@@ -227,7 +228,8 @@ export function hullAround(
       (Math.cos(lat0) * Math.sin(lat) - Math.sin(lat0) * Math.cos(lat) * Math.cos(dLon)) / cosC;
     return { x, y, p, cosC };
   });
-  // cos of the angle from the centre: 0 at 90 degrees. The margin keeps x and y finite.
+  // cos of the angle from the centre: 0 at 90 degrees, though rounding leaves a member exactly
+  // that far a tiny positive one; the margin (about 89.9999 degrees) takes it as the edge.
   if (projected.some((q) => !(q.cosC > 1e-6))) return [];
   const unique = [
     ...new Map(projected.map((q) => [`${q.x.toFixed(12)},${q.y.toFixed(12)}`, q])).values(),
