@@ -5,7 +5,7 @@
  *   npm run replay -- --synthetic [--seed S] [--rate N] [--port P]
  */
 
-import { MAX_LINE_BYTES, mebibytes } from "../../tasks/replay-feed/bounded-lines.js";
+import { oversizedLineNotice } from "../../tasks/replay-feed/bounded-lines.js";
 import { startReplayServer } from "../../tasks/replay-feed/replay-server.js";
 import { type FeedChoice, feedChoiceProblem, feedPacing, feedSource } from "../feed/feed-source.js";
 import { parseCliArgs } from "./args.js";
@@ -49,10 +49,8 @@ if (problem) {
 }
 const pacing = feedPacing(choice);
 const server = await startReplayServer({
-  source: feedSource(choice, ({ line, bytes }) =>
-    process.stderr.write(
-      `[replay] line ${line} of ${input} is ${mebibytes(bytes)}, longer than the ingest reads in a frame (${mebibytes(MAX_LINE_BYTES)}): left out\n`,
-    ),
+  source: feedSource(choice, (oversized) =>
+    process.stderr.write(`[replay] ${oversizedLineNotice(input ?? "", oversized)}\n`),
   ),
   pacing,
   // The server ends that connection and serves on; said here, or nobody would know why.

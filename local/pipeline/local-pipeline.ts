@@ -13,7 +13,7 @@ import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { createFirehoseWriter } from "../../tasks/ingest/firehose-writer.js";
 import { type Ingest, startIngest } from "../../tasks/ingest/ingest.js";
 import { ingestProducer } from "../../tasks/ingest/renewable-producer.js";
-import { MAX_LINE_BYTES, mebibytes } from "../../tasks/replay-feed/bounded-lines.js";
+import { oversizedLineNotice } from "../../tasks/replay-feed/bounded-lines.js";
 import { type ReplayServer, startReplayServer } from "../../tasks/replay-feed/replay-server.js";
 import { siteBucketOf } from "../batch/run-batch.js";
 import { bucketFiles } from "../batch/s3-folders.js";
@@ -274,10 +274,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
 async function startFeed(options: LocalPipelineOptions): Promise<ReplayServer> {
   const pacing = feedPacing(options);
   const feed = await startReplayServer({
-    source: feedSource(options, ({ line, bytes }) =>
-      options.say(
-        `feed: line ${line} of ${options.input} is ${mebibytes(bytes)}, longer than the ingest reads in a frame (${mebibytes(MAX_LINE_BYTES)}): left out of the replay`,
-      ),
+    source: feedSource(options, (oversized) =>
+      options.say(`feed: ${oversizedLineNotice(options.input ?? "", oversized)}`),
     ),
     pacing,
     // The server only ends the connection; the ingest would reconnect to the same failure.

@@ -97,4 +97,9 @@ export async function* boundedLines(
 }
 
 /** "16.0 MiB": a line's length, said to a person. */
-export const mebibytes = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+const mebibytes = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+/** What a person is told of a line of `source` left out for its length. */
+export function oversizedLineNotice(source: string, { line, bytes }: OversizedLine): string {
+  return `line ${line} of ${source} is ${mebibytes(bytes)}, longer than the ingest reads in a frame (${mebibytes(MAX_LINE_BYTES)}): left out of the replay`;
+}

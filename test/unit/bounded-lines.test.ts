@@ -14,6 +14,7 @@ import {
   boundedLines,
   MAX_LINE_BYTES,
   type OversizedLine,
+  oversizedLineNotice,
 } from "../../tasks/replay-feed/bounded-lines.js";
 
 /** `bytes` cut at the given sizes (the rest in one chunk): characters and breaks straddle them. */
@@ -161,6 +162,12 @@ describe("boundedLines", () => {
     // The control: the same line through readline does not fit that heap.
     await expect(run("readline")).rejects.toMatchObject({ signal: "SIGABRT" });
   }, 60_000);
+
+  it("tells a person which line was left out, how long it was, and the limit", () => {
+    expect(oversizedLineNotice("day.jsonl", { line: 3, bytes: 20.5 * 2 ** 20 })).toBe(
+      "line 3 of day.jsonl is 20.5 MiB, longer than the ingest reads in a frame (16.0 MiB): left out of the replay",
+    );
+  });
 
   it("plays every line the ingest would still read, and no longer one", () => {
     // A frame up to the set-aside limit reaches the ingest's parser (a `too_large` dead letter);
