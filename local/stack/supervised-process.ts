@@ -9,9 +9,14 @@
  *   from the manager close and stops the engine itself;
  * - kill(signal), for fault tests: the manager writes the signal's name on that pipe and the
  *   watchdog sends it to the engine alone, as an outside `kill <pid>` would, then reaps it.
- *   A read that times out mid-line (a loaded machine) keeps what it read for the next: bash
- *   hands the partial line over, and "SIGK" then "ILL" sent SIGILL to the Kafka JVM, which
- *   survives it (the fault suite's broker-kill then waited 60 s for an exit that never came).
+ *
+ * The pipe is read by a reader of its own with plain blocking reads, while the watchdog waits
+ * for the engine. An earlier watchdog did both in one loop, polling the pipe with `read -t`: a
+ * timeout that fell mid-line split the name ("SIGK" then "ILL" sent SIGILL to the Kafka JVM,
+ * which survives it), and gluing the parts back together still failed once in a loaded CI run
+ * (a line never completed: the engine was not signalled within 20 s). A read with no timeout
+ * has no such edge. The reader tells the watchdog that the pipe closed with SIGUSR1, which ends
+ * its `wait` at once (bash runs a trapped signal's handler as soon as it arrives there).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
@@ -26,22 +31,27 @@ stop() {
   for _ in $(seq 1 150); do kill -0 "$child" 2>/dev/null || return 0; sleep 0.1; done
   kill -KILL "$child" 2>/dev/null
 }
-trap 'stop; wait "$child" 2>/dev/null; exit 143' TERM INT HUP
-partial=""
-while kill -0 "$child" 2>/dev/null; do
-  request=""
-  read -r -t 0.25 request
-  status=$?
-  if [ "$status" -gt 128 ]; then partial="$partial$request"; continue; fi
-  request="$partial$request"
-  partial=""
-  if [ "$status" -eq 0 ]; then
+# Ends the reader too, and reaps it, so that no orphan of the group is left behind.
+finish() {
+  if [ -n "$reader" ]; then kill "$reader" 2>/dev/null; wait "$reader" 2>/dev/null; fi
+  exit "$1"
+}
+reader=""
+trap 'stop; wait "$child" 2>/dev/null; finish 143' TERM INT HUP
+trap 'stop; wait "$child" 2>/dev/null; finish 0' USR1
+watchdog=$$
+# A background job's stdin is /dev/null unless redirected: hand the reader the pipe by fd 3.
+exec 3<&0 </dev/null
+{
+  while read -r request; do
     if [ -n "$request" ]; then kill -s "$request" "$child" 2>/dev/null; fi
-    continue
-  fi
-  stop; wait "$child" 2>/dev/null; exit 0
-done
+  done
+  kill -USR1 "$watchdog"
+} <&3 3<&- &
+reader=$!
+exec 3<&-
 wait "$child"
+finish $?
 `;
 
 export interface ExitInfo {

@@ -20,8 +20,8 @@ interface Ready {
 interface Running {
   child: ChildProcess;
   ready: Ready;
-  /** Every process below the manager while it ran: watchdogs and engines. */
-  descendants: { pid: number; command: string }[];
+  /** Every process below the manager while it ran: watchdogs, their readers and engines. */
+  descendants: { pid: number; pgid: number; command: string }[];
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
 }
 
@@ -67,14 +67,14 @@ async function expectNothingLeft(running: Running): Promise<void> {
 }
 
 /**
- * SIGKILLs the one process below the manager whose command `is` picks (Kafka's engine or its
+ * SIGKILLs the one process below the manager that `is` picks (Kafka's engine or its
  * watchdog): the manager must take it for a crash of Kafka and exit 1 saying so. Its stderr.
  */
 async function killForKafkaCrash(
   running: Running,
-  is: (command: string) => boolean,
+  is: (process: { pid: number; pgid: number; command: string }) => boolean,
 ): Promise<string> {
-  const victims = running.descendants.filter((p) => is(p.command));
+  const victims = running.descendants.filter(is);
   expect(victims.map((p) => p.command)).toHaveLength(1);
   process.kill(victims[0]?.pid as number, "SIGKILL");
   const { code, stderr } = await running.exited;
@@ -112,7 +112,7 @@ describe("local stack: no process and no port left behind", () => {
     const running = await startStackCli();
     const stderr = await killForKafkaCrash(
       running,
-      (command) => command.startsWith("java") && command.includes("kafka.Kafka"),
+      ({ command }) => command.startsWith("java") && command.includes("kafka.Kafka"),
     );
     // The crash message points at the engine's log, which is kept for reading.
     const logPath = stderr.match(/its log \((\S+)\)/)?.[1];
@@ -124,7 +124,9 @@ describe("local stack: no process and no port left behind", () => {
     const running = await startStackCli();
     await killForKafkaCrash(
       running,
-      (command) => command.startsWith("bash") && command.includes("kafka.Kafka"),
+      // The watchdog leads its group; its stdin reader, a subshell, has the same command line.
+      ({ pid, pgid, command }) =>
+        pid === pgid && command.startsWith("bash") && command.includes("kafka.Kafka"),
     );
     await expectNothingLeft(running);
   });
