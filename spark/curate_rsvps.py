@@ -219,15 +219,25 @@ def curate(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
         .withColumn("n", F.row_number().over(by_day_newest("id"))).where("n = 1")
         .select(F.col("id").alias("event_id"), "name", F.col("time").alias("start_time"), "url", "group_id", "date")
     )
-    group = (
-        latest.select("date", "mtime", "rsvpId", F.col("group.*"), F.col("city"))
-        .withColumn("n", F.row_number().over(by_day_newest("id"))).where("n = 1")
+    # A group's row of the day takes its newest message's fields and, as a venue's below, its
+    # newest usable position: a later message without one must not unplace the group.
+    groups = latest.select("date", "mtime", "rsvpId", F.col("group.*"), F.col("city"))
+    group_rows = (
+        groups.withColumn("n", F.row_number().over(by_day_newest("id"))).where("n = 1")
         .select(
             F.col("id").alias("group_id"), "name", "urlname",
             F.col("city.key").alias("city_key"), F.col("city.country").alias("country"),
-            F.col("city.state").alias("state"), F.col("city.name").alias("city"),
-            F.col("position.lat").alias("lat"), F.col("position.lon").alias("lon"), "topics", "date",
+            F.col("city.state").alias("state"), F.col("city.name").alias("city"), "topics", "date",
         )
+    )
+    group_positions = (
+        groups.where(F.col("position").isNotNull())
+        .withColumn("n", F.row_number().over(by_day_newest("id"))).where("n = 1")
+        .select("date", F.col("id").alias("group_id"),
+                F.col("position.lat").alias("lat"), F.col("position.lon").alias("lon"))
+    )
+    group = group_rows.join(group_positions, ["date", "group_id"], "left").select(
+        "group_id", "name", "urlname", "city_key", "country", "state", "city", "lat", "lon", "topics", "date",
     )
     with_venue = latest.where(F.col("venue").isNotNull())
     # A venue's row of the day takes its newest message's name, and its newest usable position:

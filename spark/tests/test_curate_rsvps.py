@@ -211,7 +211,29 @@ def test_a_position_off_the_globe_is_no_position(spark, tmp_path):
     assert venues == {100: (45.5, -122.6, 2), 200: (None, None, 3), 300: (None, None, 1)}
     assert (counts["rsvp"], counts["errors"]) == (7, 0)
     [group] = table(spark, out, "group").collect()
-    assert (group.lat, group.lon) == (None, None)  # the newest message's group position, off the globe
+    # The newest message's group position is off the globe: the group keeps the one before.
+    assert (group.lat, group.lon) == (45.52, -122.68)
+
+
+def test_a_group_keeps_its_newest_usable_position_of_the_day(spark, tmp_path):
+    # As a venue does: its newest message's name, its newest usable position; a group with no
+    # usable position at all keeps its row, unplaced.
+    def grouped(rsvp_id, minutes, group_id, name, position):
+        r = record(rsvp_id, minutes)
+        return {**r, "group": {**r["group"], "id": group_id, "name": name, "position": position}}
+
+    lines = [
+        json.dumps(grouped(1, 10, 7, "Portland Python", {"lat": 45.52, "lon": -122.68})),
+        json.dumps(grouped(2, 20, 7, "PDX Python", {"lat": 45.53, "lon": -122.67})),
+        json.dumps(grouped(3, 30, 7, "PDX Pythonistas", None)),
+        json.dumps(grouped(4, 40, 8, "Nowhere", None)),
+    ]
+    raw = tmp_path / "raw"
+    land(raw, "2018-05-20", lines)
+    out = tmp_path / "curated"
+    run(spark, raw, out, "--start", "2018-05-20")
+    groups = {g.group_id: (g.name, g.lat, g.lon, g.urlname) for g in table(spark, out, "group").collect()}
+    assert groups == {7: ("PDX Pythonistas", 45.53, -122.67, "pdx-py"), 8: ("Nowhere", None, None, "pdx-py")}
 
 
 def test_rerun_overwrites_instead_of_appending(spark, landed):
