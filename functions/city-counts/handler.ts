@@ -36,8 +36,10 @@ export const configSchema = z
   .object({
     TABLE_NAME: z.string().min(1),
     /**
-     * Days an RSVP's state lives after its last write (and after its event): the dedup
-     * horizon. It must outlive how long the topic keeps a record, so that no redelivery from
+     * The dedup horizon, in days: a copy the feed sends within it of an RSVP's last change
+     * (and of its event) changes nothing. The state lives this long after its last write plus
+     * as long as the topic keeps a record, so a copy read late (the consumer behind) finds it
+     * too. It must outlive how long the topic keeps a record, so that no redelivery from
      * the topic can find the state gone.
      */
     RSVP_STATE_TTL_DAYS: z.coerce.number().int().positive().default(14),
@@ -81,12 +83,17 @@ function deadlineOf(remainingMs: number) {
 }
 const dynamodb = new DynamoDBClient(COUNTS_DYNAMODB_CLIENT_CONFIG);
 
+// Retention, segment roll and the broker's retention check (RETENTION_CHECK_HOURS).
+const keepAliveSeconds = topicKeeps(config) * 3_600;
+
 export const defaultDependencies: ProcessBatchDependencies = {
   store: dynamoCountsStore(dynamodb, config.TABLE_NAME),
   tableName: config.TABLE_NAME,
-  stateTtlSeconds: config.RSVP_STATE_TTL_DAYS * 86_400,
-  // Retention, segment roll and the broker's retention check (RETENTION_CHECK_HOURS).
-  keepAliveSeconds: topicKeeps(config) * 3_600,
+  // The horizon, plus as long as the topic may hold a copy before it is read: a copy the feed
+  // sends just inside the horizon, read by a consumer that far behind, still finds the state.
+  // Counted from the state's write alone, the horizon shrank by the consumer's lag.
+  stateTtlSeconds: config.RSVP_STATE_TTL_DAYS * 86_400 + keepAliveSeconds,
+  keepAliveSeconds,
   // Days this container has marked as having counts: a marker is written once per day.
   markedDays: new Set<string>(),
   // Records of failed batches an outage refused: written first by this container's next run.

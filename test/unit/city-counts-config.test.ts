@@ -3,11 +3,15 @@
  * RSVP_STATE_TTL_DAYS) must outlive every redelivery the topic can make, which is its retention,
  * plus its segment's roll, plus the hour the handler allows for the broker's retention check (the
  * same hour it keeps states alive for). A configuration where a state could expire before the
- * topic's last redelivery is refused at start.
+ * topic's last redelivery is refused at start. And the horizon holds for a copy read late: a
+ * state lives the horizon plus the topic's keep time after its write.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { processBatch } from "../../functions/city-counts/process-batch.js";
 import { ConfigError } from "../../functions/shared/config.js";
+import { CostModelStore } from "../../local/dynamodb/cost-model-store.js";
 import { functionEnvironment } from "../../local/stack/template-model.js";
+import { countsOfItems } from "../support/counts-table.js";
 
 type HandlerModule = typeof import("../../functions/city-counts/handler.js");
 
@@ -33,9 +37,10 @@ describe("city-counts' configuration: the dedup horizon outlives every redeliver
   it("takes template.yaml's environment for the function, parameters at their defaults", async () => {
     const environment = functionEnvironment("CityCountsFunction", { CityCountsTable: "counts" });
     const { defaultDependencies } = await loadWith(environment);
-    // 14 days against 168 h of retention + 1 h of segment roll + 1 h for the retention check.
-    expect(defaultDependencies.stateTtlSeconds).toBe(14 * 86_400);
+    // 14 days against 168 h of retention + 1 h of segment roll + 1 h for the retention check;
+    // a state lives both after its write.
     expect(defaultDependencies.keepAliveSeconds).toBe((168 + 1 + 1) * 3_600);
+    expect(defaultDependencies.stateTtlSeconds).toBe(14 * 86_400 + (168 + 1 + 1) * 3_600);
   });
 
   // 7 days are 168 h. With 1 h of segment roll and 1 h for the broker's retention check, a
@@ -63,6 +68,46 @@ describe("city-counts' configuration: the dedup horizon outlives every redeliver
     });
     // The keep-alive uses the same hour as the check: 165 + 1 + 1 = 167 h, under the 168 h.
     expect(defaultDependencies.keepAliveSeconds).toBe(167 * 3_600);
-    expect(defaultDependencies.stateTtlSeconds).toBe(168 * 3_600);
+    expect(defaultDependencies.stateTtlSeconds).toBe((168 + 167) * 3_600);
+  });
+
+  it("changes nothing for a copy sent just inside the horizon and read a topic's keep time later", async () => {
+    const { defaultDependencies } = await loadWith({});
+    const store = new CostModelStore();
+    const written = Date.UTC(2026, 0, 1, 12);
+    const rsvp = {
+      v: 1,
+      rsvpId: 7,
+      mtime: written,
+      response: "yes",
+      guests: 2,
+      city: { key: "us/or/portland", country: "us", state: "OR", name: "Portland" },
+    };
+    const run = (offset: number, nowMs: number) =>
+      processBatch([{ topic: "meetup", partition: 0, offset, value: JSON.stringify(rsvp) }], {
+        ...defaultDependencies,
+        store,
+        unwrittenRecords: new Map(),
+        markedDays: new Set(),
+        now: () => nowMs,
+        pause: async () => {},
+      });
+    await run(0, written);
+    // The feed sends the same message again an hour inside the 14-day horizon; the consumer,
+    // behind, reads it an hour inside the topic's 170 h. DynamoDB's TTL has deleted whatever
+    // expired by then (it may do so at once).
+    const read = written + (14 * 24 - 1 + 170 - 1) * 3_600_000;
+    for (const [key, item] of store.images)
+      if (Number(item.expiresAt?.N ?? Number.POSITIVE_INFINITY) <= read / 1000)
+        store.images.delete(key);
+    await run(1, read);
+    const portland = [...countsOfItems(store.images.values()).values()].map(
+      ({ rsvps, yes, guests }) => ({ rsvps, yes, guests }),
+    );
+    // The day's row and the all-time row: one RSVP, once.
+    expect(portland).toEqual([
+      { rsvps: 1, yes: 1, guests: 2 },
+      { rsvps: 1, yes: 1, guests: 2 },
+    ]);
   });
 });
