@@ -4,6 +4,7 @@
  * lockstep), and a heartbeat (ping; no frame or pong within the timeout means the connection
  * is dead, even if TCP has not noticed) makes silent half-open connections fail fast.
  */
+import { isUtf8 } from "node:buffer";
 import WebSocket from "ws";
 import { type Backoff, backoffDelay } from "../../functions/shared/backoff.js";
 import { MAX_MESSAGE_BYTES } from "../../functions/shared/rsvp/parse.js";
@@ -128,8 +129,8 @@ export function connectFeed(options: FeedClientOptions): FeedClient {
     const url = typeof options.url === "function" ? options.url() : options.url;
     const limit = setAsideNext ? setAsideFrameBytes : maxFrameBytes;
     setAsideNext = false;
-    // skipUTF8Validation: a text frame that is not valid UTF-8 is read leniently (U+FFFD, which
-    // the parser's text cleaning drops), as a binary frame is. Validated, ws would end the
+    // skipUTF8Validation: a text frame that is not valid UTF-8 is handed on as its bytes, as a
+    // binary frame is, and the parser refuses it (a dead letter). Validated, ws would end the
     // connection (1007), and a feed that sends again from since_mtime would send it again after
     // every reconnect: the ingest would read nothing more and set nothing aside.
     const current = new WebSocket(url, {
@@ -166,7 +167,8 @@ export function connectFeed(options: FeedClientOptions): FeedClient {
       stats.frames += 1;
       attempt = 0; // the connection delivers: the next reconnect starts from the shortest pause
       if ((data as Buffer).length > maxFrameBytes) stats.setAsideFrames += 1;
-      options.onMessage(isBinary ? new Uint8Array(data as Buffer) : data.toString());
+      const bytes = data as Buffer;
+      options.onMessage(isBinary || !isUtf8(bytes) ? new Uint8Array(bytes) : bytes.toString());
     });
     current.on("pong", () => {
       lastHeard = Date.now();

@@ -290,6 +290,25 @@ describe("parse: rejections carry a reason code", () => {
     expect(short.ok || short.rejection.detail).not.toMatch(/Jane/);
   });
 
+  it("refuses bytes that are not UTF-8, even where only a value holds them", () => {
+    // A Latin-1 "München" (0xFC) in a message that is otherwise JSON: read leniently it was
+    // accepted as "Mnchen", under a city key of its own.
+    const text = withChanges((m) => (m.group.group_city = "M\u00fcnchen"));
+    const [before, after] = text.split("M\u00fcnchen") as [string, string];
+    const latin1 = Buffer.concat([
+      Buffer.from(before, "utf8"),
+      Buffer.from("M\u00fcnchen", "latin1"),
+      Buffer.from(after, "utf8"),
+    ]);
+    expect(parse(new Uint8Array(latin1))).toEqual({
+      ok: false,
+      rejection: { reason: "not_json", detail: "not valid UTF-8 text" },
+    });
+    // The same message in UTF-8 is an RSVP of München.
+    const utf8 = parse(new Uint8Array(Buffer.from(text, "utf8")));
+    expect(utf8.ok && utf8.record.city.name).toBe("M\u00fcnchen");
+  });
+
   it("names the field in the detail", () => {
     const result = parse(withChanges((m) => delete m.group.group_city));
     expect(result.ok || result.rejection.detail).toBe("group.group_city: missing");

@@ -24,7 +24,10 @@ export type RsvpParser = (raw: string | Uint8Array) => ParseResult;
 
 /** Builds the parser. */
 export function createRsvpParser(): RsvpParser {
-  const decoder = new TextDecoder("utf-8", { fatal: false });
+  // Fatal: bytes that are not UTF-8 are no JSON text (RFC 8259, 8.1). Read leniently, they
+  // became U+FFFD, which the text cleaning drops: a Latin-1 "München" was counted as "Mnchen",
+  // under a city key of its own, without a word.
+  const decoder = new TextDecoder("utf-8", { fatal: true });
 
   return (raw) => {
     try {
@@ -32,7 +35,12 @@ export function createRsvpParser(): RsvpParser {
       if (size > MAX_MESSAGE_BYTES) {
         return reject("too_large", `${size} bytes; the limit is ${MAX_MESSAGE_BYTES}`);
       }
-      const text = typeof raw === "string" ? raw : decoder.decode(raw);
+      let text: string;
+      try {
+        text = typeof raw === "string" ? raw : decoder.decode(raw);
+      } catch {
+        return reject("not_json", "not valid UTF-8 text");
+      }
       if (text.trim() === "") return reject("empty", "the message holds no text");
 
       let json: unknown;
