@@ -52,6 +52,35 @@ const topicArn = {
   ],
 };
 
+/** RsvpKafkaCluster's ClusterName, as the city-counts role spells it (not by reference). */
+const clusterName = {
+  "Fn::Join": [
+    "-",
+    [
+      "rsvp-atlas",
+      {
+        "Fn::Select": [
+          0,
+          {
+            "Fn::Split": [
+              "-",
+              { "Fn::Select": [2, { "Fn::Split": ["/", { Ref: "AWS::StackId" }] }] },
+            ],
+          },
+        ],
+      },
+    ],
+  ],
+};
+
+/** The failed-records topic as the city-counts role names it: by the cluster's name. */
+const topicArnByName = {
+  "Fn::Sub": [
+    "arn:${AWS::Partition}:kafka:${AWS::Region}:${AWS::AccountId}:topic/${Name}/*/${CountsFailedTopicName}",
+    { Name: clusterName },
+  ],
+};
+
 describe("the city-counts function's table permissions", () => {
   it("are exactly the DynamoDB calls its store makes (each command is the action of its name)", () => {
     // Service Authorization Reference, "Actions defined by Amazon DynamoDB": each API call is
@@ -257,13 +286,18 @@ describe("the city-counts event source in template.yaml", () => {
         Sid: "FailedRecordsTopic",
         Effect: "Allow",
         Action: ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"],
-        Resource: topicArn,
+        Resource: topicArnByName,
       },
       {
         Sid: "FailedRecordsTopicIdempotent",
         Effect: "Allow",
         Action: ["kafka-cluster:WriteDataIdempotently"],
-        Resource: { Ref: "RsvpKafkaCluster" },
+        Resource: {
+          "Fn::Sub": [
+            "arn:${AWS::Partition}:kafka:${AWS::Region}:${AWS::AccountId}:cluster/${Name}/*",
+            { Name: clusterName },
+          ],
+        },
       },
     ]);
     // Connect on the cluster, unconditionally (the event source reads with it).
@@ -273,6 +307,41 @@ describe("the city-counts event source in template.yaml", () => {
     // No S3 grant outside those conditions.
     const unconditional = all.filter((s) => !("Fn::If" in (s as object)));
     expect(JSON.stringify(unconditional)).not.toContain("s3:");
+  });
+
+  it("keeps the event source's role until its network interfaces are gone: the role names the cluster by name", () => {
+    // The event source's interfaces are made and deleted under the function's role ("If the
+    // IAM role is deleted before Lambda can delete the ENI, ENI deletion by Lambda will not be
+    // possible", awslabs/aws-support-tools#174). CloudFormation deletes a resource before what
+    // it depends on, so the wait for the interfaces depends on SAM's role for the function,
+    // and the role must not depend on the cluster, which depends on the wait (a cycle).
+    const wait = resource("KafkaNetworkInterfacesGone") as { DependsOn?: string | string[] };
+    expect([wait.DependsOn ?? []].flat()).toContain("CityCountsFunctionRole");
+    const policies = JSON.stringify(resource("CityCountsFunction").Properties?.Policies);
+    expect(policies).not.toContain("RsvpKafkaCluster");
+    // The name the role uses is the cluster's.
+    expect(resource("RsvpKafkaCluster").Properties?.ClusterName).toEqual(clusterName);
+    expect(policies.split(JSON.stringify(clusterName)).length - 1).toBe(7);
+  });
+
+  it("keeps the cluster lookups SAM's managed policy allows on every cluster to this one", () => {
+    // samtranslator's MSK event source attaches service-role/AWSLambdaMSKExecutionRole to the
+    // role SAM makes, whose kafka:DescribeCluster(V2) and GetBootstrapBrokers are on "*" (AWS
+    // Managed Policy reference, AWSLambdaMSKExecutionRole). A Deny wins over that Allow.
+    const deny = inlineStatements<{ Sid?: string }>(resource("CityCountsFunction").Properties).find(
+      (statement) => statement.Sid === "NoOtherCluster",
+    );
+    expect(deny).toEqual({
+      Sid: "NoOtherCluster",
+      Effect: "Deny",
+      Action: ["kafka:DescribeCluster", "kafka:DescribeClusterV2", "kafka:GetBootstrapBrokers"],
+      NotResource: {
+        "Fn::Sub": [
+          "arn:${AWS::Partition}:kafka:${AWS::Region}:${AWS::AccountId}:cluster/${Name}/*",
+          { Name: clusterName },
+        ],
+      },
+    });
   });
 
   it("creates the failed-records topic only when it is the destination, kept as long as the RSVP topic", () => {
