@@ -10,8 +10,7 @@ import type { Kafka } from "kafkajs";
 import { type CityCount, PARTITION_CACHE_MS } from "../../functions/counts-api/top-cities.js";
 import { sleep } from "../../functions/shared/backoff.js";
 import type { RsvpParser } from "../../functions/shared/rsvp/parse.js";
-import { redactPersonalData } from "../../functions/shared/rsvp/redact.js";
-import { MAX_DEAD_LETTER_RAW_CHARS } from "../../tasks/ingest/ingest.js";
+import { deadLetterRaw } from "../../tasks/ingest/ingest.js";
 import { countsByRule, type RuleRecord } from "../../test/support/counting-rule.js";
 import { recordsSince } from "../../test/support/kafka-records.js";
 import { type DayCount, dayCounts } from "../pipeline/day-counts.js";
@@ -131,10 +130,10 @@ export async function takeLedger(
   }
 
   // What the ingest puts in a dead letter of each malformed message, and what the topic holds.
-  const deadLetterRaw = new Map<string, number>();
+  const expectedLetters = new Map<string, number>();
   for (const text of malformedTexts) {
-    const raw = redactPersonalData(text).slice(0, MAX_DEAD_LETTER_RAW_CHARS);
-    deadLetterRaw.set(raw, (deadLetterRaw.get(raw) ?? 0) + 1);
+    const raw = deadLetterRaw(text);
+    expectedLetters.set(raw, (expectedLetters.get(raw) ?? 0) + 1);
   }
   const held = new Map<string, number>();
   for (const record of await recordsSince(
@@ -145,7 +144,7 @@ export async function takeLedger(
     held.set(raw, (held.get(raw) ?? 0) + 1);
   }
   let deadLettersLost = 0;
-  for (const [raw, sent] of deadLetterRaw)
+  for (const [raw, sent] of expectedLetters)
     deadLettersLost += Math.max(0, sent - (held.get(raw) ?? 0));
   return {
     rsvpsLost,

@@ -8,6 +8,7 @@
  * before it returns (SIGTERM on Fargate).
  */
 import { CompressionTypes, type Producer } from "kafkajs";
+import { deadLetterText } from "../../functions/shared/rsvp/dead-letter-text.js";
 import type { RsvpParser } from "../../functions/shared/rsvp/parse.js";
 import type { Rejection, RsvpRecord } from "../../functions/shared/rsvp/record.js";
 import { redactPersonalData } from "../../functions/shared/rsvp/redact.js";
@@ -28,6 +29,13 @@ export const MAX_MTIME_AHEAD_MS = 24 * 3_600_000;
 
 /** The dead-letter entry keeps the raw frame for diagnosis, capped (UTF-16 units). */
 export const MAX_DEAD_LETTER_RAW_CHARS = 8 * 1024;
+
+/**
+ * What a dead letter keeps of a rejected frame: the RSVP format's fields only
+ * (dead-letter-text.ts), capped, never half a surrogate pair.
+ */
+export const deadLetterRaw = (text: string) =>
+  deadLetterText(text).slice(0, MAX_DEAD_LETTER_RAW_CHARS).toWellFormed();
 /** One producer request (the ingest keeps one in flight, renewable-producer.ts): 1,000 records
  * of ~0.8 KB; larger gained little (bench:stream). */
 export const KAFKA_BATCH = 1000;
@@ -264,8 +272,9 @@ export function startIngest(options: IngestOptions): Ingest {
       key: reason,
       value: JSON.stringify({
         reason,
-        detail,
-        raw: redactPersonalData(text).slice(0, MAX_DEAD_LETTER_RAW_CHARS),
+        // A detail may quote a value (a group_country that is no country code): cleaned too.
+        detail: redactPersonalData(detail),
+        raw: deadLetterRaw(text),
         receivedAt: new Date().toISOString(),
       }),
     });

@@ -17,11 +17,10 @@ import { FirehoseClient } from "@aws-sdk/client-firehose";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { sleep } from "../../functions/shared/backoff.js";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
-import { redactPersonalData } from "../../functions/shared/rsvp/redact.js";
 import { syntheticMessages } from "../../local/feed/synthetic/generator.js";
 import { take } from "../../local/feed/synthetic/sample.js";
 import { awsClientConfig } from "../../local/stack/aws-endpoint.js";
-import { MAX_DEAD_LETTER_RAW_CHARS } from "../../tasks/ingest/ingest.js";
+import { deadLetterRaw } from "../../tasks/ingest/ingest.js";
 import { ingestProducer } from "../../tasks/ingest/renewable-producer.js";
 import { startReplayServer } from "../../tasks/replay-feed/replay-server.js";
 import { createTestTopics, endOffsets, recordsSince } from "../support/kafka-records.js";
@@ -92,7 +91,7 @@ describe("ingest: a Produce the broker appended and whose answer was lost", () =
       rawTexts(
         messages
           .filter((message) => message.kind === "malformed")
-          .map((message) => redactPersonalData(message.text).slice(0, MAX_DEAD_LETTER_RAW_CHARS)),
+          .map((message) => deadLetterRaw(message.text)),
       ),
     );
   });
