@@ -27,6 +27,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type WebSocket, WebSocketServer } from "ws";
+import { EARLIEST_MTIME_MS, LATEST_MTIME_MS } from "../../functions/shared/rsvp/stream-message.js";
 
 export type Pacing =
   /** As fast as the client reads (the socket's buffer drains). */
@@ -316,10 +317,14 @@ async function play(
       if (sent === null) continue; // left out of this pass (live-passes.ts)
       // Encoded once, here: the bytes sent are the bytes kept (ws would encode a string anyway).
       const frame = Buffer.from(sent);
+      // An mtime the ingest refuses (in seconds, say) files its line as one without any: under
+      // the mtime before it, where the ingest's resume point looks for a dead letter it had in
+      // flight. Filed under 1970, it was never sent again (found by review).
       const mtime = Number(MTIME.exec(sent)?.[1]);
-      previousMtime = Number.isSafeInteger(mtime)
-        ? mtime
-        : (previousMtime ?? sentFrames.newestMtime ?? 0);
+      previousMtime =
+        Number.isSafeInteger(mtime) && mtime >= EARLIEST_MTIME_MS && mtime <= LATEST_MTIME_MS
+          ? mtime
+          : (previousMtime ?? sentFrames.newestMtime ?? 0);
       // Buffered as it is handed to the socket, so the buffer keeps the order frames go out in.
       sentFrames.add(frame, previousMtime);
       await send(socket, frame);

@@ -341,6 +341,22 @@ describe("replay server: since_mtime (what a reconnecting client missed)", () =>
     ]);
   });
 
+  it("files a line whose mtime the ingest refuses under the mtime before it, as a line without one", async () => {
+    // The ingest dead-letters a message whose mtime is in seconds; its resume point counts a
+    // dead letter it had in flight as the newest mtime before it, and asks from there. Filed
+    // under its own mtime (1970), the line was never sent again, nor a broken line after it.
+    const feed = [
+      JSON.stringify({ rsvp_id: 1, mtime: T }),
+      JSON.stringify({ rsvp_id: 2, mtime: Math.floor(T / 1000) + 1 }),
+      '{"rsvp_id": 3, "mti',
+      JSON.stringify({ rsvp_id: 4, mtime: T + 2000 }),
+    ];
+    const { server } = await serveFeed({ source: () => feed });
+    await receiveFrames(server.url);
+    const resumed = await receiveFrames(since(server, T - 1));
+    expect(resumed.frames.slice(0, 4)).toEqual(feed);
+  });
+
   it("sends nothing again when since_mtime is at or after the newest frame", async () => {
     const { server, resumes } = await serveFeed();
     await receiveFrames(server.url);
