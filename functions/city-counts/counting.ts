@@ -199,7 +199,10 @@ export interface StoredState {
 export interface PlanOptions {
   tableName: string;
   nowMs: number;
-  /** The dedup horizon: how long a state lives after its last write (and after its event). */
+  /**
+   * How long a state lives after its last write (and after its event): the dedup horizon plus
+   * how long the topic keeps a record (handler.ts), so a copy read late finds it.
+   */
   stateTtlSeconds: number;
   /**
    * How long after a message is read the topic may deliver it again (retention, segment roll

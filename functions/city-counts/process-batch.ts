@@ -44,7 +44,10 @@ export const RECORD_WRITE_TIMEOUT_MS = 5_000;
 export interface ProcessBatchDependencies {
   store: CountsStore;
   tableName: string;
-  /** Lifetime of an RSVP's state (and of a dead letter) after its last write: the dedup horizon. */
+  /**
+   * Lifetime of an RSVP's state (and of a dead letter) after its last write: the dedup horizon
+   * plus how long the topic keeps a record (handler.ts).
+   */
   stateTtlSeconds: number;
   /** How long after reading a message the topic may deliver it again (topic-retention.ts). */
   keepAliveSeconds: number;

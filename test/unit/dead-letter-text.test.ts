@@ -30,6 +30,13 @@ describe("deadLetterText", () => {
       // Under a format field's name, but not where the format has it.
       '{"extra":{"event_name":"Jane Example"}}',
       '[{"rsvp_id":1,"event":{"event_name":"Jane Example"}}]',
+      // A quote left unescaped in a format field's value, a comment, a bare apostrophe: each
+      // turns the quotes round, and the field kept the rest of the frame (found by review).
+      '{"rsvp_id":1,"event":{"event_name":"Bring a 3.5" floppy","event_id":"e1"},"attendee":{"name":"Jane Example","phone":"5550100"}}',
+      '{"response":"say "hi", "comment":"Jane Example 5550100"}',
+      '{"rsvp_id": 1, "response": "yes" /* from Jane Example 5550100 */}',
+      '{"rsvp_id": 1 // Jane Example 5550100\n}',
+      '{response: O\'Brien, comment: "Jane Example 5550100"}',
     ];
     for (const frame of frames) expect(deadLetterText(frame), frame).not.toMatch(SECRET);
   });
@@ -89,6 +96,7 @@ describe("deadLetterText", () => {
 
   it("keeps no generated secret, in any frame cut anywhere, JSON or Python repr (property)", () => {
     const fieldNames = ["rsvp_id", "response", "event", "event_name", "group", "group_city"];
+    // Ordinary values, one with a quote that a careless producer leaves unescaped.
     const key = fc.oneof(
       fc.constantFrom(...fieldNames),
       fc.constantFrom("attendee", "comment", "user", "name", "member", "notes", "Secret9"),
@@ -99,7 +107,7 @@ describe("deadLetterText", () => {
       value: fc.oneof(
         { depthSize: "small" },
         fc.integer(),
-        fc.constantFrom("yes", "Portland", "Python Night"),
+        fc.constantFrom("yes", "Portland", "Python Night", 'Bring a 3.5" floppy', "O'Brien"),
         fc.array(tie("value"), { maxLength: 3 }),
         fc.dictionary(key, tie("value"), { maxKeys: 4 }),
       ),
@@ -122,9 +130,15 @@ describe("deadLetterText", () => {
       )
       .map(([fields, others]) => ({ ...fields, ...others }));
     fc.assert(
-      fc.property(frame, fc.nat(), fc.boolean(), (message, cutAt, python) => {
+      fc.property(frame, fc.nat(), fc.nat(3), (message, cutAt, style) => {
         const json = JSON.stringify(message);
-        const text = python ? json.replaceAll('"', "'") : json;
+        // JSON; a Python repr; quotes left unescaped; a comment after the first value.
+        const text = [
+          json,
+          json.replaceAll('"', "'"),
+          json.replaceAll('\\"', '"'),
+          json.replace(",", ", /* Secret4242 */"),
+        ][style] as string;
         for (const variant of [
           text,
           text.slice(0, cutAt % (text.length + 1)),

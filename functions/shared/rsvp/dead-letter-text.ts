@@ -64,6 +64,8 @@ const MAX_DEPTH = 6;
 /** A key kept by name though its value is not: a plain identifier, no personal word in it. */
 const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_.-]{0,39}$/;
 const PERSONAL_WORD = /member|photo|other.?services/i;
+/** What the frame's own quotes look like from inside a string read the wrong way round. */
+const TURNED_ROUND = /["'`]\s*[:,}\]]|[{[,:]\s*["'`]/;
 
 /**
  * The text a dead letter keeps of `raw`: a JSON object rewritten with only the format's fields
@@ -121,10 +123,14 @@ interface Container {
  * has them; brackets, commas, colons and spaces are kept, so the text keeps its shape. A frame
  * cut inside a string reads its quotes the wrong way round from there: its strings are then
  * read as words and its words as strings, masked but where a format key happens to stand.
+ * A field keeps one token, the first after its key: a quote in a value (`"Bring a 3.5" floppy"`)
+ * or a comment turns the quotes round too, and the field would otherwise keep the rest of the
+ * frame (found by review). A kept string that holds quotes beside `:` `,` or brackets is such
+ * a turned-round piece, and is masked too.
  * Only the object the text opens with is read as a message: a frame cut at its start, right
  * at an object nested under another field, would keep that object's values of fields named as
  * the message's own (`rsvp_id`, `mtime`, `response`, `guests`, `visibility`, and its `event`,
- * `group` or `venue` fields), the one way a value outside the format's fields is kept.
+ * `group` or `venue` fields).
  */
 function skeleton(text: string): string {
   // The text itself: no value of its own is the format's; the object it opens with may be.
@@ -132,6 +138,13 @@ function skeleton(text: string): string {
   const top = () => stack[stack.length - 1] as Container;
   /** The shape of a value read now, where it stands. */
   const slotShape = () => (top().isObject ? top().keyShape : itemShape(top().shape));
+  /** Whether a value read now is kept; in an object, its field keeps no other. */
+  const takeValue = () => {
+    const kept = slotShape() === "value";
+    if (top().isObject) top().keyShape = null;
+    return kept;
+  };
+  const opensAt = text.search(/\S/);
   let out = "";
   let i = 0;
   while (i < text.length) {
@@ -147,7 +160,7 @@ function skeleton(text: string): string {
         top().keyShape = fieldShape(top().shape, content);
         const named = PLAIN_KEY.test(content) && !PERSONAL_WORD.test(content);
         kept = top().keyShape !== null || named ? content : MASK;
-      } else kept = slotShape() === "value" ? redactPersonalData(content) : MASK;
+      } else kept = takeValue() && !TURNED_ROUND.test(content) ? redactPersonalData(content) : MASK;
       out += `${char}${kept}${closed ? char : ""}`;
       i = closed ? end + 1 : text.length;
       continue;
@@ -156,7 +169,7 @@ function skeleton(text: string): string {
       // At the text's top, only the object the text opens with may be a message: one after
       // anything else (a frame cut at its start) may be the value of any field.
       const shape =
-        stack.length === 1 ? (char === "{" && out.trim() === "" ? FORMAT : null) : slotShape();
+        stack.length === 1 ? (char === "{" && i === opensAt ? FORMAT : null) : slotShape();
       stack.push({ shape, isObject: char === "{", keyShape: null });
       out += char;
     } else if (char === "}" || char === "]") {
@@ -175,7 +188,7 @@ function skeleton(text: string): string {
       const literal = /^(true|false|null|True|False|None)$/.test(word);
       const isKey = top().isObject && /^\s*:/.test(text.slice(end, end + 64));
       if (isKey) top().keyShape = fieldShape(top().shape, word);
-      const kept = isKey ? top().keyShape !== null : slotShape() === "value";
+      const kept = isKey ? top().keyShape !== null : takeValue();
       out += literal || kept ? word : MASK;
       i = end;
       continue;
