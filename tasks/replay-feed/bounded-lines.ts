@@ -1,16 +1,21 @@
 /**
  * A recording's lines, split as `node:readline` splits them (`\n`, `\r\n` and a lone `\r` each
  * end a line; a final line break makes no extra empty line) but never holding more than
- * `maxLineBytes` of one line. One difference: bytes of a character the input ends in the middle
- * of come out as U+FFFD, as from a file read as UTF-8, where readline over bytes drops them.
+ * `maxLineBytes` of one line. One difference: a line that is not valid UTF-8 comes out as its
+ * bytes, where readline makes U+FFFD of what it cannot read (and drops a character the input
+ * ends in the middle of). Played as it is, the ingest refuses it (a dead letter); read as text,
+ * its bad bytes were dropped and the RSVP counted under a garbled city (found by review).
  *
  * readline holds a line whole however long it is: one hostile or broken line of hundreds of
  * MiB (a file with no line breaks at all) would take the replay task's 512 MB, and the task,
  * restarted by ECS, would die on the same line again for ever. A line over the limit is read
  * past, not kept, and reported to `onOversized` instead of played.
  */
-import { StringDecoder } from "node:string_decoder";
+import { isUtf8 } from "node:buffer";
 import { SET_ASIDE_FRAME_BYTES } from "../ingest/feed-client.js";
+
+/** A line of a recording: its text, or its bytes when they are not UTF-8. */
+export type RecordingLine = string | Uint8Array;
 
 /**
  * The longest line played: the largest frame the ingest ever reads (its set-aside limit), which
@@ -38,8 +43,9 @@ const BREAK = /\r\n|\r|\n/g;
 export async function* boundedLines(
   input: AsyncIterable<Buffer | string>,
   { maxLineBytes = MAX_LINE_BYTES, onOversized }: LineLimit,
-): AsyncGenerator<string> {
-  const decoder = new StringDecoder("utf8");
+): AsyncGenerator<RecordingLine> {
+  // Split as bytes (latin1: one character a byte; the breaks are the same bytes in UTF-8, never
+  // part of another character), each line decoded whole once it has ended.
   let pieces: string[] = [];
   let bytes = 0;
   let lineNumber = 1;
@@ -50,8 +56,7 @@ export async function* boundedLines(
 
   const take = (text: string) => {
     if (text === "") return;
-    const length = Buffer.byteLength(text);
-    bytes += length;
+    bytes += text.length;
     if (oversized) return;
     if (bytes > maxLineBytes) {
       oversized = true;
@@ -59,8 +64,8 @@ export async function* boundedLines(
     } else pieces.push(text);
   };
   /** Ends the current line: its text, or null when it was too long. */
-  const end = (): string | null => {
-    const line = oversized ? null : pieces.join("");
+  const end = (): RecordingLine | null => {
+    const line = oversized ? null : decoded(Buffer.from(pieces.join(""), "latin1"));
     if (oversized) onOversized({ line: lineNumber, bytes });
     pieces = [];
     bytes = 0;
@@ -70,13 +75,12 @@ export async function* boundedLines(
   };
 
   for await (const chunk of input) {
-    let text = typeof chunk === "string" ? chunk : decoder.write(chunk);
+    let text = (typeof chunk === "string" ? Buffer.from(chunk) : chunk).toString("latin1");
     if (afterCarriageReturn && text.startsWith("\n")) {
       text = text.slice(1);
       afterCarriageReturn = false;
     }
-    // Nothing yet (a character split between chunks): whether a `\r` before it ends a `\r\n`
-    // is still open.
+    // Nothing left (an empty chunk): whether a `\r` before it ends a `\r\n` is still open.
     if (text === "") continue;
     afterCarriageReturn = text.endsWith("\r");
     let from = 0;
@@ -88,13 +92,16 @@ export async function* boundedLines(
     }
     take(text.slice(from));
   }
-  take(decoder.end());
   // What follows the last break is a line only if it holds something, as with readline.
   if (bytes > 0) {
     const line = end();
     if (line !== null) yield line;
   }
 }
+
+/** A line's text, or its bytes when they are not UTF-8. */
+const decoded = (line: Buffer): RecordingLine =>
+  isUtf8(line) ? line.toString("utf8") : new Uint8Array(line);
 
 /** "16.0 MiB": a line's length, said to a person. */
 const mebibytes = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;

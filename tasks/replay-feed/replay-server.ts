@@ -38,7 +38,8 @@ export type Pacing =
    * capped at `maxGapMs` of wall time so a quiet night in the recording does not stall a demo. */
   | { kind: "recorded"; speedup: number; maxGapMs?: number };
 
-export type LineSource = () => Iterable<string> | AsyncIterable<string>;
+/** A line, or its bytes when they are not UTF-8 (bounded-lines.ts): sent as they are. */
+export type LineSource = () => Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>;
 
 export interface ReplayServerOptions {
   source: LineSource;
@@ -311,16 +312,20 @@ async function play(
     const rewrite = options.startPass?.();
     for await (const line of options.source()) {
       if (!isOpen()) return;
-      await pace(line);
+      // A line that is not UTF-8 is sent as its bytes, in a text frame: the ingest refuses it
+      // (a dead letter) where its text, read leniently, lost its bad bytes. Its mtime, if any,
+      // is ASCII, and the pass's rewriter has nothing to read in it.
+      const text = typeof line === "string" ? line : Buffer.from(line).toString("latin1");
+      await pace(text);
       if (!isOpen()) return;
-      const sent = rewrite ? rewrite(line) : line;
+      const sent = rewrite && typeof line === "string" ? rewrite(line) : line;
       if (sent === null) continue; // left out of this pass (live-passes.ts)
       // Encoded once, here: the bytes sent are the bytes kept (ws would encode a string anyway).
       const frame = Buffer.from(sent);
       // An mtime the ingest refuses (in seconds, say) files its line as one without any: under
       // the mtime before it, where the ingest's resume point looks for a dead letter it had in
       // flight. Filed under 1970, it was never sent again (found by review).
-      const mtime = Number(MTIME.exec(sent)?.[1]);
+      const mtime = Number(MTIME.exec(typeof sent === "string" ? sent : text)?.[1]);
       previousMtime =
         Number.isSafeInteger(mtime) && mtime >= EARLIEST_MTIME_MS && mtime <= LATEST_MTIME_MS
           ? mtime

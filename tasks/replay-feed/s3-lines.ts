@@ -9,7 +9,7 @@
 import { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { boundedLines, type LineLimit } from "./bounded-lines.js";
+import { boundedLines, type LineLimit, type RecordingLine } from "./bounded-lines.js";
 
 export type S3SourceProblem = "invalid-uri" | "not-found" | "access-denied" | "read-failed";
 
@@ -63,7 +63,7 @@ export async function* s3Lines(
   s3: S3Client,
   uri: string,
   limit: LineLimit,
-): AsyncGenerator<string> {
+): AsyncGenerator<RecordingLine> {
   const { bucket, key } = parseS3Uri(uri);
   let body: Readable;
   try {

@@ -20,5 +20,8 @@ const reader =
   process.argv[2] === "readline"
     ? createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })
     : boundedLines(input, { maxLineBytes: 2 ** 20, onOversized: (line) => oversized.push(line) });
-for await (const line of reader) lines.push(line.length > 64 ? `${line.length} characters` : line);
+for await (const line of reader) {
+  const text = typeof line === "string" ? line : `${line.length} bytes, not UTF-8`;
+  lines.push(text.length > 64 ? `${text.length} characters` : text);
+}
 process.stdout.write(JSON.stringify({ oversized, lines }));

@@ -15,6 +15,7 @@ import {
   MAX_LINE_BYTES,
   type OversizedLine,
   oversizedLineNotice,
+  type RecordingLine,
 } from "../../tasks/replay-feed/bounded-lines.js";
 
 /** `bytes` cut at the given sizes (the rest in one chunk): characters and breaks straddle them. */
@@ -28,9 +29,11 @@ function* chunks(bytes: Buffer, sizes: number[]): Generator<Buffer> {
   if (at < bytes.length) yield bytes.subarray(at);
 }
 
-async function collect(lines: AsyncIterable<string>): Promise<string[]> {
+/** The lines, a line that is not UTF-8 as `bytes <hex>`. */
+async function collect(lines: AsyncIterable<RecordingLine>): Promise<string[]> {
   const out: string[] = [];
-  for await (const line of lines) out.push(line);
+  for await (const line of lines)
+    out.push(typeof line === "string" ? line : `bytes ${Buffer.from(line).toString("hex")}`);
   return out;
 }
 
@@ -114,7 +117,7 @@ describe("boundedLines", () => {
     );
   });
 
-  it("takes empty chunks as nothing, and ends a character the input cuts short as U+FFFD", async () => {
+  it("takes empty chunks as nothing, and gives a line the input cuts short in a character as its bytes", async () => {
     const parts = ["a\r", "", "\nb", "", "\n"].map((part) => Buffer.from(part));
     const oversized: OversizedLine[] = [];
     const onOversized = (line: OversizedLine) => oversized.push(line);
@@ -123,7 +126,7 @@ describe("boundedLines", () => {
     const cut = Buffer.from([0x61, 0x0a, 0xe2, 0x82]);
     expect(await collect(boundedLines(Readable.from([cut]), { onOversized }))).toEqual([
       "a",
-      "\uFFFD",
+      "bytes e282",
     ]);
     expect(oversized).toEqual([]);
   });

@@ -10,8 +10,9 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
+import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { jsonlLines } from "../../local/feed/jsonl.js";
-import type { OversizedLine } from "../../tasks/replay-feed/bounded-lines.js";
+import type { OversizedLine, RecordingLine } from "../../tasks/replay-feed/bounded-lines.js";
 import { livePasses } from "../../tasks/replay-feed/live-passes.js";
 import {
   type ReplayServer,
@@ -597,7 +598,7 @@ describe("jsonlLines", () => {
     const dir = mkdtempSync(join(tmpdir(), "rsvp-atlas-jsonl-"));
     const file = join(dir, "feed.jsonl");
     writeFileSync(file, `${LINES.join("\n")}\n`);
-    const lines: string[] = [];
+    const lines: RecordingLine[] = [];
     const oversized: OversizedLine[] = [];
     const reading = jsonlLines(file, { onOversized: (line) => oversized.push(line) });
     for await (const line of reading) lines.push(line);
@@ -605,12 +606,46 @@ describe("jsonlLines", () => {
     expect(lines).toEqual(LINES);
   });
 
+  it("plays a line that is not UTF-8 as its bytes, which the ingest refuses instead of counting it garbled", async () => {
+    // A Latin-1 "München" (0xFC): read as text it became U+FFFD, which the parser's text
+    // cleaning drops, and the RSVP counted under "Mnchen" (found by review).
+    const message = JSON.stringify({ rsvp_id: 1, mtime: T, group: { group_city: "M\u00fcnchen" } });
+    const [before, after] = message.split("M\u00fcnchen") as [string, string];
+    const latin1 = Buffer.concat([
+      Buffer.from(before),
+      Buffer.from("M\u00fcnchen", "latin1"),
+      Buffer.from(after),
+    ]);
+    const dir = mkdtempSync(join(tmpdir(), "rsvp-atlas-jsonl-"));
+    const file = join(dir, "feed.jsonl");
+    writeFileSync(file, Buffer.concat([Buffer.from(`${LINES[0]}\n`), latin1, Buffer.from("\n")]));
+    const server = await serve({
+      source: () => jsonlLines(file, { onOversized: () => {} }),
+      pacing: { kind: "asap" },
+    });
+    const received: { text: boolean; bytes: Buffer }[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const client = new WebSocket(server.url, { skipUTF8Validation: true });
+      client.on("message", (data, isBinary) =>
+        received.push({ text: !isBinary, bytes: data as Buffer }),
+      );
+      client.on("close", () => resolve());
+      client.on("error", reject);
+    });
+    expect(received.map((frame) => frame.text)).toEqual([true, true]);
+    expect(received[1]?.bytes.equals(latin1)).toBe(true);
+    expect(createRsvpParser()(new Uint8Array(latin1))).toMatchObject({
+      ok: false,
+      rejection: { reason: "not_json" },
+    });
+  });
+
   it("leaves out a line over the limit and says which", async () => {
     const dir = mkdtempSync(join(tmpdir(), "rsvp-atlas-jsonl-"));
     const file = join(dir, "feed.jsonl");
     writeFileSync(file, `${LINES[0]}\n${"y".repeat(100)}\n${LINES[1]}`);
     const oversized: OversizedLine[] = [];
-    const lines: string[] = [];
+    const lines: RecordingLine[] = [];
     const reading = jsonlLines(file, { maxLineBytes: 99, onOversized: (l) => oversized.push(l) });
     for await (const line of reading) lines.push(line);
     expect(lines).toEqual([LINES[0], LINES[1]]);

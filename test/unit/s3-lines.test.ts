@@ -51,8 +51,10 @@ function chunked(bytes: Uint8Array, size: number) {
   return { stream, destroyed: () => destroyed };
 }
 
-async function collect(lines: AsyncIterable<string>): Promise<string[]> {
-  const out: string[] = [];
+async function collect(
+  lines: AsyncIterable<string | Uint8Array>,
+): Promise<(string | Uint8Array)[]> {
+  const out: (string | Uint8Array)[] = [];
   for await (const line of lines) out.push(line);
   return out;
 }
@@ -164,7 +166,7 @@ describe("s3Lines", () => {
       },
     });
     s3Mock.on(GetObjectCommand).resolves({ Body: stream as never });
-    const seen: string[] = [];
+    const seen: (string | Uint8Array)[] = [];
     const error = await (async () => {
       for await (const line of s3Lines(s3, "s3://recordings/feed.jsonl", NO_LONG_LINES))
         seen.push(line);
