@@ -53,6 +53,16 @@ export async function* boundedLines(
   let oversized = false;
   /** The chunk before ended in `\r`: a `\n` starting this one belongs to that break. */
   let afterCarriageReturn = false;
+  /** A string chunk's last half of a surrogate pair, held for the next (review). */
+  let highSurrogate = "";
+  /** A string chunk with the half pair before it, less a half pair it ends in. */
+  const joinedPair = (chunk: string): string => {
+    const joined = highSurrogate + chunk;
+    const last = joined.charCodeAt(joined.length - 1);
+    const endsInHalf = last >= 0xd800 && last <= 0xdbff;
+    highSurrogate = endsInHalf ? joined.slice(-1) : "";
+    return endsInHalf ? joined.slice(0, -1) : joined;
+  };
 
   const take = (text: string) => {
     if (text === "") return;
@@ -75,7 +85,9 @@ export async function* boundedLines(
   };
 
   for await (const chunk of input) {
-    let text = (typeof chunk === "string" ? Buffer.from(chunk) : chunk).toString("latin1");
+    let text = (typeof chunk === "string" ? Buffer.from(joinedPair(chunk)) : chunk).toString(
+      "latin1",
+    );
     if (afterCarriageReturn && text.startsWith("\n")) {
       text = text.slice(1);
       afterCarriageReturn = false;
@@ -92,6 +104,7 @@ export async function* boundedLines(
     }
     take(text.slice(from));
   }
+  if (highSurrogate !== "") take(Buffer.from(highSurrogate).toString("latin1"));
   // What follows the last break is a line only if it holds something, as with readline.
   if (bytes > 0) {
     const line = end();

@@ -117,6 +117,15 @@ describe("boundedLines", () => {
     );
   });
 
+  it("joins the halves of a character that string chunks cut between them", async () => {
+    const onOversized = () => {};
+    const parts = ['{"city":"caf\ud83d', '\ude00"}\nnext'];
+    expect(await collect(boundedLines(Readable.from(parts), { onOversized }))).toEqual([
+      '{"city":"caf\u{1f600}"}',
+      "next",
+    ]);
+  });
+
   it("takes empty chunks as nothing, and gives a line the input cuts short in a character as its bytes", async () => {
     const parts = ["a\r", "", "\nb", "", "\n"].map((part) => Buffer.from(part));
     const oversized: OversizedLine[] = [];

@@ -37,6 +37,14 @@ describe("deadLetterText", () => {
       '{"rsvp_id": 1, "response": "yes" /* from Jane Example 5550100 */}',
       '{"rsvp_id": 1 // Jane Example 5550100\n}',
       '{response: O\'Brien, comment: "Jane Example 5550100"}',
+      // A format key inside a comment or another field's text; a value after an object or
+      // list of a format field (second review).
+      '{"rsvp_id": 1 /* mtime: 5550100 guests: Jane */}',
+      '{"rsvp_id": 1, // response: Jane_Example\n "x":1}',
+      '{"rsvp_id":1,"event_name_x":"3.5" floppy","comment":"response: Jane_Example_5550100"}',
+      '{"event":{"event_name":"a"b","c":"event_id: Jane_Example"}}',
+      '{"rsvp_id":1,"response": [] "Jane Example 5550100"}',
+      '{"rsvp_id":1,"guests": {} Jane_Example_5550100}',
     ];
     for (const frame of frames) expect(deadLetterText(frame), frame).not.toMatch(SECRET);
   });

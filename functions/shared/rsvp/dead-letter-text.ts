@@ -115,6 +115,8 @@ interface Container {
   isObject: boolean;
   /** In an object: the shape of the last key's value (null: none, or not the format's). */
   keyShape: Shape | null;
+  /** Whether the next token stands where a key does: first in an object, or after a comma. */
+  expectKey: boolean;
 }
 
 /**
@@ -134,15 +136,26 @@ interface Container {
  */
 function skeleton(text: string): string {
   // The text itself: no value of its own is the format's; the object it opens with may be.
-  const stack: Container[] = [{ shape: null, isObject: false, keyShape: null }];
+  const stack: Container[] = [{ shape: null, isObject: false, keyShape: null, expectKey: false }];
   const top = () => stack[stack.length - 1] as Container;
   /** The shape of a value read now, where it stands. */
   const slotShape = () => (top().isObject ? top().keyShape : itemShape(top().shape));
-  /** Whether a value read now is kept; in an object, its field keeps no other. */
-  const takeValue = () => {
-    const kept = slotShape() === "value";
+  /**
+   * Whether a value read now, ending at `after`, is kept: where the format has a value, and
+   * only if a comma, a closing bracket or the text's end follows it (a value with more after
+   * it, a comment say, is no value as JSON has them). In an object, its field keeps no other.
+   */
+  const takeValue = (after: number) => {
+    const kept = slotShape() === "value" && /^\s*(?:$|[,}\]])/.test(text.slice(after, after + 64));
     if (top().isObject) top().keyShape = null;
+    top().expectKey = false;
     return kept;
+  };
+  /** Whether a token ending at `after` is a key: where a key stands, a colon after it. */
+  const isKeyAt = (after: number) => {
+    const isKey = top().isObject && top().expectKey && /^\s*:/.test(text.slice(after, after + 64));
+    top().expectKey = false;
+    return isKey;
   };
   const opensAt = text.search(/\S/);
   let out = "";
@@ -154,13 +167,17 @@ function skeleton(text: string): string {
       while (end < text.length && text[end] !== char) end += text[end] === "\\" ? 2 : 1;
       const content = text.slice(i + 1, Math.min(end, text.length));
       const closed = end < text.length;
-      const isKey = top().isObject && /^\s*:/.test(text.slice(end + 1, end + 64));
+      const isKey = isKeyAt(closed ? end + 1 : text.length);
       let kept: string;
       if (isKey) {
         top().keyShape = fieldShape(top().shape, content);
         const named = PLAIN_KEY.test(content) && !PERSONAL_WORD.test(content);
         kept = top().keyShape !== null || named ? content : MASK;
-      } else kept = takeValue() && !TURNED_ROUND.test(content) ? redactPersonalData(content) : MASK;
+      } else
+        kept =
+          takeValue(closed ? end + 1 : text.length) && !TURNED_ROUND.test(content)
+            ? redactPersonalData(content)
+            : MASK;
       out += `${char}${kept}${closed ? char : ""}`;
       i = closed ? end + 1 : text.length;
       continue;
@@ -170,13 +187,17 @@ function skeleton(text: string): string {
       // anything else (a frame cut at its start) may be the value of any field.
       const shape =
         stack.length === 1 ? (char === "{" && i === opensAt ? FORMAT : null) : slotShape();
-      stack.push({ shape, isObject: char === "{", keyShape: null });
+      // An object or list is its field's one value: none after it is kept.
+      if (top().isObject) top().keyShape = null;
+      top().expectKey = false;
+      stack.push({ shape, isObject: char === "{", keyShape: null, expectKey: char === "{" });
       out += char;
     } else if (char === "}" || char === "]") {
       if (stack.length > 1) stack.pop();
       out += char;
     } else if (char === ",") {
       if (top().isObject) top().keyShape = null;
+      top().expectKey = top().isObject;
       out += char;
     } else if (/[\s:]/.test(char)) {
       out += char;
@@ -186,9 +207,9 @@ function skeleton(text: string): string {
       while (end < text.length && !/["'{}[\],:\s]/.test(text[end] as string)) end += 1;
       const word = text.slice(i, end);
       const literal = /^(true|false|null|True|False|None)$/.test(word);
-      const isKey = top().isObject && /^\s*:/.test(text.slice(end, end + 64));
+      const isKey = isKeyAt(end);
       if (isKey) top().keyShape = fieldShape(top().shape, word);
-      const kept = isKey ? top().keyShape !== null : takeValue();
+      const kept = isKey ? top().keyShape !== null : takeValue(end);
       out += literal || kept ? word : MASK;
       i = end;
       continue;
