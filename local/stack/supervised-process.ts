@@ -24,9 +24,10 @@ import { constants } from "node:os";
 
 /** Exported for its test (test/unit/supervised-watchdog.test.ts). */
 export const WATCHDOG = `
-"$@" </dev/null &
-child=$!
+child=""
+reader=""
 stop() {
+  [ -n "$child" ] || return 0
   kill -TERM "$child" 2>/dev/null
   for _ in $(seq 1 150); do kill -0 "$child" 2>/dev/null || return 0; sleep 0.1; done
   kill -KILL "$child" 2>/dev/null
@@ -36,9 +37,12 @@ finish() {
   if [ -n "$reader" ]; then kill "$reader" 2>/dev/null; wait "$reader" 2>/dev/null; fi
   exit "$1"
 }
-reader=""
+# The traps before the engine: a SIGTERM in the watchdog's first moments stops it (and any
+# engine) with 143 instead of killing bash by default (found by review).
 trap 'stop; wait "$child" 2>/dev/null; finish 143' TERM INT HUP
 trap 'stop; wait "$child" 2>/dev/null; finish 0' USR1
+"$@" </dev/null &
+child=$!
 watchdog=$$
 # A background job's stdin is /dev/null unless redirected: hand the reader the pipe by fd 3.
 exec 3<&0 </dev/null
