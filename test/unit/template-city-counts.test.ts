@@ -314,7 +314,12 @@ describe("the city-counts event source in template.yaml", () => {
     // IAM role is deleted before Lambda can delete the ENI, ENI deletion by Lambda will not be
     // possible", awslabs/aws-support-tools#174). CloudFormation deletes a resource before what
     // it depends on, so the wait for the interfaces depends on SAM's role for the function,
-    // and the role must not depend on the cluster, which depends on the wait (a cycle).
+    // and the role must not depend on the cluster, which depends on the wait (a cycle). The
+    // role's LogicalId is "<function-LogicalId>Role", to be referenced by it (SAM Developer
+    // Guide, "CloudFormation resources generated when AWS::Serverless::Function is specified").
+    // A cluster's ARN is cluster/<name>/<uuid>, a topic's topic/<cluster name>/<uuid>/<topic>,
+    // a group's group/<cluster name>/<uuid>/<group> (MSK Developer Guide, "Semantics of IAM
+    // authorization policy actions and resources"): by name, the uuid is "*".
     const wait = resource("KafkaNetworkInterfacesGone") as { DependsOn?: string | string[] };
     expect([wait.DependsOn ?? []].flat()).toContain("CityCountsFunctionRole");
     const policies = JSON.stringify(resource("CityCountsFunction").Properties?.Policies);

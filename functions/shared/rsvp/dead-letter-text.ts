@@ -11,7 +11,13 @@
  * The kept values go through {@link redactPersonalData} too: a format field whose value is
  * itself text holding a member object is cleaned as before.
  */
-import { MAX_REDACTED_CHARS, redactPersonalData } from "./redact.js";
+import {
+  isPersonalKey,
+  MAX_REDACTED_CHARS,
+  REDACTED,
+  redactPersonalData,
+  WITHHELD,
+} from "./redact.js";
 
 /** Where a value may stand in the format: a field's value, an object's fields, a list's items. */
 type Shape = "value" | { fields: Readonly<Record<string, Shape>> } | { items: Shape };
@@ -55,15 +61,12 @@ const itemShape = (shape: Shape | null): Shape | null =>
 
 /** What stands for the value of a field that is not the format's. */
 export const LEFT_OUT = "[left out: not a field of the RSVP format]";
-/** What stands for the value of a personal field, as redact.ts writes it. */
-const PERSONAL = "[personal data removed]";
 /** What stands for a string or word outside the format's fields, in text that is not JSON. */
 const MASK = "…";
 /** The format nests three deep (message, group, topics, topic); deeper is left out whole. */
 const MAX_DEPTH = 6;
 /** A key kept by name though its value is not: a plain identifier, no personal word in it. */
 const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_.-]{0,39}$/;
-const PERSONAL_WORD = /member|photo|other.?services/i;
 /** What the frame's own quotes look like from inside a string read the wrong way round. */
 const TURNED_ROUND = /["'`]\s*[:,}\]]|[{[,:]\s*["'`]/;
 
@@ -86,7 +89,7 @@ export function deadLetterText(raw: string): string {
     const isObject = parsed !== null && typeof parsed === "object" && !Array.isArray(parsed);
     return JSON.stringify(keep(parsed, 0, isObject ? FORMAT : null)).toWellFormed();
   } catch {
-    return "[raw text withheld: it could not be checked for personal data]";
+    return WITHHELD;
   }
 }
 
@@ -101,7 +104,7 @@ function keep(value: unknown, depth: number, shape: Shape | null): unknown {
   for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
     const inner = fieldShape(shape, key);
     if (inner !== null) kept[key] = keep(item, depth + 1, inner);
-    else if (PLAIN_KEY.test(key)) kept[key] = PERSONAL_WORD.test(key) ? PERSONAL : LEFT_OUT;
+    else if (PLAIN_KEY.test(key)) kept[key] = isPersonalKey(key) ? REDACTED : LEFT_OUT;
     else unnamed += 1;
   }
   if (unnamed > 0) kept["[fields left out, names and all]"] = unnamed;
@@ -171,7 +174,7 @@ function skeleton(text: string): string {
       let kept: string;
       if (isKey) {
         top().keyShape = fieldShape(top().shape, content);
-        const named = PLAIN_KEY.test(content) && !PERSONAL_WORD.test(content);
+        const named = PLAIN_KEY.test(content) && !isPersonalKey(content);
         kept = top().keyShape !== null || named ? content : MASK;
       } else
         kept =

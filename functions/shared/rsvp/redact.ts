@@ -18,7 +18,7 @@ const PERSONAL_KEY_PART = /member|photo|otherservices/;
  * (`member.member_name`, `member_photo`, as pandas' json_normalize writes them) are found too.
  * No key of the RSVP format has those words but the personal ones.
  */
-const isPersonalKey = (key: string) =>
+export const isPersonalKey = (key: string) =>
   PERSONAL_KEY_PART.test(key.toLowerCase().replace(/[^a-z]/g, ""));
 /** The same keys in text: any case, `_`, `-`, a space or nothing between their words. */
 const PERSONAL_KEY = "(member(?:[_\\s-]?(?:id|name))?|photo|other[_\\s-]?services)";
@@ -72,7 +72,8 @@ const MAX_QUOTING_LEVELS = 17;
  * letter keeps far less, and a frame of many MB must not hold the ingest's event loop.
  */
 export const MAX_REDACTED_CHARS = 64 * 1024;
-const REDACTED = "[personal data removed]";
+/** What stands for a personal field's value. */
+export const REDACTED = "[personal data removed]";
 /** What is kept of a text that could not be checked: nothing of it. */
 export const WITHHELD = "[raw text withheld: it could not be checked for personal data]";
 
