@@ -36,6 +36,8 @@
  *   reading the states that hold them. So a run that fails records its batch's RSVPs first
  *   (`UNSETTLED#<tp>`, {@link unsettledWrites}; no write while nothing fails), and every run
  *   of the partition reads them with its own and takes their changes before it moves a fence.
+ *   The changes stay in the states, which expire: the ingest's tick records (one to every
+ *   partition each hour, ../shared/partition-tick.ts) give a quiet partition that next run.
  *   A record the failure refused too stays with the container, whose next run writes it
  *   first (ProcessBatchDependencies.unwrittenRecords), and a run stops at a deadline before the
  *   function's timeout so that it reaches that path. What this cannot hold (a run that dies
@@ -78,6 +80,8 @@ export interface DecodedBatch {
   messagesByRsvp: Map<number, KafkaMessage[]>;
   /** Countable messages in the batch. */
   messages: number;
+  /** Tick records (partition-tick.ts): they count nothing; their batch settles the partition. */
+  ticks: number;
   poison: PoisonRecord[];
 }
 
@@ -87,7 +91,12 @@ export function decodeBatch(kafkaMessages: KafkaMessage[]): DecodedBatch {
   const messagesByRsvp = new Map<number, KafkaMessage[]>();
   const poison: PoisonRecord[] = [];
   let messages = 0;
+  let ticks = 0;
   for (const message of kafkaMessages) {
+    if (message.tick) {
+      ticks += 1;
+      continue;
+    }
     const source = `${message.topic}-${message.partition}@${message.offset}`;
     if (message.value === null) {
       poison.push({ source, reason: "no_value", detail: "the record has no value", raw: "" });
@@ -131,7 +140,7 @@ export function decodeBatch(kafkaMessages: KafkaMessage[]): DecodedBatch {
     if (ofRsvp) ofRsvp.push(message);
     else messagesByRsvp.set(record.rsvpId, [message]);
   }
-  return { rsvps, lastOffsets, messagesByRsvp, messages, poison };
+  return { rsvps, lastOffsets, messagesByRsvp, messages, ticks, poison };
 }
 
 /**

@@ -85,6 +85,11 @@ export interface ProcessBatchDependencies {
 export interface BatchResult {
   /** Kafka records in the batch. */
   records: number;
+  /**
+   * Tick records of the ingest (functions/shared/partition-tick.ts): counted as nothing, but
+   * their batch takes the changes of the partition's set-aside batches.
+   */
+  ticks: number;
   /** RSVPs counted for the first time. */
   counted: number;
   /** RSVPs already counted whose answer, guests, day or city changed. */
@@ -173,6 +178,7 @@ async function countBatch(
   }
   const poison: PoisonRecord[] = [];
   let messages = 0;
+  let ticks = 0;
   // A partition's changes are fenced by its offsets, so each partition is counted on its own.
   const partitions = new Map<string, KafkaMessage[]>();
   for (const message of kafkaMessages) {
@@ -185,6 +191,7 @@ async function countBatch(
     const decoded = decodeBatch(partitionMessages);
     poison.push(...decoded.poison);
     messages += decoded.messages;
+    ticks += decoded.ticks;
     return { tp, decoded, offsets: partitionMessages.map((message) => message.offset) };
   });
   // Side by side: each partition has its own fences, and what two partitions share (an RSVP
@@ -219,6 +226,7 @@ async function countBatch(
   const newLetters = await store.putDeadLetters(poison, now(), stateTtlSeconds, call);
   return {
     records: kafkaMessages.length,
+    ticks,
     ...applied,
     unchanged: messages - applied.counted - applied.changed,
     deadLettered: newLetters,

@@ -4,6 +4,7 @@
  * loudly instead of being counted as empty.
  */
 import { z } from "zod";
+import { isTick } from "./partition-tick.js";
 
 const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "not base64");
 
@@ -15,10 +16,10 @@ export const mskRecordSchema = z.object({
   timestampType: z.string(),
   key: base64.nullish(),
   value: base64.nullish(),
-  // Lambda gives each header's value as an array of byte values. The counting never reads
-  // them, so a shape it gives another producer's header must not fail the batch: a null value
-  // is kept as null, anything else stands for no headers (only the local emulation of the
-  // failed-records topic copies them).
+  // Lambda gives each header's value as an array of byte values. The counting reads only their
+  // names (a tick's, partition-tick.ts), so a shape it gives another producer's header must not
+  // fail the batch: a null value is kept as null, anything else stands for no headers (a tick
+  // then reads as a record that is not an RSVP: a dead letter, not a silent skip).
   headers: z
     .array(z.record(z.string(), z.array(z.number().int()).nullable()))
     .optional()
@@ -49,6 +50,8 @@ export interface KafkaMessage {
   value: string | null;
   /** The MSK cluster's ARN, when the event names it (a replaced cluster has a new one). */
   eventSourceArn?: string;
+  /** A tick record of the ingest (partition-tick.ts): it counts nothing. */
+  tick?: true;
 }
 
 /** The records of every topic-partition, each partition in offset order. */
@@ -56,12 +59,18 @@ export function messagesOf(event: MskEvent): KafkaMessage[] {
   return Object.values(event.records).flatMap((records) =>
     [...records]
       .sort((a, b) => a.offset - b.offset)
-      .map((record) => ({
-        topic: record.topic,
-        partition: record.partition,
-        offset: record.offset,
-        value: record.value == null ? null : Buffer.from(record.value, "base64").toString("utf8"),
-        ...(event.eventSourceArn === undefined ? {} : { eventSourceArn: event.eventSourceArn }),
-      })),
+      .map((record) => {
+        const value =
+          record.value == null ? null : Buffer.from(record.value, "base64").toString("utf8");
+        const headerNames = (record.headers ?? []).flatMap((header) => Object.keys(header));
+        return {
+          topic: record.topic,
+          partition: record.partition,
+          offset: record.offset,
+          value,
+          ...(event.eventSourceArn === undefined ? {} : { eventSourceArn: event.eventSourceArn }),
+          ...(isTick(headerNames, value) ? { tick: true as const } : {}),
+        };
+      }),
   );
 }

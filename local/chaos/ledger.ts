@@ -189,11 +189,28 @@ async function rawKeys(
 
 /** Records on a topic: the sum of its partitions' end offsets (nothing is deleted locally). */
 export async function topicSize(kafka: Kafka, topic: string): Promise<number> {
+  return (await topicEnds(kafka, topic)).records;
+}
+
+/**
+ * Whether `topic` holds more than `size` records and a tick to each partition: a restarted
+ * ingest sends every partition a tick when it starts (functions/shared/partition-tick.ts), and
+ * those are no RSVPs reaching Kafka again.
+ */
+export async function grewPastTicks(kafka: Kafka, topic: string, size: number): Promise<boolean> {
+  const { records, partitions } = await topicEnds(kafka, topic);
+  return records > size + partitions;
+}
+
+async function topicEnds(kafka: Kafka, topic: string) {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const offsets = await admin.fetchTopicOffsets(topic);
-    return offsets.reduce((sum, partition) => sum + Number(partition.high), 0);
+    return {
+      records: offsets.reduce((sum, partition) => sum + Number(partition.high), 0),
+      partitions: offsets.length,
+    };
   } finally {
     await admin.disconnect();
   }

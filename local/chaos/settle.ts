@@ -5,7 +5,7 @@
 import type { Kafka } from "kafkajs";
 import { sleep } from "../../functions/shared/backoff.js";
 import type { ChaosFeed } from "./feed-server.js";
-import { topicSize } from "./ledger.js";
+import { grewPastTicks, topicSize } from "./ledger.js";
 
 export interface SettleTarget {
   kafka: Kafka;
@@ -60,7 +60,7 @@ export async function quiesce(target: SettleTarget, timeoutMs: number): Promise<
 /**
  * Recovered: after the (last) fault was lifted, the ingest listens to the feed again (after a
  * drop it reconnects with backoff), records reach Kafka again (if the feed still played then:
- * the topic grew past `topicAtLift`) and counting has caught up with them. Resolves with the
+ * the topic grew past `topicAtLift` by more than a restarted ingest's ticks) and counting has caught up with them. Resolves with the
  * moment that held (epoch ms), or null after `timeoutMs`.
  */
 export async function recovery(
@@ -72,7 +72,7 @@ export async function recovery(
   while (Date.now() < deadline) {
     try {
       const produced =
-        !feedStillPlaying || (await topicSize(target.kafka, target.rsvpTopic)) > topicAtLift;
+        !feedStillPlaying || (await grewPastTicks(target.kafka, target.rsvpTopic, topicAtLift));
       if (target.feed.books.connected() > 0 && produced && (await countingLag(target)) === 0)
         return Date.now();
     } catch {

@@ -10,9 +10,11 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
 import { kafkaLogCreator } from "../../functions/shared/kafka-log.js";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
+import { DEFAULT_PARTITION_TICK_SECONDS } from "../../tasks/ingest/config.js";
 import { createFirehoseWriter } from "../../tasks/ingest/firehose-writer.js";
 import { type Ingest, startIngest } from "../../tasks/ingest/ingest.js";
 import { ingestProducer } from "../../tasks/ingest/renewable-producer.js";
+import { topicPartitions } from "../../tasks/ingest/topic-partitions.js";
 import { oversizedLineNotice } from "../../tasks/replay-feed/bounded-lines.js";
 import { type ReplayServer, startReplayServer } from "../../tasks/replay-feed/replay-server.js";
 import { siteBucketOf } from "../batch/run-batch.js";
@@ -47,7 +49,7 @@ export interface Counted {
 
 /** What the city-counts event source did with the records it read. */
 export interface EventSourceDone {
-  /** Records read: counted, dead-lettered by the handler, or set aside. */
+  /** RSVP records read (not the ingest's ticks): counted, dead-lettered by the handler, or set aside. */
   read: number;
   /** Records of batches given up on after their retries (MskEventSourceStats.failedRecords). */
   setAside: number;
@@ -118,6 +120,14 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     writeFirehose: createFirehoseWriter({ client: firehose, deliveryStreamName }),
     // A recording is played once; the synthetic feed never ends.
     reconnectAfterNormalClose: !options.input,
+    // As the ingest task's default (PARTITION_TICK_SECONDS): every partition's counting runs
+    // at least hourly, and at start.
+    partitionTicks: {
+      everyMs: DEFAULT_PARTITION_TICK_SECONDS * 1000,
+      partitions: () => topicPartitions(kafka, rsvpTopic),
+      onFailure: (error) =>
+        say(`ingest: could not list the partitions for their ticks: ${error.message}`),
+    },
     onSinkFailure: (sink, error, queued) =>
       say(`ingest: sending to ${sink} failed (${queued} queued, retrying): ${error.message}`),
   });
@@ -207,8 +217,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   );
 
   const dynamodb = new DynamoDBClient(awsClientConfig(aws));
+  // The topic holds the ingest's ticks beside its RSVPs (one to each partition at start): read
+  // too, but not RSVP records.
+  const onTopic = () => ingest.counters().produced + ingest.counters().ticks;
   const drained = (timeoutMs: number, everyMs: number) =>
-    waitFor(() => cityCounts.stats.records >= ingest.counters().produced, {
+    waitFor(() => cityCounts.stats.records >= onTopic(), {
       timeoutMs,
       everyMs,
     });
@@ -223,7 +236,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     tableName: process.env.TABLE_NAME as string,
     drained,
     eventSource: () => ({
-      read: cityCounts.stats.records,
+      read: cityCounts.stats.records - ingest.counters().ticks,
       setAside: cityCounts.stats.failedRecords,
       setAsideIn: [...setAsideIn],
     }),
@@ -232,7 +245,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       return {
         counters: { sent: feed.stats.sent, counted: counted.rsvps },
         text: (rates) =>
-          `feed ${feed.stats.sent} sent (${rates.sent}/s) | ingest ${stats.produced} to kafka, ${stats.sentToFirehose} to firehose, ${stats.deadLettered} dead-lettered | city-counts ${counted.rsvps} RSVPs (${rates.counted}/s), ${counted.changed} changed, ${counted.unchanged} unchanged, lag ${(lagMs(cityCounts.stats, stats.produced, Date.now(), startedAt) / 1000).toFixed(1)} s${topUs ? ` | top US: ${topUs}` : ""}`,
+          `feed ${feed.stats.sent} sent (${rates.sent}/s) | ingest ${stats.produced} to kafka, ${stats.sentToFirehose} to firehose, ${stats.deadLettered} dead-lettered | city-counts ${counted.rsvps} RSVPs (${rates.counted}/s), ${counted.changed} changed, ${counted.unchanged} unchanged, lag ${(lagMs(cityCounts.stats, onTopic(), Date.now(), startedAt) / 1000).toFixed(1)} s${topUs ? ` | top US: ${topUs}` : ""}`,
       };
     },
     async stopFlow() {
@@ -265,7 +278,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         .map(([why, n]) => `${why} ${n}`)
         .join(", ");
       const { failedRecords } = cityCounts.stats;
-      return `summary: ${final.received} received, ${final.produced} produced to ${rsvpTopic}, ${final.sentToFirehose} sent to Firehose, ${final.deadLettered} dead-lettered${rejected ? ` (${rejected})` : ""}, ${cityCounts.stats.records} read by city-counts: ${counted.rsvps} RSVPs counted, ${counted.changed} changed by a later version, ${counted.unchanged} messages changed nothing (duplicates, stale versions)${counted.deadLettered > 0 ? `, ${counted.deadLettered} dead-lettered by city-counts` : ""}${failedRecords > 0 ? `, ${failedRecords} set aside uncounted after their retries` : ""}`;
+      return `summary: ${final.received} received, ${final.produced} produced to ${rsvpTopic}, ${final.sentToFirehose} sent to Firehose, ${final.deadLettered} dead-lettered${rejected ? ` (${rejected})` : ""}, ${cityCounts.stats.records - final.ticks} read by city-counts: ${counted.rsvps} RSVPs counted, ${counted.changed} changed by a later version, ${counted.unchanged} messages changed nothing (duplicates, stale versions)${counted.deadLettered > 0 ? `, ${counted.deadLettered} dead-lettered by city-counts` : ""}${failedRecords > 0 ? `, ${failedRecords} set aside uncounted after their retries` : ""}`;
     },
   };
 }

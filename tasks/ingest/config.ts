@@ -8,6 +8,9 @@ import { z } from "zod";
 /** The namespace outside a stack (npm start, tests). */
 export const DEFAULT_METRICS_NAMESPACE = "RsvpAtlas/Ingest";
 
+/** How often each partition of the RSVP topic gets a tick, by default (PARTITION_TICK_SECONDS). */
+export const DEFAULT_PARTITION_TICK_SECONDS = 3_600;
+
 export const ingestConfigSchema = z.object({
   FEED_URL: z.url({ protocol: /^wss?$/ }),
   /** Comma-separated host:port; or leave empty and give KAFKA_CLUSTER_ARN (MSK). */
@@ -45,4 +48,16 @@ export const ingestConfigSchema = z.object({
    * from the durable point (resume-point.ts).
    */
   DRAIN_TIMEOUT_SECONDS: z.coerce.number().positive().default(50),
+  /**
+   * How often the ingest sends a tick record to each partition of the RSVP topic (and once at
+   * start), so that every partition has a batch that settles its set-aside ones before their
+   * states expire (functions/shared/partition-tick.ts); at most a day, far inside the dedup
+   * horizon. 0: no ticks.
+   */
+  PARTITION_TICK_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(86_400)
+    .default(DEFAULT_PARTITION_TICK_SECONDS),
 });

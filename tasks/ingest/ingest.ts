@@ -7,7 +7,8 @@
  * reading the feed until the sinks catch up. stop() closes the feed, then drains both sinks
  * before it returns (SIGTERM on Fargate).
  */
-import { CompressionTypes, type Producer } from "kafkajs";
+import { CompressionTypes, type Message, type Producer } from "kafkajs";
+import { TICK_HEADER, tickValue } from "../../functions/shared/partition-tick.js";
 import { deadLetterText } from "../../functions/shared/rsvp/dead-letter-text.js";
 import type { RsvpParser } from "../../functions/shared/rsvp/parse.js";
 import type { Rejection, RsvpRecord } from "../../functions/shared/rsvp/record.js";
@@ -26,6 +27,15 @@ import { feedUrlSince, RESUME_HEADER, ResumePoint, resumeHeaders } from "./resum
  * synthetic feed read faster than its pace runs ahead by far less in a bench.
  */
 export const MAX_MTIME_AHEAD_MS = 24 * 3_600_000;
+
+/**
+ * How stale the producer's view of a topic's partitions may be: kafkajs's `metadataMaxAge`,
+ * whose default (5 minutes, kafkajs's index.js) the ingest's producer keeps. A partition added
+ * to the RSVP topic gets ticks once it has been listed this long.
+ */
+export const PRODUCER_METADATA_MAX_AGE_MS = 300_000;
+/** How often a tick round that found no durable point looks again. */
+const POINT_WAIT_MS = 1_000;
 
 /** The dead-letter entry keeps the raw frame for diagnosis, capped (UTF-16 units). */
 export const MAX_DEAD_LETTER_RAW_CHARS = 8 * 1024;
@@ -102,11 +112,25 @@ export interface IngestOptions {
   arrivalClock?: ArrivalClock;
   /** The feed client's frame limits (feed-client.ts); tests make them small. */
   frameLimits?: { maxFrameBytes: number; setAsideFrameBytes: number };
+  /**
+   * A tick record to each partition of the RSVP topic at start and every `everyMs`
+   * (functions/shared/partition-tick.ts: the counting settles a partition's set-aside batches
+   * in its next batch, which a quiet partition would not have before their states expire).
+   * `partitions` lists the topic's partitions, asked again each time (partitions can be
+   * added); a round that cannot ask is said to `onFailure` and left to the next.
+   */
+  partitionTicks?: {
+    everyMs: number;
+    partitions: () => Promise<number[]>;
+    onFailure?: (error: Error) => void;
+  };
 }
 
 export interface IngestCounters {
   received: number;
   produced: number;
+  /** Tick records sent (partitionTicks): not in `produced`. */
+  ticks: number;
   sentToFirehose: number;
   deadLettered: number;
   rejected: Record<string, number>;
@@ -162,7 +186,15 @@ export function recordLine(record: RsvpRecord, arrival: number): string {
   return JSON.stringify({ ...record, arrival });
 }
 
-type KafkaItem = { seq: number; topic: string; key?: string; value: string };
+type KafkaItem = {
+  seq: number;
+  topic: string;
+  key?: string;
+  value: string;
+  /** A tick's partition (a tick has no key to place it by). */
+  partition?: number;
+  tick?: true;
+};
 
 function kafkaItemBytes(item: KafkaItem): number {
   return (
@@ -182,6 +214,7 @@ export function startIngest(options: IngestOptions): Ingest {
   const rejected: Record<string, number> = {};
   let received = 0;
   let deadLettered = 0;
+  let ticks = 0;
   let paused = 0;
   let feed: FeedClient | undefined;
   const resume = new ResumePoint(options.resumeFromMtime);
@@ -196,11 +229,13 @@ export function startIngest(options: IngestOptions): Ingest {
       // The durable point as of each record's encoding: a task started after this one dies
       // reads it back.
       const headers = resumeHeaders(resume);
-      const byTopic = new Map<string, { key?: string; value: string; headers: typeof headers }[]>();
-      for (const { topic, seq: _, ...message } of items) {
+      const tickHeaders = resumeHeaders(resume, { [TICK_HEADER]: "1" });
+      const byTopic = new Map<string, Message[]>();
+      for (const { topic, seq: _, tick, ...message } of items) {
+        const record = { ...message, headers: tick ? tickHeaders : headers };
         const messages = byTopic.get(topic);
-        if (messages) messages.push({ ...message, headers });
-        else byTopic.set(topic, [{ ...message, headers }]);
+        if (messages) messages.push(record);
+        else byTopic.set(topic, [record]);
       }
       await options.producer.sendBatch({
         acks: -1,
@@ -208,6 +243,7 @@ export function startIngest(options: IngestOptions): Ingest {
         topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
       });
       deadLettered += items.filter((item) => item.topic === options.deadLetterTopic).length;
+      ticks += items.filter((item) => item.tick).length;
       for (const item of items) {
         resume.done(item.seq);
         heldBytes -= kafkaHeld(item);
@@ -339,6 +375,77 @@ export function startIngest(options: IngestOptions): Ingest {
     },
   });
 
+  /**
+   * Ticks go through the same sender as the records, so one producer request is in flight at a
+   * time (the idempotent producer's sequence numbers). Each holds the durable point where it
+   * is, as a dead letter does, until Kafka has it. Returns what stops them.
+   *
+   * A round waits while there is no durable point (a topic without one, FEED_RESUME=off, and
+   * nothing received yet): its ticks would carry none, and as each partition's last record they
+   * would hide the points under them from the next task's readResumePoint, which reads only the
+   * last records. And a partition is ticked once it has been listed for longer than the
+   * producer's metadata may be stale ({@link PRODUCER_METADATA_MAX_AGE_MS}): kafkajs sends
+   * nothing to a partition its metadata does not know yet, and the send, unanswered for it
+   * (complete-send.ts), would be made again and again, the RSVPs of its batch with it. The
+   * partitions listed at the first round are known (the producer read the topic's metadata
+   * when it started sending).
+   */
+  function startTicks(): () => void {
+    const ticking = options.partitionTicks;
+    if (!ticking) return () => {};
+    let stopped = false;
+    let waitingForPoint: NodeJS.Timeout | undefined;
+    const firstListed = new Map<number, number>();
+    const round = async () => {
+      if (stopped) return;
+      if (resume.durableMtime <= 0) {
+        waitingForPoint ??= setTimeout(() => {
+          waitingForPoint = undefined;
+          void round();
+        }, POINT_WAIT_MS).unref();
+        return;
+      }
+      clearTimeout(waitingForPoint);
+      waitingForPoint = undefined;
+      let partitions: number[];
+      try {
+        partitions = await ticking.partitions();
+      } catch (error) {
+        try {
+          ticking.onFailure?.(error instanceof Error ? error : new Error(String(error)));
+        } catch {
+          // A failing report of a failure: the next round tries again all the same.
+        }
+        return;
+      }
+      if (stopped) return;
+      const now = Date.now();
+      const firstRound = firstListed.size === 0;
+      for (const partition of partitions)
+        if (!firstListed.has(partition))
+          firstListed.set(partition, firstRound ? Number.NEGATIVE_INFINITY : now);
+      const value = tickValue(now);
+      for (const partition of partitions) {
+        if (now - (firstListed.get(partition) ?? now) < PRODUCER_METADATA_MAX_AGE_MS) continue;
+        pushKafka({
+          seq: resume.received(undefined, 1),
+          topic: options.rsvpTopic,
+          partition,
+          value,
+          tick: true,
+        });
+      }
+    };
+    void round();
+    const timer = setInterval(() => void round(), ticking.everyMs);
+    timer.unref();
+    return () => {
+      stopped = true;
+      clearInterval(timer);
+      clearTimeout(waitingForPoint);
+    };
+  }
+
   const drainSinks = async () => {
     const results = await Promise.allSettled([kafka.drain(), firehose.drain()]);
     const failures = results.flatMap((result) =>
@@ -346,13 +453,18 @@ export function startIngest(options: IngestOptions): Ingest {
     );
     if (failures.length > 0) throw new Error(failures.join("; "));
   };
-  const finished = feed.ended.then(drainSinks);
+  const stopTicks = startTicks();
+  const finished = feed.ended.then(() => {
+    stopTicks();
+    return drainSinks();
+  });
   finished.catch(() => {});
 
   return {
     counters: () => ({
       received,
-      produced: kafka.sent - deadLettered,
+      produced: kafka.sent - deadLettered - ticks,
+      ticks,
       sentToFirehose: firehose.sent,
       deadLettered,
       rejected: { ...rejected },

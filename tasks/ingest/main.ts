@@ -19,6 +19,7 @@ import { createFirehoseWriter, FIREHOSE_HTTP_LIMITS } from "./firehose-writer.js
 import { startIngest } from "./ingest.js";
 import { ingestProducer } from "./renewable-producer.js";
 import { readResumePoint } from "./resume-point.js";
+import { topicPartitions } from "./topic-partitions.js";
 
 const config = readConfig(ingestConfigSchema);
 
@@ -94,6 +95,22 @@ const ingest = startIngest({
     deliveryStreamName: config.DELIVERY_STREAM_NAME,
   }),
   reconnectAfterNormalClose: config.RECONNECT_AFTER_NORMAL_CLOSE === "true",
+  ...(config.PARTITION_TICK_SECONDS > 0
+    ? {
+        partitionTicks: {
+          everyMs: config.PARTITION_TICK_SECONDS * 1000,
+          partitions: () => topicPartitions(kafka, config.RSVP_TOPIC),
+          // The next round asks again; a day of failed rounds is far inside the horizon.
+          onFailure: (error: Error) =>
+            logger.warn(
+              "could not list the RSVP topic's partitions for their ticks; trying at the next round",
+              {
+                error,
+              },
+            ),
+        },
+      }
+    : {}),
   ...(resumeFromMtime ? { resumeFromMtime } : {}),
   // A frame over the limit is data the feed sent that is read once more to be set aside, or
   // (over the set-aside limit too) not at all: said as a warning.
@@ -126,6 +143,7 @@ logger.info("ingest started", {
   resumeFrom: resumeFromMtime ? new Date(resumeFromMtime).toISOString() : "live",
   topic: config.RSVP_TOPIC,
   deliveryStream: config.DELIVERY_STREAM_NAME,
+  partitionTicksEverySeconds: config.PARTITION_TICK_SECONDS,
 });
 
 // EMF: the increase since the previous report (Sum per period = events); JSON: totals since start.

@@ -137,10 +137,15 @@ class MinHeap {
  * tries and each resend, complete-send.ts), not when the send starts: a record then carries the
  * point as of its own timestamp, which is how readResumePoint ranks records. A point taken when
  * the send started could be higher than one a message received during the send's retries
- * brings it down to, on a record stamped after that message arrived.
+ * brings it down to, on a record stamped after that message arrived. `others` are headers of
+ * fixed values beside it.
  */
-export function resumeHeaders(point: Pick<ResumePoint, "durableMtime">): Record<string, string> {
+export function resumeHeaders(
+  point: Pick<ResumePoint, "durableMtime">,
+  others: Record<string, string> = {},
+): Record<string, string> {
   return {
+    ...others,
     get [RESUME_HEADER]() {
       return String(point.durableMtime);
     },

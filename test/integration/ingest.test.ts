@@ -8,19 +8,26 @@ import { createHash } from "node:crypto";
 import { FirehoseClient } from "@aws-sdk/client-firehose";
 import { CompressionTypes } from "kafkajs";
 import { afterAll, describe, expect, inject, it } from "vitest";
+import { decodeBatch } from "../../functions/city-counts/counting.js";
+import { messagesOf } from "../../functions/shared/msk-event.js";
+import { TICK_HEADER } from "../../functions/shared/partition-tick.js";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import type { RsvpRecord } from "../../functions/shared/rsvp/record.js";
 import { syntheticMessages } from "../../local/feed/synthetic/generator.js";
 import { take } from "../../local/feed/synthetic/sample.js";
+import { toMskEvent } from "../../local/pipeline/msk-event-source.js";
 import { awsClientConfig } from "../../local/stack/aws-endpoint.js";
 import {
   deadLetterRaw,
   type Ingest,
   type IngestCounters,
+  type IngestOptions,
   KAFKA_BATCH_BYTES,
 } from "../../tasks/ingest/ingest.js";
 import { ingestProducer } from "../../tasks/ingest/renewable-producer.js";
-import { startReplayServer } from "../../tasks/replay-feed/replay-server.js";
+import { RESUME_HEADER } from "../../tasks/ingest/resume-point.js";
+import { topicPartitions } from "../../tasks/ingest/topic-partitions.js";
+import { type Pacing, startReplayServer } from "../../tasks/replay-feed/replay-server.js";
 import { endOffsets, recordsSince, type TopicRecord } from "../support/kafka-records.js";
 import { bucketLines } from "../support/s3-lines.js";
 import { hasSharedData, oddExamples, SKIPPED_WITHOUT_SHARED_DATA } from "../support/shared-data.js";
@@ -40,13 +47,28 @@ afterAll(() => {
   s3.destroy();
 });
 
-/** Plays `lines` through the replay server and the ingest; returns what each topic got since. */
+/**
+ * Plays `lines` through the replay server and the ingest; returns what each topic got since,
+ * the ingest's ticks apart.
+ */
 async function playThrough(
   lines: string[],
-  options: { holdFirstSend?: boolean } = {},
-): Promise<{ valid: TopicRecord[]; dead: TopicRecord[]; stats: IngestCounters }> {
+  options: {
+    holdFirstSend?: boolean;
+    pacing?: Pacing;
+    partitionTicks?: IngestOptions["partitionTicks"];
+  } = {},
+): Promise<{
+  valid: TopicRecord[];
+  dead: TopicRecord[];
+  ticks: TopicRecord[];
+  stats: IngestCounters;
+}> {
   const before = await endOffsets(kafka, [rsvpTopic, deadLetterTopic]);
-  const feed = await startReplayServer({ source: () => lines, pacing: { kind: "asap" } });
+  const feed = await startReplayServer({
+    source: () => lines,
+    pacing: options.pacing ?? { kind: "asap" },
+  });
   const producer = ingestProducer(kafka);
   await producer.connect();
   let ingest: Ingest | undefined;
@@ -62,7 +84,13 @@ async function playThrough(
       return send(batch);
     };
   }
-  ingest = startStackIngest({ feedUrl: feed.url, parse, producer, firehose });
+  ingest = startStackIngest({
+    feedUrl: feed.url,
+    parse,
+    producer,
+    firehose,
+    ...(options.partitionTicks ? { partitionTicks: options.partitionTicks } : {}),
+  });
   await ingest.finished;
   await producer.disconnect();
   await feed.close();
@@ -70,10 +98,12 @@ async function playThrough(
 
   // Everything the topics got since, which must be all the ingest says it sent and no more.
   const got = await recordsSince(kafka, before, 30_000);
-  expect(got).toHaveLength(stats.produced + stats.deadLettered);
+  expect(got).toHaveLength(stats.produced + stats.deadLettered + stats.ticks);
+  const isTick = (m: TopicRecord) => m.headers[TICK_HEADER] !== undefined;
   return {
-    valid: got.filter((m) => m.topic === rsvpTopic),
+    valid: got.filter((m) => m.topic === rsvpTopic && !isTick(m)),
     dead: got.filter((m) => m.topic === deadLetterTopic),
+    ticks: got.filter(isTick),
     stats,
   };
 }
@@ -138,6 +168,54 @@ describe("feed -> ingest -> Kafka and Firehose", () => {
     // Keyed by their reason: a send made again puts each on the same partition (see
     // ingest-lost-answer.test.ts for what round-robin did).
     expect(dead.map((m) => m.key)).toEqual(letters.map((l) => l.reason));
+  });
+
+  it("sends every partition of the RSVP topic a tick at start and each interval, which the counting counts as nothing", async () => {
+    const messages = take(syntheticMessages({ seed: "partition-ticks" }), 20);
+    // 20 messages at 10 a second: the feed stays open past several intervals of 400 ms (the
+    // first round waits for the first durable point).
+    const { valid, ticks, stats } = await playThrough(
+      messages.map((m) => m.text),
+      {
+        pacing: { kind: "rate", perSecond: 10 },
+        partitionTicks: { everyMs: 400, partitions: () => topicPartitions(kafka, rsvpTopic) },
+      },
+    );
+    expect(valid).toHaveLength(messages.length);
+    const partitions = await topicPartitions(kafka, rsvpTopic);
+    expect(partitions.length).toBeGreaterThan(1);
+    // At start and at least once more, every partition alike.
+    const rounds = stats.ticks / partitions.length;
+    expect(Number.isInteger(rounds) && rounds >= 2).toBe(true);
+    expect(ticks).toHaveLength(stats.ticks);
+    for (const partition of partitions)
+      expect(ticks.filter((tick) => tick.partition === partition)).toHaveLength(rounds);
+    for (const tick of ticks) {
+      expect(tick.topic).toBe(rsvpTopic);
+      expect(tick.headers[RESUME_HEADER]).toMatch(/^\d+$/);
+    }
+
+    // As the event source hands them to the counting: ticks, not RSVPs and not dead letters.
+    const handed = partitions.flatMap((partition) =>
+      messagesOf(
+        toMskEvent(
+          rsvpTopic,
+          partition,
+          ticks
+            .filter((tick) => tick.partition === partition)
+            .map((tick, offset) => ({
+              offset: String(offset),
+              timestamp: "0",
+              attributes: 0,
+              key: null,
+              value: Buffer.from(tick.value),
+              headers: tick.headers,
+            })),
+        ),
+      ),
+    );
+    const decoded = decodeBatch(handed);
+    expect([decoded.ticks, decoded.messages, decoded.poison.length]).toEqual([stats.ticks, 0, 0]);
   });
 
   it("sends large frames (64 KiB RSVPs, 8 KiB dead letters) in batches the broker takes, with nothing lost", async () => {

@@ -5,6 +5,7 @@ export function ingestCounters(overrides: Partial<IngestCounters> = {}): IngestC
   return {
     received: 0,
     produced: 0,
+    ticks: 0,
     sentToFirehose: 0,
     deadLettered: 0,
     rejected: {},

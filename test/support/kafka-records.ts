@@ -14,6 +14,8 @@ export interface TopicRecord {
   partition: number;
   key: string | null;
   value: string;
+  /** Header names and their (first) values as text. */
+  headers: Record<string, string>;
 }
 
 /** The end offset of every partition of `topics`: where the next record of each will go. */
@@ -77,6 +79,12 @@ export async function recordsSince(
             partition,
             key: message.key?.toString() ?? null,
             value: message.value?.toString() ?? "",
+            headers: Object.fromEntries(
+              Object.entries(message.headers ?? {}).map(([name, value]) => [
+                name,
+                (Array.isArray(value) ? value[0] : value)?.toString() ?? "",
+              ]),
+            ),
           });
           if (BigInt(records.length) === expected) {
             clearTimeout(timer);

@@ -14,10 +14,11 @@ export function sampleEvent<T = Record<string, unknown>>(file: string): T {
  * What the city-counts handler answers to events/msk-city-counts.json on an empty table: three
  * RSVPs counted (3 state writes, 4 counter writes: a day and an all-time counter for each of 2
  * cities), an exact copy unchanged, a record that is not JSON
- * dead-lettered.
+ * dead-lettered, and the ingest's tick record (functions/shared/partition-tick.ts) counting nothing.
  */
 export const mskCityCountsFirstResult = {
-  records: 5,
+  records: 6,
+  ticks: 1,
   counted: 3,
   changed: 0,
   refreshed: 0,

@@ -8,7 +8,10 @@ import { createFirehoseWriter } from "../../tasks/ingest/firehose-writer.js";
 import { type Ingest, type IngestOptions, startIngest } from "../../tasks/ingest/ingest.js";
 
 export function startStackIngest(
-  options: Pick<IngestOptions, "feedUrl" | "parse" | "producer" | "onSinkFailure"> & {
+  options: Pick<
+    IngestOptions,
+    "feedUrl" | "parse" | "producer" | "onSinkFailure" | "partitionTicks"
+  > & {
     firehose: FirehoseClient;
   },
 ): Ingest {

@@ -57,6 +57,7 @@ import {
 import { countDay, foldMessage, type RsvpState } from "../../functions/city-counts/rsvp-state.js";
 import { isTransientAwsError, retryTransient } from "../../functions/shared/aws-errors.js";
 import { type KafkaMessage, messagesOf, mskEventSchema } from "../../functions/shared/msk-event.js";
+import { tickValue } from "../../functions/shared/partition-tick.js";
 import { MAX_CITY_KEY_BYTES } from "../../functions/shared/rsvp/record-schema.js";
 import { MAX_DISPLAY_NAME_BYTES } from "../../functions/shared/rsvp/text.js";
 import { CostModelStore } from "../../local/dynamodb/cost-model-store.js";
@@ -312,6 +313,31 @@ describe("decodeBatch (events/msk-city-counts.json)", () => {
     );
     expect(headers).toContainEqual([{ "trace-id": null }, { origin: [104, 105] }]);
     expect(headers).toContain(undefined);
+  });
+
+  it("takes the ingest's tick for a tick (Lambda's header form): counted as nothing, not a dead letter", () => {
+    const tick = messagesOf(fixture).find((message) => message.offset === 41);
+    expect(tick).toMatchObject({ partition: 3, tick: true });
+    expect(decoded.ticks).toBe(1);
+    expect(decoded.poison.map((letter) => letter.source)).not.toContain("meetup-3@41");
+  });
+
+  it("takes a record for a tick only with both the header and a tick's value: others count or are dead-lettered", () => {
+    const raw = fixture.records["meetup-3"] ?? [];
+    const [portland, tick] = raw;
+    if (!portland || !tick) throw new Error("the fixture's meetup-3 records changed");
+    const event = (records: typeof raw) =>
+      mskEventSchema.parse({ ...fixture, records: { "meetup-3": records } });
+    // An RSVP under the tick header is counted, not skipped.
+    const rsvpWithHeader = decodeBatch(messagesOf(event([{ ...portland, headers: tick.headers }])));
+    expect([rsvpWithHeader.ticks, rsvpWithHeader.messages]).toEqual([0, 1]);
+    // A tick's value without the header, or with headers in a shape the schema sets aside: a
+    // dead letter that says so, not a silent skip.
+    for (const headers of [[], { odd: true }]) {
+      const unmarked = decodeBatch(messagesOf(event([{ ...tick, headers } as (typeof raw)[0]])));
+      expect([unmarked.ticks, unmarked.messages]).toEqual([0, 0]);
+      expect(unmarked.poison).toMatchObject([{ source: "meetup-3@41", reason: "invalid_record" }]);
+    }
   });
 
   it("turns a poison record into a dead letter with its source and reason", () => {
@@ -984,6 +1010,129 @@ describe("stateChanges, planStateWrites and planCounterWrites", () => {
           expect(
             [...table.model.images.keys()].filter((id) => id.startsWith("UNSETTLED#")),
           ).toEqual([]);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+  it("counts by the rule across partitions: RSVPs moving between them, batches cut, crashed, set aside and run side by side; ticks settle every partition", async () => {
+    // The ingest keys a record by its city, so an RSVP that changes city has versions on two
+    // partitions, counted by two runs that may be at work at once. Each partition's batches
+    // are cut anyhow, ticks among their records; a run dies after any write (its batch comes
+    // again, cut anew) or fails past its retries (set aside, its RSVPs recorded); two
+    // partitions run side by side, in two invocations or in one (whose failure fails both).
+    // One partition is never in two invocations at once. Then one tick per partition, with no
+    // RSVP, must settle every set-aside batch, and the set-aside records produced again leave
+    // the table equal to the rule. The ticks must count as nothing: no dead letter.
+    type Rsvp = ReturnType<typeof record>;
+    type Entry = Rsvp | "tick";
+    const fault = fc.option(
+      fc.record({ kind: fc.constantFrom("crash", "setAside"), after: fc.nat({ max: 8 }) }),
+      { freq: 2 },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(arbitraryRecord(12, 5), { minLength: 1, maxLength: 70 }),
+        fc.integer({ min: 2, max: 4 }),
+        fc.array(
+          fc.record({
+            partition: fc.nat(),
+            beside: fc.option(fc.nat(), { freq: 2 }),
+            together: fc.boolean(),
+            tick: fc.boolean(),
+            size: fc.integer({ min: 1, max: 10 }),
+            fault,
+          }),
+          { minLength: 1, maxLength: 40 },
+        ),
+        async (records, partitionCount, steps) => {
+          const table = conditionalTable();
+          const partitionOf = (rsvp: Rsvp) => Number(rsvp.city.key.slice(7)) % partitionCount;
+          const logs: Entry[][] = Array.from({ length: partitionCount }, () => []);
+          const positions = logs.map(() => 0);
+          for (const rsvp of records) logs[partitionOf(rsvp)]?.push(rsvp);
+          const setAside: Rsvp[] = [];
+          const messagesOf = (partition: number, from: number, to: number): KafkaMessage[] =>
+            (logs[partition] ?? []).slice(from, to).map((entry, i) => ({
+              topic: "meetup",
+              partition,
+              offset: from + i,
+              ...(entry === "tick"
+                ? { value: tickValue(DAY1), tick: true as const }
+                : { value: JSON.stringify(entry) }),
+            }));
+          /**
+           * One invocation with the next `size` records of each of `partitions`, as the event
+           * source would make it: a failure fails all of them.
+           */
+          const run = async (
+            partitions: number[],
+            size: number,
+            failure: { kind: "crash" | "setAside"; after: number } | null,
+          ) => {
+            const ranges = partitions.map((partition) => {
+              const from = positions[partition] ?? 0;
+              return { partition, from, to: Math.min(from + size, logs[partition]?.length ?? 0) };
+            });
+            const messages = ranges.flatMap(({ partition, from, to }) =>
+              messagesOf(partition, from, to),
+            );
+            if (messages.length === 0) return;
+            const store =
+              failure === null
+                ? table.store
+                : failure.kind === "crash"
+                  ? crashing(table.store, failure.after)
+                  : failingWrites(table.store, failure.after);
+            try {
+              const result = await processBatch(messages, deps(store));
+              expect(result.deadLettered + result.deadLetteredBefore).toBe(0);
+            } catch (error) {
+              // A dead run's batch comes again (from the same offset, cut anew); a lost race
+              // that kept on fails the invocation, which the event source retries the same way.
+              if (error instanceof SimulatedCrash || error instanceof ConcurrentUpdateError) return;
+              if (!isTransientAwsError(error) && !(error instanceof PendingChangesOverflowError))
+                throw error;
+              for (const { partition, from, to } of ranges)
+                for (const entry of logs[partition]?.slice(from, to) ?? [])
+                  if (entry !== "tick") setAside.push(entry);
+            }
+            for (const { partition, to } of ranges) positions[partition] = to;
+          };
+          for (const step of steps) {
+            const partition = step.partition % partitionCount;
+            const beside = step.beside === null ? null : step.beside % partitionCount;
+            if (step.tick) logs[partition]?.push("tick");
+            if (beside === null || beside === partition)
+              await run([partition], step.size, step.fault);
+            else if (step.together) await run([partition, beside], step.size, step.fault);
+            else
+              await Promise.all([
+                run([partition], step.size, step.fault),
+                run([beside], step.size, null),
+              ]);
+          }
+          const drain = async () => {
+            for (let partition = 0; partition < partitionCount; partition++) {
+              for (let guard = 0; (positions[partition] ?? 0) < (logs[partition]?.length ?? 0); ) {
+                expect(guard++).toBeLessThan(200);
+                await run([partition], 10, null);
+              }
+            }
+          };
+          await drain();
+          // A tick to each partition, and nothing else: every set-aside batch is settled.
+          for (const log of logs) log.push("tick");
+          await drain();
+          expect(unsettledItems(table)).toEqual([]);
+          // Produced again (each to its city's partition) until none is set aside.
+          for (let round = 0; setAside.length > 0; round++) {
+            expect(round).toBeLessThan(4);
+            for (const rsvp of setAside.splice(0)) logs[partitionOf(rsvp)]?.push(rsvp);
+            await drain();
+          }
+          expect(table.counts()).toEqual(ruleCounts(records));
+          expect(unsettledItems(table)).toEqual([]);
         },
       ),
       { numRuns: 150 },
@@ -1785,6 +1934,27 @@ describe("partial runs, hostile keys and moved RSVPs", () => {
     // Produced again (the on-failure destination replayed), they change nothing.
     await processBatch(messagesOfRecords(failed, 5), deps(table.store));
     expect(table.counts()).toEqual(ruleCounts([...counted, ...failed, ...next]));
+  });
+
+  it("a tick alone, weeks later, counts a set-aside batch: the partition needs no RSVP to settle", async () => {
+    const table = conditionalTable();
+    const failed = [record(3, DAY1), record(4, DAY1, "no", "us/wa/seattle")];
+    await expect(
+      processBatch(messagesOfRecords(failed, 0), deps(failingWrites(table.store, 2))),
+    ).rejects.toThrow("throttled");
+    expect(table.counts()).toEqual(new Map());
+    expect(unsettledItems(table)).toHaveLength(1);
+    const tick: KafkaMessage = {
+      topic: "meetup",
+      partition: 0,
+      offset: 2,
+      value: tickValue(DAY1 + 20 * 86_400_000),
+      tick: true,
+    };
+    const result = await processBatch([tick], deps(table.store));
+    expect(result).toMatchObject({ records: 1, ticks: 1, counted: 0, deadLettered: 0 });
+    expect(table.counts()).toEqual(ruleCounts(failed));
+    expect(unsettledItems(table)).toEqual([]);
   });
 
   it("a record an outage refused is written by the container's next run before it moves a fence", async () => {

@@ -42,6 +42,7 @@ describe("flatten", () => {
     ).toEqual({
       received: 10,
       produced: 8,
+      ticks: 0,
       sentToFirehose: 0,
       deadLettered: 2,
       "rejected.not_json": 2,
@@ -134,6 +135,7 @@ describe("createEmfReporter", () => {
       [
         "received",
         "produced",
+        "ticks",
         "sentToFirehose",
         "deadLettered",
         "reconnects",

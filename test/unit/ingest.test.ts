@@ -6,12 +6,21 @@
 import type { AddressInfo } from "node:net";
 import type { Producer, ProducerBatch } from "kafkajs";
 import { afterEach, describe, expect, it } from "vitest";
-import { WebSocketServer } from "ws";
+import { type WebSocket, WebSocketServer } from "ws";
+import { TICK_HEADER } from "../../functions/shared/partition-tick.js";
 import { createRsvpParser } from "../../functions/shared/rsvp/parse.js";
 import { syntheticLines } from "../../local/feed/synthetic/generator.js";
+import { take } from "../../local/feed/synthetic/sample.js";
 import { createArrivalClock } from "../../tasks/ingest/arrival-clock.js";
 import { FirehoseDeliveryError } from "../../tasks/ingest/firehose-writer.js";
-import { MAX_MTIME_AHEAD_MS, resumeBound, startIngest } from "../../tasks/ingest/ingest.js";
+import {
+  type IngestOptions,
+  MAX_MTIME_AHEAD_MS,
+  PRODUCER_METADATA_MAX_AGE_MS,
+  resumeBound,
+  startIngest,
+} from "../../tasks/ingest/ingest.js";
+import { RESUME_HEADER } from "../../tasks/ingest/resume-point.js";
 import { type ReplayServer, startReplayServer } from "../../tasks/replay-feed/replay-server.js";
 
 let feed: ReplayServer | undefined;
@@ -321,4 +330,132 @@ describe("ingest backpressure", () => {
     );
     expect(ingest.heldBytes()).toBe(0);
   }, 60_000);
+});
+
+describe("partition ticks", () => {
+  /** A producer that keeps each record with its partition and headers as they were encoded. */
+  function tickRecordingProducer() {
+    const sent: { topic: string; partition?: number; headers: Record<string, string> }[] = [];
+    const producer = {
+      sendBatch: async (batch: ProducerBatch) => {
+        for (const { topic, messages } of batch.topicMessages ?? [])
+          for (const m of messages)
+            sent.push({
+              topic,
+              ...(m.partition === undefined ? {} : { partition: m.partition }),
+              headers: Object.fromEntries(
+                Object.entries(m.headers ?? {}).map(([name, value]) => [name, String(value)]),
+              ),
+            });
+        return [];
+      },
+    } as unknown as Producer;
+    const ticks = () => sent.filter((record) => record.headers[TICK_HEADER] !== undefined);
+    return { sent, producer, ticks };
+  }
+
+  /** A feed that sends `lines` when asked (one connection), and stays open until closed. */
+  async function heldOpenFeed() {
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+    await new Promise((resolve) => wss.once("listening", resolve));
+    const connected = new Promise<WebSocket>((resolve) => wss.once("connection", resolve));
+    return {
+      url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`,
+      send: async (lines: string[]) => {
+        const socket = await connected;
+        for (const line of lines) socket.send(line);
+      },
+      end: async () => {
+        (await connected).close(1000, "end of feed");
+        await new Promise((resolve) => wss.close(resolve));
+      },
+    };
+  }
+
+  /** The ingest on `feedUrl`, played once, with ticks. */
+  const startTicking = (
+    feedUrl: string,
+    producer: Producer,
+    partitionTicks: NonNullable<IngestOptions["partitionTicks"]>,
+  ) =>
+    startIngest({
+      feedUrl,
+      parse: createRsvpParser(),
+      producer,
+      rsvpTopic: "meetup",
+      deadLetterTopic: "meetup-dlq",
+      writeFirehose: async () => {},
+      reconnectAfterNormalClose: false,
+      partitionTicks,
+    });
+
+  const until = async (condition: () => boolean, what: string) => {
+    for (let waited = 0; !condition(); waited += 10) {
+      if (waited > 10_000) throw new Error(`waited 10 s for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+
+  it("ticks every partition once there is a durable point, at start and each interval, none after the end", async () => {
+    const feed = await heldOpenFeed();
+    const { producer, ticks } = tickRecordingProducer();
+    const ingest = startTicking(feed.url, producer, {
+      everyMs: 50,
+      partitions: async () => [0, 1, 2],
+    });
+    // No point yet (a topic without one, nothing received): a tick would carry none, and hide
+    // the points under it from the next task's resume.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(ticks()).toEqual([]);
+    const lines = take(syntheticLines({ seed: "ticks", malformedShare: 0 }), 3);
+    await feed.send(lines);
+    await until(() => ticks().length >= 6, "two rounds of ticks");
+    for (const tick of ticks()) {
+      expect(tick.topic).toBe("meetup");
+      expect(Number(tick.headers[RESUME_HEADER])).toBeGreaterThan(0);
+    }
+    expect(
+      ticks()
+        .slice(0, 6)
+        .map((tick) => tick.partition),
+    ).toEqual([0, 1, 2, 0, 1, 2]);
+    await feed.end();
+    await ingest.finished;
+    const { produced, ticks: counted } = ingest.counters();
+    expect([produced, counted]).toEqual([3, ticks().length]);
+    const after = ticks().length;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(ticks()).toHaveLength(after);
+  });
+
+  it("ticks a partition added later only once the producer's metadata can know it, and rides out a failing listing", async () => {
+    const feed = await heldOpenFeed();
+    const { producer, ticks } = tickRecordingProducer();
+    const listings = [[0, 1], "fail", [0, 1, 2]] as const;
+    let round = 0;
+    const failures: string[] = [];
+    const ingest = startTicking(feed.url, producer, {
+      everyMs: 30,
+      partitions: async () => {
+        const listing = listings[Math.min(round++, listings.length - 1)];
+        if (listing === "fail") throw new Error("metadata refused");
+        return [...(listing ?? [])];
+      },
+      onFailure: (error) => {
+        failures.push(error.message);
+        throw new Error("a report that fails too");
+      },
+    });
+    await feed.send(take(syntheticLines({ seed: "ticks-added", malformedShare: 0 }), 1));
+    await until(() => round >= 6, "six rounds");
+    await feed.end();
+    await ingest.finished;
+    expect(failures).toEqual(["metadata refused"]);
+    // Partition 2 was listed within the last 5 minutes: kafkajs would send nothing to it yet.
+    expect(PRODUCER_METADATA_MAX_AGE_MS).toBe(300_000);
+    const partitions = ticks().map((tick) => tick.partition);
+    expect(partitions).not.toContain(2);
+    expect(partitions.filter((p) => p === 0).length).toBeGreaterThanOrEqual(4);
+    expect(partitions.filter((p) => p === 1).length).toBe(partitions.filter((p) => p === 0).length);
+  });
 });
