@@ -52,14 +52,22 @@
 import { createHash } from "node:crypto";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import type { KafkaMessage } from "../shared/msk-event.js";
+import { deadLetterText, RSVP_RECORD_FORMAT } from "../shared/rsvp/dead-letter-text.js";
 import { type CountableRecord, countableRecordSchema } from "../shared/rsvp/record-schema.js";
-import { redactPersonalData } from "../shared/rsvp/redact.js";
 import { cutToBytes } from "../shared/rsvp/text.js";
 import type { CountedCity, Counts, RsvpState } from "./rsvp-state.js";
 import { countDay, foldMessage, mergeStates, sameState } from "./rsvp-state.js";
 
 /** A dead letter's raw value is cut to this many UTF-8 bytes, so the item stays far below 4 KB. */
 export const MAX_DEAD_LETTER_RAW_BYTES = 2048;
+
+/**
+ * What a dead letter keeps of a record's value: the fields of the record the ingest writes
+ * (an allow-list, dead-letter-text.ts: another producer's `attendee.name` or a free-text field
+ * keeps only its name), cut to {@link MAX_DEAD_LETTER_RAW_BYTES}.
+ */
+export const deadLetterRaw = (value: string) =>
+  cutToBytes(deadLetterText(value, RSVP_RECORD_FORMAT), MAX_DEAD_LETTER_RAW_BYTES);
 const MAX_DEAD_LETTER_DETAIL_CHARS = 300;
 
 export interface PoisonRecord {
@@ -103,8 +111,8 @@ export function decodeBatch(kafkaMessages: KafkaMessage[]): DecodedBatch {
       continue;
     }
     const value = message.value;
-    // Only a dead letter keeps its text: valid messages are not redacted and cut for nothing.
-    const deadLetterText = () => cutToBytes(redactPersonalData(value), MAX_DEAD_LETTER_RAW_BYTES);
+    // Only a dead letter keeps its text: valid messages are not cut down for nothing.
+    const deadLetterText = () => deadLetterRaw(value);
     let json: unknown;
     try {
       json = JSON.parse(message.value);
@@ -153,7 +161,7 @@ export function behindFenceLetters(messages: KafkaMessage[]): PoisonRecord[] {
     source: `${message.topic}-${message.partition}@${message.offset}`,
     reason: "behind_fence",
     detail: `a counter's fence for partition ${message.partition} is past offset ${message.offset}: the event source skipped it once (a batch set aside) and read it again; produce the record again to count it`,
-    raw: cutToBytes(redactPersonalData(message.value ?? ""), MAX_DEAD_LETTER_RAW_BYTES),
+    raw: deadLetterRaw(message.value ?? ""),
   }));
 }
 

@@ -346,9 +346,36 @@ describe("decodeBatch (events/msk-city-counts.json)", () => {
         source: "meetup-0@103",
         reason: "not_json",
         detail: "the value is not JSON",
-        raw: "{not json",
+        // Its words are no field of the record the ingest writes: masked, the shape kept.
+        raw: "{… …",
       },
     ]);
+  });
+
+  it("keeps only the fields of the ingest's record in a dead letter: another producer's personal or free text stays out", () => {
+    const value = JSON.stringify({
+      v: 1,
+      rsvpId: 5,
+      mtime: 1526812000000,
+      response: "maybe",
+      attendee: { name: "Jane Roe" },
+      comment: "call Jane Roe on 555-0100",
+      city: { key: "us/or/portland", country: "us", name: "Portland", note: "Jane Roe" },
+    });
+    const [letter] = decodeBatch([{ topic: "meetup", partition: 1, offset: 8, value }]).poison;
+    expect(letter?.raw).not.toMatch(/Jane|555/);
+    expect(JSON.parse(letter?.raw ?? "{}")).toMatchObject({
+      rsvpId: 5,
+      mtime: 1526812000000,
+      response: "maybe",
+      city: { key: "us/or/portland", country: "us", name: "Portland" },
+    });
+    // Cut text that is not JSON keeps the record's fields where they stand, and no other value.
+    const cut = decodeBatch([
+      { topic: "meetup", partition: 1, offset: 9, value: value.slice(0, 120) },
+    ]).poison[0];
+    expect(cut?.raw).toContain('"rsvpId":5');
+    expect(cut?.raw).not.toMatch(/Jane|555/);
   });
 
   it("names the field that makes a record unusable, and keeps personal data out of the raw text", () => {

@@ -380,7 +380,10 @@ describe("the city-counts event source in template.yaml", () => {
   it("alarms when the counts fall behind and when anything reaches the failed-batches bucket", () => {
     // Lambda Developer Guide, "Types of metrics for Lambda functions" (monitoring-metrics-types):
     // OffsetLag is a performance metric of the function (AWS Compute Blog, "Offset lag metric
-    // for Amazon MSK as an event source for Lambda"); OnFailureDestinationDeliveredEventCount
+    // for Amazon MSK as an event source for Lambda"), and the function's metrics are kept "By
+    // Function Name (FunctionName)", aggregated over its versions and aliases (Lambda Developer
+    // Guide, "Working with Lambda function metrics": viewing them on the CloudWatch console,
+    // where OffsetLag is listed among them); OnFailureDestinationDeliveredEventCount
     // is an event source mapping metric published with MetricsConfig {Metrics: [EventCount]}.
     expect(eventSource().Properties.MetricsConfig).toEqual({ Metrics: ["EventCount"] });
     expect(resource("CityCountsLagAlarm").Properties).toMatchObject({

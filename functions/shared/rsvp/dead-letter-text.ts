@@ -10,6 +10,9 @@
  *
  * The kept values go through {@link redactPersonalData} too: a format field whose value is
  * itself text holding a member object is cleaned as before.
+ *
+ * The counting keeps its own dead letters, of records on the RSVP topic, the same way by the
+ * record the ingest writes ({@link RSVP_RECORD_FORMAT}).
  */
 import {
   isPersonalKey,
@@ -20,16 +23,16 @@ import {
 } from "./redact.js";
 
 /** Where a value may stand in the format: a field's value, an object's fields, a list's items. */
-type Shape = "value" | { fields: Readonly<Record<string, Shape>> } | { items: Shape };
+export type Shape = "value" | { fields: Readonly<Record<string, Shape>> } | { items: Shape };
 
 const fields = (of: Record<string, Shape>): Shape => ({ fields: of });
 
 /**
  * The RSVP stream format (stream-message.ts) but `member`, by where each field stands: a field
  * counts as the format's only where the format has it (an `event_name` in an `attendee`, or at
- * the top, does not).
+ * the top, does not). What the ingest keeps of a frame it refused.
  */
-const FORMAT: Shape = fields({
+export const STREAM_MESSAGE_FORMAT: Shape = fields({
   rsvp_id: "value",
   mtime: "value",
   response: "value",
@@ -48,6 +51,32 @@ const FORMAT: Shape = fields({
     group_topics: { items: fields({ urlkey: "value", topic_name: "value" }) },
   }),
   venue: fields({ venue_id: "value", venue_name: "value", lat: "value", lon: "value" }),
+});
+
+const POSITION = fields({ lat: "value", lon: "value" });
+/**
+ * The normalized record the ingest writes to the RSVP topic (record.ts), by where each field
+ * stands: what the counting keeps of a record on the topic it cannot count. Our ingest writes
+ * no personal data there, but a record it cannot count did not come from it as it is.
+ */
+export const RSVP_RECORD_FORMAT: Shape = fields({
+  v: "value",
+  rsvpId: "value",
+  mtime: "value",
+  response: "value",
+  guests: "value",
+  arrival: "value",
+  visibility: "value",
+  city: fields({ key: "value", country: "value", state: "value", name: "value" }),
+  event: fields({ id: "value", name: "value", time: "value", url: "value" }),
+  group: fields({
+    id: "value",
+    name: "value",
+    urlname: "value",
+    position: POSITION,
+    topics: { items: fields({ key: "value", name: "value" }) },
+  }),
+  venue: fields({ id: "value", name: "value", position: POSITION }),
 });
 
 const fieldShape = (shape: Shape | null, key: string): Shape | null =>
@@ -71,23 +100,23 @@ const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_.-]{0,39}$/;
 const TURNED_ROUND = /["'`]\s*[:,}\]]|[{[,:]\s*["'`]/;
 
 /**
- * The text a dead letter keeps of `raw`: a JSON object rewritten with only the format's fields
- * (compact JSON); other JSON, and text that is not JSON (a cut frame, a Python repr), with
- * every string and word outside the format's fields replaced by "…". Never throws.
+ * The text a dead letter keeps of `raw`: a JSON object rewritten with only the fields of
+ * `format` (compact JSON); other JSON, and text that is not JSON (a cut frame, a Python repr),
+ * with every string and word outside the format's fields replaced by "…". Never throws.
  */
-export function deadLetterText(raw: string): string {
+export function deadLetterText(raw: string, format: Shape = STREAM_MESSAGE_FORMAT): string {
   try {
     const text = raw.length > MAX_REDACTED_CHARS ? raw.slice(0, MAX_REDACTED_CHARS) : raw;
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch {
-      return skeleton(text).toWellFormed();
+      return skeleton(text, format).toWellFormed();
     }
-    if (typeof parsed === "string") return skeleton(text).toWellFormed();
+    if (typeof parsed === "string") return skeleton(text, format).toWellFormed();
     // Only an object can be a message of the format: anything else keeps no value.
     const isObject = parsed !== null && typeof parsed === "object" && !Array.isArray(parsed);
-    return JSON.stringify(keep(parsed, 0, isObject ? FORMAT : null)).toWellFormed();
+    return JSON.stringify(keep(parsed, 0, isObject ? format : null)).toWellFormed();
   } catch {
     return WITHHELD;
   }
@@ -137,7 +166,7 @@ interface Container {
  * the message's own (`rsvp_id`, `mtime`, `response`, `guests`, `visibility`, and its `event`,
  * `group` or `venue` fields).
  */
-function skeleton(text: string): string {
+function skeleton(text: string, format: Shape): string {
   // The text itself: no value of its own is the format's; the object it opens with may be.
   const stack: Container[] = [{ shape: null, isObject: false, keyShape: null, expectKey: false }];
   const top = () => stack[stack.length - 1] as Container;
@@ -189,7 +218,7 @@ function skeleton(text: string): string {
       // At the text's top, only the object the text opens with may be a message: one after
       // anything else (a frame cut at its start) may be the value of any field.
       const shape =
-        stack.length === 1 ? (char === "{" && i === opensAt ? FORMAT : null) : slotShape();
+        stack.length === 1 ? (char === "{" && i === opensAt ? format : null) : slotShape();
       // An object or list is its field's one value: none after it is kept.
       if (top().isObject) top().keyShape = null;
       top().expectKey = false;
