@@ -43,17 +43,24 @@ export function placingPartitioner(placements: Placements): ICustomPartitioner {
   };
 }
 
-/** The messages of `batch` on a partition that `written` does not answer for. */
+/**
+ * The messages of `batch` on a partition that `written` does not answer for, but those
+ * `bestEffort` names: a message that may be lost (a tick, partition-tick.ts), so that one to a
+ * partition kafkajs does not know yet (it sends nothing there, unanswered, until its metadata
+ * is refreshed: cluster/index.js findLeaderForPartitions) never makes the rest go again.
+ */
 export function unwritten(
   batch: TopicMessages[],
   written: RecordMetadata[],
   placements: Placements,
+  bestEffort: (message: Message) => boolean = () => false,
 ): TopicMessages[] {
   const answered = new Set(written.map((r) => `${r.topicName}\u0000${r.partition}`));
   return batch
     .map(({ topic, messages }) => ({
       topic,
       messages: messages.filter((message) => {
+        if (bestEffort(message)) return false;
         const partition = placements.get(message);
         return partition === undefined || !answered.has(`${topic}\u0000${partition}`);
       }),
@@ -89,7 +96,12 @@ export async function sendCompletely(
   send: (batch: ProducerBatch) => Promise<RecordMetadata[]>,
   batch: ProducerBatch,
   placements: Placements,
-  options: { attempts?: number; onPartial?: (partial: PartialSend) => void } = {},
+  options: {
+    attempts?: number;
+    onPartial?: (partial: PartialSend) => void;
+    /** Messages not sent again when unanswered ({@link unwritten}). */
+    bestEffort?: (message: Message) => boolean;
+  } = {},
 ): Promise<RecordMetadata[]> {
   const attempts = options.attempts ?? 3;
   const answered: RecordMetadata[] = [];
@@ -97,7 +109,7 @@ export async function sendCompletely(
   for (let attempt = 1; ; attempt += 1) {
     const written = await send({ ...batch, topicMessages: pending });
     answered.push(...written);
-    pending = unwritten(pending, written, placements);
+    pending = unwritten(pending, written, placements, options.bestEffort);
     if (pending.length === 0) return answered;
     const messages = pending.reduce((sum, { messages }) => sum + messages.length, 0);
     const partitions = [

@@ -28,12 +28,6 @@ import { feedUrlSince, RESUME_HEADER, ResumePoint, resumeHeaders } from "./resum
  */
 export const MAX_MTIME_AHEAD_MS = 24 * 3_600_000;
 
-/**
- * How stale the producer's view of a topic's partitions may be: kafkajs's `metadataMaxAge`,
- * whose default (5 minutes, kafkajs's index.js) the ingest's producer keeps. A partition added
- * to the RSVP topic gets ticks once it has been listed this long.
- */
-export const PRODUCER_METADATA_MAX_AGE_MS = 300_000;
 /** How often a tick round that found no durable point looks again. */
 const POINT_WAIT_MS = 1_000;
 
@@ -383,21 +377,18 @@ export function startIngest(options: IngestOptions): Ingest {
    * A round waits while there is no durable point (a topic without one, FEED_RESUME=off, and
    * nothing received yet): its ticks would carry none, and as each partition's last record they
    * would hide the points under them from the next task's readResumePoint, which reads only the
-   * last records. And a partition is ticked once it has been listed for longer than the
-   * producer's metadata may be stale ({@link PRODUCER_METADATA_MAX_AGE_MS}): kafkajs sends
-   * nothing to a partition its metadata does not know yet, and the send, unanswered for it
-   * (complete-send.ts), would be made again and again, the RSVPs of its batch with it. The
-   * partitions listed at the first round are known (the producer read the topic's metadata
-   * when it started sending).
+   * last records. A partition added to the topic is listed at once, but the producer may not
+   * know it for up to its metadata's age (5 minutes): a tick there is lost (the producer
+   * sends it as best effort, renewable-producer.ts), and a later round's lands.
    */
   function startTicks(): () => void {
     const ticking = options.partitionTicks;
     if (!ticking) return () => {};
     let stopped = false;
+    let inRound = false;
     let waitingForPoint: NodeJS.Timeout | undefined;
-    const firstListed = new Map<number, number>();
     const round = async () => {
-      if (stopped) return;
+      if (stopped || inRound) return;
       if (resume.durableMtime <= 0) {
         waitingForPoint ??= setTimeout(() => {
           waitingForPoint = undefined;
@@ -407,6 +398,7 @@ export function startIngest(options: IngestOptions): Ingest {
       }
       clearTimeout(waitingForPoint);
       waitingForPoint = undefined;
+      inRound = true;
       let partitions: number[];
       try {
         partitions = await ticking.partitions();
@@ -417,16 +409,13 @@ export function startIngest(options: IngestOptions): Ingest {
           // A failing report of a failure: the next round tries again all the same.
         }
         return;
+      } finally {
+        inRound = false;
       }
+      // The feed ended while the partitions were asked for: the sinks are draining.
       if (stopped) return;
-      const now = Date.now();
-      const firstRound = firstListed.size === 0;
+      const value = tickValue(Date.now());
       for (const partition of partitions)
-        if (!firstListed.has(partition))
-          firstListed.set(partition, firstRound ? Number.NEGATIVE_INFINITY : now);
-      const value = tickValue(now);
-      for (const partition of partitions) {
-        if (now - (firstListed.get(partition) ?? now) < PRODUCER_METADATA_MAX_AGE_MS) continue;
         pushKafka({
           seq: resume.received(undefined, 1),
           topic: options.rsvpTopic,
@@ -434,7 +423,6 @@ export function startIngest(options: IngestOptions): Ingest {
           value,
           tick: true,
         });
-      }
     };
     void round();
     const timer = setInterval(() => void round(), ticking.everyMs);

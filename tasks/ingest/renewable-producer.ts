@@ -13,8 +13,19 @@
  * Those the broker had appended under the old id are then on the topic twice, which the
  * counting takes once (an exact duplicate of an RSVP's version changes nothing).
  */
-import { type Kafka, Partitioners, type Producer, type ProducerConfig } from "kafkajs";
+import {
+  type Kafka,
+  type Message,
+  Partitioners,
+  type Producer,
+  type ProducerConfig,
+} from "kafkajs";
+import { TICK_HEADER } from "../../functions/shared/partition-tick.js";
 import { type Placements, placingPartitioner, sendCompletely } from "./complete-send.js";
+
+/** A tick record of the ingest (partition-tick.ts): its headers name it. */
+const isTickMessage = (message: Message) =>
+  message.headers !== undefined && Object.hasOwn(message.headers, TICK_HEADER);
 
 /**
  * The ingest's producer settings: idempotence (kafkajs sends with acks -1; a request sent again,
@@ -149,6 +160,9 @@ export function ingestProducer(
     disconnect: () => renewable.disconnect(),
     sendBatch: (batch) =>
       sendCompletely((part) => renewable.sendBatch(part), batch, placements, {
+        // A tick lost is sent again at the next round; one to a partition this producer does
+        // not know yet must not make its batch's records go again and again.
+        bestEffort: isTickMessage,
         onPartial: (partial) =>
           options.logger?.warn(
             "Kafka took a send but left partitions unwritten; sending those again",

@@ -453,9 +453,13 @@ describe("decodeBatch (events/msk-city-counts.json)", () => {
   });
 
   it("caps a dead letter's raw text so the item stays small, whatever the record", () => {
-    const value = `{"x":"${"é".repeat(40_000)}`;
+    // In a field the dead letter keeps (a cut frame: not JSON), two bytes a character.
+    const value = `{"city":{"name":"${"é".repeat(40_000)}`;
     const { poison } = decodeBatch([{ topic: "meetup", partition: 0, offset: 1, value }]);
-    expect(Buffer.byteLength(poison[0]?.raw ?? "", "utf8")).toBeLessThanOrEqual(2048);
+    const bytes = Buffer.byteLength(poison[0]?.raw ?? "", "utf8");
+    expect(bytes).toBeLessThanOrEqual(2048);
+    expect(bytes).toBeGreaterThan(2000);
+    expect(poison[0]?.raw).toMatch(/^\{"city":\{"name":"é+$/);
     expect(poison[0]?.raw).not.toContain("\uFFFD");
   });
 });

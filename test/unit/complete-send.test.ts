@@ -210,6 +210,25 @@ describe("sendCompletely and unwritten, by themselves", () => {
     ]);
   });
 
+  it("sends no best-effort message again: one to a partition nobody answers for is let go, the rest still sent until answered", async () => {
+    // A tick to a partition kafkajs's metadata does not know yet: it sends nothing there.
+    const tick = { value: "tick", partition: 7, headers: { "rsvp-atlas-tick": "1" } };
+    placements.set(tick, 7);
+    const sent: ProducerBatch[] = [];
+    let sends = 0;
+    const send = async (part: ProducerBatch) => {
+      sent.push(part);
+      sends += 1;
+      return sends === 1 ? [meta(0)] : [meta(1)];
+    };
+    const batch = { topicMessages: [{ topic: TOPIC, messages: [a, b, tick] }] };
+    await sendCompletely(send, batch, placements, {
+      bestEffort: (message) => message === tick,
+    });
+    // b (partition 1, unanswered at first) went again; the tick did not.
+    expect(sent.map((part) => part.topicMessages?.[0]?.messages)).toEqual([[a, b, tick], [b]]);
+  });
+
   it("fails, naming what is left, when partitions stay unwritten after its attempts", async () => {
     let sends = 0;
     const send = async () => {

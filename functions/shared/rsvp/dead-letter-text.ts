@@ -89,7 +89,7 @@ const itemShape = (shape: Shape | null): Shape | null =>
   shape !== null && typeof shape === "object" && "items" in shape ? shape.items : null;
 
 /** What stands for the value of a field that is not the format's. */
-export const LEFT_OUT = "[left out: not a field of the RSVP format]";
+export const LEFT_OUT = "[left out: not a field of the format kept]";
 /** What stands for a string or word outside the format's fields, in text that is not JSON. */
 const MASK = "…";
 /** The format nests three deep (message, group, topics, topic); deeper is left out whole. */
