@@ -5,7 +5,7 @@
  *   npm run replay -- --synthetic [--seed S] [--rate N] [--port P]
  */
 
-import { oversizedLineNotice } from "../../tasks/replay-feed/bounded-lines.js";
+import { oncePerLine, oversizedLineNotice } from "../../tasks/replay-feed/bounded-lines.js";
 import { startReplayServer } from "../../tasks/replay-feed/replay-server.js";
 import { type FeedChoice, feedChoiceProblem, feedPacing, feedSource } from "../feed/feed-source.js";
 import { parseCliArgs } from "./args.js";
@@ -49,8 +49,11 @@ if (problem) {
 }
 const pacing = feedPacing(choice);
 const server = await startReplayServer({
-  source: feedSource(choice, (oversized) =>
-    process.stderr.write(`[replay] ${oversizedLineNotice(input ?? "", oversized)}\n`),
+  source: feedSource(
+    choice,
+    oncePerLine((oversized) =>
+      process.stderr.write(`[replay] ${oversizedLineNotice(input ?? "", oversized)}\n`),
+    ),
   ),
   pacing,
   // The server ends that connection and serves on; said here, or nobody would know why.

@@ -16,7 +16,7 @@ import { createFirehoseWriter } from "../../tasks/ingest/firehose-writer.js";
 import { type Ingest, startIngest } from "../../tasks/ingest/ingest.js";
 import { ingestProducer } from "../../tasks/ingest/renewable-producer.js";
 import { topicPartitions } from "../../tasks/ingest/topic-partitions.js";
-import { oversizedLineNotice } from "../../tasks/replay-feed/bounded-lines.js";
+import { oncePerLine, oversizedLineNotice } from "../../tasks/replay-feed/bounded-lines.js";
 import { type ReplayServer, startReplayServer } from "../../tasks/replay-feed/replay-server.js";
 import { siteBucketOf } from "../batch/run-batch.js";
 import { bucketFiles } from "../batch/s3-folders.js";
@@ -296,8 +296,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
 async function startFeed(options: LocalPipelineOptions): Promise<ReplayServer> {
   const pacing = feedPacing(options);
   const feed = await startReplayServer({
-    source: feedSource(options, (oversized) =>
-      options.say(`feed: ${oversizedLineNotice(options.input ?? "", oversized)}`),
+    source: feedSource(
+      options,
+      oncePerLine((oversized) =>
+        options.say(`feed: ${oversizedLineNotice(options.input ?? "", oversized)}`),
+      ),
     ),
     pacing,
     // The server only ends the connection; the ingest would reconnect to the same failure.

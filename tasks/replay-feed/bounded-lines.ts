@@ -123,3 +123,17 @@ const mebibytes = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} Mi
 export function oversizedLineNotice(source: string, { line, bytes }: OversizedLine): string {
   return `line ${line} of ${source} is ${mebibytes(bytes)}, longer than the ingest reads in a frame (${mebibytes(MAX_LINE_BYTES)}): left out of the replay`;
 }
+
+/**
+ * `report`, called once per line: a recording is read anew for every connection and every pass
+ * of a loop, and each read meets its too-long lines again, so a looping feed said the same
+ * line every pass. Said once, the line is still left out of every pass.
+ */
+export function oncePerLine(report: (line: OversizedLine) => void): (line: OversizedLine) => void {
+  const said = new Set<number>();
+  return (oversized) => {
+    if (said.has(oversized.line)) return;
+    said.add(oversized.line);
+    report(oversized);
+  };
+}

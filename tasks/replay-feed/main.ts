@@ -19,7 +19,7 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import { createLogger } from "../../functions/shared/logger.js";
 import { manageTask } from "../task-lifecycle.js";
-import { MAX_LINE_BYTES } from "./bounded-lines.js";
+import { MAX_LINE_BYTES, oncePerLine } from "./bounded-lines.js";
 import { readReplayFeedConfig } from "./config.js";
 import { livePasses } from "./live-passes.js";
 import { DEFAULT_REPLAY_BUFFER_FRAMES, startReplayServer } from "./replay-server.js";
@@ -44,14 +44,17 @@ try {
   process.exit(1);
 }
 
+// Said once per line, though every pass and connection leaves it out.
+const tooLong = oncePerLine((oversized) =>
+  logger.warn(
+    "a line of the recording is longer than the ingest reads in a frame: left out of every pass and connection (said once)",
+    { ...oversized, maxLineBytes: MAX_LINE_BYTES, source: config.SOURCE_URI },
+  ),
+);
 const server = await startReplayServer({
   source: () =>
     s3Lines(s3, config.SOURCE_URI, {
-      onOversized: (oversized) =>
-        logger.warn(
-          "a line of the recording is longer than the ingest reads in a frame: left out of the replay",
-          { ...oversized, maxLineBytes: MAX_LINE_BYTES, source: config.SOURCE_URI },
-        ),
+      onOversized: tooLong,
     }),
   pacing: config.PACING,
   loop: config.LOOP,

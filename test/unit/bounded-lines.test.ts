@@ -14,6 +14,7 @@ import {
   boundedLines,
   MAX_LINE_BYTES,
   type OversizedLine,
+  oncePerLine,
   oversizedLineNotice,
   type RecordingLine,
 } from "../../tasks/replay-feed/bounded-lines.js";
@@ -179,6 +180,23 @@ describe("boundedLines", () => {
     expect(oversizedLineNotice("day.jsonl", { line: 3, bytes: 20.5 * 2 ** 20 })).toBe(
       "line 3 of day.jsonl is 20.5 MiB, longer than the ingest reads in a frame (16.0 MiB): left out of the replay",
     );
+  });
+
+  it("says a too-long line once, however many passes and connections read it again", async () => {
+    const said: number[] = [];
+    const report = oncePerLine(({ line }) => said.push(line));
+    const recording = Buffer.from(`a\n${"x".repeat(120)}\nb\n${"y".repeat(130)}\n`);
+    for (let pass = 0; pass < 3; pass++) {
+      const lines: unknown[] = [];
+      for await (const line of boundedLines(Readable.from([recording]), {
+        maxLineBytes: 100,
+        onOversized: report,
+      }))
+        lines.push(line);
+      // Every pass still leaves them out.
+      expect(lines).toEqual(["a", "b"]);
+    }
+    expect(said).toEqual([2, 4]);
   });
 
   it("plays every line the ingest would still read, and no longer one", () => {
