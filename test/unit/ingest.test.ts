@@ -40,6 +40,26 @@ function recordingProducer() {
   return { sent, producer };
 }
 
+/**
+ * The ingest on `feedUrl` as these tests run it: the RSVP and dead-letter topics `meetup` and
+ * `meetup-dlq`, Firehose taking everything, the feed played once; `others` as a test needs.
+ */
+const startPlayedOnce = (
+  feedUrl: string,
+  producer: Producer,
+  others: Partial<IngestOptions> = {},
+) =>
+  startIngest({
+    feedUrl,
+    parse: createRsvpParser(),
+    producer,
+    rsvpTopic: "meetup",
+    deadLetterTopic: "meetup-dlq",
+    writeFirehose: async () => {},
+    reconnectAfterNormalClose: false,
+    ...others,
+  });
+
 describe("ingest backpressure", () => {
   it("stops reading the feed while Kafka is behind, and loses nothing", async () => {
     const lines: string[] = [];
@@ -58,16 +78,7 @@ describe("ingest backpressure", () => {
         return [];
       },
     } as unknown as Producer;
-    const ingest = startIngest({
-      feedUrl: feed.url,
-      parse: createRsvpParser(),
-      producer: slowProducer,
-      rsvpTopic: "meetup",
-      deadLetterTopic: "meetup-dlq",
-      writeFirehose: async () => {},
-      maxInFlight: 400,
-      reconnectAfterNormalClose: false,
-    });
+    const ingest = startPlayedOnce(feed.url, slowProducer, { maxInFlight: 400 });
     const watcher = setInterval(() => {
       const c = ingest.counters();
       maxQueued = Math.max(maxQueued, c.received - c.produced - c.deadLettered);
@@ -161,16 +172,11 @@ describe("ingest backpressure", () => {
     });
     const { sent, producer } = recordingProducer();
     try {
-      const ingest = startIngest({
-        feedUrl: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`,
-        parse: createRsvpParser(),
+      const ingest = startPlayedOnce(
+        `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`,
         producer,
-        rsvpTopic: "meetup",
-        deadLetterTopic: "meetup-dlq",
-        writeFirehose: async () => {},
-        reconnectAfterNormalClose: false,
-        frameLimits: { maxFrameBytes: 1_000, setAsideFrameBytes: 2_000 },
-      });
+        { frameLimits: { maxFrameBytes: 1_000, setAsideFrameBytes: 2_000 } },
+      );
       await ingest.finished;
       // Plain, then from since_mtime with the set-aside limit (the frame unread again), then
       // live only: the feed goes on.
@@ -215,14 +221,7 @@ describe("ingest backpressure", () => {
     ];
     feed = await startReplayServer({ source: () => lines, pacing: { kind: "asap" } });
     const { sent, producer } = recordingProducer();
-    const ingest = startIngest({
-      feedUrl: feed.url,
-      parse: createRsvpParser(),
-      producer,
-      rsvpTopic: "meetup",
-      deadLetterTopic: "meetup-dlq",
-      writeFirehose: async () => {},
-      reconnectAfterNormalClose: false,
+    const ingest = startPlayedOnce(feed.url, producer, {
       arrivalClock: createArrivalClock(() => now),
     });
     await ingest.finished;
@@ -266,15 +265,7 @@ describe("ingest backpressure", () => {
       pacing: { kind: "asap" },
     });
     const { sent, producer } = recordingProducer();
-    const ingest = startIngest({
-      feedUrl: feed.url,
-      parse: createRsvpParser(),
-      producer,
-      rsvpTopic: "meetup",
-      deadLetterTopic: "meetup-dlq",
-      writeFirehose: async () => {},
-      reconnectAfterNormalClose: false,
-    });
+    const ingest = startPlayedOnce(feed.url, producer);
     await ingest.finished;
     expect(ingest.counters()).toMatchObject({ received: 5, deadLettered: 3 });
     expect(sent.filter((m) => m.topic === "meetup")).toHaveLength(2);
@@ -377,18 +368,7 @@ describe("partition ticks", () => {
     producer: Producer,
     partitionTicks: NonNullable<IngestOptions["partitionTicks"]>,
     others: Pick<IngestOptions, "resumeFromMtime"> = {},
-  ) =>
-    startIngest({
-      feedUrl,
-      parse: createRsvpParser(),
-      producer,
-      rsvpTopic: "meetup",
-      deadLetterTopic: "meetup-dlq",
-      writeFirehose: async () => {},
-      reconnectAfterNormalClose: false,
-      partitionTicks,
-      ...others,
-    });
+  ) => startPlayedOnce(feedUrl, producer, { partitionTicks, ...others });
 
   const until = async (condition: () => boolean, what: string) => {
     for (let waited = 0; !condition(); waited += 10) {
