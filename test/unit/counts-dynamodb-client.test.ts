@@ -51,10 +51,13 @@ describe("the counting's DynamoDB client", () => {
     expect(isTransientAwsError(error)).toBe(true);
   }, 30_000);
 
-  /** Each call of the counts store, given a signal that ends 100 ms on, against `at`. */
+  /**
+   * Each call of the counts store against `at`, given one signal: ended 100 ms on, or, with
+   * `abortWhen`, once the reads have settled and `abortWhen` holds (polled every 5 ms).
+   */
   async function storeCallsEndedBySignal(
     at: string,
-    { warmUp = false } = {},
+    { abortWhen }: { abortWhen?: () => boolean } = {},
   ): Promise<Record<string, string>> {
     const client = new DynamoDBClient({
       ...COUNTS_DYNAMODB_CLIENT_CONFIG,
@@ -84,20 +87,22 @@ describe("the counting's DynamoDB client", () => {
       ],
       ["putDeadLetters", (abortSignal) => store.putDeadLetters([letter], 0, 60, { abortSignal })],
     ];
-    // The client's first call loads the SDK's protocol code: on a machine busy with the whole
-    // suite that took longer than the signal's time, and a read answered late reads as ended.
-    if (warmUp) await store.readStates([1]);
-    const outcomes = await Promise.all(
-      calls.map(async ([name, call]) => [
-        name,
-        // A second: time for the reads to answer on a loaded machine (100 ms was not, in a
-        // full run beside the integration tests), and far less than the SDK's ten tries take.
-        await call(AbortSignal.timeout(1_000)).then(
-          () => "answered",
-          (failure: { name?: string }) => failure.name ?? "?",
-        ),
-      ]),
-    );
+    const controller = new AbortController();
+    const running = calls.map(async ([name, call]) => [
+      name,
+      await call(controller.signal).then(
+        () => "answered",
+        (failure: { name?: string }) => failure.name ?? "?",
+      ),
+    ]);
+    if (abortWhen) {
+      // Not a time: a machine busy with the whole suite answered the reads later than 100 ms
+      // and even 1 s, and a read answered late reads as ended.
+      await Promise.all(running.slice(0, 2));
+      while (!abortWhen()) await new Promise((resolve) => setTimeout(resolve, 5));
+    } else await new Promise((resolve) => setTimeout(resolve, 100));
+    controller.abort();
+    const outcomes = await Promise.all(running);
     client.destroy();
     return Object.fromEntries(outcomes);
   }
@@ -118,6 +123,7 @@ describe("the counting's DynamoDB client", () => {
   it("ends every write of the counts store when its abort signal does, between the SDK's retries", async () => {
     // Reads answer (nothing stored), everything else fails with a 500, which the SDK retries
     // after growing pauses: a call that does not pass its signal on ends with the 500 at last.
+    const failed = new Map<string, number>();
     const failing = createServer((request, response) => {
       const target = String(request.headers["x-amz-target"] ?? "");
       request.resume();
@@ -127,6 +133,8 @@ describe("the counting's DynamoDB client", () => {
           response.end(JSON.stringify({ Responses: { counts: [] }, UnprocessedKeys: {} }));
           return;
         }
+        const operation = target.slice(target.lastIndexOf(".") + 1);
+        failed.set(operation, (failed.get(operation) ?? 0) + 1);
         response.statusCode = 500;
         response.end(JSON.stringify({ __type: "InternalServerError", message: "down" }));
       });
@@ -134,7 +142,12 @@ describe("the counting's DynamoDB client", () => {
     await new Promise<void>((resolve) => failing.listen(0, "127.0.0.1", resolve));
     try {
       const at = `http://127.0.0.1:${(failing.address() as AddressInfo).port}`;
-      expect(await storeCallsEndedBySignal(at, { warmUp: true })).toEqual({
+      // Each write's operation refused twice: every write call is between the SDK's retries.
+      const retried = () =>
+        ["Query", "DeleteItem", "PutItem", "BatchWriteItem"].every(
+          (operation) => (failed.get(operation) ?? 0) >= 2,
+        );
+      expect(await storeCallsEndedBySignal(at, { abortWhen: retried })).toEqual({
         readStates: "answered",
         readFences: "answered",
         readUnsettled: "AbortError",
