@@ -142,10 +142,11 @@ describe("the counting's DynamoDB client", () => {
     await new Promise<void>((resolve) => failing.listen(0, "127.0.0.1", resolve));
     try {
       const at = `http://127.0.0.1:${(failing.address() as AddressInfo).port}`;
-      // Each write's operation refused twice: every write call is between the SDK's retries.
+      // Each write operation refused once: every write call is past a refusal, in the SDK's retries
+      // (later, some ran out of tries: InternalServerError in a clean-clone run at 1 s).
       const retried = () =>
         ["Query", "DeleteItem", "PutItem", "BatchWriteItem"].every(
-          (operation) => (failed.get(operation) ?? 0) >= 2,
+          (operation) => (failed.get(operation) ?? 0) >= 1,
         );
       expect(await storeCallsEndedBySignal(at, { abortWhen: retried })).toEqual({
         readStates: "answered",
